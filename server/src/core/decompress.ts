@@ -1,0 +1,106 @@
+/**
+ * Module file decompression by magic number: gzip (node:zlib), xz
+ * (xz-decompress, WebAssembly, stream based → async) and zstd (fzstd).
+ * Uncompressed input is returned as is. Errors are FormatErrors naming the file.
+ */
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { XzReadableStream } from 'xz-decompress';
+import { FormatError } from './errors';
+
+export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
+
+const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+function startsWith(b: Uint8Array, magic: number[]): boolean {
+  if (b.length < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (b[i] !== magic[i]) return false;
+  return true;
+}
+
+/** Detect the compression format from the leading magic bytes. */
+export function detectCompression(bytes: Uint8Array): Compression {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'gzip';
+  if (startsWith(bytes, XZ_MAGIC)) return 'xz';
+  if (startsWith(bytes, ZSTD_MAGIC)) return 'zstd';
+  return 'none';
+}
+
+function why(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Synchronous decompression for gzip and zstd (and pass-through for
+ * uncompressed data). xz needs the async `decompressModule`.
+ */
+export function decompressModuleSync(bytes: Uint8Array, file: string): Uint8Array {
+  const kind = detectCompression(bytes);
+  switch (kind) {
+    case 'none':
+      return bytes;
+    case 'gzip':
+      try {
+        const out = gunzipSync(bytes);
+        return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      } catch (e) {
+        throw new FormatError(file, 0, `gzip decompression failed: ${why(e)}`);
+      }
+    case 'zstd':
+      try {
+        return zstdDecompress(bytes);
+      } catch (e) {
+        throw new FormatError(file, 0, `zstd decompression failed: ${why(e)}`);
+      }
+    case 'xz':
+      throw new FormatError(file, 0, 'xz data needs the asynchronous decompressModule()');
+  }
+}
+
+async function xzDecompress(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  try {
+    const input = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+    const reader = new XzReadableStream(input).getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value) {
+        // Copy: the decoder may reuse its output buffer.
+        chunks.push(value.slice());
+        total += value.length;
+      }
+    }
+    if (total === 0) throw new Error('empty output');
+    const out = new Uint8Array(total);
+    let p = 0;
+    for (const c of chunks) {
+      out.set(c, p);
+      p += c.length;
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(file, 0, `xz decompression failed: ${why(e)}`);
+  }
+}
+
+/** Decompress a module image of any supported format (or return it as is). */
+export async function decompressModule(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  if (detectCompression(bytes) === 'xz') return xzDecompress(bytes, file);
+  return decompressModuleSync(bytes, file);
+}
+
+/** Read a module file (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`) and decompress it. */
+export async function readModuleBytes(path: string): Promise<Uint8Array> {
+  const buf = await readFile(path);
+  return decompressModule(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+}
