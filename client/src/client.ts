@@ -1,0 +1,57 @@
+/**
+ * Creates the LanguageClient for the ksym language server (dist/server.js, node IPC).
+ */
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  TransportKind,
+  type ConfigurationParams,
+  type CancellationToken,
+} from 'vscode-languageclient/node';
+import { SECTION, expandConfigurationValue, readConfig } from './config';
+
+export const CLIENT_ID = 'ksym';
+export const CLIENT_NAME = 'Kernel Symbols';
+
+const LANGUAGES = ['kernel-log', 'kallsyms', 'log', 'plaintext'];
+const SCHEMES = ['file', 'untitled'];
+
+export function createClient(
+  context: vscode.ExtensionContext,
+  outputChannel: vscode.OutputChannel,
+  traceOutputChannel: vscode.OutputChannel,
+): LanguageClient {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: {
+      module,
+      transport: TransportKind.ipc,
+      options: { execArgv: ['--nolazy', '--inspect=6009'] },
+    },
+  };
+
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: LANGUAGES.flatMap((language) => SCHEMES.map((scheme) => ({ language, scheme }))),
+    synchronize: { configurationSection: SECTION },
+    // The server gets the settings up front with paths already expanded...
+    initializationOptions: () => readConfig(),
+    outputChannel,
+    traceOutputChannel,
+    middleware: {
+      workspace: {
+        // ...and again, expanded, whenever it pulls them with workspace/configuration.
+        configuration: async (params: ConfigurationParams, token: CancellationToken, next) => {
+          const result = await next(params, token);
+          if (!Array.isArray(result)) return result;
+          return result.map((value, i) => expandConfigurationValue(params.items[i]?.section, value));
+        },
+      },
+    },
+  };
+
+  // The id "ksym" makes the client honour the `ksym.trace.server` setting.
+  return new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+}

@@ -1,0 +1,64 @@
+/**
+ * The `ksym.*` settings as the client sees them, with `~`, `${userHome}`,
+ * `${workspaceFolder}` and `${env:NAME}` expanded in the path lists so the
+ * server receives plain absolute paths.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export const SECTION = 'ksym';
+
+export interface KsymConfig {
+  kallsyms: string[];
+  systemMap: string[];
+  kaslrOffset: string;
+}
+
+/** Settings whose values are lists of paths. */
+const PATH_LISTS = ['kallsyms', 'systemMap'] as const;
+
+export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  return {
+    kallsyms: expandPaths(c.get<string[]>('kallsyms', ['/proc/kallsyms'])),
+    systemMap: expandPaths(c.get<string[]>('systemMap', [])),
+    kaslrOffset: c.get<string>('kaslrOffset', '').trim(),
+  };
+}
+
+export function expandPaths(paths: unknown): string[] {
+  if (!Array.isArray(paths)) return [];
+  return paths.filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => expandPath(p.trim()));
+}
+
+/** Expands `~`, `${userHome}`, `${workspaceFolder}` (the first folder) and `${env:NAME}`. */
+export function expandPath(p: string, folders = vscode.workspace.workspaceFolders): string {
+  const home = os.homedir();
+  let out = p.replace(/\$\{(userHome|workspaceFolder|env:([^}]+))\}/g, (whole, name: string, env: string | undefined) => {
+    if (name === 'userHome') return home;
+    if (env !== undefined) return process.env[env] ?? '';
+    const folder = folders?.[0];
+    return folder ? folder.uri.fsPath : whole;
+  });
+  if (out === '~') out = home;
+  else if (out.startsWith('~/')) out = path.join(home, out.slice(2));
+  return out;
+}
+
+/**
+ * Expands the path lists inside a value returned for a `workspace/configuration`
+ * item whose section is `ksym`, `ksym.kallsyms` or `ksym.systemMap`; other values
+ * pass through unchanged.
+ */
+export function expandConfigurationValue(section: string | undefined, value: unknown): unknown {
+  if (section === SECTION && value && typeof value === 'object' && !Array.isArray(value)) {
+    const obj: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const key of PATH_LISTS) if (key in obj) obj[key] = expandPaths(obj[key]);
+    return obj;
+  }
+  for (const key of PATH_LISTS) {
+    if (section === `${SECTION}.${key}`) return expandPaths(value);
+  }
+  return value;
+}

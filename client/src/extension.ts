@@ -1,0 +1,87 @@
+/**
+ * Entry point: wires the language client, status bar, commands and context key.
+ */
+import * as vscode from 'vscode';
+import { type LanguageClient, NotificationType, State } from 'vscode-languageclient/node';
+import { StatusNotification, type StatusParams } from '../../server/src/protocol';
+import { type KsymApi, StatusWatcher } from './api';
+import { createClient } from './client';
+import { registerCommands } from './commands';
+import { ErrorNotifier, StatusBar } from './status';
+
+export type { KsymApi } from './api';
+
+const RUNNING_CONTEXT = 'ksym.serverRunning';
+const statusNotification = new NotificationType<StatusParams>(StatusNotification);
+
+let client: LanguageClient | undefined;
+
+function setRunning(running: boolean): void {
+  void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT, running);
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<KsymApi> {
+  const output = vscode.window.createOutputChannel('Kernel Symbols');
+  const trace = vscode.window.createOutputChannel('Kernel Symbols (LSP trace)');
+  const watcher = new StatusWatcher();
+  const statusBar = new StatusBar();
+  const notifier = new ErrorNotifier();
+  context.subscriptions.push(output, trace, watcher, statusBar);
+
+  const c = createClient(context, output, trace);
+  client = c;
+
+  c.onNotification(statusNotification, (s) => {
+    watcher.update(s);
+    statusBar.update(s);
+    notifier.update(s);
+  });
+
+  setRunning(false);
+  let wasRunning = false;
+  context.subscriptions.push(
+    c.onDidChangeState(({ newState }) => {
+      const running = newState === State.Running;
+      setRunning(running);
+      if (running) statusBar.serverStarted();
+      else if (wasRunning && newState === State.Stopped) {
+        statusBar.serverStopped();
+        watcher.fail(new Error('Kernel Symbols language server stopped'));
+      }
+      wasRunning = running;
+    }),
+  );
+
+  registerCommands(context, { client: c, output });
+
+  try {
+    await c.start();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    output.appendLine(`[client] failed to start the language server: ${msg}`);
+    statusBar.serverStopped();
+    watcher.fail(err);
+    void vscode.window.showErrorMessage(`Kernel Symbols: the language server failed to start: ${msg}`, 'Show Output').then((choice) => {
+      if (choice) output.show(true);
+    });
+  }
+
+  return {
+    client: c,
+    onReady: watcher.onReady,
+    lastStatus: () => watcher.lastStatus(),
+    onStatus: watcher.onStatus,
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  const c = client;
+  client = undefined;
+  setRunning(false);
+  if (!c) return;
+  try {
+    await c.stop();
+  } catch {
+    // Already stopped or never started.
+  }
+}
