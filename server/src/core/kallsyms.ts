@@ -1,0 +1,276 @@
+/**
+ * Parser for /proc/kallsyms text, kallsyms dumps and System.map, straight from bytes.
+ *
+ * Line format: `ADDR TYPE NAME` or `ADDR TYPE NAME\t[MODULE]`. Nothing is split into
+ * strings: addresses are decoded nibble by nibble into (hi, lo) halves, names are
+ * copied into one byte buffer, module names are interned. Bad lines are recorded
+ * (line number and reason) and skipped; they are never fatal.
+ */
+import { HEX } from './addr';
+import { FormatError } from './errors';
+
+export type SourceKind = 'kallsyms' | 'system.map';
+
+export interface LineProblem {
+  line: number;
+  reason: string;
+}
+
+/** Columnar symbols of one or more sources, in source order (not yet sorted). */
+export class SymbolColumns {
+  n = 0;
+  hi: Uint32Array;
+  lo: Uint32Array;
+  type: Uint8Array;
+  nameOff: Uint32Array;
+  nameLen: Uint16Array;
+  mod: Uint16Array;
+  line: Uint32Array;
+  src: Uint8Array;
+  names: Uint8Array;
+  namesUsed = 0;
+  /** Module names; id 0 is vmlinux (no module). */
+  modules: string[] = [''];
+  private modIds = new Map<string, number>([['', 0]]);
+
+  constructor(capacity = 1024, nameCapacity = capacity * 24) {
+    this.hi = new Uint32Array(capacity);
+    this.lo = new Uint32Array(capacity);
+    this.type = new Uint8Array(capacity);
+    this.nameOff = new Uint32Array(capacity);
+    this.nameLen = new Uint16Array(capacity);
+    this.mod = new Uint16Array(capacity);
+    this.line = new Uint32Array(capacity);
+    this.src = new Uint8Array(capacity);
+    this.names = new Uint8Array(nameCapacity);
+  }
+
+  modId(name: string): number {
+    let id = this.modIds.get(name);
+    if (id === undefined) {
+      if (this.modules.length >= 0xffff) return 0xffff;
+      id = this.modules.length;
+      this.modules.push(name);
+      this.modIds.set(name, id);
+    }
+    return id;
+  }
+
+  ensure(extra: number, extraNames: number): void {
+    const need = this.n + extra;
+    if (need > this.hi.length) {
+      const cap = Math.max(need, this.hi.length * 2);
+      const grow = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as { new (n: number): T })(cap);
+        b.set(a.subarray(0, this.n));
+        return b;
+      };
+      this.hi = grow(this.hi);
+      this.lo = grow(this.lo);
+      this.type = grow(this.type);
+      this.nameOff = grow(this.nameOff);
+      this.nameLen = grow(this.nameLen);
+      this.mod = grow(this.mod);
+      this.line = grow(this.line);
+      this.src = grow(this.src);
+    }
+    const needNames = this.namesUsed + extraNames;
+    if (needNames > this.names.length) {
+      const b = new Uint8Array(Math.max(needNames, this.names.length * 2));
+      b.set(this.names.subarray(0, this.namesUsed));
+      this.names = b;
+    }
+  }
+}
+
+export interface ParseReport {
+  file: string;
+  kind: SourceKind;
+  symbols: number;
+  /** Lines skipped, first 100 kept. */
+  problems: LineProblem[];
+  problemCount: number;
+  /** Every parsed address was zero: kptr_restrict or missing CAP_SYSLOG hid them. */
+  hiddenAddresses: boolean;
+  /** The one-line placeholder System.map that distribution image packages ship. */
+  stubSystemMap: boolean;
+  /** Width in hex digits of the addresses seen (8 or 16). */
+  addressDigits: number;
+}
+
+const MAX_PROBLEMS = 100;
+const MAX_NAME = 0xffff;
+
+/** Reject obviously binary input up front (a NUL in the first 64 KiB). */
+function checkText(bytes: Uint8Array, file: string): void {
+  const end = Math.min(bytes.length, 65536);
+  for (let i = 0; i < end; i++) {
+    if (bytes[i] === 0) throw new FormatError(file, i, 'binary data (NUL byte): not a kallsyms or System.map text file');
+  }
+}
+
+/**
+ * Append the symbols of one kallsyms/System.map text to `cols`.
+ * Throws FormatError only when the input is not text at all.
+ */
+export function parseKallsymsInto(
+  cols: SymbolColumns,
+  bytes: Uint8Array,
+  file: string,
+  kind: SourceKind,
+  srcId: number,
+): ParseReport {
+  checkText(bytes, file);
+  const report: ParseReport = {
+    file,
+    kind,
+    symbols: 0,
+    problems: [],
+    problemCount: 0,
+    hiddenAddresses: false,
+    stubSystemMap: false,
+    addressDigits: 0,
+  };
+  const problem = (line: number, reason: string) => {
+    report.problemCount++;
+    if (report.problems.length < MAX_PROBLEMS) report.problems.push({ line, reason });
+  };
+  // Lines are ~40 bytes; names ~half of that.
+  cols.ensure(Math.ceil(bytes.length / 32) + 16, Math.ceil(bytes.length / 2) + 64);
+
+  const len = bytes.length;
+  let pos = 0;
+  let lineNo = 0;
+  let nonZero = false;
+  let lastModStart = -1;
+  let lastModLen = 0;
+  let lastModId = 0;
+  let digitsSeen = 0;
+
+  while (pos < len) {
+    lineNo++;
+    let eol = bytes.indexOf(10, pos);
+    if (eol < 0) eol = len;
+    let end = eol;
+    if (end > pos && bytes[end - 1] === 13) end--;
+    const start = pos;
+    pos = eol + 1;
+    if (end === start) continue; // blank line
+
+    // Address.
+    let p = start;
+    let hi = 0;
+    let lo = 0;
+    let nd = 0;
+    while (p < end) {
+      const v = HEX[bytes[p]];
+      if (v < 0) break;
+      hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+      lo = ((lo << 4) | v) >>> 0;
+      nd++;
+      p++;
+    }
+    if (nd === 0 || nd > 16 || p >= end || bytes[p] !== 32) {
+      problem(lineNo, nd > 16 ? 'address wider than 64 bits' : 'expected "ADDRESS TYPE NAME"');
+      continue;
+    }
+    p++;
+    // Type letter.
+    if (p + 1 >= end || bytes[p + 1] !== 32) {
+      problem(lineNo, p >= end ? 'truncated line: no symbol type' : 'expected a one-letter symbol type');
+      continue;
+    }
+    const t = bytes[p];
+    if (!((t >= 0x41 && t <= 0x5a) || (t >= 0x61 && t <= 0x7a) || t === 0x3f || t === 0x2d)) {
+      problem(lineNo, `invalid symbol type '${String.fromCharCode(t)}'`);
+      continue;
+    }
+    p += 2;
+    // Name: up to TAB, space or end of line.
+    const ns = p;
+    while (p < end) {
+      const c = bytes[p];
+      if (c === 9 || c === 32) break;
+      p++;
+    }
+    const nl = p - ns;
+    if (nl === 0) {
+      problem(lineNo, 'truncated line: no symbol name');
+      continue;
+    }
+    if (nl > MAX_NAME) {
+      problem(lineNo, 'symbol name too long');
+      continue;
+    }
+    // Optional [module].
+    let modId = 0;
+    while (p < end && (bytes[p] === 9 || bytes[p] === 32)) p++;
+    if (p < end) {
+      if (bytes[p] !== 0x5b) {
+        problem(lineNo, 'unexpected text after the symbol name');
+        continue;
+      }
+      const ms = p + 1;
+      let me = ms;
+      while (me < end && bytes[me] !== 0x5d) me++;
+      if (me >= end || me === ms) {
+        problem(lineNo, 'unterminated or empty [module]');
+        continue;
+      }
+      // Modules come in blocks: reuse the previous id when the bytes are equal.
+      const ml = me - ms;
+      if (ml === lastModLen && lastModStart >= 0 && sameBytes(bytes, lastModStart, ms, ml)) {
+        modId = lastModId;
+      } else {
+        modId = cols.modId(latin1(bytes, ms, me));
+        lastModStart = ms;
+        lastModLen = ml;
+        lastModId = modId;
+      }
+    }
+
+    if (kind === 'system.map' && report.symbols === 0 && hi === 0xffffffff && lo === 0xffffffff && nl > 0) {
+      // The one-line placeholder ("The real System.map is in the linux-image-<version>-dbg package").
+      const rest = latin1(bytes, ns, end);
+      if (/real System\.map/i.test(rest) || pos >= len) {
+        report.stubSystemMap = true;
+        continue;
+      }
+    }
+
+    const i = cols.n;
+    if (i >= cols.hi.length || cols.namesUsed + nl > cols.names.length) cols.ensure(1, nl);
+    cols.hi[i] = hi;
+    cols.lo[i] = lo;
+    cols.type[i] = t;
+    const no = cols.namesUsed;
+    cols.nameOff[i] = no;
+    cols.nameLen[i] = nl;
+    const names = cols.names;
+    for (let k = 0; k < nl; k++) names[no + k] = bytes[ns + k];
+    cols.namesUsed = no + nl;
+    cols.mod[i] = modId;
+    cols.line[i] = lineNo;
+    cols.src[i] = srcId;
+    cols.n = i + 1;
+    report.symbols++;
+    if (hi !== 0 || lo !== 0) nonZero = true;
+    if (nd > digitsSeen) digitsSeen = nd;
+  }
+  report.hiddenAddresses = report.symbols > 0 && !nonZero;
+  report.addressDigits = digitsSeen <= 8 ? 8 : 16;
+  return report;
+}
+
+function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (b[a + k] !== b[c + k]) return false;
+  return true;
+}
+
+export function latin1(b: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let k = s; k < e; k += 4096) {
+    out += String.fromCharCode.apply(null, b.subarray(k, Math.min(e, k + 4096)) as unknown as number[]);
+  }
+  return out;
+}

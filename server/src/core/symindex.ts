@@ -1,0 +1,663 @@
+/**
+ * The kallsyms index: every symbol of the loaded sources in columnar typed arrays,
+ * sorted by address (ties in source order), plus a sorted name index.
+ *
+ * Resolution follows the kernel (kernel/kallsyms.c get_symbol_pos / is_ksym_addr,
+ * kernel/module/kallsyms.c find_kallsyms_symbol): the last symbol at or below the
+ * address, the first alias in kallsyms order, size to the next higher address.
+ */
+import { cmp64, hexAddr, hiOf, loOf, toBig } from './addr';
+import { latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './kallsyms';
+
+export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
+
+export interface SourceInfo {
+  file: string;
+  kind: SourceKind;
+  report: ParseReport;
+}
+
+export interface SymbolInfo {
+  /** Position in address order (the index's own id for the symbol). */
+  id: number;
+  name: string;
+  address: bigint;
+  type: string;
+  /** Module name, undefined for vmlinux. */
+  module?: string;
+  moduleKind: ModuleKind;
+  /** Distance to the next higher symbol of the same object; undefined when unknown. */
+  size?: number;
+  /** 1-based line in its source file. */
+  line: number;
+  source: string;
+}
+
+export interface Resolution {
+  sym: SymbolInfo;
+  /** Offset of the looked-up address from the symbol (for %pB: already +1). */
+  offset: number;
+  /** The text the kernel prints: `name+0xoff/0xsize [mod]`. */
+  text: string;
+  /** Looked up like %pB (return address: addr-1, offset+1). */
+  returnAddress: boolean;
+  /** Set when the symbol's end is not known (last symbol of a module or BPF area). */
+  sizeUnknown: boolean;
+}
+
+const UNKNOWN_SIZE = 0xffffffff;
+/** How far past the last symbol of a module/BPF group an address is still attributed to it. */
+const TAIL_LIMIT = 0x10000;
+
+export interface IndexMessages {
+  errors: string[];
+  warnings: string[];
+}
+
+export class SymbolIndex {
+  readonly count: number;
+  readonly hi: Uint32Array;
+  readonly lo: Uint32Array;
+  readonly type: Uint8Array;
+  readonly nameOff: Uint32Array;
+  readonly nameLen: Uint16Array;
+  readonly mod: Uint16Array;
+  readonly line: Uint32Array;
+  readonly src: Uint8Array;
+  /** Source order of each (address-ordered) symbol. */
+  readonly order: Uint32Array;
+  /** Distance to the next higher address in the same object (UNKNOWN_SIZE when none). */
+  readonly size: Uint32Array;
+  /** Symbol ids sorted by name bytes, then source order. */
+  private byName?: Uint32Array;
+  readonly names: Uint8Array;
+  readonly modules: string[];
+  readonly moduleKinds: ModuleKind[];
+  readonly sources: SourceInfo[];
+  readonly messages: IndexMessages;
+  /** CONFIG_KALLSYMS_ALL inferred from the presence of data symbols. */
+  readonly kallsymsAll: boolean;
+  readonly addressDigits: number;
+  private stext?: bigint;
+  private etext?: bigint;
+  private sinittext?: bigint;
+  private einittext?: bigint;
+  private end?: bigint;
+
+  constructor(cols: SymbolColumns, sources: SourceInfo[], messages: IndexMessages) {
+    this.sources = sources;
+    this.messages = messages;
+    this.modules = cols.modules;
+    this.moduleKinds = cols.modules.map((m, i) => (i === 0 ? 'vmlinux' : isPseudoModule(m) ? 'pseudo' : 'module'));
+    this.names = cols.names.slice(0, cols.namesUsed);
+    this.addressDigits = sources.some((s) => s.report.addressDigits === 16) || sources.length === 0 ? 16 : 8;
+
+    const keep = keepMask(cols);
+    const perm = sortByAddress(cols, keep);
+    const n = perm.length;
+    this.count = n;
+    const take32 = (a: Uint32Array) => { const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take16 = (a: Uint16Array) => { const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take8 = (a: Uint8Array) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    this.hi = take32(cols.hi);
+    this.lo = take32(cols.lo);
+    this.type = take8(cols.type);
+    this.nameOff = take32(cols.nameOff);
+    this.nameLen = take16(cols.nameLen);
+    this.mod = take16(cols.mod);
+    this.line = take32(cols.line);
+    this.src = take8(cols.src);
+    this.order = perm;
+    this.size = computeSizes(this.hi, this.lo, this.mod);
+
+    let data = 0;
+    let vml = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.mod[i] !== 0) continue;
+      vml++;
+      const t = this.type[i] | 0x20;
+      if (t === 0x64 || t === 0x62) data++; // d, b
+    }
+    this.kallsymsAll = vml > 0 && data * 20 > vml;
+    this.stext = this.markerAddress('_stext') ?? this.markerAddress('_text');
+    this.etext = this.markerAddress('_etext');
+    this.sinittext = this.markerAddress('_sinittext');
+    this.einittext = this.markerAddress('_einittext');
+    this.end = this.markerAddress('_end');
+  }
+
+  // ---- names -------------------------------------------------------------
+
+  nameOf(i: number): string {
+    return latin1(this.names, this.nameOff[i], this.nameOff[i] + this.nameLen[i]);
+  }
+
+  addressOf(i: number): bigint {
+    return toBig(this.hi[i], this.lo[i]);
+  }
+
+  moduleOf(i: number): string | undefined {
+    return this.mod[i] === 0 ? undefined : this.modules[this.mod[i]];
+  }
+
+  info(i: number): SymbolInfo {
+    const sz = this.size[i];
+    const m = this.mod[i];
+    return {
+      id: i,
+      name: this.nameOf(i),
+      address: this.addressOf(i),
+      type: String.fromCharCode(this.type[i]),
+      module: m === 0 ? undefined : this.modules[m],
+      moduleKind: this.moduleKinds[m],
+      size: sz === UNKNOWN_SIZE ? undefined : sz,
+      line: this.line[i],
+      source: this.sources[this.src[i]]?.file ?? '',
+    };
+  }
+
+  private nameIndex(): Uint32Array {
+    if (this.byName) return this.byName;
+    this.byName = sortByName(this.names, this.nameOff, this.nameLen, this.order);
+    return this.byName;
+  }
+
+  /** Build the name index now (it is otherwise built on first use). */
+  buildNameIndex(): void {
+    this.nameIndex();
+  }
+
+  /** Every symbol named exactly `name`, in source (kallsyms) order. */
+  byNameAll(name: string): number[] {
+    const key = encodeLatin1(name);
+    const idx = this.nameIndex();
+    let lo = 0;
+    let hi = idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareName(this.names, this.nameOff[idx[mid]], this.nameLen[idx[mid]], key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < idx.length; k++) {
+      const i = idx[k];
+      if (compareName(this.names, this.nameOff[i], this.nameLen[i], key) !== 0) break;
+      out.push(i);
+    }
+    return out;
+  }
+
+  /** Symbols whose name starts with `prefix`, in name order, at most `limit`. */
+  byPrefix(prefix: string, limit: number): number[] {
+    const key = encodeLatin1(prefix);
+    const idx = this.nameIndex();
+    let lo = 0;
+    let hi = idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareName(this.names, this.nameOff[idx[mid]], this.nameLen[idx[mid]], key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < idx.length && out.length < limit; k++) {
+      const i = idx[k];
+      if (this.nameLen[i] < key.length || compareBytes(this.names, this.nameOff[i], key, key.length) !== 0) break;
+      out.push(i);
+    }
+    return out;
+  }
+
+  /** Same-name symbols in the same object as `i` (kallsyms order), and i's 1-based position. */
+  sameName(i: number): { all: number[]; inObject: number[]; position: number } {
+    const all = this.byNameAll(this.nameOf(i));
+    const inObject = all.filter((j) => this.mod[j] === this.mod[i]);
+    return { all, inObject, position: inObject.indexOf(i) + 1 };
+  }
+
+  // ---- addresses ---------------------------------------------------------
+
+  /** Index of the last symbol whose address is <= addr, or -1. */
+  floor(hi: number, lo: number): number {
+    let a = 0;
+    let b = this.count;
+    const H = this.hi;
+    const L = this.lo;
+    hi >>>= 0;
+    lo >>>= 0;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      const h = H[m];
+      if (h < hi || (h === hi && L[m] <= lo)) a = m + 1;
+      else b = m;
+    }
+    return a - 1;
+  }
+
+  /** First symbol (in kallsyms order) at the same address as symbol i, within the same object. */
+  firstAlias(i: number): number {
+    const h = this.hi[i];
+    const l = this.lo[i];
+    const m = this.mod[i];
+    let j = i;
+    while (j > 0 && this.hi[j - 1] === h && this.lo[j - 1] === l) j--;
+    // Prefer the first alias of the same object (mixed sources at one address are rare).
+    for (let k = j; k <= i; k++) if (this.mod[k] === m) return k;
+    return i;
+  }
+
+  /** All symbols at exactly the address of symbol i (aliases), in kallsyms order. */
+  aliases(i: number): number[] {
+    const h = this.hi[i];
+    const l = this.lo[i];
+    let j = i;
+    while (j > 0 && this.hi[j - 1] === h && this.lo[j - 1] === l) j--;
+    const out: number[] = [];
+    for (; j < this.count && this.hi[j] === h && this.lo[j] === l; j++) out.push(j);
+    return out;
+  }
+
+  private markerAddress(name: string): bigint | undefined {
+    // Markers are vmlinux symbols; a linear scan is avoided by the name index only
+    // when it exists already, so look them up with a bounded scan of the name index.
+    const ids = this.byNameAll(name);
+    for (const i of ids) if (this.mod[i] === 0) return this.addressOf(i);
+    return undefined;
+  }
+
+  /** Whether the kernel would look this address up in vmlinux (is_ksym_addr). */
+  private isKsymAddr(a: bigint): boolean {
+    const inText = this.stext !== undefined && this.etext !== undefined && a >= this.stext && a < this.etext;
+    const inInit = this.sinittext !== undefined && this.einittext !== undefined && a >= this.sinittext && a < this.einittext;
+    if (this.kallsymsAll && this.stext !== undefined && this.end !== undefined) return a >= this.stext && a < this.end;
+    if (this.stext === undefined || this.etext === undefined) return true; // markers absent: trust sizes
+    return inText || inInit;
+  }
+
+  private vmlinuxEnd(a: bigint): bigint | undefined {
+    if (this.sinittext !== undefined && this.einittext !== undefined && a >= this.sinittext && a < this.einittext) return this.einittext;
+    if (this.kallsymsAll && this.end !== undefined) return this.end;
+    return this.etext;
+  }
+
+  /**
+   * Resolve an address like the kernel's %pS (returnAddress=false) or %pB
+   * (returnAddress=true: look up addr-1 and print offset+1).
+   */
+  resolve(address: bigint, returnAddress = false): Resolution | undefined {
+    const a = returnAddress ? address - 1n : address;
+    if (a < 0n || a >= 1n << 64n) return undefined;
+    const p = this.floor(hiOf(a), loOf(a));
+    if (p < 0) return undefined;
+    const i = this.firstAlias(p);
+    const base = this.addressOf(i);
+    const m = this.mod[i];
+    let size: number | undefined = this.size[i] === UNKNOWN_SIZE ? undefined : this.size[i];
+    let sizeUnknown = false;
+    if (m === 0) {
+      if (!this.isKsymAddr(a)) return undefined;
+      if (size === undefined) {
+        const e = this.vmlinuxEnd(a);
+        if (e === undefined || e <= base) return undefined;
+        size = Number(e - base);
+      }
+    } else if (size === undefined) {
+      sizeUnknown = true;
+    }
+    const off = Number(a - base);
+    if (size !== undefined && off >= size) return undefined;
+    if (sizeUnknown && off >= TAIL_LIMIT) return undefined;
+    const printedOff = returnAddress ? off + 1 : off;
+    const info = this.info(i);
+    if (size !== undefined) info.size = size;
+    return {
+      sym: info,
+      offset: printedOff,
+      text: kernelForm(info.name, printedOff, size, info.module, info.moduleKind),
+      returnAddress,
+      sizeUnknown,
+    };
+  }
+
+  /** Statistics for `ksym stats` and the "Show Index Statistics" command. */
+  stats(): IndexStats {
+    const byType: Record<string, number> = {};
+    const perModule = new Uint32Array(this.modules.length);
+    for (let i = 0; i < this.count; i++) {
+      const t = String.fromCharCode(this.type[i]);
+      byType[t] = (byType[t] ?? 0) + 1;
+      perModule[this.mod[i]]++;
+    }
+    // Duplicate names: walk the name index once.
+    const idx = this.nameIndex();
+    let dupNames = 0;
+    let dupSyms = 0;
+    let run = 1;
+    for (let k = 1; k <= idx.length; k++) {
+      const same =
+        k < idx.length &&
+        this.nameLen[idx[k]] === this.nameLen[idx[k - 1]] &&
+        compareName(this.names, this.nameOff[idx[k]], this.nameLen[idx[k]], this.names.subarray(this.nameOff[idx[k - 1]], this.nameOff[idx[k - 1]] + this.nameLen[idx[k - 1]])) === 0;
+      if (same) run++;
+      else {
+        if (run > 1) {
+          dupNames++;
+          dupSyms += run;
+        }
+        run = 1;
+      }
+    }
+    const modules: { name: string; kind: ModuleKind; symbols: number }[] = [];
+    for (let m = 1; m < this.modules.length; m++) {
+      if (perModule[m] > 0) modules.push({ name: this.modules[m], kind: this.moduleKinds[m], symbols: perModule[m] });
+    }
+    return {
+      symbols: this.count,
+      vmlinuxSymbols: perModule[0],
+      modules: modules.filter((m) => m.kind === 'module').length,
+      pseudoModules: modules.filter((m) => m.kind === 'pseudo').length,
+      moduleList: modules,
+      duplicateNames: dupNames,
+      symbolsWithDuplicateNames: dupSyms,
+      byType,
+      kallsymsAll: this.kallsymsAll,
+      sources: this.sources.map((s) => ({ file: s.file, kind: s.kind, symbols: s.report.symbols, skippedLines: s.report.problemCount })),
+    };
+  }
+}
+
+export interface IndexStats {
+  symbols: number;
+  vmlinuxSymbols: number;
+  modules: number;
+  pseudoModules: number;
+  moduleList: { name: string; kind: ModuleKind; symbols: number }[];
+  duplicateNames: number;
+  symbolsWithDuplicateNames: number;
+  byType: Record<string, number>;
+  kallsymsAll: boolean;
+  sources: { file: string; kind: SourceKind; symbols: number; skippedLines: number }[];
+}
+
+export function isPseudoModule(name: string): boolean {
+  return name === 'bpf' || name.startsWith('__builtin__');
+}
+
+/** `name+0xoff/0xsize [mod]` as the kernel prints it (BPF and ftrace pseudo modules get no suffix). */
+export function kernelForm(name: string, off: number, size: number | undefined, mod: string | undefined, kind: ModuleKind): string {
+  let s = `${name}+0x${off.toString(16)}`;
+  if (size !== undefined) s += `/0x${size.toString(16)}`;
+  if (mod && kind === 'module') s += ` [${mod}]`;
+  return s;
+}
+
+export function formatAddress(index: SymbolIndex, a: bigint): string {
+  return hexAddr(a, index.addressDigits);
+}
+
+// ---- building ---------------------------------------------------------------
+
+export interface SourceInput {
+  file: string;
+  bytes: Uint8Array;
+  kind: SourceKind;
+}
+
+/** Parse all sources into one index. Throws FormatError only when a source is not text. */
+export function buildIndex(inputs: SourceInput[]): SymbolIndex {
+  const total = inputs.reduce((s, x) => s + x.bytes.length, 0);
+  const cols = new SymbolColumns(Math.ceil(total / 32) + 16, Math.ceil(total / 2) + 64);
+  const sources: SourceInfo[] = [];
+  const messages: IndexMessages = { errors: [], warnings: [] };
+  inputs.forEach((inp, k) => {
+    const report = parseKallsymsInto(cols, inp.bytes, inp.file, inp.kind, k);
+    sources.push({ file: inp.file, kind: inp.kind, report });
+    if (report.stubSystemMap) {
+      messages.errors.push(`${inp.file}: this is the one-line placeholder System.map shipped by distribution image packages; the real one is in the matching -dbg package`);
+    } else if (report.symbols === 0) {
+      messages.errors.push(`${inp.file}: no symbols found`);
+    }
+    if (report.hiddenAddresses) {
+      messages.errors.push(`${inp.file}: all addresses are zero: they are hidden by kernel.kptr_restrict or a missing CAP_SYSLOG; read it as root or run 'sysctl kernel.kptr_restrict=1' (or 0)`);
+    }
+    if (report.problemCount > 0) {
+      const first = report.problems.slice(0, 5).map((p) => `line ${p.line}: ${p.reason}`).join('; ');
+      messages.warnings.push(`${inp.file}: skipped ${report.problemCount} malformed line(s) (${first}${report.problemCount > 5 ? '; ...' : ''})`);
+    }
+  });
+  return new SymbolIndex(cols, sources, messages);
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+/** Keep vmlinux symbols only from the first source that has any, and each module from the first source that has it. */
+function keepMask(cols: SymbolColumns): Uint8Array | undefined {
+  const n = cols.n;
+  const owner = new Int16Array(cols.modules.length).fill(-1);
+  let dropped = false;
+  const keep = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = cols.mod[i];
+    if (owner[m] === -1) owner[m] = cols.src[i];
+    if (owner[m] === cols.src[i]) keep[i] = 1;
+    else dropped = true;
+  }
+  return dropped ? keep : undefined;
+}
+
+/** Stable permutation by address: merge of the natural ascending runs (kallsyms is mostly sorted). */
+function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array {
+  const H = cols.hi;
+  const L = cols.lo;
+  let ids: Uint32Array;
+  if (keep) {
+    let k = 0;
+    for (let i = 0; i < cols.n; i++) k += keep[i];
+    ids = new Uint32Array(k);
+    k = 0;
+    for (let i = 0; i < cols.n; i++) if (keep[i]) ids[k++] = i;
+  } else {
+    ids = new Uint32Array(cols.n);
+    for (let i = 0; i < cols.n; i++) ids[i] = i;
+  }
+  const n = ids.length;
+  // Find run boundaries.
+  const runs: number[] = [0];
+  for (let k = 1; k < n; k++) {
+    const a = ids[k - 1];
+    const b = ids[k];
+    if (H[b] < H[a] || (H[b] === H[a] && L[b] < L[a])) runs.push(k);
+  }
+  runs.push(n);
+  if (runs.length === 2) return ids;
+  if (runs.length > 64 && runs.length > n / 64) {
+    // Many short runs (e.g. a module-heavy dump in symtab order): general sort.
+    return ids.sort((a, b) => cmp64(H[a], L[a], H[b], L[b]) || a - b);
+  }
+  let src: Uint32Array = ids;
+  let dst: Uint32Array = new Uint32Array(n);
+  let bounds = runs;
+  while (bounds.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const s = bounds[r];
+      const m = bounds[r + 1];
+      const e = r + 2 < bounds.length ? bounds[r + 2] : m;
+      let i = s;
+      let j = m;
+      let o = s;
+      while (i < m && j < e) {
+        const a = src[i];
+        const b = src[j];
+        // Take from the right run only when strictly smaller (stability: left run is earlier in source).
+        if (H[b] < H[a] || (H[b] === H[a] && L[b] < L[a])) dst[o++] = src[j++];
+        else dst[o++] = src[i++];
+      }
+      while (i < m) dst[o++] = src[i++];
+      while (j < e) dst[o++] = src[j++];
+      next.push(e);
+    }
+    if (next[next.length - 1] !== n) next.push(n);
+    const t = src;
+    src = dst;
+    dst = t;
+    bounds = next;
+  }
+  return src;
+}
+
+/** Sizes: distance to the next higher address within the same object (vmlinux, a module, a pseudo module). */
+function computeSizes(H: Uint32Array, L: Uint32Array, M: Uint16Array): Uint32Array {
+  const n = H.length;
+  const size = new Uint32Array(n).fill(UNKNOWN_SIZE);
+  const maxMod = M.reduce((a, b) => (b > a ? b : a), 0);
+  // Per object: address of the next higher symbol seen so far (walking down).
+  const nh = new Uint32Array(maxMod + 1);
+  const nl = new Uint32Array(maxMod + 1);
+  const has = new Uint8Array(maxMod + 1);
+  // Walk groups of equal address from the top.
+  let k = n - 1;
+  while (k >= 0) {
+    let j = k;
+    while (j > 0 && H[j - 1] === H[k] && L[j - 1] === L[k]) j--;
+    for (let i = j; i <= k; i++) {
+      const m = M[i];
+      if (has[m]) {
+        const dh = nh[m] - H[i];
+        const d = dh === 0 ? nl[m] - L[i] : dh === 1 ? 0x100000000 - L[i] + nl[m] : Infinity;
+        size[i] = d >= UNKNOWN_SIZE ? UNKNOWN_SIZE - 1 : d;
+      }
+    }
+    for (let i = j; i <= k; i++) {
+      const m = M[i];
+      nh[m] = H[i];
+      nl[m] = L[i];
+      has[m] = 1;
+    }
+    k = j - 1;
+  }
+  return size;
+}
+
+function encodeLatin1(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
+  return b;
+}
+
+function compareBytes(names: Uint8Array, off: number, key: Uint8Array, n: number): number {
+  for (let k = 0; k < n; k++) {
+    const d = names[off + k] - key[k];
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function compareName(names: Uint8Array, off: number, len: number, key: Uint8Array): number {
+  const n = len < key.length ? len : key.length;
+  for (let k = 0; k < n; k++) {
+    const d = names[off + k] - key[k];
+    if (d !== 0) return d;
+  }
+  return len - key.length;
+}
+
+/**
+ * Stable MSD radix sort of symbol ids by name bytes (ties keep source order).
+ * Kernel names share long prefixes (`__pfx_`, `__ksymtab_`), which defeats prefix keys;
+ * radix sort cost is the total length of the distinguishing prefixes.
+ */
+function sortByName(names: Uint8Array, off: Uint32Array, len: Uint16Array, order: Uint32Array): Uint32Array {
+  const n = off.length;
+  // Start from source order so that the stable radix sort keeps it among equal names.
+  let maxOrder = 0;
+  for (let i = 0; i < n; i++) if (order[i] > maxOrder) maxOrder = order[i];
+  const at = new Int32Array(maxOrder + 1).fill(-1);
+  for (let i = 0; i < n; i++) at[order[i]] = i;
+  const ids = new Uint32Array(n);
+  let k = 0;
+  for (let p = 0; p <= maxOrder; p++) if (at[p] >= 0) ids[k++] = at[p];
+  const tmp = new Uint32Array(n);
+  const counts: Uint32Array[] = [];
+  radix(names, off, len, ids, tmp, 0, n, 0, counts);
+  return ids;
+}
+
+function radix(
+  names: Uint8Array,
+  off: Uint32Array,
+  len: Uint16Array,
+  ids: Uint32Array,
+  tmp: Uint32Array,
+  lo: number,
+  hi: number,
+  depth: number,
+  counts: Uint32Array[],
+): void {
+  for (;;) {
+    const n = hi - lo;
+    if (n < 2) return;
+    if (n <= 16) {
+      // Stable insertion sort comparing from `depth`.
+      for (let i = lo + 1; i < hi; i++) {
+        const x = ids[i];
+        let j = i - 1;
+        while (j >= lo && cmpFrom(names, off, len, ids[j], x, depth) > 0) {
+          ids[j + 1] = ids[j];
+          j--;
+        }
+        ids[j + 1] = x;
+      }
+      return;
+    }
+    let c = counts[depth];
+    if (!c) c = counts[depth] = new Uint32Array(258);
+    let minB = 257;
+    let maxB = 0;
+    for (let i = lo; i < hi; i++) {
+      const id = ids[i];
+      const b = depth < len[id] ? names[off[id] + depth] + 1 : 0;
+      c[b + 1]++;
+      if (b < minB) minB = b;
+      if (b > maxB) maxB = b;
+    }
+    if (minB === maxB) {
+      c[minB + 1] = 0;
+      if (minB === 0) return; // all names end here: equal, already in source order
+      depth++;
+      continue; // one bucket: look at the next byte without moving anything
+    }
+    // c[b+1] = count of bucket b; turn into starts: c[b] = start of bucket b.
+    c[minB] = 0;
+    for (let b = minB + 1; b <= maxB + 1; b++) c[b] += c[b - 1];
+    for (let i = lo; i < hi; i++) {
+      const id = ids[i];
+      const b = depth < len[id] ? names[off[id] + depth] + 1 : 0;
+      tmp[lo + c[b]++] = id;
+    }
+    ids.set(tmp.subarray(lo, hi), lo);
+    // Now c[b] = end of bucket b. Bucket 0 (names ending here) needs no further sorting.
+    let start = lo + (minB === 0 ? c[0] : 0);
+    const first = minB === 0 ? 1 : minB;
+    const bucketEnds: number[] = [];
+    for (let b = first; b <= maxB; b++) bucketEnds.push(lo + c[b]);
+    for (let b = minB; b <= maxB + 1; b++) c[b] = 0;
+    for (const e of bucketEnds) {
+      if (e - start > 1) radix(names, off, len, ids, tmp, start, e, depth + 1, counts);
+      start = e;
+    }
+    return;
+  }
+}
+
+function cmpFrom(names: Uint8Array, off: Uint32Array, len: Uint16Array, a: number, b: number, depth: number): number {
+  const la = len[a];
+  const lb = len[b];
+  const m = la < lb ? la : lb;
+  const oa = off[a];
+  const ob = off[b];
+  for (let k = depth; k < m; k++) {
+    const d = names[oa + k] - names[ob + k];
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}

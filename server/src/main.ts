@@ -1,0 +1,4 @@
+// Entry point of dist/server.js (transport from argv: --stdio, --node-ipc, --socket=N).
+import { startServer } from './server';
+
+startServer();

@@ -1,0 +1,116 @@
+/**
+ * The ksym language server: wires the LSP connection to the handlers. Domain logic
+ * lives in core/ and handlers/; this file only moves messages.
+ */
+import {
+  createConnection,
+  Hover,
+  InitializeResult,
+  MarkupKind,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { hover, LineSource } from './handlers/hover';
+import { IndexService, parseSettings, Settings } from './service';
+import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams } from './protocol';
+import { statsMarkdown } from './handlers/stats';
+
+export function startServer(): void {
+  const connection = createConnection(ProposedFeatures.all);
+  const documents = new TextDocuments(TextDocument);
+  let hasConfigurationCapability = false;
+  let hasProgress = false;
+  let workspaceFolder: string | undefined;
+  let initSettings: unknown;
+
+  const service = new IndexService({
+    log: (m) => connection.console.log(m),
+    status: (s: StatusParams) => void connection.sendNotification(StatusNotification, s),
+    progress: async (title) => {
+      if (!hasProgress) return { done: () => undefined };
+      try {
+        const p = await connection.window.createWorkDoneProgress();
+        p.begin(title, undefined, undefined, false);
+        return { done: () => p.done() };
+      } catch {
+        return { done: () => undefined };
+      }
+    },
+  });
+
+  connection.onInitialize((params): InitializeResult => {
+    hasConfigurationCapability = !!params.capabilities.workspace?.configuration;
+    hasProgress = !!params.capabilities.window?.workDoneProgress;
+    const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+    if (folder?.startsWith('file://')) workspaceFolder = decodeURIComponent(folder.slice(7));
+    initSettings = (params.initializationOptions as { settings?: unknown } | undefined)?.settings ?? params.initializationOptions;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+      },
+      serverInfo: { name: 'ksym', version: '0.1.0' },
+    };
+  });
+
+  async function currentSettings(pushed?: unknown): Promise<Settings> {
+    let raw: unknown = pushed ?? initSettings;
+    if (hasConfigurationCapability) {
+      try {
+        raw = await connection.workspace.getConfiguration('ksym');
+      } catch {
+        /* keep what we have */
+      }
+    }
+    return parseSettings(raw, workspaceFolder);
+  }
+
+  connection.onInitialized(async () => {
+    service.configure(await currentSettings());
+  });
+
+  connection.onDidChangeConfiguration(async (change) => {
+    const pushed = (change.settings as { ksym?: unknown } | undefined)?.ksym;
+    service.configure(await currentSettings(pushed));
+  });
+
+  connection.onRequest(ReindexRequest, async () => {
+    await service.reindex('requested');
+    return service.status();
+  });
+
+  connection.onRequest(StatsRequest, (): StatsResult => ({ markdown: statsMarkdown(service) }));
+
+  connection.onHover((params): Hover | null => {
+    const doc = documents.get(params.textDocument.uri);
+    const idx = service.index;
+    if (!doc) return null;
+    const lines = lineSource(doc);
+    const answer = hover(
+      { index: idx, shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()), languageId: doc.languageId },
+      lines,
+      params.position.line,
+      params.position.character,
+    );
+    if (!answer) return null;
+    return {
+      contents: { kind: MarkupKind.Markdown, value: answer.markdown },
+      range: { start: { line: answer.line, character: answer.start }, end: { line: answer.line, character: answer.end } },
+    };
+  });
+
+  documents.onDidClose((e) => service.forget(e.document.uri));
+  documents.listen(connection);
+  connection.onShutdown(() => service.dispose());
+  connection.listen();
+}
+
+/** Line access without splitting the whole document. */
+function lineSource(doc: TextDocument): LineSource {
+  return {
+    lineCount: doc.lineCount,
+    line: (n) => doc.getText({ start: { line: n, character: 0 }, end: { line: n, character: Number.MAX_SAFE_INTEGER } }),
+  };
+}

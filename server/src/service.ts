@@ -1,0 +1,171 @@
+/**
+ * The served index and its life cycle: settings → sources → index, reindexing on
+ * settings and file changes. The previous good index keeps serving until a new one
+ * is complete; a failed build leaves it in place and reports the error.
+ * No LSP types here: the server passes callbacks.
+ */
+import { watch, FSWatcher } from 'node:fs';
+import { parseHexAddr } from './core/addr';
+import { findKaslrOffset } from './core/logscan';
+import { kaslrShift } from './core/resolve';
+import { buildIndex, SymbolIndex } from './core/symindex';
+import { expandPath, loadIndex, SourceSpec } from './loader';
+import { IndexState, StatusParams } from './protocol';
+
+export interface Settings {
+  kallsyms: string[];
+  systemMap: string[];
+  kaslrOffset?: bigint;
+  /** Problems in the settings themselves. */
+  problems: string[];
+}
+
+export const DEFAULT_KALLSYMS = '/proc/kallsyms';
+
+export function parseSettings(raw: unknown, workspaceFolder?: string): Settings {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const list = (v: unknown, name: string, dflt: string[]): string[] => {
+    if (v === undefined || v === null) return dflt;
+    if (typeof v === 'string') return v ? [v] : [];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.filter((x) => x.trim() !== '');
+    problems.push(`ksym.${name} must be a list of file paths`);
+    return dflt;
+  };
+  const kallsyms = list(r.kallsyms, 'kallsyms', [DEFAULT_KALLSYMS]).map((p) => expandPath(p, workspaceFolder));
+  const systemMap = list(r.systemMap, 'systemMap', []).map((p) => expandPath(p, workspaceFolder));
+  let kaslrOffset: bigint | undefined;
+  if (typeof r.kaslrOffset === 'string' && r.kaslrOffset.trim() !== '') {
+    kaslrOffset = parseHexAddr(r.kaslrOffset);
+    if (kaslrOffset === undefined) problems.push(`ksym.kaslrOffset: '${r.kaslrOffset}' is not a hex number`);
+  } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
+    kaslrOffset = BigInt(r.kaslrOffset);
+  }
+  return { kallsyms, systemMap, kaslrOffset, problems };
+}
+
+export function specsOf(s: Settings): SourceSpec[] {
+  return [...s.kallsyms.map((file) => ({ file, kind: 'kallsyms' as const })), ...s.systemMap.map((file) => ({ file, kind: 'system.map' as const }))];
+}
+
+export interface ServiceHooks {
+  log(message: string): void;
+  status(s: StatusParams): void;
+  progress(title: string): Promise<{ done(): void }>;
+}
+
+export class IndexService {
+  index: SymbolIndex = buildIndex([]);
+  private settings?: Settings;
+  private state: IndexState = 'indexing';
+  private messages: string[] = [];
+  private millis = 0;
+  private generation = 0;
+  private requested = 0;
+  private watchers: FSWatcher[] = [];
+  private watchTimer?: NodeJS.Timeout;
+  private shifts = new Map<string, { version: number; log?: bigint }>();
+
+  constructor(private hooks: ServiceHooks) {}
+
+  /** Apply new settings: reindex when the sources changed. */
+  configure(s: Settings): Promise<void> {
+    const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
+    const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
+    this.settings = s;
+    if (kaslrChanged) this.shifts.clear();
+    if (before !== JSON.stringify(specsOf(s)) || this.generation === 0) return this.reindex('settings');
+    return Promise.resolve();
+  }
+
+  /** Rebuild from the current settings. Concurrent calls: only the newest result is served. */
+  async reindex(reason: string): Promise<void> {
+    const settings = this.settings;
+    if (!settings) return;
+    const ticket = ++this.requested;
+    this.state = 'indexing';
+    this.sendStatus();
+    const progress = await this.hooks.progress('Indexing kernel symbols');
+    try {
+      const specs = specsOf(settings);
+      const result = await loadIndex(specs);
+      if (ticket !== this.requested) return; // a newer request superseded this one
+      const problems = [...settings.problems, ...result.errors];
+      if (result.index) {
+        this.index = result.index;
+        this.generation++;
+        this.shifts.clear();
+      }
+      this.millis = Math.round(result.millis);
+      this.messages = [...problems, ...result.warnings];
+      this.state = problems.length > 0 ? 'error' : 'ready';
+      if (!result.index && this.generation === 0) this.generation = 1; // first attempt failed: ready with an empty index
+      this.hooks.log(
+        `${reason}: ${result.index ? `indexed ${this.index.count} symbols from ${specs.map((s) => s.file).join(', ')} in ${this.millis} ms` : 'index not rebuilt, keeping the previous one'}` +
+          (this.messages.length ? `\n  ${this.messages.join('\n  ')}` : ''),
+      );
+      this.watchSources(specs.map((s) => s.file));
+      this.sendStatus();
+    } finally {
+      progress.done();
+    }
+  }
+
+  status(): StatusParams {
+    return {
+      state: this.state,
+      symbols: this.index.count,
+      modules: this.index.modules.length - 1,
+      sources: this.index.sources.map((s) => s.file),
+      messages: this.messages,
+      millis: this.millis,
+      generation: this.generation,
+    };
+  }
+
+  private sendStatus(): void {
+    this.hooks.status(this.status());
+  }
+
+  /** KASLR shift for a document: its "Kernel Offset:" line, else the setting. Cached per version. */
+  shiftFor(uri: string, version: number, textOf: () => string): bigint {
+    let c = this.shifts.get(uri);
+    if (!c || c.version !== version) {
+      const text = textOf();
+      const at = text.indexOf('Kernel Offset:');
+      const eol = at < 0 ? -1 : text.indexOf('\n', at);
+      const log = at < 0 ? undefined : findKaslrOffset([text.slice(at, eol < 0 ? undefined : eol)]);
+      c = { version, log };
+      this.shifts.set(uri, c);
+    }
+    return kaslrShift(this.index, c.log, this.settings?.kaslrOffset);
+  }
+
+  forget(uri: string): void {
+    this.shifts.delete(uri);
+  }
+
+  /** Watch regular files (not /proc, /sys) and reindex shortly after they change. */
+  private watchSources(files: string[]): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    for (const f of files) {
+      if (f.startsWith('/proc/') || f.startsWith('/sys/')) continue;
+      try {
+        const w = watch(f, { persistent: false }, () => {
+          clearTimeout(this.watchTimer);
+          this.watchTimer = setTimeout(() => void this.reindex(`${f} changed`), 200);
+        });
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch {
+        /* a missing file is already reported */
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const w of this.watchers) w.close();
+    clearTimeout(this.watchTimer);
+  }
+}
