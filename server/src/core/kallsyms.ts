@@ -202,6 +202,13 @@ export function parseKallsymsInto(
       problem(lineNo, 'symbol name too long');
       continue;
     }
+    if (report.symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) {
+      // The one-line placeholder: "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package".
+      if (/real System\.map/i.test(latin1(bytes, ns, end))) {
+        report.stubSystemMap = true;
+        continue;
+      }
+    }
     // Optional [module].
     let modId = 0;
     while (p < end && (bytes[p] === 9 || bytes[p] === 32)) p++;
@@ -226,15 +233,6 @@ export function parseKallsymsInto(
         lastModStart = ms;
         lastModLen = ml;
         lastModId = modId;
-      }
-    }
-
-    if (kind === 'system.map' && report.symbols === 0 && hi === 0xffffffff && lo === 0xffffffff && nl > 0) {
-      // The one-line placeholder ("The real System.map is in the linux-image-<version>-dbg package").
-      const rest = latin1(bytes, ns, end);
-      if (/real System\.map/i.test(rest) || pos >= len) {
-        report.stubSystemMap = true;
-        continue;
       }
     }
 
