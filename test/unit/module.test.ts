@@ -147,6 +147,20 @@ describe('kernel kept set (layout_symtab / is_core_symbol)', () => {
     expect(withoutAll.isKept(withoutAll.findByName('put_ldev', 'init')[0].index)).toBe(true);
   });
 
+  it.skipIf(!HAVE_CORPUS)('kvm-intel.ko: .data..percpu symbols kept only with KALLSYMS_ALL, kernel type a', () => {
+    const p = mod('arch/x86/kvm/kvm-intel.ko');
+    const all = load(p);
+    const none = load(p, { kallsymsAll: false });
+    const sec = all.elf.sectionByName('.data..percpu')!.index;
+    const named = all.findByName('vmxarea', 'init').map((h) => h.index);
+    expect(named.length).toBe(1);
+    expect(all.shndx(named[0])).toBe(sec);
+    expect(all.isKept(named[0])).toBe(true);
+    expect(none.isKept(named[0])).toBe(false);
+    expect(all.kernelType(named[0])).toBe('a');
+    expect(all.nmType(named[0])).toBe('d');
+  });
+
   it('a livepatch module keeps every symbol, SHN_LIVEPATCH and ABS included', () => {
     const w = writeElf({
       sections: [
