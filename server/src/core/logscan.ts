@@ -151,6 +151,12 @@ function pairAddresses(line: string, toks: LogToken[], lineRole: FrameRole): voi
       if (line.slice(a.start, a.end) === ppc[2]) a.role = lineRole;
     }
   }
+  // Bare 16-digit values on a line like "NIP:  c00000000022d79c LR: ..." stay values;
+  // NIP [A] / LR [A] (plain brackets) are addresses of the frame after them.
+  const plain = /\b(NIP|LR)\s*\[([0-9a-fA-F]{8,16})\]/.exec(line);
+  if (plain) {
+    for (const a of addrs) if (line.slice(a.start, a.end) === plain[2]) a.role = plain[1] === 'NIP' ? 'ip' : 'lr';
+  }
   for (const f of frames) {
     // The nearest bracketed address before the frame, with nothing but brackets, spaces, `?`, `(` or `from` between.
     let best: AddressToken | undefined;
@@ -164,12 +170,6 @@ function pairAddresses(line: string, toks: LogToken[], lineRole: FrameRole): voi
       best.role = f.role;
       best.frameAt = f.start;
     }
-  }
-  // Bare 16-digit values on a line like "NIP:  c00000000022d79c LR: ..." stay values;
-  // NIP [A] / LR [A] (plain brackets) are addresses of the frame after them.
-  const plain = /\b(NIP|LR)\s*\[([0-9a-fA-F]{8,16})\]/.exec(line);
-  if (plain) {
-    for (const a of addrs) if (line.slice(a.start, a.end) === plain[2]) a.role = plain[1] === 'NIP' ? 'ip' : 'lr';
   }
 }
 
