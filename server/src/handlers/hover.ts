@@ -88,6 +88,8 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
   return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end };
 }
 
+const UNRELIABLE = '`?` frame: found by scanning the stack, not by the unwinder; it may be stale.';
+
 export function frameMarkdown(index: SymbolIndex, f: FrameToken): string {
   const r: FrameResolution = resolveFrame(index, f);
   const out: string[] = [];
@@ -101,11 +103,12 @@ export function frameMarkdown(index: SymbolIndex, f: FrameToken): string {
     } else if (r.address !== undefined) {
       out.push(`${code(shown)} = ${code(hexAddr(r.address, index.addressDigits))}${f.offset !== undefined ? ': outside the symbol in this index' : ''}`);
     }
-    if (f.unreliable) out.push('`?` frame: found by scanning the stack, not by the unwinder; it may be stale.');
+    if (f.unreliable) out.push(UNRELIABLE);
     out.push(symbolDetails(index, s));
     return out.join('\n\n');
   }
   out.push(`${code(shown)}: ${text(r.problem ?? 'not resolved')}`);
+  if (f.unreliable) out.push(UNRELIABLE);
   if (r.candidates.length > 1) {
     out.push('Candidates:');
     out.push(candidateTable(index, r.candidates));

@@ -1,0 +1,102 @@
+/**
+ * A minimal LSP client for protocol tests: spawns the bundled dist/server.js over
+ * stdio and speaks JSON-RPC with vscode-jsonrpc. Readiness comes from the server's
+ * `ksym/status` notification, never from a sleep.
+ */
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { StatusParams } from '../../server/src/protocol';
+import { ROOT } from './corpus';
+
+export const SERVER = resolve(ROOT, 'dist/server.js');
+export const CLI = resolve(ROOT, 'dist/cli.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(SERVER) || !existsSync(CLI)) throw new Error(`${SERVER} is missing: run 'npm run build' first (npm test does)`);
+}
+
+export interface Client {
+  conn: MessageConnection;
+  proc: ChildProcessWithoutNullStreams;
+  statuses: StatusParams[];
+  logs: string[];
+  settings: Record<string, unknown>;
+  /** Resolves with the first status after `afterGeneration`/`count` that satisfies `pred`. */
+  waitStatus(pred: (s: StatusParams) => boolean, what?: string): Promise<StatusParams>;
+  open(uri: string, languageId: string, text: string): Promise<void>;
+  hover(uri: string, line: number, character: number): Promise<string | undefined>;
+  setSettings(s: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startClient(settings: Record<string, unknown>, args: string[] = [SERVER, '--stdio']): Promise<Client> {
+  assertBuilt();
+  const proc = spawn(process.execPath, args, { stdio: 'pipe' });
+  const stderr: string[] = [];
+  proc.stderr.on('data', (d) => stderr.push(String(d)));
+  const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
+  const statuses: StatusParams[] = [];
+  const logs: string[] = [];
+  const waiters: { pred: (s: StatusParams) => boolean; res: (s: StatusParams) => void }[] = [];
+  const client: Client = {
+    conn,
+    proc,
+    statuses,
+    logs,
+    settings,
+    waitStatus(pred, what = 'status') {
+      const hit = statuses.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}; statuses: ${JSON.stringify(statuses)}; logs: ${logs.join('\n')}; stderr: ${stderr.join('')}`)), 30000);
+        waiters.push({ pred, res: (s) => (clearTimeout(timer), res(s)) });
+      });
+    },
+    async open(uri, languageId, text) {
+      await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+    },
+    async hover(uri, line, character) {
+      const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as { contents: { value: string } } | null;
+      return r?.contents.value;
+    },
+    async setSettings(s) {
+      client.settings = s;
+      await conn.sendNotification('workspace/didChangeConfiguration', { settings: { ksym: s } });
+    },
+    async close() {
+      try {
+        await conn.sendRequest('shutdown');
+        await conn.sendNotification('exit');
+      } catch {
+        /* already gone */
+      }
+      conn.dispose();
+      proc.kill();
+    },
+  };
+  conn.onNotification('ksym/status', (s: StatusParams) => {
+    statuses.push(s);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].pred(s)) {
+        waiters[i].res(s);
+        waiters.splice(i, 1);
+      }
+    }
+  });
+  conn.onNotification('window/logMessage', (m: { message: string }) => logs.push(m.message));
+  conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map(() => client.settings));
+  conn.onRequest('window/workDoneProgress/create', () => null);
+  conn.onNotification('$/progress', () => undefined);
+  conn.listen();
+  await conn.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } }, window: { workDoneProgress: true }, textDocument: { hover: { contentFormat: ['markdown'] } } },
+  });
+  await conn.sendNotification('initialized', {});
+  return client;
+}
+
+export const ready = (s: StatusParams) => s.state !== 'indexing';
