@@ -147,7 +147,10 @@ export function decodeText(index: SymbolIndex, input: string, configuredShift?: 
       if (t.kind === 'frame' && t.offset !== undefined) {
         const r = resolveFrame(index, t);
         if (r.address !== undefined && r.kernel) {
-          notes.push(`${frameText(t)} = ${hexAddr(r.address, index.addressDigits)}${r.matchesLog ? '' : ` (index: ${r.kernel.text})`}`);
+          const printedAt = t.address !== undefined ? t.address - shift : undefined;
+          if (printedAt === r.address && r.matchesLog) notes.push('✓');
+          else if (printedAt !== undefined && printedAt !== r.address) notes.push(`⚠ ${frameText(t)} is ${hexAddr(r.address, index.addressDigits)} in this index, the log printed ${hexAddr(printedAt, index.addressDigits)}`);
+          else notes.push(`${frameText(t)} = ${hexAddr(r.address, index.addressDigits)}${r.matchesLog ? '' : ` ⚠ index: ${r.kernel.text}`}`);
         } else if (r.candidates.length > 1) {
           notes.push(`${frameText(t)}: ambiguous (${r.candidates.map((c) => hexAddr(c.address, index.addressDigits) + (c.module ? ` [${c.module}]` : '')).join(', ')})`);
         } else if (r.problem) {
