@@ -186,11 +186,15 @@ export function parseKallsymsInto(
       continue;
     }
     p += 2;
-    // Name: up to TAB, space or end of line.
+    // Name: up to TAB, space or end of line, copied while scanning (one pass over the bytes).
     const ns = p;
+    if (cols.namesUsed + (end - p) > cols.names.length) cols.ensure(0, end - p);
+    const names = cols.names;
+    const no = cols.namesUsed;
     while (p < end) {
       const c = bytes[p];
       if (c === 9 || c === 32) break;
+      names[no + p - ns] = c;
       p++;
     }
     const nl = p - ns;
@@ -237,15 +241,12 @@ export function parseKallsymsInto(
     }
 
     const i = cols.n;
-    if (i >= cols.hi.length || cols.namesUsed + nl > cols.names.length) cols.ensure(1, nl);
+    if (i >= cols.hi.length) cols.ensure(1, 0);
     cols.hi[i] = hi;
     cols.lo[i] = lo;
     cols.type[i] = t;
-    const no = cols.namesUsed;
     cols.nameOff[i] = no;
     cols.nameLen[i] = nl;
-    const names = cols.names;
-    for (let k = 0; k < nl; k++) names[no + k] = bytes[ns + k];
     cols.namesUsed = no + nl;
     cols.mod[i] = modId;
     cols.line[i] = lineNo;

@@ -577,8 +577,7 @@ function sortByName(names: Uint8Array, off: Uint32Array, len: Uint16Array, order
   let k = 0;
   for (let p = 0; p <= maxOrder; p++) if (at[p] >= 0) ids[k++] = at[p];
   const tmp = new Uint32Array(n);
-  const counts: Uint32Array[] = [];
-  radix(names, off, len, ids, tmp, 0, n, 0, counts);
+  radix(names, off, len, ids, tmp, 0, n, 0, [], []);
   return ids;
 }
 
@@ -592,6 +591,7 @@ function radix(
   hi: number,
   depth: number,
   counts: Uint32Array[],
+  ends: Uint32Array[],
 ): void {
   for (;;) {
     const n = hi - lo;
@@ -634,16 +634,18 @@ function radix(
       const b = depth < len[id] ? names[off[id] + depth] + 1 : 0;
       tmp[lo + c[b]++] = id;
     }
-    ids.set(tmp.subarray(lo, hi), lo);
+    for (let i = lo; i < hi; i++) ids[i] = tmp[i];
     // Now c[b] = end of bucket b. Bucket 0 (names ending here) needs no further sorting.
-    let start = lo + (minB === 0 ? c[0] : 0);
-    const first = minB === 0 ? 1 : minB;
-    const bucketEnds: number[] = [];
-    for (let b = first; b <= maxB; b++) bucketEnds.push(lo + c[b]);
+    // Snapshot the ends before recursing (deeper levels use their own count arrays).
+    let e = ends[depth];
+    if (!e) e = ends[depth] = new Uint32Array(258);
+    for (let b = minB; b <= maxB; b++) e[b] = c[b];
     for (let b = minB; b <= maxB + 1; b++) c[b] = 0;
-    for (const e of bucketEnds) {
-      if (e - start > 1) radix(names, off, len, ids, tmp, start, e, depth + 1, counts);
-      start = e;
+    let start = lo + (minB === 0 ? e[0] : 0);
+    for (let b = minB === 0 ? 1 : minB; b <= maxB; b++) {
+      const end = lo + e[b];
+      if (end - start > 1) radix(names, off, len, ids, tmp, start, end, depth + 1, counts, ends);
+      start = end;
     }
     return;
   }
