@@ -62,6 +62,7 @@ export class CRenderer {
   private readonly packedMemo = new Map<number, boolean>();
   private readonly alignMemo = new Map<number, number>();
   private readonly inlining = new Set<number>();
+  private readonly anonEnumsEmitted = new Set<number>();
   /** Rename duplicates (name___2) — used when rendering many types into one unit. */
   private readonly dedupNames: boolean;
 
@@ -256,7 +257,7 @@ export class CRenderer {
         return join(t.name ? t.name.replace(/[^A-Za-z0-9_ ]/g, '_') : 'int');
       case 'PTR': {
         const tk = this.btf.kindOf(this.skipQualifiers(t.type));
-        const s = `*${inner}`;
+        const s = /^(const|volatile|restrict)\b/.test(inner) ? `* ${inner}` : `*${inner}`;
         return this.typeDecl(t.type, tk === Kind.ARRAY || tk === Kind.FUNC_PROTO ? `(${s})` : s, level, baseBits, depth + 1);
       }
       case 'CONST':
@@ -290,6 +291,11 @@ export class CRenderer {
       case 'ENUM':
       case 'ENUM64':
         if (t.name) return join(`enum ${this.tagName(id)}`);
+        if (this.dedupNames && this.anonEnumsEmitted.has(id)) {
+          // an anonymous enum can be defined only once per unit: later uses get its integer type
+          return join(`${this.enumIntType(t)} /* enum [${id}] */`);
+        }
+        this.anonEnumsEmitted.add(id);
         return join(this.enumBody(t, level));
       case 'VAR':
         return this.typeDecl(t.type, inner, level, baseBits, depth + 1);
@@ -331,6 +337,12 @@ export class CRenderer {
     return s;
   }
 
+  private enumIntType(t: BtfEnum | BtfEnum64): string {
+    const signed = t.kind === 'ENUM64' ? t.signed : t.values.some((v) => (v.value as number) < 0);
+    const base = { 1: 'char', 2: 'short', 4: 'int', 8: 'long long' }[t.size as 1 | 2 | 4 | 8] ?? 'int';
+    return signed ? (base === 'char' ? 'signed char' : base) : `unsigned ${base}`;
+  }
+
   private enumValue(t: BtfEnum | BtfEnum64, v: number | bigint): string {
     if (typeof v === 'number') {
       if (t.signed || v <= 0x7fffffff) return String(v);
@@ -360,6 +372,10 @@ export class CRenderer {
   /** Full definition of the enum as a statement. */
   enumDefinition(t: BtfEnum | BtfEnum64): string {
     if (t.values.length === 0) return `enum ${this.tagName(t.id)};`;
+    if (!t.name) {
+      if (this.dedupNames && this.anonEnumsEmitted.has(t.id)) return `/* anonymous enum [${t.id}] defined above */`;
+      this.anonEnumsEmitted.add(t.id);
+    }
     const name = t.name ? `${this.tagName(t.id)} ` : '';
     const ind = '\t';
     const lines = t.values.map((v, i) => `${ind}${this.enumeratorName(t.id, i, v.name)} = ${this.enumValue(t, v.value)},`);
