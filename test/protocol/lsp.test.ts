@@ -150,3 +150,34 @@ describe('language server over stdio: the running kernel (default settings)', ()
     }
   });
 });
+
+describe('ksym lsp --stdio (the CLI entry)', () => {
+  it('answers hovers like dist/server.js', async () => {
+    const { CLI } = await import('../helpers/lspclient');
+    const c = await startClient({ kallsyms: [FIXTURE] }, [CLI, 'lsp', '--stdio']);
+    try {
+      expect((await c.waitStatus(ready)).symbols).toBe(6);
+      await c.open('file:///cli.oops', 'plaintext', 'RIP: 0010:ffffffff81000204');
+      expect(await c.hover('file:///cli.oops', 0, 14)).toContain('dup+0x4/0x100');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('KASLR', () => {
+  it('applies a "Kernel Offset:" line in the document and the ksym.kaslrOffset setting', async () => {
+    const c = await startClient({ kallsyms: [FIXTURE], kaslrOffset: '0x200000' });
+    try {
+      await c.waitStatus(ready);
+      await c.open('file:///k1.oops', 'kernel-log', 'RIP: 0010:ffffffff81200204');
+      expect(await c.hover('file:///k1.oops', 0, 14)).toContain('dup+0x4/0x100');
+      await c.open('file:///k2.oops', 'kernel-log', 'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\nRIP: 0010:ffffffff9f000204');
+      const h = await c.hover('file:///k2.oops', 1, 14);
+      expect(h).toContain('dup+0x4/0x100');
+      expect(h).toContain('minus KASLR shift `0x1e000000`');
+    } finally {
+      await c.close();
+    }
+  });
+});
