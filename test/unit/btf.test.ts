@@ -204,7 +204,7 @@ function sampleBtf(): { b: Builder; ids: Record<string, number> } {
     K.STRUCT,
     's',
     11,
-    80,
+    88,
     [
       s('a'), ids.int, (3 << 24) | 0,
       s('b'), ids.int, (5 << 24) | 3,
@@ -235,7 +235,7 @@ function sampleBtf(): { b: Builder; ids: Record<string, number> } {
   ids.kf = b.add(K.FUNC, 'my_kfunc', 1, ids.fproto);
   ids.tag = b.add(K.DECL_TAG, 'bpf_kfunc', 0, ids.kf, [-1]);
   ids.var = b.add(K.VAR, 'myvar', 0, ids.td, [1]);
-  ids.sec = b.add(K.DATASEC, '.data', 1, 80, [ids.var, 0, 80]);
+  ids.sec = b.add(K.DATASEC, '.data', 1, 88, [ids.var, 0, 88]);
   ids.flt = b.add(K.FLOAT, 'double', 0, 8);
   ids.ttag = b.add(K.TYPE_TAG, 'user', 0, ids.char);
   ids.ttp = b.add(K.PTR, '', 0, ids.ttag);
@@ -309,7 +309,7 @@ describe('BTF: synthetic', () => {
     expect(s).toMatch(/\tchar \* restrict rp;/);
     expect(s).toMatch(/\tunion u uu;\s+\/\*\s+80\s+8 \*\//);
     expect(s).toMatch(/XXX 7 bytes hole/);
-    expect(s).toMatch(/size: 80, cachelines: 2, members: 11/);
+    expect(s).toMatch(/size: 88, cachelines: 2, members: 11/);
     expect(btf.declaration(ids.pk)).toMatch(/\} __attribute__\(\(packed\)\);$/);
     const al = btf.declaration(ids.al);
     expect(al).toMatch(/long: 64;/);
