@@ -32,6 +32,7 @@ import {
   frameText,
   FrameInModule,
   KernelPrint,
+  inferTextBases,
   learnBasesFromSymbols,
   regionEnd,
   resolveFrameInModule,
@@ -217,6 +218,7 @@ export class ModuleStore {
     const report: ScanReport = { roots: [...this.paths], files: 0, modules: 0, directories: 0, skipped: [], errors: [], truncated: false };
     const found: string[] = [];
     let entries = 0;
+    let stopped = false;
     const visit = async (dir: string, depth: number): Promise<void> => {
       if (depth > this.opts.maxDepth) {
         report.truncated = true;
@@ -235,8 +237,8 @@ export class ModuleStore {
       const subdirs: string[] = [];
       for (const d of list) {
         if (++entries > this.opts.maxEntries) {
-          if (!report.truncated) report.skipped.push(`${dir}: stopped after ${this.opts.maxEntries} directory entries`);
-          report.truncated = true;
+          if (!stopped) report.skipped.push(`${dir}: stopped after ${this.opts.maxEntries} directory entries`);
+          report.truncated = stopped = true;
           return;
         }
         const p = join(dir, d.name);
@@ -246,7 +248,7 @@ export class ModuleStore {
         else if (d.isSymbolicLink() && !/\.\w+$/.test(d.name)) report.skipped.push(`${p}: symlink not followed`);
       }
       for (const s of subdirs) {
-        if (report.truncated) return;
+        if (stopped) return;
         await visit(s, depth + 1);
       }
     };
@@ -489,6 +491,7 @@ export class ModuleStore {
    * Modules without a sections directory are skipped silently.
    */
   async learnFromSysfs(root = this.opts.sysfsRoot ?? '/sys/module', names?: string[]): Promise<LearnReport[]> {
+    await this.scan();
     let list = names;
     if (!list) {
       try {
@@ -565,6 +568,7 @@ export class ModuleStore {
 
   /** Learn from every module frame with a runtime address in some log lines. */
   async learnFromLog(lines: Iterable<string>): Promise<LearnReport[]> {
+    await this.scan();
     const out: LearnReport[] = [];
     for (const line of lines) {
       for (const t of scanLine(line)) {
@@ -611,8 +615,9 @@ export class ModuleStore {
       const usable = bases && (!known?.file || known.file === r.file) ? bases : undefined;
       const warnings = [...r.warnings];
       if (bases && !usable) warnings.push(`load addresses of ${r.name} were learned for ${known?.file}, not ${r.file}; sizes use the section rule`);
-      const res = resolveFrameInModule(r.module, frame, { moduleName: r.name, buildId: frame.buildId ? r.buildId : undefined, bases: usable, textAlign: this.opts.textAlign });
-      return { ok: true, module: r.name, file: r.file, buildId: r.buildId, buildIdMatch: r.buildIdMatch, frameText: text, bases: usable, warnings, ...res };
+      const eff = usable ? withInferred(r.module, usable) : undefined;
+      const res = resolveFrameInModule(r.module, frame, { moduleName: r.name, buildId: frame.buildId ? r.buildId : undefined, bases: eff, textAlign: this.opts.textAlign });
+      return { ok: true, module: r.name, file: r.file, buildId: r.buildId, buildIdMatch: r.buildIdMatch, frameText: text, bases: eff, warnings, ...res };
     } catch (e) {
       return { ok: false, module: frame.module, error: `${text}: ${why(e)}`, frameText: text };
     }
@@ -624,6 +629,7 @@ export class ModuleStore {
    */
   async resolveAddress(address: bigint, opts: { module?: string; returnAddress?: boolean; buildId?: string } = {}): Promise<AddressResolution> {
     try {
+      await this.scan();
       const look = opts.returnAddress ? address - 1n : address;
       const cands: string[] = [];
       if (opts.module) cands.push(normalize(opts.module));
@@ -656,7 +662,7 @@ export class ModuleStore {
           errors.push(r.error);
           continue;
         }
-        const res = resolveIn(r.module, name, bases, address, !!opts.returnAddress, this.opts.textAlign, opts.buildId ? r.buildId : undefined);
+        const res = resolveIn(r.module, name, withInferred(r.module, bases), address, !!opts.returnAddress, this.opts.textAlign, opts.buildId ? r.buildId : undefined);
         if (res) return { ...res, file: r.file };
         errors.push(`${name}: 0x${address.toString(16)} is outside its known sections`);
       }
@@ -665,6 +671,13 @@ export class ModuleStore {
       return { ok: false, address, error: `0x${address.toString(16)}: ${why(e)}` };
     }
   }
+}
+
+/** Learned bases plus the executable sections inferred from the kernel's text layout. */
+function withInferred(mod: ModuleSymbols, bases: SectionBases): SectionBases {
+  const inferred = inferTextBases(mod, bases);
+  if (inferred.size === 0) return bases;
+  return new Map([...bases, ...inferred]);
 }
 
 function resolveIn(mod: ModuleSymbols, name: string, bases: SectionBases, address: bigint, returnAddress: boolean, textAlign: number, buildId?: string): Omit<AddressResult, 'file'> | undefined {

@@ -254,6 +254,46 @@ export function resolveFrameInModule(mod: ModuleSymbols, frame: FrameToken, opts
   return { candidates, unnarrowed: all.length, narrowedBySize, sameName, view, messages };
 }
 
+// ---- text layout ------------------------------------------------------------
+
+/**
+ * Fill in the bases of executable sections the evidence did not cover, by
+ * replaying the kernel's text layout (kernel/module/main.c layout_sections: core
+ * text = the SHF_ALLOC|SHF_EXECINSTR sections not named `.init*`, in section header
+ * order, each aligned to sh_addralign; the init text likewise with the `.init*` ones).
+ * Done per layout only when every known executable section of it agrees with the
+ * replay (arch hooks that resize sections, e.g. arm64 PLTs, then show up as a
+ * disagreement and nothing is inferred). Returns only the inferred entries.
+ */
+export function inferTextBases(mod: ModuleSymbols, bases: SectionBases): Map<string, bigint> {
+  const secs = mod.elf.sections;
+  const out = new Map<string, bigint>();
+  for (const init of [false, true]) {
+    const pos = new Map<number, number>();
+    let off = 0;
+    for (let i = 1; i < secs.length; i++) {
+      const s = secs[i];
+      if ((s.flags & (SHF_ALLOC | SHF_EXECINSTR)) !== (SHF_ALLOC | SHF_EXECINSTR) || s.name.startsWith('.init') !== init) continue;
+      const a = Math.max(1, s.addralign);
+      off = Math.ceil(off / a) * a;
+      pos.set(i, off);
+      off += s.size;
+    }
+    let start: bigint | undefined;
+    let consistent = true;
+    for (const [i, p] of pos) {
+      const b = bases.get(secs[i].name);
+      if (b === undefined) continue;
+      const st = b - BigInt(p);
+      if (start === undefined) start = st;
+      else if (st !== start) consistent = false;
+    }
+    if (start === undefined || !consistent) continue;
+    for (const [i, p] of pos) if (!bases.has(secs[i].name)) out.set(secs[i].name, start + BigInt(p));
+  }
+  return out;
+}
+
 // ---- learning load addresses ------------------------------------------------
 
 export interface BaseEvidence {
