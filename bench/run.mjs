@@ -1,0 +1,442 @@
+// `npm run bench`: one command, one table. Every figure is set against a baseline measured
+// in the same run, as a ratio; times are medians of several runs (the machine is noisy), and
+// no wall time is asserted anywhere: the ok? column is information, the exit code is 0.
+//
+//   node --expose-gc bench/run.mjs [--quick]      (npm run bench builds dist/ first)
+//
+// Sections: 1. /proc/kallsyms indexing (snapshot), lookups, heap; 2. scale on synthetic
+// kallsyms (0.5M/1M/2M symbols); 3. log hover in process and over stdio, server startup.
+// Results: the table on stdout and .cache/bench/results.json.
+import { build } from 'esbuild';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildBaseline, floorBaseline, naiveHover, resolveBaseline } from './baseline-kallsyms.mjs';
+import { generateKallsyms, generateLog, rng } from './gen-kallsyms.mjs';
+import { startServer } from './lsp.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = join(ROOT, '.cache/bench');
+const SERVER = join(ROOT, 'dist/server.js');
+const QUICK = process.argv.includes('--quick');
+const RUNS = QUICK ? 3 : 9; // medians of RUNS for the small (live kernel) figures
+const RUNS_BIG = QUICK ? 3 : 5; // medians for the multi-megabyte synthetic inputs
+const SCALE = [500_000, 1_000_000, 2_000_000];
+const LOOKUPS = 1_000_000;
+const LOG_LINES = 100_000;
+const HOVERS = 1000;
+const STARTS = 5;
+
+if (typeof global.gc !== 'function') {
+  console.error('bench: run with node --expose-gc (npm run bench does)');
+  process.exit(2);
+}
+mkdirSync(CACHE, { recursive: true });
+const TMP = mkdtempSync('/tmp/bench-');
+process.on('exit', () => rmSync(TMP, { recursive: true, force: true }));
+
+// ---- the code under test, bundled from the TypeScript sources ------------------------------
+const coreFile = join(CACHE, 'core.mjs');
+await build({
+  stdin: {
+    contents: [
+      "export { buildIndex } from './server/src/core/symindex';",
+      "export { scanLine } from './server/src/core/logscan';",
+      "export { hover } from './server/src/handlers/hover';",
+      "export { readSource } from './server/src/loader';",
+    ].join('\n'),
+    resolveDir: ROOT,
+    loader: 'ts',
+    sourcefile: 'bench-entry.ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: coreFile,
+  logLevel: 'warning',
+});
+const { buildIndex, hover, readSource } = await import(pathToFileURL(coreFile).href + `?t=${Date.now()}`);
+
+// ---- measurement helpers ------------------------------------------------------------------
+const now = () => performance.now();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+const time = (fn) => {
+  const t = now();
+  const r = fn();
+  return [now() - t, r];
+};
+const timeAsync = async (fn) => {
+  const t = now();
+  const r = await fn();
+  return [now() - t, r];
+};
+const mem = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+const settle = () => {
+  global.gc();
+  global.gc();
+};
+/** Bytes retained by what `make` returns: JS heap plus ArrayBuffer backing stores. */
+function retained(make) {
+  settle();
+  const m0 = mem();
+  let keep = make();
+  settle();
+  const d = mem() - m0;
+  if (!keep) throw new Error('nothing retained');
+  keep = null;
+  return d;
+}
+const progress = (s) => process.stderr.write(`bench: ${s}\n`);
+const kindex = (file, bytes) => buildIndex([{ file, bytes, kind: 'kallsyms' }]);
+const typedBytes = (idx) =>
+  ['hi', 'lo', 'type', 'nameOff', 'nameLen', 'mod', 'line', 'src', 'order', 'size', 'names', 'byName'].reduce((s, k) => s + (idx[k]?.byteLength ?? 0), 0);
+
+// ---- results ------------------------------------------------------------------------------
+const rows = [];
+const notes = [];
+const fmt = (v, unit) => {
+  if (v === undefined || Number.isNaN(v)) return '—';
+  const a = Math.abs(v);
+  const d = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  return `${v.toFixed(d)}${unit ? ' ' + unit : ''}`;
+};
+/**
+ * One table row. target: { on: 'value' | 'ratio', op: '<' | '<=', limit, text }.
+ * ratio = value / baseline (lower is better throughout).
+ */
+function row(section, figure, value, unit, baseline, baselineWhat, target, extra = {}) {
+  const ratio = baseline !== undefined && baseline > 0 && value !== undefined ? value / baseline : undefined;
+  let ok;
+  if (target) {
+    const x = target.on === 'ratio' ? ratio : value;
+    ok = x === undefined ? undefined : target.op === '<' ? x < target.limit : x <= target.limit;
+  }
+  rows.push({ section, figure, value, unit, baseline, baselineWhat, ratio, target: target?.text ?? '', ok, ...extra });
+}
+function skip(section, figure, why) {
+  rows.push({ section, figure, value: undefined, unit: '', baseline: undefined, baselineWhat: '', ratio: undefined, target: '', ok: undefined, skipped: why });
+  notes.push(`${figure}: skipped: ${why}`);
+}
+
+/** Cached synthetic inputs: keyed by the generator's own source, so edits regenerate. */
+const genHash = createHash('sha1').update(readFileSync(join(ROOT, 'bench/gen-kallsyms.mjs'))).digest('hex').slice(0, 10);
+function synthetic(n) {
+  const file = join(CACHE, `kallsyms-${n}-${genHash}.txt`);
+  const meta = file + '.json';
+  if (!existsSync(file) || !existsSync(meta)) {
+    progress(`generating ${n} synthetic symbols`);
+    const g = generateKallsyms(n, 1);
+    writeFileSync(file, g.text);
+    writeFileSync(meta, JSON.stringify({ count: g.count, stext: g.stext.toString(16), etext: g.etext.toString(16) }));
+  }
+  return { file, bytes: readFileSync(file), ...JSON.parse(readFileSync(meta, 'utf8')) };
+}
+
+const tStart = now();
+
+// ---- 1. the live kernel's /proc/kallsyms ---------------------------------------------------
+const S1 = '1 kallsyms';
+{
+  let bytes;
+  let why;
+  try {
+    bytes = readFileSync('/proc/kallsyms');
+    if (bytes.length === 0) why = '/proc/kallsyms is empty';
+    else if (!/^0*[1-9a-f][0-9a-f]* /m.test(bytes.toString('latin1'))) why = 'addresses are hidden (kptr_restrict / no CAP_SYSLOG)';
+  } catch (e) {
+    why = `/proc/kallsyms unreadable (${e.code ?? e.message})`;
+  }
+  if (why) {
+    for (const f of ['build (in memory)', 'read + build', 'raw lookup (floor)', 'resolve', 'index heap']) skip(S1, `kallsyms ${f}`, why);
+  } else {
+    const snap = join(TMP, 'kallsyms.snapshot');
+    writeFileSync(snap, bytes);
+    progress(`section 1: /proc/kallsyms snapshot, ${bytes.length} bytes`);
+    const tb = [];
+    const trb = [];
+    const tcat = [];
+    const tbase = [];
+    let idx;
+    // warm up the JIT on both implementations
+    kindex(snap, bytes);
+    buildBaseline(snap);
+    for (let r = 0; r < RUNS; r++) {
+      tb.push(time(() => kindex(snap, bytes))[0]);
+      trb.push((await timeAsync(async () => (idx = buildIndex([await readSource({ file: snap, kind: 'kallsyms' })]))))[0]);
+      tcat.push(time(() => spawnSync('sh', ['-c', 'cat /proc/kallsyms > /dev/null']))[0]);
+      tbase.push(time(() => buildBaseline(snap))[0]);
+    }
+    const n = idx.count;
+    const base = buildBaseline(snap);
+    row(S1, `kallsyms build, in memory (${n} symbols)`, median(tb), 'ms', median(tbase), 'naive baseline (read+split+sort+Map)', undefined);
+    row(S1, 'kallsyms read + build', median(trb), 'ms', median(tcat), 'sh -c cat /proc/kallsyms', { on: 'ratio', op: '<=', limit: 0.5, text: '≤ 0.5x' });
+    row(S1, 'kallsyms read + build vs naive', median(trb), 'ms', median(tbase), 'naive baseline (read+split+sort+Map)', undefined);
+
+    // Lookups: random addresses in _stext.._etext.
+    const addrOf = (name) => {
+      const ids = idx.byNameAll(name).filter((i) => idx.mod[i] === 0);
+      return ids.length ? idx.addressOf(ids[0]) : undefined;
+    };
+    const stext = addrOf('_stext') ?? addrOf('_text');
+    const etext = addrOf('_etext');
+    if (stext === undefined || etext === undefined || etext <= stext) {
+      skip(S1, 'raw lookup (floor)', 'no _stext/_etext in /proc/kallsyms');
+    } else {
+      lookupRows(S1, idx, base, stext, etext, '/proc/kallsyms');
+    }
+    idx = null;
+    // Heap.
+    const hOurs = median([0, 1, 2].map(() => retained(() => kindex(snap, readFileSync(snap)))));
+    const hBase = median([0, 1, 2].map(() => retained(() => buildBaseline(snap))));
+    row(S1, 'index heap per symbol', hOurs / n, 'B', hBase / n, 'naive baseline per symbol', undefined);
+    row(S1, 'index heap / kallsyms text size', hOurs / bytes.length, 'x', hBase / bytes.length, 'naive baseline / text size', { on: 'value', op: '<=', limit: 1.5, text: '≤ 1.5x' });
+  }
+}
+
+function lookupRows(section, idx, base, stext, etext, what) {
+  progress(`${section}: ${LOOKUPS} random lookups in ${what} text`);
+  const span = Number(etext - stext);
+  const r = rng(42);
+  const big = new Array(LOOKUPS);
+  const H = new Uint32Array(LOOKUPS);
+  const L = new Uint32Array(LOOKUPS);
+  for (let i = 0; i < LOOKUPS; i++) {
+    const a = stext + BigInt(Math.floor(r() * span));
+    big[i] = a;
+    H[i] = Number(a >> 32n);
+    L[i] = Number(a & 0xffffffffn);
+  }
+  const tf = [];
+  const tr = [];
+  const tbf = [];
+  const tbr = [];
+  let sink = 0;
+  const floorAll = () => {
+    for (let i = 0; i < LOOKUPS; i++) sink += idx.floor(H[i], L[i]);
+  };
+  const RES = LOOKUPS / 5; // the slower loops (BigInt compares, answers) use the first fifth
+  const baseFloorAll = () => {
+    for (let i = 0; i < RES; i++) sink += floorBaseline(base, big[i]);
+  };
+  const resolveAll = () => {
+    for (let i = 0; i < RES; i++) sink += idx.resolve(big[i], false)?.offset ?? 0;
+  };
+  const baseResolveAll = () => {
+    for (let i = 0; i < RES; i++) sink += resolveBaseline(base, big[i]) ? 1 : 0;
+  };
+  floorAll();
+  baseFloorAll();
+  resolveAll();
+  baseResolveAll();
+  for (let k = 0; k < RUNS_BIG; k++) {
+    tf.push((time(floorAll)[0] * 1e6) / LOOKUPS);
+    tbf.push((time(baseFloorAll)[0] * 1e6) / RES);
+    tr.push((time(resolveAll)[0] * 1e6) / RES);
+    tbr.push((time(baseResolveAll)[0] * 1e6) / RES);
+  }
+  row(section, `raw lookup, floor(hi, lo) (${what})`, median(tf), 'ns', median(tbf), 'baseline binary search over objects', { on: 'value', op: '<', limit: 150, text: '< 150 ns' });
+  row(section, `resolve(addr) → %pS text (${what})`, median(tr), 'ns', median(tbr), 'baseline lookup + text', undefined);
+  if (sink === 0.5) console.log(''); // keep the loops observable
+}
+
+// ---- 2. scale ------------------------------------------------------------------------------
+const S2 = '2 scale';
+let synth05;
+let base05;
+{
+  const inputs = SCALE.map((n) => synthetic(n));
+  synth05 = inputs[0];
+  progress(`section 2: build at ${SCALE.join(', ')} symbols`);
+  const times = inputs.map(() => []);
+  for (const inp of inputs) kindex(inp.file, inp.bytes); // warm-up
+  for (let r = 0; r < RUNS_BIG; r++) for (let k = 0; k < inputs.length; k++) times[k].push(time(() => kindex(inputs[k].file, inputs[k].bytes))[0]);
+  const heaps = inputs.map((inp) => retained(() => kindex(inp.file, inp.bytes)));
+  const typed = (() => {
+    const i = kindex(inputs[0].file, inputs[0].bytes);
+    return typedBytes(i);
+  })();
+  // Naive baseline at the smallest size (build time and heap), kept for section 3.
+  const tb = [];
+  for (let r = 0; r < Math.min(3, RUNS_BIG); r++) tb.push(time(() => buildBaseline(inputs[0].file))[0]);
+  const hb = retained(() => buildBaseline(inputs[0].file));
+  const t0 = median(times[0]);
+  row(S2, `synthetic build ${SCALE[0] / 1e6}M symbols`, t0, 'ms', median(tb), 'naive baseline, same input', undefined);
+  for (let k = 1; k < inputs.length; k++) {
+    row(S2, `synthetic build ${SCALE[k] / 1e6}M (growth per doubling)`, median(times[k]), 'ms', median(times[k - 1]), `build at ${SCALE[k - 1] / 1e6}M`, { on: 'ratio', op: '<=', limit: 2.2, text: '≈ 2.0 (≤ 2.2)' });
+  }
+  for (let k = 0; k < inputs.length; k++) {
+    const perSym = heaps[k] / inputs[k].count;
+    row(S2, `synthetic heap ${SCALE[k] / 1e6}M: bytes/symbol`, perSym, 'B', k === 0 ? hb / inputs[0].count : heaps[k - 1] / inputs[k - 1].count, k === 0 ? 'naive baseline per symbol' : `per symbol at ${SCALE[k - 1] / 1e6}M`, undefined, { heapBytes: heaps[k], textBytes: inputs[k].bytes.length });
+    row(S2, `synthetic heap ${SCALE[k] / 1e6}M / text size`, heaps[k] / inputs[k].bytes.length, 'x', k === 0 ? hb / inputs[0].bytes.length : undefined, k === 0 ? 'naive baseline / text size' : '', { on: 'value', op: '<=', limit: 1.5, text: '≤ 1.5x' });
+  }
+  notes.push(`index typed arrays at ${SCALE[0] / 1e6}M: ${(typed / inputs[0].count).toFixed(1)} B/symbol (measured heap ${(heaps[0] / inputs[0].count).toFixed(1)})`);
+  // Lookups on the synthetic 1M input too (a big kernel with modules).
+  {
+    const idx = kindex(inputs[1].file, inputs[1].bytes);
+    const base = buildBaseline(inputs[1].file);
+    lookupRows(S2, idx, base, BigInt('0x' + inputs[1].stext), BigInt('0x' + inputs[1].etext), 'synthetic 1M');
+  }
+  for (const inp of inputs.slice(1)) inp.bytes = null;
+  base05 = buildBaseline(synth05.file);
+}
+
+// ---- 3. log hover --------------------------------------------------------------------------
+const S3 = '3 hover';
+{
+  const logFile = join(CACHE, `log-${LOG_LINES}-${genHash}.txt`);
+  const posFile = logFile + '.positions.json';
+  if (!existsSync(logFile) || !existsSync(posFile)) {
+    progress(`generating a ${LOG_LINES}-line log`);
+    const g = generateLog(synth05.bytes, LOG_LINES);
+    writeFileSync(logFile, g.lines.join('\n') + '\n');
+    writeFileSync(posFile, JSON.stringify(g.positions));
+  }
+  const logText = readFileSync(logFile, 'utf8');
+  const lines = logText.split('\n');
+  lines.pop();
+  const positions = JSON.parse(readFileSync(posFile, 'utf8'));
+  progress(`section 3: in-process hover on ${positions.length} frame positions of a ${lines.length}-line log`);
+  const idx = kindex(synth05.file, synth05.bytes);
+  const ctx = { index: idx, shift: 0n, languageId: 'kernel-log' };
+  const doc = { lineCount: lines.length, line: (n) => lines[n] };
+  let ticks = 0;
+  let warns = 0;
+  let misses = 0;
+  for (const [l, c] of positions.slice(0, 5000)) {
+    hover(ctx, doc, l, c);
+    naiveHover(base05, lines[l], c);
+  }
+  const us = [];
+  const bus = [];
+  for (const [l, c] of positions) {
+    let t = now();
+    const a = hover(ctx, doc, l, c);
+    us.push((now() - t) * 1000);
+    t = now();
+    naiveHover(base05, lines[l], c);
+    bus.push((now() - t) * 1000);
+    if (!a) misses++;
+    else if (a.markdown.includes('✓')) ticks++;
+    else if (a.markdown.includes('⚠')) warns++;
+  }
+  notes.push(`in-process hover: ${positions.length} positions (frames and [<addresses>]); address hovers agreeing with the log's frame ✓: ${ticks}; disagreeing ⚠: ${warns}; no answer: ${misses}`);
+  row(S3, 'hover in process p50 (scan + resolve + markdown)', pct(us, 50), 'µs', pct(bus, 50), 'naive regex + Map/binary-search hover', undefined);
+  row(S3, 'hover in process p99', pct(us, 99), 'µs', pct(bus, 99), 'naive regex + Map/binary-search hover', undefined);
+
+  if (!existsSync(SERVER)) {
+    skip(S3, 'LSP hover p99', `${SERVER} missing: run npm run build (npm run bench does)`);
+  } else {
+    progress(`section 3: LSP hover over stdio, ${HOVERS} requests`);
+    const srv = await startServer(SERVER, { kallsyms: [synth05.file] });
+    const { status } = await srv.ready;
+    if (status.state !== 'ready') {
+      skip(S3, 'LSP hover p99', `server state ${status.state}: ${status.messages.join('; ')}`);
+    } else {
+      const uri = 'file:///tmp/bench/synthetic.dmesg';
+      await srv.open(uri, 'kernel-log', logText);
+      const r = rng(99);
+      const pickPos = () => positions[(r() * positions.length) | 0];
+      for (let i = 0; i < 30; i++) {
+        const [l, c] = pickPos();
+        await srv.hover(uri, l, c);
+        await srv.hover(uri, lines.length + 10, 0);
+      }
+      const ms = [];
+      const bms = [];
+      let answered = 0;
+      for (let i = 0; i < HOVERS; i++) {
+        const [l, c] = pickPos();
+        let t = now();
+        const h = await srv.hover(uri, l, c);
+        ms.push(now() - t);
+        if (h) answered++;
+        t = now();
+        await srv.hover(uri, lines.length + 10, 0); // no-op hover: the JSON-RPC round trip alone
+        bms.push(now() - t);
+      }
+      notes.push(`LSP hover: ${answered}/${HOVERS} answered`);
+      row(S3, 'LSP hover p50 (stdio round trip)', pct(ms, 50), 'ms', pct(bms, 50), 'no-op hover round trip', undefined);
+      row(S3, 'LSP hover p99 (stdio round trip)', pct(ms, 99), 'ms', pct(bms, 99), 'no-op hover round trip', { on: 'value', op: '<', limit: 5, text: '< 5 ms' });
+    }
+    await srv.close();
+
+    // Startup on the live kernel: spawn → first ksym/status 'ready'; baseline: node -e 0.
+    progress(`section 3: server startup on /proc/kallsyms, ${STARTS} runs`);
+    const st = [];
+    const nt = [];
+    const init = [];
+    const idxMs = [];
+    let state;
+    let why;
+    for (let i = 0; i < STARTS && !why; i++) {
+      const s = await startServer(SERVER, {});
+      try {
+        const { status, millis } = await s.ready;
+        state = status.state;
+        if (state !== 'ready') why = `server state ${state}: ${status.messages.join('; ')}`;
+        else {
+          st.push(millis);
+          init.push(s.initMillis);
+          idxMs.push(status.millis);
+        }
+      } finally {
+        await s.close();
+      }
+      nt.push(
+        (
+          await timeAsync(
+            () =>
+              new Promise((res) => {
+                const p = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+                p.on('exit', res);
+              }),
+          )
+        )[0],
+      );
+    }
+    if (why) skip(S3, 'server startup to ready (live kernel)', why);
+    else {
+      row(S3, 'server spawn → ksym/status ready (live kernel)', median(st), 'ms', median(nt), 'node -e 0', { on: 'value', op: '<', limit: 300, text: '< 300 ms' });
+      notes.push(`startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load (status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`);
+    }
+  }
+}
+
+// ---- report --------------------------------------------------------------------------------
+const header = ['figure', 'value', 'baseline', 'ratio', 'target', 'ok?'];
+const table = rows.map((r) => [
+  r.figure,
+  r.skipped ? 'skipped' : fmt(r.value, r.unit),
+  r.baseline === undefined ? '—' : `${fmt(r.baseline, r.unit)} (${r.baselineWhat})`,
+  r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}x`,
+  r.target || '—',
+  r.ok === undefined ? '' : r.ok ? 'yes' : 'NO',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => [...t[i]].length)));
+const line = (cells) => '| ' + cells.map((c, i) => c + ' '.repeat(widths[i] - [...c].length)).join(' | ') + ' |';
+console.log(line(header));
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const t of table) console.log(line(t));
+const totalS = (now() - tStart) / 1000;
+console.log('');
+console.log(`medians of ${RUNS} runs (live kernel), ${RUNS_BIG} (synthetic); percentiles over all samples; node ${process.version}; ${totalS.toFixed(0)} s`);
+for (const n of notes) console.log(`note: ${n}`);
+writeFileSync(
+  join(CACHE, 'results.json'),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, runsBig: RUNS_BIG, seconds: totalS, rows, notes }, null, 2) + '\n',
+);
+console.log(`results: ${join(CACHE, 'results.json')}`);
