@@ -12,17 +12,22 @@ export const SECTION = 'ksym';
 export interface KsymConfig {
   kallsyms: string[];
   systemMap: string[];
+  /** null: the server's default (/lib/modules/$(uname -r) when it exists). */
+  modules: string[] | null;
+  btf: string | null;
   kaslrOffset: string;
 }
 
 /** Settings whose values are lists of paths. */
-const PATH_LISTS = ['kallsyms', 'systemMap'] as const;
+const PATH_LISTS = ['kallsyms', 'systemMap', 'modules'] as const;
 
 export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   return {
     kallsyms: expandPaths(c.get<string[]>('kallsyms', ['/proc/kallsyms'])),
     systemMap: expandPaths(c.get<string[]>('systemMap', [])),
+    modules: c.get<string[] | null>('modules', null) === null ? null : expandPaths(c.get<string[]>('modules')),
+    btf: c.get<string | null>('btf', null) ? expandPath(c.get<string>('btf')!.trim()) : null,
     kaslrOffset: c.get<string>('kaslrOffset', '').trim(),
   };
 }
@@ -54,7 +59,8 @@ export function expandPath(p: string, folders = vscode.workspace.workspaceFolder
 export function expandConfigurationValue(section: string | undefined, value: unknown): unknown {
   if (section === SECTION && value && typeof value === 'object' && !Array.isArray(value)) {
     const obj: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const key of PATH_LISTS) if (key in obj) obj[key] = expandPaths(obj[key]);
+    for (const key of PATH_LISTS) if (key in obj && obj[key] !== null) obj[key] = expandPaths(obj[key]);
+    if (typeof obj.btf === 'string' && obj.btf.trim()) obj.btf = expandPath(obj.btf.trim());
     return obj;
   }
   for (const key of PATH_LISTS) {

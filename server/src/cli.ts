@@ -7,7 +7,11 @@ import { parseArgs } from 'node:util';
 import { hexAddr, parseHexAddr } from './core/addr';
 import { findKaslrOffset, FrameToken, scanLine } from './core/logscan';
 import { frameText, kaslrShift, resolveAddressToken, resolveFrame } from './core/resolve';
-import { Resolution, SymbolIndex, SymbolInfo } from './core/symindex';
+import { buildIndex, Resolution, SymbolIndex, SymbolInfo } from './core/symindex';
+import { ModuleStore } from './modstore';
+import { parseModule } from './core/module';
+import { readModuleBytes } from './core/decompress';
+import { describeError } from './loader';
 import { loadIndex, sourceKind, SourceSpec } from './loader';
 import { statsText } from './handlers/stats';
 import { DEFAULT_KALLSYMS } from './service';
@@ -18,19 +22,25 @@ const USAGE: Record<string, string> = {
 Usage: ksym <command> [options]
 
 Commands:
-  lookup   resolve addresses and name+0xoff/0xsize queries
+  lookup   resolve addresses and name+0xoff/0xsize [mod] queries
+  symbols  a module's symbol table (.ko)
   decode   annotate a kernel log (oops, dmesg, trace) with resolved symbols
   stats    statistics of a symbol table
   lsp      run the language server (--stdio)
 
-Data source options (all commands):
+Data source options:
   --kallsyms FILE   kallsyms text or System.map (repeatable; default /proc/kallsyms)
+  --module PATH     a .ko file or a directory of modules (repeatable)
 
 Run 'ksym <command> --help' for details.`,
-  lookup: `Usage: ksym lookup [--kallsyms FILE]... [--json] QUERY...
+  lookup: `Usage: ksym lookup [--kallsyms FILE]... [--module FILE.ko|DIR]... [--json] QUERY...
 
 QUERY is an address (hex, 0x optional) or name, name+0xoff, name+0xoff/0xsize,
-optionally followed by ' [module]'. Addresses resolve like the kernel's %pS.
+optionally followed by ' [module]' or ' [module BUILDID]'. Addresses resolve like the
+kernel's %pS. With --module, a ' [module]' query the kallsyms source cannot answer is
+resolved in the module's .ko (plain, .gz, .xz or .zst): the address column is then the
+runtime address when the module's load address is known (from its [mod] lines in the
+kallsyms source), else 'SECTION+0xOFF'.
 
 Output: one line per query, '<address> <kernel form>'.
 --json: an array of {query, address, name, offset, size, module, type, candidates}.
@@ -44,6 +54,12 @@ is applied. Reads standard input when FILE is '-' or absent.`,
   stats: `Usage: ksym stats [--kallsyms FILE]... [--json]
 
 Symbols, modules, duplicate names and counts by type.`,
+  symbols: `Usage: ksym symbols --module FILE.ko [--kept|--all] [--json]
+
+A module's symbol table in symtab order. --kept: only the symbols the kernel keeps after
+load (what /proc/kallsyms shows); --all (default): the full table, as before init.
+--json: [{index, name, value, size, type, binding, sectionIndex, section, kept}]
+(sectionIndex as readelf's Ndx: a number, or 'UND', 'ABS', 'COM').`,
   lsp: `Usage: ksym lsp --stdio
 
 Runs the ksym language server over standard input/output for any LSP editor.`,
@@ -56,9 +72,10 @@ function fail(code: number, msg: string): never {
   process.exit(code);
 }
 
-async function loadOrExit(files: string[] | undefined): Promise<SymbolIndex> {
+async function loadOrExit(files: string[] | undefined, optional = false): Promise<SymbolIndex> {
   const specs: SourceSpec[] = (files && files.length ? files : [DEFAULT_KALLSYMS]).map((file) => ({ file, kind: sourceKind(file) }));
   const r = await loadIndex(specs);
+  if (!r.index && optional && !(files && files.length)) return buildIndex([]);
   for (const w of r.warnings) process.stderr.write(`ksym: warning: ${w}\n`);
   if (!r.index) fail(2, r.errors.map((e) => `ksym: ${e}`).join('\n'));
   for (const e of r.errors) process.stderr.write(`ksym: ${e}\n`);
@@ -75,6 +92,10 @@ interface LookupEntry {
   type: string | null;
   candidates: LookupEntry[];
   text?: string;
+  /** Module .ko answers: the symbol's section and the section-relative offset, and its kept position. */
+  section?: string;
+  sectionOffset?: number;
+  position?: number;
 }
 
 function entryOf(query: string, index: SymbolIndex, r: Resolution | undefined, address?: bigint): LookupEntry {
@@ -118,22 +139,92 @@ export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
   return e;
 }
 
+/** A ` [mod]` query the kallsyms index cannot answer, resolved in the module's .ko. */
+async function lookupInModule(store: ModuleStore, index: SymbolIndex, query: string): Promise<LookupEntry | undefined> {
+  const m = NAME_QUERY.exec(query.trim());
+  if (!m || !m[4]) return undefined;
+  const tok = scanLine(` ${query.trim()}`).find((t): t is FrameToken => t.kind === 'frame');
+  const frame: FrameToken = tok ? { ...tok, role: 'ip' } : { kind: 'frame', start: 0, end: 0, name: m[1], offset: 0, module: m[4], unreliable: false, role: 'ip' };
+  if (frame.offset === undefined) frame.offset = 0;
+  const r = await store.resolveModuleFrame(frame);
+  if (!r.ok) {
+    process.stderr.write(`ksym: ${r.error}\n`);
+    return undefined;
+  }
+  const entry = (c: (typeof r.candidates)[number]): LookupEntry => ({
+    query,
+    address: c.address !== undefined ? hexAddr(c.address + BigInt(frame.offset ?? 0), index.addressDigits) : null,
+    name: c.name,
+    offset: frame.offset ?? 0,
+    size: c.kernelSize,
+    module: r.module,
+    type: c.type,
+    candidates: [],
+    text: c.printed?.text,
+    section: c.section,
+    sectionOffset: c.value + (frame.offset ?? 0),
+    position: c.keptPosition,
+  });
+  if (r.candidates.length === 1) return entry(r.candidates[0]);
+  const e = entryOf(query, index, undefined);
+  e.candidates = r.candidates.map(entry);
+  return e;
+}
+
 async function cmdLookup(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kallsyms: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { kallsyms: { type: 'string', multiple: true }, module: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return help('lookup');
   if (positionals.length === 0) throw new UsageError('lookup: no QUERY given');
-  const index = await loadOrExit(values.kallsyms);
-  const entries = positionals.map((q) => lookupQuery(index, q));
+  const index = await loadOrExit(values.kallsyms, !!values.module?.length);
+  let store: ModuleStore | undefined;
+  if (values.module?.length) {
+    store = new ModuleStore(values.module);
+    const scan = await store.scan();
+    for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+    if (scan.files === 0) fail(2, `ksym: no modules (.ko, .ko.gz, .ko.xz, .ko.zst) found in ${values.module.join(', ')}`);
+    store.useKallsyms(index);
+  }
+  const entries: LookupEntry[] = [];
+  for (const q of positionals) {
+    let e = lookupQuery(index, q);
+    if (store && e.name === null && e.candidates.length === 0) e = (await lookupInModule(store, index, q)) ?? e;
+    entries.push(e);
+  }
   if (values.json) {
     process.stdout.write(JSON.stringify(entries.map(({ text: _t, ...e }) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c) })), null, 2) + '\n');
   } else {
+    const where = (e: LookupEntry) => e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
     for (const e of entries) {
-      if (e.name !== null) process.stdout.write(`${e.address} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}\n`);
-      else if (e.candidates.length > 1) process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${e.candidates.map((c) => `${c.address} ${c.text ?? c.name}`).join(', ')}\n`);
+      if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}\n`);
+      else if (e.candidates.length > 1) process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${e.candidates.map((c) => `${where(c)} ${c.text ?? c.name}`).join(', ')}\n`);
       else process.stdout.write(`${e.address ?? e.query} ?\n`);
     }
   }
   return entries.every((e) => e.name !== null) ? 0 : 1;
+}
+
+async function cmdSymbols(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { module: { type: 'string' }, kept: { type: 'boolean' }, all: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return help('symbols');
+  const file = values.module ?? positionals[0];
+  if (!file) throw new UsageError('symbols: --module FILE.ko is required');
+  if (values.kept && values.all) throw new UsageError('symbols: --kept and --all exclude each other');
+  let mod;
+  try {
+    mod = parseModule(await readModuleBytes(file), file);
+  } catch (e) {
+    fail(2, `ksym: ${describeError(file, e)}`);
+  }
+  const rows = mod.jsonRows({ keptOnly: !!values.kept });
+  if (values.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else {
+    process.stdout.write(`${file}: module ${mod.name}, ${mod.count} symbols, ${mod.keptCount} kept after load${mod.isLivepatch ? ' (livepatch: all kept)' : ''}\n`);
+    process.stdout.write('   Num            Value     Size T Bind   Ndx       Kept Section              Name\n');
+    for (const r of rows) {
+      process.stdout.write(`${String(r.index).padStart(6)} ${r.value.toString(16).padStart(16, '0')} ${String(r.size).padStart(8)} ${r.type} ${r.binding.padEnd(6)} ${String(r.sectionIndex).padEnd(9)} ${r.kept ? 'yes ' : 'no  '} ${r.section.padEnd(20)} ${r.name}\n`);
+    }
+  }
+  return 0;
 }
 
 export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint): string {
@@ -224,6 +315,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDecode(rest);
       case 'stats':
         return await cmdStats(rest);
+      case 'symbols':
+        return await cmdSymbols(rest);
       case 'lsp':
         return await cmdLsp(rest);
       case undefined:
@@ -243,6 +336,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
+  // `ksym ... | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 2));
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

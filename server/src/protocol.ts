@@ -16,6 +16,8 @@ export interface StatusParams {
   symbols: number;
   /** Number of modules (distinct [mod] names, pseudo modules included). */
   modules: number;
+  /** Distinct module names found in ksym.modules (.ko files, loaded on demand). */
+  moduleFiles: number;
   /** Human-readable list of the sources in use, e.g. "/proc/kallsyms". */
   sources: string[];
   /** Errors and warnings from the last (re)index, one line each. */

@@ -12,7 +12,7 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { hover, LineSource } from './handlers/hover';
+import { hoverWithModules, LineSource } from './handlers/hover';
 import { IndexService, parseSettings, Settings } from './service';
 import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams } from './protocol';
 import { statsMarkdown } from './handlers/stats';
@@ -83,16 +83,17 @@ export function startServer(): void {
 
   connection.onRequest(StatsRequest, (): StatsResult => ({ markdown: statsMarkdown(service) }));
 
-  connection.onHover((params): Hover | null => {
+  connection.onHover(async (params): Promise<Hover | null> => {
     const doc = documents.get(params.textDocument.uri);
     const idx = service.index;
     if (!doc) return null;
     const lines = lineSource(doc);
-    const answer = hover(
+    const answer = await hoverWithModules(
       { index: idx, shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()), languageId: doc.languageId },
       lines,
       params.position.line,
       params.position.character,
+      service.modules,
     );
     if (!answer) return null;
     return {

@@ -11,10 +11,13 @@ import { kaslrShift } from './core/resolve';
 import { buildIndex, SymbolIndex } from './core/symindex';
 import { expandPath, loadIndex, SourceSpec } from './loader';
 import { IndexState, StatusParams } from './protocol';
+import { defaultModulePaths, ModuleStore, ScanReport } from './modstore';
 
 export interface Settings {
   kallsyms: string[];
   systemMap: string[];
+  /** .ko files and directories (default /lib/modules/$(uname -r) when it exists). */
+  modules: string[];
   kaslrOffset?: bigint;
   /** Problems in the settings themselves. */
   problems: string[];
@@ -34,6 +37,7 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   };
   const kallsyms = list(r.kallsyms, 'kallsyms', [DEFAULT_KALLSYMS]).map((p) => expandPath(p, workspaceFolder));
   const systemMap = list(r.systemMap, 'systemMap', []).map((p) => expandPath(p, workspaceFolder));
+  const modules = list(r.modules, 'modules', defaultModulePaths()).map((p) => expandPath(p, workspaceFolder));
   let kaslrOffset: bigint | undefined;
   if (typeof r.kaslrOffset === 'string' && r.kaslrOffset.trim() !== '') {
     kaslrOffset = parseHexAddr(r.kaslrOffset);
@@ -41,7 +45,7 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
     kaslrOffset = BigInt(r.kaslrOffset);
   }
-  return { kallsyms, systemMap, kaslrOffset, problems };
+  return { kallsyms, systemMap, modules, kaslrOffset, problems };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {
@@ -56,6 +60,9 @@ export interface ServiceHooks {
 
 export class IndexService {
   index: SymbolIndex = buildIndex([]);
+  /** Module files (.ko) from ksym.modules; names are walked up front, symbols loaded on demand. */
+  modules?: ModuleStore;
+  private moduleScan?: ScanReport;
   private settings?: Settings;
   private state: IndexState = 'indexing';
   private messages: string[] = [];
@@ -72,7 +79,9 @@ export class IndexService {
   configure(s: Settings): Promise<void> {
     const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
     const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
+    const modulesChanged = JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules);
     this.settings = s;
+    if (modulesChanged) this.configureModules(s.modules);
     if (kaslrChanged) this.shifts.clear();
     if (before !== JSON.stringify(specsOf(s)) || this.generation === 0) return this.reindex('settings');
     return Promise.resolve();
@@ -95,6 +104,7 @@ export class IndexService {
         this.index = result.index;
         this.generation++;
         this.shifts.clear();
+        this.modules?.useKallsyms(this.index);
       }
       this.millis = Math.round(result.millis);
       this.messages = [...problems, ...result.warnings];
@@ -111,13 +121,32 @@ export class IndexService {
     }
   }
 
+  private configureModules(paths: string[]): void {
+    if (paths.length === 0) {
+      this.modules = undefined;
+      this.moduleScan = undefined;
+      return;
+    }
+    const store = new ModuleStore(paths);
+    this.modules = store;
+    store.useKallsyms(this.index);
+    void store.scan().then((r) => {
+      if (this.modules !== store) return;
+      this.moduleScan = r;
+      this.hooks.log(`modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`);
+      this.sendStatus();
+    });
+  }
+
   status(): StatusParams {
+    const scanErrors = this.moduleScan?.errors ?? [];
     return {
       state: this.state,
       symbols: this.index.count,
       modules: this.index.modules.length - 1,
-      sources: this.index.sources.map((s) => s.file),
-      messages: this.messages,
+      moduleFiles: this.moduleScan?.modules ?? 0,
+      sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? [])],
+      messages: [...this.messages, ...scanErrors],
       millis: this.millis,
       generation: this.generation,
     };

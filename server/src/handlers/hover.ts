@@ -8,6 +8,8 @@ import { FrameToken, LogToken, scanLine, scanWrapped, tokenAt } from '../core/lo
 import { FrameResolution, resolveAddressToken, resolveFrame } from '../core/resolve';
 import { SymbolIndex, SymbolInfo } from '../core/symindex';
 import { code, hex, text } from './markdown';
+import type { ModuleStore } from '../modstore';
+import { moduleAddressMarkdown, moduleFrameMarkdown } from './modhover';
 
 export interface LineSource {
   lineCount: number;
@@ -26,6 +28,10 @@ export interface HoverAnswer {
   line: number;
   start: number;
   end: number;
+  /** The log token hovered, when it was one. */
+  token?: LogToken;
+  /** The kallsyms index resolved it. */
+  resolved?: boolean;
 }
 
 export function hover(ctx: HoverContext, doc: LineSource, line: number, col: number): HoverAnswer | undefined {
@@ -65,7 +71,8 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
     };
   }
   if (tok.kind === 'frame') {
-    return { markdown: frameMarkdown(ctx.index, tok), line, start: tok.start, end: tok.end };
+    const f = frameMarkdown(ctx.index, tok);
+    return { markdown: f.markdown, line, start: tok.start, end: tok.end, token: tok, resolved: f.resolved };
   }
   const t = tok;
   const frame = t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
@@ -77,7 +84,7 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
     lines.push(`${code(addr)}: no symbol in the index covers this address.`);
     if (ctx.shift !== 0n) lines.push(`(after subtracting the KASLR shift ${code(hex(ctx.shift))})`);
     if (ctx.index.count === 0) lines.push('The index is empty.');
-    return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end };
+    return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: { ...t, address: r.address }, resolved: false };
   }
   lines.push(`${code(addr)} → **${code(r.kernel.text)}** (${mode})`);
   if (ctx.shift !== 0n) lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus KASLR shift ${code(hex(ctx.shift))}`);
@@ -85,12 +92,12 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
     lines.push(r.matchesLog ? `matches the frame in the log ✓` : `⚠ the log printed ${code(r.printed)}: this index is probably not the kernel that wrote the log`);
   }
   lines.push(symbolDetails(ctx.index, r.kernel.sym));
-  return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end };
+  return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: t, resolved: true };
 }
 
 const UNRELIABLE = '`?` frame: found by scanning the stack, not by the unwinder; it may be stale.';
 
-export function frameMarkdown(index: SymbolIndex, f: FrameToken): string {
+export function frameMarkdown(index: SymbolIndex, f: FrameToken): { markdown: string; resolved: boolean } {
   const r: FrameResolution = resolveFrame(index, f);
   const out: string[] = [];
   const shown = f.offset !== undefined ? `${f.name}+${hex(f.offset)}${f.size !== undefined ? '/' + hex(f.size) : ''}${f.module ? ` [${f.module}]` : ''}` : f.name;
@@ -105,7 +112,7 @@ export function frameMarkdown(index: SymbolIndex, f: FrameToken): string {
     }
     if (f.unreliable) out.push(UNRELIABLE);
     out.push(symbolDetails(index, s));
-    return out.join('\n\n');
+    return { markdown: out.join('\n\n'), resolved: true };
   }
   out.push(`${code(shown)}: ${text(r.problem ?? 'not resolved')}`);
   if (f.unreliable) out.push(UNRELIABLE);
@@ -116,7 +123,25 @@ export function frameMarkdown(index: SymbolIndex, f: FrameToken): string {
     out.push('Symbols of that name elsewhere:');
     out.push(candidateTable(index, r.sameName));
   }
-  return out.join('\n\n');
+  return { markdown: out.join('\n\n'), resolved: r.candidates.length > 0 };
+}
+
+/**
+ * Hover with module files: a `[mod]` frame also gets the module's `.ko` view (section,
+ * binding, positions); when kallsyms cannot answer, the module store answers alone.
+ */
+export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line: number, col: number, store: ModuleStore | undefined): Promise<HoverAnswer | undefined> {
+  const answer = hover(ctx, doc, line, col);
+  if (!answer || !store || !answer.token) return answer;
+  const t = answer.token;
+  if (t.kind === 'frame' && t.module) {
+    const md = await moduleFrameMarkdown(store, t, !answer.resolved);
+    if (md) answer.markdown = answer.resolved ? `${answer.markdown}\n\n---\n\n${md}` : md;
+  } else if (t.kind === 'address' && !answer.resolved) {
+    const md = await moduleAddressMarkdown(store, t.address, t.role === 'trace');
+    if (md) answer.markdown = md;
+  }
+  return answer;
 }
 
 function candidateTable(index: SymbolIndex, syms: SymbolInfo[]): string {

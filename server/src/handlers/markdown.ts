@@ -13,12 +13,17 @@ export function code(s: string): string {
   return `${fence}${pad}${clean}${pad}${fence}`;
 }
 
-/** Plain text with every markdown and HTML metacharacter escaped. */
+/**
+ * Plain text with the markdown and HTML metacharacters that can start emphasis, code,
+ * links, images, tables, HTML or autolinks escaped (and block starts at the front).
+ */
 export function text(s: string): string {
   return s
     .replace(/[\r\n]+/g, ' ')
     .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')
-    .replace(/[\\`*_{}[\]()#+\-.!|<>&~:"']/g, (c) => '\\' + c);
+    .replace(/[\\`*_{}[\]<>#|~&]/g, (c) => '\\' + c)
+    .replace(/^(\s*)([-+=>])/, '$1\\$2')
+    .replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
 
 export function hex(n: number | bigint): string {
