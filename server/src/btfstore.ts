@@ -15,8 +15,8 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, s
 import { join } from 'node:path';
 import { Btf, Kind, parseBtf } from './core/btf';
 import { parseHeader } from './core/btf/header';
-import { KIND_NAMES, MAX_KIND, type BtfKindName } from './core/btf/kinds';
-import { indexTypes } from './core/btf/raw';
+import { hasTypeRef, KIND_NAMES, MAX_KIND, trailingSize, type BtfKindName } from './core/btf/kinds';
+import { BTF_MAX_TYPE, indexTypes, type RawIndex } from './core/btf/raw';
 import { BtfStrings, encodeName } from './core/btf/strings';
 import { decompressModule, decompressModuleSync, detectCompression } from './core/decompress';
 import { parseElf } from './core/elf';
@@ -334,8 +334,60 @@ interface RawBlob {
   offsets: Uint32Array;
   kindCounts: Uint32Array;
   namedFuncs: number;
+  /** Record offsets of the DECL_TAGs. */
+  declTags: number[];
   firstId: number;
   base?: RawBlob;
+}
+
+// Record layout per kind, from the reader's own table: trailing bytes = FIXED[k] + PER_VLEN[k] * vlen.
+const FIXED = new Int32Array(32).fill(-1);
+const PER_VLEN = new Int32Array(32);
+const TYPE_REF = new Uint8Array(32);
+for (let k = 1; k <= MAX_KIND; k++) {
+  FIXED[k] = trailingSize(k, 0);
+  PER_VLEN[k] = trailingSize(k, 1) - FIXED[k];
+  TYPE_REF[k] = hasTypeRef(k) ? 1 : 0;
+}
+
+/**
+ * One pass: record offsets and counts, checking each record's kind, extent, name
+ * offset and type references. Returns undefined on anything unexpected: the caller
+ * then runs the reader's indexTypes, which reports the problem precisely.
+ */
+function fastIndex(dv: DataView, le: boolean, typeStart: number, typeEnd: number, strTotal: number, firstId: number): (Omit<RawIndex, 'namedCount'> & { declTags: number[] }) | undefined {
+  const cap = Math.floor((typeEnd - typeStart) / 12);
+  const offsets = new Uint32Array(cap);
+  const kindCounts = new Uint32Array(MAX_KIND + 1);
+  let n = 0;
+  let namedFuncs = 0;
+  let maxRef = 0;
+  const declTags: number[] = [];
+  let off = typeStart;
+  while (off < typeEnd) {
+    if (off + 12 > typeEnd) return undefined;
+    const nameOff = dv.getUint32(off, le);
+    const info = dv.getUint32(off + 4, le);
+    const k = (info >>> 24) & 0x1f;
+    const fixed = FIXED[k];
+    if (fixed < 0 || nameOff >= strTotal) return undefined;
+    if (k === Kind.FUNC && nameOff !== 0) namedFuncs++;
+    else if (k === Kind.DECL_TAG) declTags.push(off);
+    if (TYPE_REF[k] === 1) {
+      const t = dv.getUint32(off + 8, le);
+      if (t > maxRef) maxRef = t;
+    } else if (k === Kind.ARRAY && off + 24 <= typeEnd) {
+      const t = Math.max(dv.getUint32(off + 12, le), dv.getUint32(off + 16, le));
+      if (t > maxRef) maxRef = t;
+    }
+    kindCounts[k]++;
+    offsets[n++] = off;
+    off += 12 + fixed + PER_VLEN[k] * (info & 0xffff);
+  }
+  if (off !== typeEnd) return undefined;
+  const lastId = firstId + n - 1;
+  if (maxRef > lastId || lastId > BTF_MAX_TYPE) return undefined;
+  return { offsets: offsets.subarray(0, n), kindCounts, namedFuncs, declTags };
 }
 
 function rawIndex(bytes: Uint8Array, file: string, base?: RawBlob): RawBlob {
@@ -344,8 +396,13 @@ function rawIndex(bytes: Uint8Array, file: string, base?: RawBlob): RawBlob {
   const baseLen = base ? base.strings.total : 0;
   const strings = new BtfStrings(bytes, h.strStart, h.strEnd - h.strStart, baseLen, base?.strings, file);
   const firstId = base ? base.firstId + base.offsets.length : 1;
+  const le = h.littleEndian;
+  const fast = fastIndex(dv, le, h.typeStart, h.typeEnd, strings.total, firstId);
+  if (fast) return { bytes, dv, le, strings, ...fast, firstId, base };
   const r = indexTypes(bytes, dv, h, strings, firstId, file, base ? '' : ' (split BTF loaded without its base?)');
-  return { bytes, dv, le: h.littleEndian, strings, offsets: r.offsets, kindCounts: r.kindCounts, namedFuncs: r.namedFuncs, firstId, base };
+  const declTags: number[] = [];
+  for (const o of r.offsets) if (((dv.getUint32(o + 4, le) >>> 24) & 0x1f) === Kind.DECL_TAG) declTags.push(o);
+  return { bytes, dv, le, strings, offsets: r.offsets, kindCounts: r.kindCounts, namedFuncs: r.namedFuncs, declTags, firstId, base };
 }
 
 function rawKind(b: RawBlob, id: number): number {
@@ -368,15 +425,11 @@ export function quickStatsSync(file: string, baseFile?: string): BtfQuickStats {
   for (let k = 1; k <= MAX_KIND; k++) kinds[KIND_NAMES[k] as BtfKindName] = b.kindCounts[k];
   const want = encodeName('bpf_kfunc');
   const kf = new Set<number>();
-  if (b.kindCounts[Kind.DECL_TAG] > 0) {
-    for (let i = 0; i < b.offsets.length; i++) {
-      const o = b.offsets[i];
-      if (((b.dv.getUint32(o + 4, b.le) >>> 24) & 0x1f) !== Kind.DECL_TAG) continue;
-      if (b.dv.getInt32(o + 12, b.le) !== -1) continue;
-      if (b.strings.compare(b.dv.getUint32(o, b.le), want) !== 0) continue;
-      const target = b.dv.getUint32(o + 8, b.le);
-      if (target >= b.firstId && rawKind(b, target) === Kind.FUNC) kf.add(target);
-    }
+  for (const o of b.declTags) {
+    if (b.dv.getInt32(o + 12, b.le) !== -1) continue;
+    if (b.strings.compare(b.dv.getUint32(o, b.le), want) !== 0) continue;
+    const target = b.dv.getUint32(o + 8, b.le);
+    if (target >= b.firstId && rawKind(b, target) === Kind.FUNC) kf.add(target);
   }
   return { file, types: b.offsets.length, kinds, namedFuncs: b.namedFuncs, kfuncs: kf.size, firstId: b.firstId, lastId: b.firstId + b.offsets.length - 1 };
 }
