@@ -8,7 +8,7 @@ const common = {
   platform: 'node',
   target: 'node18',
   format: 'cjs',
-  sourcemap: true,
+  sourcemap: !process.argv.includes('--no-sourcemap'),
   logLevel: 'warning',
   minify: process.argv.includes('--minify'),
 };

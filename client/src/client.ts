@@ -15,7 +15,8 @@ import { SECTION, expandConfigurationValue, readConfig } from './config';
 export const CLIENT_ID = 'ksym';
 export const CLIENT_NAME = 'Kernel Symbols';
 
-const LANGUAGES = ['kernel-log', 'kallsyms', 'log', 'plaintext'];
+// C and assembler sources are included for the livepatch sympos checks (klp_func, .klp.sym).
+const LANGUAGES = ['kernel-log', 'kallsyms', 'log', 'plaintext', 'c', 'cpp', 'asm'];
 const SCHEMES = ['file', 'untitled'];
 
 export function createClient(

@@ -12,6 +12,8 @@ import { ModuleStore } from './modstore';
 import { parseModule } from './core/module';
 import { readModuleBytes } from './core/decompress';
 import { describeError } from './loader';
+import { cmdCheck } from './check';
+import { cmdBtf } from './btfcli';
 import { loadIndex, sourceKind, SourceSpec } from './loader';
 import { statsText } from './handlers/stats';
 import { DEFAULT_KALLSYMS } from './service';
@@ -24,6 +26,8 @@ Usage: ksym <command> [options]
 Commands:
   lookup   resolve addresses and name+0xoff/0xsize [mod] queries
   symbols  a module's symbol table (.ko)
+  check    livepatch sympos diagnostics for text, C sources and livepatch .ko files
+  btf      C declarations and statistics from BTF (vmlinux and module split BTF)
   decode   annotate a kernel log (oops, dmesg, trace) with resolved symbols
   stats    statistics of a symbol table
   lsp      run the language server (--stdio)
@@ -317,6 +321,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStats(rest);
       case 'symbols':
         return await cmdSymbols(rest);
+      case 'check':
+        return await cmdCheck(rest);
+      case 'btf':
+        return await cmdBtf(rest);
       case 'lsp':
         return await cmdLsp(rest);
       case undefined:

@@ -18,6 +18,8 @@ export interface StatusParams {
   modules: number;
   /** Distinct module names found in ksym.modules (.ko files, loaded on demand). */
   moduleFiles: number;
+  /** Types in the vmlinux BTF (ksym.btf), 0 when none is loaded. */
+  btfTypes: number;
   /** Human-readable list of the sources in use, e.g. "/proc/kallsyms". */
   sources: string[];
   /** Errors and warnings from the last (re)index, one line each. */

@@ -3,6 +3,7 @@
  * lives in core/ and handlers/; this file only moves messages.
  */
 import {
+  CodeActionKind,
   createConnection,
   Hover,
   InitializeResult,
@@ -16,6 +17,7 @@ import { hoverWithModules, LineSource } from './handlers/hover';
 import { IndexService, parseSettings, Settings } from './service';
 import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams } from './protocol';
 import { statsMarkdown } from './handlers/stats';
+import { codeActions, DiagnosticsScheduler } from './diagnosticsGlue';
 
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
@@ -50,6 +52,7 @@ export function startServer(): void {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
         hoverProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       },
       serverInfo: { name: 'ksym', version: '0.1.0' },
     };
@@ -83,10 +86,25 @@ export function startServer(): void {
 
   connection.onRequest(StatsRequest, (): StatsResult => ({ markdown: statsMarkdown(service) }));
 
+  const diagnostics = new DiagnosticsScheduler(
+    (uri, diags) => void connection.sendDiagnostics({ uri, diagnostics: diags }),
+    () => service.symposOptions(),
+    (m) => connection.console.log(m),
+  );
+  service.onIndexChanged(() => {
+    diagnostics.refreshAll(documents.all());
+    void diagnostics.scanWorkspaceKo(workspaceFolder);
+  });
+  documents.onDidChangeContent((e) => diagnostics.schedule(e.document));
+  documents.onDidClose((e) => diagnostics.clear(e.document.uri));
+  connection.onCodeAction((params) => codeActions(params));
+
   connection.onHover(async (params): Promise<Hover | null> => {
     const doc = documents.get(params.textDocument.uri);
     const idx = service.index;
     if (!doc) return null;
+    const klp = await diagnostics.hover(doc, params.position.line, params.position.character);
+    if (klp) return klp;
     const lines = lineSource(doc);
     const answer = await hoverWithModules(
       { index: idx, shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()), languageId: doc.languageId },
@@ -94,6 +112,7 @@ export function startServer(): void {
       params.position.line,
       params.position.character,
       service.modules,
+      service.btf,
     );
     if (!answer) return null;
     return {

@@ -12,12 +12,16 @@ import { buildIndex, SymbolIndex } from './core/symindex';
 import { expandPath, loadIndex, SourceSpec } from './loader';
 import { IndexState, StatusParams } from './protocol';
 import { defaultModulePaths, ModuleStore, ScanReport } from './modstore';
+import type { SymposOptions } from './handlers/diagnostics';
+import { BtfStore, DEFAULT_BTF } from './btfstore';
 
 export interface Settings {
   kallsyms: string[];
   systemMap: string[];
   /** .ko files and directories (default /lib/modules/$(uname -r) when it exists). */
   modules: string[];
+  /** vmlinux BTF (raw, or an ELF with .BTF); '' turns BTF off. */
+  btf: string;
   kaslrOffset?: bigint;
   /** Problems in the settings themselves. */
   problems: string[];
@@ -38,6 +42,9 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   const kallsyms = list(r.kallsyms, 'kallsyms', [DEFAULT_KALLSYMS]).map((p) => expandPath(p, workspaceFolder));
   const systemMap = list(r.systemMap, 'systemMap', []).map((p) => expandPath(p, workspaceFolder));
   const modules = list(r.modules, 'modules', defaultModulePaths()).map((p) => expandPath(p, workspaceFolder));
+  let btf = DEFAULT_BTF;
+  if (typeof r.btf === 'string') btf = r.btf.trim() === '' ? '' : expandPath(r.btf, workspaceFolder);
+  else if (r.btf !== undefined && r.btf !== null) problems.push('ksym.btf must be a file path');
   let kaslrOffset: bigint | undefined;
   if (typeof r.kaslrOffset === 'string' && r.kaslrOffset.trim() !== '') {
     kaslrOffset = parseHexAddr(r.kaslrOffset);
@@ -45,7 +52,7 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
     kaslrOffset = BigInt(r.kaslrOffset);
   }
-  return { kallsyms, systemMap, modules, kaslrOffset, problems };
+  return { kallsyms, systemMap, modules, btf, kaslrOffset, problems };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {
@@ -63,6 +70,9 @@ export class IndexService {
   /** Module files (.ko) from ksym.modules; names are walked up front, symbols loaded on demand. */
   modules?: ModuleStore;
   private moduleScan?: ScanReport;
+  /** vmlinux BTF and module split BTF (ksym.btf), loaded once, modules on demand. */
+  readonly btf = new BtfStore({ moduleFiles: (n) => this.modules?.filesOf(n) ?? [] });
+  private btfPath?: string;
   private settings?: Settings;
   private state: IndexState = 'indexing';
   private messages: string[] = [];
@@ -73,7 +83,40 @@ export class IndexService {
   private watchTimer?: NodeJS.Timeout;
   private shifts = new Map<string, { version: number; log?: bigint }>();
 
+  private indexListeners: (() => void)[] = [];
+
   constructor(private hooks: ServiceHooks) {}
+
+  /** Called after every successful (re)index and module rescan. */
+  onIndexChanged(f: () => void): void {
+    this.indexListeners.push(f);
+  }
+
+  private indexChanged(): void {
+    for (const f of this.indexListeners) {
+      try {
+        f();
+      } catch (e) {
+        this.hooks.log(`index listener failed: ${String(e)}`);
+      }
+    }
+  }
+
+  /** What the livepatch checks need: the vmlinux index and a module lookup by object name. */
+  symposOptions(): SymposOptions {
+    const store = this.modules;
+    const paths = this.settings?.modules ?? [];
+    return {
+      index: this.index.count > 0 ? this.index : undefined,
+      lookup: async (objname) => {
+        if (!store) return undefined;
+        const r = await store.load(objname);
+        return r.ok ? r.module : undefined;
+      },
+      moduleMissing: (objname) =>
+        store ? `module ${objname} is not among the modules in ${paths.join(', ')} (ksym.modules)` : `module ${objname} is not indexed: set ksym.modules to its .ko file or directory`,
+    };
+  }
 
   /** Apply new settings: reindex when the sources changed. */
   configure(s: Settings): Promise<void> {
@@ -82,6 +125,7 @@ export class IndexService {
     const modulesChanged = JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules);
     this.settings = s;
     if (modulesChanged) this.configureModules(s.modules);
+    if (s.btf !== this.btfPath) this.configureBtf(s.btf);
     if (kaslrChanged) this.shifts.clear();
     if (before !== JSON.stringify(specsOf(s)) || this.generation === 0) return this.reindex('settings');
     return Promise.resolve();
@@ -116,9 +160,19 @@ export class IndexService {
       );
       this.watchSources(specs.map((s) => s.file));
       this.sendStatus();
+      if (result.index) this.indexChanged();
     } finally {
       progress.done();
     }
+  }
+
+  private configureBtf(path: string): void {
+    this.btfPath = path;
+    if (!path) return;
+    void this.btf.load(path).then((r) => {
+      this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`);
+      this.sendStatus();
+    });
   }
 
   private configureModules(paths: string[]): void {
@@ -133,8 +187,10 @@ export class IndexService {
     void store.scan().then((r) => {
       if (this.modules !== store) return;
       this.moduleScan = r;
+      this.btf.clearModules();
       this.hooks.log(`modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`);
       this.sendStatus();
+      this.indexChanged();
     });
   }
 
@@ -145,8 +201,9 @@ export class IndexService {
       symbols: this.index.count,
       modules: this.index.modules.length - 1,
       moduleFiles: this.moduleScan?.modules ?? 0,
-      sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? [])],
-      messages: [...this.messages, ...scanErrors],
+      sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? []), ...(this.btf.file ? [this.btf.file] : [])],
+      messages: [...this.messages, ...scanErrors, ...(this.btfPath ? this.btf.messages() : [])],
+      btfTypes: this.btfPath ? (this.btf.vmlinux?.types ?? 0) : 0,
       millis: this.millis,
       generation: this.generation,
     };

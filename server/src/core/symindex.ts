@@ -119,11 +119,14 @@ export class SymbolIndex {
       if (t === 0x64 || t === 0x62) data++; // d, b
     }
     this.kallsymsAll = vml > 0 && data * 20 > vml;
-    this.stext = this.markerAddress('_stext') ?? this.markerAddress('_text');
-    this.etext = this.markerAddress('_etext');
-    this.sinittext = this.markerAddress('_sinittext');
-    this.einittext = this.markerAddress('_einittext');
-    this.end = this.markerAddress('_end');
+    // Section markers, found with one pass over short vmlinux names (no name index needed:
+    // it is built on first use, so that serving addresses does not wait for it).
+    const m = findMarkers(this, ['_stext', '_text', '_etext', '_sinittext', '_einittext', '_end']);
+    this.stext = m.get('_stext') ?? m.get('_text');
+    this.etext = m.get('_etext');
+    this.sinittext = m.get('_sinittext');
+    this.einittext = m.get('_einittext');
+    this.end = m.get('_end');
   }
 
   // ---- names -------------------------------------------------------------
@@ -256,14 +259,6 @@ export class SymbolIndex {
     return out;
   }
 
-  private markerAddress(name: string): bigint | undefined {
-    // Markers are vmlinux symbols; a linear scan is avoided by the name index only
-    // when it exists already, so look them up with a bounded scan of the name index.
-    const ids = this.byNameAll(name);
-    for (const i of ids) if (this.mod[i] === 0) return this.addressOf(i);
-    return undefined;
-  }
-
   /** Whether the kernel would look this address up in vmlinux (is_ksym_addr). */
   private isKsymAddr(a: bigint): boolean {
     const inText = this.stext !== undefined && this.etext !== undefined && a >= this.stext && a < this.etext;
@@ -376,6 +371,27 @@ export interface IndexStats {
   byType: Record<string, number>;
   kallsymsAll: boolean;
   sources: { file: string; kind: SourceKind; symbols: number; skippedLines: number }[];
+}
+
+/** Addresses of the first vmlinux symbol (kallsyms order) of each marker name. */
+function findMarkers(idx: SymbolIndex, wanted: string[]): Map<string, bigint> {
+  const keys = wanted.map(encodeLatin1);
+  const maxLen = Math.max(...keys.map((k) => k.length));
+  const found = new Map<string, bigint>();
+  const firstOrder = new Map<string, number>();
+  for (let i = 0; i < idx.count; i++) {
+    const len = idx.nameLen[i];
+    if (idx.mod[i] !== 0 || len > maxLen || idx.names[idx.nameOff[i]] !== 0x5f) continue;
+    for (let k = 0; k < keys.length; k++) {
+      if (keys[k].length !== len || compareBytes(idx.names, idx.nameOff[i], keys[k], len) !== 0) continue;
+      const prev = firstOrder.get(wanted[k]);
+      if (prev === undefined || idx.order[i] < prev) {
+        firstOrder.set(wanted[k], idx.order[i]);
+        found.set(wanted[k], idx.addressOf(i));
+      }
+    }
+  }
+  return found;
 }
 
 export function isPseudoModule(name: string): boolean {

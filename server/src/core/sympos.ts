@@ -49,7 +49,8 @@ export type FindingCode =
   | 'klp-source-system-map'
   | 'klp-no-vmlinux-data'
   | 'klp-module-not-indexed'
-  | 'klp-unevaluated';
+  | 'klp-unevaluated'
+  | 'klp-unreadable';
 
 /** One symbol the kernel counts for a name. */
 export interface Candidate {

@@ -10,6 +10,8 @@ import { SymbolIndex, SymbolInfo } from '../core/symindex';
 import { code, hex, text } from './markdown';
 import type { ModuleStore } from '../modstore';
 import { moduleAddressMarkdown, moduleFrameMarkdown } from './modhover';
+import type { BtfStore } from '../btfstore';
+import { functionPrototypeMarkdownAsync, typeLayoutMarkdown, typeWordAt } from './btfhover';
 
 export interface LineSource {
   lineCount: number;
@@ -32,6 +34,8 @@ export interface HoverAnswer {
   token?: LogToken;
   /** The kallsyms index resolved it. */
   resolved?: boolean;
+  /** The symbol an address resolved to. */
+  symbol?: { name: string; module?: string };
 }
 
 export function hover(ctx: HoverContext, doc: LineSource, line: number, col: number): HoverAnswer | undefined {
@@ -92,7 +96,7 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
     lines.push(r.matchesLog ? `matches the frame in the log ✓` : `⚠ the log printed ${code(r.printed)}: this index is probably not the kernel that wrote the log`);
   }
   lines.push(symbolDetails(ctx.index, r.kernel.sym));
-  return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: t, resolved: true };
+  return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: t, resolved: true, symbol: { name: r.kernel.sym.name, module: r.kernel.sym.module } };
 }
 
 const UNRELIABLE = '`?` frame: found by scanning the stack, not by the unwinder; it may be stale.';
@@ -130,16 +134,40 @@ export function frameMarkdown(index: SymbolIndex, f: FrameToken): { markdown: st
  * Hover with module files: a `[mod]` frame also gets the module's `.ko` view (section,
  * binding, positions); when kallsyms cannot answer, the module store answers alone.
  */
-export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line: number, col: number, store: ModuleStore | undefined): Promise<HoverAnswer | undefined> {
-  const answer = hover(ctx, doc, line, col);
-  if (!answer || !store || !answer.token) return answer;
-  const t = answer.token;
-  if (t.kind === 'frame' && t.module) {
-    const md = await moduleFrameMarkdown(store, t, !answer.resolved);
-    if (md) answer.markdown = answer.resolved ? `${answer.markdown}\n\n---\n\n${md}` : md;
-  } else if (t.kind === 'address' && !answer.resolved) {
-    const md = await moduleAddressMarkdown(store, t.address, t.role === 'trace');
-    if (md) answer.markdown = md;
+export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line: number, col: number, store: ModuleStore | undefined, btf?: BtfStore): Promise<HoverAnswer | undefined> {
+  let answer = hover(ctx, doc, line, col);
+  const t = answer?.token;
+  if (answer && store && t) {
+    if (t.kind === 'frame' && t.module) {
+      const md = await moduleFrameMarkdown(store, t, !answer.resolved);
+      if (md) answer.markdown = answer.resolved ? `${answer.markdown}\n\n---\n\n${md}` : md;
+    } else if (t.kind === 'address' && !answer.resolved) {
+      const md = await moduleAddressMarkdown(store, t.address, t.role === 'trace');
+      if (md) answer.markdown = md;
+    }
+  }
+  if (!btf?.vmlinux) return answer;
+  // BTF: the prototype of the function a frame or address names; the layout of a struct/union/enum/typedef word.
+  try {
+    let fn: { name: string; module?: string } | undefined;
+    if (t?.kind === 'frame') fn = { name: t.name.replace(/^\./, ''), module: t.module };
+    else if (t?.kind === 'address' && answer?.symbol) fn = answer.symbol;
+    if (fn) {
+      const proto = await functionPrototypeMarkdownAsync(btf, fn.name, fn.module);
+      if (proto && answer) answer.markdown += `\n\n---\n\n${proto}`;
+      return answer;
+    }
+    const l = doc.line(line);
+    const w = typeWordAt(l, col);
+    if (w && (ctx.languageId !== 'c' || /^(struct|union|enum)\s/.test(w.word))) {
+      const layout = typeLayoutMarkdown(btf, w.word, { plainAggregates: /^(struct|union|enum)\s/.test(w.word) });
+      if (layout) {
+        if (answer && answer.token === undefined && answer.start <= w.start && answer.end >= w.end) answer.markdown += `\n\n---\n\n${layout}`;
+        else if (!answer || answer.token === undefined) answer = { markdown: layout, line, start: w.start, end: w.end };
+      }
+    }
+  } catch {
+    /* BTF problems never break the hover */
   }
   return answer;
 }

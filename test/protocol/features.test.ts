@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, ready, startClient } from '../helpers/lspclient';
+import { DEBIAN, have, liveKallsyms } from '../helpers/corpus';
+
+const LIVE_BTF = '/sys/kernel/btf/vmlinux';
+const live = liveKallsyms();
+
+describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over stdio (live kernel)', () => {
+  let c: Client;
+  const diags = new Map<string, { message: string; severity: number; code: string; range: { start: { line: number } } }[]>();
+  beforeAll(async () => {
+    c = await startClient({ kallsyms: ['/proc/kallsyms'], btf: LIVE_BTF, modules: [] });
+    c.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: never[] }) => diags.set(p.uri, p.diagnostics));
+    await c.waitStatus((s) => ready(s) && s.btfTypes > 0, 'index and BTF');
+  });
+  afterAll(() => c.close());
+
+  it('hover on a frame adds the BTF prototype; a struct name shows its layout', async () => {
+    const uri = 'file:///btf.oops';
+    await c.open(uri, 'kernel-log', ' tcp_v4_rcv+0x10/0x100\n refcount went wrong on struct sk_buff here');
+    const h = (await c.hover(uri, 0, 4))!;
+    expect(h).toMatch(/```c[\s\S]*int tcp_v4_rcv\(struct sk_buff \*skb\)/);
+    const s = (await c.hover(uri, 1, 36))!;
+    expect(s).toContain('struct sk_buff {');
+    expect(s).toMatch(/\/\* size: \d+, cachelines: \d+/);
+  });
+
+  it('publishes sympos diagnostics for .klp.sym references and klp_func sources, with quick fixes', async () => {
+    const text = ['.klp.sym.vmlinux.paravirt_read_msr,0', '.klp.sym.vmlinux.cmdline_proc_show,1', '.klp.sym.vmlinux.no_such_symbol_xyz,1'].join('\n');
+    const uri = 'file:///refs.txt';
+    await c.open(uri, 'plaintext', text);
+    const deadline = Date.now() + 20000;
+    while (!diags.get(uri) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const d = diags.get(uri)!;
+    const lines = readFileSync('/proc/kallsyms', 'latin1').split('\n').filter((l) => / paravirt_read_msr$/.test(l)).length;
+    expect(d.find((x) => x.range.start.line === 0)?.message).toBe(`unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux': ${lines} matches, a position is needed`);
+    expect(d.find((x) => x.range.start.line === 0)?.severity).toBe(1);
+    expect(d.find((x) => x.range.start.line === 1)?.severity).toBe(2);
+    expect(d.find((x) => x.range.start.line === 2)?.message).toBe("symbol 'no_such_symbol_xyz' not found in symbol table");
+    const actions = (await c.conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10 } }, context: { diagnostics: d.filter((x) => x.range.start.line === 0) } })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
+    expect(actions.length).toBe(lines);
+    expect(actions[1].edit.changes[uri][0].newText).toBe('2');
+    const h = (await c.hover(uri, 0, 12))!;
+    expect(h).toMatch(/paravirt\\?_read\\?_msr/);
+  });
+});
+
+describe.skipIf(!have(resolve(DEBIAN, 'modules'), 'module sympos protocol test'))('sympos against corpus modules', () => {
+  it('drbd put_ldev positions: 11 is past the count, 3 is fine', async () => {
+    const c = await startClient({ kallsyms: [], modules: [resolve(DEBIAN, 'modules')], btf: '' });
+    const got = new Map<string, { message: string; range: { start: { line: number } } }[]>();
+    c.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: never[] }) => got.set(p.uri, p.diagnostics));
+    try {
+      await c.waitStatus((s) => ready(s) && s.moduleFiles === 15, 'modules');
+      const uri = 'file:///drbd.txt';
+      await c.open(uri, 'plaintext', '.klp.sym.drbd.put_ldev,11\n.klp.sym.drbd.put_ldev,3');
+      const deadline = Date.now() + 20000;
+      while (!got.get(uri) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const d = got.get(uri)!;
+      expect(d.find((x) => x.range.start.line === 0)?.message).toMatch(/^symbol position 11 for symbol 'put_ldev' in object 'drbd' not found/);
+      expect(d.filter((x) => x.range.start.line === 1 && /position|ambigu|not found/.test(x.message))).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+});
