@@ -757,6 +757,8 @@ function wordRec(qi: number, w: number, score: number): void {
   const q = wQ;
   while (qi < q.length && !isAlnum(q[qi])) qi++;
   if (qi === q.length) {
+    // A trailing '_' asks for one more word.
+    if (!isAlnum(q[q.length - 1]) && w >= wCount) return;
     if (wBest < 0 || score < wBest) wBest = score;
     return;
   }
