@@ -1,0 +1,174 @@
+// Symbol search benchmark: p50/p95 latency of 1,000 realistic queries against the live
+// kernel's /proc/kallsyms + /sys/kernel/btf/vmlinux, through
+//   1. ksym's search engine (server/src/core/search.ts) in process,
+//   2. BASELINE: a plain linear scan over one JS string per name (String.includes on
+//      lower-cased names, then sort by prefix/length, take the cap),
+//   3. workspace/symbol over stdio (dist/server.js), when the server advertises
+//      workspaceSymbolProvider.
+// Queries (seeded): exact names sampled from the index, prefixes, word-start
+// abbreviations (`tvr`), misspellings (one character dropped/swapped/replaced).
+//
+//   node bench/search.mjs [--cap N] [--queries N]
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = join(ROOT, '.cache/bench');
+const arg = (n, d) => {
+  const i = process.argv.indexOf(n);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+const CAP = arg('--cap', 100);
+const N = arg('--queries', 1000);
+mkdirSync(CACHE, { recursive: true });
+
+const entry = join(CACHE, 'search-core.mjs');
+await build({
+  stdin: {
+    contents: [
+      "export { buildIndex } from './server/src/core/symindex';",
+      "export { parseBtf } from './server/src/core/btf';",
+      "export { search, prepare } from './server/src/core/search';",
+      "export { searchSources, workspaceSymbols } from './server/src/handlers/workspaceSymbols';",
+    ].join('\n'),
+    resolveDir: ROOT,
+    loader: 'ts',
+    sourcefile: 'bench-search-entry.ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: entry,
+  logLevel: 'warning',
+});
+const core = await import(pathToFileURL(entry).href);
+
+let kallsyms;
+try {
+  kallsyms = readFileSync('/proc/kallsyms');
+} catch {
+  console.error('bench/search: /proc/kallsyms is not readable');
+  process.exit(0);
+}
+let t0 = performance.now();
+const index = core.buildIndex([{ file: '/proc/kallsyms', kind: 'kallsyms', bytes: kallsyms }]);
+let btf;
+try {
+  btf = core.parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')), '/sys/kernel/btf/vmlinux');
+} catch {
+  console.warn('bench/search: no BTF (/sys/kernel/btf/vmlinux unreadable); kallsyms only');
+}
+const loadMs = performance.now() - t0;
+t0 = performance.now();
+const sources = core.searchSources({ index, btf });
+core.prepare(sources);
+const prepMs = performance.now() - t0;
+const total = sources.reduce((s, x) => s + x.count, 0);
+
+// ---- queries --------------------------------------------------------------------------------
+let seed = 0x5eed;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+const allNames = [];
+for (const s of sources) for (let i = 0; i < s.count; i++) allNames.push(s.nameOf(i));
+const plain = allNames.filter((n) => !n.startsWith('__pfx_') && /^[a-z_][a-z0-9_]{3,}$/.test(n));
+const multi = plain.filter((n) => n.split('_').filter(Boolean).length >= 3);
+const queries = [];
+for (let k = 0; k < N; k++) {
+  const r = k % 4;
+  const n = pick(r === 2 ? multi : plain);
+  if (r === 0) queries.push({ kind: 'exact', q: n });
+  else if (r === 1) queries.push({ kind: 'prefix', q: n.slice(0, 3 + Math.floor(rnd() * Math.max(1, n.length - 3))) });
+  else if (r === 2) queries.push({ kind: 'word-start', q: n.split('_').filter(Boolean).map((w) => w[0]).join('') });
+  else {
+    const p = 1 + Math.floor(rnd() * (n.length - 2));
+    const m = Math.floor(rnd() * 3);
+    const q = m === 0 ? n.slice(0, p) + n.slice(p + 1) : m === 1 ? n.slice(0, p - 1) + n[p] + n[p - 1] + n.slice(p + 1) : n.slice(0, p) + 'x' + n.slice(p + 1);
+    queries.push({ kind: 'misspelling', q });
+  }
+}
+
+// ---- baseline: one JS string per name, linear scan ------------------------------------------
+const lowerNames = allNames.map((n) => n.toLowerCase());
+function baseline(q) {
+  const lq = q.toLowerCase();
+  const hits = [];
+  for (let i = 0; i < lowerNames.length; i++) if (lowerNames[i].includes(lq)) hits.push(i);
+  hits.sort((a, b) => (lowerNames[a] === lq ? 0 : lowerNames[a].startsWith(lq) ? 1 : 2) - (lowerNames[b] === lq ? 0 : lowerNames[b].startsWith(lq) ? 1 : 2) || lowerNames[a].length - lowerNames[b].length);
+  return hits.slice(0, CAP);
+}
+
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+function measure(fn) {
+  for (let k = 0; k < 50; k++) fn(queries[k].q); // warm up
+  const times = [];
+  const byKind = {};
+  let found = 0;
+  for (const { kind, q } of queries) {
+    const t = performance.now();
+    const r = fn(q);
+    const ms = performance.now() - t;
+    times.push(ms);
+    (byKind[kind] ??= []).push(ms);
+    if (r.length) found++;
+  }
+  return { p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times), found, byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, pct(v, 95)])) };
+}
+
+const ours = measure((q) => core.search(sources, q, { cap: CAP }));
+const base = measure(baseline);
+// Quality: rank of the sampled name for exact queries, and of the source name for word-start.
+let exactFirst = 0;
+let exactN = 0;
+for (const { kind, q } of queries) {
+  if (kind !== 'exact') continue;
+  exactN++;
+  if (core.search(sources, q, { cap: CAP })[0]?.name === q) exactFirst++;
+}
+
+const f = (x) => x.toFixed(2).padStart(8);
+console.log(`symbol search: ${total} entries (${index.count} kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`);
+console.log(`${'engine'.padEnd(44)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}${'max ms'.padStart(8)}  found  p95 by kind`);
+const row = (name, r) => console.log(`${name.padEnd(44)}${f(r.p50)}${f(r.p95)}${f(r.max)}  ${String(r.found).padStart(5)}  ${Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+row('ksym core/search.ts (in process)', ours);
+row('BASELINE: linear String.includes + sort', base);
+console.log(`exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x`);
+
+// ---- over stdio, when the server is wired ----------------------------------------------------
+const SERVER = join(ROOT, 'dist/server.js');
+if (existsSync(SERVER)) {
+  const { startServer } = await import(pathToFileURL(join(ROOT, 'bench/lsp.mjs')).href);
+  const s = await startServer(SERVER, { kallsyms: ['/proc/kallsyms'] });
+  try {
+    await s.ready;
+    const caps = s.initResult?.capabilities;
+    let ok = true;
+    try {
+      await s.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv' });
+    } catch {
+      ok = false;
+    }
+    if (!ok || caps?.workspaceSymbolProvider === false) {
+      console.log('workspace/symbol over stdio: not wired in dist/server.js yet (skipped)');
+    } else {
+      for (let k = 0; k < 50; k++) await s.conn.sendRequest('workspace/symbol', { query: queries[k].q });
+      const times = [];
+      for (const { q } of queries) {
+        const t = performance.now();
+        await s.conn.sendRequest('workspace/symbol', { query: q });
+        times.push(performance.now() - t);
+      }
+      row('workspace/symbol over stdio (dist/server.js)', { p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times), found: NaN, byKind: {} });
+    }
+  } finally {
+    await s.close();
+  }
+} else {
+  console.log('workspace/symbol over stdio: dist/server.js not built (skipped)');
+}
