@@ -148,7 +148,16 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
 
   it('a bad ksym.kallsyms path shows a clear error and the previous index keeps working', async () => {
     const bad = join(ws.dir, 'no-such-kallsyms');
-    writeUserSettings(profile, { 'ksym.kallsyms': [bad] });
+    // Workspace settings: VS Code watches the folder's .vscode/settings.json.
+    const wsSettings = join(ws.dir, '.vscode/settings.json');
+    mkdirSync(join(ws.dir, '.vscode'), { recursive: true });
+    let original = '{}';
+    try {
+      original = readFileSync(wsSettings, 'utf8');
+    } catch {
+      /* none yet */
+    }
+    writeFileSync(wsSettings, JSON.stringify({ ...JSON.parse(original), 'ksym.kallsyms': [bad], 'ksym.systemMap': [] }, null, 2));
     const s = await waitStatus((t) => /error/.test(t), 'the error state');
     expect(s).toContain('ksym');
     await shot('04-bad-path-error');
@@ -162,7 +171,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
       expect(h).toContain(f.text);
       await page.keyboard.press('Escape');
     }
-    writeUserSettings(profile, {});
+    writeFileSync(wsSettings, original);
     await waitStatus((t) => /ksym: [\d,]+ symbols/.test(t), 'recovery');
   });
 
