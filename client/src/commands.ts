@@ -6,7 +6,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { ReindexRequest, StatsRequest, type StatsResult } from '../../server/src/protocol';
 
 /** Read-only virtual document the statistics are shown in (no "save?" prompt). */
-export const STATS_SCHEME = 'ksym';
+export const STATS_SCHEME = 'ksym-stats';
 export const STATS_URI = vscode.Uri.from({ scheme: STATS_SCHEME, path: '/Kernel Symbols Statistics.md' });
 
 class StatsDocument implements vscode.TextDocumentContentProvider, vscode.Disposable {

@@ -7,6 +7,7 @@ import { StatusNotification, type StatusParams } from '../../server/src/protocol
 import { type KsymApi, StatusWatcher } from './api';
 import { createClient } from './client';
 import { registerCommands } from './commands';
+import { registerSymbolPages } from './pages';
 import { ErrorNotifier, StatusBar } from './status';
 
 export type { KsymApi } from './api';
@@ -53,6 +54,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<KsymAp
   );
 
   registerCommands(context, { client: c, output });
+  registerSymbolPages(context, c);
 
   try {
     await c.start();

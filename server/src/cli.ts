@@ -14,6 +14,7 @@ import { readModuleBytes } from './core/decompress';
 import { describeError } from './loader';
 import { cmdCheck } from './check';
 import { cmdBtf } from './btfcli';
+import { cmdSearch } from './searchcli';
 import { loadIndex, sourceKind, SourceSpec } from './loader';
 import { statsText } from './handlers/stats';
 import { DEFAULT_KALLSYMS } from './service';
@@ -28,6 +29,7 @@ Commands:
   symbols  a module's symbol table (.ko)
   check    livepatch sympos diagnostics for text, C sources and livepatch .ko files
   btf      C declarations and statistics from BTF (vmlinux and module split BTF)
+  search   rank every kernel symbol and BTF type for a query (like Ctrl+T)
   decode   annotate a kernel log (oops, dmesg, trace) with resolved symbols
   stats    statistics of a symbol table
   lsp      run the language server (--stdio)
@@ -325,6 +327,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdCheck(rest);
       case 'btf':
         return await cmdBtf(rest);
+      case 'search':
+        return await cmdSearch(rest);
       case 'lsp':
         return await cmdLsp(rest);
       case undefined:

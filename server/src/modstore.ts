@@ -160,6 +160,8 @@ interface CacheEntry {
   promise: Promise<LoadedModule | LoadFailure>;
   bytes: number;
   settled: boolean;
+  /** The parsed module once loaded successfully. */
+  loaded?: LoadedModule;
 }
 
 interface ModuleBases {
@@ -333,7 +335,8 @@ export class ModuleStore {
         } catch {
           buildId = undefined;
         }
-        return { ok: true, name, file, module, buildId, warnings: [] };
+        entry.loaded = { ok: true, name, file, module, buildId, warnings: [] };
+        return entry.loaded;
       } catch (e) {
         this.failures++;
         const fmt = isFormatError(e);
@@ -345,6 +348,13 @@ export class ModuleStore {
     })();
     this.cache.set(file, entry);
     return entry.promise;
+  }
+
+  /** Modules parsed and still cached (for workspace symbol search), most recent last. */
+  loadedModules(): LoadedModule[] {
+    const out: LoadedModule[] = [];
+    for (const e of this.cache.values()) if (e.loaded) out.push(e.loaded);
+    return out;
   }
 
   private evict(): void {

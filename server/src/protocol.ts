@@ -38,3 +38,13 @@ export const StatsRequest = 'ksym/stats';
 export interface StatsResult {
   markdown: string;
 }
+
+/** Client -> server request: content of a read-only `ksym:` symbol page. */
+export const SymbolPageRequest = 'ksym/symbolPage';
+export interface SymbolPageParams {
+  uri: string;
+}
+export interface SymbolPageResult {
+  content: string;
+  languageId: string;
+}

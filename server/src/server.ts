@@ -4,6 +4,8 @@
  */
 import {
   CodeActionKind,
+  DocumentSymbol as LspDocumentSymbol,
+  SymbolInformation,
   createConnection,
   Hover,
   InitializeResult,
@@ -15,9 +17,13 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { hoverWithModules, LineSource } from './handlers/hover';
 import { IndexService, parseSettings, Settings } from './service';
-import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams } from './protocol';
+import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams, SymbolPageParams, SymbolPageRequest, SymbolPageResult } from './protocol';
 import { statsMarkdown } from './handlers/stats';
 import { codeActions, DiagnosticsScheduler } from './diagnosticsGlue';
+import { moduleSources, prepareWorkspaceSymbols, workspaceSymbols } from './handlers/workspaceSymbols';
+import { definition, symbolPage } from './handlers/symbolPage';
+import { documentSymbols } from './handlers/documentSymbols';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
@@ -53,6 +59,9 @@ export function startServer(): void {
         textDocumentSync: TextDocumentSyncKind.Incremental,
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        workspaceSymbolProvider: true,
+        definitionProvider: true,
+        documentSymbolProvider: true,
       },
       serverInfo: { name: 'ksym', version: '0.1.0' },
     };
@@ -119,6 +128,45 @@ export function startServer(): void {
       contents: { kind: MarkupKind.Markdown, value: answer.markdown },
       range: { start: { line: answer.line, character: answer.start }, end: { line: answer.line, character: answer.end } },
     };
+  });
+
+  const openFile = (f: string) => documents.get(pathToFileURL(f).toString()) !== undefined;
+  const symbolContext = () => ({
+    index: service.index,
+    btf: service.btf.vmlinux,
+    modules: (service.modules?.loadedModules() ?? []).map((m) => ({ module: m.module, file: m.file })),
+    cap: service.searchCap(),
+    openFile,
+  });
+  service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
+
+  connection.onWorkspaceSymbol((params) => workspaceSymbols(symbolContext(), params.query) as SymbolInformation[]);
+
+  connection.onDefinition((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc) return null;
+    const lines = lineSource(doc);
+    const n = params.position.line;
+    return (
+      definition(lines.line(n), params.position.character, service.index, service.btf.vmlinux, {
+        shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()),
+        nextLine: n + 1 < lines.lineCount ? lines.line(n + 1) : undefined,
+        kallsyms: doc.languageId === 'kallsyms',
+        openFile,
+      }) ?? null
+    );
+  });
+
+  connection.onDocumentSymbol((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || doc.languageId !== 'kallsyms') return null;
+    const file = params.textDocument.uri.startsWith('file://') ? fileURLToPath(params.textDocument.uri) : undefined;
+    return documentSymbols(doc.getText(), { file }) as LspDocumentSymbol[];
+  });
+
+  connection.onRequest(SymbolPageRequest, (p: SymbolPageParams): SymbolPageResult | null => {
+    const ctx = symbolContext();
+    return symbolPage(p.uri, { index: ctx.index, btf: ctx.btf, modules: moduleSources(ctx) }) ?? null;
   });
 
   documents.onDidClose((e) => service.forget(e.document.uri));

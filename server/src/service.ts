@@ -22,6 +22,8 @@ export interface Settings {
   modules: string[];
   /** vmlinux BTF (raw, or an ELF with .BTF); '' turns BTF off. */
   btf: string;
+  /** Cap on workspace symbol results. */
+  searchLimit: number;
   kaslrOffset?: bigint;
   /** Problems in the settings themselves. */
   problems: string[];
@@ -52,7 +54,8 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
     kaslrOffset = BigInt(r.kaslrOffset);
   }
-  return { kallsyms, systemMap, modules, btf, kaslrOffset, problems };
+  const searchLimit = typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), 10000) : 200;
+  return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, problems };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {
@@ -100,6 +103,10 @@ export class IndexService {
         this.hooks.log(`index listener failed: ${String(e)}`);
       }
     }
+  }
+
+  searchCap(): number {
+    return this.settings?.searchLimit ?? 200;
   }
 
   /** What the livepatch checks need: the vmlinux index and a module lookup by object name. */
@@ -172,6 +179,7 @@ export class IndexService {
     void this.btf.load(path).then((r) => {
       this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`);
       this.sendStatus();
+      if (r.ok && !r.cached) this.indexChanged();
     });
   }
 

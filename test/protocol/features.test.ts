@@ -27,6 +27,36 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
     expect(s).toMatch(/\/\* size: \d+, cachelines: \d+/);
   });
 
+  it('workspace/symbol ranks exact, then suffixed/__pfx_ variants, then prefix, then word-start; kinds and containers', async () => {
+    const r = (await c.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv' })) as { name: string; kind: number; containerName: string; location: { uri: string } }[];
+    expect(r[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: 12, containerName: 'vmlinux' });
+    expect(r[0].location.uri).toMatch(/^ksym:\/symbol\/vmlinux\/tcp_v4_rcv/);
+    const names = r.map((x) => x.name);
+    expect(names.indexOf('__pfx_tcp_v4_rcv')).toBeLessThan(names.findIndex((n) => n.startsWith('tcp_v4_rcv') && n !== 'tcp_v4_rcv' && !n.includes('.')) >>> 0);
+    const w = (await c.conn.sendRequest('workspace/symbol', { query: 'tvr' })) as { name: string }[];
+    expect(w.slice(0, 10).map((x) => x.name)).toContain('tcp_v4_rcv');
+    const st = (await c.conn.sendRequest('workspace/symbol', { query: 'struct sk_buff' })) as { name: string; kind: number; containerName: string; location: { uri: string } }[];
+    expect(st[0]).toMatchObject({ name: 'sk_buff', kind: 23, containerName: 'btf' });
+    const page = (await c.conn.sendRequest('ksym/symbolPage', { uri: r[0].location.uri })) as { content: string };
+    expect(page.content).toContain('tcp_v4_rcv');
+    expect(page.content).toMatch(/int tcp_v4_rcv\(struct sk_buff \*skb\)/);
+    const one = (await c.conn.sendRequest('workspace/symbol', { query: 'a' })) as unknown[];
+    expect(one.length).toBeGreaterThan(0);
+    expect(one.length).toBeLessThanOrEqual(200);
+  });
+
+  it('definition on a frame opens its symbol page; document symbols outline a kallsyms file by module', async () => {
+    const uri = 'file:///def.oops';
+    await c.open(uri, 'kernel-log', ' do_syscall_64+0x71/0x280');
+    const loc = (await c.conn.sendRequest('textDocument/definition', { textDocument: { uri }, position: { line: 0, character: 4 } })) as { uri: string };
+    expect(loc.uri).toMatch(/^ksym:\/symbol\/vmlinux\/do_syscall_64/);
+    const kuri = 'file:///tmp/outline.kallsyms';
+    await c.open(kuri, 'kallsyms', readFileSync('/proc/kallsyms', 'latin1'));
+    const syms = (await c.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: kuri } })) as { name: string; children?: unknown[] }[];
+    expect(syms[0].name).toBe('vmlinux');
+    expect(syms[0].children!.length).toBeGreaterThan(100);
+  });
+
   it('publishes sympos diagnostics for .klp.sym references and klp_func sources, with quick fixes', async () => {
     const text = ['.klp.sym.vmlinux.paravirt_read_msr,0', '.klp.sym.vmlinux.cmdline_proc_show,1', '.klp.sym.vmlinux.no_such_symbol_xyz,1'].join('\n');
     const uri = 'file:///refs.txt';
