@@ -1,0 +1,483 @@
+// Fuzz targets: per parser, the seeds (real corpus files when present, synthetic
+// otherwise), how an input is generated from (rng, seeds), and how it is run.
+// `core` is the parser API (from the esbuild bundle of server/src/core, or from
+// the TypeScript sources under vitest): see fuzz/core-entry.mjs.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, resolve } from 'node:path';
+import { bytesOf, dictOf, mutate, randomBytes, textOf, window, INTERESTING32 } from './mutate.mjs';
+import { syntheticBtf } from './btfseed.mjs';
+
+export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc'];
+
+export function defaultCorpus(root) {
+  return process.env.KSYM_CORPUS ?? resolve(root, '../shared/corpus');
+}
+
+const read = (p) => {
+  try {
+    const b = readFileSync(p);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch {
+    return undefined;
+  }
+};
+
+function walk(dir, pred, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, pred, out);
+    else if (pred(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Weighted pick favouring small seeds (throughput), large ones still appear. */
+function pickSeed(r, seeds) {
+  if (r.chance(0.6)) {
+    // smallest third
+    const sorted = seeds.smallFirst ?? (seeds.smallFirst = [...seeds].sort((a, b) => a.length - b.length));
+    return sorted[r.int(Math.max(1, Math.ceil(sorted.length / 3)))];
+  }
+  return r.pick(seeds);
+}
+
+function kallsymsTarget(core, corpus, root) {
+  const seeds = [];
+  const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
+  if (sm) seeds.push(sm);
+  const stub = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64.stub'));
+  if (stub) seeds.push(stub);
+  const live = read('/proc/kallsyms');
+  if (live && live.length) seeds.push(live);
+  seeds.push(
+    bytesOf(
+      'ffffffff81000000 T _text\nffffffff81000000 T _stext\nffffffff81001000 t helper\nffffffff81001000 T alias\nffffffff81002000 T _etext\n' +
+        'ffffffffc0000000 t mod_fn\t[ext4]\nffffffffc0000100 t mod_fn2\t[ext4]\nffffffffa0000000 t bpf_prog_abc_x\t[bpf]\n' +
+        'ffffffffc0100000 t trampoline\t[__builtin__ftrace]\n0000000000000000 A __per_cpu_start\nffffffff82000000 D data\nffffffff83000000 B _end\n',
+    ),
+    bytesOf('c0000000 T _stext\nc0001000 t f\nc0002000 T _etext\n'),
+    bytesOf('0000000000000000 T a\n0000000000000000 t b\t[m]\n'),
+  );
+  const dict = dictOf(['\n', '\r\n', ' ', '\t', '[', ']', '\t[ext4]', '\t[bpf]', 'ffffffffffffffff', 'ffffffff81000000 T ', '0000000000000000 ', ' T _stext', ' T _etext', ' T _end', ' T _text', ' t _sinittext', 'The real System.map is in the linux-image', 'ffffffffffffffff B The real System.map', '?', '-', '00000000000000000']);
+  return {
+    name: 'kallsyms',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.08)) return randomBytes(r, 8192);
+      const src = window(pickSeed(r, seeds), r, r.chance(0.9) ? 4096 : r.chance(0.9) ? 65536 : 1 << 20);
+      return mutate(src, r, dict, () => window(r.pick(seeds), r, 4096));
+    },
+    run(bytes, r) {
+      let inputs;
+      if (r.chance(0.2) && bytes.length > 2) {
+        const cut = r.int(bytes.length);
+        inputs = [
+          { file: 'a.kallsyms', bytes: bytes.subarray(0, cut), kind: 'kallsyms' },
+          { file: 'b.map', bytes: bytes.subarray(cut), kind: r.chance(0.5) ? 'system.map' : 'kallsyms' },
+        ];
+      } else inputs = [{ file: 'fuzz.kallsyms', bytes, kind: r.chance(0.5) ? 'kallsyms' : 'system.map' }];
+      const idx = core.buildIndex(inputs);
+      for (let k = 0; k < 8 && idx.count > 0; k++) {
+        const i = r.int(idx.count);
+        const a = idx.addressOf(i) + BigInt(r.int(64)) - 8n;
+        idx.resolve(a < 0n ? 0n : a, r.chance(0.5));
+        idx.byNameAll(idx.nameOf(i));
+        idx.sameName(i);
+        idx.aliases(i);
+      }
+      idx.resolve(0n);
+      idx.resolve(0xffffffffffffffffn, true);
+      idx.byPrefix(r.chance(0.5) ? '' : '_', 10);
+      idx.stats();
+      return idx.count;
+    },
+  };
+}
+
+function elfTarget(core, corpus) {
+  const files = walk(join(corpus, 'debian-6.1.0-56-amd64/modules'), (p) => p.endsWith('.ko')).sort();
+  const seeds = files.map(read).filter(Boolean);
+  // A tiny synthetic ELF64 REL (header, 4 sections, 2 symbols) so the target works without the corpus.
+  seeds.push(tinyElf());
+  const parsed = new Map();
+  const layout = (src) => {
+    let l = parsed.get(src);
+    if (l === undefined) {
+      try {
+        const e = core.parseElf(src, 'seed');
+        l = { is64: e.is64, le: e.littleEndian, shoff: e.sections.length ? shoffOf(src, e) : 0, shentsize: e.is64 ? 64 : 40, sections: e.sections.map((s) => ({ offset: s.offset, size: s.size, type: s.type })), symtab: e.symtab ? e.sections[e.symtab.sectionIndex] : undefined };
+      } catch {
+        l = null;
+      }
+      parsed.set(src, l);
+    }
+    return l;
+  };
+  const gz = new Map();
+  const dict = dictOf(['\x7fELF', '.klp.rela.vmlinux.text', '.klp.sym.vmlinux.foo,1', '.init.text', '.exit.text', '.data..percpu', '.symtab', '.strtab', '.BTF', '.modinfo', 'livepatch=Y', 'name=x', '~Module signature appended~\n']);
+  return {
+    name: 'elf',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.06)) return randomBytes(r, 4096, r.chance(0.5) ? new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1 + r.int(2), 1 + r.int(2), 1, 0]) : undefined);
+      const src = pickSeed(r, seeds);
+      if (r.chance(0.02)) {
+        // a compressed module, mutated (decompressors are part of module loading)
+        let z = gz.get(src);
+        if (!z) gz.set(src, (z = new Uint8Array(gzipSync(src, { level: 1 }))));
+        return mutate(z, r, [], undefined, 3);
+      }
+      if (r.chance(0.01)) return randomBytes(r, 2048, r.pick([new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]), new Uint8Array([0x1f, 0x8b, 8, 0])]));
+      const l = layout(src);
+      if (!l || r.chance(0.35)) return mutate(src, r, dict, () => r.pick(seeds), 6);
+      // Structure-aware: smash integer fields of the ELF header, section headers and symbols.
+      const b = Uint8Array.from(src);
+      const dv = new DataView(b.buffer);
+      const n = 1 + r.int(3);
+      for (let k = 0; k < n; k++) {
+        const v = r.chance(0.5) ? r.pick(INTERESTING32) : r.chance(0.5) ? r.int(256) : r.u32();
+        const where = r.int(3);
+        let off;
+        let width;
+        if (where === 0) {
+          // e_type..e_shstrndx: pick a field of the 64/32-bit header
+          const fields = l.is64 ? [[16, 2], [18, 2], [24, 8], [32, 8], [40, 8], [52, 2], [54, 2], [56, 2], [58, 2], [60, 2], [62, 2]] : [[16, 2], [18, 2], [28, 4], [32, 4], [40, 2], [44, 2], [46, 2], [48, 2], [50, 2]];
+          [off, width] = r.pick(fields);
+        } else if (where === 1 && l.sections.length) {
+          const i = r.int(l.sections.length);
+          const fields = l.is64 ? [[0, 4], [4, 4], [8, 8], [24, 8], [32, 8], [40, 4], [44, 4], [48, 8], [56, 8]] : [[0, 4], [4, 4], [8, 4], [16, 4], [20, 4], [24, 4], [28, 4], [32, 4], [36, 4]];
+          const [fo, fw] = r.pick(fields);
+          off = l.shoff + i * l.shentsize + fo;
+          width = fw;
+        } else if (l.symtab && l.symtab.size) {
+          const es = l.is64 ? 24 : 16;
+          const i = r.int(Math.floor(l.symtab.size / es));
+          const fields = l.is64 ? [[0, 4], [4, 1], [6, 2], [8, 8], [16, 8]] : [[0, 4], [4, 4], [8, 4], [12, 1], [14, 2]];
+          const [fo, fw] = r.pick(fields);
+          off = l.symtab.offset + i * es + fo;
+          width = fw;
+          if (fo === (l.is64 ? 6 : 14) && r.chance(0.5)) {
+            dv.setUint16(off, r.pick([0, 0xff20, 0xfff1, 0xfff2, 0xffff, 0xff00, l.sections.length, l.sections.length - 1]), l.le);
+            continue;
+          }
+        } else continue;
+        if (off + width > b.length) continue;
+        if (width === 1) b[off] = v & 0xff;
+        else if (width === 2) dv.setUint16(off, v & 0xffff, l.le);
+        else if (width === 4) dv.setUint32(off, v >>> 0, l.le);
+        else {
+          dv.setUint32(off + (l.le ? 0 : 4), v >>> 0, l.le);
+          dv.setUint32(off + (l.le ? 4 : 0), r.chance(0.8) ? 0 : r.pick([1, 0x1fffff, 0x200000, 0xffffffff]), l.le);
+        }
+      }
+      return r.chance(0.15) ? mutate(b, r, dict, undefined, 2) : b;
+    },
+    run(bytes, r) {
+      const plain = core.decompressModuleSync(bytes, 'fuzz.ko');
+      const e = core.parseElf(plain, 'fuzz.ko');
+      e.modinfo();
+      e.modinfoValue('name');
+      e.buildId();
+      e.btf();
+      e.moduleName();
+      for (const s of e.sections) e.sectionBytes(s.index);
+      core.scanLivepatchKo(e);
+      if (!e.symtab) return 0;
+      const m = new core.ModuleSymbols(e, { kallsymsAll: r.chance(0.8), moduleUnload: r.chance(0.8), mappingSymbols: r.chance(0.5) ? 'v6.1' : 'v6.4' });
+      const rows = m.jsonRows();
+      m.keptSymbols();
+      m.duplicateNames();
+      m.duplicateNames('init');
+      for (let k = 0; k < 8 && rows.length; k++) m.findByName(rows[r.int(rows.length)].name, r.chance(0.5) ? 'kept' : 'init');
+      for (let k = 0; k < 8 && e.sections.length; k++) {
+        const s = e.sections[r.int(e.sections.length)];
+        m.resolveSectionOffset(s.index, r.int(Math.max(1, Math.min(s.size, 1 << 30))));
+        m.resolveSectionOffset(s.name, 0, 'init');
+      }
+      const res = m.addressResolver(new Map([[1, 0xffffffffc0000000n], ['.text', 0xffffffffc0001000n]]));
+      res(0xffffffffc0000010n);
+      res(0xffffffffc0001010n, 0xffffffffc0100000n);
+      return rows.length;
+    },
+  };
+}
+
+function shoffOf(src, e) {
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  return e.is64 ? Number(dv.getBigUint64(40, e.littleEndian)) : dv.getUint32(32, e.littleEndian);
+}
+
+/** ELF64 LE ET_REL: null, .text, .symtab, .strtab, .shstrtab; symbols: null, foo (FUNC GLOBAL .text). */
+function tinyElf() {
+  const shstr = bytesOf('\0.text\0.symtab\0.strtab\0.shstrtab\0');
+  const str = bytesOf('\0foo\0');
+  const text = new Uint8Array(16).fill(0x90);
+  const sym = new Uint8Array(48);
+  const sdv = new DataView(sym.buffer);
+  sdv.setUint32(24, 1, true);
+  sym[28] = (1 << 4) | 2;
+  sdv.setUint16(30, 1, true);
+  sdv.setBigUint64(40, 16n, true);
+  let off = 64;
+  const place = (b) => { const o = off; off += b.length; off = (off + 7) & ~7; return o; };
+  const oText = place(text), oSym = place(sym), oStr = place(str), oShstr = place(shstr);
+  const shoff = off;
+  const out = new Uint8Array(shoff + 5 * 64);
+  const dv = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]);
+  dv.setUint16(16, 1, true);
+  dv.setUint16(18, 62, true);
+  dv.setUint32(20, 1, true);
+  dv.setBigUint64(40, BigInt(shoff), true);
+  dv.setUint16(52, 64, true);
+  dv.setUint16(58, 64, true);
+  dv.setUint16(60, 5, true);
+  dv.setUint16(62, 4, true);
+  out.set(text, oText);
+  out.set(sym, oSym);
+  out.set(str, oStr);
+  out.set(shstr, oShstr);
+  const sh = (i, name, type, flags, o, size, link, info, entsize) => {
+    const h = shoff + i * 64;
+    dv.setUint32(h, name, true);
+    dv.setUint32(h + 4, type, true);
+    dv.setBigUint64(h + 8, BigInt(flags), true);
+    dv.setBigUint64(h + 24, BigInt(o), true);
+    dv.setBigUint64(h + 32, BigInt(size), true);
+    dv.setUint32(h + 40, link, true);
+    dv.setUint32(h + 44, info, true);
+    dv.setBigUint64(h + 48, 1n, true);
+    dv.setBigUint64(h + 56, BigInt(entsize), true);
+  };
+  sh(1, 1, 1, 6, oText, text.length, 0, 0, 0);
+  sh(2, 7, 2, 0, oSym, sym.length, 3, 1, 24);
+  sh(3, 15, 3, 0, oStr, str.length, 0, 0, 0);
+  sh(4, 23, 3, 0, oShstr, shstr.length, 0, 0, 0);
+  return out;
+}
+
+function btfTarget(core, corpus) {
+  const synth = syntheticBtf();
+  const seeds = synth.map((b) => ({ bytes: b, base: undefined }));
+  let vmlinux;
+  let base;
+  const vb = read(join(corpus, 'debian-6.1.0-56-amd64/vmlinux-6.1.0-56-amd64.btf'));
+  if (vb) {
+    try {
+      base = core.parseBtf(vb, 'vmlinux.btf');
+      vmlinux = vb;
+    } catch {
+      /* corpus damaged: synthetic seeds only */
+    }
+  }
+  if (base) {
+    for (const p of walk(join(corpus, 'debian-6.1.0-56-amd64/modules'), (x) => x.endsWith('.ko'))) {
+      try {
+        const b = core.parseElf(read(p), p).btf();
+        if (b && b.length) seeds.push({ bytes: Uint8Array.from(b), base });
+      } catch {
+        /* skip */
+      }
+    }
+  }
+  const synthBase = core.parseBtf(synth[0], 'synthetic.btf');
+  const dict = dictOf(['\0', 'bpf_kfunc\0', 'long int\0', 'struct\0', '\x9f\xeb\x01\x00']);
+  const names = ['struct thing', 'union u', 'enum color', 'int', 'long int', 'loop_t', 'self', 'task_struct', 'struct sk_buff', 'do_thing', ''];
+  return {
+    name: 'btf',
+    seeds: seeds.length,
+    gen(r) {
+      // the returned input carries its base as a property (split BTF needs one)
+      if (r.chance(0.06)) {
+        const b = randomBytes(r, 4096, r.chance(0.7) ? new Uint8Array([0x9f, 0xeb, 1, 0, 24, 0, 0, 0]) : undefined);
+        b.base = r.chance(0.5) ? undefined : synthBase;
+        return b;
+      }
+      let seed;
+      if (vmlinux && r.chance(0.0015)) seed = { bytes: vmlinux, base: undefined };
+      else seed = r.chance(0.6) ? r.pick(seeds) : seeds[r.int(Math.min(seeds.length, 2))];
+      const src = seed.bytes;
+      let b;
+      if (r.chance(0.5)) {
+        b = Uint8Array.from(src);
+        const dv = new DataView(b.buffer);
+        const le = b[0] === 0x9f;
+        const n = 1 + r.int(3);
+        for (let k = 0; k < n; k++) {
+          const v = r.chance(0.6) ? r.pick(INTERESTING32) : r.chance(0.5) ? r.int(1 << 12) : r.u32();
+          if (r.chance(0.3)) {
+            // header: hdr_len, type_off, type_len, str_off, str_len
+            dv.setUint32(4 + 4 * r.int(5), v >>> 0, le);
+          } else {
+            // a type record word: name_off, info (kind/vlen/kflag), size/type, or the trailing words
+            const hdrLen = dv.getUint32(4, le);
+            const typeOff = dv.getUint32(8, le);
+            const typeLen = dv.getUint32(12, le);
+            const start = hdrLen + typeOff;
+            const words = Math.floor(Math.min(typeLen, b.length - start) / 4);
+            if (words <= 0) continue;
+            const at = start + 4 * r.int(words);
+            if (r.chance(0.4)) {
+              // info word: a kind in or out of range, vlen, kflag
+              const kind = r.chance(0.8) ? 1 + r.int(19) : r.int(32);
+              const vlen = r.chance(0.5) ? r.int(4) : r.pick([0xffff, 0x100, 0x7fff]);
+              dv.setUint32(at, ((r.chance(0.2) ? 1 : 0) << 31) | (kind << 24) | vlen, le);
+            } else dv.setUint32(at, v >>> 0, le);
+          }
+        }
+        if (r.chance(0.2)) b = mutate(b, r, dict, undefined, 2);
+      } else b = mutate(src, r, dict, () => r.pick(seeds).bytes, 6);
+      b.base = seed.base === undefined ? (r.chance(0.05) ? synthBase : undefined) : r.chance(0.95) ? seed.base : undefined;
+      return b;
+    },
+    run(bytes, r) {
+      const btf = core.parseBtf(bytes, 'fuzz.btf', bytes.base);
+      btf.stats();
+      const n = btf.types;
+      const ids = [];
+      if (n <= 48 || r.chance(0.1)) for (let id = btf.firstId; id <= btf.lastId && ids.length < 100; id++) ids.push(id);
+      else for (let k = 0; k < 48; k++) ids.push(btf.firstId + r.int(n));
+      for (const id of ids) {
+        btf.byId(id);
+        btf.declaration(id);
+        btf.idsByName(btf.nameOf(id));
+        btf.isKfunc(id);
+      }
+      btf.renderWithDependencies(ids.slice(0, 16));
+      btf.idsByName(r.pick(names));
+      btf.namesWithPrefix(r.pick(['', 'a', 's', 'thing']), 20);
+      btf.pointerSize();
+      return n;
+    },
+  };
+}
+
+function oopsTexts(corpus) {
+  const dir = join(corpus, 'oops');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')).sort() : [];
+  return files.map((f) => read(join(dir, f)));
+}
+
+function logTarget(core, corpus) {
+  const seeds = oopsTexts(corpus);
+  seeds.push(
+    bytesOf(
+      '[    1.234567] RIP: 0010:foo+0x12/0x40 [ext4]\n[    1.234568] Call Trace:\n[    1.234569]  <TASK>\n[    1.234570]  ? bar+0x1/0x2\n' +
+        '[    1.2] [<ffffffff81000130>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n pc : baz+0x10/0x20 [mod 0123456789abcdef0123456789abcdef01234567]\n' +
+        ' lr : qux+0x4/0x8\n[<c0100000>] (func) from [<c0100010>] (caller+0x1c/0x40)\nNIP [c000000000123456] .dotted+0x10/0x20\n' +
+        'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\n ([<000000000012345c>] s390_fn+0x24/0x60)\n' +
+        ' epc : ffffffff80001234 ra : ffffffff80005678\nffffffff81234567 ffffffffc0001000 0xdeadbeef\n',
+    ),
+  );
+  const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
+  let idx;
+  try {
+    idx = core.buildIndex([{ file: 'System.map', bytes: sm ?? seeds[seeds.length - 1], kind: 'system.map' }]);
+  } catch {
+    idx = core.buildIndex([{ file: 'x', bytes: bytesOf('ffffffff81000000 T _text\nffffffff81000100 T foo\n'), kind: 'kallsyms' }]);
+  }
+  const dict = dictOf(['+0x', '/0x', ' [', ']', '[<', '>]', '? ', '(', ')', ' from ', 'RIP: 0010:', ' pc : ', ' lr : ', ' epc : ', ' ra : ', 'NIP [', 'LR [', 'PC is at ', 'Krnl PSW : ', 'Kernel Offset: 0x', 'Kernel Offset: disabled', ' from 0xffffffff81000000', 'ffffffff81000130', 'ffffffffffffffff', '0x', '.', '$', '_', '\n', '\r', '\t', '0123456789abcdef0123456789abcdef01234567', '[    1.000000] ', '<TASK>', 'Call Trace:', ' [ext4]', '00000000']);
+  return {
+    name: 'log',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.06)) return randomBytes(r, 8192);
+      const src = r.chance(0.85) ? window(r.pick(seeds), r, 1024) : r.pick(seeds);
+      return mutate(src, r, dict, () => window(r.pick(seeds), r, 512), 12);
+    },
+    run(bytes, r) {
+      const text = textOf(bytes, r);
+      const lines = text.split(/\r?\n|\r/);
+      const kaslr = core.findKaslrOffset(lines);
+      const shift = core.kaslrShift(idx, kaslr, r.chance(0.5) ? undefined : 0x1000n);
+      let n = 0;
+      for (let li = 0; li < lines.length; li++) {
+        const line = lines[li];
+        const toks = core.scanLine(line);
+        n += toks.length;
+        core.scanWrapped(line, lines[li + 1]);
+        core.tokenAt(toks, r.int(line.length + 1));
+        for (const t of toks) {
+          if (t.kind === 'frame') core.resolveFrame(idx, t);
+          else if (t.kind === 'address') {
+            const f = t.frameAt !== undefined ? toks.find((x) => x.kind === 'frame' && x.start === t.frameAt) : undefined;
+            core.resolveAddressToken(idx, t, shift, f);
+          }
+        }
+      }
+      return n;
+    },
+  };
+}
+
+function klpTexts(root) {
+  const fx = join(root, 'test/fixtures/livepatch');
+  return existsSync(fx) ? readdirSync(fx).sort().map((f) => read(join(fx, f))) : [];
+}
+
+function klpsymTarget(core, corpus, root) {
+  const seeds = klpTexts(root);
+  seeds.push(
+    bytesOf(
+      '  [12] .klp.rela.vmlinux.text RELA 0000000000000000 000500 000018 18 AI 30 1 8\n' +
+        '    5: 0000000000000000     0 NOTYPE  GLOBAL DEFAULT OS [0xff20] .klp.sym.vmlinux.saved_command_line,0\n' +
+        '.klp.sym.drbd.put_ldev,10 .klp.sym.snd_ctxfi.amixer_get_y,4\n.klp.sym.vmlinux.foo .klp.sym.a-b.c,01 .klp.sym..,\r\n' +
+        '.klp.rela.drbd..text.unlikely .klp.rela.f2fs.text,x "(.klp.sym.ext4.ext4_fill_super,1)" `.klp.sym.x.y,99999999999999999999`\n',
+    ),
+  );
+  const dict = dictOf(['.klp.sym.', '.klp.rela.', '.klp.', 'vmlinux.', ',', ',0', ',1', ',99999999999999999999999', '.', '-', '\n', '\r', '\r\n', ' ', '"', '[', '(', '\u00e9']);
+  return {
+    name: 'klpsym',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.06)) return randomBytes(r, 4096);
+      return mutate(pickSeed(r, seeds), r, dict, () => r.pick(seeds), 12);
+    },
+    run(bytes, r) {
+      const text = textOf(bytes, r);
+      const starts = core.lineStarts(text);
+      const refs = core.findKlpRefs(text, starts);
+      return refs.length;
+    },
+  };
+}
+
+function klpcTarget(core, corpus, root) {
+  const seeds = klpTexts(root);
+  seeds.push(
+    bytesOf(
+      '#define POS 2\n#define OBJ "ext4"\n#define LONG \\\n  3\nstatic struct klp_func funcs[] = {\n\t{ .old_name = "ext4_fill_super", .new_func = x, .old_sympos = POS },\n' +
+        "\t{ \"a\" \"b\", y, 0x10 }, { .old_name = OBJ, .old_sympos = (1 + 2) }, { .old_name = 'c', .old_sympos = -1 }, { }\n};\n" +
+        'static struct klp_object objs[] = { { .name = OBJ, .funcs = funcs }, { .name = NULL, .funcs = (struct klp_func[]){ { .old_name = "v" }, { } } }, { } };\n' +
+        'static struct klp_object one = { "mod", &funcs[0] };\nKLP_MODULE_RELOC(vmlinux) r[] = { KLP_SYMPOS(sym, 1), KLP_SYMPOS((a), (2)), KLP_SYMPOS(b) };\n/* unterminated',
+    ),
+  );
+  const dict = dictOf(['{', '}', '{ ', ' }', '[', ']', '(', ')', ',', ';', '=', '"', "'", '\\', '\\\n', '/*', '*/', '//', '#define ', '#if 0\n', '\n#', 'struct klp_func ', 'struct klp_object ', '.old_name = ', '.old_sympos = ', '.name = ', '.funcs = ', 'KLP_SYMPOS(', 'KLP_MODULE_RELOC(', 'NULL', '0x', '99999999999999999999999', '[] = {', '&', '(struct klp_func[]){']);
+  return {
+    name: 'klpc',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.06)) return randomBytes(r, 4096);
+      return mutate(pickSeed(r, seeds), r, dict, () => r.pick(seeds), 12);
+    },
+    run(bytes, r) {
+      const x = core.extractKlpC(textOf(bytes, r));
+      return x.refs.length + x.notes.length;
+    },
+  };
+}
+
+/** All targets (or the named ones), seeds loaded. */
+export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
+  const makers = { kallsyms: kallsymsTarget, elf: elfTarget, btf: btfTarget, log: logTarget, klpsym: klpsymTarget, klpc: klpcTarget };
+  const names = only ? [only].flat() : PARSERS;
+  const out = {};
+  for (const n of names) {
+    if (!makers[n]) throw new Error(`unknown parser '${n}' (one of: ${PARSERS.join(', ')})`);
+    out[n] = makers[n](core, corpus, root);
+  }
+  return out;
+}
