@@ -5,10 +5,10 @@
  * (it installs code-server and chromium). Every test saves a screenshot under
  * test-output/e2e/.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 // @ts-expect-error: plain ESM helper scripts without type declarations
 import { installExtension, startCodeServer, writeUserSettings } from '../../scripts/code-server.mjs';
@@ -31,6 +31,17 @@ let context: BrowserContext;
 let page: Page;
 let ws: { dir: string; log: string; kallsyms: string; live: boolean; frames: { line: number; text: string; address?: string }[] };
 let profile: string;
+
+function findFiles(dir: string, re: RegExp): string[] {
+  try {
+    return readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? findFiles(p, re) : re.test(f) ? [p] : [];
+    });
+  } catch {
+    return [];
+  }
+}
 
 async function shot(name: string): Promise<void> {
   mkdirSync(OUT, { recursive: true });
@@ -106,6 +117,16 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
   }, 240000);
 
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    // A failure prints the language server's output channel and code-server's log; screenshots stay in test-output/e2e.
+    void shot(`failed-${ctx.task.name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+    for (const f of findFiles(join(profile, 'user/logs'), /Kernel Symbols.*\.log$|exthost\.log$/)) {
+      console.error(`==== ${f}\n${readFileSync(f, 'utf8').slice(-6000)}`);
+    }
+    console.error(`==== code-server\n${server?.output.join('').slice(-4000)}`);
+  });
+
   afterAll(async () => {
     try {
       await page?.goto('about:blank');
@@ -146,7 +167,39 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('Go to Symbol in Workspace (Ctrl+T, "#" in quick open) finds a symbol and opens its page', async () => {
+    // In a browser Ctrl+T belongs to the browser (new tab); quick open with '#' is the same picker.
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type('#do_syscall_64', { delay: 10 });
+    const row = await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="do_syscall_64"]', { timeout: 20000 });
+    expect(await row.innerText()).toContain('do_syscall_64');
+    await shot('04-workspace-symbol-search');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.tab[aria-label*="do_syscall_64"]', { timeout: 20000 });
+    await page.waitForFunction(() => document.querySelector('.monaco-editor .view-lines')?.textContent?.includes('do_syscall_64'), undefined, { timeout: 20000 });
+    await shot('05-symbol-page');
+  });
+
+  it('a .klp.sym position problem shows in the Problems panel', async () => {
+    await openFile('livepatch-sample.c');
+    await page.keyboard.press('Control+Shift+M');
+    const markers = await page.waitForFunction(
+      () => {
+        const el = document.querySelector('.markers-panel');
+        const t = (el as HTMLElement | null)?.innerText ?? '';
+        return t.includes('unresolvable ambiguity') ? t : false;
+      },
+      undefined,
+      { timeout: 30000 },
+    );
+    expect(String(await markers.jsonValue())).toContain("unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux'");
+    await shot('06-problems-panel-sympos');
+    await page.keyboard.press('Control+Shift+M');
+  });
+
   it('a bad ksym.kallsyms path shows a clear error and the previous index keeps working', async () => {
+    await openFile('oops-this-kernel.oops');
     const bad = join(ws.dir, 'no-such-kallsyms');
     // Workspace settings: VS Code watches the folder's .vscode/settings.json.
     const wsSettings = join(ws.dir, '.vscode/settings.json');
@@ -160,7 +213,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     writeFileSync(wsSettings, JSON.stringify({ ...JSON.parse(original), 'ksym.kallsyms': [bad], 'ksym.systemMap': [] }, null, 2));
     const s = await waitStatus((t) => /error/.test(t), 'the error state');
     expect(s).toContain('ksym');
-    await shot('04-bad-path-error');
+    await shot('07-bad-path-error');
     // The notification names the file.
     const toasts = await page.$$eval('.notifications-toasts .notification-toast', (els) => els.map((e) => (e as HTMLElement).innerText).join('\n'));
     expect(toasts).toContain('no-such-kallsyms');
@@ -182,7 +235,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10000 });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.body.innerText.includes('index statistics') || document.body.innerText.includes('Index Statistics'), undefined, { timeout: 20000 });
-    await shot('05-statistics');
+    await shot('08-statistics');
   });
 });
 
