@@ -157,12 +157,31 @@ export function parseKallsymsInto(
     pos = eol + 1;
     if (end === start) continue; // blank line
 
-    // Address.
+    // Address. Fast path: 16 hex digits then a space (64-bit kallsyms, System.map).
     let p = start;
     let hi = 0;
     let lo = 0;
     let nd = 0;
-    while (p < end) {
+    if (start + 16 < end && bytes[start + 16] === 32) {
+      let h = 0;
+      let l = 0;
+      let bad = 0;
+      for (let k = 0; k < 8; k++) {
+        const a = HEX[bytes[start + k]];
+        const b = HEX[bytes[start + 8 + k]];
+        bad |= a | b;
+        h = (h << 4) | (a & 15);
+        l = (l << 4) | (b & 15);
+      }
+      if (bad >= 0) {
+        hi = h >>> 0;
+        lo = l >>> 0;
+        nd = 16;
+        p = start + 16;
+      }
+    }
+    const fast = nd === 16;
+    while (!fast && p < end) {
       const v = HEX[bytes[p]];
       if (v < 0) break;
       hi = ((hi << 4) | (lo >>> 28)) >>> 0;

@@ -96,9 +96,12 @@ export class SymbolIndex {
     const perm = sortByAddress(cols, keep);
     const n = perm.length;
     this.count = n;
-    const take32 = (a: Uint32Array) => { const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take16 = (a: Uint16Array) => { const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take8 = (a: Uint8Array) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    // Already in address order (System.map, most /proc/kallsyms): trim the columns, no permutation.
+    let identity = n === cols.n;
+    for (let i = 0; identity && i < n; i++) identity = perm[i] === i;
+    const take32 = (a: Uint32Array) => { if (identity) return a.slice(0, n); const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take16 = (a: Uint16Array) => { if (identity) return a.slice(0, n); const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take8 = (a: Uint8Array) => { if (identity) return a.slice(0, n); const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
     this.hi = take32(cols.hi);
     this.lo = take32(cols.lo);
     this.type = take8(cols.type);
