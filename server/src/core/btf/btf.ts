@@ -1,6 +1,7 @@
 /**
- * The BTF reader: keeps the blob as it is (no copy), indexes record offsets and
- * names up front, decodes a type only when asked for.
+ * The BTF reader: keeps the blob as it is (no copy), indexes record offsets up
+ * front, builds the sorted name index on the first name query, decodes a type only
+ * when asked for.
  */
 import { FormatError } from '../errors';
 import { CRenderer, type RenderOptions } from './c';
@@ -25,8 +26,8 @@ export class Btf {
   readonly strings: BtfStrings;
   /** Record offset by local index (id - firstId). */
   readonly offsets: Uint32Array;
-  /** Local indices of named types, sorted by name bytes. */
-  readonly nameIndex: Uint32Array;
+  private sortedNames: Uint32Array | undefined;
+  private readonly namedCount: number;
   private readonly dv: DataView;
   private readonly le: boolean;
   private readonly kindCounts: Uint32Array;
@@ -51,20 +52,33 @@ export class Btf {
     this.kindCounts = raw.kindCounts;
     this.namedFuncCount = raw.namedFuncs;
     this.lastId = this.firstId + raw.offsets.length - 1;
-    // name index
-    const locals = new Uint32Array(raw.namedCount);
-    const nameOffs = new Uint32Array(raw.namedCount);
+    this.namedCount = raw.namedCount;
+  }
+
+  /**
+   * Local indices of named types, sorted by name bytes (ties by id). Built on first use
+   * (any name query), so indexing a blob is only its header and record offset table.
+   */
+  get nameIndex(): Uint32Array {
+    return (this.sortedNames ??= guard(this.file, () => this.buildNames()));
+  }
+
+  private buildNames(): Uint32Array {
+    const n = this.namedCount;
+    const locals = new Uint32Array(n);
+    const nameOffs = new Uint32Array(n);
     const dv = this.dv;
     const le = this.le;
+    const offsets = this.offsets;
     let k = 0;
-    for (let i = 0; i < raw.offsets.length; i++) {
-      const no = dv.getUint32(raw.offsets[i], le);
+    for (let i = 0; i < offsets.length; i++) {
+      const no = dv.getUint32(offsets[i], le);
       if (no !== 0) {
         locals[k] = i;
         nameOffs[k++] = no;
       }
     }
-    this.nameIndex = buildNameIndex(locals, nameOffs, this.strings);
+    return buildNameIndex(locals, nameOffs, this.strings);
   }
 
   /** Number of types defined by this blob (void and base types excluded). */
@@ -264,9 +278,10 @@ export class Btf {
     const dv = this.dv;
     const le = this.le;
     const nameOf = (local: number) => dv.getUint32(this.offsets[local], le);
-    let i = lowerBound(this.nameIndex, nameOf, this.strings, q);
-    for (; i < this.nameIndex.length; i++) {
-      const local = this.nameIndex[i];
+    const ni = this.nameIndex;
+    let i = lowerBound(ni, nameOf, this.strings, q);
+    for (; i < ni.length; i++) {
+      const local = ni[i];
       if (this.strings.compare(nameOf(local), q) !== 0) break;
       out.push(this.firstId + local);
     }
@@ -279,9 +294,10 @@ export class Btf {
     const walk = (b: Btf) => {
       if (b.base) walk(b.base);
       const nameOf = (local: number) => b.dv.getUint32(b.offsets[local], b.le);
-      let i = lowerBound(b.nameIndex, nameOf, b.strings, q);
-      for (; i < b.nameIndex.length && res.size < limit; i++) {
-        const s = b.strings.get(nameOf(b.nameIndex[i]));
+      const ni = b.nameIndex;
+      let i = lowerBound(ni, nameOf, b.strings, q);
+      for (; i < ni.length && res.size < limit; i++) {
+        const s = b.strings.get(nameOf(ni[i]));
         if (!s.startsWith(prefix)) break;
         res.add(s);
       }
