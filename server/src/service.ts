@@ -167,7 +167,12 @@ export class IndexService {
       );
       this.watchSources(specs.map((s) => s.file));
       this.sendStatus();
-      if (result.index) this.indexChanged();
+      if (result.index) {
+        // Ready is signalled first; the name index (frames, search, sympos) is built right after.
+        const idx = result.index;
+        setImmediate(() => idx.buildNameIndex());
+        this.indexChanged();
+      }
     } finally {
       progress.done();
     }
