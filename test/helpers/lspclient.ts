@@ -22,6 +22,8 @@ export interface Client {
   proc: ChildProcessWithoutNullStreams;
   statuses: StatusParams[];
   logs: string[];
+  /** $/progress notifications received (begin/report/end values). */
+  progress: { kind: string; title?: string }[];
   settings: Record<string, unknown>;
   /** Resolves with the first status after `afterGeneration`/`count` that satisfies `pred`. */
   waitStatus(pred: (s: StatusParams) => boolean, what?: string): Promise<StatusParams>;
@@ -39,12 +41,14 @@ export async function startClient(settings: Record<string, unknown>, args: strin
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
   const statuses: StatusParams[] = [];
   const logs: string[] = [];
+  const progress: { kind: string; title?: string }[] = [];
   const waiters: { pred: (s: StatusParams) => boolean; res: (s: StatusParams) => void }[] = [];
   const client: Client = {
     conn,
     proc,
     statuses,
     logs,
+    progress,
     settings,
     waitStatus(pred, what = 'status') {
       const hit = statuses.find(pred);
@@ -88,7 +92,7 @@ export async function startClient(settings: Record<string, unknown>, args: strin
   conn.onNotification('window/logMessage', (m: { message: string }) => logs.push(m.message));
   conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map(() => client.settings));
   conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification('$/progress', () => undefined);
+  conn.onNotification('$/progress', (p: { value: { kind: string; title?: string } }) => progress.push(p.value));
   conn.listen();
   await conn.sendRequest('initialize', {
     processId: process.pid,
