@@ -145,7 +145,9 @@ export class IndexService {
     const ticket = ++this.requested;
     this.state = 'indexing';
     this.sendStatus();
-    const progress = await this.hooks.progress('Indexing kernel symbols');
+    const started = await this.hooks.progress('Indexing kernel symbols');
+    let ended = false;
+    const progress = { done: () => (ended ? undefined : ((ended = true), started.done())) };
     try {
       const specs = specsOf(settings);
       const result = await loadIndex(specs);
@@ -166,6 +168,7 @@ export class IndexService {
           (this.messages.length ? `\n  ${this.messages.join('\n  ')}` : ''),
       );
       this.watchSources(specs.map((s) => s.file));
+      progress.done(); // the progress ends before the status says ready
       this.sendStatus();
       if (result.index) {
         // Ready is signalled first; the name index (frames, search, sympos) is built right after.
