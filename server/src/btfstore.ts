@@ -11,6 +11,7 @@
  * throws: failures are messages naming the file, the byte offset and the reason.
  * A failed reload keeps the previous good BTF serving.
  */
+import { describeError } from './loader';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Btf, Kind, parseBtf } from './core/btf';
@@ -31,21 +32,7 @@ const WHOLE_ELF_LIMIT = 64 << 20;
 // ---- errors -----------------------------------------------------------------------------
 
 function errMessage(e: unknown, file: string): string {
-  if (e instanceof FormatError) return e.message;
-  const err = e as NodeJS.ErrnoException;
-  switch (err?.code) {
-    case 'ENOENT':
-      return `${file}: no such file`;
-    case 'EACCES':
-    case 'EPERM':
-      return `${file}: permission denied`;
-    case 'EISDIR':
-      return `${file}: is a directory, not a BTF file`;
-    case 'ENOTDIR':
-      return `${file}: a path component is not a directory`;
-    default:
-      return `${file}: ${err?.message ?? String(e)}`;
-  }
+  return describeError(file, e, 'a BTF file');
 }
 
 // ---- reading one file ---------------------------------------------------------------------

@@ -42,7 +42,8 @@ export async function readSource(spec: SourceSpec): Promise<SourceInput> {
   return { file: spec.file, kind: spec.kind, bytes };
 }
 
-export function describeError(file: string, e: unknown): string {
+/** A one-line error naming the file: FormatErrors as they are, I/O errors in words. */
+export function describeError(file: string, e: unknown, expected = 'a kallsyms or System.map file'): string {
   if (isFormatError(e)) return e.message;
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
@@ -52,7 +53,9 @@ export function describeError(file: string, e: unknown): string {
     case 'EPERM':
       return `${file}: permission denied`;
     case 'EISDIR':
-      return `${file}: is a directory, expected a kallsyms or System.map file`;
+      return `${file}: is a directory, expected ${expected}`;
+    case 'ENOTDIR':
+      return `${file}: a path component is not a directory`;
     default:
       return `${file}: ${err?.message ?? String(e)}`;
   }

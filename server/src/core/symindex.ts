@@ -173,9 +173,8 @@ export class SymbolIndex {
     this.nameIndex();
   }
 
-  /** Every symbol named exactly `name`, in source (kallsyms) order. */
-  byNameAll(name: string): number[] {
-    const key = encodeLatin1(name);
+  /** Position in the name index of the first name >= key (binary search on bytes). */
+  private lowerBound(key: Uint8Array): number {
     const idx = this.nameIndex();
     let lo = 0;
     let hi = idx.length;
@@ -184,8 +183,15 @@ export class SymbolIndex {
       if (compareName(this.names, this.nameOff[idx[mid]], this.nameLen[idx[mid]], key) < 0) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** Every symbol named exactly `name`, in source (kallsyms) order. */
+  byNameAll(name: string): number[] {
+    const key = encodeLatin1(name);
+    const idx = this.nameIndex();
     const out: number[] = [];
-    for (let k = lo; k < idx.length; k++) {
+    for (let k = this.lowerBound(key); k < idx.length; k++) {
       const i = idx[k];
       if (compareName(this.names, this.nameOff[i], this.nameLen[i], key) !== 0) break;
       out.push(i);
@@ -197,15 +203,8 @@ export class SymbolIndex {
   byPrefix(prefix: string, limit: number): number[] {
     const key = encodeLatin1(prefix);
     const idx = this.nameIndex();
-    let lo = 0;
-    let hi = idx.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareName(this.names, this.nameOff[idx[mid]], this.nameLen[idx[mid]], key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
     const out: number[] = [];
-    for (let k = lo; k < idx.length && out.length < limit; k++) {
+    for (let k = this.lowerBound(key); k < idx.length && out.length < limit; k++) {
       const i = idx[k];
       if (this.nameLen[i] < key.length || compareBytes(this.names, this.nameOff[i], key, key.length) !== 0) break;
       out.push(i);
