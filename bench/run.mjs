@@ -2,25 +2,31 @@
 // in the same run, as a ratio; times are medians of several runs (the machine is noisy), and
 // no wall time is asserted anywhere: the ok? column is information, the exit code is 0.
 //
-//   node --expose-gc bench/run.mjs [--quick]      (npm run bench builds dist/ first)
+//   node --expose-gc bench/run.mjs [--quick] [--only 4,5,6]   (npm run bench builds dist/ first)
 //
 // Sections: 1. /proc/kallsyms indexing (snapshot), lookups, heap; 2. scale on synthetic
-// kallsyms (0.5M/1M/2M symbols); 3. log hover in process and over stdio, server startup.
+// kallsyms (0.5M/1M/2M symbols); 3. log hover in process and over stdio, server startup;
+// 4. corpus modules (.ko) indexing, cold start to a module-frame hover; 5. live vmlinux BTF
+// index time, memory, `ksym btf --stats` vs bpftool; 6. workspace/symbol search vs fuzzysort.
 // Results: the table on stdout and .cache/bench/results.json.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildBaseline, floorBaseline, naiveHover, resolveBaseline } from './baseline-kallsyms.mjs';
 import { generateKallsyms, generateLog, rng } from './gen-kallsyms.mjs';
 import { startServer } from './lsp.mjs';
+import { fuzzysortEngine, makeQueries, measureAsync, measureSync, namesOf } from './search-lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.cache/bench');
 const SERVER = join(ROOT, 'dist/server.js');
 const QUICK = process.argv.includes('--quick');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',').map(Number) : undefined;
+/** Section n runs (section 3 needs section 2's synthetic input). */
+const want = (n) => !ONLY || ONLY.includes(n) || (n === 2 && ONLY.includes(3));
 const RUNS = QUICK ? 3 : 9; // medians of RUNS for the small (live kernel) figures
 const RUNS_BIG = QUICK ? 3 : 5; // medians for the multi-megabyte synthetic inputs
 const SCALE = [500_000, 1_000_000, 2_000_000];
@@ -28,6 +34,12 @@ const LOOKUPS = 1_000_000;
 const LOG_LINES = 100_000;
 const HOVERS = 1000;
 const STARTS = 5;
+const CORPUS = resolve(ROOT, '../shared/corpus/debian-6.1.0-56-amd64');
+const LIVE_BTF = '/sys/kernel/btf/vmlinux';
+const CLI = join(ROOT, 'dist/cli.js');
+const WHOLE = 7; // medians of whole-process comparisons (ksym btf --stats vs bpftool)
+const SEARCH_QUERIES = 1000;
+const SEARCH_CAP = 200; // ksym.searchLimit default; fuzzysort gets the same limit
 
 if (typeof global.gc !== 'function') {
   console.error('bench: run with node --expose-gc (npm run bench does)');
@@ -46,6 +58,11 @@ await build({
       "export { scanLine } from './server/src/core/logscan';",
       "export { hover } from './server/src/handlers/hover';",
       "export { readSource } from './server/src/loader';",
+      "export { parseModule } from './server/src/core/module';",
+      "export { ModuleStore } from './server/src/modstore';",
+      "export { parseBtf } from './server/src/core/btf';",
+      "export { search, prepare } from './server/src/core/search';",
+      "export { searchSources } from './server/src/handlers/workspaceSymbols';",
     ].join('\n'),
     resolveDir: ROOT,
     loader: 'ts',
@@ -56,9 +73,11 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile: coreFile,
+  // xz-decompress is CommonJS that requires node built-ins
+  banner: { js: "import { createRequire as __ksymCreateRequire } from 'node:module'; const require = __ksymCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
-const { buildIndex, hover, readSource } = await import(pathToFileURL(coreFile).href + `?t=${Date.now()}`);
+const { buildIndex, hover, readSource, parseModule, ModuleStore, parseBtf, search, prepare, searchSources } = await import(pathToFileURL(coreFile).href + `?t=${Date.now()}`);
 
 // ---- measurement helpers ------------------------------------------------------------------
 const now = () => performance.now();
@@ -161,7 +180,7 @@ const tStart = now();
 
 // ---- 1. the live kernel's /proc/kallsyms ---------------------------------------------------
 const S1 = '1 kallsyms';
-{
+if (want(1)) {
   let bytes;
   let why;
   try {
@@ -281,7 +300,7 @@ function lookupRows(section, idx, base, stext, etext, what) {
 const S2 = '2 scale';
 let synth05;
 let base05;
-{
+if (want(2)) {
   const inputs = SCALE.map((n) => synthetic(n));
   synth05 = inputs[0];
   progress(`section 2: build at ${SCALE.join(', ')} symbols`);
@@ -328,7 +347,7 @@ let base05;
 
 // ---- 3. log hover --------------------------------------------------------------------------
 const S3 = '3 hover';
-{
+if (want(3)) {
   const logFile = join(CACHE, `log-${LOG_LINES}-${genHash}.txt`);
   const posFile = logFile + '.positions.json';
   if (!existsSync(logFile) || !existsSync(posFile)) {
@@ -444,6 +463,246 @@ const S3 = '3 hover';
     else {
       row(S3, 'server spawn → ksym/status ready (live kernel)', median(st), 'ms', median(nt), 'node -e 0', { on: 'value', op: '<', limit: 300, text: '< 300 ms' });
       notes.push(`startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load (status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`);
+    }
+  }
+}
+
+// ---- 4. modules ----------------------------------------------------------------------------
+const S4 = '4 modules';
+/** Whole-process wall time of a command (stdout/stderr discarded). */
+const spawnMs = (cmd, args) => time(() => spawnSync(cmd, args, { stdio: 'ignore' }))[0];
+const hasCmd = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const findFiles = (dir, re, out = []) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, re, out);
+    else if (re.test(e.name)) out.push(p);
+  }
+  return out;
+};
+if (want(4)) {
+  const modDir = join(CORPUS, 'modules');
+  const sysMap = join(CORPUS, 'System.map-6.1.0-56-amd64');
+  const files = existsSync(modDir) ? findFiles(modDir, /\.ko$/).sort() : [];
+  if (files.length === 0) {
+    for (const f of ['modules: parseModule all', 'modules: ModuleStore scan + load all', 'cold start → first [xfs] hover']) skip(S4, f, `no corpus modules in ${modDir}`);
+  } else {
+    progress(`section 4: ${files.length} corpus modules`);
+    const parseAll = () => {
+      let n = 0;
+      for (const f of files) n += parseModule(new Uint8Array(readFileSync(f)), f).count;
+      return n;
+    };
+    const storeAll = async () => {
+      const st = new ModuleStore([modDir]);
+      await st.scan();
+      let n = 0;
+      for (const name of st.names()) {
+        const r = await st.load(name);
+        if (!r.ok) throw new Error(r.error);
+        n += r.module.count;
+      }
+      return n;
+    };
+    const nsyms = parseAll();
+    await storeAll(); // warm-up
+    const haveReadelf = hasCmd('readelf');
+    const tp = [];
+    const ts = [];
+    const tr = [];
+    for (let r = 0; r < RUNS; r++) {
+      tp.push(time(parseAll)[0]);
+      ts.push((await timeAsync(storeAll))[0]);
+      if (haveReadelf) tr.push(spawnMs('readelf', ['-sW', ...files]));
+    }
+    // Whole process, like readelf: node + bundle, ModuleStore scan + load all.
+    const wholeSrc = `import { ModuleStore } from ${JSON.stringify(pathToFileURL(coreFile).href)};
+const st = new ModuleStore([${JSON.stringify(modDir)}]);
+await st.scan();
+for (const n of st.names()) { const r = await st.load(n); if (!r.ok) throw new Error(r.error); }`;
+    const tw = [];
+    for (let r = 0; r < Math.min(RUNS, 5); r++) tw.push(spawnMs(process.execPath, ['--input-type=module', '-e', wholeSrc]));
+    const rb = haveReadelf ? median(tr) : undefined;
+    const rbWhat = haveReadelf ? `readelf -sW, ${files.length} files (whole process)` : 'readelf missing';
+    row(S4, `modules: parseModule all ${files.length} .ko (${nsyms} symbols, read + parse, in process)`, median(tp), 'ms', rb, rbWhat, undefined);
+    row(S4, `modules: ModuleStore scan + load all ${files.length} (in process)`, median(ts), 'ms', rb, rbWhat, undefined);
+    row(S4, `modules: ModuleStore scan + load all (whole process: node + bundle)`, median(tw), 'ms', rb, rbWhat, undefined);
+    if (!haveReadelf) notes.push('modules: readelf not found, no baseline');
+
+    if (!existsSync(SERVER) || !existsSync(sysMap)) {
+      skip(S4, 'cold start → first [xfs] hover', `${existsSync(SERVER) ? sysMap : SERVER} missing`);
+    } else {
+      progress(`section 4: cold start to first [xfs] hover, ${STARTS} runs`);
+      const settings = { kallsyms: [], systemMap: [sysMap], modules: [modDir], btf: '' };
+      const text = ' xfs_buf_ioend+0x3c/0x5e0 [xfs]\n';
+      const uri = 'file:///tmp/bench/xfs.dmesg';
+      const th = [];
+      const tready = [];
+      const tn = [];
+      let why;
+      for (let i = 0; i < STARTS && !why; i++) {
+        const t0 = now();
+        const s = await startServer(SERVER, settings);
+        try {
+          const { status, millis } = await s.ready;
+          if (status.state !== 'ready') why = `server state ${status.state}: ${status.messages.join('; ')}`;
+          else {
+            await s.open(uri, 'kernel-log', text);
+            const h = await s.hover(uri, 0, 3);
+            const ms = now() - t0;
+            const md = h?.contents?.value ?? '';
+            if (!md.includes('xfs_buf_ioend+0x3c/0x5e0 [xfs]')) why = `unexpected hover: ${JSON.stringify(h).slice(0, 200)}`;
+            th.push(ms);
+            tready.push(millis);
+          }
+        } finally {
+          await s.close();
+        }
+        tn.push((await timeAsync(() => new Promise((res) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', res))))[0]);
+      }
+      if (why) skip(S4, 'cold start → first [xfs] hover', why);
+      else {
+        row(S4, 'cold start → first [xfs] hover (spawn → answer; System.map + corpus modules)', median(th), 'ms', median(tn), 'node -e 0', undefined);
+        notes.push(`[xfs] hover cold start medians: spawn → ready ${median(tready).toFixed(0)} ms, spawn → hover answer ${median(th).toFixed(0)} ms (xfs.ko parsed on the hover)`);
+      }
+    }
+  }
+}
+
+// ---- 5. BTF --------------------------------------------------------------------------------
+const S5 = '5 BTF';
+if (want(5)) {
+  let blob;
+  let why;
+  try {
+    blob = new Uint8Array(readFileSync(LIVE_BTF));
+    if (blob.length === 0) why = `${LIVE_BTF} is empty`;
+  } catch (e) {
+    why = `${LIVE_BTF} unreadable (${e.code ?? e.message})`;
+  }
+  if (why) {
+    for (const f of ['BTF index (live vmlinux)', 'BTF extra memory beyond the blob', 'ksym btf --stats (whole process)']) skip(S5, f, why);
+  } else {
+    progress(`section 5: ${LIVE_BTF}, ${blob.length} bytes`);
+    parseBtf(blob, LIVE_BTF).idsByName('task_struct'); // warm-up, name index too
+    const ti = [];
+    const tq = [];
+    const trd = [];
+    let types = 0;
+    for (let r = 0; r < 3 * RUNS; r++) {
+      trd.push(time(() => readFileSync(LIVE_BTF))[0]);
+      settle(); // time the index, not collecting earlier sections' garbage
+      const [ms, b] = time(() => parseBtf(blob, LIVE_BTF));
+      ti.push(ms);
+      types = b.types;
+      tq.push(time(() => b.idsByName('task_struct'))[0]);
+    }
+    // Cold: fresh process, first parse (no JIT warm-up), as the server at startup.
+    const coldSrc = `import { readFileSync } from 'node:fs';
+import { parseBtf } from ${JSON.stringify(pathToFileURL(coreFile).href)};
+const b = new Uint8Array(readFileSync(${JSON.stringify(LIVE_BTF)}));
+const t = performance.now();
+const x = parseBtf(b, 'vmlinux');
+const t1 = performance.now();
+x.idsByName('task_struct');
+console.log(t1 - t, performance.now() - t1);`;
+    const cold = [];
+    const coldQ = [];
+    for (let r = 0; r < Math.min(RUNS, 5); r++) {
+      const out = spawnSync(process.execPath, ['--input-type=module', '-e', coldSrc], { encoding: 'utf8' });
+      const [a, b] = out.stdout.trim().split(/\s+/).map(Number);
+      cold.push(a);
+      coldQ.push(b);
+    }
+    const blobLen = blob.length;
+    const fresh = () => new Uint8Array(readFileSync(LIVE_BTF));
+    const extra = median([0, 1, 2].map(() => retained(() => parseBtf(fresh(), LIVE_BTF)) - blobLen));
+    const extraNamed = median(
+      [0, 1, 2].map(
+        () =>
+          retained(() => {
+            const b = parseBtf(fresh(), LIVE_BTF);
+            b.idsByName('task_struct');
+            return b;
+          }) - blobLen,
+      ),
+    );
+    const MiB = 1024 * 1024;
+    row(S5, `BTF index, live vmlinux (${types} types, in process)`, median(ti), 'ms', median(trd), `read ${LIVE_BTF}`, { on: 'value', op: '<=', limit: 20, text: '≤ 20 ms' });
+    row(S5, 'BTF index, cold (fresh process, 1st parse)', median(cold), 'ms', median(trd), `read ${LIVE_BTF}`, undefined);
+    row(S5, 'BTF first name query (builds the name index lazily)', median(tq), 'ms', median(ti), 'BTF index', undefined);
+    row(S5, 'BTF first name query, cold (fresh process)', median(coldQ), 'ms', median(cold), 'BTF index, cold', undefined);
+    row(S5, 'BTF extra memory beyond the blob (index only)', extra / MiB, 'MiB', blobLen / MiB, 'the blob itself', { on: 'value', op: '<=', limit: 3, text: '≤ 3 MiB' });
+    row(S5, 'BTF extra memory after the first name query', extraNamed / MiB, 'MiB', blobLen / MiB, 'the blob itself', undefined);
+    if (!existsSync(CLI)) skip(S5, 'ksym btf --stats (whole process)', `${CLI} missing: run npm run build`);
+    else if (!hasCmd('bpftool')) skip(S5, 'ksym btf --stats (whole process)', 'bpftool not installed');
+    else {
+      progress(`section 5: ksym btf --stats vs bpftool, ${WHOLE} runs each`);
+      const tk = [];
+      const tb = [];
+      const tn = [];
+      spawnMs(process.execPath, [CLI, 'btf', '--stats']);
+      for (let r = 0; r < WHOLE; r++) {
+        tk.push(spawnMs(process.execPath, [CLI, 'btf', '--stats']));
+        tb.push(spawnMs('sh', ['-c', `bpftool btf dump file ${LIVE_BTF} format raw > /dev/null`]));
+        tn.push(spawnMs(process.execPath, ['-e', '0']));
+      }
+      row(S5, 'ksym btf --stats (whole process)', median(tk), 'ms', median(tb), 'bpftool btf dump … format raw > /dev/null', { on: 'ratio', op: '<', limit: 1, text: '< 1x (faster)' });
+      row(S5, 'node -e 0 (floor of any node process, same loop)', median(tn), 'ms', median(tb), 'bpftool btf dump … format raw > /dev/null', undefined);
+    }
+  }
+}
+
+// ---- 6. symbol search ----------------------------------------------------------------------
+const S6 = '6 search';
+if (want(6)) {
+  let kbytes;
+  let why;
+  try {
+    kbytes = readFileSync('/proc/kallsyms');
+    if (kbytes.length === 0) why = '/proc/kallsyms is empty';
+  } catch (e) {
+    why = `/proc/kallsyms unreadable (${e.code ?? e.message})`;
+  }
+  if (why) {
+    for (const f of ['workspace/symbol p95', 'search in process p95']) skip(S6, f, why);
+  } else {
+    const idx = kindex('/proc/kallsyms', kbytes);
+    let btf;
+    try {
+      btf = parseBtf(new Uint8Array(readFileSync(LIVE_BTF)), LIVE_BTF);
+    } catch {
+      notes.push(`search: ${LIVE_BTF} unreadable, kallsyms only`);
+    }
+    const sources = searchSources({ index: idx, btf });
+    prepare(sources);
+    const names = namesOf(sources);
+    const queries = makeQueries(names, SEARCH_QUERIES);
+    progress(`section 6: ${SEARCH_QUERIES} queries over ${names.length} names (ksym in process, fuzzysort, workspace/symbol over stdio)`);
+    const ours = measureSync((q) => search(sources, q, { cap: SEARCH_CAP }), queries);
+    const fz = fuzzysortEngine(names, SEARCH_CAP);
+    const fuzzy = measureSync(fz.run, queries);
+    const fzWhat = 'fuzzysort v3 go(), in process';
+    row(S6, `search in process p50 (${names.length} names, ${SEARCH_QUERIES} queries)`, ours.p50, 'ms', fuzzy.p50, fzWhat, undefined);
+    row(S6, 'search in process p95', ours.p95, 'ms', fuzzy.p95, fzWhat, { on: 'value', op: '<', limit: 20, text: '< 20 ms' });
+    const kinds = (r) => Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    notes.push(`search p95 by query kind (ms): ksym ${kinds(ours)}; fuzzysort ${kinds(fuzzy)}; queries with results: ksym ${ours.found}, fuzzysort ${fuzzy.found} of ${SEARCH_QUERIES}; fuzzysort prepare ${fz.prepareMs.toFixed(0)} ms (once)`);
+    if (!existsSync(SERVER)) skip(S6, 'workspace/symbol p95', `${SERVER} missing`);
+    else {
+      const srv = await startServer(SERVER, {});
+      try {
+        const { status } = await srv.ready;
+        if (status.state !== 'ready') skip(S6, 'workspace/symbol p95', `server state ${status.state}: ${status.messages.join('; ')}`);
+        else {
+          const ws = await measureAsync((q) => srv.conn.sendRequest('workspace/symbol', { query: q }), queries);
+          const noop = await measureAsync(() => srv.hover('file:///tmp/bench/none.dmesg', 0, 0).then(() => [1]), queries.slice(0, 300));
+          row(S6, 'workspace/symbol over stdio p50 (live kallsyms + BTF, default settings)', ws.p50, 'ms', fuzzy.p50, fzWhat, undefined);
+          row(S6, 'workspace/symbol over stdio p95', ws.p95, 'ms', fuzzy.p95, fzWhat, { on: 'value', op: '<', limit: 20, text: '< 20 ms' });
+          notes.push(`workspace/symbol p95 by query kind (ms): ${kinds(ws)}; ${ws.found}/${SEARCH_QUERIES} with results; no-op request round trip p50 ${noop.p50.toFixed(2)} ms`);
+        }
+      } finally {
+        await srv.close();
+      }
     }
   }
 }

@@ -3,16 +3,18 @@
 //   1. ksym's search engine (server/src/core/search.ts) in process,
 //   2. BASELINE: a plain linear scan over one JS string per name (String.includes on
 //      lower-cased names, then sort by prefix/length, take the cap),
-//   3. workspace/symbol over stdio (dist/server.js), when the server advertises
-//      workspaceSymbolProvider.
-// Queries (seeded): exact names sampled from the index, prefixes, word-start
-// abbreviations (`tvr`), misspellings (one character dropped/swapped/replaced).
+//   3. fuzzysort v3 (a general fuzzy-search package) over the same names, prepared once,
+//   4. workspace/symbol over stdio (dist/server.js, default settings).
+// Queries (bench/search-lib.mjs, seeded): exact names sampled from the index, prefixes,
+// word-start abbreviations (`tvr`), misspellings (one character dropped/swapped/replaced).
+// `npm run bench` reports the same figures in its table (section 6).
 //
 //   node bench/search.mjs [--cap N] [--queries N]
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fuzzysortEngine, makeQueries, measureAsync, measureSync, namesOf } from './search-lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.cache/bench');
@@ -20,7 +22,7 @@ const arg = (n, d) => {
   const i = process.argv.indexOf(n);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
-const CAP = arg('--cap', 100);
+const CAP = arg('--cap', 200);
 const N = arg('--queries', 1000);
 mkdirSync(CACHE, { recursive: true });
 
@@ -69,27 +71,8 @@ const prepMs = performance.now() - t0;
 const total = sources.reduce((s, x) => s + x.count, 0);
 
 // ---- queries --------------------------------------------------------------------------------
-let seed = 0x5eed;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-const pick = (a) => a[Math.floor(rnd() * a.length)];
-const allNames = [];
-for (const s of sources) for (let i = 0; i < s.count; i++) allNames.push(s.nameOf(i));
-const plain = allNames.filter((n) => !n.startsWith('__pfx_') && /^[a-z_][a-z0-9_]{3,}$/.test(n));
-const multi = plain.filter((n) => n.split('_').filter(Boolean).length >= 3);
-const queries = [];
-for (let k = 0; k < N; k++) {
-  const r = k % 4;
-  const n = pick(r === 2 ? multi : plain);
-  if (r === 0) queries.push({ kind: 'exact', q: n });
-  else if (r === 1) queries.push({ kind: 'prefix', q: n.slice(0, 3 + Math.floor(rnd() * Math.max(1, n.length - 3))) });
-  else if (r === 2) queries.push({ kind: 'word-start', q: n.split('_').filter(Boolean).map((w) => w[0]).join('') });
-  else {
-    const p = 1 + Math.floor(rnd() * (n.length - 2));
-    const m = Math.floor(rnd() * 3);
-    const q = m === 0 ? n.slice(0, p) + n.slice(p + 1) : m === 1 ? n.slice(0, p - 1) + n[p] + n[p - 1] + n.slice(p + 1) : n.slice(0, p) + 'x' + n.slice(p + 1);
-    queries.push({ kind: 'misspelling', q });
-  }
-}
+const allNames = namesOf(sources);
+const queries = makeQueries(allNames, N);
 
 // ---- baseline: one JS string per name, linear scan ------------------------------------------
 const lowerNames = allNames.map((n) => n.toLowerCase());
@@ -101,28 +84,11 @@ function baseline(q) {
   return hits.slice(0, CAP);
 }
 
-function pct(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-function measure(fn) {
-  for (let k = 0; k < 50; k++) fn(queries[k].q); // warm up
-  const times = [];
-  const byKind = {};
-  let found = 0;
-  for (const { kind, q } of queries) {
-    const t = performance.now();
-    const r = fn(q);
-    const ms = performance.now() - t;
-    times.push(ms);
-    (byKind[kind] ??= []).push(ms);
-    if (r.length) found++;
-  }
-  return { p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times), found, byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, pct(v, 95)])) };
-}
-
+const measure = (fn) => measureSync(fn, queries);
 const ours = measure((q) => core.search(sources, q, { cap: CAP }));
 const base = measure(baseline);
+const fz = fuzzysortEngine(allNames, CAP);
+const fuzzy = measure(fz.run);
 // Quality: rank of the sampled name for exact queries, and of the source name for word-start.
 let exactFirst = 0;
 let exactN = 0;
@@ -138,34 +104,18 @@ console.log(`${'engine'.padEnd(44)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)
 const row = (name, r) => console.log(`${name.padEnd(44)}${f(r.p50)}${f(r.p95)}${f(r.max)}  ${String(r.found).padStart(5)}  ${Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
 row('ksym core/search.ts (in process)', ours);
 row('BASELINE: linear String.includes + sort', base);
-console.log(`exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x`);
+row(`fuzzysort v3 go(limit ${CAP}), prepared once (${fz.prepareMs.toFixed(0)} ms)`, fuzzy);
+console.log(`exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`);
 
 // ---- over stdio, when the server is wired ----------------------------------------------------
 const SERVER = join(ROOT, 'dist/server.js');
 if (existsSync(SERVER)) {
   const { startServer } = await import(pathToFileURL(join(ROOT, 'bench/lsp.mjs')).href);
-  const s = await startServer(SERVER, { kallsyms: ['/proc/kallsyms'] });
+  const s = await startServer(SERVER, {});
   try {
-    await s.ready;
-    const caps = s.initResult?.capabilities;
-    let ok = true;
-    try {
-      await s.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv' });
-    } catch {
-      ok = false;
-    }
-    if (!ok || caps?.workspaceSymbolProvider === false) {
-      console.log('workspace/symbol over stdio: not wired in dist/server.js yet (skipped)');
-    } else {
-      for (let k = 0; k < 50; k++) await s.conn.sendRequest('workspace/symbol', { query: queries[k].q });
-      const times = [];
-      for (const { q } of queries) {
-        const t = performance.now();
-        await s.conn.sendRequest('workspace/symbol', { query: q });
-        times.push(performance.now() - t);
-      }
-      row('workspace/symbol over stdio (dist/server.js)', { p50: pct(times, 50), p95: pct(times, 95), max: Math.max(...times), found: NaN, byKind: {} });
-    }
+    const { status } = await s.ready;
+    if (status.state !== 'ready') console.log(`workspace/symbol over stdio: server state ${status.state} (skipped)`);
+    else row('workspace/symbol over stdio (dist/server.js)', await measureAsync((q) => s.conn.sendRequest('workspace/symbol', { query: q }), queries));
   } finally {
     await s.close();
   }
