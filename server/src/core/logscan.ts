@@ -52,7 +52,7 @@ export interface KaslrToken {
 export type LogToken = FrameToken | AddressToken | KaslrToken;
 
 // `? ` prefix, optional ELFv1 dot, name, +0xoff, optional /0xsize, optional [mod buildid].
-const FRAME = /(\?\s+)?(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)(?:\s+([0-9a-f]{16,64}))?\])?/g;
+const FRAME = /(\?\s+)?(?<![\w.$])(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)(?:\s+([0-9a-f]{16,64}))?\])?/g;
 const BRACKET_ADDR = /\[<([0-9a-fA-F]{8,16})>\]/g;
 const BARE_ADDR = /(?<![\w.$+/])(?:0x)?([0-9a-fA-F]{16}|(?<=0x)[0-9a-fA-F]{1,16})(?![\w$])/g;
 const PAREN_NAME = /\((\.?[A-Za-z_$][\w.$]*)\)/g;
@@ -85,7 +85,7 @@ export function scanLine(line: string): LogToken[] {
   const arm32From = /\bfrom \[<[0-9a-fA-F]{8,16}>\]/.test(line);
 
   FRAME.lastIndex = 0;
-  for (let m = FRAME.exec(line); m; m = FRAME.exec(line)) {
+  for (let m = line.includes('+0x') ? FRAME.exec(line) : null; m; m = FRAME.exec(line)) {
     const start = m.index + (m[1] ? m[1].length : 0);
     const name = m[2];
     const tok: FrameToken = {

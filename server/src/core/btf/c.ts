@@ -508,6 +508,13 @@ export class CRenderer {
     const lng = this.btf.pointerSize() === 8 ? 'long' : 'long long';
     while (cur < to && guard++ < 100000) {
       const left = to - cur;
+      // A huge gap (hostile or synthetic BTF): one byte array instead of thousands of lines.
+      if (cur % 8 === 0 && left >= 64 * 64) {
+        const bytes = Math.floor(left / 8);
+        out.push(`unsigned char __pad_at_${cur / 8}[${bytes}];`);
+        cur += bytes * 8;
+        continue;
+      }
       if (cur % 8 !== 0) {
         const k = Math.min(8 - (cur % 8), left);
         out.push(`unsigned char: ${k};`);
