@@ -78,6 +78,8 @@ export class SymbolIndex {
   /** CONFIG_KALLSYMS_ALL inferred from the presence of data symbols. */
   readonly kallsymsAll: boolean;
   readonly addressDigits: number;
+  /** The longest run of symbols sharing one high half: [start, end) in address order. */
+  private hiRun?: { hi: number; start: number; end: number };
   private stext?: bigint;
   private etext?: bigint;
   private sinittext?: bigint;
@@ -112,6 +114,7 @@ export class SymbolIndex {
     this.src = take8(cols.src);
     this.order = perm;
     this.size = computeSizes(this.hi, this.lo, this.mod);
+    this.hiRun = longestHiRun(this.hi);
 
     let data = 0;
     let vml = 0;
@@ -229,6 +232,18 @@ export class SymbolIndex {
     const L = this.lo;
     hi >>>= 0;
     lo >>>= 0;
+    // Kernel addresses share the high half (0xffffffff...): search the low halves of that run only.
+    const r = this.hiRun;
+    if (r && hi === r.hi) {
+      a = r.start;
+      b = r.end;
+      while (a < b) {
+        const m = (a + b) >>> 1;
+        if (L[m] <= lo) a = m + 1;
+        else b = m;
+      }
+      return a - 1;
+    }
     while (a < b) {
       const m = (a + b) >>> 1;
       const h = H[m];
@@ -373,6 +388,17 @@ export interface IndexStats {
   byType: Record<string, number>;
   kallsymsAll: boolean;
   sources: { file: string; kind: SourceKind; symbols: number; skippedLines: number }[];
+}
+
+function longestHiRun(H: Uint32Array): { hi: number; start: number; end: number } | undefined {
+  let best: { hi: number; start: number; end: number } | undefined;
+  for (let s = 0; s < H.length; ) {
+    let e = s + 1;
+    while (e < H.length && H[e] === H[s]) e++;
+    if (!best || e - s > best.end - best.start) best = { hi: H[s], start: s, end: e };
+    s = e;
+  }
+  return best;
 }
 
 /** Addresses of the first vmlinux symbol (kallsyms order) of each marker name. */
