@@ -26,6 +26,7 @@ export function toLsp(d: SymposDiagnostic): Diagnostic {
 export class DiagnosticsScheduler {
   private timers = new Map<string, NodeJS.Timeout>();
   private versions = new Map<string, number>();
+  private klpSeen = new Map<string, { version: number; has: boolean }>();
 
   constructor(
     private publish: (uri: string, diags: Diagnostic[]) => void,
@@ -49,6 +50,7 @@ export class DiagnosticsScheduler {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     this.versions.delete(uri);
+    this.klpSeen.delete(uri);
     this.publish(uri, []);
   }
 
@@ -56,11 +58,11 @@ export class DiagnosticsScheduler {
     const version = doc.version;
     this.versions.set(doc.uri, version);
     try {
-      const text = doc.getText();
-      if (text.length > MAX_TEXT || (!text.includes('.klp.') && !/klp_func|KLP_SYMPOS/.test(text))) {
+      if (!this.mentionsKlp(doc)) {
         this.publish(doc.uri, []);
         return;
       }
+      const text = doc.getText();
       const diags = await diagnoseDocument(text, doc.languageId, this.options());
       if (this.versions.get(doc.uri) !== version) return; // a newer version is being checked
       this.publish(doc.uri, diags.map(toLsp));
@@ -69,10 +71,20 @@ export class DiagnosticsScheduler {
     }
   }
 
+  /** Whether a document version mentions livepatch symbols at all (cached: hovers must not rescan big logs). */
+  private mentionsKlp(doc: TextDocument): boolean {
+    const c = this.klpSeen.get(doc.uri);
+    if (c && c.version === doc.version) return c.has;
+    const text = doc.getText();
+    const has = text.length <= MAX_TEXT && /\.klp\.|klp_func|KLP_SYMPOS/.test(text);
+    this.klpSeen.set(doc.uri, { version: doc.version, has });
+    return has;
+  }
+
   async hover(doc: TextDocument, line: number, col: number): Promise<Hover | undefined> {
     try {
+      if (!this.mentionsKlp(doc)) return undefined;
       const text = doc.getText();
-      if (text.length > MAX_TEXT || !/\.klp\.|klp_func|KLP_SYMPOS/.test(text)) return undefined;
       const h = await hoverSympos(text, doc.languageId, line, col, this.options());
       if (!h) return undefined;
       return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: { start: { line: h.line, character: h.column }, end: { line: h.endLine, character: h.endColumn } } };

@@ -129,13 +129,17 @@ export class IndexService {
   configure(s: Settings): Promise<void> {
     const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
     const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
-    const modulesChanged = JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules);
+    const modulesChanged =
+      JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) || this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
     this.settings = s;
-    if (modulesChanged) this.configureModules(s.modules);
-    if (s.btf !== this.btfPath) this.configureBtf(s.btf);
     if (kaslrChanged) this.shifts.clear();
-    if (before !== JSON.stringify(specsOf(s)) || this.generation === 0) return this.reindex('settings');
-    return Promise.resolve();
+    const btfChanged = s.btf !== this.btfPath;
+    const rebuild = before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings') : Promise.resolve();
+    // kallsyms first (it is what "ready" means); modules and BTF load right after.
+    return rebuild.then(() => {
+      if (modulesChanged) this.configureModules(s.modules);
+      if (btfChanged) this.configureBtf(s.btf);
+    });
   }
 
   /** Rebuild from the current settings. Concurrent calls: only the newest result is served. */
@@ -197,7 +201,10 @@ export class IndexService {
       this.moduleScan = undefined;
       return;
     }
-    const store = new ModuleStore(paths);
+    // Section load addresses from /sys/module/<mod>/sections only when the log is read
+    // against the running kernel (its /proc/kallsyms is a source).
+    const live = this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) ?? false;
+    const store = new ModuleStore(paths, { sysfsRoot: live ? '/sys/module' : undefined });
     this.modules = store;
     store.useKallsyms(this.index);
     void store.scan().then((r) => {
