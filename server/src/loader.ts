@@ -3,7 +3,7 @@
  * the language server. A source that cannot be used fails the whole build, so the
  * caller keeps serving its previous index.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isFormatError } from './core/errors';
 import { SourceKind } from './core/kallsyms';
@@ -36,8 +36,36 @@ export function sourceKind(file: string): SourceKind {
   return /(^|\/)System\.map[^/]*$/.test(file) ? 'system.map' : 'kallsyms';
 }
 
+/**
+ * Read a whole file. Files that report size 0 (procfs: /proc/kallsyms is generated on
+ * read) are read in large chunks: fewer read(2) calls than readFile's 64 KiB ones.
+ */
+export async function readWhole(file: string): Promise<Uint8Array> {
+  const fh = await open(file, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.size > 0) return await fh.readFile();
+    let buf = Buffer.allocUnsafe(8 << 20);
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        if (buf.length >= MAX_SOURCE_BYTES) break;
+        const b = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(b, 0, 0, n);
+        buf = b;
+      }
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
-  const bytes = await readFile(spec.file);
+  const bytes = await readWhole(spec.file);
   if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`${spec.file}: ${bytes.length} bytes is too large for a symbol table`);
   return { file: spec.file, kind: spec.kind, bytes };
 }
