@@ -10,7 +10,7 @@ const common = {
   format: 'cjs',
   sourcemap: !process.argv.includes('--no-sourcemap'),
   logLevel: 'warning',
-  minify: process.argv.includes('--minify'),
+  minify: !process.argv.includes('--no-minify'),
 };
 
 await Promise.all([
