@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { readelfSymbols } from '../helpers/readelf';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,11 +13,8 @@ const DRBD = join(MODS, 'drivers/block/drbd/drbd.ko');
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 const haveReadelf = spawnSync('readelf', ['--version']).status === 0;
 
-/** readelf -sW rows of one name: [num, value, size, bind, ndx]. */
-function readelfRows(file: string, name: string): { num: number; value: number; size: number; ndx: string }[] {
-  const out = execFileSync('readelf', ['-sW', file], { encoding: 'latin1', maxBuffer: 1 << 28 });
-  return out.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8 && f[7] === name).map((f) => ({ num: parseInt(f[0]), value: parseInt(f[1], 16), size: f[2].startsWith('0x') ? parseInt(f[2], 16) : parseInt(f[2]), ndx: f[6] }));
-}
+/** readelf -sW rows of one name. */
+const readelfRows = (file: string, name: string) => readelfSymbols(file).filter((r) => r.name === name);
 
 describe.skipIf(!have(MODS, 'module CLI tests') || !existsSync(XFS) || !haveReadelf)('ksym lookup --module / ksym symbols', () => {
   it('resolves a [xfs] frame in xfs.ko at the value readelf gives', () => {
@@ -40,9 +38,7 @@ describe.skipIf(!have(MODS, 'module CLI tests') || !existsSync(XFS) || !haveRead
 
   it('symbols --json matches readelf -sW row for row; --kept is the kernel\'s kept subset', () => {
     const all = JSON.parse(run(['symbols', '--module', XFS, '--json']).stdout);
-    const out = execFileSync('readelf', ['-sW', XFS], { encoding: 'latin1', maxBuffer: 1 << 28 });
-    const rows = out.split('\n').filter((l) => /^\s*\d+:/.test(l));
-    expect(all.length).toBe(rows.length);
+    expect(all.length).toBe(readelfSymbols(XFS).length);
     const kept = JSON.parse(run(['symbols', '--module', XFS, '--kept', '--json']).stdout);
     expect(kept.length).toBe(all.filter((r: { kept: boolean }) => r.kept).length);
     expect(kept.every((r: { sectionIndex: unknown }) => r.sectionIndex !== 'UND' || r === kept[0])).toBe(true);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readelfSymbols } from '../helpers/readelf';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,11 +11,7 @@ const MODS = resolve(DEBIAN, 'modules');
 const XFS = join(MODS, 'fs/xfs/xfs.ko');
 
 /** readelf -sW value and size of a unique symbol. */
-function readelf(file: string, name: string): { value: number; size: number } {
-  const out = execFileSync('readelf', ['-sW', file], { encoding: 'latin1', maxBuffer: 1 << 28 });
-  const f = out.split('\n').map((l) => l.trim().split(/\s+/)).find((x) => x[7] === name)!;
-  return { value: parseInt(f[1], 16), size: parseInt(f[2]) };
-}
+const readelf = (file: string, name: string) => readelfSymbols(file).find((r) => r.name === name)!;
 
 describe.skipIf(!have(MODS, 'module hover tests') || !existsSync(XFS))('hover on module frames with ksym.modules', () => {
   it('a [xfs] frame the kallsyms source lacks resolves in xfs.ko: section, value, binding, position', async () => {

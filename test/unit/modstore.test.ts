@@ -1,3 +1,4 @@
+import { readelfSymbols, type ReadelfSym } from '../helpers/readelf';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -30,22 +31,9 @@ const VIRTIO = 'drivers/net/virtio_net.ko';
 
 // ---- readelf oracle ----------------------------------------------------------
 
-interface RSym { num: number; value: number; size: number; type: string; bind: string; ndx: string; name: string }
+type RSym = ReadelfSym;
 interface RSec { nr: number; name: string; size: number; flags: string; align: number }
 
-function readelfSymbols(path: string): RSym[] {
-  const text = execFileSync('readelf', ['-sW', path], { maxBuffer: 1 << 28 }).toString();
-  const out: RSym[] = [];
-  let inSymtab = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith("Symbol table '")) inSymtab = line.startsWith("Symbol table '.symtab'");
-    if (!inSymtab) continue;
-    const m = /^\s*(\d+): ([0-9a-f]+)\s+(0x[0-9a-f]+|\d+) (\S+)\s+(\S+)\s+(\S+)\s+(UND|ABS|COM|\d+) ?(.*)$/.exec(line);
-    if (!m) continue;
-    out.push({ num: +m[1], value: parseInt(m[2], 16), size: m[3].startsWith('0x') ? parseInt(m[3], 16) : +m[3], type: m[4], bind: m[5], ndx: m[7], name: m[8] });
-  }
-  return out;
-}
 
 function readelfSections(path: string): RSec[] {
   const text = execFileSync('readelf', ['-SW', path], { maxBuffer: 1 << 26 }).toString();

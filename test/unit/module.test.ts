@@ -1,3 +1,4 @@
+import { readelfSymbols } from '../helpers/readelf';
 import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -29,20 +30,6 @@ const MODULES = findModules(CORPUS);
 const mod = (rel: string) => join(CORPUS, rel);
 const load = (p: string, opts?: Parameters<typeof parseModule>[2]) => parseModule(new Uint8Array(readFileSync(p)), p, opts);
 
-interface ReadelfSym { num: number; value: number; size: number; type: string; bind: string; vis: string; ndx: string; name: string }
-function readelfSymbols(path: string): ReadelfSym[] {
-  const text = execFileSync('readelf', ['-sW', path], { maxBuffer: 1 << 28 }).toString();
-  const out: ReadelfSym[] = [];
-  let inSymtab = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith("Symbol table '")) inSymtab = line.startsWith("Symbol table '.symtab'");
-    if (!inSymtab) continue;
-    const m = /^\s*(\d+): ([0-9a-f]+)\s+(0x[0-9a-f]+|\d+) (\S+)\s+(\S+)\s+(\S+)\s+(UND|ABS|COM|\d+) ?(.*)$/.exec(line);
-    if (!m) continue;
-    out.push({ num: +m[1], value: parseInt(m[2], 16), size: m[3].startsWith('0x') ? parseInt(m[3], 16) : +m[3], type: m[4], bind: m[5], vis: m[6], ndx: m[7], name: m[8] });
-  }
-  return out;
-}
 
 /** nm -p -a: symtab order, including section and file symbols; index 0 omitted. */
 function nmLetters(path: string): Array<{ letter: string; name: string }> {

@@ -1,3 +1,4 @@
+import { readelfIndices } from '../helpers/readelf';
 import { describe, it, expect, beforeAll, vi, afterEach } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -28,19 +29,6 @@ const LIVE = liveKallsyms();
 const loadMod = (p: string) => parseModule(new Uint8Array(readFileSync(p)), p);
 const codes = (fs: { code: string }[]) => fs.map((f) => f.code);
 
-/** readelf -sW: symtab indices of defined symbols named `name`, in symtab order (the oracle). */
-function readelfIndices(path: string, name: string): number[] {
-  const text = execFileSync('readelf', ['-sW', path], { maxBuffer: 1 << 28 }).toString();
-  const out: number[] = [];
-  let inSymtab = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith("Symbol table '")) inSymtab = line.startsWith("Symbol table '.symtab'");
-    if (!inSymtab) continue;
-    const m = /^\s*(\d+): [0-9a-f]+\s+\S+ \S+\s+\S+\s+\S+\s+(\S+) (.*)$/.exec(line);
-    if (m && m[3] === name && m[2] !== 'UND') out.push(Number(m[1]));
-  }
-  return out;
-}
 
 /** /proc/kallsyms vmlinux lines of a name, in file order (the oracle). */
 function kallsymsLines(buf: Buffer, name: string): Array<{ addr: string; type: string }> {
