@@ -32,6 +32,36 @@ function why(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Largest zstd window and declared content size accepted (zstd's own default window cap is 128 MiB). */
+const ZSTD_MAX_WINDOW = 1 << 27;
+const ZSTD_MAX_CONTENT = 1 << 30;
+
+/**
+ * Check the first zstd frame header before decompressing: a hostile header can declare
+ * a window or content size of gigabytes, which the decoder would allocate up front.
+ */
+function checkZstdFrame(b: Uint8Array, file: string): void {
+  if (b.length < 6) throw new FormatError(file, b.length, 'truncated zstd frame header');
+  const fhd = b[4];
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const didSize = [0, 1, 2, 4][fhd & 3];
+  let p = 5;
+  if (!single) {
+    const wd = b[p++];
+    const base = 2 ** (10 + (wd >> 3));
+    const window = base + (base / 8) * (wd & 7);
+    if (window > ZSTD_MAX_WINDOW) throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${ZSTD_MAX_WINDOW} (corrupt or hostile frame)`);
+  }
+  p += didSize;
+  const fcsSize = fcsFlag === 0 ? (single ? 1 : 0) : fcsFlag === 1 ? 2 : fcsFlag === 2 ? 4 : 8;
+  if (p + fcsSize > b.length) throw new FormatError(file, p, 'truncated zstd frame header');
+  let size = 0;
+  for (let k = fcsSize - 1; k >= 0; k--) size = size * 256 + b[p + k];
+  if (fcsSize === 2) size += 256;
+  if (size > ZSTD_MAX_CONTENT) throw new FormatError(file, p, `zstd frame declares ${size} bytes of content, more than ${ZSTD_MAX_CONTENT} (corrupt or hostile frame)`);
+}
+
 /**
  * Synchronous decompression for gzip and zstd (and pass-through for
  * uncompressed data). xz needs the async `decompressModule`.
@@ -49,6 +79,7 @@ export function decompressModuleSync(bytes: Uint8Array, file: string): Uint8Arra
         throw new FormatError(file, 0, `gzip decompression failed: ${why(e)}`);
       }
     case 'zstd':
+      checkZstdFrame(bytes, file);
       try {
         return zstdDecompress(bytes);
       } catch (e) {

@@ -12,6 +12,9 @@ import type { BtfEnum, BtfEnum64, BtfFuncProto, BtfMember, BtfStruct, BtfType, B
 
 const MAX_DEPTH = 64;
 const MAX_INLINE_LEVEL = 24;
+/** Member and enumerator lines one top-level rendering may expand inline (anonymous types
+ *  reused many times in hostile BTF would otherwise multiply the output). */
+const LINE_BUDGET = 20000;
 const COMMENT_COL = 56;
 const CACHELINE = 64;
 
@@ -62,6 +65,19 @@ export class CRenderer {
   private readonly packedMemo = new Map<number, boolean>();
   private readonly alignMemo = new Map<number, number>();
   private readonly inlining = new Set<number>();
+  /** Lines left for inline expansion in the current top-level rendering. */
+  private budget = LINE_BUDGET;
+  private entries = 0;
+
+  /** Run a top-level rendering with a fresh line budget (nested calls share it). */
+  private top<T>(f: () => T): T {
+    if (this.entries++ === 0) this.budget = LINE_BUDGET;
+    try {
+      return f();
+    } finally {
+      this.entries--;
+    }
+  }
   private readonly anonEnumsEmitted = new Set<number>();
   /** Rename duplicates (name___2) — used when rendering many types into one unit. */
   private readonly dedupNames: boolean;
@@ -248,6 +264,7 @@ export class CRenderer {
   typeDecl(id: number, inner: string, level = 0, baseBits = 0, depth = 0): string {
     const join = (spec: string) => (inner ? `${spec} ${inner}` : spec);
     if (depth > MAX_DEPTH) return join(`void /* type chain too deep at [${id}] */`);
+    if (--this.budget < 0) return join(`void /* [${id}] not expanded: declaration too large */`);
     if (id === 0) return join('void');
     const t = this.get<BtfType>(id);
     if (!t) return join(`void /* bad type id ${id} */`);
@@ -315,6 +332,8 @@ export class CRenderer {
 
   private paramList(p: BtfFuncProto, withNames: boolean, level: number, depth: number): string {
     if (p.params.length === 0) return p.variadic ? '' : 'void';
+    this.budget -= p.params.length;
+    if (this.budget < 0) return '/* parameters not expanded: declaration too large */ ...';
     const parts = p.params.map((q, i) => {
       let n = withNames && IDENT.test(q.name) ? q.name : '';
       if (withNames && !n && q.name) n = `arg${i}`;
@@ -330,6 +349,8 @@ export class CRenderer {
     const ind = '\t'.repeat(level + 1);
     const kw = 'enum';
     if (t.values.length === 0) return `${kw} ${t.name ? this.tagName(t.id) : ''}`.trimEnd();
+    this.budget -= t.values.length + 1;
+    if (this.budget < 0) return `${kw} ${t.name ? this.tagName(t.id) : ''} /* [${t.id}] not expanded: declaration too large */`.replace('  ', ' ');
     const lines = t.values.map((v, i) => `${ind}${this.enumeratorName(t.id, i, v.name)} = ${this.enumValue(t, v.value)},`);
     let s = `${kw} {\n${lines.join('\n')}\n${'\t'.repeat(level)}}`;
     const attr = this.enumSizeAttr(t);
@@ -394,6 +415,8 @@ export class CRenderer {
     if (level > MAX_INLINE_LEVEL || depth > MAX_DEPTH || this.inlining.has(t.id)) {
       return `${head.trimEnd()} /* [${t.id}] nested too deep or recursive */`;
     }
+    this.budget -= t.members.length + 1;
+    if (this.budget < 0) return `${head.trimEnd()} /* [${t.id}] not expanded: declaration too large */`;
     this.inlining.add(t.id);
     try {
       const ind = '\t'.repeat(level + 1);
@@ -542,6 +565,10 @@ export class CRenderer {
 
   /** Valid C for one type (a comment for kinds that have no C declaration of their own). */
   declaration(id: number): string {
+    return this.top(() => this.declarationOf(id));
+  }
+
+  private declarationOf(id: number): string {
     const t = this.get<BtfType>(id);
     if (!t) return `/* [${id}]: no such type (void) */`;
     switch (t.kind) {
@@ -601,6 +628,7 @@ export class CRenderer {
    * declaration). Duplicate names are renamed `name___2`, like bpftool.
    */
   withDependencies(ids: number[]): string {
+    // Each definition is a declaration() with its own line budget.
     const fwd = new Map<number, string>();
     const defs: string[] = [];
     const done = new Set<number>();
