@@ -15,6 +15,8 @@ const MAX_INLINE_LEVEL = 24;
 /** Member and enumerator lines one top-level rendering may expand inline (anonymous types
  *  reused many times in hostile BTF would otherwise multiply the output). */
 const LINE_BUDGET = 20000;
+/** The same for a whole withDependencies() file (every named kernel struct fits). */
+const TOTAL_BUDGET = 1_500_000;
 const COMMENT_COL = 56;
 const CACHELINE = 64;
 
@@ -68,14 +70,18 @@ export class CRenderer {
   /** Lines left for inline expansion in the current top-level rendering. */
   private budget = LINE_BUDGET;
   private entries = 0;
+  /** Units left for a whole withDependencies() rendering (unbounded otherwise). */
+  private total = Infinity;
 
   /** Run a top-level rendering with a fresh line budget (nested calls share it). */
   private top<T>(f: () => T): T {
-    if (this.entries++ === 0) this.budget = LINE_BUDGET;
+    const outer = this.entries++ === 0;
+    const start = Math.min(LINE_BUDGET, Math.max(this.total, 0));
+    if (outer) this.budget = start;
     try {
       return f();
     } finally {
-      this.entries--;
+      if (--this.entries === 0) this.total -= start - Math.max(this.budget, 0);
     }
   }
   private readonly anonEnumsEmitted = new Set<number>();
@@ -628,7 +634,16 @@ export class CRenderer {
    * declaration). Duplicate names are renamed `name___2`, like bpftool.
    */
   withDependencies(ids: number[]): string {
-    // Each definition is a declaration() with its own line budget.
+    // Each definition is a declaration() with its own budget, all of them sharing a total one.
+    this.total = TOTAL_BUDGET;
+    try {
+      return this.withDependenciesOf(ids);
+    } finally {
+      this.total = Infinity;
+    }
+  }
+
+  private withDependenciesOf(ids: number[]): string {
     const fwd = new Map<number, string>();
     const defs: string[] = [];
     const done = new Set<number>();
@@ -668,8 +683,14 @@ export class CRenderer {
       done.add(id);
     };
 
+    // Each (type, strength) is walked once: shared sub-graphs (DAGs of prototypes and
+    // qualifiers) would otherwise be walked once per path.
+    const seenStrong = new Set<number>();
+    const seenWeak = new Set<number>();
     const need = (id: number, strong: boolean, depth: number): void => {
       if (depth > MAX_DEPTH * 4 || id === 0) return;
+      if (seenStrong.has(id) || (!strong && seenWeak.has(id))) return;
+      (strong ? seenStrong : seenWeak).add(id);
       const k = btf.kindOf(id);
       switch (k) {
         case Kind.PTR:
