@@ -14,7 +14,7 @@
 import { describeError } from './loader';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Btf, Kind, parseBtf } from './core/btf';
+import { Btf, Kind, parseBtf, type BtfStats } from './core/btf';
 import { parseHeader } from './core/btf/header';
 import { hasTypeRef, KIND_NAMES, MAX_KIND, trailingSize, type BtfKindName } from './core/btf/kinds';
 import { BTF_MAX_TYPE, indexTypes, type RawIndex } from './core/btf/raw';
@@ -302,15 +302,9 @@ export async function loadBtfFile(file: string, base?: Btf): Promise<BtfFileResu
 
 // ---- fast statistics (no name index, nothing decoded) ------------------------------------------------
 
-export interface BtfQuickStats {
+/** What `Btf.stats()` gives, from one pass over the raw records, for the file it read. */
+export interface BtfQuickStats extends BtfStats {
   file: string;
-  /** Types in this blob (split: its own types), void excluded. */
-  types: number;
-  kinds: Record<BtfKindName, number>;
-  namedFuncs: number;
-  kfuncs: number;
-  firstId: number;
-  lastId: number;
 }
 
 interface RawBlob {

@@ -1,9 +1,10 @@
+import { koFiles } from '../helpers/corpus';
 /**
  * `ksym btf`: runs cmdBtf in a separate node process through a tiny bundled entry
  * (cli.ts dispatches `btf` to the same function), with bpftool as the oracle.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -60,18 +61,6 @@ function pickCounts(j: Record<string, unknown>): Record<string, unknown> {
   return o;
 }
 
-function koFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.ko(\.(gz|xz|zst))?$/.test(e.name)) out.push(p);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
-}
 
 describe('ksym btf: usage and errors', () => {
   it('--help prints the usage, exit 0', () => {

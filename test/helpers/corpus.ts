@@ -1,6 +1,6 @@
 /** Locations of the shared real-data corpus and of this machine's kernel data. */
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
 export const CORPUS = process.env.KSYM_CORPUS ?? resolve(ROOT, '../shared/corpus');
@@ -29,4 +29,18 @@ export function liveKallsyms(): Buffer | undefined {
     console.warn('skipping live kallsyms tests: /proc/kallsyms is not readable');
     return undefined;
   }
+}
+
+/** Every module file (.ko, .ko.gz/.xz/.zst) below `root`, sorted; none when it is absent. */
+export function koFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.ko(\.(gz|xz|zst))?$/.test(e.name)) out.push(p);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return out.sort();
 }

@@ -1,5 +1,6 @@
+import { koFiles } from '../helpers/corpus';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -40,18 +41,6 @@ if (!HAVE_BPFTOOL) console.warn('skipping bpftool oracle: bpftool is not install
 
 const dir = mkdtempSync(join(tmpdir(), 'btfint-store-'));
 
-function koFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.ko(\.(gz|xz|zst))?$/.test(e.name)) out.push(p);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
-}
 
 function corpusLookup(): (name: string) => string[] {
   const byName = new Map<string, string[]>();
