@@ -2,7 +2,6 @@
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
-const watch = process.argv.includes('--watch');
 const common = {
   bundle: true,
   platform: 'node',
@@ -19,4 +18,3 @@ await Promise.all([
   build({ ...common, entryPoints: ['server/src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
 ]);
 chmodSync('dist/cli.js', 0o755);
-if (watch) console.log('watch mode is not supported; rerun npm run build');
