@@ -54,6 +54,8 @@ export function startServer(): void {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     if (folder?.startsWith('file://')) workspaceFolder = decodeURIComponent(folder.slice(7));
     initSettings = (params.initializationOptions as { settings?: unknown } | undefined)?.settings ?? params.initializationOptions;
+    // Index what these settings name while the client answers initialize and the configuration request.
+    setImmediate(() => service.prefetch(parseSettings(initSettings, workspaceFolder)));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,

@@ -9,7 +9,7 @@ import { parseHexAddr } from './core/addr';
 import { findKaslrOffset } from './core/logscan';
 import { kaslrShift } from './core/resolve';
 import { buildIndex, SymbolIndex } from './core/symindex';
-import { expandPath, loadIndex, SourceSpec } from './loader';
+import { expandPath, loadIndex, LoadResult, SourceSpec } from './loader';
 import { IndexState, StatusParams } from './protocol';
 import { defaultModulePaths, ModuleStore, ScanReport } from './modstore';
 import type { SymposOptions } from './handlers/diagnostics';
@@ -30,6 +30,8 @@ export interface Settings {
 }
 
 export const DEFAULT_KALLSYMS = '/proc/kallsyms';
+/** How long a prefetched index (read at initialize) may wait for the settings to confirm it. */
+const PREFETCH_TTL_MS = 10_000;
 
 export function parseSettings(raw: unknown, workspaceFolder?: string): Settings {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
@@ -87,6 +89,8 @@ export class IndexService {
   private shifts = new Map<string, { version: number; log?: bigint }>();
 
   private indexListeners: (() => void)[] = [];
+  /** An index read before the client confirmed its settings; used only if they name the same sources. */
+  private speculative?: { key: string; at: number; result: Promise<LoadResult> };
 
   constructor(private hooks: ServiceHooks) {}
 
@@ -125,6 +129,17 @@ export class IndexService {
     };
   }
 
+  /**
+   * Start reading and indexing the sources `s` names (the settings the client sent with
+   * `initialize`, or the defaults) while the client is still answering the configuration
+   * request. Nothing is served from it unless the confirmed settings name the same sources.
+   */
+  prefetch(s: Settings): void {
+    if (this.generation > 0 || this.requested > 0 || this.speculative) return;
+    const specs = specsOf(s);
+    this.speculative = { key: JSON.stringify(specs), at: Date.now(), result: loadIndex(specs) };
+  }
+
   /** Apply new settings: reindex when the sources changed. */
   configure(s: Settings): Promise<void> {
     const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
@@ -149,12 +164,25 @@ export class IndexService {
     const ticket = ++this.requested;
     this.state = 'indexing';
     this.sendStatus();
-    const started = await this.hooks.progress('Indexing kernel symbols');
+    // The progress request's round trip to the client is not waited for before reading.
+    const starting = this.hooks.progress('Indexing kernel symbols');
     let ended = false;
-    const progress = { done: () => (ended ? undefined : ((ended = true), started.done())) };
+    let started: { done(): void } | undefined;
+    const progress = {
+      done: () => {
+        if (ended) return;
+        ended = true;
+        if (started) started.done();
+        else void starting.then((p) => p.done());
+      },
+    };
     try {
       const specs = specsOf(settings);
-      const result = await loadIndex(specs);
+      const spec = this.speculative;
+      this.speculative = undefined;
+      const fresh = spec && spec.key === JSON.stringify(specs) && Date.now() - spec.at < PREFETCH_TTL_MS;
+      const result = fresh ? await spec.result : await loadIndex(specs);
+      started = await starting;
       if (ticket !== this.requested) return; // a newer request superseded this one
       const problems = [...settings.problems, ...result.errors];
       if (result.index) {
@@ -177,7 +205,7 @@ export class IndexService {
       if (result.index) {
         // Ready is signalled first; the name index (frames, search, sympos) is built right after.
         const idx = result.index;
-        setImmediate(() => idx.buildNameIndex());
+        setImmediate(() => idx.buildNameIndex()); // compacts the names, then sorts them
         this.indexChanged();
       }
     } finally {

@@ -3,7 +3,7 @@
  *
  * Line format: `ADDR TYPE NAME` or `ADDR TYPE NAME\t[MODULE]`. Nothing is split into
  * strings: addresses are decoded nibble by nibble into (hi, lo) halves, names are
- * copied into one byte buffer, module names are interned. Bad lines are recorded
+ * slices of the text (one byte buffer), module names are interned. Bad lines are recorded
  * (line number and reason) and skipped; they are never fatal.
  */
 import { HEX } from './addr';
@@ -27,13 +27,18 @@ export class SymbolColumns {
   mod: Uint16Array;
   line: Uint32Array;
   src: Uint8Array;
+  /**
+   * The source texts, back to back (a single source is used in place, not copied): names are
+   * (nameOff, nameLen) slices of it. SymbolIndex.compactNames() later moves them into a buffer
+   * of their own.
+   */
   names: Uint8Array;
   namesUsed = 0;
   /** Module names; id 0 is vmlinux (no module). */
   modules: string[] = [''];
   private modIds = new Map<string, number>([['', 0]]);
 
-  constructor(capacity = 1024, nameCapacity = capacity * 24) {
+  constructor(capacity = 1024) {
     this.hi = new Uint32Array(capacity);
     this.lo = new Uint32Array(capacity);
     this.type = new Uint8Array(capacity);
@@ -42,7 +47,24 @@ export class SymbolColumns {
     this.mod = new Uint16Array(capacity);
     this.line = new Uint32Array(capacity);
     this.src = new Uint8Array(capacity);
-    this.names = new Uint8Array(nameCapacity);
+    this.names = new Uint8Array(0);
+  }
+
+  /** Append a source text; returns its offset in `names`. */
+  appendText(bytes: Uint8Array): number {
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (this.namesUsed === 0) {
+      this.names = view;
+      this.namesUsed = view.length;
+      return 0;
+    }
+    const base = this.namesUsed;
+    const b = new Uint8Array(base + view.length);
+    b.set(this.names.subarray(0, base));
+    b.set(view, base);
+    this.names = b;
+    this.namesUsed = b.length;
+    return base;
   }
 
   modId(name: string): number {
@@ -56,7 +78,8 @@ export class SymbolColumns {
     return id;
   }
 
-  ensure(extra: number, extraNames: number): void {
+  /** Room for `extra` more symbols. */
+  ensure(extra: number): void {
     const need = this.n + extra;
     if (need > this.hi.length) {
       const cap = Math.max(need, this.hi.length * 2);
@@ -73,12 +96,6 @@ export class SymbolColumns {
       this.mod = grow(this.mod);
       this.line = grow(this.line);
       this.src = grow(this.src);
-    }
-    const needNames = this.namesUsed + extraNames;
-    if (needNames > this.names.length) {
-      const b = new Uint8Array(Math.max(needNames, this.names.length * 2));
-      b.set(this.names.subarray(0, this.namesUsed));
-      this.names = b;
     }
   }
 }
@@ -109,9 +126,22 @@ function checkText(bytes: Uint8Array, file: string): void {
   }
 }
 
+/** Symbol type letters kallsyms and System.map use (A-Z, a-z, '?', '-'). */
+const TYPE_OK = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = t[c | 0x20] = 1;
+  t[0x3f] = t[0x2d] = 1;
+  return t;
+})();
+
 /**
  * Append the symbols of one kallsyms/System.map text to `cols`.
  * Throws FormatError only when the input is not text at all.
+ *
+ * Nothing is copied per symbol: lines are found with a native newline search, and names stay
+ * where they are in the text (see SymbolColumns.names). Canonical lines (16 hex digits, one
+ * space, a type letter, one space, a name, optionally TAB + [module]) take a fast path;
+ * anything else goes through the general line parser, which says what is wrong with a line.
  */
 export function parseKallsymsInto(
   cols: SymbolColumns,
@@ -135,10 +165,14 @@ export function parseKallsymsInto(
     report.problemCount++;
     if (report.problems.length < MAX_PROBLEMS) report.problems.push({ line, reason });
   };
-  // Lines are ~40 bytes; names ~half of that.
-  cols.ensure(Math.ceil(bytes.length / 32) + 16, Math.ceil(bytes.length / 2) + 64);
-
   const len = bytes.length;
+  // Node's Buffer#indexOf is a native memchr; a plain Uint8Array's is a slower builtin loop.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, len);
+  cols.ensure(Math.ceil(len / 32) + 16); // lines are ~40 bytes; grown when shorter
+  const base = cols.appendText(bytes);
+  let n = cols.n;
+  let symbols = 0;
+
   let pos = 0;
   let lineNo = 0;
   let nonZero = false;
@@ -146,23 +180,17 @@ export function parseKallsymsInto(
   let lastModLen = 0;
   let lastModId = 0;
   let digitsSeen = 0;
+  let nextTab = -1; // first TAB at or after the current line (len: none)
+  let nextSpace = -1; // first space at or after the current name
 
   while (pos < len) {
     lineNo++;
-    let eol = bytes.indexOf(10, pos);
-    if (eol < 0) eol = len;
-    let end = eol;
-    if (end > pos && bytes[end - 1] === 13) end--;
     const start = pos;
+    let eol = buf.indexOf(10, pos);
+    if (eol < 0) eol = len;
     pos = eol + 1;
-    if (end === start) continue; // blank line
-
-    // Address. Fast path: 16 hex digits then a space (64-bit kallsyms, System.map).
-    let p = start;
-    let hi = 0;
-    let lo = 0;
-    let nd = 0;
-    if (start + 16 < end && bytes[start + 16] === 32) {
+    // ---- fast path: "%016lx %c %s\n" or "%016lx %c %s\t[%s]\n" -----------------------------
+    if (eol - start > 19 && bytes[start + 16] === 32 && bytes[start + 18] === 32 && bytes[eol - 1] !== 13) {
       let h = 0;
       let l = 0;
       let bad = 0;
@@ -173,15 +201,69 @@ export function parseKallsymsInto(
         h = (h << 4) | (a & 15);
         l = (l << 4) | (b & 15);
       }
-      if (bad >= 0) {
-        hi = h >>> 0;
-        lo = l >>> 0;
-        nd = 16;
-        p = start + 16;
+      const t = bytes[start + 17];
+      const ns = start + 19;
+      if (nextTab < start) {
+        nextTab = buf.indexOf(9, start);
+        if (nextTab < 0) nextTab = len;
+      }
+      const ne = nextTab < eol ? nextTab : eol;
+      if (nextSpace < ns) {
+        nextSpace = buf.indexOf(32, ns);
+        if (nextSpace < 0) nextSpace = len;
+      }
+      const nl = ne - ns;
+      let ok = bad >= 0 && TYPE_OK[t] === 1 && nl > 0 && nl <= MAX_NAME && nextSpace >= eol;
+      let modId = 0;
+      if (ok && ne < eol) {
+        // TAB [module]: the module name is all that is left on the line, without ']' inside.
+        const ms = ne + 2;
+        const me = eol - 1;
+        ok = me > ms && bytes[ne + 1] === 0x5b && bytes[me] === 0x5d;
+        for (let k = ms; ok && k < me; k++) if (bytes[k] <= 32 || bytes[k] === 0x5d) ok = false;
+        if (ok) {
+          const ml = me - ms;
+          if (ml === lastModLen && lastModStart >= 0 && sameBytes(bytes, lastModStart, ms, ml)) {
+            modId = lastModId;
+          } else {
+            modId = cols.modId(latin1(bytes, ms, me));
+            lastModStart = ms;
+            lastModLen = ml;
+            lastModId = modId;
+          }
+        }
+      }
+      const hi = h >>> 0;
+      const lo = l >>> 0;
+      if (ok && symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) ok = false; // maybe the stub System.map
+      if (ok) {
+        if (n >= cols.hi.length) grow(cols, n);
+        cols.hi[n] = hi;
+        cols.lo[n] = lo;
+        cols.type[n] = t;
+        cols.nameOff[n] = base + ns;
+        cols.nameLen[n] = nl;
+        cols.mod[n] = modId;
+        cols.line[n] = lineNo;
+        cols.src[n] = srcId;
+        n++;
+        symbols++;
+        if ((hi | lo) !== 0) nonZero = true;
+        digitsSeen = 16;
+        continue;
       }
     }
-    const fast = nd === 16;
-    while (!fast && p < end) {
+
+    // ---- general line parser ----------------------------------------------------------
+    let end = eol;
+    if (end > start && bytes[end - 1] === 13) end--;
+    if (end === start) continue; // blank line
+
+    let p = start;
+    let hi = 0;
+    let lo = 0;
+    let nd = 0;
+    while (p < end) {
       const v = HEX[bytes[p]];
       if (v < 0) break;
       hi = ((hi << 4) | (lo >>> 28)) >>> 0;
@@ -200,20 +282,16 @@ export function parseKallsymsInto(
       continue;
     }
     const t = bytes[p];
-    if (!((t >= 0x41 && t <= 0x5a) || (t >= 0x61 && t <= 0x7a) || t === 0x3f || t === 0x2d)) {
+    if (TYPE_OK[t] !== 1) {
       problem(lineNo, `invalid symbol type '${String.fromCharCode(t)}'`);
       continue;
     }
     p += 2;
-    // Name: up to TAB, space or end of line, copied while scanning (one pass over the bytes).
+    // Name: up to TAB, space or end of line.
     const ns = p;
-    if (cols.namesUsed + (end - p) > cols.names.length) cols.ensure(0, end - p);
-    const names = cols.names;
-    const no = cols.namesUsed;
     while (p < end) {
       const c = bytes[p];
       if (c === 9 || c === 32) break;
-      names[no + p - ns] = c;
       p++;
     }
     const nl = p - ns;
@@ -225,7 +303,7 @@ export function parseKallsymsInto(
       problem(lineNo, 'symbol name too long');
       continue;
     }
-    if (report.symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) {
+    if (symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) {
       // The one-line placeholder: "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package".
       if (/real System\.map/i.test(latin1(bytes, ns, end))) {
         report.stubSystemMap = true;
@@ -259,25 +337,31 @@ export function parseKallsymsInto(
       }
     }
 
-    const i = cols.n;
-    if (i >= cols.hi.length) cols.ensure(1, 0);
-    cols.hi[i] = hi;
-    cols.lo[i] = lo;
-    cols.type[i] = t;
-    cols.nameOff[i] = no;
-    cols.nameLen[i] = nl;
-    cols.namesUsed = no + nl;
-    cols.mod[i] = modId;
-    cols.line[i] = lineNo;
-    cols.src[i] = srcId;
-    cols.n = i + 1;
-    report.symbols++;
+    if (n >= cols.hi.length) grow(cols, n);
+    cols.hi[n] = hi;
+    cols.lo[n] = lo;
+    cols.type[n] = t;
+    cols.nameOff[n] = base + ns;
+    cols.nameLen[n] = nl;
+    cols.mod[n] = modId;
+    cols.line[n] = lineNo;
+    cols.src[n] = srcId;
+    n++;
+    symbols++;
     if (hi !== 0 || lo !== 0) nonZero = true;
     if (nd > digitsSeen) digitsSeen = nd;
   }
-  report.hiddenAddresses = report.symbols > 0 && !nonZero;
+  cols.n = n;
+  report.symbols = symbols;
+  report.hiddenAddresses = symbols > 0 && !nonZero;
   report.addressDigits = digitsSeen <= 8 ? 8 : 16;
   return report;
+}
+
+/** More symbol rows (short lines: more symbols than the estimate). The names buffer is untouched. */
+function grow(cols: SymbolColumns, n: number): void {
+  cols.n = n;
+  cols.ensure(1);
 }
 
 function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {

@@ -64,13 +64,18 @@ export class SymbolIndex {
   readonly mod: Uint16Array;
   readonly line: Uint32Array;
   readonly src: Uint8Array;
-  /** Source order of each (address-ordered) symbol. */
-  readonly order: Uint32Array;
+  /** Source order of each (address-ordered) symbol; undefined when they are the same. */
+  private readonly perm?: Uint32Array;
+  private orderCache?: Uint32Array;
+  /** Lookup table over the longest high-half run: bucket b's symbols start at bucketStart[b]. */
+  private buckets?: { start: Uint32Array; base: number; shift: number };
   /** Distance to the next higher address in the same object (UNKNOWN_SIZE when none). */
   readonly size: Uint32Array;
   /** Symbol ids sorted by name bytes, then source order. */
   private byName?: Uint32Array;
-  readonly names: Uint8Array;
+  /** Name bytes: the source text until compactNames(), then the names back to back. */
+  private nameBytes: Uint8Array;
+  private compacted = false;
   readonly modules: string[];
   readonly moduleKinds: ModuleKind[];
   readonly sources: SourceInfo[];
@@ -91,19 +96,17 @@ export class SymbolIndex {
     this.messages = messages;
     this.modules = cols.modules;
     this.moduleKinds = cols.modules.map((m, i) => (i === 0 ? 'vmlinux' : isPseudoModule(m) ? 'pseudo' : 'module'));
-    this.names = cols.names.slice(0, cols.namesUsed);
+    this.nameBytes = cols.names;
     this.addressDigits = sources.some((s) => s.report.addressDigits === 16) || sources.length === 0 ? 16 : 8;
 
-    const keep = keepMask(cols);
+    const keep = sources.length > 1 ? keepMask(cols) : undefined;
+    // undefined: already in address order (System.map, most of /proc/kallsyms): no permutation.
     const perm = sortByAddress(cols, keep);
-    const n = perm.length;
+    const n = perm ? perm.length : cols.n;
     this.count = n;
-    // Already in address order (System.map, most /proc/kallsyms): trim the columns, no permutation.
-    let identity = n === cols.n;
-    for (let i = 0; identity && i < n; i++) identity = perm[i] === i;
-    const take32 = (a: Uint32Array) => { if (identity) return a.slice(0, n); const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take16 = (a: Uint16Array) => { if (identity) return a.slice(0, n); const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take8 = (a: Uint8Array) => { if (identity) return a.slice(0, n); const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take32 = (a: Uint32Array) => { if (!perm) return a.slice(0, n); const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take16 = (a: Uint16Array) => { if (!perm) return a.slice(0, n); const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take8 = (a: Uint8Array) => { if (!perm) return a.slice(0, n); const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
     this.hi = take32(cols.hi);
     this.lo = take32(cols.lo);
     this.type = take8(cols.type);
@@ -112,7 +115,7 @@ export class SymbolIndex {
     this.mod = take16(cols.mod);
     this.line = take32(cols.line);
     this.src = take8(cols.src);
-    this.order = perm;
+    this.perm = perm;
     this.size = computeSizes(this.hi, this.lo, this.mod);
     this.hiRun = longestHiRun(this.hi);
 
@@ -135,7 +138,52 @@ export class SymbolIndex {
     this.end = m.get('_end');
   }
 
+  /** Position of symbol i in its sources (kallsyms order). */
+  orderOf(i: number): number {
+    return this.perm ? this.perm[i] : i;
+  }
+
+  /** Source order of every symbol, as an array (materialized on first use). */
+  get order(): Uint32Array {
+    if (this.perm) return this.perm;
+    if (!this.orderCache) {
+      const o = new Uint32Array(this.count);
+      for (let i = 0; i < o.length; i++) o[i] = i;
+      this.orderCache = o;
+    }
+    return this.orderCache;
+  }
+
   // ---- names -------------------------------------------------------------
+
+  get names(): Uint8Array {
+    return this.nameBytes;
+  }
+
+  /**
+   * Move the names out of the source text into a buffer of their own, which lets the text go.
+   * Deferred work: the server runs it right after "ready" (buildNameIndex does it first).
+   */
+  compactNames(): void {
+    if (this.compacted) return;
+    this.compacted = true;
+    const n = this.count;
+    const off = this.nameOff;
+    const len = this.nameLen;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += len[i];
+    const src = this.nameBytes;
+    const out = new Uint8Array(total);
+    let q = 0;
+    for (let i = 0; i < n; i++) {
+      const o = off[i];
+      const l = len[i];
+      for (let k = 0; k < l; k++) out[q + k] = src[o + k];
+      off[i] = q;
+      q += l;
+    }
+    this.nameBytes = out;
+  }
 
   nameOf(i: number): string {
     return latin1(this.names, this.nameOff[i], this.nameOff[i] + this.nameLen[i]);
@@ -167,7 +215,8 @@ export class SymbolIndex {
 
   private nameIndex(): Uint32Array {
     if (this.byName) return this.byName;
-    this.byName = sortByName(this.names, this.nameOff, this.nameLen, this.order);
+    this.compactNames();
+    this.byName = sortByName(this.names, this.nameOff, this.nameLen, this.perm);
     return this.byName;
   }
 
@@ -235,8 +284,13 @@ export class SymbolIndex {
     // Kernel addresses share the high half (0xffffffff...): search the low halves of that run only.
     const r = this.hiRun;
     if (r && hi === r.hi) {
-      a = r.start;
-      b = r.end;
+      // A bucket table over the low halves narrows the search to a few symbols.
+      const t = this.buckets ?? (this.buckets = bucketTable(L, r.start, r.end));
+      if (lo < t.base) return r.start - 1;
+      const k = (lo - t.base) >>> t.shift;
+      if (k + 1 >= t.start.length) return r.end - 1;
+      a = t.start[k];
+      b = t.start[k + 1];
       while (a < b) {
         const m = (a + b) >>> 1;
         if (L[m] <= lo) a = m + 1;
@@ -401,6 +455,28 @@ function longestHiRun(H: Uint32Array): { hi: number; start: number; end: number 
   return best;
 }
 
+/**
+ * Buckets of equal width over the low halves of symbols [start, end) (sorted): bucket k holds
+ * the symbols whose low half is in [base + k << shift, base + (k+1) << shift), from start[k] to
+ * start[k+1]. About one bucket per symbol, at most 2^20 (4 MiB).
+ */
+function bucketTable(L: Uint32Array, start: number, end: number): { start: Uint32Array; base: number; shift: number } {
+  const base = L[start];
+  const span = L[end - 1] - base;
+  let bits = 1;
+  while (bits < 20 && 2 ** bits < end - start) bits++;
+  let shift = 0;
+  while (shift < 32 && Math.floor(span / 2 ** shift) >= 2 ** bits) shift++;
+  const nb = Math.floor(span / 2 ** shift) + 1;
+  const t = new Uint32Array(nb + 1);
+  let i = start;
+  for (let k = 0; k <= nb; k++) {
+    while (i < end && (L[i] - base) / 2 ** shift < k) i++;
+    t[k] = i;
+  }
+  return { start: t, base, shift };
+}
+
 /** Addresses of the first vmlinux symbol (kallsyms order) of each marker name. */
 function findMarkers(idx: SymbolIndex, wanted: string[]): Map<string, bigint> {
   const keys = wanted.map(encodeLatin1);
@@ -413,8 +489,8 @@ function findMarkers(idx: SymbolIndex, wanted: string[]): Map<string, bigint> {
     for (let k = 0; k < keys.length; k++) {
       if (keys[k].length !== len || compareBytes(idx.names, idx.nameOff[i], keys[k], len) !== 0) continue;
       const prev = firstOrder.get(wanted[k]);
-      if (prev === undefined || idx.order[i] < prev) {
-        firstOrder.set(wanted[k], idx.order[i]);
+      if (prev === undefined || idx.orderOf(i) < prev) {
+        firstOrder.set(wanted[k], idx.orderOf(i));
         found.set(wanted[k], idx.addressOf(i));
       }
     }
@@ -449,7 +525,7 @@ export interface SourceInput {
 /** Parse all sources into one index. Throws FormatError only when a source is not text. */
 export function buildIndex(inputs: SourceInput[]): SymbolIndex {
   const total = inputs.reduce((s, x) => s + x.bytes.length, 0);
-  const cols = new SymbolColumns(Math.ceil(total / 32) + 16, Math.ceil(total / 2) + 64);
+  const cols = new SymbolColumns(Math.ceil(total / 32) + 16);
   const sources: SourceInfo[] = [];
   const messages: IndexMessages = { errors: [], warnings: [] };
   inputs.forEach((inp, k) => {
@@ -488,10 +564,22 @@ function keepMask(cols: SymbolColumns): Uint8Array | undefined {
   return dropped ? keep : undefined;
 }
 
-/** Stable permutation by address: merge of the natural ascending runs (kallsyms is mostly sorted). */
-function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array {
+/** Stable permutation by address (merge of the natural ascending runs: kallsyms is mostly sorted); undefined when the input is already in order. */
+function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array | undefined {
   const H = cols.hi;
   const L = cols.lo;
+  if (!keep) {
+    let sorted = true;
+    for (let i = 1; i < cols.n; i++) {
+      const h = H[i];
+      const g = H[i - 1];
+      if (h < g || (h === g && L[i] < L[i - 1])) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) return undefined;
+  }
   let ids: Uint32Array;
   if (keep) {
     let k = 0;
@@ -552,32 +640,41 @@ function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint3
 /** Sizes: distance to the next higher address within the same object (vmlinux, a module, a pseudo module). */
 function computeSizes(H: Uint32Array, L: Uint32Array, M: Uint16Array): Uint32Array {
   const n = H.length;
-  const size = new Uint32Array(n).fill(UNKNOWN_SIZE);
-  const maxMod = M.reduce((a, b) => (b > a ? b : a), 0);
-  // Per object: address of the next higher symbol seen so far (walking down).
+  const size = new Uint32Array(n);
+  let maxMod = 0;
+  for (let i = 0; i < n; i++) if (M[i] > maxMod) maxMod = M[i];
+  // Walking down, per object: the address of the symbols being visited (cur) and the next
+  // higher address above them (next). has: 0 none seen, 1 cur only, 2 cur and next.
+  const ch = new Uint32Array(maxMod + 1);
+  const cl = new Uint32Array(maxMod + 1);
   const nh = new Uint32Array(maxMod + 1);
   const nl = new Uint32Array(maxMod + 1);
   const has = new Uint8Array(maxMod + 1);
-  // Walk groups of equal address from the top.
-  let k = n - 1;
-  while (k >= 0) {
-    let j = k;
-    while (j > 0 && H[j - 1] === H[k] && L[j - 1] === L[k]) j--;
-    for (let i = j; i <= k; i++) {
-      const m = M[i];
-      if (has[m]) {
-        const dh = nh[m] - H[i];
-        const d = dh === 0 ? nl[m] - L[i] : dh === 1 ? 0x100000000 - L[i] + nl[m] : Infinity;
-        size[i] = d >= UNKNOWN_SIZE ? UNKNOWN_SIZE - 1 : d;
-      }
-    }
-    for (let i = j; i <= k; i++) {
-      const m = M[i];
-      nh[m] = H[i];
-      nl[m] = L[i];
+  for (let i = n - 1; i >= 0; i--) {
+    const m = M[i];
+    const h = H[i];
+    const l = L[i];
+    const s = has[m];
+    if (s === 0) {
       has[m] = 1;
+      ch[m] = h;
+      cl[m] = l;
+      size[i] = UNKNOWN_SIZE;
+      continue;
     }
-    k = j - 1;
+    if (ch[m] !== h || cl[m] !== l) {
+      nh[m] = ch[m];
+      nl[m] = cl[m];
+      ch[m] = h;
+      cl[m] = l;
+      has[m] = 2;
+    } else if (s === 1) {
+      size[i] = UNKNOWN_SIZE; // an alias of the object's highest symbol
+      continue;
+    }
+    const dh = nh[m] - h;
+    const d = dh === 0 ? nl[m] - l : dh === 1 ? 0x100000000 - l + nl[m] : UNKNOWN_SIZE;
+    size[i] = d >= UNKNOWN_SIZE ? UNKNOWN_SIZE - 1 : d;
   }
   return size;
 }
@@ -610,16 +707,20 @@ function compareName(names: Uint8Array, off: number, len: number, key: Uint8Arra
  * Kernel names share long prefixes (`__pfx_`, `__ksymtab_`), which defeats prefix keys;
  * radix sort cost is the total length of the distinguishing prefixes.
  */
-function sortByName(names: Uint8Array, off: Uint32Array, len: Uint16Array, order: Uint32Array): Uint32Array {
+function sortByName(names: Uint8Array, off: Uint32Array, len: Uint16Array, perm: Uint32Array | undefined): Uint32Array {
   const n = off.length;
   // Start from source order so that the stable radix sort keeps it among equal names.
-  let maxOrder = 0;
-  for (let i = 0; i < n; i++) if (order[i] > maxOrder) maxOrder = order[i];
-  const at = new Int32Array(maxOrder + 1).fill(-1);
-  for (let i = 0; i < n; i++) at[order[i]] = i;
   const ids = new Uint32Array(n);
-  let k = 0;
-  for (let p = 0; p <= maxOrder; p++) if (at[p] >= 0) ids[k++] = at[p];
+  if (!perm) {
+    for (let i = 0; i < n; i++) ids[i] = i;
+  } else {
+    let maxOrder = 0;
+    for (let i = 0; i < n; i++) if (perm[i] > maxOrder) maxOrder = perm[i];
+    const at = new Int32Array(maxOrder + 1).fill(-1);
+    for (let i = 0; i < n; i++) at[perm[i]] = i;
+    let k = 0;
+    for (let p = 0; p <= maxOrder; p++) if (at[p] >= 0) ids[k++] = at[p];
+  }
   const tmp = new Uint32Array(n);
   radix(names, off, len, ids, tmp, 0, n, 0, [], []);
   return ids;

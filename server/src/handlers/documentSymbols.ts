@@ -56,7 +56,7 @@ function documentSymbolsUnsafe(text: string, opts: DocumentSymbolOptions): Docum
   const kind: SourceKind = opts.kind ?? (opts.file && /(^|\/)System\.map[^/]*$/.test(opts.file) ? 'system.map' : 'kallsyms');
   // latin1: one byte per UTF-16 unit, so line numbers and columns are preserved.
   const bytes = Buffer.from(text, 'latin1');
-  const cols = new SymbolColumns(Math.ceil(bytes.length / 32) + 16, Math.ceil(bytes.length / 2) + 64);
+  const cols = new SymbolColumns(Math.ceil(bytes.length / 32) + 16);
   parseKallsymsInto(cols, bytes, opts.file ?? 'document', kind, 0);
   // Line starts.
   let lines = 1;

@@ -1,0 +1,163 @@
+// Differential test of the kallsyms parser: its fast path (canonical lines, names left in the
+// text) and its general line parser must together give exactly what a plain, independent
+// reading of the line grammar gives, on real files and on line-level mutations of them.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseKallsymsInto, SymbolColumns, latin1 } from '../../server/src/core/kallsyms';
+import { buildIndex } from '../../server/src/core/symindex';
+import { have, liveKallsyms, SYSTEM_MAP } from '../helpers/corpus';
+
+interface Row {
+  line: number;
+  addr: string;
+  type: string;
+  name: string;
+  mod: string;
+}
+
+/**
+ * The grammar, read line by line with regular expressions: ADDR (1-16 hex digits) SP TYPE SP
+ * NAME (up to TAB/SP) [TAB/SP* '[' MODULE (up to the first ']') ']' anything]; one CR before the
+ * LF is dropped; blank lines are skipped; the stub System.map line is not a symbol.
+ */
+function reference(text: string): { rows: Row[]; bad: number[] } {
+  const rows: Row[] = [];
+  const bad: number[] = [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((raw, i) => {
+    const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (l === '') return;
+    const m = /^([0-9a-fA-F]{1,16}) ([A-Za-z?-]) ([^\t ]+)(.*)$/s.exec(l);
+    if (!m || m[3].length > 0xffff) return void bad.push(i + 1);
+    const addr = m[1].toLowerCase().padStart(16, '0');
+    if (rows.length === 0 && addr === 'ffffffffffffffff' && /real System\.map/i.test(l.slice(l.indexOf(m[3])))) return;
+    const rest = m[4].replace(/^[\t ]+/, '');
+    let mod = '';
+    if (rest !== '') {
+      const mm = /^\[([^\]]+)\]/s.exec(rest);
+      if (!mm) return void bad.push(i + 1);
+      mod = mm[1];
+    }
+    rows.push({ line: i + 1, addr, type: m[2], name: m[3], mod });
+  });
+  return { rows, bad: bad.slice(0, 100) }; // the parser keeps the first 100 problems
+}
+
+function parsed(text: string): { rows: Row[]; bad: number[] } {
+  const cols = new SymbolColumns(16);
+  const bytes = Buffer.from(text, 'latin1');
+  const report = parseKallsymsInto(cols, bytes, 'fixture', 'kallsyms', 0);
+  const rows: Row[] = [];
+  for (let i = 0; i < cols.n; i++) {
+    rows.push({
+      line: cols.line[i],
+      addr: cols.hi[i].toString(16).padStart(8, '0') + cols.lo[i].toString(16).padStart(8, '0'),
+      type: String.fromCharCode(cols.type[i]),
+      name: latin1(cols.names, cols.nameOff[i], cols.nameOff[i] + cols.nameLen[i]),
+      mod: cols.modules[cols.mod[i]],
+    });
+  }
+  expect(report.problemCount).toBeLessThanOrEqual(Math.max(report.problems.length, report.problemCount));
+  return { rows, bad: report.problems.map((p) => p.line) };
+}
+
+/** Deterministic PRNG (xorshift32). */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+const MUTATIONS: ((l: string, r: () => number) => string)[] = [
+  (l, r) => { const p = Math.floor(r() * l.length); return l.slice(0, p) + ' ' + l.slice(p + 1); }, // a space anywhere
+  (l, r) => { const p = Math.floor(r() * l.length); return l.slice(0, p) + '\t' + l.slice(p); }, // a TAB anywhere
+  (l) => l + '\r', // CRLF
+  (l) => l.replace(/^0*/, '').replace(/^ffffffff/, ''), // short addresses
+  (l) => 'f' + l, // 17 digits
+  (l) => l + '\t[mod_' + (l.length % 7) + ']', // a module suffix
+  (l) => l + '\t[mod]x', // text after the module
+  (l) => l + '\t[mod', // unterminated module
+  (l) => l + '\t[]', // empty module
+  (l) => l + '  [mod a]', // spaces before and inside the module
+  (l) => l + ' trailing', // text after the name
+  (l) => l.slice(0, 19), // no name
+  (l) => l.slice(0, 17), // no type
+  (l) => l.slice(0, 16) + ' # ' + l.slice(19), // bad type
+  (l) => l.replace(/ [A-Za-z] /, ' \x01 '), // control character as the type
+  (l) => l + '\x01\x7f\xe9', // control and high bytes in the name
+  (l) => l.replace(/^(.{5})./, '$1g'), // a non-hex digit
+  () => '', // blank line
+  () => 'ffffffffffffffff B The real System.map is in the linux-image-6.1.0-dbg package', // the stub line
+  (l) => l.replace(/\]$/, '] [x]'),
+];
+
+function mutate(text: string, seed: number, rate: number): string {
+  const r = rng(seed);
+  return text
+    .split('\n')
+    .map((l) => (l !== '' && r() < rate ? MUTATIONS[Math.floor(r() * MUTATIONS.length)](l, r) : l))
+    .join('\n');
+}
+
+describe('kallsyms parser against an independent reading of the grammar', () => {
+  const synthetic = [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000010 t a_function',
+    'ffffffffc0001000 t mod_fn\t[some_mod]',
+    'ffffffffc0001010 d mod_data\t[some_mod]',
+    'ffffffffc0100000 t bpf_prog_6deef7357e7b4530_prog1\t[bpf]',
+    '00000000c1000000 T thirty_two_bit_padded',
+    'c1000010 T eight_digits',
+    '',
+  ].join('\n');
+
+  it('agrees on a hand-made file and on 400 mutations of it', () => {
+    expect(parsed(synthetic)).toEqual(reference(synthetic));
+    for (let seed = 1; seed <= 400; seed++) {
+      const m = mutate(synthetic, seed, 0.6);
+      expect(parsed(m), `seed ${seed}:\n${JSON.stringify(m)}`).toEqual(reference(m));
+    }
+  });
+
+  it('agrees on the corpus System.map and on mutations of a slice of it', () => {
+    if (!have(SYSTEM_MAP, 'System.map differential test')) return;
+    const text = readFileSync(SYSTEM_MAP, 'latin1');
+    const ref = reference(text);
+    expect(ref.rows.length).toBeGreaterThan(90000);
+    expect(parsed(text)).toEqual(ref);
+    const slice = text.split('\n').slice(20000, 22000).join('\n');
+    for (let seed = 1; seed <= 30; seed++) {
+      const m = mutate(slice, seed * 7919, 0.2);
+      expect(parsed(m), `seed ${seed}`).toEqual(reference(m));
+    }
+  });
+
+  it('agrees on the running kernel /proc/kallsyms', () => {
+    const live = liveKallsyms();
+    if (!live) return;
+    const text = live.toString('latin1');
+    expect(parsed(text)).toEqual(reference(text));
+  });
+
+  it('keeps names readable after they move out of the text (compactNames), for several sources', () => {
+    const a = Buffer.from(synthetic, 'latin1');
+    const b = Buffer.from('ffffffff81000020 t from_map\nffffffff81000030 t another\n', 'latin1');
+    const index = buildIndex([
+      { file: 'a', bytes: a, kind: 'kallsyms' },
+      { file: 'b', bytes: b, kind: 'system.map' },
+    ]);
+    const before = Array.from({ length: index.count }, (_, i) => index.nameOf(i));
+    index.compactNames();
+    expect(Array.from({ length: index.count }, (_, i) => index.nameOf(i))).toEqual(before);
+    // The compacted buffer holds the names only.
+    expect(index.names.length).toBe(before.reduce((s, n) => s + n.length, 0));
+    expect(index.byNameAll('a_function')).toHaveLength(1);
+  });
+});
