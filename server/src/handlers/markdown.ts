@@ -3,9 +3,19 @@
  * Everything user-controlled goes through `code()` or `text()`.
  */
 
-/** Inline code span that cannot be broken out of: the fence is longer than any backtick run inside. */
+/** Longest untrusted string shown as is (KSYM_NAME_LEN is 512); the rest is elided and counted. */
+export const MAX_SHOWN = 1024;
+
+function clip(s: string): string {
+  return s.length <= MAX_SHOWN ? s : `${s.slice(0, MAX_SHOWN)}… (${s.length - MAX_SHOWN} more characters)`;
+}
+
+/**
+ * Inline code span that cannot be broken out of: the fence is longer than any backtick run
+ * inside. Code spans are inert: no links, no HTML. Control characters become U+FFFD.
+ */
 export function code(s: string): string {
-  const clean = s.replace(/[\r\n]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
+  const clean = clip(s).replace(/[\r\n]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
   let longest = 0;
   for (const m of clean.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
   const fence = '`'.repeat(longest + 1);
@@ -15,13 +25,18 @@ export function code(s: string): string {
 
 /**
  * Plain text with the markdown and HTML metacharacters that can start emphasis, code,
- * links, images, tables, HTML or autolinks escaped (and block starts at the front).
+ * links, images, tables, HTML or autolinks escaped (and block starts at the front). GFM
+ * autolinks (`http://`, `command:`, `www.`, `a@b.c`) are broken with an escaped `:`, `.` or `@`, which
+ * renders as the same character.
  */
 export function text(s: string): string {
-  return s
+  return clip(s)
     .replace(/[\r\n]+/g, ' ')
     .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')
     .replace(/[\\`*_{}[\]<>#|~&]/g, (c) => '\\' + c)
+    .replace(/:(?=[^\s])/g, '\\:')
+    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/@/g, '\\@')
     .replace(/^(\s*)([-+=>])/, '$1\\$2')
     .replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
