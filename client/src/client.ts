@@ -10,7 +10,8 @@ import {
   type ConfigurationParams,
   type CancellationToken,
 } from 'vscode-languageclient/node';
-import { SECTION, expandConfigurationValue, readConfig } from './config';
+import { SECTION, expandConfigurationValue, expandSetting, readConfig } from './config';
+import { restrictUntrusted } from './trust';
 
 export const CLIENT_ID = 'ksym';
 export const CLIENT_NAME = 'Kernel Symbols';
@@ -18,6 +19,14 @@ export const CLIENT_NAME = 'Kernel Symbols';
 // C and assembler sources are included for the livepatch sympos checks (klp_func, .klp.sym).
 const LANGUAGES = ['kernel-log', 'kallsyms', 'log', 'plaintext', 'c', 'cpp', 'asm'];
 const SCHEMES = ['file', 'untitled'];
+
+/** Restricted Mode (untrusted workspace) applied to one workspace/configuration answer. */
+function restrictSection(section: string | undefined, value: unknown): unknown {
+  if (section === SECTION && value && typeof value === 'object' && !Array.isArray(value)) return restrictUntrusted(value, expandSetting);
+  const key = section?.startsWith(`${SECTION}.`) ? section.slice(SECTION.length + 1) : undefined;
+  if (key === undefined) return value;
+  return (restrictUntrusted({ [key]: value }, expandSetting) as Record<string, unknown>)[key];
+}
 
 export function createClient(
   context: vscode.ExtensionContext,
@@ -38,7 +47,7 @@ export function createClient(
     documentSelector: LANGUAGES.flatMap((language) => SCHEMES.map((scheme) => ({ language, scheme }))),
     synchronize: { configurationSection: SECTION },
     // The server gets the settings up front with paths already expanded...
-    initializationOptions: () => readConfig(),
+    initializationOptions: () => restrictUntrusted(readConfig(), expandSetting),
     outputChannel,
     traceOutputChannel,
     middleware: {
@@ -47,7 +56,7 @@ export function createClient(
         configuration: async (params: ConfigurationParams, token: CancellationToken, next) => {
           const result = await next(params, token);
           if (!Array.isArray(result)) return result;
-          return result.map((value, i) => expandConfigurationValue(params.items[i]?.section, value));
+          return result.map((value, i) => restrictSection(params.items[i]?.section, expandConfigurationValue(params.items[i]?.section, value)));
         },
       },
     },

@@ -32,6 +32,13 @@ export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
   };
 }
 
+/** Expand one setting's value as readConfig does (null stays null: the server's default). */
+export function expandSetting(key: string, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (key === 'btf') return typeof v === 'string' && v.trim() ? expandPath(v.trim()) : null;
+  return expandPaths(v);
+}
+
 export function expandPaths(paths: unknown): string[] {
   if (!Array.isArray(paths)) return [];
   return paths.filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => expandPath(p.trim()));

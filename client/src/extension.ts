@@ -53,6 +53,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<KsymAp
     }),
   );
 
+  // Trusting the workspace lifts Restricted Mode: the server pulls the settings again.
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (c.isRunning()) void c.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    }),
+  );
+
   registerCommands(context, { client: c, output });
   registerSymbolPages(context, c);
 

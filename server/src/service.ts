@@ -56,6 +56,8 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
     kaslrOffset = BigInt(r.kaslrOffset);
   }
+  // Restricted Mode (an untrusted VS Code workspace): the client dropped paths outside the workspace.
+  if (Array.isArray(r.restricted)) for (const m of r.restricted) if (typeof m === 'string') problems.push(m);
   const searchLimit = typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), 10000) : 200;
   return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, problems };
 }
