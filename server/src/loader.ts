@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { isFormatError } from './core/errors';
 import { SourceKind } from './core/kallsyms';
 import { buildIndex, SourceInput, SymbolIndex } from './core/symindex';
+import { takePrefetched } from './prefetch';
 
 export interface SourceSpec {
   file: string;
@@ -22,7 +23,9 @@ export interface LoadResult {
   millis: number;
 }
 
-const MAX_SOURCE_BYTES = 1 << 30;
+export const MAX_SOURCE_BYTES = 1 << 30;
+/** A read started on a worker at process start (prefetch.ts) is used if it is this fresh. */
+const PREFETCH_MAX_AGE_MS = 10_000;
 
 export function expandPath(p: string, workspaceFolder?: string): string {
   let s = p.trim();
@@ -74,7 +77,8 @@ export function readWholeSync(file: string): Uint8Array {
 }
 
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
-  const bytes = await readWhole(spec.file);
+  const pre = takePrefetched(spec.file, PREFETCH_MAX_AGE_MS);
+  const bytes = (pre && (await pre)) || (await readWhole(spec.file));
   if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`${spec.file}: ${bytes.length} bytes is too large for a symbol table`);
   return { file: spec.file, kind: spec.kind, bytes };
 }

@@ -44,10 +44,10 @@ function reference(text: string): { rows: Row[]; bad: number[] } {
   return { rows, bad: bad.slice(0, 100) }; // the parser keeps the first 100 problems
 }
 
-function parsed(text: string): { rows: Row[]; bad: number[] } {
+function parsed(text: string, window?: number): { rows: Row[]; bad: number[] } {
   const cols = new SymbolColumns(16);
   const bytes = Buffer.from(text, 'latin1');
-  const report = parseKallsymsInto(cols, bytes, 'fixture', 'kallsyms', 0);
+  const report = parseKallsymsInto(cols, bytes, 'fixture', 'kallsyms', 0, window);
   const rows: Row[] = [];
   for (let i = 0; i < cols.n; i++) {
     rows.push({
@@ -118,12 +118,21 @@ describe('kallsyms parser against an independent reading of the grammar', () => 
     '',
   ].join('\n');
 
-  it('agrees on a hand-made file and on 400 mutations of it', () => {
+  it('agrees on a hand-made file and on 400 mutations of it, with windows of every size', () => {
     expect(parsed(synthetic)).toEqual(reference(synthetic));
     for (let seed = 1; seed <= 400; seed++) {
       const m = mutate(synthetic, seed, 0.6);
-      expect(parsed(m), `seed ${seed}:\n${JSON.stringify(m)}`).toEqual(reference(m));
+      // Small windows cut lines at every place (64 bytes is the smallest the parser takes).
+      const window = 64 + (seed % 97);
+      const ref = reference(m);
+      expect(parsed(m), `seed ${seed}:\n${JSON.stringify(m)}`).toEqual(ref);
+      expect(parsed(m, window), `seed ${seed}, window ${window}:\n${JSON.stringify(m)}`).toEqual(ref);
     }
+  });
+
+  it('handles lines longer than a window and files without a final newline', () => {
+    const long = 'ffffffff81000000 T ' + 'n'.repeat(300) + '\nffffffff81000010 t x\t[' + 'm'.repeat(200) + ']\nffffffff81000020 t last';
+    for (const window of [64, 100, 150, 1 << 21]) expect(parsed(long, window), `window ${window}`).toEqual(reference(long));
   });
 
   it('agrees on the corpus System.map and on mutations of a slice of it', () => {
@@ -132,10 +141,13 @@ describe('kallsyms parser against an independent reading of the grammar', () => 
     const ref = reference(text);
     expect(ref.rows.length).toBeGreaterThan(90000);
     expect(parsed(text)).toEqual(ref);
+    expect(parsed(text, 4093)).toEqual(ref);
     const slice = text.split('\n').slice(20000, 22000).join('\n');
     for (let seed = 1; seed <= 30; seed++) {
       const m = mutate(slice, seed * 7919, 0.2);
-      expect(parsed(m), `seed ${seed}`).toEqual(reference(m));
+      const r = reference(m);
+      expect(parsed(m), `seed ${seed}`).toEqual(r);
+      expect(parsed(m, 1000 + seed * 37), `seed ${seed}, small window`).toEqual(r);
     }
   });
 

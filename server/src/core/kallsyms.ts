@@ -8,6 +8,7 @@
  */
 import { HEX } from './addr';
 import { FormatError } from './errors';
+import { KALLSYMS_WASM } from './kallsymswasm';
 
 export type SourceKind = 'kallsyms' | 'system.map';
 
@@ -134,130 +135,115 @@ const TYPE_OK = (() => {
   return t;
 })();
 
-/**
- * Append the symbols of one kallsyms/System.map text to `cols`.
- * Throws FormatError only when the input is not text at all.
- *
- * Nothing is copied per symbol: lines are found with a native newline search, and names stay
- * where they are in the text (see SymbolColumns.names). Canonical lines (16 hex digits, one
- * space, a type letter, one space, a name, optionally TAB + [module]) take a fast path;
- * anything else goes through the general line parser, which says what is wrong with a line.
- */
-export function parseKallsymsInto(
-  cols: SymbolColumns,
-  bytes: Uint8Array,
-  file: string,
-  kind: SourceKind,
-  srcId: number,
-): ParseReport {
-  checkText(bytes, file);
-  const report: ParseReport = {
-    file,
-    kind,
-    symbols: 0,
-    problems: [],
-    problemCount: 0,
-    hiddenAddresses: false,
-    stubSystemMap: false,
-    addressDigits: 0,
-  };
-  const problem = (line: number, reason: string) => {
-    report.problemCount++;
-    if (report.problems.length < MAX_PROBLEMS) report.problems.push({ line, reason });
-  };
-  const len = bytes.length;
-  // Node's Buffer#indexOf is a native memchr; a plain Uint8Array's is a slower builtin loop.
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, len);
-  cols.ensure(Math.ceil(len / 32) + 16); // lines are ~40 bytes; grown when shorter
-  const base = cols.appendText(bytes);
-  let n = cols.n;
-  let symbols = 0;
+// ---- the WebAssembly fast path (kallsyms.wat) -------------------------------------------
 
-  let pos = 0;
-  let lineNo = 0;
-  let nonZero = false;
-  let lastModStart = -1;
-  let lastModLen = 0;
-  let lastModId = 0;
-  let digitsSeen = 0;
-  let nextTab = -1; // first TAB at or after the current line (len: none)
-  let nextSpace = -1; // first space at or after the current name
+/** Input per window: a window is copied into the wasm memory and parsed there. */
+const WINDOW = 1 << 21;
+const TABLES = 0; // HEX at 0, TYPE_OK at 256
+const IN = 1024;
 
-  while (pos < len) {
-    lineNo++;
-    const start = pos;
-    let eol = buf.indexOf(10, pos);
-    if (eol < 0) eol = len;
-    pos = eol + 1;
-    // ---- fast path: "%016lx %c %s\n" or "%016lx %c %s\t[%s]\n" -----------------------------
-    if (eol - start > 19 && bytes[start + 16] === 32 && bytes[start + 18] === 32 && bytes[eol - 1] !== 13) {
-      let h = 0;
-      let l = 0;
-      let bad = 0;
-      for (let k = 0; k < 8; k++) {
-        const a = HEX[bytes[start + k]];
-        const b = HEX[bytes[start + 8 + k]];
-        bad |= a | b;
-        h = (h << 4) | (a & 15);
-        l = (l << 4) | (b & 15);
+interface WasmParser {
+  parse(inp: number, len: number, pos: number, line: number, final: number, out: number, cap: number, nameBase: number): number;
+  pos: WebAssembly.Global;
+  line: WebAssembly.Global;
+  mods: WebAssembly.Global;
+  nz: WebAssembly.Global;
+  u8: Uint8Array;
+  u32: Uint32Array;
+  /** Window size, output columns' offset and capacity (canonical lines have at least 21 bytes). */
+  window: number;
+  out: number;
+  cap: number;
+}
+
+let wasmModule: WebAssembly.Module | undefined;
+
+/** A fresh instance per parse (its memory goes with it). */
+function wasmParser(window: number): WasmParser {
+  wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64'));
+  const cap = Math.ceil(window / 21) + 1;
+  const out = (IN + window + 7) & ~7;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((out + cap * 29) / 65536) });
+  const inst = new WebAssembly.Instance(wasmModule, { e: { m: memory } });
+  const u8 = new Uint8Array(memory.buffer);
+  for (let c = 0; c < 256; c++) {
+    u8[TABLES + c] = HEX[c] < 0 ? 0xff : HEX[c];
+    u8[TABLES + 256 + c] = TYPE_OK[c];
+  }
+  const ex = inst.exports as unknown as Pick<WasmParser, 'parse' | 'pos' | 'line' | 'mods' | 'nz'>;
+  return { parse: ex.parse, pos: ex.pos, line: ex.line, mods: ex.mods, nz: ex.nz, u8, u32: new Uint32Array(memory.buffer), window, out, cap };
+}
+
+/** State of one parse, shared by the wasm fast path and the JS line parser. */
+class LineParser {
+  symbols = 0;
+  nonZero = false;
+  digitsSeen = 0;
+  private lastModStart = -1;
+  private lastModLen = 0;
+  private lastModId = 0;
+
+  constructor(
+    private cols: SymbolColumns,
+    private bytes: Uint8Array,
+    private base: number,
+    private srcId: number,
+    private report: ParseReport,
+  ) {}
+
+  private problem(line: number, reason: string): void {
+    this.report.problemCount++;
+    if (this.report.problems.length < MAX_PROBLEMS) this.report.problems.push({ line, reason });
+  }
+
+  /** Module id of the name at bytes[ms, me): blocks of one module reuse the previous id. */
+  private module(ms: number, me: number): number {
+    const ml = me - ms;
+    if (ml === this.lastModLen && this.lastModStart >= 0 && sameBytes(this.bytes, this.lastModStart, ms, ml)) return this.lastModId;
+    const id = this.cols.modId(latin1(this.bytes, ms, me));
+    this.lastModStart = ms;
+    this.lastModLen = ml;
+    this.lastModId = id;
+    return id;
+  }
+
+  /** Copy the k symbols the wasm parser wrote into the columns. */
+  takeWasm(w: WasmParser, k: number): void {
+    const cols = this.cols;
+    cols.ensure(k);
+    const n = cols.n;
+    const cap = w.cap;
+    const o = w.out >> 2;
+    cols.hi.set(w.u32.subarray(o, o + k), n);
+    cols.lo.set(w.u32.subarray(o + cap, o + cap + k), n);
+    cols.nameOff.set(w.u32.subarray(o + 2 * cap, o + 2 * cap + k), n);
+    cols.nameLen.set(w.u32.subarray(o + 3 * cap, o + 3 * cap + k), n);
+    cols.line.set(w.u32.subarray(o + 4 * cap, o + 4 * cap + k), n);
+    cols.type.set(w.u8.subarray(w.out + 28 * cap, w.out + 28 * cap + k), n);
+    cols.src.fill(this.srcId, n, n + k);
+    if ((w.mods.value as number) > 0) {
+      const mo = w.u32.subarray(o + 5 * cap, o + 5 * cap + k);
+      const ml = w.u32.subarray(o + 6 * cap, o + 6 * cap + k);
+      for (let i = 0; i < k; i++) {
+        if (ml[i] === 0) continue;
+        const ms = mo[i] - this.base;
+        cols.mod[n + i] = this.module(ms, ms + ml[i]);
       }
-      const t = bytes[start + 17];
-      const ns = start + 19;
-      if (nextTab < start) {
-        nextTab = buf.indexOf(9, start);
-        if (nextTab < 0) nextTab = len;
-      }
-      const ne = nextTab < eol ? nextTab : eol;
-      if (nextSpace < ns) {
-        nextSpace = buf.indexOf(32, ns);
-        if (nextSpace < 0) nextSpace = len;
-      }
-      const nl = ne - ns;
-      let ok = bad >= 0 && TYPE_OK[t] === 1 && nl > 0 && nl <= MAX_NAME && nextSpace >= eol;
-      let modId = 0;
-      if (ok && ne < eol) {
-        // TAB [module]: the module name is all that is left on the line, without ']' inside.
-        const ms = ne + 2;
-        const me = eol - 1;
-        ok = me > ms && bytes[ne + 1] === 0x5b && bytes[me] === 0x5d;
-        for (let k = ms; ok && k < me; k++) if (bytes[k] <= 32 || bytes[k] === 0x5d) ok = false;
-        if (ok) {
-          const ml = me - ms;
-          if (ml === lastModLen && lastModStart >= 0 && sameBytes(bytes, lastModStart, ms, ml)) {
-            modId = lastModId;
-          } else {
-            modId = cols.modId(latin1(bytes, ms, me));
-            lastModStart = ms;
-            lastModLen = ml;
-            lastModId = modId;
-          }
-        }
-      }
-      const hi = h >>> 0;
-      const lo = l >>> 0;
-      if (ok && symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) ok = false; // maybe the stub System.map
-      if (ok) {
-        if (n >= cols.hi.length) grow(cols, n);
-        cols.hi[n] = hi;
-        cols.lo[n] = lo;
-        cols.type[n] = t;
-        cols.nameOff[n] = base + ns;
-        cols.nameLen[n] = nl;
-        cols.mod[n] = modId;
-        cols.line[n] = lineNo;
-        cols.src[n] = srcId;
-        n++;
-        symbols++;
-        if ((hi | lo) !== 0) nonZero = true;
-        digitsSeen = 16;
-        continue;
-      }
+    } else {
+      cols.mod.fill(0, n, n + k);
     }
+    cols.n = n + k;
+    this.symbols += k;
+    if (w.nz.value) this.nonZero = true;
+    this.digitsSeen = 16;
+  }
 
-    // ---- general line parser ----------------------------------------------------------
+  /** The general line parser: any line [start, eol), with a reason for each line it rejects. */
+  line(start: number, eol: number, lineNo: number): void {
+    const bytes = this.bytes;
     let end = eol;
     if (end > start && bytes[end - 1] === 13) end--;
-    if (end === start) continue; // blank line
+    if (end === start) return; // blank line
 
     let p = start;
     let hi = 0;
@@ -272,19 +258,19 @@ export function parseKallsymsInto(
       p++;
     }
     if (nd === 0 || nd > 16 || p >= end || bytes[p] !== 32) {
-      problem(lineNo, nd > 16 ? 'address wider than 64 bits' : 'expected "ADDRESS TYPE NAME"');
-      continue;
+      this.problem(lineNo, nd > 16 ? 'address wider than 64 bits' : 'expected "ADDRESS TYPE NAME"');
+      return;
     }
     p++;
     // Type letter.
     if (p + 1 >= end || bytes[p + 1] !== 32) {
-      problem(lineNo, p >= end ? 'truncated line: no symbol type' : 'expected a one-letter symbol type');
-      continue;
+      this.problem(lineNo, p >= end ? 'truncated line: no symbol type' : 'expected a one-letter symbol type');
+      return;
     }
     const t = bytes[p];
     if (TYPE_OK[t] !== 1) {
-      problem(lineNo, `invalid symbol type '${String.fromCharCode(t)}'`);
-      continue;
+      this.problem(lineNo, `invalid symbol type '${String.fromCharCode(t)}'`);
+      return;
     }
     p += 2;
     // Name: up to TAB, space or end of line.
@@ -296,18 +282,18 @@ export function parseKallsymsInto(
     }
     const nl = p - ns;
     if (nl === 0) {
-      problem(lineNo, 'truncated line: no symbol name');
-      continue;
+      this.problem(lineNo, 'truncated line: no symbol name');
+      return;
     }
     if (nl > MAX_NAME) {
-      problem(lineNo, 'symbol name too long');
-      continue;
+      this.problem(lineNo, 'symbol name too long');
+      return;
     }
-    if (symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) {
+    if (this.symbols === 0 && hi === 0xffffffff && lo === 0xffffffff) {
       // The one-line placeholder: "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package".
       if (/real System\.map/i.test(latin1(bytes, ns, end))) {
-        report.stubSystemMap = true;
-        continue;
+        this.report.stubSystemMap = true;
+        return;
       }
     }
     // Optional [module].
@@ -315,53 +301,105 @@ export function parseKallsymsInto(
     while (p < end && (bytes[p] === 9 || bytes[p] === 32)) p++;
     if (p < end) {
       if (bytes[p] !== 0x5b) {
-        problem(lineNo, 'unexpected text after the symbol name');
-        continue;
+        this.problem(lineNo, 'unexpected text after the symbol name');
+        return;
       }
       const ms = p + 1;
       let me = ms;
       while (me < end && bytes[me] !== 0x5d) me++;
       if (me >= end || me === ms) {
-        problem(lineNo, 'unterminated or empty [module]');
-        continue;
+        this.problem(lineNo, 'unterminated or empty [module]');
+        return;
       }
-      // Modules come in blocks: reuse the previous id when the bytes are equal.
-      const ml = me - ms;
-      if (ml === lastModLen && lastModStart >= 0 && sameBytes(bytes, lastModStart, ms, ml)) {
-        modId = lastModId;
-      } else {
-        modId = cols.modId(latin1(bytes, ms, me));
-        lastModStart = ms;
-        lastModLen = ml;
-        lastModId = modId;
-      }
+      modId = this.module(ms, me);
     }
 
-    if (n >= cols.hi.length) grow(cols, n);
+    const cols = this.cols;
+    cols.ensure(1);
+    const n = cols.n;
     cols.hi[n] = hi;
     cols.lo[n] = lo;
     cols.type[n] = t;
-    cols.nameOff[n] = base + ns;
+    cols.nameOff[n] = this.base + ns;
     cols.nameLen[n] = nl;
     cols.mod[n] = modId;
     cols.line[n] = lineNo;
-    cols.src[n] = srcId;
-    n++;
-    symbols++;
-    if (hi !== 0 || lo !== 0) nonZero = true;
-    if (nd > digitsSeen) digitsSeen = nd;
+    cols.src[n] = this.srcId;
+    cols.n = n + 1;
+    this.symbols++;
+    if (hi !== 0 || lo !== 0) this.nonZero = true;
+    if (nd > this.digitsSeen) this.digitsSeen = nd;
   }
-  cols.n = n;
-  report.symbols = symbols;
-  report.hiddenAddresses = symbols > 0 && !nonZero;
-  report.addressDigits = digitsSeen <= 8 ? 8 : 16;
-  return report;
 }
 
-/** More symbol rows (short lines: more symbols than the estimate). The names buffer is untouched. */
-function grow(cols: SymbolColumns, n: number): void {
-  cols.n = n;
-  cols.ensure(1);
+/**
+ * Append the symbols of one kallsyms/System.map text to `cols`.
+ * Throws FormatError only when the input is not text at all.
+ *
+ * Nothing is copied per symbol: names stay where they are in the text (see
+ * SymbolColumns.names). Canonical lines (16 hex digits, one space, a type letter, one space,
+ * a name, optionally TAB + [module]) are parsed by WebAssembly (kallsyms.wat), a window of
+ * input at a time; any other line goes through the JS line parser, which says what is wrong
+ * with it.
+ */
+export function parseKallsymsInto(
+  cols: SymbolColumns,
+  bytes: Uint8Array,
+  file: string,
+  kind: SourceKind,
+  srcId: number,
+  /** Input bytes per wasm window (tests use small ones to exercise the window edges). */
+  window = WINDOW,
+): ParseReport {
+  checkText(bytes, file);
+  const report: ParseReport = {
+    file,
+    kind,
+    symbols: 0,
+    problems: [],
+    problemCount: 0,
+    hiddenAddresses: false,
+    stubSystemMap: false,
+    addressDigits: 0,
+  };
+  const len = bytes.length;
+  // Node's Buffer#indexOf is a native memchr; a plain Uint8Array's is a slower builtin loop.
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, len);
+  cols.ensure(Math.ceil(len / 32) + 16); // lines are ~40 bytes; grown when shorter
+  const base = cols.appendText(bytes);
+  const lp = new LineParser(cols, bytes, base, srcId, report);
+  const w = wasmParser(Math.max(64, window | 0));
+
+  let pos = 0; // start of the window in bytes
+  let line = 1; // line number at the parse position
+  while (pos < len) {
+    const winLen = Math.min(w.window, len - pos);
+    const final = pos + winLen === len;
+    w.u8.set(bytes.subarray(pos, pos + winLen), IN);
+    let wpos = 0;
+    for (;;) {
+      const k = w.parse(IN, winLen, wpos, line, final ? 1 : 0, w.out, w.cap, base + pos);
+      if (k > 0) lp.takeWasm(w, k);
+      wpos = w.pos.value as number;
+      line = w.line.value as number;
+      if (wpos >= winLen) break;
+      if (k === w.cap) continue;
+      // Not a canonical line, or one that the window cuts: find its end in the whole input.
+      const start = pos + wpos;
+      let eol = buf.indexOf(10, start);
+      if (eol < 0) eol = len;
+      if (!final && eol >= pos + winLen && wpos > 0) break; // the next window starts with it
+      lp.line(start, eol, line);
+      line++;
+      wpos = eol + 1 - pos;
+      if (wpos >= winLen) break;
+    }
+    pos += wpos;
+  }
+  report.symbols = lp.symbols;
+  report.hiddenAddresses = lp.symbols > 0 && !lp.nonZero;
+  report.addressDigits = lp.digitsSeen <= 8 ? 8 : 16;
+  return report;
 }
 
 function sameBytes(b: Uint8Array, a: number, c: number, n: number): boolean {
