@@ -368,7 +368,8 @@ export function parseKallsymsInto(
   cols.ensure(Math.ceil(len / 32) + 16); // lines are ~40 bytes; grown when shorter
   const base = cols.appendText(bytes);
   const lp = new LineParser(cols, bytes, base, srcId, report);
-  const w = wasmParser(Math.max(64, window | 0));
+  // The window (and the wasm memory) no bigger than the input: small texts are parsed often.
+  const w = wasmParser(Math.max(64, Math.min(window | 0, len)));
 
   let pos = 0; // start of the window in bytes
   let line = 1; // line number at the parse position
