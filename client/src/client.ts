@@ -34,12 +34,15 @@ export function createClient(
   traceOutputChannel: vscode.OutputChannel,
 ): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
+  // The server starts reading its first source on a worker thread as it starts (server/src/early.ts).
+  const first = restrictUntrusted(readConfig(), expandSetting);
+  const env = { ...process.env, KSYM_PREFETCH: first.kallsyms[0] ?? first.systemMap[0] ?? '' };
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
+    run: { module, transport: TransportKind.ipc, options: { env } },
     debug: {
       module,
       transport: TransportKind.ipc,
-      options: { execArgv: ['--nolazy', '--inspect=6009'] },
+      options: { env, execArgv: ['--nolazy', '--inspect=6009'] },
     },
   };
 
