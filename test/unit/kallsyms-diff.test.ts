@@ -173,3 +173,55 @@ describe('kallsyms parser against an independent reading of the grammar', () => 
     expect(index.byNameAll('a_function')).toHaveLength(1);
   });
 });
+
+describe('index construction passes (wasm) against a straightforward computation', () => {
+  /** Size of each address-ordered symbol: next higher address in the same module, by BigInt. */
+  function naiveSizes(index: ReturnType<typeof buildIndex>): (number | undefined)[] {
+    const out: (number | undefined)[] = [];
+    for (let i = 0; i < index.count; i++) {
+      const a = index.addressOf(i);
+      let next: bigint | undefined;
+      for (let j = i + 1; j < index.count; j++) {
+        if (index.mod[j] !== index.mod[i]) continue;
+        const b = index.addressOf(j);
+        if (b > a) {
+          next = b;
+          break;
+        }
+      }
+      out.push(next === undefined ? undefined : next - a >= 0xffffffffn ? 0xfffffffe : Number(next - a));
+    }
+    return out;
+  }
+  const sizesOf = (index: ReturnType<typeof buildIndex>) =>
+    Array.from({ length: index.count }, (_, i) => (index.size[i] === 0xffffffff ? undefined : index.size[i]));
+
+  it('sizes across 4 GiB boundaries, aliases, modules, unsorted input', () => {
+    const text = [
+      '00000000fffffff0 t below_4g',
+      '0000000100000010 t above_4g',
+      '0000000100000010 t above_alias',
+      '0000000300000000 t far',
+      'ffffffffc0001000 t m1\t[a]',
+      'ffffffffc0000000 t m0\t[a]',
+      'ffffffffc0000800 t b0\t[b]',
+      'ffffffffc0000800 t b0_alias\t[b]',
+      'ffffffffc0002000 t m2\t[a]',
+      '0000000000001000 t low',
+      '',
+    ].join('\n');
+    const index = buildIndex([{ file: 't', bytes: Buffer.from(text), kind: 'kallsyms' }]);
+    expect(sizesOf(index)).toEqual(naiveSizes(index));
+    expect(index.nameOf(0)).toBe('low');
+  });
+
+  it('sizes of the corpus System.map', () => {
+    if (!have(SYSTEM_MAP, 'System.map sizes')) return;
+    const bytes = readFileSync(SYSTEM_MAP);
+    // Every 50th line keeps the naive check quadratic-free enough.
+    const text = bytes.toString('latin1').split('\n').filter((_, i) => i % 50 === 0).join('\n');
+    const index = buildIndex([{ file: 's', bytes: Buffer.from(text, 'latin1'), kind: 'system.map' }]);
+    expect(index.count).toBeGreaterThan(1000);
+    expect(sizesOf(index)).toEqual(naiveSizes(index));
+  });
+});

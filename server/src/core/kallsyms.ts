@@ -174,6 +174,57 @@ function wasmParser(window: number): WasmParser {
   return { parse: ex.parse, pos: ex.pos, line: ex.line, mods: ex.mods, nz: ex.nz, u8, u32: new Uint32Array(memory.buffer), window, out, cap };
 }
 
+// ---- index construction passes (symindex.ts), also in kallsyms.wat ------------------------
+
+export interface ColumnScan {
+  /** Addresses ascend (ties allowed). */
+  sorted: boolean;
+  /** vmlinux symbols (module id 0), and those of them that are data (d, b, D, B). */
+  vmlinux: number;
+  vmlinuxData: number;
+  maxModule: number;
+  /** The longest run of symbols sharing one high half, [start, end). */
+  run?: { hi: number; start: number; end: number };
+}
+
+/**
+ * One pass over address columns (whether they ascend, counts, the longest high-half run) and,
+ * when they ascend, the sizes: distance to the next higher address of the same module id
+ * (0xffffffff none, 0xfffffffe too far). In wasm: it runs once, at start, where JS is cold.
+ */
+export function columnPasses(hi: Uint32Array, lo: Uint32Array, mod: Uint16Array, type: Uint8Array, n: number): { scan: ColumnScan; sizes?: Uint32Array } {
+  if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
+  wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64'));
+  const H = 0;
+  const L = 4 * n;
+  const M = 8 * n;
+  const S = 12 * n;
+  const T = 16 * n;
+  const TAB = (T + n + 7) & ~7;
+  const bytes = TAB + 24 * 65536; // module ids are 16-bit
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const ex = new WebAssembly.Instance(wasmModule, { e: { m: memory } }).exports as unknown as {
+    scan(n: number, hi: number, lo: number, mod: number, type: number): void;
+    sizes(n: number, hi: number, lo: number, mod: number, size: number, tab: number): void;
+  } & Record<'sorted' | 'vml' | 'data' | 'maxMod' | 'runHi' | 'runStart' | 'runEnd', WebAssembly.Global>;
+  const u32 = new Uint32Array(memory.buffer);
+  u32.set(hi.subarray(0, n), H >> 2);
+  u32.set(lo.subarray(0, n), L >> 2);
+  u32.set(mod.subarray(0, n), M >> 2);
+  new Uint8Array(memory.buffer).set(type.subarray(0, n), T);
+  ex.scan(n, H, L, M, T);
+  const scan: ColumnScan = {
+    sorted: ex.sorted.value === 1,
+    vmlinux: ex.vml.value as number,
+    vmlinuxData: ex.data.value as number,
+    maxModule: ex.maxMod.value as number,
+    run: { hi: (ex.runHi.value as number) >>> 0, start: ex.runStart.value as number, end: ex.runEnd.value as number },
+  };
+  if (!scan.sorted) return { scan };
+  ex.sizes(n, H, L, M, S, TAB);
+  return { scan, sizes: u32.slice(S >> 2, (S >> 2) + n) };
+}
+
 /** State of one parse, shared by the wasm fast path and the JS line parser. */
 class LineParser {
   symbols = 0;

@@ -160,4 +160,98 @@
     (global.set $stopLine (local.get $line))
     (global.set $modCount (local.get $mods))
     (global.set $nonZero (i32.ne (local.get $any) (i32.const 0)))
-    (local.get $n)))
+    (local.get $n))
+
+  ;; ---- index construction (symindex.ts), over columns in memory ----------------------------
+  ;; u32 columns hi, lo, mod; u8 type; n symbols.
+
+  ;; One forward pass: whether the addresses ascend, vmlinux and vmlinux data symbol counts,
+  ;; the largest module id, and the longest run of symbols sharing one high half.
+  (global $sorted (export "sorted") (mut i32) (i32.const 0))
+  (global $vml (export "vml") (mut i32) (i32.const 0))
+  (global $data (export "data") (mut i32) (i32.const 0))
+  (global $maxMod (export "maxMod") (mut i32) (i32.const 0))
+  (global $runHi (export "runHi") (mut i32) (i32.const 0))
+  (global $runStart (export "runStart") (mut i32) (i32.const 0))
+  (global $runEnd (export "runEnd") (mut i32) (i32.const 0))
+  (func (export "scan") (param $n i32) (param $hi i32) (param $lo i32) (param $mod i32) (param $type i32)
+    (local $i i32) (local $h i32) (local $l i32) (local $ph i32) (local $pl i32) (local $m i32)
+    (local $sorted i32) (local $vml i32) (local $data i32) (local $maxMod i32) (local $t i32)
+    (local $rs i32) (local $bestS i32) (local $bestE i32) (local $bestH i32)
+    (local.set $sorted (i32.const 1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $h (i32.load (i32.add (local.get $hi) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $l (i32.load (i32.add (local.get $lo) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $m (i32.load (i32.add (local.get $mod) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (local.get $i)
+          (then
+            (if (i32.or (i32.lt_u (local.get $h) (local.get $ph))
+                        (i32.and (i32.eq (local.get $h) (local.get $ph)) (i32.lt_u (local.get $l) (local.get $pl))))
+              (then (local.set $sorted (i32.const 0))))
+            (if (i32.ne (local.get $h) (local.get $ph))
+              (then
+                ;; a run [rs, i) of high half ph ends
+                (if (i32.gt_u (i32.sub (local.get $i) (local.get $rs)) (i32.sub (local.get $bestE) (local.get $bestS)))
+                  (then (local.set $bestS (local.get $rs)) (local.set $bestE (local.get $i)) (local.set $bestH (local.get $ph))))
+                (local.set $rs (local.get $i))))))
+        (if (i32.eqz (local.get $m))
+          (then
+            (local.set $vml (i32.add (local.get $vml) (i32.const 1)))
+            (local.set $t (i32.or (i32.load8_u (i32.add (local.get $type) (local.get $i))) (i32.const 0x20)))
+            (if (i32.or (i32.eq (local.get $t) (i32.const 0x64)) (i32.eq (local.get $t) (i32.const 0x62)))
+              (then (local.set $data (i32.add (local.get $data) (i32.const 1)))))))
+        (if (i32.gt_u (local.get $m) (local.get $maxMod)) (then (local.set $maxMod (local.get $m))))
+        (local.set $ph (local.get $h))
+        (local.set $pl (local.get $l))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (if (i32.gt_u (i32.sub (local.get $n) (local.get $rs)) (i32.sub (local.get $bestE) (local.get $bestS)))
+      (then (local.set $bestS (local.get $rs)) (local.set $bestE (local.get $n)) (local.set $bestH (local.get $ph))))
+    (global.set $sorted (local.get $sorted))
+    (global.set $vml (local.get $vml))
+    (global.set $data (local.get $data))
+    (global.set $maxMod (local.get $maxMod))
+    (global.set $runHi (local.get $bestH))
+    (global.set $runStart (local.get $bestS))
+    (global.set $runEnd (local.get $bestE)))
+
+;; Sizes over address-ordered columns: the distance to the next higher address of the same
+  ;; object (module id), 0xffffffff when there is none, 0xfffffffe when it does not fit.
+  ;; $tab: 24 bytes per module id (zeroed): current address, next higher address (i64), state.
+  (func (export "sizes") (param $n i32) (param $hi i32) (param $lo i32) (param $mod i32) (param $size i32) (param $tab i32)
+    (local $i i32) (local $a i64) (local $e i32) (local $st i32) (local $d i64) (local $out i32)
+    (local.set $i (local.get $n))
+    (block $done
+      (loop $each
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (local.set $a
+          (i64.or
+            (i64.shl (i64.extend_i32_u (i32.load (i32.add (local.get $hi) (i32.shl (local.get $i) (i32.const 2))))) (i64.const 32))
+            (i64.extend_i32_u (i32.load (i32.add (local.get $lo) (i32.shl (local.get $i) (i32.const 2)))))))
+        (local.set $e (i32.add (local.get $tab)
+          (i32.mul (i32.load (i32.add (local.get $mod) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 24))))
+        (local.set $out (i32.add (local.get $size) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $st (i32.load offset=16 (local.get $e)))
+        (if (i32.eqz (local.get $st))
+          (then
+            ;; the object's highest address
+            (i64.store (local.get $e) (local.get $a))
+            (i32.store offset=16 (local.get $e) (i32.const 1)))
+          (else
+            (if (i64.ne (i64.load (local.get $e)) (local.get $a))
+              (then
+                ;; a lower address: the current one becomes the next higher
+                (i64.store offset=8 (local.get $e) (i64.load (local.get $e)))
+                (i64.store (local.get $e) (local.get $a))
+                (i32.store offset=16 (local.get $e) (i32.const 2))
+                (local.set $st (i32.const 2))))))
+        (if (i32.lt_u (local.get $st) (i32.const 2))
+          (then (i32.store (local.get $out) (i32.const -1)))
+          (else
+            (local.set $d (i64.sub (i64.load offset=8 (local.get $e)) (local.get $a)))
+            (i32.store (local.get $out)
+              (select (i32.const -2) (i32.wrap_i64 (local.get $d)) (i64.ge_u (local.get $d) (i64.const 0xffffffff))))))
+        (br $each)))))

@@ -7,7 +7,7 @@
  * address, the first alias in kallsyms order, size to the next higher address.
  */
 import { cmp64, hexAddr, hiOf, loOf, toBig } from './addr';
-import { latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './kallsyms';
+import { columnPasses, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './kallsyms';
 
 export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
 
@@ -100,8 +100,10 @@ export class SymbolIndex {
     this.addressDigits = sources.some((s) => s.report.addressDigits === 16) || sources.length === 0 ? 16 : 8;
 
     const keep = sources.length > 1 ? keepMask(cols) : undefined;
+    // Counts, the high-half run and (for input already in address order) the sizes, in wasm.
+    let pass = keep ? undefined : columnPasses(cols.hi, cols.lo, cols.mod, cols.type, cols.n);
     // undefined: already in address order (System.map, most of /proc/kallsyms): no permutation.
-    const perm = sortByAddress(cols, keep);
+    const perm = pass?.sizes ? undefined : sortByAddress(cols, keep);
     const n = perm ? perm.length : cols.n;
     this.count = n;
     const take32 = (a: Uint32Array) => { if (!perm) return a.slice(0, n); const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
@@ -116,18 +118,11 @@ export class SymbolIndex {
     this.line = take32(cols.line);
     this.src = take8(cols.src);
     this.perm = perm;
-    this.size = computeSizes(this.hi, this.lo, this.mod);
-    this.hiRun = longestHiRun(this.hi);
-
-    let data = 0;
-    let vml = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.mod[i] !== 0) continue;
-      vml++;
-      const t = this.type[i] | 0x20;
-      if (t === 0x64 || t === 0x62) data++; // d, b
-    }
-    this.kallsymsAll = vml > 0 && data * 20 > vml;
+    if (!pass?.sizes) pass = columnPasses(this.hi, this.lo, this.mod, this.type, n);
+    this.size = pass.sizes ?? new Uint32Array(n).fill(UNKNOWN_SIZE);
+    this.hiRun = n > 0 ? pass.scan.run : undefined;
+    const { vmlinux, vmlinuxData } = pass.scan;
+    this.kallsymsAll = vmlinux > 0 && vmlinuxData * 20 > vmlinux;
     // Section markers, found with one pass over short vmlinux names (no name index needed:
     // it is built on first use, so that serving addresses does not wait for it).
     const m = findMarkers(this, ['_stext', '_text', '_etext', '_sinittext', '_einittext', '_end']);
@@ -444,17 +439,6 @@ export interface IndexStats {
   sources: { file: string; kind: SourceKind; symbols: number; skippedLines: number }[];
 }
 
-function longestHiRun(H: Uint32Array): { hi: number; start: number; end: number } | undefined {
-  let best: { hi: number; start: number; end: number } | undefined;
-  for (let s = 0; s < H.length; ) {
-    let e = s + 1;
-    while (e < H.length && H[e] === H[s]) e++;
-    if (!best || e - s > best.end - best.start) best = { hi: H[s], start: s, end: e };
-    s = e;
-  }
-  return best;
-}
-
 /**
  * Buckets of equal width over the low halves of symbols [start, end) (sorted): bucket k holds
  * the symbols whose low half is in [base + k << shift, base + (k+1) << shift), from start[k] to
@@ -635,48 +619,6 @@ function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint3
     bounds = next;
   }
   return src;
-}
-
-/** Sizes: distance to the next higher address within the same object (vmlinux, a module, a pseudo module). */
-function computeSizes(H: Uint32Array, L: Uint32Array, M: Uint16Array): Uint32Array {
-  const n = H.length;
-  const size = new Uint32Array(n);
-  let maxMod = 0;
-  for (let i = 0; i < n; i++) if (M[i] > maxMod) maxMod = M[i];
-  // Walking down, per object: the address of the symbols being visited (cur) and the next
-  // higher address above them (next). has: 0 none seen, 1 cur only, 2 cur and next.
-  const ch = new Uint32Array(maxMod + 1);
-  const cl = new Uint32Array(maxMod + 1);
-  const nh = new Uint32Array(maxMod + 1);
-  const nl = new Uint32Array(maxMod + 1);
-  const has = new Uint8Array(maxMod + 1);
-  for (let i = n - 1; i >= 0; i--) {
-    const m = M[i];
-    const h = H[i];
-    const l = L[i];
-    const s = has[m];
-    if (s === 0) {
-      has[m] = 1;
-      ch[m] = h;
-      cl[m] = l;
-      size[i] = UNKNOWN_SIZE;
-      continue;
-    }
-    if (ch[m] !== h || cl[m] !== l) {
-      nh[m] = ch[m];
-      nl[m] = cl[m];
-      ch[m] = h;
-      cl[m] = l;
-      has[m] = 2;
-    } else if (s === 1) {
-      size[i] = UNKNOWN_SIZE; // an alias of the object's highest symbol
-      continue;
-    }
-    const dh = nh[m] - h;
-    const d = dh === 0 ? nl[m] - l : dh === 1 ? 0x100000000 - l + nl[m] : UNKNOWN_SIZE;
-    size[i] = d >= UNKNOWN_SIZE ? UNKNOWN_SIZE - 1 : d;
-  }
-  return size;
 }
 
 function encodeLatin1(s: string): Uint8Array {
