@@ -8,7 +8,9 @@ import { homedir } from 'node:os';
 import { isFormatError } from './core/errors';
 import { SourceKind } from './core/kallsyms';
 import { buildIndex, SourceInput, SymbolIndex } from './core/symindex';
-import { takePrefetched } from './prefetch';
+import { MAX_SOURCE_BYTES, takePrefetched } from './prefetch';
+
+export { MAX_SOURCE_BYTES };
 
 export interface SourceSpec {
   file: string;
@@ -23,9 +25,6 @@ export interface LoadResult {
   millis: number;
 }
 
-export const MAX_SOURCE_BYTES = 1 << 30;
-/** A read started on a worker at process start (prefetch.ts) is used if it is this fresh. */
-const PREFETCH_MAX_AGE_MS = 10_000;
 
 export function expandPath(p: string, workspaceFolder?: string): string {
   let s = p.trim();
@@ -77,7 +76,7 @@ export function readWholeSync(file: string): Uint8Array {
 }
 
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
-  const pre = takePrefetched(spec.file, PREFETCH_MAX_AGE_MS);
+  const pre = takePrefetched(spec.file);
   const bytes = (pre && (await pre)) || (await readWhole(spec.file));
   if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`${spec.file}: ${bytes.length} bytes is too large for a symbol table`);
   return { file: spec.file, kind: spec.kind, bytes };

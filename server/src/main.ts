@@ -1,5 +1,4 @@
-// Entry point of dist/server.js (transport from argv: --stdio, --node-ipc, --socket=N).
-import './early'; // first: starts reading /proc/kallsyms while the rest loads
+// The language server bundle (dist/server-main.js), loaded by dist/server.js (boot.ts).
 import { startServer } from './server';
 
 startServer();
