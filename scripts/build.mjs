@@ -14,7 +14,10 @@ const common = {
 
 await Promise.all([
   build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  build({ ...common, entryPoints: ['server/src/main.ts'], outfile: 'dist/server.js' }),
+  // The server: dist/server.js is a small boot file that starts reading /proc/kallsyms on a
+  // worker, then requires dist/server-main.js (the language server).
+  build({ ...common, entryPoints: ['server/src/boot.ts'], outfile: 'dist/server.js', external: ['./server-main.js'] }),
+  build({ ...common, entryPoints: ['server/src/main.ts'], outfile: 'dist/server-main.js' }),
   build({ ...common, entryPoints: ['server/src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
 ]);
 chmodSync('dist/cli.js', 0o755);
