@@ -138,7 +138,7 @@ const TYPE_OK = (() => {
 // ---- the WebAssembly fast path (kallsyms.wat) -------------------------------------------
 
 /** Input per window: a window is copied into the wasm memory and parsed there. */
-const WINDOW = 1 << 21;
+const WINDOW = 1 << 19; // 512 KiB: small enough that allocating the memory costs little
 const TABLES = 0; // HEX at 0, TYPE_OK at 256
 const IN = 1024;
 
@@ -192,7 +192,15 @@ export interface ColumnScan {
  * when they ascend, the sizes: distance to the next higher address of the same module id
  * (0xffffffff none, 0xfffffffe too far). In wasm: it runs once, at start, where JS is cold.
  */
-export function columnPasses(hi: Uint32Array, lo: Uint32Array, mod: Uint16Array, type: Uint8Array, n: number): { scan: ColumnScan; sizes?: Uint32Array } {
+export function columnPasses(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  mod: Uint16Array,
+  type: Uint8Array,
+  n: number,
+  /** Module ids are below this. */
+  modules: number,
+): { scan: ColumnScan; sizes?: Uint32Array } {
   if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
   wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64'));
   const H = 0;
@@ -201,7 +209,7 @@ export function columnPasses(hi: Uint32Array, lo: Uint32Array, mod: Uint16Array,
   const S = 12 * n;
   const T = 16 * n;
   const TAB = (T + n + 7) & ~7;
-  const bytes = TAB + 24 * 65536; // module ids are 16-bit
+  const bytes = TAB + 24 * Math.min(Math.max(modules, 1), 65536); // module ids are 16-bit
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const ex = new WebAssembly.Instance(wasmModule, { e: { m: memory } }).exports as unknown as {
     scan(n: number, hi: number, lo: number, mod: number, type: number): void;

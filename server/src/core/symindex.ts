@@ -101,7 +101,7 @@ export class SymbolIndex {
 
     const keep = sources.length > 1 ? keepMask(cols) : undefined;
     // Counts, the high-half run and (for input already in address order) the sizes, in wasm.
-    let pass = keep ? undefined : columnPasses(cols.hi, cols.lo, cols.mod, cols.type, cols.n);
+    let pass = keep ? undefined : columnPasses(cols.hi, cols.lo, cols.mod, cols.type, cols.n, cols.modules.length);
     // undefined: already in address order (System.map, most of /proc/kallsyms): no permutation.
     const perm = pass?.sizes ? undefined : sortByAddress(cols, keep);
     const n = perm ? perm.length : cols.n;
@@ -118,7 +118,7 @@ export class SymbolIndex {
     this.line = take32(cols.line);
     this.src = take8(cols.src);
     this.perm = perm;
-    if (!pass?.sizes) pass = columnPasses(this.hi, this.lo, this.mod, this.type, n);
+    if (!pass?.sizes) pass = columnPasses(this.hi, this.lo, this.mod, this.type, n, cols.modules.length);
     this.size = pass.sizes ?? new Uint32Array(n).fill(UNKNOWN_SIZE);
     this.hiRun = n > 0 ? pass.scan.run : undefined;
     const { vmlinux, vmlinuxData } = pass.scan;
