@@ -18,6 +18,15 @@ await Promise.all([
   // worker, then requires dist/server-main.js (the language server).
   build({ ...common, entryPoints: ['server/src/boot.ts'], outfile: 'dist/server.js', external: ['./server-main.js'] }),
   build({ ...common, entryPoints: ['server/src/main.ts'], outfile: 'dist/server-main.js' }),
-  build({ ...common, entryPoints: ['server/src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  // The CLI: a small dispatcher (dist/cli.js) that requires the bundle of the command asked for
+  // (`lsp`: dist/server.js); cli-btf.js imports cli-btfdecl.js only for declarations, not for `btf --stats`.
+  build({ ...common, entryPoints: ['server/src/cli.ts'], outfile: 'dist/cli.js', external: ['./cli-*.js', './server.js'], banner: { js: '#!/usr/bin/env node' } }),
+  build({
+    ...common,
+    entryPoints: { 'cli-btf': 'server/src/btfcli.ts', 'cli-btfdecl': 'server/src/btfdecl.ts', 'cli-cmds': 'server/src/clicmds.ts' },
+    outdir: 'dist',
+    supported: { 'dynamic-import': false }, // import() of the sibling bundles as require(), not through the ESM loader
+    plugins: [{ name: 'cli-btfdecl', setup: (b) => b.onResolve({ filter: /^\.\/btfdecl$/ }, () => ({ path: './cli-btfdecl.js', external: true })) }],
+  }),
 ]);
 chmodSync('dist/cli.js', 0o755);

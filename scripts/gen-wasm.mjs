@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = [{ wat: 'server/src/core/kallsyms.wat', out: 'server/src/core/kallsymswasm.ts', name: 'KALLSYMS_WASM' }];
+const SOURCES = [
+  { wat: 'server/src/core/kallsyms.wat', out: 'server/src/core/kallsymswasm.ts', name: 'KALLSYMS_WASM' },
+  { wat: 'server/src/core/btf/walk.wat', out: 'server/src/core/btf/walkwasm.ts', name: 'BTF_WALK_WASM' },
+];
 
 export async function generate(src) {
   const wabt = await wabtInit();

@@ -1,12 +1,16 @@
 /**
  * `ksym btf`: C declarations and statistics from BTF (raw BTF files such as
  * /sys/kernel/btf/vmlinux, or the .BTF section of a vmlinux/.ko ELF; split BTF
- * with --base). Wired into cli.ts as the `btf` command.
+ * with --base). Bundled as dist/cli-btf.js, which the dispatcher in cli.ts loads for
+ * the `btf` command (run()). `--stats` needs only btfread.ts; declarations need the
+ * BTF reader and the C renderer (btfdecl.ts, imported when asked for: the build puts
+ * it in dist/cli-btfdecl.js).
  */
 import { parseArgs } from 'node:util';
-import { CRenderer, Kind, KIND_NAMES, type Btf, type BtfKindName } from './core/btf';
-import { DEFAULT_BTF, loadBtfFile, quickStatsSync, type BtfQuickStats } from './btfstore';
+import { DEFAULT_BTF, quickStatsSync, type BtfQuickStats } from './btfread';
+import { KIND_NAMES, type BtfKindName } from './core/btf/kinds';
 import { FormatError } from './core/errors';
+import { writeStdout } from './stdout';
 
 export const BTF_USAGE = `Usage: ksym btf [--btf FILE] [--base FILE] [--json] [--no-layout] NAME...
        ksym btf --stats [--btf FILE] [--base FILE] [--json]
@@ -27,49 +31,6 @@ typedef, a variable. NAME may be 'struct X', 'union X', 'enum X' or a plain name
                 'namedFuncs', kfuncs as 'kfuncs'
 
 Exit status: 0 ok, 1 a NAME was not found, 2 unusable input.`;
-
-export interface BtfEntry {
-  name: string;
-  kind: BtfKindName | null;
-  id: number | null;
-  size: number | null;
-  declaration: string | null;
-}
-
-const SIZED_KINDS = new Set<number>([Kind.INT, Kind.FLOAT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC]);
-const UNSIZED_KINDS = new Set<number>([Kind.FUNC, Kind.FUNC_PROTO, Kind.FWD, Kind.DECL_TAG]);
-
-function sizeOf(btf: Btf, r: CRenderer, id: number): number | null {
-  const k = btf.kindOf(id);
-  if (SIZED_KINDS.has(k)) return btf.sizeOrType(id);
-  if (UNSIZED_KINDS.has(k)) return null;
-  try {
-    return r.sizeOf(id);
-  } catch {
-    return null;
-  }
-}
-
-/** Types named NAME; for `struct X` etc., definitions hide forward declarations. */
-export function lookupNames(btf: Btf, name: string): number[] {
-  const ids = btf.idsByName(name);
-  if (/^\s*(struct|union|enum)\s/.test(name)) {
-    const defs = ids.filter((id) => btf.kindOf(id) !== Kind.FWD);
-    if (defs.length) return defs;
-  }
-  return ids;
-}
-
-export function btfEntries(btf: Btf, name: string, layout = true): BtfEntry[] {
-  const r = new CRenderer(btf, { layout });
-  return lookupNames(btf, name).map((id) => ({
-    name: btf.nameOf(id),
-    kind: btf.kindName(id) as BtfKindName,
-    id,
-    size: sizeOf(btf, r, id),
-    declaration: btf.declaration(id, { layout }),
-  }));
-}
 
 export function statsJson(st: BtfQuickStats): Record<string, number | string> {
   const out: Record<string, number | string> = { file: st.file, types: st.types };
@@ -93,7 +54,7 @@ export function statsText(st: BtfQuickStats): string {
 }
 
 function out(s: string): void {
-  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  writeStdout(s.endsWith('\n') ? s : s + '\n');
 }
 function err(s: string): void {
   process.stderr.write(s.endsWith('\n') ? s : s + '\n');
@@ -147,8 +108,10 @@ export async function cmdBtf(argv: string[]): Promise<number> {
       try {
         st = quickStatsSync(file, values.base);
       } catch (e) {
-        if (e instanceof FormatError && /xz-compressed/.test(e.reason)) st = await statsViaLoader(file, values.base);
-        else throw e;
+        if (!(e instanceof FormatError && /xz-compressed/.test(e.reason))) throw e;
+        const r = await (await import('./btfdecl')).statsViaLoader(file, values.base);
+        if ('error' in r) throw new Message(r.error);
+        st = r;
       }
       out(values.json ? JSON.stringify(statsJson(st), null, 2) : statsText(st));
       return 0;
@@ -157,54 +120,22 @@ export async function cmdBtf(argv: string[]): Promise<number> {
       err(`ksym btf: no NAME given\n\n${BTF_USAGE}`);
       return 2;
     }
-    let base: Btf | undefined;
-    if (values.base) {
-      const b = await loadBtfFile(values.base);
-      if (!b.ok) {
-        err(`ksym: ${b.error}`);
-        return 2;
-      }
-      base = b.btf;
-    }
-    const r = await loadBtfFile(file, base);
+    const r = await (await import('./btfdecl')).declarations(file, values.base, positionals, !values['no-layout']);
     if (!r.ok) {
       err(`ksym: ${r.error}`);
       return 2;
     }
-    const btf = r.btf;
-    const layout = !values['no-layout'];
-    let missing = 0;
-    const json: Array<BtfEntry | BtfEntry[]> = [];
-    const texts: string[] = [];
-    for (const name of positionals) {
-      const entries = btfEntries(btf, name, layout);
-      if (!entries.length) {
-        missing++;
-        err(`ksym btf: ${name}: no such type or function in ${file}${base ? ` (over ${base.file})` : ''}`);
-        json.push({ name, kind: null, id: null, size: null, declaration: null });
-        continue;
-      }
-      json.push(entries.length === 1 ? entries[0] : entries);
-      for (const e of entries) texts.push(e.declaration ?? '');
-    }
-    if (values.json) out(JSON.stringify(json, null, 2));
-    else if (texts.length) out(texts.join('\n\n'));
-    return missing ? 1 : 0;
+    for (const name of r.missing) err(`ksym btf: ${name}: no such type or function in ${file}${values.base ? ` (over ${values.base})` : ''}`);
+    if (values.json) out(JSON.stringify(r.json, null, 2));
+    else if (r.texts.length) out(r.texts.join('\n\n'));
+    return r.missing.length ? 1 : 0;
   } catch (e) {
     err(`ksym: ${errText(e, file)}`);
     return 2;
   }
 }
 
-async function statsViaLoader(file: string, baseFile?: string): Promise<BtfQuickStats> {
-  let base: Btf | undefined;
-  if (baseFile) {
-    const b = await loadBtfFile(baseFile);
-    if (!b.ok) throw new Message(b.error);
-    base = b.btf;
-  }
-  const r = await loadBtfFile(file, base);
-  if (!r.ok) throw new Message(r.error);
-  const s = r.btf.stats();
-  return { file, types: s.types, kinds: s.kinds, namedFuncs: s.namedFuncs, kfuncs: s.kfuncs, firstId: s.firstId, lastId: s.lastId };
+/** The dist/cli-btf.js entry: `ksym btf ARGV...`. */
+export function run(_cmd: string, argv: string[]): Promise<number> {
+  return cmdBtf(argv);
 }

@@ -2,12 +2,20 @@
  * Module file decompression by magic number: gzip (node:zlib), xz
  * (xz-decompress, WebAssembly, stream based → async) and zstd (fzstd).
  * Uncompressed input is returned as is. Errors are FormatErrors naming the file.
+ *
+ * node:zlib and xz-decompress (which loads Node's web streams) are loaded on first
+ * use: most inputs are not compressed, and loading them costs a short-lived process
+ * such as `ksym btf --stats` several milliseconds.
  */
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { promises as fsp } from 'node:fs';
 import { decompress as zstdDecompress } from 'fzstd';
-import { XzReadableStream } from 'xz-decompress';
 import { FormatError } from './errors';
+
+let zlib: typeof import('node:zlib') | undefined;
+function gunzipSync(b: Uint8Array): Buffer {
+  zlib ??= require('node:zlib') as typeof import('node:zlib');
+  return zlib.gunzipSync(b);
+}
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
 
@@ -98,6 +106,7 @@ async function xzDecompress(bytes: Uint8Array, file: string): Promise<Uint8Array
         controller.close();
       },
     });
+    const { XzReadableStream } = await import('xz-decompress');
     const reader = new XzReadableStream(input).getReader();
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -132,6 +141,6 @@ export async function decompressModule(bytes: Uint8Array, file: string): Promise
 
 /** Read a module file (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`) and decompress it. */
 export async function readModuleBytes(path: string): Promise<Uint8Array> {
-  const buf = await readFile(path);
+  const buf = await fsp.readFile(path);
   return decompressModule(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }

@@ -2,12 +2,13 @@
  * One pass over the raw type records: validates each record's kind and extent,
  * its name offset and its header-level type reference, and records the byte
  * offset of every record in a Uint32Array (local index i -> id firstId + i).
- * Nothing is decoded or copied here.
+ * Nothing is decoded or copied here. Valid input is answered by walk.ts.
  */
 import { FormatError } from '../errors';
 import type { BtfHeader } from './header';
 import { hasTypeRef, Kind, KIND_NAMES, MAX_KIND, trailingSize, TYPE_HDR } from './kinds';
 import type { BtfStrings } from './strings';
+import { walkTypes } from './walk';
 
 /** BTF_MAX_TYPE: type ids are limited to 20 bits by the format's users. */
 export const BTF_MAX_TYPE = 0x000fffff;
@@ -30,6 +31,12 @@ export function indexTypes(
   file: string,
   splitHint: string,
 ): RawIndex {
+  // The walk (WebAssembly, fast from the first record) answers valid input; the loop
+  // below finds and reports what is wrong with anything else.
+  const w = walkTypes(bytes, hdr.typeStart, hdr.typeEnd, strings.total, hdr.littleEndian);
+  if (w && w.maxRef <= firstId + w.offsets.length - 1 && firstId + w.offsets.length - 1 <= BTF_MAX_TYPE) {
+    return { offsets: w.offsets, kindCounts: w.kindCounts, namedFuncs: w.namedFuncs, namedCount: w.namedCount };
+  }
   const le = hdr.littleEndian;
   const end = hdr.typeEnd;
   const cap = Math.floor((end - hdr.typeStart) / TYPE_HDR);

@@ -1,0 +1,80 @@
+/**
+ * What every part of the `ksym` command line shares: the usage texts, usage errors
+ * and exiting with a message. Small on purpose: it is in every CLI bundle.
+ */
+export const USAGE: Record<string, string> = {
+  main: `ksym: Linux kernel symbols, resolved exactly as the kernel prints them
+
+Usage: ksym <command> [options]
+
+Commands:
+  lookup   resolve addresses and name+0xoff/0xsize [mod] queries
+  symbols  a module's symbol table (.ko)
+  check    livepatch sympos diagnostics for text, C sources and livepatch .ko files
+  btf      C declarations and statistics from BTF (vmlinux and module split BTF)
+  search   rank every kernel symbol and BTF type for a query (like Ctrl+T)
+  decode   annotate a kernel log (oops, dmesg, trace) with resolved symbols
+  stats    statistics of a symbol table
+  lsp      run the language server (--stdio)
+
+Data source options:
+  --kallsyms FILE   kallsyms text or System.map (repeatable; default /proc/kallsyms)
+  --module PATH     a .ko file or a directory of modules (repeatable)
+
+Run 'ksym <command> --help' for details.`,
+  lookup: `Usage: ksym lookup [--kallsyms FILE]... [--module FILE.ko|DIR]... [--json] QUERY...
+
+QUERY is an address (hex, 0x optional) or name, name+0xoff, name+0xoff/0xsize,
+optionally followed by ' [module]' or ' [module BUILDID]'. Addresses resolve like the
+kernel's %pS. With --module, a ' [module]' query the kallsyms source cannot answer is
+resolved in the module's .ko (plain, .gz, .xz or .zst): the address column is then the
+runtime address when the module's load address is known (from its [mod] lines in the
+kallsyms source), else 'SECTION+0xOFF'.
+
+Output: one line per query, '<address> <kernel form>'.
+--json: an array of {query, address, name, offset, size, module, type, candidates}.
+Exit status: 0 all resolved, 1 some query did not resolve (or is ambiguous), 2 unusable input.`,
+  decode: `Usage: ksym decode [--kallsyms FILE]... [--kaslr-offset HEX] [FILE|-]
+
+Prints the log with every address and frame annotated ('  ⟶ ...'): addresses with the
+kernel form (%pB in stack traces, %pS elsewhere), frames with their address, and a
+warning when the log and the symbol table disagree. A 'Kernel Offset:' line in the log
+is applied. Reads standard input when FILE is '-' or absent.`,
+  stats: `Usage: ksym stats [--kallsyms FILE]... [--json]
+
+Symbols, modules, duplicate names and counts by type.`,
+  symbols: `Usage: ksym symbols --module FILE.ko [--kept|--all] [--json]
+
+A module's symbol table in symtab order. --kept: only the symbols the kernel keeps after
+load (what /proc/kallsyms shows); --all (default): the full table, as before init.
+--json: [{index, name, value, size, type, binding, sectionIndex, section, kept}]
+(sectionIndex as readelf's Ndx: a number, or 'UND', 'ABS', 'COM').`,
+  lsp: `Usage: ksym lsp --stdio
+
+Runs the ksym language server over standard input/output for any LSP editor.`,
+};
+
+export class UsageError extends Error {}
+
+export function fail(code: number, msg: string): never {
+  process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n');
+  process.exit(code);
+}
+
+export function help(cmd: string): number {
+  process.stdout.write(USAGE[cmd] + '\n');
+  return 0;
+}
+
+/** A usage error or a rejected option of `cmd`: the message and the usage, exit status 2. Anything else is rethrown. */
+export function failUsage(e: unknown, cmd: string | undefined): never {
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    fail(2, `ksym: ${(e as Error).message}\n\n${USAGE[cmd && USAGE[cmd] ? cmd : 'main']}`);
+  }
+  throw e;
+}
+
+/** `ksym ... | head`: a closed pipe ends the command quietly. */
+export function exitOnClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 2));
+}
