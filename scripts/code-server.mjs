@@ -41,8 +41,13 @@ function env(profile) {
   };
 }
 
-function args(profile) {
-  return ['--auth', 'none', '--user-data-dir', join(profile, 'user'), '--extensions-dir', join(profile, 'ext'), '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened'];
+/** trust: keep VS Code's workspace trust (Restricted Mode) on, as a desktop VS Code has it. */
+function args(profile, { trust = false } = {}) {
+  return [
+    '--auth', 'none', '--user-data-dir', join(profile, 'user'), '--extensions-dir', join(profile, 'ext'),
+    '--disable-telemetry', '--disable-update-check', ...(trust ? [] : ['--disable-workspace-trust']),
+    '--disable-getting-started-override', '--ignore-last-opened',
+  ];
 }
 
 /** Install a .vsix into the profile's extension dir. */
@@ -59,11 +64,11 @@ export function writeUserSettings(profile, settings) {
 }
 
 /** Start code-server; resolves when /healthz answers. */
-export async function startCodeServer(profile, { port, log } = {}) {
+export async function startCodeServer(profile, { port, log, trust } = {}) {
   const node = ensureNode24();
   const cs = ensureCodeServer();
   port = port ?? (await freePort());
-  const proc = spawn(node, [cs, ...args(profile), '--bind-addr', `127.0.0.1:${port}`], { env: env(profile), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(node, [cs, ...args(profile, { trust }), '--bind-addr', `127.0.0.1:${port}`], { env: env(profile), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = [];
   const collect = (d) => {
     output.push(String(d));
