@@ -95,8 +95,10 @@ export class ErrorNotifier {
     this.lastState = s.state;
     if (!entered) return;
     const detail = s.messages.length ? s.messages.join('; ') : 'no details from the server';
+    // The index in use (the previous one after a failed reindex, the default in Restricted Mode) still serves.
+    const serving = s.symbols > 0 ? ` (${s.symbols.toLocaleString('en-US')} symbols are served meanwhile)` : '';
     void vscode.window
-      .showWarningMessage(`Kernel Symbols: indexing failed: ${detail}`, 'Show Output', 'Reindex')
+      .showWarningMessage(`Kernel Symbols: ${detail}${serving}`, 'Show Output', 'Reindex')
       .then((choice) => {
         if (choice === 'Show Output') void vscode.commands.executeCommand('ksym.showOutput');
         else if (choice === 'Reindex') void vscode.commands.executeCommand('ksym.reindex');
