@@ -1,13 +1,15 @@
 /**
  * Entry point of dist/server.js (transport from argv: --stdio, --node-ipc, --socket=N).
  *
- * A few lines that start reading the kallsyms source the client is expected to ask for
+ * A few lines that read the kallsyms source the client is expected to ask for
  * (KSYM_PREFETCH, set by the VS Code client from the settings; '' for none; default
- * /proc/kallsyms) on a worker thread, then load the language server bundle
- * (dist/server-main.js): the kernel generates /proc/kallsyms while that bundle compiles.
+ * /proc/kallsyms) while the client is still sending `initialize`, then load the language
+ * server bundle (dist/server-main.js) with V8's code cache (codecache.ts).
  */
+import { join } from 'node:path';
+import { requireWithCodeCache } from './codecache';
 import { prefetch } from './prefetch';
 
 const target = process.env.KSYM_PREFETCH ?? '/proc/kallsyms';
 if (target) prefetch(target);
-require('./server-main.js');
+requireWithCodeCache(join(__dirname, 'server-main.js'));

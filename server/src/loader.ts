@@ -3,14 +3,14 @@
  * the language server. A source that cannot be used fails the whole build, so the
  * caller keeps serving its previous index.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isFormatError } from './core/errors';
 import { SourceKind } from './core/kallsyms';
 import { buildIndex, SourceInput, SymbolIndex } from './core/symindex';
-import { MAX_SOURCE_BYTES, takePrefetched } from './prefetch';
+import { takePrefetched } from './prefetch';
+import { MAX_SOURCE_BYTES, readWholeSync } from './readfile';
 
-export { MAX_SOURCE_BYTES };
+export { MAX_SOURCE_BYTES, readWholeSync };
 
 export interface SourceSpec {
   file: string;
@@ -38,46 +38,8 @@ export function sourceKind(file: string): SourceKind {
   return /(^|\/)System\.map[^/]*$/.test(file) ? 'system.map' : 'kallsyms';
 }
 
-/**
- * Read a whole file, synchronously: the index build that follows blocks the thread anyway,
- * and procfs files (size 0: /proc/kallsyms is generated on read, at most a page per read(2))
- * would otherwise cost a thread-pool round trip per page: ~1,300 of them, 130 ms where the
- * kernel itself needs 40 ms.
- */
-export async function readWhole(file: string): Promise<Uint8Array> {
-  return readWholeSync(file);
-}
-
-export function readWholeSync(file: string): Uint8Array {
-  const fd = openSync(file, 'r');
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), { code: 'EISDIR' });
-    // Devices and pipes (/dev/zero, a FIFO) could stream forever: only regular files (procfs ones included).
-    if (!st.isFile()) throw Object.assign(new Error(`${file}: not a regular file`), { code: 'ENOTREG' });
-    let buf = Buffer.allocUnsafe(st.size > 0 ? Math.min(st.size + 1, MAX_SOURCE_BYTES + 1) : 8 << 20);
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        if (buf.length > MAX_SOURCE_BYTES) break;
-        const b = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_SOURCE_BYTES + 1));
-        buf.copy(b, 0, 0, n);
-        buf = b;
-      }
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    // Keep a small result from pinning a large buffer.
-    return n < buf.length / 2 ? Uint8Array.prototype.slice.call(buf, 0, n) : buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
-  const pre = takePrefetched(spec.file);
-  const bytes = (pre && (await pre)) || (await readWhole(spec.file));
+  const bytes = takePrefetched(spec.file) ?? readWholeSync(spec.file);
   if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`${spec.file}: ${bytes.length} bytes is too large for a symbol table`);
   return { file: spec.file, kind: spec.kind, bytes };
 }
