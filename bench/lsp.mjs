@@ -11,9 +11,9 @@ const { createMessageConnection, StreamMessageReader, StreamMessageWriter } = rp
  * Resolves once `initialize` has returned; `ready` resolves with the first settled status
  * and the milliseconds from spawn to it.
  */
-export async function startServer(serverJs, settings, timeoutMs = 60000) {
+export async function startServer(serverJs, settings, timeoutMs = 60000, env = undefined) {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [serverJs, '--stdio'], { stdio: 'pipe' });
+  const proc = spawn(process.execPath, [serverJs, '--stdio'], { stdio: 'pipe', env: env ? { ...process.env, ...env } : process.env });
   const stderr = [];
   proc.stderr.on('data', (d) => stderr.push(String(d)));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
