@@ -350,6 +350,13 @@ export class Corpus {
   readonly mask: Uint32Array;
   /** Letters that start a word. */
   readonly initials: Uint32Array;
+  /**
+   * Words of each name (alphanumeric runs), for word-start matching: slot k's words are
+   * wordPos[2w], wordPos[2w + 1] (start and end, relative to the name) for w in
+   * [wordAt[k], wordAt[k + 1]). Names longer than 255 bytes keep none (split when matched).
+   */
+  readonly wordAt: Uint32Array;
+  readonly wordPos: Uint8Array;
   /** Base entry of a variant (`__pfx_x`, `x.cold`, ...) when x exists in the same container; else -1. */
   readonly baseOf: Int32Array;
   /** First variant of an entry (-1), and the next variant of the same base. */
@@ -391,14 +398,20 @@ export class Corpus {
     const slotOf = new Uint32Array(n).fill(NONE);
     const mask = new Uint32Array(slots);
     const initials = new Uint32Array(slots);
+    const wordAt = new Uint32Array(slots + 1);
+    let wordPos = new Uint8Array(Math.max(64, bytes));
+    let nw = 0;
     let p = 0;
     buf[p++] = NL;
     for (let k = 0; k < slots; k++) {
       const i = entry[k];
       slotOf[i] = k;
       start[k] = p;
+      wordAt[k] = nw;
       const l = source.nameLength(i);
       source.copyName(i, buf, p);
+      const keepWords = l <= 255;
+      const s0 = p;
       let m = 0;
       let ini = 0;
       let prevAlnum = false;
@@ -409,15 +422,33 @@ export class Corpus {
         const bit = c >= 0x61 && c <= 0x7a ? 1 << (c - 0x61) : c >= 0x30 && c <= 0x39 ? 1 << 26 : 0;
         if (bit) {
           m |= bit;
-          if (!prevAlnum) ini |= bit;
+          if (!prevAlnum) {
+            ini |= bit;
+            if (keepWords && nw - wordAt[k] < MAX_WORDS) {
+              if (2 * nw + 2 > wordPos.length) {
+                const b = new Uint8Array(wordPos.length * 2);
+                b.set(wordPos);
+                wordPos = b;
+              }
+              wordPos[2 * nw] = p - s0;
+              wordPos[2 * nw + 1] = l; // until the word ends
+              nw++;
+            }
+          }
           prevAlnum = true;
-        } else prevAlnum = false;
+        } else {
+          if (prevAlnum && keepWords && nw > wordAt[k]) wordPos[2 * nw - 1] = Math.min(wordPos[2 * nw - 1], p - s0);
+          prevAlnum = false;
+        }
       }
       buf[p++] = NL;
       mask[k] = m;
       initials[k] = ini;
     }
     start[slots] = p;
+    wordAt[slots] = nw;
+    this.wordAt = wordAt;
+    this.wordPos = wordPos.slice(0, 2 * nw);
     this.buf = buf;
     this.start = start;
     this.entry = entry;
@@ -743,6 +774,24 @@ function wordMatch(buf: Uint8Array, s: number, e: number, q: Uint8Array): number
     prev = a;
   }
   if (prev && nw < MAX_WORDS) wEnd[nw++] = e;
+  return wordSearch(buf, nw, q);
+}
+
+/** wordMatch for a corpus slot, with its words already found (Corpus.wordPos). */
+function wordMatchSlot(c: Corpus, k: number, q: Uint8Array): number {
+  const s = c.start[k];
+  const a = c.wordAt[k];
+  const b = c.wordAt[k + 1];
+  if (a === b) return wordMatch(c.buf, s, c.start[k + 1] - 1, q); // long name: words not kept
+  const pos = c.wordPos;
+  for (let w = a; w < b; w++) {
+    wStart[w - a] = s + pos[2 * w];
+    wEnd[w - a] = s + pos[2 * w + 1];
+  }
+  return wordSearch(c.buf, b - a, q);
+}
+
+function wordSearch(buf: Uint8Array, nw: number, q: Uint8Array): number {
   wCount = nw;
   wBuf = buf;
   wQ = q;
@@ -791,15 +840,13 @@ function scanWords(c: Corpus, s: number, qb: Buffer, cap: number, add: AddFn): v
   if (need === 0) return;
   const mask = c.mask;
   const ini = c.initials;
-  const buf = c.buf;
-  const start = c.start;
   const stamp = c.stamp;
   // Best score first: per-score buckets; stop when bucket 0 is full.
   const buckets: number[][] = [[], [], [], []];
   for (let k = 0; k < c.slots; k++) {
     if ((mask[k] & need) !== need || (ini[k] & inits) !== inits) continue;
     if (stamp[k] === generation) continue;
-    const sc = wordMatch(buf, start[k], start[k + 1] - 1, qb);
+    const sc = wordMatchSlot(c, k, qb);
     if (sc < 0) continue;
     const b = buckets[sc < 3 ? sc : 3];
     if (b.length < cap) b.push(k);
