@@ -225,3 +225,39 @@ describe('index construction passes (wasm) against a straightforward computation
     expect(sizesOf(index)).toEqual(naiveSizes(index));
   });
 });
+
+describe('address order against a plain stable sort', () => {
+  it('mixes of long sorted runs, short runs, equal addresses and several high halves', () => {
+    const r = rng(99);
+    for (let round = 0; round < 40; round++) {
+      const lines: string[] = [];
+      const his = ['ffffffff', '00000000', 'ffffff80', '00000001'].slice(0, 1 + (round % 4));
+      let a = 0x81000000;
+      const n = 50 + Math.floor(r() * 3000);
+      while (lines.length < n) {
+        if (r() < 0.5) {
+          // a long ascending run (vmlinux-like), some equal neighbours
+          const len = 64 + Math.floor(r() * 400);
+          for (let k = 0; k < len; k++) {
+            if (r() > 0.2) a += 1 + Math.floor(r() * 64);
+            lines.push(`${his[0]}${(a >>> 0).toString(16).padStart(8, '0')} t s${lines.length}`);
+          }
+        } else {
+          // a block in no order (module symtab order), from any high half, with duplicates
+          const len = 1 + Math.floor(r() * 80);
+          for (let k = 0; k < len; k++) {
+            const lo = r() < 0.3 ? 0xc0000000 + 16 * Math.floor(r() * 8) : Math.floor(r() * 0xffffffff);
+            lines.push(`${his[Math.floor(r() * his.length)]}${lo.toString(16).padStart(8, '0')} t m${lines.length}\t[mod${k % 3}]`);
+          }
+        }
+      }
+      const text = lines.join('\n') + '\n';
+      const index = buildIndex([{ file: 't', bytes: Buffer.from(text), kind: 'kallsyms' }]);
+      const want = lines
+        .map((l, i) => ({ a: BigInt('0x' + l.slice(0, 16)), i, name: l.split(' ')[2].split('\t')[0] }))
+        .sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : x.i - y.i));
+      const got = Array.from({ length: index.count }, (_, i) => index.nameOf(i));
+      expect(got, `round ${round}`).toEqual(want.map((w) => w.name));
+    }
+  });
+});

@@ -6,7 +6,7 @@
  * kernel/module/kallsyms.c find_kallsyms_symbol): the last symbol at or below the
  * address, the first alias in kallsyms order, size to the next higher address.
  */
-import { cmp64, hexAddr, hiOf, loOf, toBig } from './addr';
+import { hexAddr, hiOf, loOf, toBig } from './addr';
 import { columnPasses, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './kallsyms';
 
 export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
@@ -548,7 +548,7 @@ function keepMask(cols: SymbolColumns): Uint8Array | undefined {
   return dropped ? keep : undefined;
 }
 
-/** Stable permutation by address (merge of the natural ascending runs: kallsyms is mostly sorted); undefined when the input is already in order. */
+/** Stable permutation by address; undefined when the input is already in order. */
 function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array | undefined {
   const H = cols.hi;
   const L = cols.lo;
@@ -576,49 +576,100 @@ function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint3
     for (let i = 0; i < cols.n; i++) ids[i] = i;
   }
   const n = ids.length;
-  // Find run boundaries.
-  const runs: number[] = [0];
-  for (let k = 1; k < n; k++) {
-    const a = ids[k - 1];
-    const b = ids[k];
-    if (H[b] < H[a] || (H[b] === H[a] && L[b] < L[a])) runs.push(k);
+  // kallsyms is mostly in order: vmlinux in one long ascending run, modules in symtab order
+  // (short runs). Long runs are kept as they are; the symbols of short runs are sorted
+  // natively (packedSort); then everything is merged, ties in source order.
+  const runs: number[] = [];
+  const pool: number[] = [];
+  for (let s = 0; s < n; ) {
+    let e = s + 1;
+    while (e < n && !before(H, L, ids[e], ids[e - 1])) e++;
+    if (e - s >= LONG_RUN) runs.push(s, e);
+    else for (let k = s; k < e; k++) pool.push(ids[k]);
+    s = e;
   }
-  runs.push(n);
-  if (runs.length === 2) return ids;
-  if (runs.length > 64 && runs.length > n / 64) {
-    // Many short runs (e.g. a module-heavy dump in symtab order): general sort.
-    return ids.sort((a, b) => cmp64(H[a], L[a], H[b], L[b]) || a - b);
+  const lists: Uint32Array[] = [];
+  for (let r = 0; r < runs.length; r += 2) lists.push(ids.subarray(runs[r], runs[r + 1]));
+  if (pool.length > 0) lists.push(packedSort(H, L, Uint32Array.from(pool)));
+  // Pairwise merges (few lists: the long runs and the pool).
+  while (lists.length > 1) {
+    const next: Uint32Array[] = [];
+    for (let i = 0; i + 1 < lists.length; i += 2) next.push(merge(H, L, lists[i], lists[i + 1]));
+    if (lists.length % 2 === 1) next.push(lists[lists.length - 1]);
+    lists.splice(0, lists.length, ...next);
   }
-  let src: Uint32Array = ids;
-  let dst: Uint32Array = new Uint32Array(n);
-  let bounds = runs;
-  while (bounds.length > 2) {
-    const next: number[] = [0];
-    for (let r = 0; r + 1 < bounds.length; r += 2) {
-      const s = bounds[r];
-      const m = bounds[r + 1];
-      const e = r + 2 < bounds.length ? bounds[r + 2] : m;
-      let i = s;
-      let j = m;
-      let o = s;
-      while (i < m && j < e) {
-        const a = src[i];
-        const b = src[j];
-        // Take from the right run only when strictly smaller (stability: left run is earlier in source).
-        if (H[b] < H[a] || (H[b] === H[a] && L[b] < L[a])) dst[o++] = src[j++];
-        else dst[o++] = src[i++];
-      }
-      while (i < m) dst[o++] = src[i++];
-      while (j < e) dst[o++] = src[j++];
-      next.push(e);
+  return lists.length ? Uint32Array.from(lists[0]) : new Uint32Array(0);
+}
+
+/** Runs at least this long are merged as they are; shorter ones go to the native sort. */
+const LONG_RUN = 64;
+
+/** Symbol b sorts before a: lower address, or the same address earlier in the sources. */
+function before(H: Uint32Array, L: Uint32Array, b: number, a: number): boolean {
+  return H[b] < H[a] || (H[b] === H[a] && (L[b] < L[a] || (L[b] === L[a] && b < a)));
+}
+
+function merge(H: Uint32Array, L: Uint32Array, x: Uint32Array, y: Uint32Array): Uint32Array {
+  const out = new Uint32Array(x.length + y.length);
+  let i = 0;
+  let j = 0;
+  let o = 0;
+  while (i < x.length && j < y.length) out[o++] = before(H, L, y[j], x[i]) ? y[j++] : x[i++];
+  while (i < x.length) out[o++] = x[i++];
+  while (j < y.length) out[o++] = y[j++];
+  return out;
+}
+
+/**
+ * ids (in source order) by address, stably: grouped by high half (usually all 0xffffffff),
+ * then each group sorted natively on 64-bit keys (low half, position in the group).
+ */
+function packedSort(H: Uint32Array, L: Uint32Array, ids: Uint32Array): Uint32Array {
+  const n = ids.length;
+  let single = true;
+  const h0 = n > 0 ? H[ids[0]] : 0;
+  for (let k = 1; k < n && single; k++) single = H[ids[k]] === h0;
+  let grouped = ids;
+  let bounds = [0, n];
+  if (!single) {
+    const counts = new Map<number, number>();
+    for (let k = 0; k < n; k++) {
+      const h = H[ids[k]];
+      counts.set(h, (counts.get(h) ?? 0) + 1);
     }
-    if (next[next.length - 1] !== n) next.push(n);
-    const t = src;
-    src = dst;
-    dst = t;
-    bounds = next;
+    const his = [...counts.keys()].sort((x, y) => x - y);
+    const at = new Map<number, number>();
+    bounds = [0];
+    let o = 0;
+    for (const h of his) {
+      at.set(h, o);
+      o += counts.get(h)!;
+      bounds.push(o);
+    }
+    grouped = new Uint32Array(n);
+    for (let k = 0; k < n; k++) {
+      const h = H[ids[k]];
+      const p = at.get(h)!;
+      grouped[p] = ids[k];
+      at.set(h, p + 1);
+    }
   }
-  return src;
+  let big = 0;
+  for (let g = 0; g + 1 < bounds.length; g++) big = Math.max(big, bounds[g + 1] - bounds[g]);
+  const keys = new BigUint64Array(big);
+  const k32 = new Uint32Array(keys.buffer); // little-endian halves: [2r] low word, [2r + 1] high word
+  const out = new Uint32Array(n);
+  for (let g = 0; g + 1 < bounds.length; g++) {
+    const gs = bounds[g];
+    const m = bounds[g + 1] - gs;
+    for (let r = 0; r < m; r++) {
+      k32[2 * r + 1] = L[grouped[gs + r]];
+      k32[2 * r] = r;
+    }
+    keys.subarray(0, m).sort();
+    for (let r = 0; r < m; r++) out[gs + r] = grouped[gs + k32[2 * r]];
+  }
+  return out;
 }
 
 function encodeLatin1(s: string): Uint8Array {
