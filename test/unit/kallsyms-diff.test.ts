@@ -261,3 +261,35 @@ describe('address order against a plain stable sort', () => {
     }
   });
 });
+
+describe('section markers (_stext, _etext, ...): text search and full scan agree', () => {
+  const markers = (index: ReturnType<typeof buildIndex>) => {
+    const x = index as unknown as Record<string, bigint | undefined>;
+    return ['stext', 'etext', 'sinittext', 'einittext', 'end'].map((k) => x[k]);
+  };
+  it('on the live kernel and the corpus System.map, LF (text search) vs CRLF (scan)', () => {
+    const texts: string[] = [];
+    const live = liveKallsyms();
+    if (live) texts.push(live.toString('latin1'));
+    if (have(SYSTEM_MAP, 'markers')) texts.push(readFileSync(SYSTEM_MAP, 'latin1'));
+    for (const t of texts) {
+      const lf = buildIndex([{ file: 'a', bytes: Buffer.from(t, 'latin1'), kind: 'kallsyms' }]);
+      const crlf = buildIndex([{ file: 'b', bytes: Buffer.from(t.replace(/\n/g, '\r\n'), 'latin1'), kind: 'kallsyms' }]);
+      expect(markers(lf)).toEqual(markers(crlf));
+      expect(markers(lf)[0]).toBeDefined();
+    }
+  });
+  it('skips lines that are not symbols and module symbols of the same name', () => {
+    const text = [
+      'zzzz T _stext', // not a symbol
+      'ffffffff81000000 T _text',
+      'ffffffff81000010 T _stext',
+      'ffffffff81000020 T f',
+      'ffffffff81000100 T _etext',
+      'ffffffffc0000000 t _etext\t[m]',
+      '',
+    ].join('\n');
+    const m = markers(buildIndex([{ file: 't', bytes: Buffer.from(text), kind: 'kallsyms' }]));
+    expect(m.slice(0, 2)).toEqual([0xffffffff81000010n, 0xffffffff81000100n]);
+  });
+});
