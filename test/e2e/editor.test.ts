@@ -49,13 +49,27 @@ async function shot(name: string): Promise<void> {
 }
 
 async function openFile(name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
-  await page.keyboard.type(name, { delay: 10 });
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 20000 });
-  await page.keyboard.press('Enter');
-  await page.waitForSelector(`.tab[aria-label*="${name}"]`, { timeout: 20000 });
-  await page.waitForSelector('.monaco-editor .view-lines', { state: 'visible' });
+  // Quick open by name. Keyboard focus left in a panel by an earlier test can swallow the
+  // first try (it then opens the command palette): close whatever is open and try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
+      await page.keyboard.type(name, { delay: 10 });
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 10000 });
+      await page.keyboard.press('Enter');
+      // The tab may already exist from an earlier test: wait until it is the active one.
+      await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 10000 });
+      await page.waitForSelector('.monaco-editor .view-lines', { state: 'visible' });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await page.click('.monaco-workbench .part.editor', { position: { x: 200, y: 200 } }).catch(() => undefined);
+    }
+  }
 }
 
 /** Place the cursor with Go to Line (Ctrl+G `line:col`, 1-based) and show the hover (Ctrl+K Ctrl+I). */
