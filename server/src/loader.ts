@@ -10,8 +10,6 @@ import { buildIndex, SourceInput, SymbolIndex } from './core/symindex';
 import { takePrefetched } from './prefetch';
 import { MAX_SOURCE_BYTES, readWholeSync } from './readfile';
 
-export { MAX_SOURCE_BYTES, readWholeSync };
-
 export interface SourceSpec {
   file: string;
   kind: SourceKind;

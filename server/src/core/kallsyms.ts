@@ -158,13 +158,17 @@ interface WasmParser {
 
 let wasmModule: WebAssembly.Module | undefined;
 
+/** The compiled kallsyms.wat (compiled once, instantiated per use with its own memory). */
+function kallsymsWasm(): WebAssembly.Module {
+  return (wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64')));
+}
+
 /** A fresh instance per parse (its memory goes with it). */
 function wasmParser(window: number): WasmParser {
-  wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64'));
   const cap = Math.ceil(window / 21) + 1;
   const out = (IN + window + 7) & ~7;
   const memory = new WebAssembly.Memory({ initial: Math.ceil((out + cap * 29) / 65536) });
-  const inst = new WebAssembly.Instance(wasmModule, { e: { m: memory } });
+  const inst = new WebAssembly.Instance(kallsymsWasm(), { e: { m: memory } });
   const u8 = new Uint8Array(memory.buffer);
   for (let c = 0; c < 256; c++) {
     u8[TABLES + c] = HEX[c] < 0 ? 0xff : HEX[c];
@@ -202,7 +206,6 @@ export function columnPasses(
   modules: number,
 ): { scan: ColumnScan; sizes?: Uint32Array } {
   if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
-  wasmModule ??= new WebAssembly.Module(Buffer.from(KALLSYMS_WASM, 'base64'));
   const H = 0;
   const L = 4 * n;
   const M = 8 * n;
@@ -211,7 +214,7 @@ export function columnPasses(
   const TAB = (T + n + 7) & ~7;
   const bytes = TAB + 24 * Math.min(Math.max(modules, 1), 65536); // module ids are 16-bit
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const ex = new WebAssembly.Instance(wasmModule, { e: { m: memory } }).exports as unknown as {
+  const ex = new WebAssembly.Instance(kallsymsWasm(), { e: { m: memory } }).exports as unknown as {
     scan(n: number, hi: number, lo: number, mod: number, type: number): void;
     sizes(n: number, hi: number, lo: number, mod: number, size: number, tab: number): void;
   } & Record<'sorted' | 'vml' | 'data' | 'maxMod' | 'runHi' | 'runStart' | 'runEnd', WebAssembly.Global>;
