@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// Hostile-environment attacks (issue 14): each one run against the built CLI or server as a
+// separate process with a time budget; prints elapsed time, peak RSS (VmHWM, polled) and the
+// outcome. `node bench/attacks.mjs [--only SUBSTR] [--budget-ms N] [--json]`.
+// It measures; the assertions live in test/hostile/. Needs `npm run build` first.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync, constants as zc } from 'node:zlib';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const CLI = join(ROOT, 'dist/cli.js');
+const SERVER = join(ROOT, 'dist/server.js');
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
+const budget = args.includes('--budget-ms') ? Number(args[args.indexOf('--budget-ms') + 1]) : 15000;
+const asJson = args.includes('--json');
+if (!existsSync(CLI)) {
+  console.error(`attacks: ${CLI} missing; run npm run build`);
+  process.exit(2);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ksym-attacks-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+// A small, valid kallsyms text.
+const K = join(dir, 'kallsyms');
+writeFileSync(
+  K,
+  [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000000 T _text',
+    'ffffffff81001000 T schedule',
+    'ffffffff81001100 t helper',
+    'ffffffff81002000 T _etext',
+    'ffffffff82000000 D _end',
+  ].join('\n') + '\n',
+);
+
+function peakOf(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs a process; optional `drive(proc)` writes to stdin. Resolves {ms, peak, code, signal, out, err, timedOut}. */
+function run(argv, { drive, env, input } = {}) {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, argv, { stdio: 'pipe', env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out.length < 1 << 20 ? (out += d) : null));
+    p.stderr.on('data', (d) => (err.length < 1 << 20 ? (err += d) : null));
+    p.stdin.on('error', () => undefined);
+    let peak = 0;
+    const poll = setInterval(() => (peak = Math.max(peak, peakOf(p.pid))), 20);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGKILL');
+    }, budget);
+    if (input !== undefined) p.stdin.end(input);
+    if (drive) drive(p, () => out);
+    p.on('exit', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      res({ ms: performance.now() - t0, peak, code, signal, out, err, timedOut });
+    });
+  });
+}
+
+const cli = (...a) => run([CLI, ...a]);
+function lspFrame(obj) {
+  const body = Buffer.from(JSON.stringify(obj));
+  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]);
+}
+const init = (opts = {}) => lspFrame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: opts } });
+/** Server attack: send `frames` after initialize; succeed when stdout contains `want` (regex) before the budget. */
+function server(opts, frames, want, env) {
+  return run([SERVER, '--stdio'], {
+    env,
+    drive(p, out) {
+      p.stdin.write(init(opts));
+      p.stdin.write(lspFrame({ jsonrpc: '2.0', method: 'initialized', params: {} }));
+      for (const f of frames) p.stdin.write(f);
+      const iv = setInterval(() => {
+        if (want.test(out())) {
+          clearInterval(iv);
+          p.kill('SIGTERM');
+        }
+      }, 20);
+      p.on('exit', () => clearInterval(iv));
+    },
+  });
+}
+
+function sparse(name, size) {
+  const f = join(dir, name);
+  const fd = openSync(f, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+  return f;
+}
+function fifo(name) {
+  const f = join(dir, name);
+  execFileSync('mkfifo', [f]);
+  return f;
+}
+/** A compressed stream of `n` MiB of zeros, made by the system tool (streaming). */
+function bomb(name, tool, mib) {
+  const f = join(dir, name);
+  execFileSync('sh', ['-c', `head -c ${mib}M /dev/zero | ${tool} > '${f}'`]);
+  return f;
+}
+
+const attacks = [
+  ['fifo: stats --kallsyms FIFO', () => cli('stats', '--kallsyms', fifo('k.fifo'))],
+  ['fifo: btf --stats --btf FIFO', () => cli('btf', '--stats', '--btf', fifo('b.fifo'))],
+  ['fifo: symbols --module FIFO.ko', () => cli('symbols', '--module', fifo('m.ko'))],
+  ['fifo: server, initializationOptions kallsyms FIFO', () => server({ kallsyms: [fifo('s.fifo')] }, [], /"id":1,"result"/)],
+  ['fifo: server, KSYM_PREFETCH=FIFO', () => server({ kallsyms: [K] }, [], /"id":1,"result"/, { KSYM_PREFETCH: fifo('p.fifo') })],
+  ['device: btf --stats --btf /dev/zero', () => cli('btf', '--stats', '--btf', '/dev/zero')],
+  ['device: symbols --module /dev/zero', () => cli('symbols', '--module', '/dev/zero')],
+  ['device: decode --kallsyms K /dev/zero', () => cli('decode', '--kallsyms', K, '/dev/zero')],
+  ['huge: btf --stats on a 4 GiB sparse file', () => cli('btf', '--stats', '--btf', sparse('huge.btf', 4 * 2 ** 30))],
+  ['huge: symbols --module 2 GiB sparse .ko', () => cli('symbols', '--module', sparse('huge.ko', 2 * 2 ** 30))],
+  ['huge: stats --kallsyms 2 GiB sparse', () => cli('stats', '--kallsyms', sparse('huge.kallsyms', 2 * 2 ** 30))],
+  ['bomb: symbols --module 1 GiB .ko.gz', () => cli('symbols', '--module', bomb('b.ko.gz', 'gzip -1', 1024))],
+  ['bomb: symbols --module 1 GiB .ko.zst (no content size)', () => cli('symbols', '--module', bomb('b.ko.zst', 'zstd -q -19 --no-content-size', 1024))],
+  ['bomb: symbols --module 1 GiB .ko.xz', () => cli('symbols', '--module', bomb('b.ko.xz', 'xz -1 -T1', 1024))],
+  [
+    'protocol: didChangeConfiguration params null',
+    () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', method: 'workspace/didChangeConfiguration', params: null }), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7/),
+  ],
+  ['protocol: ksym/symbolPage params null', () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', id: 7, method: 'ksym/symbolPage', params: null })], /"id":7/)],
+  [
+    'framing: Content-Length: abc, then a request',
+    () => server({ kallsyms: [K] }, [Buffer.from('Content-Length: abc\r\n\r\n{}'), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7|never/),
+  ],
+  [
+    'framing: Content-Length longer than the body, then end of input',
+    () =>
+      run([SERVER, '--stdio'], {
+        drive(p) {
+          p.stdin.write(init({ kallsyms: [K] }));
+          p.stdin.write('Content-Length: 99999\r\n\r\n{"jsonrpc":"2.0"}');
+        },
+      }),
+  ],
+  ['storm: 200 concurrent ksym/reindex (/proc/kallsyms)', () => server({ kallsyms: ['/proc/kallsyms'] }, Array.from({ length: 200 }, (_, i) => lspFrame({ jsonrpc: '2.0', id: 100 + i, method: 'ksym/reindex', params: {} })), /"id":299,/)],
+  ['offset: lookup schedule+0x<300 f>', () => cli('lookup', '--kallsyms', K, 'schedule+0x' + 'f'.repeat(300))],
+  ['offset: lookup schedule+0x1fffffffffffffffff', () => cli('lookup', '--kallsyms', K, 'schedule+0x1fffffffffffffffff')],
+  ['repeat: stats --kallsyms K x1000', () => cli('stats', ...Array.from({ length: 1000 }, () => ['--kallsyms', K]).flat())],
+  [
+    'scale: search --module over 20,000 empty .ko',
+    () => {
+      const d = join(dir, 'mods');
+      mkdirSync(d);
+      for (let i = 0; i < 20000; i++) writeFileSync(join(d, `m${i}.ko`), '');
+      return cli('search', '--kallsyms', K, '--module', d, 'schedule');
+    },
+  ],
+  [
+    'c1: lookup prints a name with ESC/CSI bytes',
+    () => {
+      const f = join(dir, 'evil.kallsyms');
+      writeFileSync(f, Buffer.concat([Buffer.from('ffffffff81000000 T _stext\nffffffff81001000 T evil\x1b[31m\x9b2J\nffffffff81002000 T _etext\n', 'latin1')]));
+      return cli('lookup', '--kallsyms', f, 'ffffffff81001004');
+    },
+  ],
+];
+
+const rows = [];
+for (const [name, fn] of attacks) {
+  if (only && !name.includes(only)) continue;
+  const r = await fn();
+  const outcome = r.timedOut ? `HANG (killed at ${budget} ms)` : r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
+  const answer = /"id":7,[^\n]{0,140}/.exec(r.out)?.[0];
+  const msg = answer ?? (r.err || r.out).split('\n').find((l) => l.trim()) ?? '';
+  rows.push({ name, ms: Math.round(r.ms), peakMiB: +(r.peak / 2 ** 20).toFixed(1), outcome, message: msg.slice(0, 160).replace(/[\x00-\x1f\x7f-\x9f]/g, '?') });
+  if (!asJson) console.log(`${name.padEnd(58)} ${String(Math.round(r.ms)).padStart(6)} ms ${(r.peak / 2 ** 20).toFixed(0).padStart(6)} MiB  ${outcome}  ${rows.at(-1).message}`);
+}
+if (asJson) console.log(JSON.stringify(rows, null, 1));
