@@ -37,11 +37,23 @@ export function aptInstall(pkgs) {
   return r.status === 0;
 }
 
+/**
+ * The environment of an inner `npm install`: ours without the `npm_*` variables that an outer
+ * `npm start` exports. code-server's postinstall reads `npm_config_user_agent` to decide which
+ * Node it runs on; inherited from the outer npm it names the machine's Node 20, and the install
+ * fails with "code-server currently requires node v24" (only when started through npm).
+ */
+export function cleanNpmEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
 function npmInstall(dir, spec, env = {}) {
   mkdirSync(dir, { recursive: true });
   if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
   log(`npm install ${spec} into ${dir}`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: cleanNpmEnv(env) });
 }
 
 export function ensureNode24() {
@@ -77,6 +89,6 @@ export function ensureChromium() {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   ensureCodeServer();
   ensureChromium();
-  aptInstall(['neovim']);
+  if (!aptInstall(['neovim'])) throw new Error('neovim could not be installed');
   log('ready');
 }
