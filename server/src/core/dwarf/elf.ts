@@ -1,0 +1,408 @@
+/**
+ * An ELF view by offset over a ByteSource: header, section headers, section data read
+ * on demand (whole, or a slice by offset), SHF_COMPRESSED (zlib, zstd) and `.zdebug_*`
+ * sections, notes (every note of every SHT_NOTE section: the GNU build id of a vmlinux
+ * sits in `.notes` after the Xen notes), `.gnu_debuglink`, and for ET_REL the
+ * `.rela.debug_*` relocations (x86_64 R_X86_64_64/32/32S, aarch64 R_AARCH64_ABS64/32).
+ *
+ * Relocatable objects: every executable section of a `.ko` starts at 0. The view places
+ * each SHF_ALLOC section at its own synthetic base, `sectionBase(index)`, when it
+ * applies relocations (S + A with S = base + st_value), so that DWARF addresses of
+ * different sections never overlap; a lookup of (section, offset) is a lookup of
+ * base + offset. Executables (ET_EXEC/ET_DYN) are read as they are (their relocations
+ * are already applied; a vmlinux linked with --emit-relocs still carries them).
+ */
+import { decompress as zstdDecompress } from 'fzstd';
+import { FormatError } from '../common/errors';
+import type { ByteSource } from './source';
+import type { SectionBytes } from './cursor';
+
+export const ET_REL = 1;
+export const EM_X86_64 = 62;
+export const EM_AARCH64 = 183;
+const SHT_SYMTAB = 2;
+const SHT_RELA = 4;
+const SHT_NOTE = 7;
+const SHT_NOBITS = 8;
+const SHT_REL = 9;
+const SHF_ALLOC = 0x2;
+export const SHF_EXECINSTR = 0x4;
+const SHF_COMPRESSED = 0x800;
+const TWO32 = 4294967296;
+/** Synthetic per-section address stride for relocatable objects (sections are < 4 GiB). */
+export const SECTION_STRIDE = TWO32;
+/** Largest decompressed section accepted (a vmlinux .debug_info is 174 MB). */
+const MAX_SECTION = 1 << 30;
+
+let zlib: typeof import('node:zlib') | undefined;
+function inflate(b: Uint8Array, max: number): Uint8Array {
+  zlib ??= require('node:zlib') as typeof import('node:zlib');
+  const out = zlib.inflateSync(b, { maxOutputLength: Math.max(1, max) });
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export interface ElfSectionHeader {
+  readonly index: number;
+  readonly name: string;
+  readonly type: number;
+  readonly flags: number;
+  /** sh_addr as a signed Number (kernel addresses are small negatives, exact). */
+  readonly addr: number;
+  readonly offset: number;
+  readonly size: number;
+  readonly link: number;
+  readonly info: number;
+  readonly entsize: number;
+}
+
+export interface ElfNoteEntry {
+  readonly name: string;
+  readonly type: number;
+  readonly desc: Uint8Array;
+  readonly section: string;
+}
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  return s;
+}
+
+export class ElfView {
+  readonly src: ByteSource;
+  readonly file: string;
+  readonly is64: boolean;
+  readonly le: boolean;
+  readonly type: number;
+  readonly machine: number;
+  readonly sections: ElfSectionHeader[] = [];
+  private readonly byName = new Map<string, ElfSectionHeader>();
+  private readonly dataCache = new Map<number, SectionBytes>();
+  private symCache?: { value: Float64Array; shndx: Uint32Array };
+
+  constructor(src: ByteSource) {
+    this.src = src;
+    this.file = src.name;
+    const f = this.file;
+    if (src.size < 16) throw new FormatError(f, 0, 'not an ELF file: too short');
+    const id = src.read(0, 16);
+    if (id[0] !== 0x7f || id[1] !== 0x45 || id[2] !== 0x4c || id[3] !== 0x46) throw new FormatError(f, 0, 'not an ELF file (bad magic)');
+    if (id[4] !== 1 && id[4] !== 2) throw new FormatError(f, 4, `bad ELF class ${id[4]}`);
+    if (id[5] !== 1 && id[5] !== 2) throw new FormatError(f, 5, `bad ELF data encoding ${id[5]}`);
+    this.is64 = id[4] === 2;
+    this.le = id[5] === 1;
+    const ehsize = this.is64 ? 64 : 52;
+    if (src.size < ehsize) throw new FormatError(f, 16, 'truncated ELF header');
+    const h = src.read(0, ehsize);
+    const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
+    const le = this.le;
+    this.type = dv.getUint16(16, le);
+    this.machine = dv.getUint16(18, le);
+    const shoff = this.is64 ? Number(dv.getBigUint64(40, le)) : dv.getUint32(32, le);
+    const shentsize = dv.getUint16(this.is64 ? 58 : 46, le);
+    let shnum = dv.getUint16(this.is64 ? 60 : 48, le);
+    let shstrndx = dv.getUint16(this.is64 ? 62 : 50, le);
+    if (shoff === 0) return; // no section headers
+    const minEnt = this.is64 ? 64 : 40;
+    if (shentsize < minEnt) throw new FormatError(f, this.is64 ? 58 : 46, `section header entry size ${shentsize} < ${minEnt}`);
+    if (shoff + shentsize > src.size) throw new FormatError(f, shoff, 'section header table outside the file');
+    const first = this.readHeader(src.read(shoff, shentsize), 0, shoff);
+    if (shnum === 0) shnum = first.size;
+    if (shstrndx === 0xffff) shstrndx = first.link;
+    if (shnum > 1 << 20 || shoff + shnum * shentsize > src.size) throw new FormatError(f, shoff, `section header table (${shnum} entries) outside the file`);
+    const table = src.read(shoff, shnum * shentsize);
+    const raw: ElfSectionHeader[] = [];
+    for (let i = 0; i < shnum; i++) raw.push(this.readHeader(table.subarray(i * shentsize, (i + 1) * shentsize), i, shoff + i * shentsize));
+    let names: Uint8Array | undefined;
+    const strh = raw[shstrndx];
+    if (strh && strh.type !== SHT_NOBITS && strh.offset + strh.size <= src.size && strh.size <= MAX_SECTION) names = src.read(strh.offset, strh.size);
+    const dec = new TextDecoder();
+    for (const r of raw) {
+      let name = '';
+      if (names && r.name.length === 0) {
+        const off = (r as unknown as { nameOff: number }).nameOff;
+        if (off < names.length) {
+          let e = names.indexOf(0, off);
+          if (e < 0) e = names.length;
+          name = dec.decode(names.subarray(off, e));
+        }
+      }
+      const s: ElfSectionHeader = { ...r, name };
+      delete (s as unknown as { nameOff?: number }).nameOff;
+      this.sections.push(s);
+      if (name && !this.byName.has(name)) this.byName.set(name, s);
+    }
+  }
+
+  private readHeader(b: Uint8Array, index: number, at: number): ElfSectionHeader & { nameOff: number } {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const le = this.le;
+    if (this.is64) {
+      const addrLo = dv.getUint32(le ? 16 : 20, le), addrHi = dv.getUint32(le ? 20 : 16, le);
+      const offset = Number(dv.getBigUint64(24, le));
+      const size = Number(dv.getBigUint64(32, le));
+      return { index, name: '', nameOff: dv.getUint32(0, le), type: dv.getUint32(4, le), flags: Number(dv.getBigUint64(8, le) & 0xffffffffn), addr: (addrHi | 0) * TWO32 + addrLo, offset, size, link: dv.getUint32(40, le), info: dv.getUint32(44, le), entsize: Number(dv.getBigUint64(56, le)) };
+    }
+    void at;
+    return { index, name: '', nameOff: dv.getUint32(0, le), type: dv.getUint32(4, le), flags: dv.getUint32(8, le), addr: dv.getUint32(12, le), offset: dv.getUint32(16, le), size: dv.getUint32(20, le), link: dv.getUint32(24, le), info: dv.getUint32(28, le), entsize: dv.getUint32(36, le) };
+  }
+
+  get isRelocatable(): boolean {
+    return this.type === ET_REL;
+  }
+
+  /** A section by name; `.debug_X` also finds `.zdebug_X`. */
+  section(name: string): ElfSectionHeader | undefined {
+    const s = this.byName.get(name);
+    if (s && s.type !== SHT_NOBITS) return s;
+    if (name.startsWith('.debug_')) {
+      const z = this.byName.get('.z' + name.slice(1));
+      if (z && z.type !== SHT_NOBITS) return z;
+    }
+    return undefined;
+  }
+
+  /** Synthetic base address of a section in a relocatable object (0 for executables and non-alloc sections). */
+  sectionBase(index: number): number {
+    if (!this.isRelocatable) return 0;
+    const s = this.sections[index];
+    return s && s.flags & SHF_ALLOC ? index * SECTION_STRIDE : 0;
+  }
+
+  isCompressed(s: ElfSectionHeader): boolean {
+    return (s.flags & SHF_COMPRESSED) !== 0 || s.name.startsWith('.zdebug');
+  }
+
+  /** True when a slice of the section can be read from the file without reading it whole. */
+  sliceable(s: ElfSectionHeader): boolean {
+    return !this.isCompressed(s) && !(this.isRelocatable && this.relocationsFor(s.index).length > 0);
+  }
+
+  private checkRange(s: ElfSectionHeader, off: number, len: number): void {
+    if (s.type === SHT_NOBITS) throw new FormatError(this.file, s.offset, `${s.name}: section has no data (SHT_NOBITS)`);
+    if (s.offset + s.size > this.src.size) throw new FormatError(this.file, s.offset, `${s.name}: section data (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extends past the end of the file (0x${this.src.size.toString(16)})`);
+    if (off < 0 || len < 0 || off + len > s.size) throw new FormatError(this.file, s.offset + off, `${s.name}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section (size 0x${s.size.toString(16)})`);
+  }
+
+  /** Raw bytes `len` at `off` within a section (no decompression, no relocation). */
+  rawSlice(s: ElfSectionHeader, off: number, len: number): Uint8Array {
+    this.checkRange(s, off, len);
+    const b = this.src.read(s.offset + off, len);
+    if (b.length !== len) throw new FormatError(this.file, s.offset + off, `${s.name}: short read (${b.length} of ${len} bytes; file changed?)`);
+    return b;
+  }
+
+  /** Bytes of a section: decompressed and (for ET_REL) relocated; cached. */
+  data(s: ElfSectionHeader): SectionBytes {
+    const hit = this.dataCache.get(s.index);
+    if (hit) return hit;
+    let bytes: Uint8Array;
+    let decompressed = false;
+    if (s.size > MAX_SECTION) throw new FormatError(this.file, s.offset, `${s.name}: section of ${s.size} bytes is too large`);
+    const raw = this.rawSlice(s, 0, s.size);
+    if (s.flags & SHF_COMPRESSED) {
+      bytes = this.decompressChdr(s, raw);
+      decompressed = true;
+    } else if (s.name.startsWith('.zdebug')) {
+      bytes = this.decompressZdebug(s, raw);
+      decompressed = true;
+    } else bytes = raw;
+    const name = s.name.startsWith('.zdebug') ? '.' + s.name.slice(2) : s.name;
+    if (this.isRelocatable) {
+      const relas = this.relocationsFor(s.index);
+      if (relas.length) {
+        if (!decompressed) bytes = bytes.slice();
+        for (const r of relas) this.applyRela(r, s, bytes);
+      }
+    }
+    const out: SectionBytes = { file: this.file, section: name, fileOffset: s.offset, bytes, le: this.le, decompressed };
+    this.dataCache.set(s.index, out);
+    return out;
+  }
+
+  /** A slice of a section as SectionBytes: read by offset when possible, else a view of the whole decoded section. */
+  slice(s: ElfSectionHeader, off: number, len: number): SectionBytes {
+    if (!this.sliceable(s)) {
+      const d = this.data(s);
+      if (off < 0 || len < 0 || off + len > d.bytes.length) throw new FormatError(this.file, d.fileOffset + off, `${d.section}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section`);
+      return { ...d, bytes: d.bytes.subarray(off, off + len), fileOffset: d.fileOffset + off };
+    }
+    return { file: this.file, section: s.name, fileOffset: s.offset + off, bytes: this.rawSlice(s, off, len), le: this.le, decompressed: false };
+  }
+
+  /** Size of a section's data once decompressed. */
+  dataSize(s: ElfSectionHeader): number {
+    if (!this.isCompressed(s)) return s.size;
+    return this.data(s).bytes.length;
+  }
+
+  private decompressChdr(s: ElfSectionHeader, raw: Uint8Array): Uint8Array {
+    const hdr = this.is64 ? 24 : 12;
+    if (raw.length < hdr) throw new FormatError(this.file, s.offset, `${s.name}: truncated compression header`);
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const type = dv.getUint32(0, this.le);
+    const size = this.is64 ? Number(dv.getBigUint64(8, this.le)) : dv.getUint32(4, this.le);
+    if (size > MAX_SECTION) throw new FormatError(this.file, s.offset, `${s.name}: compressed section declares ${size} bytes`);
+    return this.decompress(s, raw.subarray(hdr), type === 1 ? 'zlib' : type === 2 ? 'zstd' : `type ${type}`, size);
+  }
+
+  private decompressZdebug(s: ElfSectionHeader, raw: Uint8Array): Uint8Array {
+    if (raw.length < 12 || raw[0] !== 0x5a || raw[1] !== 0x4c || raw[2] !== 0x49 || raw[3] !== 0x42) throw new FormatError(this.file, s.offset, `${s.name}: missing ZLIB header`);
+    let size = 0;
+    for (let i = 4; i < 12; i++) size = size * 256 + raw[i];
+    if (size > MAX_SECTION) throw new FormatError(this.file, s.offset, `${s.name}: compressed section declares ${size} bytes`);
+    return this.decompress(s, raw.subarray(12), 'zlib', size);
+  }
+
+  private decompress(s: ElfSectionHeader, body: Uint8Array, kind: string, size: number): Uint8Array {
+    let out: Uint8Array;
+    try {
+      if (kind === 'zlib') out = inflate(body, size);
+      else if (kind === 'zstd') out = zstdDecompress(body, new Uint8Array(size));
+      else throw new FormatError(this.file, s.offset, `${s.name}: unsupported compression ${kind}`);
+    } catch (e) {
+      if (e instanceof FormatError) throw e;
+      throw new FormatError(this.file, s.offset, `${s.name}: ${kind} decompression failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (out.length !== size) throw new FormatError(this.file, s.offset, `${s.name}: decompressed to ${out.length} bytes, header says ${size}`);
+    return out;
+  }
+
+  private relaIndex?: Map<number, ElfSectionHeader[]>;
+  /** SHT_RELA/SHT_REL sections applying to section `index`. */
+  relocationsFor(index: number): ElfSectionHeader[] {
+    if (!this.relaIndex) {
+      this.relaIndex = new Map();
+      for (const s of this.sections) {
+        if (s.type !== SHT_RELA && s.type !== SHT_REL) continue;
+        const l = this.relaIndex.get(s.info) ?? [];
+        l.push(s);
+        this.relaIndex.set(s.info, l);
+      }
+    }
+    return this.relaIndex.get(index) ?? [];
+  }
+
+  private symbols(symtabIndex: number): { value: Float64Array; shndx: Uint32Array } {
+    if (this.symCache) return this.symCache;
+    const st = this.sections[symtabIndex];
+    if (!st || st.type !== SHT_SYMTAB) throw new FormatError(this.file, 0, `relocation section links to section ${symtabIndex}, which is not a symbol table`);
+    const ent = this.is64 ? 24 : 16;
+    const n = Math.floor(st.size / ent);
+    const b = this.rawSlice(st, 0, n * ent);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const value = new Float64Array(n), shndx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = i * ent;
+      if (this.is64) {
+        shndx[i] = dv.getUint16(o + 6, this.le);
+        value[i] = Number(dv.getBigUint64(o + 8, this.le));
+      } else {
+        value[i] = dv.getUint32(o + 4, this.le);
+        shndx[i] = dv.getUint16(o + 14, this.le);
+      }
+    }
+    this.symCache = { value, shndx };
+    return this.symCache;
+  }
+
+  private applyRela(r: ElfSectionHeader, target: ElfSectionHeader, bytes: Uint8Array): void {
+    const f = this.file;
+    if (r.type === SHT_REL) throw new FormatError(f, r.offset, `${r.name}: SHT_REL relocations are not supported`);
+    if (!this.is64) throw new FormatError(f, r.offset, `${r.name}: relocations of 32-bit ELF objects are not supported`);
+    let abs64: number, abs32: number, abs32s: number, none: number;
+    if (this.machine === EM_X86_64) [abs64, abs32, abs32s, none] = [1, 10, 11, 0];
+    else if (this.machine === EM_AARCH64) [abs64, abs32, abs32s, none] = [257, 258, -1, 0];
+    else throw new FormatError(f, r.offset, `${r.name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`);
+    const syms = this.symbols(r.link);
+    const n = Math.floor(r.size / 24);
+    const rb = this.rawSlice(r, 0, n * 24);
+    const dv = new DataView(rb.buffer, rb.byteOffset, rb.byteLength);
+    const out = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const le = this.le;
+    for (let i = 0; i < n; i++) {
+      const o = i * 24;
+      const off = Number(dv.getBigUint64(o, le));
+      const infoLo = dv.getUint32(o + (le ? 8 : 12), le), infoHi = dv.getUint32(o + (le ? 12 : 8), le);
+      const type = infoLo, sym = infoHi;
+      const addend = Number(dv.getBigInt64(o + 16, le));
+      if (type === none) continue;
+      if (sym >= syms.value.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${syms.value.length}`);
+      const sh = syms.shndx[sym];
+      const base = sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0;
+      const v = base + syms.value[sym] + addend;
+      if (type === abs64) {
+        if (off + 8 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
+        const hi = Math.floor(v / TWO32), lo = v - hi * TWO32;
+        out.setUint32(off + (le ? 0 : 4), lo >>> 0, le);
+        out.setUint32(off + (le ? 4 : 0), hi >>> 0, le);
+      } else if (type === abs32 || type === abs32s) {
+        if (off + 4 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
+        out.setUint32(off, v >>> 0, le);
+      } else throw new FormatError(f, r.offset + o, `${r.name}: unsupported relocation type ${type} for machine ${this.machine}`);
+    }
+  }
+
+  /** Every note of every SHT_NOTE section. */
+  notes(): ElfNoteEntry[] {
+    const out: ElfNoteEntry[] = [];
+    for (const s of this.sections) {
+      if (s.type !== SHT_NOTE || s.size > 1 << 24) continue;
+      let b: Uint8Array;
+      try {
+        b = this.rawSlice(s, 0, s.size);
+      } catch {
+        continue;
+      }
+      for (const n of parseNoteBytes(b, this.le)) out.push({ ...n, section: s.name });
+    }
+    return out;
+  }
+
+  /** GNU build id (hex), from whichever note section carries it. */
+  buildId(): string | undefined {
+    const n = this.notes().find((x) => x.name === 'GNU' && x.type === 3);
+    return n && n.desc.length ? hex(n.desc) : undefined;
+  }
+
+  /** `.gnu_debuglink`: file name and CRC32. */
+  debugLink(): { file: string; crc: number } | undefined {
+    const s = this.section('.gnu_debuglink');
+    if (!s || s.size > 4096) return undefined;
+    const b = this.rawSlice(s, 0, s.size);
+    const e = b.indexOf(0);
+    if (e <= 0) return undefined;
+    const crcAt = (e + 4) & ~3;
+    if (crcAt + 4 > b.length) return undefined;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return { file: new TextDecoder().decode(b.subarray(0, e)), crc: dv.getUint32(crcAt, this.le) };
+  }
+}
+
+/** Notes of a note section or /sys/kernel/notes (namesz, descsz, type, name, desc; 4-byte aligned). */
+export function parseNoteBytes(b: Uint8Array, le = true): { name: string; type: number; desc: Uint8Array }[] {
+  const out: { name: string; type: number; desc: Uint8Array }[] = [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let p = 0;
+  while (p + 12 <= b.length) {
+    const namesz = dv.getUint32(p, le), descsz = dv.getUint32(p + 4, le), type = dv.getUint32(p + 8, le);
+    const nameAt = p + 12;
+    const descAt = nameAt + ((namesz + 3) & ~3);
+    const next = descAt + ((descsz + 3) & ~3);
+    if (namesz > b.length || descsz > b.length || descAt + descsz > b.length) break;
+    let ne = nameAt + namesz;
+    while (ne > nameAt && b[ne - 1] === 0) ne--;
+    let name = '';
+    for (let i = nameAt; i < ne; i++) name += String.fromCharCode(b[i]);
+    out.push({ name, type, desc: b.subarray(descAt, descAt + descsz) });
+    if (next <= p) break;
+    p = next;
+  }
+  return out;
+}
+
+/** The GNU build id (hex) in note bytes (e.g. /sys/kernel/notes, /sys/module/X/notes/.note.gnu.build-id). */
+export function buildIdFromNotes(b: Uint8Array, le = true): string | undefined {
+  const n = parseNoteBytes(b, le).find((x) => x.name === 'GNU' && x.type === 3);
+  return n && n.desc.length ? hex(n.desc) : undefined;
+}

@@ -1,0 +1,434 @@
+/**
+ * The DWARF reader: (section, offset) in a module or an address in a vmlinux → the
+ * inline chain, innermost first, outermost last.
+ *
+ * Lazy by design: opening reads the ELF section headers and the small DWARF sections
+ * (.debug_abbrev, .debug_str, .debug_aranges, range lists); a lookup finds the unit by
+ * binary search in .debug_aranges (falling back to the units' own ranges for units that
+ * .debug_aranges does not cover), reads only that unit's bytes by file offset, decodes
+ * its DIEs into compact arrays and its line program into typed arrays, and caches both
+ * under a memory bound (least recently used first out).
+ *
+ * Lookups never throw: malformed DWARF is a `{kind: 'error'}` result carrying a
+ * FormatError that names the file, the section, the offset and the reason.
+ */
+import { FormatError } from '../common/errors';
+import { Cursor, type SectionBytes } from './cursor';
+import { ElfView, SHF_EXECINSTR, type ElfSectionHeader } from './elf';
+import { findRow, readLineTable, type LineTable } from './line';
+import { treeRelative } from './paths';
+import type { ByteSource } from './source';
+import { decodeUnit, dieName, MAX_UNIT_HEADER, parseUnitHeader, unitRangesOnly, type DebugSections, type DecodedUnit, type UnitHeader } from './unit';
+
+export interface SourceFrame {
+  /** Function name: DWARF name for inlined frames; for the outermost frame the caller's symbol name when given. */
+  readonly function: string;
+  /** The DWARF name of this frame's function (differs from `function` for the outermost frame when the caller named it, e.g. foo.cold). */
+  readonly dwarfFunction: string;
+  /** The path as recorded (comp_dir, directory and name joined), normalised. */
+  readonly file: string;
+  /** The path relative to the kernel source tree (fs/read_write.c), null when it cannot be placed. */
+  readonly path: string | null;
+  readonly line: number;
+  /** null where the line table (or call site) has no column. */
+  readonly column: number | null;
+  /** Present when non-zero. */
+  readonly discriminator?: number;
+  /** True for every frame but the outermost. */
+  readonly inlined: boolean;
+}
+
+export interface SourceLine {
+  readonly file: string;
+  readonly path: string | null;
+  readonly line: number;
+  readonly column: number | null;
+  readonly discriminator?: number;
+}
+
+export type SourceResult =
+  /** Frames innermost first, outermost last (at least one). */
+  | { readonly kind: 'found'; readonly frames: SourceFrame[]; readonly unit: string }
+  /** The address is inside a unit but no DWARF function covers it (e.g. just past a noreturn call). */
+  | { readonly kind: 'no-function'; readonly unit: string; readonly line?: SourceLine; readonly reason: string }
+  /** No unit of this file covers the address. */
+  | { readonly kind: 'no-unit'; readonly reason: string }
+  | { readonly kind: 'error'; readonly error: FormatError; readonly reason: string };
+
+export interface LookupOptions {
+  /** Name of the outermost frame as the kernel prints it (the symbol: foo.cold, foo.constprop.0). */
+  readonly symbol?: string;
+}
+
+export interface DwarfReaderOptions {
+  /** Memory bound of the decoded-unit cache in bytes (default 96 MiB). */
+  readonly cacheBytes?: number;
+  /** Absolute build prefixes to strip when mapping paths onto the source tree. */
+  readonly buildPrefixes?: readonly string[];
+}
+
+interface CachedUnit {
+  unit: DecodedUnit;
+  line?: LineTable | null;
+  lineError?: FormatError;
+  memory: number;
+}
+
+const TWO32 = 4294967296;
+
+/** bigint address → the reader's signed-Number form (exact for kernel and small addresses). */
+export function addrToNumber(a: bigint): number {
+  const u = BigInt.asUintN(64, a);
+  const hi = Number(u >> 32n), lo = Number(u & 0xffffffffn);
+  return (hi | 0) * TWO32 + lo;
+}
+
+export function numberToAddr(n: number): bigint {
+  return BigInt.asUintN(64, BigInt(n));
+}
+
+function asFormatError(e: unknown, file: string): FormatError {
+  if (e instanceof FormatError) return e;
+  return new FormatError(file, 0, `internal error while reading DWARF: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+export class DwarfReader {
+  readonly elf: ElfView;
+  readonly file: string;
+  private readonly sec: DebugSections;
+  private readonly info?: ElfSectionHeader;
+  private readonly lineSec?: ElfSectionHeader;
+  private infoSize = 0;
+  /** aranges: sorted by lo. */
+  private arLo = new Float64Array(0);
+  private arHi = new Float64Array(0);
+  private arUnit = new Float64Array(0);
+  private arCovered = new Set<number>();
+  /** Units not covered by aranges: built on the first aranges miss. */
+  private extra?: { lo: Float64Array; hi: Float64Array; unit: Float64Array };
+  private unitOffsets?: Float64Array;
+  private readonly cache = new Map<number, CachedUnit>();
+  private cacheMem = 0;
+  private readonly cacheBytes: number;
+  private readonly buildPrefixes: readonly string[];
+  /** Number of units decoded so far (tests, bench). */
+  unitsDecoded = 0;
+
+  private constructor(elf: ElfView, opts: DwarfReaderOptions) {
+    this.elf = elf;
+    this.file = elf.file;
+    this.cacheBytes = opts.cacheBytes ?? 96 << 20;
+    this.buildPrefixes = opts.buildPrefixes ?? [];
+    const whole = (n: string): SectionBytes | undefined => {
+      const s = elf.section(n);
+      return s ? elf.data(s) : undefined;
+    };
+    this.info = elf.section('.debug_info');
+    this.lineSec = elf.section('.debug_line');
+    const abbrev = whole('.debug_abbrev');
+    if (!this.info || !abbrev) throw new FormatError(elf.file, 0, 'no DWARF: the file has no .debug_info/.debug_abbrev section (a stripped file? look for its -dbg/debuginfo counterpart)');
+    this.sec = {
+      file: elf.file, abbrev,
+      str: whole('.debug_str'), lineStr: whole('.debug_line_str'), strOffsets: whole('.debug_str_offsets'), addr: whole('.debug_addr'),
+      ranges: whole('.debug_ranges'), rnglists: whole('.debug_rnglists'),
+    };
+    this.infoSize = elf.dataSize(this.info);
+    this.readAranges(whole('.debug_aranges'));
+  }
+
+  /** Open a file's DWARF. Throws a FormatError (only) when the ELF or its DWARF cannot be used at all. */
+  static open(src: ByteSource, opts: DwarfReaderOptions = {}): DwarfReader {
+    try {
+      return new DwarfReader(new ElfView(src), opts);
+    } catch (e) {
+      throw asFormatError(e, src.name);
+    }
+  }
+
+  get isRelocatable(): boolean {
+    return this.elf.isRelocatable;
+  }
+
+  get buildId(): string | undefined {
+    return this.elf.buildId();
+  }
+
+  private readAranges(s: SectionBytes | undefined): void {
+    if (!s) return;
+    const lo: number[] = [], hi: number[] = [], unit: number[] = [];
+    const c = new Cursor(s);
+    while (c.left >= 4) {
+      const start = c.pos;
+      let len = c.u32();
+      let off = 4;
+      if (len === 0xffffffff) {
+        len = c.u64();
+        off = 8;
+      }
+      const end = c.pos + len;
+      if (len === 0 || end > s.bytes.length) c.fail(`address range set length 0x${len.toString(16)} runs past the section`, start);
+      const version = c.u16();
+      const cu = c.offset(off);
+      const as = c.u8();
+      const seg = c.u8();
+      if (version !== 2 && version !== 3) { c.pos = end; continue; }
+      if (as !== 4 && as !== 8 && as !== 2) c.fail(`bad address size ${as}`, c.pos - 2);
+      const tuple = as * 2 + seg;
+      // tuples start at a multiple of the tuple size from the set start
+      const rel = c.pos - start;
+      c.pos = start + Math.ceil(rel / tuple) * tuple;
+      c.end = end;
+      while (c.left >= 2 * as) {
+        if (seg) c.skip(seg);
+        const a = c.addr(as), l = c.addr(as);
+        if (a === 0 && l === 0) break;
+        if (l > 0) {
+          lo.push(a);
+          hi.push(a + l);
+          unit.push(cu);
+        }
+      }
+      this.arCovered.add(cu);
+      c.end = s.bytes.length;
+      c.pos = end;
+    }
+    const idx = lo.map((_, i) => i).sort((x, y) => lo[x] - lo[y] || hi[x] - hi[y]);
+    this.arLo = Float64Array.from(idx, (i) => lo[i]);
+    this.arHi = Float64Array.from(idx, (i) => hi[i]);
+    this.arUnit = Float64Array.from(idx, (i) => unit[i]);
+  }
+
+  private static search(loA: Float64Array, hiA: Float64Array, unitA: Float64Array, addr: number): number {
+    let a = 0, b = loA.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (loA[m] <= addr) a = m + 1;
+      else b = m;
+    }
+    for (let i = a - 1, k = 0; i >= 0 && k < 64; i--, k++) if (addr < hiA[i]) return unitA[i];
+    return -1;
+  }
+
+  /** Offsets of every unit in .debug_info (walks the headers once). */
+  unitList(): Float64Array {
+    if (this.unitOffsets) return this.unitOffsets;
+    const out: number[] = [];
+    let p = 0;
+    while (p + 11 <= this.infoSize) {
+      const h = this.header(p);
+      out.push(p);
+      if (h.size <= 0) break;
+      p += h.size;
+    }
+    this.unitOffsets = Float64Array.from(out);
+    return this.unitOffsets;
+  }
+
+  private infoSlice(off: number, len: number): SectionBytes {
+    return this.elf.slice(this.info!, off, Math.min(len, this.infoSize - off));
+  }
+
+  private header(off: number): UnitHeader {
+    const s = this.infoSlice(off, MAX_UNIT_HEADER);
+    const h = parseUnitHeader(s, 0, off);
+    if (off + h.size > this.infoSize) throw new FormatError(this.file, off, `.debug_info+0x${off.toString(16)}: unit length 0x${h.size.toString(16)} runs past the section (size 0x${this.infoSize.toString(16)})`);
+    return h;
+  }
+
+  private buildExtra(): void {
+    const lo: number[] = [], hi: number[] = [], unit: number[] = [];
+    for (const off of this.unitList()) {
+      if (this.arCovered.has(off)) continue;
+      const h = this.header(off);
+      if (h.unitType !== 1 && h.unitType !== 3) continue; // compile, partial
+      let r: Float64Array;
+      try {
+        r = unitRangesOnly(h, this.infoSlice(off, h.size), this.sec);
+      } catch {
+        continue;
+      }
+      for (let i = 0; i < r.length; i += 2) {
+        lo.push(r[i]);
+        hi.push(r[i + 1]);
+        unit.push(off);
+      }
+    }
+    const idx = lo.map((_, i) => i).sort((x, y) => lo[x] - lo[y]);
+    this.extra = { lo: Float64Array.from(idx, (i) => lo[i]), hi: Float64Array.from(idx, (i) => hi[i]), unit: Float64Array.from(idx, (i) => unit[i]) };
+  }
+
+  /** .debug_info offset of the unit covering `addr`, or -1. */
+  unitFor(addr: number): number {
+    const u = DwarfReader.search(this.arLo, this.arHi, this.arUnit, addr);
+    if (u >= 0) return u;
+    if (!this.extra) this.buildExtra();
+    const e = this.extra!;
+    return DwarfReader.search(e.lo, e.hi, e.unit, addr);
+  }
+
+  private unit(off: number): CachedUnit {
+    const hit = this.cache.get(off);
+    if (hit) {
+      this.cache.delete(off);
+      this.cache.set(off, hit);
+      return hit;
+    }
+    const h = this.header(off);
+    const unit = decodeUnit(h, this.infoSlice(off, h.size), this.sec);
+    this.unitsDecoded++;
+    const cu: CachedUnit = { unit, memory: unit.memory };
+    this.cache.set(off, cu);
+    this.cacheMem += cu.memory;
+    this.evict();
+    return cu;
+  }
+
+  private evict(): void {
+    for (const [k, v] of this.cache) {
+      if (this.cacheMem <= this.cacheBytes || this.cache.size <= 1) break;
+      this.cache.delete(k);
+      this.cacheMem -= v.memory;
+    }
+  }
+
+  private lineTable(cu: CachedUnit): LineTable | undefined {
+    if (cu.line !== undefined) return cu.line ?? undefined;
+    const u = cu.unit;
+    if (u.stmtList < 0 || !this.lineSec) {
+      cu.line = null;
+      return undefined;
+    }
+    try {
+      const total = this.elf.dataSize(this.lineSec);
+      if (u.stmtList >= total) throw new FormatError(this.file, u.stmtList, `.debug_line: DW_AT_stmt_list 0x${u.stmtList.toString(16)} outside the section`);
+      const head = this.elf.slice(this.lineSec, u.stmtList, Math.min(12, total - u.stmtList));
+      const c = new Cursor(head);
+      let len = c.u32();
+      if (len === 0xffffffff) len = c.u64() + 12;
+      else len += 4;
+      const s = this.elf.slice(this.lineSec, u.stmtList, Math.min(len, total - u.stmtList));
+      const t = readLineTable(s, 0, u.header.addrSize, u.compDir, u.name, { str: this.sec.str, lineStr: this.sec.lineStr });
+      cu.line = t;
+      cu.memory += t.bytes;
+      this.cacheMem += t.bytes;
+      this.evict();
+      return t;
+    } catch (e) {
+      cu.line = null;
+      cu.lineError = asFormatError(e, this.file);
+      return undefined;
+    }
+  }
+
+  private refAddrName = (off: number): string | undefined => {
+    const units = this.unitList();
+    let a = 0, b = units.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (units[m] <= off) a = m + 1;
+      else b = m;
+    }
+    if (a === 0) return undefined;
+    const cu = this.unit(units[a - 1]);
+    return dieName(cu.unit, this.sec, off - units[a - 1], undefined, 1);
+  };
+
+  private srcLine(u: DecodedUnit, file: string | undefined, line: number, column: number, disc: number): SourceLine {
+    const f = file ?? '??';
+    const p = file ? treeRelative(file, u.compDir, this.buildPrefixes) : undefined;
+    return { file: f, path: p ?? null, line, column: column === 0 ? null : column, ...(disc ? { discriminator: disc } : {}) };
+  }
+
+  /** Look up an address in the reader's address space (signed-Number form). */
+  lookupNumber(addr: number, opts: LookupOptions = {}): SourceResult {
+    try {
+      const uo = this.unitFor(addr);
+      if (uo < 0) return { kind: 'no-unit', reason: `no compile unit of ${this.file} covers this address` };
+      const cu = this.unit(uo);
+      const u = cu.unit;
+      const table = this.lineTable(cu);
+      let row = -1;
+      if (table) row = findRow(table, addr);
+      // innermost scope containing addr: the deepest kept DIE whose ranges contain it
+      let best = -1, bestDepth = -1;
+      const { ranges, rangeFirst, rangeCount, depth } = u;
+      for (let i = 0; i < u.n; i++) {
+        if (depth[i] <= bestDepth) continue;
+        const r0 = rangeFirst[i] * 2, r1 = r0 + rangeCount[i] * 2;
+        for (let r = r0; r < r1; r += 2) {
+          if (addr >= ranges[r] && addr < ranges[r + 1]) {
+            best = i;
+            bestDepth = depth[i];
+            break;
+          }
+        }
+      }
+      const leaf = table && row >= 0 ? this.srcLine(u, table.fileName(table.file[row]), table.line[row], table.column[row], table.disc[row]) : undefined;
+      if (best < 0) {
+        const why = cu.lineError ? `; line table: ${cu.lineError.message}` : '';
+        return { kind: 'no-function', unit: u.name, ...(leaf ? { line: leaf } : {}), reason: `no DWARF function covers this address in unit ${u.name}${why}` };
+      }
+      const frames: SourceFrame[] = [];
+      let loc: SourceLine = leaf ?? { file: '??', path: null, line: 0, column: null };
+      for (let i = best; i >= 0; i = u.parent[i]) {
+        const dn = dieName(u, this.sec, u.dieOff[i], this.refAddrName) ?? '??';
+        const outer = u.parent[i] < 0;
+        frames.push({ function: outer && opts.symbol ? opts.symbol : dn, dwarfFunction: dn, file: loc.file, path: loc.path, line: loc.line, column: loc.column, ...(loc.discriminator ? { discriminator: loc.discriminator } : {}), inlined: !outer });
+        if (outer) break;
+        // the caller's location is this inlined subroutine's call site
+        const fname = table ? table.fileName(u.callFile[i]) : undefined;
+        loc = this.srcLine(u, fname, u.callLine[i], u.callColumn[i], u.callDisc[i]);
+      }
+      return { kind: 'found', frames, unit: u.name };
+    } catch (e) {
+      const err = asFormatError(e, this.file);
+      return { kind: 'error', error: err, reason: err.message };
+    }
+  }
+
+  /** Look up an address of a vmlinux (or any ET_EXEC/ET_DYN file). */
+  lookup(addr: bigint, opts?: LookupOptions): SourceResult {
+    return this.lookupNumber(addrToNumber(addr), opts);
+  }
+
+  /** A return address (a stack entry, as the kernel's %pB): the line and chain of addr - 1. */
+  lookupReturn(addr: bigint, opts?: LookupOptions): SourceResult {
+    return this.lookup(addr - 1n, opts);
+  }
+
+  /** The section named or numbered `section`, or undefined. */
+  sectionOf(section: string | number): ElfSectionHeader | undefined {
+    return typeof section === 'number' ? this.elf.sections[section] : this.elf.sections.find((s) => s.name === section);
+  }
+
+  /**
+   * Look up (section, offset): for a relocatable module every executable section starts
+   * at 0, so the section is part of the address. For an executable, the section's address
+   * plus the offset.
+   */
+  lookupInSection(section: string | number, offset: number | bigint, opts?: LookupOptions): SourceResult {
+    const s = this.sectionOf(section);
+    if (!s) return { kind: 'no-unit', reason: `${this.file} has no section ${String(section)}` };
+    const off = Number(offset);
+    if (!(off >= 0) || off > s.size) return { kind: 'no-unit', reason: `offset 0x${off.toString(16)} is outside ${s.name} (size 0x${s.size.toString(16)})` };
+    if (!(s.flags & SHF_EXECINSTR)) return { kind: 'no-unit', reason: `${s.name} is not an executable section` };
+    const base = this.elf.isRelocatable ? this.elf.sectionBase(s.index) : s.addr;
+    return this.lookupNumber(base + off, opts);
+  }
+
+  /** Return-address form of lookupInSection (offset - 1). */
+  lookupReturnInSection(section: string | number, offset: number | bigint, opts?: LookupOptions): SourceResult {
+    return this.lookupInSection(section, Number(offset) - 1, opts);
+  }
+
+  /** Bytes held by the decoded-unit cache. */
+  get cacheMemory(): number {
+    return this.cacheMem;
+  }
+
+  close(): void {
+    this.cache.clear();
+    this.cacheMem = 0;
+    this.elf.src.close?.();
+  }
+}

@@ -1,0 +1,470 @@
+/**
+ * Compile units: headers (DWARF 2–5, 32- and 64-bit formats, every unit type), and the
+ * DIE walk of one unit into compact arrays: only the DIEs that carry code and can be
+ * frames (subprograms, inlined subroutines) are kept, with their parent, their ranges
+ * and their call site; names are read lazily from the DIE offset. Type subtrees are
+ * skipped through DW_AT_sibling, and DIEs whose attributes all have fixed sizes are
+ * skipped in one step.
+ */
+import { Cursor, cstringAt, dwarfError, type SectionBytes } from './cursor';
+import { readAbbrevTable, type AbbrevTable } from './abbrev';
+import * as C from './consts';
+import { readDebugRanges, readRngList, rnglistxOffset, type RangeContext } from './ranges';
+
+export interface UnitHeader {
+  /** Offset of the unit header in .debug_info. */
+  readonly offset: number;
+  /** Total size including the length field. */
+  readonly size: number;
+  readonly version: number;
+  readonly unitType: number;
+  readonly addrSize: number;
+  readonly offSize: number;
+  readonly abbrevOffset: number;
+  /** Offset of the first DIE relative to the unit start. */
+  readonly dieStart: number;
+}
+
+export interface DebugSections {
+  readonly file: string;
+  readonly abbrev: SectionBytes;
+  readonly str?: SectionBytes;
+  readonly lineStr?: SectionBytes;
+  readonly strOffsets?: SectionBytes;
+  readonly addr?: SectionBytes;
+  readonly ranges?: SectionBytes;
+  readonly rnglists?: SectionBytes;
+}
+
+/** Parse a unit header from the first bytes of a unit (`s` starts at the unit, `at` is its .debug_info offset). */
+export function parseUnitHeader(s: SectionBytes, pos: number, at: number): UnitHeader {
+  const c = new Cursor(s, pos);
+  let len = c.u32();
+  let offSize = 4;
+  if (len === 0xffffffff) {
+    len = c.u64();
+    offSize = 8;
+  } else if (len >= 0xfffffff0) c.fail(`reserved unit length 0x${len.toString(16)}`, pos);
+  const size = len + (offSize === 8 ? 12 : 4);
+  const version = c.u16();
+  if (version < 2 || version > 5) c.fail(`unsupported DWARF version ${version} in the unit at 0x${at.toString(16)}`, c.pos - 2);
+  let unitType = 1, addrSize: number, abbrevOffset: number;
+  if (version >= 5) {
+    unitType = c.u8();
+    addrSize = c.u8();
+    abbrevOffset = c.offset(offSize);
+    if (unitType === 4 || unitType === 5) c.skip(8); // skeleton, split_compile: dwo_id
+    else if (unitType === 2 || unitType === 6) c.skip(8 + offSize); // type, split_type: signature + type offset
+  } else {
+    abbrevOffset = c.offset(offSize);
+    addrSize = c.u8();
+  }
+  if (addrSize !== 1 && addrSize !== 2 && addrSize !== 4 && addrSize !== 8) c.fail(`bad address size ${addrSize}`);
+  return { offset: at, size, version, unitType, addrSize, offSize, abbrevOffset, dieStart: c.pos - pos };
+}
+
+/** Size of the header fields needed to know a unit's total length and header (the largest header). */
+export const MAX_UNIT_HEADER = 4 + 8 + 2 + 1 + 1 + 8 + 8 + 8;
+
+const SKIP_SUBTREE = new Set([0x01, 0x04, 0x13, 0x15, 0x17, 0x48, 0x4109]);
+
+export interface DecodedUnit {
+  readonly header: UnitHeader;
+  readonly bytes: SectionBytes;
+  readonly abbrev: AbbrevTable;
+  readonly name: string;
+  readonly compDir: string;
+  readonly stmtList: number;
+  readonly strOffsetsBase: number;
+  readonly addrBase: number;
+  /** Scope count and columns. Scope 0..n-1 in DIE order; parent -1 = the unit. */
+  readonly n: number;
+  readonly tag: Uint8Array; // 1 = subprogram, 2 = inlined subroutine
+  readonly parent: Int32Array;
+  readonly depth: Uint16Array;
+  readonly dieOff: Uint32Array;
+  readonly rangeFirst: Uint32Array;
+  readonly rangeCount: Uint32Array;
+  readonly ranges: Float64Array;
+  readonly callFile: Uint32Array;
+  readonly callLine: Uint32Array;
+  readonly callColumn: Uint32Array;
+  readonly callDisc: Uint32Array;
+  /** The unit's own ranges (from low_pc/high_pc or DW_AT_ranges). */
+  readonly unitRanges: Float64Array;
+  readonly memory: number;
+}
+
+export const SCOPE_SUBPROGRAM = 1;
+export const SCOPE_INLINED = 2;
+
+class UnitCtx {
+  strOffsetsBase = 0;
+  addrBase = 0;
+  rnglistsBase = 0;
+  constructor(readonly h: UnitHeader, readonly sec: DebugSections, readonly s: SectionBytes) {}
+
+  addrx(index: number): number {
+    const a = this.sec.addr;
+    if (!a) throw dwarfError(this.s, 0, 'DW_FORM_addrx without a .debug_addr section');
+    const c = new Cursor(a, this.addrBase + index * this.h.addrSize);
+    return c.addr(this.h.addrSize);
+  }
+
+  strx(index: number): string {
+    const so = this.sec.strOffsets;
+    if (!so || !this.sec.str) throw dwarfError(this.s, 0, 'DW_FORM_strx without .debug_str_offsets/.debug_str');
+    const c = new Cursor(so, this.strOffsetsBase + index * this.h.offSize);
+    return cstringAt(this.sec.str, c.offset(this.h.offSize));
+  }
+}
+
+/** Skip one attribute value of `form`. */
+function skipForm(c: Cursor, form: number, h: UnitHeader): void {
+  switch (form) {
+    case C.DW_FORM_addr: c.skip(h.addrSize); return;
+    case C.DW_FORM_data1: case C.DW_FORM_ref1: case C.DW_FORM_flag: case C.DW_FORM_strx1: case C.DW_FORM_addrx1: c.skip(1); return;
+    case C.DW_FORM_data2: case C.DW_FORM_ref2: case C.DW_FORM_strx2: case C.DW_FORM_addrx2: c.skip(2); return;
+    case C.DW_FORM_strx3: case C.DW_FORM_addrx3: c.skip(3); return;
+    case C.DW_FORM_data4: case C.DW_FORM_ref4: case C.DW_FORM_ref_sup4: case C.DW_FORM_strx4: case C.DW_FORM_addrx4: c.skip(4); return;
+    case C.DW_FORM_data8: case C.DW_FORM_ref8: case C.DW_FORM_ref_sig8: case C.DW_FORM_ref_sup8: c.skip(8); return;
+    case C.DW_FORM_data16: c.skip(16); return;
+    case C.DW_FORM_strp: case C.DW_FORM_line_strp: case C.DW_FORM_sec_offset: case C.DW_FORM_strp_sup: case C.DW_FORM_GNU_ref_alt: case C.DW_FORM_GNU_strp_alt: c.skip(h.offSize); return;
+    case C.DW_FORM_ref_addr: c.skip(h.version <= 2 ? h.addrSize : h.offSize); return;
+    case C.DW_FORM_flag_present: case C.DW_FORM_implicit_const: return;
+    case C.DW_FORM_udata: case C.DW_FORM_ref_udata: case C.DW_FORM_strx: case C.DW_FORM_addrx: case C.DW_FORM_loclistx: case C.DW_FORM_rnglistx: case C.DW_FORM_GNU_addr_index: case C.DW_FORM_GNU_str_index: c.uleb(); return;
+    case C.DW_FORM_sdata: c.sleb(); return;
+    case C.DW_FORM_string: c.skipCString(); return;
+    case C.DW_FORM_block1: c.skip(c.u8()); return;
+    case C.DW_FORM_block2: c.skip(c.u16()); return;
+    case C.DW_FORM_block4: c.skip(c.u32()); return;
+    case C.DW_FORM_block: case C.DW_FORM_exprloc: c.skip(c.uleb()); return;
+    case C.DW_FORM_indirect: skipForm(c, c.uleb(), h); return;
+    default: c.fail(`unknown attribute form 0x${form.toString(16)}`);
+  }
+}
+
+/** Unsigned/offset/reference/address value of an attribute (NaN for string and block forms, after skipping them). */
+function readNum(c: Cursor, form: number, u: UnitCtx): number {
+  const h = u.h;
+  switch (form) {
+    case C.DW_FORM_addr: return c.addr(h.addrSize);
+    case C.DW_FORM_data1: case C.DW_FORM_ref1: case C.DW_FORM_flag: return c.u8();
+    case C.DW_FORM_data2: case C.DW_FORM_ref2: return c.u16();
+    case C.DW_FORM_data4: case C.DW_FORM_ref4: return c.u32();
+    case C.DW_FORM_data8: case C.DW_FORM_ref8: return c.u64();
+    case C.DW_FORM_sec_offset: case C.DW_FORM_strp: case C.DW_FORM_line_strp: return c.offset(h.offSize);
+    case C.DW_FORM_ref_addr: return h.version <= 2 ? c.addr(h.addrSize) : c.offset(h.offSize);
+    case C.DW_FORM_udata: case C.DW_FORM_ref_udata: case C.DW_FORM_rnglistx: case C.DW_FORM_loclistx: return c.uleb();
+    case C.DW_FORM_sdata: return c.sleb();
+    case C.DW_FORM_flag_present: return 1;
+    case C.DW_FORM_addrx: case C.DW_FORM_GNU_addr_index: return u.addrx(c.uleb());
+    case C.DW_FORM_addrx1: return u.addrx(c.u8());
+    case C.DW_FORM_addrx2: return u.addrx(c.u16());
+    case C.DW_FORM_addrx3: return u.addrx(c.u24());
+    case C.DW_FORM_addrx4: return u.addrx(c.u32());
+    default: skipForm(c, form, h); return NaN;
+  }
+}
+
+function readStr(c: Cursor, form: number, u: UnitCtx): string | undefined {
+  switch (form) {
+    case C.DW_FORM_string: return cstringAt(c.s, c.skipCString());
+    case C.DW_FORM_strp: {
+      const o = c.offset(u.h.offSize);
+      if (!u.sec.str) c.fail('DW_FORM_strp without a .debug_str section');
+      return cstringAt(u.sec.str, o);
+    }
+    case C.DW_FORM_line_strp: {
+      const o = c.offset(u.h.offSize);
+      if (!u.sec.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
+      return cstringAt(u.sec.lineStr, o);
+    }
+    case C.DW_FORM_strx: case C.DW_FORM_GNU_str_index: return u.strx(c.uleb());
+    case C.DW_FORM_strx1: return u.strx(c.u8());
+    case C.DW_FORM_strx2: return u.strx(c.u16());
+    case C.DW_FORM_strx3: return u.strx(c.u24());
+    case C.DW_FORM_strx4: return u.strx(c.u32());
+    default: skipForm(c, form, u.h); return undefined;
+  }
+}
+
+function isAddrForm(form: number): boolean {
+  return form === C.DW_FORM_addr || form === C.DW_FORM_addrx || (form >= C.DW_FORM_addrx1 && form <= C.DW_FORM_addrx4) || form === C.DW_FORM_GNU_addr_index;
+}
+
+function isRefForm(form: number): boolean {
+  return (form >= C.DW_FORM_ref1 && form <= C.DW_FORM_ref_udata) || form === C.DW_FORM_ref_addr;
+}
+
+class Cols {
+  n = 0;
+  tag: number[] = []; parent: number[] = []; depth: number[] = []; die: number[] = [];
+  rf: number[] = []; rc: number[] = []; cf: number[] = []; cl: number[] = []; cc: number[] = []; cd: number[] = [];
+  ranges: number[] = [];
+}
+
+/**
+ * Decode one unit. `s` holds the unit's bytes (position 0 = the unit header).
+ */
+export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): DecodedUnit {
+  const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
+  const u = new UnitCtx(h, sec, s);
+  const c = new Cursor(s, h.dieStart, Math.min(h.size, s.bytes.length));
+  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed } = abbrev;
+  const out = new Cols();
+  // Ancestors: stack of scope indices (-1 where the DIE at that depth is not a kept scope).
+  const stack: number[] = [];
+  const scopeAt: number[] = []; // nearest kept scope at each depth
+  let depth = 0;
+  let cuName = '', compDir = '', stmtList = -1, cuLow = 0, cuHigh = NaN, cuHighIsAddr = false, cuRangesOff = -1, cuRangesForm = 0;
+  let cuDone = false;
+  const unitRanges: number[] = [];
+  const rctx = (): RangeContext => ({ addrSize: h.addrSize, offSize: h.offSize, base: cuLow, addrx: (i) => u.addrx(i) });
+  const ranges = (off: number, f: number, into: number[]): void => {
+    if (h.version >= 5) {
+      if (!sec.rnglists) throw dwarfError(s, c.pos, 'DW_AT_ranges without a .debug_rnglists section');
+      const o = f === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, off, h.offSize) : off;
+      readRngList(sec.rnglists, o, rctx(), into);
+    } else {
+      if (!sec.ranges) throw dwarfError(s, c.pos, 'DW_AT_ranges without a .debug_ranges section');
+      readDebugRanges(sec.ranges, off, rctx(), into);
+    }
+  };
+  // Each DIE consumes at least one byte: the walk is bounded by the unit size.
+  while (c.pos < c.end) {
+    const dieOff = c.pos;
+    const code = c.uleb();
+    if (code === 0) {
+      if (depth > 0) {
+        depth--;
+        stack.pop();
+      }
+      if (depth === 0 && cuDone) break;
+      continue;
+    }
+    let ai = code < dense.length ? dense[code] : big.get(code) ?? 0;
+    if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
+    ai--;
+    const tg = aTag[ai];
+    const hasKids = children[ai] !== 0;
+    const a0 = first[ai], a1 = a0 + count[ai];
+    const isScope = tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine;
+    const isUnit = depth === 0 && !cuDone;
+    if (!isScope && !isUnit) {
+      let sib = -1;
+      const fx = fixed[ai];
+      if (hasKids && SKIP_SUBTREE.has(tg)) {
+        for (let k = a0; k < a1; k++) {
+          const f = form[k];
+          if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
+          else if (f === C.DW_FORM_indirect) skipForm(c, c.uleb(), h);
+          else skipForm(c, f, h);
+        }
+      } else if (fx >= 0) {
+        c.need(fx);
+        c.pos += fx;
+      } else {
+        for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
+      }
+      if (hasKids) {
+        if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
+        else {
+          depth++;
+          stack.push(stack.length ? stack[stack.length - 1] : -1);
+        }
+      }
+      continue;
+    }
+    // A scope (or the unit DIE): decode the attributes we need.
+    let low = NaN, high = NaN, highIsAddr = false, rOff = -1, rForm = 0, cf = 0, cl = 0, cc = 0, cd = 0;
+    for (let k = a0; k < a1; k++) {
+      let f = form[k];
+      const at = attr[k];
+      if (f === C.DW_FORM_indirect) f = c.uleb();
+      if (f === C.DW_FORM_implicit_const) {
+        const v = implicit[k];
+        if (at === C.DW_AT_call_file) cf = v; else if (at === C.DW_AT_call_line) cl = v; else if (at === C.DW_AT_call_column) cc = v;
+        else if (at === C.DW_AT_high_pc) high = v;
+        continue;
+      }
+      switch (at) {
+        case C.DW_AT_low_pc: low = readNum(c, f, u); break;
+        case C.DW_AT_high_pc: highIsAddr = isAddrForm(f); high = readNum(c, f, u); break;
+        case C.DW_AT_ranges: rForm = f; rOff = readNum(c, f, u); break;
+        case C.DW_AT_call_file: cf = readNum(c, f, u); break;
+        case C.DW_AT_call_line: cl = readNum(c, f, u); break;
+        case C.DW_AT_call_column: cc = readNum(c, f, u); break;
+        case C.DW_AT_GNU_discriminator: cd = readNum(c, f, u); break;
+        case C.DW_AT_name: if (isUnit) cuName = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
+        case C.DW_AT_comp_dir: if (isUnit) compDir = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
+        case C.DW_AT_stmt_list: if (isUnit) stmtList = readNum(c, f, u); else skipForm(c, f, h); break;
+        case C.DW_AT_str_offsets_base: if (isUnit) u.strOffsetsBase = readNum(c, f, u); else skipForm(c, f, h); break;
+        case C.DW_AT_addr_base: case C.DW_AT_GNU_addr_base: if (isUnit) u.addrBase = readNum(c, f, u); else skipForm(c, f, h); break;
+        case C.DW_AT_rnglists_base: if (isUnit) u.rnglistsBase = readNum(c, f, u); else skipForm(c, f, h); break;
+        default: skipForm(c, f, h);
+      }
+    }
+    if (isUnit) {
+      cuDone = true;
+      // addrx/strx in the unit DIE itself may precede the *_base attributes: reread them now.
+      if (u.addrBase || u.strOffsetsBase) {
+        const c2 = new Cursor(s, dieOff);
+        c2.uleb();
+        for (let k = a0; k < a1; k++) {
+          let f = form[k];
+          if (f === C.DW_FORM_indirect) f = c2.uleb();
+          const at = attr[k];
+          if (at === C.DW_AT_low_pc) low = readNum(c2, f, u);
+          else if (at === C.DW_AT_high_pc) high = readNum(c2, f, u);
+          else if (at === C.DW_AT_name) cuName = readStr(c2, f, u) ?? cuName;
+          else if (at === C.DW_AT_comp_dir) compDir = readStr(c2, f, u) ?? compDir;
+          else if (f !== C.DW_FORM_implicit_const) skipForm(c2, f, h);
+        }
+      }
+      cuLow = Number.isNaN(low) ? 0 : low;
+      cuHigh = high;
+      cuHighIsAddr = highIsAddr;
+      cuRangesOff = rOff;
+      cuRangesForm = rForm;
+      if (rOff >= 0) ranges(rOff, rForm, unitRanges);
+      else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+        const hi = highIsAddr ? high : low + high;
+        if (hi > low) unitRanges.push(low, hi);
+      }
+      if (hasKids) {
+        depth++;
+        stack.push(-1);
+      } else break;
+      continue;
+    }
+    // Scope ranges.
+    const rFirst = out.ranges.length;
+    if (rOff >= 0) ranges(rOff, rForm, out.ranges);
+    else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+      const hi = highIsAddr ? high : low + high;
+      if (hi > low) out.ranges.push(low, hi);
+    }
+    const nr = (out.ranges.length - rFirst) >> 1;
+    const parent = stack.length ? stack[stack.length - 1] : -1;
+    let self = parent;
+    if (nr > 0) {
+      self = out.n++;
+      out.tag.push(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED);
+      out.parent.push(parent);
+      out.depth.push(depth);
+      out.die.push(dieOff);
+      out.rf.push(rFirst >> 1);
+      out.rc.push(nr);
+      out.cf.push(cf); out.cl.push(cl); out.cc.push(cc); out.cd.push(cd);
+    }
+    if (hasKids) {
+      depth++;
+      stack.push(self);
+    }
+  }
+  void scopeAt; void cuHigh; void cuHighIsAddr; void cuRangesOff; void cuRangesForm;
+  const n = out.n;
+  const mem = s.bytes.length + n * 40 + out.ranges.length * 8;
+  return {
+    header: h, bytes: s, abbrev, name: cuName, compDir, stmtList, strOffsetsBase: u.strOffsetsBase, addrBase: u.addrBase,
+    n, tag: Uint8Array.from(out.tag), parent: Int32Array.from(out.parent), depth: Uint16Array.from(out.depth), dieOff: Uint32Array.from(out.die),
+    rangeFirst: Uint32Array.from(out.rf), rangeCount: Uint32Array.from(out.rc), ranges: Float64Array.from(out.ranges),
+    callFile: Uint32Array.from(out.cf), callLine: Uint32Array.from(out.cl), callColumn: Uint32Array.from(out.cc), callDisc: Uint32Array.from(out.cd),
+    unitRanges: Float64Array.from(unitRanges), memory: mem,
+  };
+}
+
+/** Only the unit DIE: name, comp_dir and ranges (for units that .debug_aranges does not cover). */
+export function unitRangesOnly(h: UnitHeader, s: SectionBytes, sec: DebugSections): Float64Array {
+  // decodeUnit stops early when the unit DIE has no children; here we need the ranges only,
+  // so decode a copy of the header claiming no children beyond the unit DIE.
+  return decodeUnitDieOnly(h, s, sec);
+}
+
+function decodeUnitDieOnly(h: UnitHeader, s: SectionBytes, sec: DebugSections): Float64Array {
+  const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
+  const u = new UnitCtx(h, sec, s);
+  const c = new Cursor(s, h.dieStart, Math.min(h.size, s.bytes.length));
+  const code = c.uleb();
+  if (code === 0) return new Float64Array(0);
+  let ai = code < abbrev.dense.length ? abbrev.dense[code] : abbrev.big.get(code) ?? 0;
+  if (ai === 0) c.fail(`abbreviation code ${code} not in the table`, h.dieStart);
+  ai--;
+  const a0 = abbrev.first[ai], a1 = a0 + abbrev.count[ai];
+  // first pass: bases
+  const start = c.pos;
+  for (let k = a0; k < a1; k++) {
+    const f = abbrev.form[k], at = abbrev.attr[k];
+    if (f === C.DW_FORM_implicit_const) continue;
+    if (at === C.DW_AT_addr_base || at === C.DW_AT_GNU_addr_base) u.addrBase = readNum(c, f, u);
+    else if (at === C.DW_AT_rnglists_base) u.rnglistsBase = readNum(c, f, u);
+    else skipForm(c, f, h);
+  }
+  c.pos = start;
+  let low = NaN, high = NaN, hiAddr = false, rOff = -1, rForm = 0;
+  for (let k = a0; k < a1; k++) {
+    const f = abbrev.form[k], at = abbrev.attr[k];
+    if (f === C.DW_FORM_implicit_const) continue;
+    if (at === C.DW_AT_low_pc) low = readNum(c, f, u);
+    else if (at === C.DW_AT_high_pc) { hiAddr = isAddrForm(f); high = readNum(c, f, u); }
+    else if (at === C.DW_AT_ranges) { rForm = f; rOff = readNum(c, f, u); }
+    else skipForm(c, f, h);
+  }
+  const out: number[] = [];
+  const base = Number.isNaN(low) ? 0 : low;
+  const ctx: RangeContext = { addrSize: h.addrSize, offSize: h.offSize, base, addrx: (i) => u.addrx(i) };
+  if (rOff >= 0) {
+    if (h.version >= 5 && sec.rnglists) readRngList(sec.rnglists, rForm === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, rOff, h.offSize) : rOff, ctx, out);
+    else if (h.version < 5 && sec.ranges) readDebugRanges(sec.ranges, rOff, ctx, out);
+  } else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+    const hi = hiAddr ? high : low + high;
+    if (hi > low) out.push(low, hi);
+  }
+  return Float64Array.from(out);
+}
+
+/**
+ * Name of the DIE at unit offset `dieOff`: DW_AT_name, else through DW_AT_abstract_origin /
+ * DW_AT_specification (at most 16 hops). `refAddr` resolves a DW_FORM_ref_addr (another unit).
+ */
+export function dieName(unit: DecodedUnit, sec: DebugSections, dieOff: number, refAddr?: (sectionOffset: number) => string | undefined, hops = 0): string | undefined {
+  if (hops > 16) return undefined;
+  const h = unit.header;
+  const u = new UnitCtx(h, sec, unit.bytes);
+  u.strOffsetsBase = unit.strOffsetsBase;
+  u.addrBase = unit.addrBase;
+  const a = unit.abbrev;
+  const c = new Cursor(unit.bytes, dieOff, Math.min(h.size, unit.bytes.bytes.length));
+  if (dieOff < h.dieStart || dieOff >= c.end) return undefined;
+  const code = c.uleb();
+  if (code === 0) return undefined;
+  let ai = code < a.dense.length ? a.dense[code] : a.big.get(code) ?? 0;
+  if (ai === 0) return undefined;
+  ai--;
+  let ref = -1, refIsAddr = false;
+  let linkage: string | undefined;
+  for (let k = a.first[ai], e = k + a.count[ai]; k < e; k++) {
+    let f = a.form[k];
+    if (f === C.DW_FORM_indirect) f = c.uleb();
+    if (f === C.DW_FORM_implicit_const) continue;
+    const at = a.attr[k];
+    if (at === C.DW_AT_name) {
+      const s = readStr(c, f, u);
+      if (s !== undefined) return s;
+    } else if ((at === C.DW_AT_abstract_origin || at === C.DW_AT_specification) && isRefForm(f)) {
+      ref = readNum(c, f, u);
+      refIsAddr = f === C.DW_FORM_ref_addr;
+    } else if (at === C.DW_AT_linkage_name || at === C.DW_AT_MIPS_linkage_name) linkage = readStr(c, f, u);
+    else skipForm(c, f, h);
+  }
+  if (ref >= 0) {
+    if (refIsAddr) {
+      const local = ref - h.offset;
+      if (local >= 0 && local < h.size) return dieName(unit, sec, local, refAddr, hops + 1);
+      return refAddr?.(ref) ?? linkage;
+    }
+    return dieName(unit, sec, ref, refAddr, hops + 1) ?? linkage;
+  }
+  return linkage;
+}
