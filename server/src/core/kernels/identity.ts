@@ -425,7 +425,9 @@ export function versionsCompatible(fromLog: string, full: string): boolean {
   const first = sp < 0 ? a : a.slice(0, sp);
   const bsp = b.indexOf(' ');
   const bfirst = bsp < 0 ? b : b.slice(0, bsp);
-  if (first !== bfirst) return false;
+  // A bare `#` (measured: Debian's 6.1 -dbg vmlinux banner reads `# SMP PREEMPT_DYNAMIC
+  // Debian 6.1.192-3 (…)`, the build number missing) matches any `#N`.
+  if (first !== bfirst && first !== '#' && bfirst !== '#') return false;
   if (sp < 0) return true;
   return b.includes(a.slice(sp + 1));
 }

@@ -1,0 +1,120 @@
+/**
+ * Reading what kernel files say about their kernel: a vmlinux (read by offset: header,
+ * section headers, `.notes`, `.rodata` in chunks: a 633 MB -dbg vmlinux costs a few MB
+ * of reads), a module (`.modinfo` vermagic, `.note.gnu.build-id`), raw notes files
+ * (/sys/kernel/notes), /proc/version copies.
+ *
+ * The ELF view is the DWARF reader's (core/dwarf/elf.ts, ElfView over a ByteSource);
+ * the file-backed ByteSource here is a minimal pread one until core/dwarf has its own.
+ */
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { ElfView } from '../dwarf/elf';
+import type { ByteSource } from '../dwarf/source';
+import { decompressModuleSync } from '../modules/decompress';
+import { parseElf } from '../modules/elf';
+import { archFromElfMachine, type Arch } from './arch';
+import { findBanner, parseVermagic, releaseFromPath, buildIdInNotes, type Banner } from './source';
+
+/** A pread ByteSource over a file. Close it when done. */
+export function fileSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  let closed = false;
+  const size = fstatSync(fd).size;
+  return {
+    name: path,
+    size,
+    read(offset: number, length: number): Uint8Array {
+      if (closed) throw new Error(`${path}: read after close`);
+      const b = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, b, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return new Uint8Array(b.buffer, b.byteOffset, got);
+    },
+    close() {
+      if (!closed) closeSync(fd);
+      closed = true;
+    },
+  };
+}
+
+export interface VmlinuxInfo {
+  path: string;
+  buildId?: string;
+  banner?: Banner;
+  /** File offset of the banner string. */
+  bannerOffset?: number;
+  arch?: Arch;
+  /** The file has DWARF (.debug_info). */
+  hasDebugInfo: boolean;
+  /** The file has a .BTF section. */
+  hasBtf: boolean;
+  /** ET_EXEC / ET_DYN (a vmlinux) rather than ET_REL. */
+  executable: boolean;
+}
+
+const CHUNK = 4 << 20;
+
+/** What a vmlinux says about itself. Throws FormatError (naming the file) on a bad ELF. */
+export function readVmlinuxInfo(path: string): VmlinuxInfo {
+  const src = fileSource(path);
+  try {
+    const elf = new ElfView(src);
+    const info: VmlinuxInfo = {
+      path,
+      buildId: elf.buildId(),
+      arch: archFromElfMachine(elf.machine, elf.is64),
+      hasDebugInfo: !!elf.section('.debug_info'),
+      hasBtf: !!elf.section('.BTF'),
+      executable: elf.type === 2 || elf.type === 3,
+    };
+    // linux_banner is in .rodata; other read-only alloc sections as a fallback.
+    const ro = elf.sections.filter((s) => s.name === '.rodata');
+    const rest = elf.sections.filter((s) => s.name !== '.rodata' && s.type === 1 && (s.flags & 0x2) !== 0 && (s.flags & 0x5) === 0 && s.size <= 64 << 20);
+    for (const s of [...ro, ...rest]) {
+      if (s.offset + s.size > src.size) continue;
+      for (let off = 0; off < s.size; off += CHUNK - 1024) {
+        const len = Math.min(CHUNK, s.size - off);
+        const found = findBanner(elf.rawSlice(s, off, len), s.offset + off);
+        if (found) {
+          info.banner = found.banner;
+          info.bannerOffset = found.offset;
+          return info;
+        }
+        if (off + len >= s.size) break;
+      }
+    }
+    return info;
+  } finally {
+    src.close?.();
+  }
+}
+
+export interface ModuleInfo {
+  path: string;
+  name: string;
+  buildId?: string;
+  vermagicRelease?: string;
+  vermagic?: string;
+  /** Release from the path (…/lib/modules/REL/…), when it names one. */
+  pathRelease?: string;
+}
+
+/** What a module (.ko, .ko.xz/.gz/.zst) says about its kernel. Throws FormatError on a bad file. */
+export function readModuleInfo(path: string): ModuleInfo {
+  const raw = readFileSync(path);
+  const bytes = decompressModuleSync(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), path);
+  const elf = parseElf(bytes, path);
+  const vm = elf.modinfoValue('vermagic');
+  const v = vm !== undefined ? parseVermagic(vm) : undefined;
+  return { path, name: elf.moduleName(), buildId: elf.buildId(), vermagic: vm, vermagicRelease: v?.release, pathRelease: releaseFromPath(path)?.release };
+}
+
+/** The GNU build id in a raw notes file (/sys/kernel/notes, /sys/module/M/notes/.note.gnu.build-id). */
+export function readNotesBuildId(path: string, littleEndian = true): string | undefined {
+  const b = readFileSync(path);
+  return buildIdInNotes(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), littleEndian);
+}
