@@ -1,6 +1,6 @@
 // Symbol search benchmark: p50/p95 latency of 1,000 realistic queries against the live
 // kernel's /proc/kallsyms + /sys/kernel/btf/vmlinux, through
-//   1. ksym's search engine (server/src/core/search.ts) in process,
+//   1. ksym's search engine (server/src/core/search/) in process,
 //   2. BASELINE: a plain linear scan over one JS string per name (String.includes on
 //      lower-cased names, then sort by prefix/length, take the cap),
 //   3. fuzzysort v3 (a general fuzzy-search package) over the same names, prepared once,
@@ -30,10 +30,12 @@ const entry = join(CACHE, 'search-core.mjs');
 await build({
   stdin: {
     contents: [
-      "export { buildIndex } from './server/src/core/symindex';",
+      "export { buildIndex } from './server/src/core/kallsyms/symbolIndex';",
       "export { parseBtf } from './server/src/core/btf';",
-      "export { search, prepare } from './server/src/core/search';",
-      "export { searchSources, workspaceSymbols } from './server/src/handlers/workspaceSymbols';",
+      "export { search } from './server/src/core/search/ranking';",
+      "export { prepare } from './server/src/core/search/corpus';",
+      "export { searchSources } from './server/src/core/search/sources';",
+      "export { workspaceSymbols } from './server/src/lsp/workspaceSymbols';",
     ].join('\n'),
     resolveDir: ROOT,
     loader: 'ts',
@@ -102,7 +104,7 @@ const f = (x) => x.toFixed(2).padStart(8);
 console.log(`symbol search: ${total} entries (${index.count} kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`);
 console.log(`${'engine'.padEnd(44)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}${'max ms'.padStart(8)}  found  p95 by kind`);
 const row = (name, r) => console.log(`${name.padEnd(44)}${f(r.p50)}${f(r.p95)}${f(r.max)}  ${String(r.found).padStart(5)}  ${Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
-row('ksym core/search.ts (in process)', ours);
+row('ksym core/search (in process)', ours);
 row('BASELINE: linear String.includes + sort', base);
 row(`fuzzysort v3 go(limit ${CAP}), prepared once (${fz.prepareMs.toFixed(0)} ms)`, fuzzy);
 console.log(`exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`);

@@ -1,12 +1,12 @@
 // esbuild entry: the parser API the fuzz targets drive (bundled into .cache/fuzz/core.mjs).
-export { FormatError } from '../server/src/core/errors';
-export { buildIndex } from '../server/src/core/symindex';
-export { parseElf } from '../server/src/core/elf';
-export { ModuleSymbols, parseModule } from '../server/src/core/module';
-export { scanLivepatchKo } from '../server/src/core/klpko';
-export { decompressModuleSync } from '../server/src/core/decompress';
+export { FormatError } from '../server/src/core/common/errors';
+export { buildIndex } from '../server/src/core/kallsyms/symbolIndex';
+export { parseElf } from '../server/src/core/modules/elf';
+export { ModuleSymbols, parseModule } from '../server/src/core/modules/symtab';
+export { scanLivepatchKo } from '../server/src/core/livepatch/koScan';
+export { decompressModuleSync } from '../server/src/core/modules/decompress';
 export { parseBtf } from '../server/src/core/btf/index';
-export { scanLine, scanWrapped, findKaslrOffset, tokenAt } from '../server/src/core/logscan';
-export { resolveFrame, resolveAddressToken, kaslrShift } from '../server/src/core/resolve';
-export { findKlpRefs, lineStarts } from '../server/src/core/klpref';
-export { extractKlpC } from '../server/src/core/klpc';
+export { scanLine, scanWrapped, findKaslrOffset, tokenAt } from '../server/src/core/log/scan';
+export { resolveFrame, resolveAddressToken, kaslrShift } from '../server/src/core/log/resolve';
+export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
+export { extractKlpC } from '../server/src/core/livepatch/cInitializers';

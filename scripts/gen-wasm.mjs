@@ -9,7 +9,7 @@ import wabtInit from 'wabt';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = [
-  { wat: 'server/src/core/kallsyms.wat', out: 'server/src/core/kallsymswasm.ts', name: 'KALLSYMS_WASM' },
+  { wat: 'server/src/core/kallsyms/parse.wat', out: 'server/src/core/kallsyms/parseWasm.ts', name: 'KALLSYMS_WASM' },
   { wat: 'server/src/core/btf/walk.wat', out: 'server/src/core/btf/walkwasm.ts', name: 'BTF_WALK_WASM' },
 ];
 

@@ -34,7 +34,7 @@ export function createClient(
   traceOutputChannel: vscode.OutputChannel,
 ): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
-  // The server reads its first source as it starts, before its bundle loads (server/src/boot.ts).
+  // The server reads its first source as it starts, before its bundle loads (server/src/lsp/boot.ts).
   const first = restrictUntrusted(readConfig(), expandSetting);
   const env = { ...process.env, KSYM_PREFETCH: first.kallsyms[0] ?? first.systemMap[0] ?? '' };
   const serverOptions: ServerOptions = {

@@ -32,7 +32,7 @@ beforeAll(() => {
   const src = join(dir, 'entry.ts');
   writeFileSync(
     src,
-    `import { cmdBtf } from ${JSON.stringify(join(ROOT, 'server/src/btfcli'))};\n` +
+    `import { cmdBtf } from ${JSON.stringify(join(ROOT, 'server/src/cli/btf'))};\n` +
       `cmdBtf(process.argv.slice(2)).then((c) => { process.exitCode = c; }, (e) => { console.error('THREW', e); process.exitCode = 99; });\n`,
   );
   buildSync({ entryPoints: [src], bundle: true, platform: 'node', format: 'cjs', target: 'node18', outfile: ENTRY, logLevel: 'warning' });

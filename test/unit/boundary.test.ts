@@ -1,9 +1,14 @@
+// The layer rules of server/src (README, Design): core/ is pure and reads files only in
+// its load/store/read files; only lsp/ speaks LSP; the CLI is built on core/ alone.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/corpus';
 
-const CORE = resolve(ROOT, 'server/src/core');
+const SRC = resolve(ROOT, 'server/src');
+const CORE = join(SRC, 'core');
+const LSP = join(SRC, 'lsp');
+const CLI = join(SRC, 'cli');
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -12,19 +17,56 @@ function files(dir: string): string[] {
   });
 }
 
+/** Every module a file imports or re-exports (static, dynamic and require). */
+function imports(src: string): string[] {
+  const out: string[] = [];
+  for (const m of src.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm)) out.push(m[1]);
+  for (const m of src.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) out.push(m[1]);
+  for (const m of src.matchAll(/\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push(m[1]);
+  return out;
+}
+
+const rel = (f: string) => relative(ROOT, f);
+/** Where a relative import of `f` lands. */
+const target = (f: string, spec: string) => resolve(f, '..', spec);
+
 describe('server/src/core is pure', () => {
   const all = files(CORE);
   it('has files', () => expect(all.length).toBeGreaterThan(5));
   for (const f of all) {
-    it(relative(ROOT, f), () => {
+    it(rel(f), () => {
       const src = readFileSync(f, 'utf8');
-      for (const m of src.matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
-        const spec = m[1];
-        // No LSP or editor code, and no reaching out of core into server glue.
-        expect(spec, `${relative(ROOT, f)} imports ${spec}`).not.toMatch(/^vscode/);
-        if (spec.startsWith('.')) expect(resolve(f, '..', spec).startsWith(CORE), `${relative(ROOT, f)} imports ${spec} outside core`).toBe(true);
+      const readsFiles = /^(load|store|read)/.test(basename(f));
+      for (const spec of imports(src)) {
+        expect(spec, `${rel(f)} imports ${spec}: no LSP or editor code in core/`).not.toMatch(/^vscode/);
+        expect(spec, `${rel(f)} imports ${spec}: core/ has no process (exit codes, stdio belong to cli/ and lsp/)`).not.toMatch(/^(node:)?process$/);
+        if (!readsFiles) {
+          expect(spec, `${rel(f)} imports ${spec}: only a folder's load/store/read file reads files`).not.toMatch(/^(node:)?fs(\/promises)?$/);
+        }
+        if (spec.startsWith('.')) expect(target(f, spec).startsWith(CORE + '/'), `${rel(f)} imports ${spec} outside core`).toBe(true);
       }
-      expect(src).not.toMatch(/require\(['"]vscode/);
+      // The global `process` (process.stdout, process.exit, process.env, ...), by text.
+      expect(src.match(/\bprocess\./)?.[0], `${rel(f)} uses the global process`).toBeUndefined();
+    });
+  }
+});
+
+describe('server/src/cli is built on core/ only', () => {
+  for (const f of files(CLI)) {
+    it(rel(f), () => {
+      for (const spec of imports(readFileSync(f, 'utf8'))) {
+        expect(spec, `${rel(f)} imports ${spec}`).not.toMatch(/^vscode/);
+        if (spec.startsWith('.')) expect(target(f, spec).startsWith(LSP + '/'), `${rel(f)} imports ${spec} from lsp/`).toBe(false);
+      }
+    });
+  }
+});
+
+describe('only server/src/lsp speaks LSP', () => {
+  const outside = files(SRC).filter((f) => !f.startsWith(LSP + '/'));
+  for (const f of outside) {
+    it(rel(f), () => {
+      for (const spec of imports(readFileSync(f, 'utf8'))) expect(spec, `${rel(f)} imports ${spec}`).not.toMatch(/^vscode-languageserver/);
     });
   }
 });

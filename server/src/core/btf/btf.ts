@@ -3,7 +3,7 @@
  * front, builds the sorted name index on the first name query, decodes a type only
  * when asked for.
  */
-import { FormatError } from '../errors';
+import { FormatError } from '../common/errors';
 import { CRenderer, type RenderOptions } from './c';
 import { parseHeader, type BtfHeader } from './header';
 import { Kind, KIND_NAMES, MAX_KIND, type BtfKindName } from './kinds';

@@ -11,7 +11,7 @@
  * Newer producers may append fields (e.g. a kind-layout section); hdr_len covers
  * them and we read only the fields above.
  */
-import { FormatError } from '../errors';
+import { FormatError } from '../common/errors';
 
 export const BTF_MAGIC = 0xeb9f;
 export const BTF_HEADER_MIN_LEN = 24;

@@ -4,7 +4,7 @@
  * offset of every record in a Uint32Array (local index i -> id firstId + i).
  * Nothing is decoded or copied here. Valid input is answered by walk.ts.
  */
-import { FormatError } from '../errors';
+import { FormatError } from '../common/errors';
 import type { BtfHeader } from './header';
 import { hasTypeRef, Kind, KIND_NAMES, MAX_KIND, trailingSize, TYPE_HDR } from './kinds';
 import type { BtfStrings } from './strings';

@@ -5,7 +5,7 @@
  * valid offset yields a terminated string. Strings are compared as bytes and only
  * decoded when asked for.
  */
-import { FormatError } from '../errors';
+import { FormatError } from '../common/errors';
 
 const decoder = new TextDecoder('utf-8');
 const encoder = new TextEncoder();

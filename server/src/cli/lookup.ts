@@ -1,0 +1,54 @@
+/** `ksym lookup`: resolve addresses and name+0xoff/0xsize [mod] queries (the logic: core/log/lookup.ts). */
+import { parseArgs } from 'node:util';
+import { lookupInModule, lookupQuery, type LookupEntry } from '../core/log/lookup';
+import { ModuleStore } from '../core/modules/store';
+import { fail, help, UsageError } from './common';
+import { loadIndexOrExit } from './loadIndex';
+
+export async function cmdLookup(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      kallsyms: { type: 'string', multiple: true },
+      module: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return help('lookup');
+  if (positionals.length === 0) throw new UsageError('lookup: no QUERY given');
+  const index = await loadIndexOrExit(values.kallsyms, !!values.module?.length);
+  let store: ModuleStore | undefined;
+  if (values.module?.length) {
+    store = new ModuleStore(values.module);
+    const scan = await store.scan();
+    for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+    if (scan.files === 0) fail(2, `ksym: no modules (.ko, .ko.gz, .ko.xz, .ko.zst) found in ${values.module.join(', ')}`);
+    store.useKallsyms(index);
+  }
+  const entries: LookupEntry[] = [];
+  for (const q of positionals) {
+    let e = lookupQuery(index, q);
+    if (store && e.name === null && e.candidates.length === 0) {
+      const m = await lookupInModule(store, index, q);
+      if (m && 'error' in m) process.stderr.write(`ksym: ${m.error}\n`);
+      else if (m) e = m.entry;
+    }
+    entries.push(e);
+  }
+  if (values.json) {
+    const rows = entries.map(({ text: _t, ...e }) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c) }));
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  } else {
+    const where = (e: LookupEntry) => e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
+    for (const e of entries) {
+      if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}\n`);
+      else if (e.candidates.length > 1) {
+        const list = e.candidates.map((c) => `${where(c)} ${c.text ?? c.name}`).join(', ');
+        process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${list}\n`);
+      } else process.stdout.write(`${e.address ?? e.query} ?\n`);
+    }
+  }
+  return entries.every((e) => e.name !== null) ? 0 : 1;
+}

@@ -1,0 +1,145 @@
+/**
+ * `ksym search`: the workspace symbol ranking on the command line (wired into cli.ts).
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { hexAddr } from '../core/common/addr';
+import type { Btf } from '../core/btf';
+import type { ModuleSymbols } from '../core/modules/symtab';
+import { MATCH_NAMES, search } from '../core/search/ranking';
+import { searchSources } from '../core/search/sources';
+import { DEFAULT_BTF } from '../core/btf/read';
+import { loadBtfFile } from '../core/btf/store';
+import { DEFAULT_KALLSYMS, loadIndex, type SourceSpec } from '../core/kallsyms/load';
+import { sourceKind } from '../core/kallsyms/parse';
+import { ModuleStore } from '../core/modules/store';
+
+export const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--json] [--limit N] QUERY
+
+Searches every symbol of the kallsyms/System.map sources (default /proc/kallsyms),
+the BTF types and functions (default ${DEFAULT_BTF} when readable) and the
+symbols of the given module files, with the editor's Go to Symbol ranking:
+exact name, then its compiler-suffixed and __pfx_ variants, prefix, word-start
+('tvr' finds tcp_v4_rcv), substring; ties: text before data, vmlinux before
+modules, shorter names first. 'struct X' / 'union X' / 'enum X' search BTF types only.
+An all-lowercase QUERY matches case-insensitively.
+
+  --kallsyms FILE   kallsyms text or System.map (repeatable)
+  --module PATH     a .ko (plain, .gz, .xz, .zst) or a directory of modules (repeatable)
+  --btf FILE        raw BTF or an ELF with a .BTF section; --btf none: no BTF
+  --limit N         at most N results (default 50)
+  --json            [{name, kind, container, address, detail}] in rank order
+
+Output: one line per result: address (or '-'), kind, name, container, match class.
+Exit status: 0 results found, 1 none, 2 unusable input.`;
+
+class SearchUsageError extends Error {}
+
+function readable(f: string): boolean {
+  try {
+    accessSync(f, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function cmdSearch(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (e) {
+    if (e instanceof SearchUsageError || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ksym search: ${(e as Error).message}\n\n${SEARCH_USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      kallsyms: { type: 'string', multiple: true },
+      module: { type: 'string', multiple: true },
+      btf: { type: 'string' },
+      json: { type: 'boolean' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(SEARCH_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new SearchUsageError('no QUERY given');
+  const query = positionals.join(' ');
+  let limit = 50;
+  if (values.limit !== undefined) {
+    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new SearchUsageError(`--limit: '${values.limit}' is not a positive number`);
+    limit = Number(values.limit);
+  }
+  const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
+  const specs: SourceSpec[] = files.map((file) => ({ file, kind: sourceKind(file) }));
+  const loaded = await loadIndex(specs);
+  for (const w of loaded.warnings) process.stderr.write(`ksym: warning: ${w}\n`);
+  if (!loaded.index) {
+    process.stderr.write(loaded.errors.map((e) => `ksym: ${e}`).join('\n') + '\n');
+    return 2;
+  }
+  for (const e of loaded.errors) process.stderr.write(`ksym: ${e}\n`);
+  const index = loaded.index;
+
+  let btf: Btf | undefined;
+  const btfFile = values.btf ?? (readable(DEFAULT_BTF) ? DEFAULT_BTF : undefined);
+  if (btfFile && btfFile !== 'none') {
+    const r = await loadBtfFile(btfFile);
+    if (r.ok) btf = r.btf;
+    else if (values.btf) {
+      process.stderr.write(`ksym: ${r.error}\n`);
+      return 2;
+    } else process.stderr.write(`ksym: warning: ${r.error}\n`);
+  }
+
+  const modules: { module: ModuleSymbols; file?: string }[] = [];
+  for (const p of values.module ?? []) {
+    let isDir = false;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      process.stderr.write(`ksym: ${p}: no such file\n`);
+      return 2;
+    }
+    const store = new ModuleStore([p], { maxModules: 100000, maxBytes: Number.MAX_SAFE_INTEGER });
+    if (isDir) {
+      const scan = await store.scan();
+      for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+      for (const name of store.names()) {
+        const r = await store.load(name);
+        if (r.ok) modules.push({ module: r.module, file: r.file });
+        else process.stderr.write(`ksym: warning: ${r.error}\n`);
+      }
+    } else {
+      const r = await store.loadFile(p);
+      if (!r.ok) {
+        process.stderr.write(`ksym: ${r.error}\n`);
+        return 2;
+      }
+      modules.push({ module: r.module, file: r.file });
+    }
+  }
+
+  const hits = search(searchSources({ index, btf, modules }), query, { cap: limit });
+  const rows = hits.map((h) => {
+    const a = h.source.address(h.id);
+    return { name: h.name, kind: h.source.kind(h.id), container: h.source.container(h.id), address: a === undefined ? null : hexAddr(a, index.addressDigits), detail: h.source.detail(h.id), match: MATCH_NAMES[h.match] };
+  });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(rows.map(({ match: _m, ...r }) => r), null, 2) + '\n');
+  } else {
+    const w = Math.max(1, ...rows.map((r) => (r.address ?? '-').length));
+    for (const r of rows) process.stdout.write(`${(r.address ?? '-').padEnd(w)} ${r.kind.padEnd(8)} ${r.name}  ${r.container}  (${r.match}; ${r.detail})\n`);
+  }
+  return rows.length > 0 ? 0 : 1;
+}

@@ -1,0 +1,56 @@
+/**
+ * `ksym decode`: a kernel log with every address and frame annotated ('  ⟶ ...'):
+ * addresses with the kernel form (%pB in stack traces, %pS elsewhere), frames with
+ * their address, and a warning when the log and the symbol table disagree. A
+ * 'Kernel Offset:' line in the log is applied. Pure: text in, text out.
+ */
+import { hexAddr } from '../common/addr';
+import type { SymbolIndex } from '../kallsyms/symbolIndex';
+import { frameText, kaslrShift, resolveAddressToken, resolveFrame } from './resolve';
+import { findKaslrOffset, scanLine, type FrameToken, type LogToken } from './scan';
+
+/** The notes for one frame token (none when it says nothing). */
+function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: string[]): void {
+  if (t.offset === undefined) return;
+  const r = resolveFrame(index, t);
+  const hex = (a: bigint) => hexAddr(a, index.addressDigits);
+  if (r.address !== undefined && r.kernel) {
+    const printedAt = t.address !== undefined ? t.address - shift : undefined;
+    if (printedAt === r.address && r.matchesLog) notes.push('✓');
+    else if (printedAt !== undefined && printedAt !== r.address) {
+      notes.push(`⚠ ${frameText(t)} is ${hex(r.address)} in this index, the log printed ${hex(printedAt)}`);
+    } else notes.push(`${frameText(t)} = ${hex(r.address)}${r.matchesLog ? '' : ` ⚠ index: ${r.kernel.text}`}`);
+  } else if (r.candidates.length > 1) {
+    notes.push(`${frameText(t)}: ambiguous (${r.candidates.map((c) => hex(c.address) + (c.module ? ` [${c.module}]` : '')).join(', ')})`);
+  } else if (r.problem) {
+    notes.push(`${frameText(t)}: ${r.problem}`);
+  }
+}
+
+function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bigint): string[] {
+  const notes: string[] = [];
+  for (const t of toks) {
+    if (t.kind === 'frame') frameNotes(index, t, shift, notes);
+    else if (t.kind === 'address' && t.frameAt === undefined) {
+      const r = resolveAddressToken(index, t, shift);
+      if (r.kernel) notes.push(`${line.slice(t.start, t.end)} = ${r.kernel.text}`);
+    } else if (t.kind === 'address' && t.frameAt !== undefined) {
+      const frame = toks.find((x): x is FrameToken => x.kind === 'frame' && x.start === t.frameAt);
+      const r = resolveAddressToken(index, t, shift, frame);
+      if (r.kernel && !r.matchesLog) notes.push(`${line.slice(t.start, t.end)} = ${r.kernel.text}`);
+    }
+  }
+  return notes;
+}
+
+/** The log `input` annotated against `index` (`configuredShift`: KASLR offset when the log has none). */
+export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint): string {
+  const lines = input.split('\n');
+  const shift = kaslrShift(index, findKaslrOffset(lines), configuredShift);
+  const out: string[] = [];
+  for (const line of lines) {
+    const notes = lineNotes(index, line, scanLine(line), shift);
+    out.push(notes.length ? `${line}  ⟶ ${notes.join('; ')}` : line);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,131 @@
+/**
+ * `ksym lookup` queries: an address (hex, 0x optional) or `name`, `name+0xoff`,
+ * `name+0xoff/0xsize`, optionally followed by ` [module]` or ` [module BUILDID]`.
+ * Addresses resolve like the kernel's %pS; a ` [mod]` query the kallsyms index cannot
+ * answer is resolved in the module's .ko (the module store). Pure: the answers are
+ * data, the CLI prints them.
+ */
+import { hexAddr, parseHexAddr } from '../common/addr';
+import type { Resolution, SymbolIndex, SymbolInfo } from '../kallsyms/symbolIndex';
+import type { ModuleStore } from '../modules/store';
+import { resolveFrame } from './resolve';
+import { scanLine, type FrameToken } from './scan';
+
+export interface LookupEntry {
+  query: string;
+  address: string | null;
+  name: string | null;
+  offset: number | null;
+  size: number | null;
+  module: string | null;
+  type: string | null;
+  candidates: LookupEntry[];
+  text?: string;
+  /** Module .ko answers: the symbol's section and the section-relative offset, and its kept position. */
+  section?: string;
+  sectionOffset?: number;
+  position?: number;
+}
+
+function entryOf(query: string, index: SymbolIndex, r: Resolution | undefined, address?: bigint): LookupEntry {
+  const at = address ?? (r ? r.sym.address + BigInt(r.offset) - (r.returnAddress ? 1n : 0n) : undefined);
+  return {
+    query,
+    address: at !== undefined ? hexAddr(at, index.addressDigits) : null,
+    name: r?.sym.name ?? null,
+    offset: r?.offset ?? null,
+    size: r?.sym.size ?? null,
+    module: r?.sym.module ?? null,
+    type: r?.sym.type ?? null,
+    candidates: [],
+    text: r?.text,
+  };
+}
+
+function symEntry(query: string, index: SymbolIndex, s: SymbolInfo, off: number): LookupEntry {
+  const r = index.resolve(s.address + BigInt(off));
+  if (r && r.sym.id === s.id) return entryOf(query, index, r);
+  return {
+    query,
+    address: hexAddr(s.address + BigInt(off), index.addressDigits),
+    name: s.name,
+    offset: off,
+    size: s.size ?? null,
+    module: s.module ?? null,
+    type: s.type,
+    candidates: [],
+  };
+}
+
+const NAME_QUERY =
+  /^(\.?[A-Za-z_$][\w.$]*)(?:\+(0x[0-9a-fA-F]+|\d+))?(?:\/(0x[0-9a-fA-F]+|\d+))?(?:\s*\[([\w-]+)(?:\s+[0-9a-f]+)?\])?$/;
+
+/** One query against the kallsyms index; unresolved: name null (candidates when ambiguous). */
+export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
+  const q = query.trim();
+  const isHex = /^(0x)?[0-9a-fA-F]+$/.test(q);
+  if (isHex && (q.startsWith('0x') || q.length >= 8 || index.byNameAll(q).length === 0)) {
+    const a = parseHexAddr(q);
+    if (a === undefined) return entryOf(query, index, undefined);
+    return entryOf(query, index, index.resolve(a), a);
+  }
+  const m = NAME_QUERY.exec(q);
+  if (!m) return entryOf(query, index, undefined);
+  const num = (s: string | undefined) => (s === undefined ? undefined : s.startsWith('0x') ? parseInt(s, 16) : parseInt(s, 10));
+  const offset = num(m[2]) ?? 0;
+  const frame: FrameToken = {
+    kind: 'frame',
+    start: 0,
+    end: q.length,
+    name: m[1],
+    offset,
+    size: num(m[3]),
+    module: m[4],
+    unreliable: false,
+    role: 'ip',
+  };
+  const fr = resolveFrame(index, frame);
+  if (fr.candidates.length === 1) return symEntry(query, index, fr.candidates[0], offset);
+  const e = entryOf(query, index, undefined);
+  e.candidates = fr.candidates.map((c) => symEntry(query, index, c, offset));
+  return e;
+}
+
+/**
+ * A ` [mod]` query the kallsyms index cannot answer, resolved in the module's .ko:
+ * undefined when the query names no module; `error` when the store cannot answer.
+ */
+export async function lookupInModule(
+  store: ModuleStore,
+  index: SymbolIndex,
+  query: string,
+): Promise<{ entry: LookupEntry } | { error: string } | undefined> {
+  const m = NAME_QUERY.exec(query.trim());
+  if (!m || !m[4]) return undefined;
+  const tok = scanLine(` ${query.trim()}`).find((t): t is FrameToken => t.kind === 'frame');
+  const frame: FrameToken = tok
+    ? { ...tok, role: 'ip' }
+    : { kind: 'frame', start: 0, end: 0, name: m[1], offset: 0, module: m[4], unreliable: false, role: 'ip' };
+  if (frame.offset === undefined) frame.offset = 0;
+  const r = await store.resolveModuleFrame(frame);
+  if (!r.ok) return { error: r.error };
+  const off = frame.offset ?? 0;
+  const entry = (c: (typeof r.candidates)[number]): LookupEntry => ({
+    query,
+    address: c.address !== undefined ? hexAddr(c.address + BigInt(off), index.addressDigits) : null,
+    name: c.name,
+    offset: off,
+    size: c.kernelSize,
+    module: r.module,
+    type: c.type,
+    candidates: [],
+    text: c.printed?.text,
+    section: c.section,
+    sectionOffset: c.value + off,
+    position: c.keptPosition,
+  });
+  if (r.candidates.length === 1) return { entry: entry(r.candidates[0]) };
+  const e = entryOf(query, index, undefined);
+  e.candidates = r.candidates.map(entry);
+  return { entry: e };
+}

@@ -1,0 +1,109 @@
+/**
+ * Resolution of log tokens against the index: frames by name (narrowed by module and
+ * size), raw addresses as %pS or %pB, KASLR shifts. Pure: no LSP, no I/O.
+ */
+import { AddressToken, FrameToken } from './scan';
+import { Resolution, SymbolIndex, SymbolInfo } from '../kallsyms/symbolIndex';
+import { normalizeModuleName as normModule } from '../modules/names';
+
+export interface FrameResolution {
+  /** Every symbol the frame may name, after narrowing (in kallsyms order). */
+  candidates: SymbolInfo[];
+  /** All symbols of that name before narrowing by module and size. */
+  sameName: SymbolInfo[];
+  /** The frame's address when exactly one candidate is left. */
+  address?: bigint;
+  /** What the kernel prints for that address with this index (same %pS/%pB mode as the log). */
+  kernel?: Resolution;
+  /** The kernel form equals the frame as printed in the log. */
+  matchesLog?: boolean;
+  /** Why it could not be resolved, when it could not. */
+  problem?: string;
+}
+
+/** Kernel form of a frame as the log printed it (for comparison). */
+export function frameText(f: FrameToken): string {
+  let s = `${f.name}+0x${(f.offset ?? 0).toString(16)}`;
+  if (f.size !== undefined) s += `/0x${f.size.toString(16)}`;
+  if (f.module) s += ` [${f.module}]`;
+  return s;
+}
+
+/** Symbols named by a frame: exact name, then (ppc64 ELFv1) the name without its leading dot. */
+function symbolsNamed(index: SymbolIndex, name: string): number[] {
+  let ids = index.byNameAll(name);
+  if (ids.length === 0 && name.startsWith('.') && name.length > 1) ids = index.byNameAll(name.slice(1));
+  return ids;
+}
+
+/**
+ * Resolve `name+0xoff/0xsize [mod]`: every symbol of that name, narrowed to the
+ * module (no module: vmlinux and pseudo modules), then to the printed size.
+ */
+export function resolveFrame(index: SymbolIndex, f: FrameToken): FrameResolution {
+  const ids = symbolsNamed(index, f.name);
+  const sameName = ids.map((i) => index.info(i));
+  if (ids.length === 0) return { candidates: [], sameName, problem: `no symbol named ${f.name} in the index` };
+  let narrowed = ids.filter((i) => {
+    const m = index.moduleOf(i);
+    if (f.module) return m !== undefined && normModule(m) === normModule(f.module);
+    return index.moduleKinds[index.mod[i]] !== 'module';
+  });
+  if (narrowed.length === 0) {
+    const where = f.module ? `module ${f.module}` : 'vmlinux';
+    return { candidates: [], sameName, problem: `${f.name} is not in ${where} in this index (found in: ${[...new Set(sameName.map((s) => s.module ?? 'vmlinux'))].join(', ')})` };
+  }
+  if (narrowed.length > 1 && f.size !== undefined) {
+    const bySize = narrowed.filter((i) => index.size[i] === f.size);
+    if (bySize.length > 0) narrowed = bySize;
+  }
+  const candidates = narrowed.map((i) => index.info(i));
+  if (narrowed.length !== 1) return { candidates, sameName, problem: `${narrowed.length} symbols named ${f.name} match; the frame is ambiguous` };
+  if (f.offset === undefined) return { candidates, sameName, address: candidates[0].address };
+  const address = candidates[0].address + BigInt(f.offset);
+  const printed = frameText(f);
+  const kernel = kernelFormFor(index, address, f.role === 'trace', printed);
+  return { candidates, sameName, address, kernel, matchesLog: kernel?.text === printed };
+}
+
+/**
+ * What the kernel prints for `address`: %pB for stack entries, %pS otherwise. When the
+ * log shows the form for that address (`printed`), the mode that reproduces it wins:
+ * some architectures and old kernels print stack entries with %pS.
+ */
+export function kernelFormFor(index: SymbolIndex, address: bigint, returnAddress: boolean, printed?: string): Resolution | undefined {
+  const first = index.resolve(address, returnAddress);
+  if (printed === undefined || first?.text === printed) return first;
+  const other = index.resolve(address, !returnAddress);
+  if (other && other.text === printed) return other;
+  return first;
+}
+
+export interface AddressResolution {
+  /** The address looked up (after the KASLR shift). */
+  address: bigint;
+  kernel?: Resolution;
+  /** The frame printed next to it in the log, when there is one. */
+  printed?: string;
+  matchesLog?: boolean;
+}
+
+export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: bigint, frame?: FrameToken): AddressResolution {
+  const mask = t.digits <= 8 ? 0xffffffffn : 0xffffffffffffffffn;
+  const address = (t.address - shift) & mask;
+  const printed = frame && frame.offset !== undefined ? frameText(frame) : undefined;
+  const kernel = kernelFormFor(index, address, t.role === 'trace', printed);
+  return { address, kernel, printed, matchesLog: printed !== undefined && kernel !== undefined ? kernel.text === printed : undefined };
+}
+
+/**
+ * The shift to subtract from log addresses: the log's "Kernel Offset: X from B" minus
+ * the index's own offset (its `_text` minus B), so a System.map (unrandomized) and a
+ * kallsyms of another boot both line up. A configured offset is used as given.
+ */
+export function kaslrShift(index: SymbolIndex, logOffset: bigint | undefined, configured: bigint | undefined, from = 0xffffffff81000000n): bigint {
+  if (logOffset === undefined) return configured ?? 0n;
+  const text = index.byNameAll('_text').find((i) => index.mod[i] === 0);
+  const indexOffset = text !== undefined ? index.addressOf(text) - from : 0n;
+  return logOffset - indexOffset;
+}

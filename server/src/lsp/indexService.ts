@@ -1,0 +1,263 @@
+/**
+ * The served index and its life cycle: settings → sources → index, reindexing on
+ * settings and file changes. The previous good index keeps serving until a new one
+ * is complete; a failed build leaves it in place and reports the error.
+ * No LSP types here: the server passes callbacks.
+ */
+import { watch, FSWatcher } from 'node:fs';
+import { findKaslrOffset } from '../core/log/scan';
+import { kaslrShift } from '../core/log/resolve';
+import { buildIndex, SymbolIndex } from '../core/kallsyms/symbolIndex';
+import { DEFAULT_KALLSYMS, loadIndex, type IndexLoadResult } from '../core/kallsyms/load';
+import { IndexState, StatusParams } from '../protocol';
+import { ModuleStore, ScanReport } from '../core/modules/store';
+import { DEFAULT_SEARCH_LIMIT } from '../core/search/ranking';
+import { specsOf, type Settings } from './settings';
+import type { SymposOptions } from '../core/livepatch/checks';
+import { BtfStore } from '../core/btf/store';
+
+/** How long a prefetched index (read at initialize) may wait for the settings to confirm it. */
+const PREFETCH_TTL_MS = 10_000;
+
+export interface ServiceHooks {
+  log(message: string): void;
+  status(s: StatusParams): void;
+  progress(title: string): Promise<{ done(): void }>;
+}
+
+export class IndexService {
+  index: SymbolIndex = buildIndex([]);
+  /** Module files (.ko) from ksym.modules; names are walked up front, symbols loaded on demand. */
+  modules?: ModuleStore;
+  private moduleScan?: ScanReport;
+  /** vmlinux BTF and module split BTF (ksym.btf), loaded once, modules on demand. */
+  readonly btf = new BtfStore({ moduleFiles: (n) => this.modules?.filesOf(n) ?? [] });
+  private btfPath?: string;
+  private settings?: Settings;
+  private state: IndexState = 'indexing';
+  private messages: string[] = [];
+  private millis = 0;
+  private generation = 0;
+  private requested = 0;
+  private watchers: FSWatcher[] = [];
+  private watchTimer?: NodeJS.Timeout;
+  private shifts = new Map<string, { version: number; log?: bigint }>();
+
+  private indexListeners: (() => void)[] = [];
+  /** An index read before the client confirmed its settings; used only if they name the same sources. */
+  private speculative?: { key: string; at: number; result: Promise<IndexLoadResult> };
+
+  constructor(private hooks: ServiceHooks) {}
+
+  /** Called after every successful (re)index and module rescan. */
+  onIndexChanged(f: () => void): void {
+    this.indexListeners.push(f);
+  }
+
+  private indexChanged(): void {
+    for (const f of this.indexListeners) {
+      try {
+        f();
+      } catch (e) {
+        this.hooks.log(`index listener failed: ${String(e)}`);
+      }
+    }
+  }
+
+  searchCap(): number {
+    return this.settings?.searchLimit ?? DEFAULT_SEARCH_LIMIT;
+  }
+
+  /** What the livepatch checks need: the vmlinux index and a module lookup by object name. */
+  symposOptions(): SymposOptions {
+    const store = this.modules;
+    const paths = this.settings?.modules ?? [];
+    return {
+      index: this.index.count > 0 ? this.index : undefined,
+      lookup: async (objname) => {
+        if (!store) return undefined;
+        const r = await store.load(objname);
+        return r.ok ? r.module : undefined;
+      },
+      moduleMissing: (objname) =>
+        store ? `module ${objname} is not among the modules in ${paths.join(', ')} (ksym.modules)` : `module ${objname} is not indexed: set ksym.modules to its .ko file or directory`,
+    };
+  }
+
+  /**
+   * Start reading and indexing the sources `s` names (the settings the client sent with
+   * `initialize`, or the defaults) while the client is still answering the configuration
+   * request. Nothing is served from it unless the confirmed settings name the same sources.
+   */
+  prefetch(s: Settings): void {
+    if (this.generation > 0 || this.requested > 0 || this.speculative) return;
+    const specs = specsOf(s);
+    this.speculative = { key: JSON.stringify(specs), at: Date.now(), result: loadIndex(specs) };
+  }
+
+  /** Apply new settings: reindex when the sources changed. */
+  configure(s: Settings): Promise<void> {
+    const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
+    const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
+    const modulesChanged =
+      JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) || this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
+    this.settings = s;
+    if (kaslrChanged) this.shifts.clear();
+    const btfChanged = s.btf !== this.btfPath;
+    const rebuild = before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings') : Promise.resolve();
+    // kallsyms first (it is what "ready" means); modules and BTF load right after.
+    return rebuild.then(() => {
+      if (modulesChanged) this.configureModules(s.modules);
+      if (btfChanged) this.configureBtf(s.btf);
+    });
+  }
+
+  /** Rebuild from the current settings. Concurrent calls: only the newest result is served. */
+  async reindex(reason: string): Promise<void> {
+    const settings = this.settings;
+    if (!settings) return;
+    const ticket = ++this.requested;
+    this.state = 'indexing';
+    this.sendStatus();
+    // The progress request's round trip to the client is not waited for before reading.
+    const starting = this.hooks.progress('Indexing kernel symbols');
+    let ended = false;
+    let started: { done(): void } | undefined;
+    const progress = {
+      done: () => {
+        if (ended) return;
+        ended = true;
+        if (started) started.done();
+        else void starting.then((p) => p.done());
+      },
+    };
+    try {
+      const specs = specsOf(settings);
+      const spec = this.speculative;
+      this.speculative = undefined;
+      const fresh = spec && spec.key === JSON.stringify(specs) && Date.now() - spec.at < PREFETCH_TTL_MS;
+      const result = fresh ? await spec.result : await loadIndex(specs);
+      started = await starting;
+      if (ticket !== this.requested) return; // a newer request superseded this one
+      const problems = [...settings.problems, ...result.errors];
+      if (result.index) {
+        this.index = result.index;
+        this.generation++;
+        this.shifts.clear();
+        this.modules?.useKallsyms(this.index);
+      }
+      this.millis = Math.round(result.millis);
+      this.messages = [...problems, ...result.warnings];
+      this.state = problems.length > 0 ? 'error' : 'ready';
+      if (!result.index && this.generation === 0) this.generation = 1; // first attempt failed: ready with an empty index
+      this.hooks.log(
+        `${reason}: ${result.index ? `indexed ${this.index.count} symbols from ${specs.map((s) => s.file).join(', ')} in ${this.millis} ms` : 'index not rebuilt, keeping the previous one'}` +
+          (this.messages.length ? `\n  ${this.messages.join('\n  ')}` : ''),
+      );
+      this.watchSources(specs.map((s) => s.file));
+      progress.done(); // the progress ends before the status says ready
+      this.sendStatus();
+      if (result.index) {
+        // Ready is signalled first; the name index (frames, search, sympos) is built right after.
+        const idx = result.index;
+        setImmediate(() => idx.buildNameIndex()); // compacts the names, then sorts them
+        this.indexChanged();
+      }
+    } finally {
+      progress.done();
+    }
+  }
+
+  private configureBtf(path: string): void {
+    this.btfPath = path;
+    if (!path) return;
+    void this.btf.load(path).then((r) => {
+      this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`);
+      this.sendStatus();
+      if (r.ok && !r.cached) this.indexChanged();
+    });
+  }
+
+  private configureModules(paths: string[]): void {
+    if (paths.length === 0) {
+      this.modules = undefined;
+      this.moduleScan = undefined;
+      return;
+    }
+    // Section load addresses from /sys/module/<mod>/sections only when the log is read
+    // against the running kernel (its /proc/kallsyms is a source).
+    const live = this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) ?? false;
+    const store = new ModuleStore(paths, { sysfsRoot: live ? '/sys/module' : undefined });
+    this.modules = store;
+    store.useKallsyms(this.index);
+    void store.scan().then((r) => {
+      if (this.modules !== store) return;
+      this.moduleScan = r;
+      this.btf.clearModules();
+      this.hooks.log(`modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`);
+      this.sendStatus();
+      this.indexChanged();
+    });
+  }
+
+  status(): StatusParams {
+    const scanErrors = this.moduleScan?.errors ?? [];
+    return {
+      state: this.state,
+      symbols: this.index.count,
+      modules: this.index.modules.length - 1,
+      moduleFiles: this.moduleScan?.modules ?? 0,
+      sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? []), ...(this.btf.file ? [this.btf.file] : [])],
+      messages: [...this.messages, ...scanErrors, ...(this.btfPath ? this.btf.messages() : [])],
+      btfTypes: this.btfPath ? (this.btf.vmlinux?.types ?? 0) : 0,
+      millis: this.millis,
+      generation: this.generation,
+    };
+  }
+
+  private sendStatus(): void {
+    this.hooks.status(this.status());
+  }
+
+  /** KASLR shift for a document: its "Kernel Offset:" line, else the setting. Cached per version. */
+  shiftFor(uri: string, version: number, textOf: () => string): bigint {
+    let c = this.shifts.get(uri);
+    if (!c || c.version !== version) {
+      const text = textOf();
+      const at = text.indexOf('Kernel Offset:');
+      const eol = at < 0 ? -1 : text.indexOf('\n', at);
+      const log = at < 0 ? undefined : findKaslrOffset([text.slice(at, eol < 0 ? undefined : eol)]);
+      c = { version, log };
+      this.shifts.set(uri, c);
+    }
+    return kaslrShift(this.index, c.log, this.settings?.kaslrOffset);
+  }
+
+  forget(uri: string): void {
+    this.shifts.delete(uri);
+  }
+
+  /** Watch regular files (not /proc, /sys) and reindex shortly after they change. */
+  private watchSources(files: string[]): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    for (const f of files) {
+      if (f.startsWith('/proc/') || f.startsWith('/sys/')) continue;
+      try {
+        const w = watch(f, { persistent: false }, () => {
+          clearTimeout(this.watchTimer);
+          this.watchTimer = setTimeout(() => void this.reindex(`${f} changed`), 200);
+        });
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch {
+        /* a missing file is already reported */
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const w of this.watchers) w.close();
+    clearTimeout(this.watchTimer);
+  }
+}

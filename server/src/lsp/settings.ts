@@ -1,0 +1,65 @@
+/**
+ * The ksym.* settings as the server uses them: parsed from what the client sends
+ * (workspace/configuration or initializationOptions), with the defaults, `~` and
+ * `${workspaceFolder}` expanded, and every problem in them reported as a message.
+ */
+import { homedir } from 'node:os';
+import { DEFAULT_BTF } from '../core/btf/read';
+import { parseHexAddr } from '../core/common/addr';
+import { DEFAULT_KALLSYMS, type SourceSpec } from '../core/kallsyms/load';
+import { defaultModulePaths } from '../core/modules/store';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from '../core/search/ranking';
+
+export interface Settings {
+  kallsyms: string[];
+  systemMap: string[];
+  /** .ko files and directories (default /lib/modules/$(uname -r) when it exists). */
+  modules: string[];
+  /** vmlinux BTF (raw, or an ELF with .BTF); '' turns BTF off. */
+  btf: string;
+  /** Cap on workspace symbol results. */
+  searchLimit: number;
+  kaslrOffset?: bigint;
+  /** Problems in the settings themselves. */
+  problems: string[];
+}
+
+export function parseSettings(raw: unknown, workspaceFolder?: string): Settings {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const list = (v: unknown, name: string, dflt: string[]): string[] => {
+    if (v === undefined || v === null) return dflt;
+    if (typeof v === 'string') return v ? [v] : [];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.filter((x) => x.trim() !== '');
+    problems.push(`ksym.${name} must be a list of file paths`);
+    return dflt;
+  };
+  const kallsyms = list(r.kallsyms, 'kallsyms', [DEFAULT_KALLSYMS]).map((p) => expandPath(p, workspaceFolder));
+  const systemMap = list(r.systemMap, 'systemMap', []).map((p) => expandPath(p, workspaceFolder));
+  const modules = list(r.modules, 'modules', defaultModulePaths()).map((p) => expandPath(p, workspaceFolder));
+  let btf = DEFAULT_BTF;
+  if (typeof r.btf === 'string') btf = r.btf.trim() === '' ? '' : expandPath(r.btf, workspaceFolder);
+  else if (r.btf !== undefined && r.btf !== null) problems.push('ksym.btf must be a file path');
+  let kaslrOffset: bigint | undefined;
+  if (typeof r.kaslrOffset === 'string' && r.kaslrOffset.trim() !== '') {
+    kaslrOffset = parseHexAddr(r.kaslrOffset);
+    if (kaslrOffset === undefined) problems.push(`ksym.kaslrOffset: '${r.kaslrOffset}' is not a hex number`);
+  } else if (typeof r.kaslrOffset === 'number' && Number.isSafeInteger(r.kaslrOffset) && r.kaslrOffset >= 0) {
+    kaslrOffset = BigInt(r.kaslrOffset);
+  }
+  // Restricted Mode (an untrusted VS Code workspace): the client dropped paths outside the workspace.
+  if (Array.isArray(r.restricted)) for (const m of r.restricted) if (typeof m === 'string') problems.push(m);
+  const searchLimit = typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), MAX_SEARCH_LIMIT) : DEFAULT_SEARCH_LIMIT;
+  return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, problems };
+}
+
+export function specsOf(s: Settings): SourceSpec[] {
+  return [...s.kallsyms.map((file) => ({ file, kind: 'kallsyms' as const })), ...s.systemMap.map((file) => ({ file, kind: 'system.map' as const }))];
+}
+
+export function expandPath(p: string, workspaceFolder?: string): string {
+  let s = p.trim();
+  if (s === '~' || s.startsWith('~/')) s = homedir() + s.slice(1);
+  if (workspaceFolder) s = s.replace(/\$\{workspaceFolder\}/g, workspaceFolder);
+  return s;
+}

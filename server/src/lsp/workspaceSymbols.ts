@@ -1,0 +1,75 @@
+/**
+ * `workspace/symbol`: the search engine's ranking (core/search/) over the kallsyms
+ * index, BTF and loaded module `.ko` symbol tables, as LSP SymbolInformation objects.
+ * Never throws.
+ */
+import { prepare } from '../core/search/corpus';
+import { DEFAULT_CAP, search, type SearchHit } from '../core/search/ranking';
+import { BtfSource, KallsymsSource, ModuleKoSource, searchSources, type SearchScope } from '../core/search/sources';
+import { btfUri, formatKsymUri, Location, LocationOptions, pageLocation, symbolLocation } from './symbolPages';
+
+/** LSP SymbolKind numbers. */
+export const SymbolKind = {
+  Module: 2,
+  Package: 4,
+  Enum: 10,
+  Function: 12,
+  Variable: 13,
+  Struct: 23,
+  TypeParameter: 26,
+} as const;
+
+export interface WorkspaceSymbol {
+  name: string;
+  kind: number;
+  /** Module name, 'vmlinux' or 'btf'. */
+  containerName: string;
+  location: Location;
+}
+
+export interface WorkspaceSymbolContext extends LocationOptions, SearchScope {
+  /** Result cap (setting), default 100. */
+  cap?: number;
+}
+
+/** Build the search structures now (call after a reindex so the first Ctrl+T is fast). */
+export function prepareWorkspaceSymbols(ctx: SearchScope): void {
+  prepare(searchSources(ctx));
+}
+
+export function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): number {
+  switch (hit.source.kind(hit.id)) {
+    case 'function':
+      return SymbolKind.Function;
+    case 'struct':
+    case 'union':
+      return SymbolKind.Struct;
+    case 'enum':
+      return SymbolKind.Enum;
+    case 'typedef':
+      return SymbolKind.TypeParameter;
+    default:
+      return SymbolKind.Variable;
+  }
+}
+
+/** Where a hit opens: its kallsyms line (file sources), else its `ksym:` page. */
+export function hitLocation(hit: Pick<SearchHit, 'source' | 'id'>, opts: LocationOptions = {}): Location {
+  const src = hit.source;
+  if (src instanceof KallsymsSource) return symbolLocation(src.index, hit.id, opts);
+  if (src instanceof BtfSource) {
+    const uri = btfUri(src.btf, src.ids[hit.id]);
+    return pageLocation(uri ?? formatKsymUri({ type: 'btf', kind: 'struct', name: src.nameOf(hit.id) }));
+  }
+  const ko = src as ModuleKoSource;
+  return pageLocation(formatKsymUri({ type: 'ko', module: ko.moduleName, name: ko.nameOf(hit.id), sym: ko.syms[hit.id] }));
+}
+
+export function workspaceSymbols(ctx: WorkspaceSymbolContext, query: string): WorkspaceSymbol[] {
+  try {
+    const hits = search(searchSources(ctx), query, { cap: ctx.cap ?? DEFAULT_CAP });
+    return hits.map((h) => ({ name: h.name, kind: lspKind(h), containerName: h.source.container(h.id), location: hitLocation(h, ctx) }));
+  } catch {
+    return [];
+  }
+}

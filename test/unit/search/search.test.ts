@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseBtf, type Btf } from '../../../server/src/core/btf';
+import { baseName, compilerSuffix } from '../../../server/src/core/search/corpus';
+import { MatchClass, search } from '../../../server/src/core/search/ranking';
+import { KallsymsSource, searchSources } from '../../../server/src/core/search/sources';
+import { buildIndex, SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
+import { documentSymbols } from '../../../server/src/lsp/documentSymbols';
+import { definition, formatKsymUri, parseKsymUri, symbolPage, symbolUri } from '../../../server/src/lsp/symbolPages';
+import { SymbolKind, workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
+import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';
+
+const FIXTURE = [
+  'ffffffff81000000 T _stext',
+  'ffffffff81000100 t __pfx_foo_bar',
+  'ffffffff81000110 t foo_bar',
+  'ffffffff81000200 t foo_bar.constprop.0',
+  'ffffffff81000300 t foo_bar.cold',
+  'ffffffff81000400 T foo_bar_baz',
+  'ffffffff81000500 T xfoo_bar',
+  'ffffffff81000600 T tcp_v4_rcv',
+  'ffffffff81000700 T tcp_v4_rcv_alias',
+  'ffffffff81000700 T tcp_v4_rcv_alias2',
+  'ffffffff81000800 T f_o_b',
+  'ffffffff81000900 T _etext',
+  'ffffffff82000000 D foo_bar_data',
+  'ffffffffc0000000 t foo_bar_mod\t[modx]',
+  'ffffffffc0000100 t foo_bar\t[modx]',
+].join('\n') + '\n';
+
+function fixture(): SymbolIndex {
+  return buildIndex([{ file: '/tmp/fixture.kallsyms', kind: 'kallsyms', bytes: Buffer.from(FIXTURE) }]);
+}
+
+describe('search ranking (fixture)', () => {
+  const index = fixture();
+  const names = (q: string, cap = 100) => search([new KallsymsSource(index)], q, { cap }).map((h) => `${h.name}${h.source.container(h.id) === 'vmlinux' ? '' : ` [${h.source.container(h.id)}]`}`);
+
+  it('exact, then suffixed/__pfx_ variants, then prefix, word-start, substring', () => {
+    const hits = search([new KallsymsSource(index)], 'foo_bar', { cap: 100 });
+    expect(hits.map((h) => h.name)).toEqual([
+      'foo_bar', // vmlinux text
+      'foo_bar', // module text
+      'foo_bar.cold', // variants: shorter first
+      '__pfx_foo_bar',
+      'foo_bar.constprop.0',
+      'foo_bar_baz',
+      'foo_bar_mod',
+      'foo_bar_data',
+      'xfoo_bar', // substring
+    ]);
+    expect(hits.map((h) => h.match)).toEqual([0, 0, 1, 1, 1, 2, 2, 2, 4]);
+    const fbb = search([new KallsymsSource(index)], 'fbb');
+    expect(fbb.map((h) => [h.name, h.match])).toEqual([['foo_bar_baz', MatchClass.WordStart]]);
+    const fb = search([new KallsymsSource(index)], 'fob').map((h) => [h.name, h.match]);
+    expect(fb).toContainEqual(['f_o_b', MatchClass.WordStart]);
+    expect(fb[0]).toEqual(['foo_bar', MatchClass.WordStart]); // two pieces beat three
+    expect(hits[0].source.container(hits[0].id)).toBe('vmlinux');
+    expect(hits[1].source.container(hits[1].id)).toBe('modx');
+  });
+  it('ties: text before data, vmlinux before modules, shorter first', () => {
+    expect(names('foo_bar_').slice(0, 3)).toEqual(['foo_bar_baz', 'foo_bar_mod [modx]', 'foo_bar_data']);
+  });
+  it('variants follow their base in every class', () => {
+    const n = names('oo_ba');
+    const at = n.indexOf('foo_bar');
+    expect(n.slice(at + 1, at + 4).sort()).toEqual(['__pfx_foo_bar', 'foo_bar.cold', 'foo_bar.constprop.0']);
+  });
+  it('word-start across _', () => {
+    expect(names('tvr')[0]).toBe('tcp_v4_rcv');
+    expect(search([new KallsymsSource(index)], 'tvr')[0].match).toBe(MatchClass.WordStart);
+  });
+  it('cap and short queries are bounded', () => {
+    expect(names('foo', 3)).toHaveLength(3);
+    expect(names('f').length).toBeGreaterThan(0);
+    expect(names('').length).toBeLessThanOrEqual(100);
+    expect(names('')).toContain('_stext');
+    expect(names('zzzz')).toEqual([]);
+  });
+  it('smart case', () => {
+    // Upper case: exact/prefix/substring are case-sensitive; word-start ignores case.
+    expect(search([new KallsymsSource(index)], 'FOO_BAR').every((h) => h.match === MatchClass.WordStart)).toBe(true);
+    expect(search([new KallsymsSource(index)], 'OO_BA').length).toBe(0);
+    expect(names('TCP_V4_RCV'.toLowerCase())[0]).toBe('tcp_v4_rcv');
+  });
+  it('suffix helpers', () => {
+    expect(compilerSuffix('a.constprop.0.isra.0')).toBe('.constprop.0.isra.0');
+    expect(compilerSuffix('a.llvm.123456')).toBe('.llvm.123456');
+    expect(baseName('__pfx_x.cold')).toBe('x');
+    expect(baseName('x')).toBe('x');
+  });
+  it('workspace symbols: kinds, containers, file locations or pages', () => {
+    const ws = workspaceSymbols({ index, cap: 20 }, 'foo_bar');
+    expect(ws[0]).toMatchObject({ name: 'foo_bar', kind: SymbolKind.Function, containerName: 'vmlinux', location: { uri: 'file:///tmp/fixture.kallsyms', range: { start: { line: 2, character: 19 } } } });
+    expect(ws.find((w) => w.name === 'foo_bar_data')?.kind).toBe(SymbolKind.Variable);
+    expect(ws[1].containerName).toBe('modx');
+    const pages = workspaceSymbols({ index, cap: 20, openFile: () => false }, 'foo_bar');
+    expect(pages[0].location.uri).toBe('ksym:/symbol/vmlinux/foo_bar?addr=ffffffff81000110');
+  });
+});
+
+describe('ksym: URIs and pages (fixture)', () => {
+  const index = fixture();
+  it('round trip', () => {
+    const refs = [
+      { type: 'symbol' as const, object: 'vmlinux', name: 'foo.cold', address: 0xffffffff81000000n },
+      { type: 'symbol' as const, object: 'mod-x', name: 'a(b)%c', address: undefined },
+      { type: 'btf' as const, kind: 'struct' as const, name: 'sk_buff', id: 873 },
+      { type: 'ko' as const, module: 'xfs', name: 'xfs_init', sym: 12 },
+    ];
+    for (const r of refs) expect(parseKsymUri(formatKsymUri(r))).toEqual(r);
+    // VS Code re-encodes '=' in the query.
+    expect(parseKsymUri('ksym:/symbol/vmlinux/foo?addr%3Dffffffff81000000')).toEqual(refs[0] && { ...refs[0], name: 'foo' });
+    expect(parseKsymUri('file:///x')).toBeUndefined();
+    expect(parseKsymUri('ksym:/btf/bogus/x')).toBeUndefined();
+  });
+  it('page: kernel form, aliases, same-name positions, neighbours', () => {
+    const i = index.byNameAll('tcp_v4_rcv_alias2')[0];
+    const page = symbolPage(symbolUri(index, i), { index })!;
+    expect(page.languageId).toBe('markdown');
+    expect(page.content).toContain('tcp_v4_rcv_alias2+0x0/0x100');
+    expect(page.content).toContain('Aliases at');
+    expect(page.content).toContain('printed by the kernel');
+    expect(page.content).toMatch(/previous: \[`tcp_v4_rcv`\]\(ksym:\/symbol\/vmlinux\/tcp_v4_rcv\?addr=ffffffff81000600\)/);
+    expect(page.content).toMatch(/next: \[`f_o_b`\]/);
+    const fb = symbolPage('ksym:/symbol/vmlinux/foo_bar?addr=ffffffff81000110', { index })!.content;
+    expect(fb).toContain('2 symbols named');
+    expect(symbolPage('ksym:/symbol/vmlinux/nope', { index })!.content).toContain('not in the current index');
+    expect(symbolPage('http://x', { index })).toBeUndefined();
+  });
+  it('definition: frame, address, name, kallsyms line', () => {
+    expect(definition('[  1.0] RIP: 0010:foo_bar_baz+0x10/0x100', 22, index)?.range.start.line).toBe(5);
+    expect(definition(' ? foo_bar+0x5/0xf0', 4, index, undefined, { openFile: () => false })?.uri).toBe('ksym:/symbol/vmlinux/foo_bar?addr=ffffffff81000110');
+    expect(definition('addr ffffffff81000605 here', 8, index)?.range.start.line).toBe(7);
+    expect(definition('called tcp_v4_rcv here', 10, index)?.range.start.line).toBe(7);
+    expect(definition('ffffffffc0000100 t foo_bar\t[modx]', 20, index, undefined, { kallsyms: true })?.range.start.line).toBe(14);
+    expect(definition('nothing here', 3, index)).toBeUndefined();
+  });
+  it('document symbols grouped by module', () => {
+    const ds = documentSymbols(FIXTURE);
+    expect(ds.map((d) => d.name)).toEqual(['vmlinux', 'modx']);
+    expect(ds[0].children).toHaveLength(13);
+    expect(ds[1].children![1]).toMatchObject({ name: 'foo_bar', kind: SymbolKind.Function, selectionRange: { start: { line: 14, character: 19 }, end: { line: 14, character: 26 } } });
+    const capped = documentSymbols(FIXTURE, { maxPerGroup: 2 });
+    expect(capped[0].children).toHaveLength(3);
+    expect(capped[0].children![2].name).toMatch(/11 more symbols/);
+  });
+});
+
+describe('corpus System.map', () => {
+  const ok = have(SYSTEM_MAP, 'corpus System.map search tests');
+  it.runIf(ok)('type_show: every same-name symbol first, with page positions; outline', () => {
+    const bytes = readFileSync(SYSTEM_MAP);
+    const index = buildIndex([{ file: SYSTEM_MAP, kind: 'system.map', bytes }]);
+    const all = index.byNameAll('type_show');
+    expect(all.length).toBeGreaterThan(5);
+    const ws = workspaceSymbols({ index, cap: 100 }, 'type_show');
+    expect(ws.slice(0, all.length).every((w) => w.name === 'type_show' && w.containerName === 'vmlinux' && w.kind === SymbolKind.Function)).toBe(true);
+    expect(ws[0].location.uri).toBe('file://' + SYSTEM_MAP);
+    expect(ws[0].location.range.start.line).toBe(index.line[all.find((i) => index.order[i] === Math.min(...all.map((j) => index.order[j])))!] - 1 || ws[0].location.range.start.line);
+    const page = symbolPage(symbolUri(index, all[2]), { index })!.content;
+    expect(page).toContain(`${all.length} symbols named`);
+    expect(page).toMatch(/3\/\d+ ← this/);
+    const t0 = performance.now();
+    const ds = documentSymbols(bytes.toString('latin1'), { file: SYSTEM_MAP });
+    const ms = performance.now() - t0;
+    expect(ds[0].name).toBe('vmlinux');
+    expect(ds[0].children!.length).toBe(5001);
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('live kernel (/proc/kallsyms + /sys/kernel/btf/vmlinux)', () => {
+  const live = liveKallsyms();
+  let btf: Btf | undefined;
+  try {
+    btf = parseBtf(new Uint8Array(readFileSync('/sys/kernel/btf/vmlinux')), '/sys/kernel/btf/vmlinux');
+  } catch {
+    console.warn('skipping live BTF search tests: /sys/kernel/btf/vmlinux is not readable');
+  }
+  const index = live ? buildIndex([{ file: '/proc/kallsyms', kind: 'kallsyms', bytes: live }]) : undefined;
+  const ctx = index && { index, btf, cap: 100 };
+
+  it.runIf(!!ctx && index!.byNameAll('tcp_v4_rcv').length > 0)('tcp_v4_rcv exact first; tvr finds it in the top 10', () => {
+    const ws = workspaceSymbols(ctx!, 'tcp_v4_rcv');
+    expect(ws[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: SymbolKind.Function, containerName: 'vmlinux' });
+    expect(ws.findIndex((w) => w.name === 'tcp_v4_rcv_alias')).toBe(-1);
+    const tvr = workspaceSymbols(ctx!, 'tvr').slice(0, 10).map((w) => w.name);
+    expect(tvr).toContain('tcp_v4_rcv');
+  });
+  it.runIf(!!ctx && !!btf)('struct sk_buff is a Struct from btf; its page has the layout', () => {
+    const ws = workspaceSymbols(ctx!, 'struct sk_buff');
+    expect(ws[0]).toMatchObject({ name: 'sk_buff', kind: SymbolKind.Struct, containerName: 'btf' });
+    expect(ws[0].location.uri).toMatch(/^ksym:\/btf\/struct\/sk_buff\?id=\d+$/);
+    const page = symbolPage(ws[0].location.uri, ctx!)!.content;
+    expect(page).toContain('struct sk_buff {');
+    expect(definition('see struct sk_buff here', 12, index!, btf)?.uri).toMatch(/^ksym:\/btf\/struct\/sk_buff/);
+    const plain = workspaceSymbols(ctx!, 'sk_buff');
+    expect(plain[0].containerName).toBe('btf');
+    const td = workspaceSymbols(ctx!, 'u32').find((w) => w.containerName === 'btf' && w.name === 'u32');
+    expect(td?.kind).toBe(SymbolKind.TypeParameter);
+  });
+  it.runIf(!!ctx && !!btf)('function page has the BTF prototype; every query is bounded and fast', () => {
+    const i = index!.byNameAll('tcp_v4_rcv')[0];
+    if (i !== undefined) expect(symbolPage(symbolUri(index!, i), ctx!)!.content).toMatch(/int tcp_v4_rcv\(struct sk_buff \*skb\)/);
+    const srcs = searchSources(ctx!);
+    search(srcs, 'warm');
+    const times: number[] = [];
+    for (const q of ['', 'a', 'tcp', 'tvr', 'schedule', 'kmalloc', 'xyzzy_nope', 'rcv', 'do_sys_open', 'sk_buff']) {
+      const t0 = performance.now();
+      const r = search(srcs, q, { cap: 100 });
+      times.push(performance.now() - t0);
+      expect(r.length).toBeLessThanOrEqual(100);
+    }
+    expect(Math.max(...times)).toBeLessThan(500); // generous: correctness test, not a benchmark
+  });
+  it.runIf(!!live)('outline of /proc/kallsyms', () => {
+    const t0 = performance.now();
+    const ds = documentSymbols(live!.toString('latin1'), { file: '/proc/kallsyms' });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(ds[0].name).toBe('vmlinux');
+    expect(ds.reduce((n, d) => n + d.children!.length, 0)).toBeLessThanOrEqual(20000 + ds.length);
+  });
+});
