@@ -1,0 +1,28 @@
+/** Tiny relocatable fixtures with a GNU build id, built with the real toolchain (gcc, ld -r --build-id=sha1). */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function haveToolchain(): boolean {
+  try {
+    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
+    execFileSync('ld', ['--version'], { stdio: 'ignore' });
+    execFileSync('readelf', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    console.warn('skipping debuginfod fixture tests: gcc, ld or readelf is missing');
+    return false;
+  }
+}
+
+/** `gcc -g -c m.c -o m.o && ld -r --build-id=sha1 -o NAME.ko m.o`; returns the path and readelf -n's build id. */
+export function buildFixture(dir: string, name: string, body: string): { path: string; buildId: string } {
+  mkdirSync(dir, { recursive: true });
+  const c = join(dir, `${name}.c`);
+  writeFileSync(c, body);
+  execFileSync('gcc', ['-g', '-c', c, '-o', join(dir, `${name}.o`)]);
+  const ko = join(dir, `${name}.ko`);
+  execFileSync('ld', ['-r', '--build-id=sha1', '-o', ko, join(dir, `${name}.o`)]);
+  const id = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', ko], { encoding: 'utf8' }))![1];
+  return { path: ko, buildId: id };
+}
