@@ -1,0 +1,91 @@
+/**
+ * The debuginfod client against a real debuginfod (Debian's 0.188), in a network
+ * namespace of the test's own: `unshare --net` with loopback up, the server and the
+ * client (netns/runner.ts, bundled with esbuild) both inside it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../helpers/corpus';
+import { buildFixture, haveToolchain } from './fixtures';
+
+function canNetns(): boolean {
+  if (process.getuid?.() !== 0) {
+    console.warn('skipping the real debuginfod test: not root (unshare --net needs it)');
+    return false;
+  }
+  for (const tool of ['debuginfod', 'unshare', 'ip']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+      console.warn(`skipping the real debuginfod test: ${tool} is not installed (apt-get install debuginfod libarchive-tools iproute2)`);
+      return false;
+    }
+  }
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up'], { timeout: 10000 });
+  if (r.status !== 0) {
+    console.warn(`skipping the real debuginfod test: unshare --net is not permitted here (${String(r.stderr).trim()})`);
+    return false;
+  }
+  return true;
+}
+
+const ok = haveToolchain() && canNetns();
+const REAL_MODULES = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64/modules');
+const haveReal = existsSync(join(REAL_MODULES, 'loop.ko'));
+if (!haveReal) console.warn(`real-data part skipped: ${REAL_MODULES} is absent (run scripts/fetch-kernel-data.mjs)`);
+
+describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-netns-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fetch by build id, from the cache with the server stopped, 404 negative-cached, sections', () => {
+    const fixture = buildFixture(join(dir, 'srv'), 'fixture', 'int fixture_fn(int x) { return x * 5; }\nint fixture_data = 3;\n');
+    const runner = join(dir, 'runner.cjs');
+    buildSync({ entryPoints: [join(__dirname, 'netns/runner.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: runner, logLevel: 'error' });
+    // The real Debian debug module: readelf -n is the oracle for its build id.
+    const real = haveReal ? { path: join(REAL_MODULES, 'loop.ko'), buildId: /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', join(REAL_MODULES, 'loop.ko')], { encoding: 'utf8' }))![1] } : undefined;
+    const cfg = {
+      port: 8002,
+      db: join(dir, 'db.sqlite'),
+      dirs: [join(dir, 'srv'), ...(haveReal ? [REAL_MODULES] : [])],
+      cache: join(dir, 'cache'),
+      home: join(dir, 'home'),
+      fixture,
+      real,
+      unknownId: '0123456789abcdef0123456789abcdef01234567',
+    };
+    const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)], { encoding: 'utf8', timeout: 240000, maxBuffer: 16 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.error, out.stderr).toBeUndefined();
+    // Served, verified against the build id, byte for byte the file debuginfod indexed.
+    expect(out.fixture).toMatchObject({ ok: true, fromCache: false, verified: 'build-id' });
+    expect(out.fixtureSame).toBe(true);
+    expect(out.fixtureProgress).toBe(out.fixture.size);
+    // A section: not ELF, size only (and said so).
+    expect(out.section).toMatchObject({ ok: true, verified: 'size-only' });
+    const symtabSize = parseInt(/\.symtab\s+SYMTAB\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', fixture.path], { encoding: 'utf8' }))![1], 16);
+    expect(out.section.size).toBe(symtabSize);
+    // .ko files are relocatable: /executable is always 404 for them.
+    expect(out.executable).toMatchObject({ ok: false, reason: 'not-found' });
+    if (real) {
+      expect(out.real).toMatchObject({ ok: true, verified: 'build-id' });
+      expect(out.realSame).toBe(true);
+      expect(out.realCached).toMatchObject({ ok: true, fromCache: true });
+    }
+    // 404: one request, then the negative cache answers without one.
+    expect(out.unknown1).toMatchObject({ ok: false, reason: 'not-found' });
+    expect(out.unknown2).toMatchObject({ ok: false, reason: 'negative-cache' });
+    expect(out.unknownRequests[0]).toBeGreaterThanOrEqual(1);
+    expect(out.unknownRequests[1]).toBe(0);
+    expect(out.upper).toMatchObject({ ok: true, verified: 'build-id' });
+    // Server stopped: the cache serves.
+    expect(out.stopped).toBe(true);
+    expect(out.cached).toMatchObject({ ok: true, fromCache: true, verified: 'build-id' });
+    // Refused connection: an error, never a negative-cache entry.
+    expect(out.refused).toMatchObject({ ok: false, reason: 'error' });
+    expect(out.refusedLeftFile).toBeNull();
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Runs inside a network namespace of its own (`unshare --net`, loopback up): starts a real
+ * debuginfod (0.188 binds *:PORT, hence the namespace), waits until it has indexed its
+ * directories (polling /metrics, no sleeps as readiness), runs the client scenarios and
+ * prints one JSON object with their results on stdout. Bundled and spawned by
+ * debuginfod-server.test.ts.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { fetchDebuginfod, type FetchResult } from '../../../../server/src/core/kernels/storeDebuginfod';
+
+interface Config {
+  port: number;
+  db: string;
+  dirs: string[];
+  cache: string;
+  home: string;
+  fixture: { path: string; buildId: string };
+  real?: { path: string; buildId: string };
+  unknownId: string;
+}
+
+const cfg = JSON.parse(process.argv[2]) as Config;
+const base = `http://127.0.0.1:${cfg.port}`;
+
+function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+function metric(text: string, name: string, label: string): number | undefined {
+  const m = new RegExp(`^${name}\\{${label}\\} (\\d+(?:\\.\\d+)?)`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+async function waitReady(): Promise<{ polls: number }> {
+  const deadline = Date.now() + 120_000;
+  let polls = 0;
+  for (;;) {
+    polls++;
+    try {
+      const r = await httpGet(`${base}/metrics`);
+      const t = r.body.toString();
+      const traversed = metric(t, 'thread_work_total', 'role="traverse"') ?? 0;
+      const pending = metric(t, 'thread_work_pending', 'role="scan"') ?? 1;
+      const busy = metric(t, 'thread_busy', 'role="scan"') ?? 1;
+      if (r.status === 200 && traversed >= 1 && pending === 0 && busy === 0) {
+        // A build id known to be there, with a plain HTTP client (debuginfod-find would leave negative-cache entries).
+        const k = await httpGet(`${base}/buildid/${cfg.fixture.buildId}/debuginfo`);
+        if (k.status === 200) return { polls };
+      }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error('debuginfod did not become ready within 120 s');
+    // Poll interval (readiness itself is decided by /metrics, not by this delay).
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function requests(): Promise<number> {
+  const t = (await httpGet(`${base}/metrics`)).body.toString();
+  let sum = 0;
+  for (const m of t.matchAll(/^http_responses_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+const brief = (r: FetchResult) => (r.ok ? { ok: true, fromCache: r.fromCache, verified: r.verified, size: r.size, path: r.path, note: r.note } : { ok: false, reason: r.reason, message: r.message });
+
+async function main() {
+  const out: Record<string, unknown> = {};
+  const d = spawn('debuginfod', ['-p', String(cfg.port), '-d', cfg.db, '-F', '-t', '0', '-g', '0', '-v', ...cfg.dirs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  d.stderr.on('data', (c: Buffer) => { if (stderr.length < 20000) stderr += c.toString(); });
+  const exited = new Promise<void>((r) => d.on('exit', () => r()));
+  try {
+    out.ready = await waitReady();
+    const env = { DEBUGINFOD_URLS: base, DEBUGINFOD_CACHE_PATH: cfg.cache };
+    const req = (buildId: string, extra: object = {}) => ({ buildId, artifact: { kind: 'debuginfo' as const }, allowNetwork: true, env, home: cfg.home, ...extra });
+
+    let progress = 0;
+    out.fixture = brief(await fetchDebuginfod(req(cfg.fixture.buildId, { onProgress: (p: { received: number }) => (progress = p.received) })));
+    out.fixtureProgress = progress;
+    out.fixtureSame = readFileSync(`${cfg.cache}/${cfg.fixture.buildId}/debuginfo`).equals(readFileSync(cfg.fixture.path));
+    out.section = brief(await fetchDebuginfod(req(cfg.fixture.buildId, { artifact: { kind: 'section', name: '.symtab' } })));
+    out.executable = brief(await fetchDebuginfod(req(cfg.fixture.buildId, { artifact: { kind: 'executable' } })));
+    if (cfg.real) {
+      out.real = brief(await fetchDebuginfod(req(cfg.real.buildId)));
+      out.realSame = readFileSync(`${cfg.cache}/${cfg.real.buildId}/debuginfo`).equals(readFileSync(cfg.real.path));
+    }
+    const before = await requests();
+    out.unknown1 = brief(await fetchDebuginfod(req(cfg.unknownId)));
+    const mid = await requests();
+    out.unknown2 = brief(await fetchDebuginfod(req(cfg.unknownId)));
+    const after = await requests();
+    out.unknownRequests = [mid - before, after - mid];
+    // Upper-case ids are lowered (0.188 answers 503 to them).
+    rmSync(`${cfg.cache}/${cfg.fixture.buildId}`, { recursive: true, force: true });
+    out.upper = brief(await fetchDebuginfod(req(cfg.fixture.buildId.toUpperCase())));
+
+    d.kill('SIGTERM');
+    await exited;
+    out.stopped = true;
+    out.cached = brief(await fetchDebuginfod(req(cfg.fixture.buildId)));
+    if (cfg.real) out.realCached = brief(await fetchDebuginfod(req(cfg.real.buildId)));
+    // Server gone and not cached: an error, not a negative-cache entry.
+    const gone = 'cd'.repeat(20);
+    out.refused = brief(await fetchDebuginfod(req(gone, { env: { ...env, DEBUGINFOD_RETRY_LIMIT: '0' } })));
+    try {
+      out.refusedLeftFile = readFileSync(`${cfg.cache}/${gone}/debuginfo`).length;
+    } catch {
+      out.refusedLeftFile = null;
+    }
+  } catch (e) {
+    out.error = (e as Error).message;
+    out.stderr = stderr;
+  } finally {
+    d.kill('SIGKILL');
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+void main();
