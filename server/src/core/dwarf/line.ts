@@ -208,7 +208,7 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
 
   // Program.
   c.pos = progStart;
-  const rows = new Grow(Math.max(16, Math.min(1 << 16, (end - progStart) >> 1)));
+  const rows = new Grow(Math.max(64, Math.min(1 << 16, (end - progStart) >> 2)));
   let address = 0, file = 1, line = 1, column = 0, disc = 0;
   const reset = (): void => {
     address = 0; file = 1; line = 1; column = 0; disc = 0;

@@ -20,7 +20,8 @@ export function fileSource(path: string): ByteSource {
     size,
     read(offset: number, length: number): Uint8Array {
       if (fd === undefined) throw new FormatError(path, offset, 'read after close');
-      const buf = new Uint8Array(length);
+      const ub = Buffer.allocUnsafeSlow(length);
+      const buf = new Uint8Array(ub.buffer, ub.byteOffset, length);
       let got = 0;
       while (got < length) {
         const n = readSync(fd, buf, got, length - got, offset + got);

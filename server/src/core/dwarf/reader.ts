@@ -350,9 +350,15 @@ export class DwarfReader {
       let row = -1;
       if (table) row = findRow(table, addr);
       // innermost scope containing addr: the deepest kept DIE whose ranges contain it
+      const before = u.memory;
+      u.expandFor(addr);
+      if (u.memory !== before) {
+        cu.memory += u.memory - before;
+        this.cacheMem += u.memory - before;
+      }
       let best = -1, bestDepth = -1;
-      const { ranges, rangeFirst, rangeCount, depth } = u;
-      for (let i = 0; i < u.n; i++) {
+      const { ranges, rf: rangeFirst, rc: rangeCount, depth } = u.s;
+      for (let i = 0; i < u.s.n; i++) {
         if (depth[i] <= bestDepth) continue;
         const r0 = rangeFirst[i] * 2, r1 = r0 + rangeCount[i] * 2;
         for (let r = r0; r < r1; r += 2) {
@@ -370,14 +376,15 @@ export class DwarfReader {
       }
       const frames: SourceFrame[] = [];
       let loc: SourceLine = leaf ?? { file: '??', path: null, line: 0, column: null };
-      for (let i = best; i >= 0; i = u.parent[i]) {
-        const dn = dieName(u, this.sec, u.dieOff[i], this.refAddrName) ?? '??';
-        const outer = u.parent[i] < 0;
+      const sc = u.s;
+      for (let i = best; i >= 0; i = sc.parent[i]) {
+        const dn = dieName(u, this.sec, sc.die[i], this.refAddrName) ?? '??';
+        const outer = sc.parent[i] < 0;
         frames.push({ function: outer && opts.symbol ? opts.symbol : dn, dwarfFunction: dn, file: loc.file, path: loc.path, line: loc.line, column: loc.column, ...(loc.discriminator ? { discriminator: loc.discriminator } : {}), inlined: !outer });
         if (outer) break;
         // the caller's location is this inlined subroutine's call site
-        const fname = table ? table.fileName(u.callFile[i]) : undefined;
-        loc = this.srcLine(u, fname, u.callLine[i], u.callColumn[i], u.callDisc[i]);
+        const fname = table ? table.fileName(sc.cf[i]) : undefined;
+        loc = this.srcLine(u, fname, sc.cl[i], sc.cc[i], sc.cd[i]);
       }
       return { kind: 'found', frames, unit: u.name };
     } catch (e) {

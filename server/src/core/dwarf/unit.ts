@@ -77,22 +77,17 @@ export interface DecodedUnit {
   readonly stmtList: number;
   readonly strOffsetsBase: number;
   readonly addrBase: number;
-  /** Scope count and columns. Scope 0..n-1 in DIE order; parent -1 = the unit. */
-  readonly n: number;
-  readonly tag: Uint8Array; // 1 = subprogram, 2 = inlined subroutine
-  readonly parent: Int32Array;
-  readonly depth: Uint16Array;
-  readonly dieOff: Uint32Array;
-  readonly rangeFirst: Uint32Array;
-  readonly rangeCount: Uint32Array;
-  readonly ranges: Float64Array;
-  readonly callFile: Uint32Array;
-  readonly callLine: Uint32Array;
-  readonly callColumn: Uint32Array;
-  readonly callDisc: Uint32Array;
+  /**
+   * Scopes (subprograms and inlined subroutines with code), as columns. The subtree of a
+   * top-level subprogram is decoded on first need (`expandFor`), so a lookup decodes the
+   * unit's top level plus the one function it lands in.
+   */
+  readonly s: Cols;
   /** The unit's own ranges (from low_pc/high_pc or DW_AT_ranges). */
   readonly unitRanges: Float64Array;
-  readonly memory: number;
+  /** Decode the pending subtrees of top-level scopes containing `addr`. */
+  expandFor(addr: number): void;
+  memory: number;
 }
 
 export const SCOPE_SUBPROGRAM = 1;
@@ -197,11 +192,13 @@ function isRefForm(form: number): boolean {
   return (form >= C.DW_FORM_ref1 && form <= C.DW_FORM_ref_udata) || form === C.DW_FORM_ref_addr;
 }
 
-class Cols {
+export class Cols {
   n = 0;
   tag: number[] = []; parent: number[] = []; depth: number[] = []; die: number[] = [];
   rf: number[] = []; rc: number[] = []; cf: number[] = []; cl: number[] = []; cc: number[] = []; cd: number[] = [];
   ranges: number[] = [];
+  /** Pending subtrees: scope index, children start, subtree end (-1 = decoded). */
+  lazyScope: number[] = []; lazyStart: number[] = []; lazyEnd: number[] = [];
 }
 
 /**
@@ -210,18 +207,14 @@ class Cols {
 export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): DecodedUnit {
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
-  const c = new Cursor(s, h.dieStart, Math.min(h.size, s.bytes.length));
+  const unitEnd = Math.min(h.size, s.bytes.length);
   const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed } = abbrev;
   const out = new Cols();
-  // Ancestors: stack of scope indices (-1 where the DIE at that depth is not a kept scope).
-  const stack: number[] = [];
-  const scopeAt: number[] = []; // nearest kept scope at each depth
-  let depth = 0;
-  let cuName = '', compDir = '', stmtList = -1, cuLow = 0, cuHigh = NaN, cuHighIsAddr = false, cuRangesOff = -1, cuRangesForm = 0;
+  let cuName = '', compDir = '', stmtList = -1, cuLow = 0;
   let cuDone = false;
   const unitRanges: number[] = [];
   const rctx = (): RangeContext => ({ addrSize: h.addrSize, offSize: h.offSize, base: cuLow, addrx: (i) => u.addrx(i) });
-  const ranges = (off: number, f: number, into: number[]): void => {
+  const ranges = (c: Cursor, off: number, f: number, into: number[]): void => {
     if (h.version >= 5) {
       if (!sec.rnglists) throw dwarfError(s, c.pos, 'DW_AT_ranges without a .debug_rnglists section');
       const o = f === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, off, h.offSize) : off;
@@ -231,148 +224,176 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
       readDebugRanges(sec.ranges, off, rctx(), into);
     }
   };
-  // Each DIE consumes at least one byte: the walk is bounded by the unit size.
-  while (c.pos < c.end) {
-    const dieOff = c.pos;
-    const code = c.uleb();
-    if (code === 0) {
-      if (depth > 0) {
+  /**
+   * Walk DIEs from `start` to `end`. `depth0`: depth of the first DIE; `parent0`: the scope of its parent.
+   * With `lazyTop`, the subtree of a scope at depth 1 that has a DW_AT_sibling is recorded
+   * as pending instead of being walked.
+   */
+  const walk = (start: number, end: number, depth0: number, parent0: number, lazyTop: boolean): void => {
+    const c = new Cursor(s, start, end);
+    const stack: number[] = [];
+    let depth = depth0;
+    // Each DIE consumes at least one byte: the walk is bounded by the unit size.
+    while (c.pos < c.end) {
+      const dieOff = c.pos;
+      const code = c.uleb();
+      if (code === 0) {
+        if (depth === depth0) break; // end of this sibling chain
         depth--;
         stack.pop();
-      }
-      if (depth === 0 && cuDone) break;
-      continue;
-    }
-    let ai = code < dense.length ? dense[code] : big.get(code) ?? 0;
-    if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
-    ai--;
-    const tg = aTag[ai];
-    const hasKids = children[ai] !== 0;
-    const a0 = first[ai], a1 = a0 + count[ai];
-    const isScope = tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine;
-    const isUnit = depth === 0 && !cuDone;
-    if (!isScope && !isUnit) {
-      let sib = -1;
-      const fx = fixed[ai];
-      if (hasKids && SKIP_SUBTREE.has(tg)) {
-        for (let k = a0; k < a1; k++) {
-          const f = form[k];
-          if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
-          else if (f === C.DW_FORM_indirect) skipForm(c, c.uleb(), h);
-          else skipForm(c, f, h);
-        }
-      } else if (fx >= 0) {
-        c.need(fx);
-        c.pos += fx;
-      } else {
-        for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
-      }
-      if (hasKids) {
-        if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
-        else {
-          depth++;
-          stack.push(stack.length ? stack[stack.length - 1] : -1);
-        }
-      }
-      continue;
-    }
-    // A scope (or the unit DIE): decode the attributes we need.
-    let low = NaN, high = NaN, highIsAddr = false, rOff = -1, rForm = 0, cf = 0, cl = 0, cc = 0, cd = 0;
-    for (let k = a0; k < a1; k++) {
-      let f = form[k];
-      const at = attr[k];
-      if (f === C.DW_FORM_indirect) f = c.uleb();
-      if (f === C.DW_FORM_implicit_const) {
-        const v = implicit[k];
-        if (at === C.DW_AT_call_file) cf = v; else if (at === C.DW_AT_call_line) cl = v; else if (at === C.DW_AT_call_column) cc = v;
-        else if (at === C.DW_AT_high_pc) high = v;
+        if (depth === 0 && cuDone) break;
         continue;
       }
-      switch (at) {
-        case C.DW_AT_low_pc: low = readNum(c, f, u); break;
-        case C.DW_AT_high_pc: highIsAddr = isAddrForm(f); high = readNum(c, f, u); break;
-        case C.DW_AT_ranges: rForm = f; rOff = readNum(c, f, u); break;
-        case C.DW_AT_call_file: cf = readNum(c, f, u); break;
-        case C.DW_AT_call_line: cl = readNum(c, f, u); break;
-        case C.DW_AT_call_column: cc = readNum(c, f, u); break;
-        case C.DW_AT_GNU_discriminator: cd = readNum(c, f, u); break;
-        case C.DW_AT_name: if (isUnit) cuName = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
-        case C.DW_AT_comp_dir: if (isUnit) compDir = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
-        case C.DW_AT_stmt_list: if (isUnit) stmtList = readNum(c, f, u); else skipForm(c, f, h); break;
-        case C.DW_AT_str_offsets_base: if (isUnit) u.strOffsetsBase = readNum(c, f, u); else skipForm(c, f, h); break;
-        case C.DW_AT_addr_base: case C.DW_AT_GNU_addr_base: if (isUnit) u.addrBase = readNum(c, f, u); else skipForm(c, f, h); break;
-        case C.DW_AT_rnglists_base: if (isUnit) u.rnglistsBase = readNum(c, f, u); else skipForm(c, f, h); break;
-        default: skipForm(c, f, h);
+      let ai = code < dense.length ? dense[code] : big.get(code) ?? 0;
+      if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
+      ai--;
+      const tg = aTag[ai];
+      const hasKids = children[ai] !== 0;
+      const a0 = first[ai], a1 = a0 + count[ai];
+      const isScope = tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine;
+      const isUnit = depth === 0 && !cuDone;
+      const top = (): number => (stack.length ? stack[stack.length - 1] : parent0);
+      if (!isScope && !isUnit) {
+        let sib = -1;
+        const fx = fixed[ai];
+        if (hasKids && SKIP_SUBTREE.has(tg)) {
+          for (let k = a0; k < a1; k++) {
+            const f = form[k];
+            if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
+            else skipForm(c, f, h);
+          }
+        } else if (fx >= 0) {
+          c.need(fx);
+          c.pos += fx;
+        } else {
+          for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
+        }
+        if (hasKids) {
+          if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
+          else {
+            depth++;
+            stack.push(top());
+          }
+        }
+        continue;
       }
-    }
-    if (isUnit) {
-      cuDone = true;
-      // addrx/strx in the unit DIE itself may precede the *_base attributes: reread them now.
-      if (u.addrBase || u.strOffsetsBase) {
-        const c2 = new Cursor(s, dieOff);
-        c2.uleb();
-        for (let k = a0; k < a1; k++) {
-          let f = form[k];
-          if (f === C.DW_FORM_indirect) f = c2.uleb();
-          const at = attr[k];
-          if (at === C.DW_AT_low_pc) low = readNum(c2, f, u);
-          else if (at === C.DW_AT_high_pc) high = readNum(c2, f, u);
-          else if (at === C.DW_AT_name) cuName = readStr(c2, f, u) ?? cuName;
-          else if (at === C.DW_AT_comp_dir) compDir = readStr(c2, f, u) ?? compDir;
-          else if (f !== C.DW_FORM_implicit_const) skipForm(c2, f, h);
+      // A scope (or the unit DIE): decode the attributes we need.
+      let low = NaN, high = NaN, highIsAddr = false, rOff = -1, rForm = 0, cf = 0, cl = 0, cc = 0, cd = 0, sib = -1;
+      for (let k = a0; k < a1; k++) {
+        let f = form[k];
+        const at = attr[k];
+        if (f === C.DW_FORM_indirect) f = c.uleb();
+        if (f === C.DW_FORM_implicit_const) {
+          const v = implicit[k];
+          if (at === C.DW_AT_call_file) cf = v; else if (at === C.DW_AT_call_line) cl = v; else if (at === C.DW_AT_call_column) cc = v;
+          else if (at === C.DW_AT_high_pc) high = v;
+          continue;
+        }
+        switch (at) {
+          case C.DW_AT_sibling: if (isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u); else skipForm(c, f, h); break;
+          case C.DW_AT_low_pc: low = readNum(c, f, u); break;
+          case C.DW_AT_high_pc: highIsAddr = isAddrForm(f); high = readNum(c, f, u); break;
+          case C.DW_AT_ranges: rForm = f; rOff = readNum(c, f, u); break;
+          case C.DW_AT_call_file: cf = readNum(c, f, u); break;
+          case C.DW_AT_call_line: cl = readNum(c, f, u); break;
+          case C.DW_AT_call_column: cc = readNum(c, f, u); break;
+          case C.DW_AT_GNU_discriminator: cd = readNum(c, f, u); break;
+          case C.DW_AT_name: if (isUnit) cuName = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
+          case C.DW_AT_comp_dir: if (isUnit) compDir = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
+          case C.DW_AT_stmt_list: if (isUnit) stmtList = readNum(c, f, u); else skipForm(c, f, h); break;
+          case C.DW_AT_str_offsets_base: if (isUnit) u.strOffsetsBase = readNum(c, f, u); else skipForm(c, f, h); break;
+          case C.DW_AT_addr_base: case C.DW_AT_GNU_addr_base: if (isUnit) u.addrBase = readNum(c, f, u); else skipForm(c, f, h); break;
+          case C.DW_AT_rnglists_base: if (isUnit) u.rnglistsBase = readNum(c, f, u); else skipForm(c, f, h); break;
+          default: skipForm(c, f, h);
         }
       }
-      cuLow = Number.isNaN(low) ? 0 : low;
-      cuHigh = high;
-      cuHighIsAddr = highIsAddr;
-      cuRangesOff = rOff;
-      cuRangesForm = rForm;
-      if (rOff >= 0) ranges(rOff, rForm, unitRanges);
+      if (isUnit) {
+        cuDone = true;
+        // addrx/strx in the unit DIE itself may precede the *_base attributes: reread them now.
+        if (u.addrBase || u.strOffsetsBase) {
+          const c2 = new Cursor(s, dieOff);
+          c2.uleb();
+          for (let k = a0; k < a1; k++) {
+            let f = form[k];
+            if (f === C.DW_FORM_indirect) f = c2.uleb();
+            const at = attr[k];
+            if (at === C.DW_AT_low_pc) low = readNum(c2, f, u);
+            else if (at === C.DW_AT_high_pc) high = readNum(c2, f, u);
+            else if (at === C.DW_AT_name) cuName = readStr(c2, f, u) ?? cuName;
+            else if (at === C.DW_AT_comp_dir) compDir = readStr(c2, f, u) ?? compDir;
+            else if (f !== C.DW_FORM_implicit_const) skipForm(c2, f, h);
+          }
+        }
+        cuLow = Number.isNaN(low) ? 0 : low;
+        if (rOff >= 0) ranges(c, rOff, rForm, unitRanges);
+        else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+          const hi = highIsAddr ? high : low + high;
+          if (hi > low) unitRanges.push(low, hi);
+        }
+        if (hasKids) {
+          depth++;
+          stack.push(-1);
+        } else break;
+        continue;
+      }
+      // Scope ranges.
+      const rFirst = out.ranges.length;
+      if (rOff >= 0) ranges(c, rOff, rForm, out.ranges);
       else if (!Number.isNaN(low) && !Number.isNaN(high)) {
         const hi = highIsAddr ? high : low + high;
-        if (hi > low) unitRanges.push(low, hi);
+        if (hi > low) out.ranges.push(low, hi);
+      }
+      const nr = (out.ranges.length - rFirst) >> 1;
+      const parent = top();
+      let self = parent;
+      if (nr > 0) {
+        self = out.n++;
+        out.tag.push(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED);
+        out.parent.push(parent);
+        out.depth.push(depth);
+        out.die.push(dieOff);
+        out.rf.push(rFirst >> 1);
+        out.rc.push(nr);
+        out.cf.push(cf); out.cl.push(cl); out.cc.push(cc); out.cd.push(cd);
       }
       if (hasKids) {
+        if (lazyTop && depth === 1 && sib > c.pos && sib <= c.end) {
+          if (nr > 0) {
+            out.lazyScope.push(self);
+            out.lazyStart.push(c.pos);
+            out.lazyEnd.push(sib);
+          }
+          c.pos = sib; // no code of another function below a subprogram without ranges
+          continue;
+        }
         depth++;
-        stack.push(-1);
-      } else break;
-      continue;
+        stack.push(self);
+      }
     }
-    // Scope ranges.
-    const rFirst = out.ranges.length;
-    if (rOff >= 0) ranges(rOff, rForm, out.ranges);
-    else if (!Number.isNaN(low) && !Number.isNaN(high)) {
-      const hi = highIsAddr ? high : low + high;
-      if (hi > low) out.ranges.push(low, hi);
-    }
-    const nr = (out.ranges.length - rFirst) >> 1;
-    const parent = stack.length ? stack[stack.length - 1] : -1;
-    let self = parent;
-    if (nr > 0) {
-      self = out.n++;
-      out.tag.push(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED);
-      out.parent.push(parent);
-      out.depth.push(depth);
-      out.die.push(dieOff);
-      out.rf.push(rFirst >> 1);
-      out.rc.push(nr);
-      out.cf.push(cf); out.cl.push(cl); out.cc.push(cc); out.cd.push(cd);
-    }
-    if (hasKids) {
-      depth++;
-      stack.push(self);
-    }
-  }
-  void scopeAt; void cuHigh; void cuHighIsAddr; void cuRangesOff; void cuRangesForm;
-  const n = out.n;
-  const mem = s.bytes.length + n * 40 + out.ranges.length * 8;
-  return {
-    header: h, bytes: s, abbrev, name: cuName, compDir, stmtList, strOffsetsBase: u.strOffsetsBase, addrBase: u.addrBase,
-    n, tag: Uint8Array.from(out.tag), parent: Int32Array.from(out.parent), depth: Uint16Array.from(out.depth), dieOff: Uint32Array.from(out.die),
-    rangeFirst: Uint32Array.from(out.rf), rangeCount: Uint32Array.from(out.rc), ranges: Float64Array.from(out.ranges),
-    callFile: Uint32Array.from(out.cf), callLine: Uint32Array.from(out.cl), callColumn: Uint32Array.from(out.cc), callDisc: Uint32Array.from(out.cd),
-    unitRanges: Float64Array.from(unitRanges), memory: mem,
   };
+  walk(h.dieStart, unitEnd, 0, -1, true);
+  const unit: DecodedUnit = {
+    header: h, bytes: s, abbrev, name: cuName, compDir, stmtList, strOffsetsBase: u.strOffsetsBase, addrBase: u.addrBase,
+    s: out, unitRanges: Float64Array.from(unitRanges), memory: 0,
+    expandFor(addr: number): void {
+      const L = out.lazyScope;
+      for (let i = 0; i < L.length; i++) {
+        if (out.lazyEnd[i] < 0) continue;
+        const sc = L[i];
+        const r0 = out.rf[sc] * 2, r1 = r0 + out.rc[sc] * 2;
+        let hit = false;
+        for (let r = r0; r < r1; r += 2) if (addr >= out.ranges[r] && addr < out.ranges[r + 1]) { hit = true; break; }
+        if (!hit) continue;
+        const end = out.lazyEnd[i];
+        out.lazyEnd[i] = -1;
+        const before = out.n;
+        walk(out.lazyStart[i], end, 2, sc, false);
+        unit.memory += (out.n - before) * 80;
+      }
+    },
+  };
+  unit.memory = s.bytes.length + out.n * 80 + out.lazyScope.length * 24;
+  return unit;
 }
 
 /** Only the unit DIE: name, comp_dir and ranges (for units that .debug_aranges does not cover). */
