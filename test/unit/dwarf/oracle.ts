@@ -61,6 +61,7 @@ export function diffLlvm(k: SourceResult, o: OracleFrame[]): string | undefined 
     // llvm-dwarfdump --lookup that no subprogram DIE covers the address).
     return undefined;
   }
+  if (k.kind !== 'found' && o.length === 1 && o[0].line === 0 && !o[0].file.includes('/')) return undefined; // llvm's STT_FILE/symbol fallback (crtstuff.c): no DWARF there
   if (k.kind !== 'found') {
     if (!oNoFn) return `ksym ${k.kind} (${'reason' in k ? k.reason : ''}), llvm ${o.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ')}`;
     if (o.length === 0 || o[0].file === '') return k.kind === 'no-function' && k.line ? `ksym has a line (${k.line.file}:${k.line.line}), llvm none` : undefined;
