@@ -4,42 +4,16 @@
  * of reads), a module (`.modinfo` vermagic, `.note.gnu.build-id`), raw notes files
  * (/sys/kernel/notes), /proc/version copies.
  *
- * The ELF view is the DWARF reader's (core/dwarf/elf.ts, ElfView over a ByteSource);
- * the file-backed ByteSource here is a minimal pread one until core/dwarf has its own.
+ * The ELF view and the pread file source are the DWARF reader's (core/dwarf/elf.ts
+ * ElfView, core/dwarf/readFile.ts fileSource).
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ElfView } from '../dwarf/elf';
-import type { ByteSource } from '../dwarf/source';
+import { fileSource } from '../dwarf/readFile';
 import { decompressModuleSync } from '../modules/decompress';
 import { parseElf } from '../modules/elf';
 import { archFromElfMachine, type Arch } from './arch';
 import { findBanner, parseVermagic, releaseFromPath, buildIdInNotes, type Banner } from './source';
-
-/** A pread ByteSource over a file. Close it when done. */
-export function fileSource(path: string): ByteSource {
-  const fd = openSync(path, 'r');
-  let closed = false;
-  const size = fstatSync(fd).size;
-  return {
-    name: path,
-    size,
-    read(offset: number, length: number): Uint8Array {
-      if (closed) throw new Error(`${path}: read after close`);
-      const b = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, b, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return new Uint8Array(b.buffer, b.byteOffset, got);
-    },
-    close() {
-      if (!closed) closeSync(fd);
-      closed = true;
-    },
-  };
-}
 
 export interface VmlinuxInfo {
   path: string;

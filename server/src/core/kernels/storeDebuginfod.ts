@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { ElfView } from '../dwarf/elf';
-import { fileSource } from './readKernelFiles';
+import { fileSource } from '../dwarf/readFile';
 import {
   cacheRelPath,
   cacheRoot,
@@ -103,14 +103,14 @@ class Stop extends Error {
 
 /** The build id of an ELF file, or a reason it has none. */
 function elfBuildId(path: string): { id?: string; error?: string } {
-  const src = fileSource(path);
+  let src: ReturnType<typeof fileSource> | undefined;
   try {
-    const v = new ElfView(src);
-    return { id: v.buildId() };
+    src = fileSource(path);
+    return { id: new ElfView(src).buildId() };
   } catch (e) {
     return { error: (e as Error).message };
   } finally {
-    src.close?.();
+    src?.close?.();
   }
 }
 
