@@ -71,45 +71,12 @@ export function parseVermagic(value: string): Vermagic | undefined {
   return { release: words[0], flags: words.slice(1), raw };
 }
 
-/** Lower-case hex of some bytes. */
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
-  return s;
-}
-
 /**
- * Every note in note bytes (an SHT_NOTE section, or raw notes such as /sys/kernel/notes
- * and /sys/module/M/notes/.note.gnu.build-id). Malformed tails end the walk.
+ * Notes and the GNU build id among them (all notes are walked: a vmlinux's `.notes` has Xen
+ * notes before it; /sys/kernel/notes and /sys/module/M/notes/.note.gnu.build-id are raw
+ * notes): the DWARF reader's walkers, one implementation for the tree.
  */
-export function walkNotes(b: Uint8Array, le = true): Array<{ name: string; type: number; desc: Uint8Array; offset: number }> {
-  const out: Array<{ name: string; type: number; desc: Uint8Array; offset: number }> = [];
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let p = 0;
-  while (p + 12 <= b.length && out.length < 4096) {
-    const namesz = dv.getUint32(p, le);
-    const descsz = dv.getUint32(p + 4, le);
-    const type = dv.getUint32(p + 8, le);
-    const nameAt = p + 12;
-    const descAt = nameAt + ((namesz + 3) & ~3);
-    if (namesz > b.length || descsz > b.length || descAt + descsz > b.length) break;
-    let ne = nameAt + namesz;
-    while (ne > nameAt && b[ne - 1] === 0) ne--;
-    let name = '';
-    for (let i = nameAt; i < ne; i++) name += String.fromCharCode(b[i]);
-    out.push({ name, type, desc: b.subarray(descAt, descAt + descsz), offset: p });
-    const next = descAt + ((descsz + 3) & ~3);
-    if (next <= p) break;
-    p = next;
-  }
-  return out;
-}
-
-/** NT_GNU_BUILD_ID among all notes (a vmlinux's `.notes` has Xen notes before it). */
-export function buildIdInNotes(b: Uint8Array, le = true): string | undefined {
-  const n = walkNotes(b, le).find((x) => x.name === 'GNU' && x.type === 3 && x.desc.length > 0);
-  return n ? toHex(n.desc) : undefined;
-}
+export { parseNoteBytes as walkNotes, buildIdFromNotes as buildIdInNotes } from '../dwarf/elf';
 
 /** A build id as ksym compares them: lower-case even-length hex of 2..128 digits, else undefined. */
 export function normalizeBuildId(id: string): string | undefined {
