@@ -1,6 +1,8 @@
 // Bundles the VS Code client, the language server and the ksym CLI with esbuild.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 const common = {
   bundle: true,
@@ -10,6 +12,8 @@ const common = {
   sourcemap: !process.argv.includes('--no-sourcemap'),
   logLevel: 'warning',
   minify: !process.argv.includes('--no-minify'),
+  // The server reports the package version (serverInfo); lsp/server.ts declares it.
+  define: { KSYM_VERSION: JSON.stringify(version) },
 };
 
 await Promise.all([

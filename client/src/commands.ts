@@ -3,7 +3,7 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { ReindexRequest, StatsRequest, type StatsResult } from '../../server/src/protocol';
+import { ReindexRequest, StatsRequest, type StatsResult, type StatusParams } from '../../server/src/protocol';
 
 /** Read-only virtual document the statistics are shown in (no "save?" prompt). */
 export const STATS_SCHEME = 'ksym-stats';
@@ -54,12 +54,12 @@ export function registerCommands(context: vscode.ExtensionContext, { client, out
   context.subscriptions.push(stats, vscode.workspace.registerTextDocumentContentProvider(STATS_SCHEME, stats));
 
   /** Rebuilds the index; resolves with the server's reply (tests use it). */
-  const reindex = async (): Promise<unknown> => {
+  const reindex = async (): Promise<StatusParams | undefined> => {
     if (!client.isRunning()) return serverNotRunning(output);
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Kernel Symbols: reindexing…' },
-        () => client.sendRequest<unknown>(ReindexRequest),
+        () => client.sendRequest(ReindexRequest),
       );
     } catch (err) {
       return requestFailed('reindex', err, output);
@@ -71,7 +71,7 @@ export function registerCommands(context: vscode.ExtensionContext, { client, out
     if (!client.isRunning()) return serverNotRunning(output);
     let result: StatsResult;
     try {
-      result = await client.sendRequest<StatsResult>(StatsRequest);
+      result = await client.sendRequest(StatsRequest);
     } catch (err) {
       return requestFailed('index statistics', err, output);
     }

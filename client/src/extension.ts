@@ -2,7 +2,7 @@
  * Entry point: wires the language client, status bar, commands and context key.
  */
 import * as vscode from 'vscode';
-import { type LanguageClient, NotificationType, State } from 'vscode-languageclient/node';
+import { type LanguageClient, State } from 'vscode-languageclient/node';
 import { StatusNotification, type StatusParams } from '../../server/src/protocol';
 import { type KsymApi, StatusWatcher } from './api';
 import { createClient } from './client';
@@ -13,7 +13,6 @@ import { ErrorNotifier, StatusBar } from './status';
 export type { KsymApi } from './api';
 
 const RUNNING_CONTEXT = 'ksym.serverRunning';
-const statusNotification = new NotificationType<StatusParams>(StatusNotification);
 
 let client: LanguageClient | undefined;
 
@@ -32,7 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<KsymAp
   const c = createClient(context, output, trace);
   client = c;
 
-  c.onNotification(statusNotification, (s) => {
+  c.onNotification(StatusNotification, (s: StatusParams) => {
     watcher.update(s);
     statusBar.update(s);
     notifier.update(s);

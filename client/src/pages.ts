@@ -5,9 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { SymbolPageRequest, type SymbolPageResult } from '../../server/src/protocol';
-
-export const PAGE_SCHEME = 'ksym';
+import { PAGE_SCHEME, SymbolPageRequest } from '../../server/src/protocol';
 
 export class SymbolPages implements vscode.TextDocumentContentProvider {
   constructor(private client: LanguageClient) {}
@@ -15,7 +13,7 @@ export class SymbolPages implements vscode.TextDocumentContentProvider {
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
     if (!this.client.isRunning()) return 'The Kernel Symbols language server is not running.';
     try {
-      const r = await this.client.sendRequest<SymbolPageResult | null>(SymbolPageRequest, { uri: uri.toString(true) }, token);
+      const r = await this.client.sendRequest(SymbolPageRequest, { uri: uri.toString(true) }, token);
       if (!r) return `No such symbol: ${uri.toString(true)}`;
       return r.content;
     } catch (e) {

@@ -1,12 +1,13 @@
 /**
- * Custom LSP messages shared by the language server and the VS Code client.
- * Plain data only: the client bundles this file too.
+ * Custom LSP messages shared by the language server and the VS Code client: each is
+ * defined once, as a typed RequestType / NotificationType carrying its params and result
+ * (as vscode-eslint's customMessages.ts does), so neither side guesses. Plain data
+ * otherwise: the client bundles this file too.
  */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
-/** Server -> client notification: index state, shown in the status bar. Sent once
- *  the first index is built (this is the "ready" signal tests wait for) and on every
- *  change after that. */
-export const StatusNotification = 'ksym/status';
+/** The scheme of the read-only symbol pages (`ksym:/symbol/...`, `ksym:/btf/...`, `ksym:/ko/...`). */
+export const PAGE_SCHEME = 'ksym';
 
 export type IndexState = 'indexing' | 'ready' | 'error';
 
@@ -30,21 +31,30 @@ export interface StatusParams {
   generation: number;
 }
 
-/** Client -> server request: rebuild the index from the current settings. */
-export const ReindexRequest = 'ksym/reindex';
+/**
+ * Server -> client: index state, shown in the status bar. Sent once the first index is
+ * built (this is the "ready" signal tests wait for) and on every change after that.
+ */
+export const StatusNotification = new NotificationType<StatusParams>('ksym/status');
 
-/** Client -> server request: statistics of the served index as markdown. */
-export const StatsRequest = 'ksym/stats';
+/** Client -> server: rebuild the index from the current settings; the status after it. */
+export const ReindexRequest = new RequestType0<StatusParams, void>('ksym/reindex');
+
 export interface StatsResult {
   markdown: string;
 }
 
-/** Client -> server request: content of a read-only `ksym:` symbol page. */
-export const SymbolPageRequest = 'ksym/symbolPage';
+/** Client -> server: statistics of the served index as markdown. */
+export const StatsRequest = new RequestType0<StatsResult, void>('ksym/stats');
+
 export interface SymbolPageParams {
   uri: string;
 }
+
 export interface SymbolPageResult {
   content: string;
   languageId: string;
 }
+
+/** Client -> server: content of a read-only `ksym:` symbol page (null: no such symbol). */
+export const SymbolPageRequest = new RequestType<SymbolPageParams, SymbolPageResult | null, void>('ksym/symbolPage');

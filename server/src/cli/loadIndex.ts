@@ -1,5 +1,6 @@
 /** Loading the kallsyms/System.map index for a command, or exiting with the errors (status 2). */
-import { DEFAULT_KALLSYMS, loadIndex, type SourceSpec } from '../core/kallsyms/load';
+import { loadIndex, type SourceSpec } from '../core/kallsyms/load';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { fail } from './common';

@@ -10,7 +10,8 @@ import { MATCH_NAMES, search } from '../core/search/ranking';
 import { searchSources } from '../core/search/sources';
 import { DEFAULT_BTF } from '../core/btf/read';
 import { loadBtfFile } from '../core/btf/store';
-import { DEFAULT_KALLSYMS, loadIndex, type SourceSpec } from '../core/kallsyms/load';
+import { loadIndex, type SourceSpec } from '../core/kallsyms/load';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
 import { ModuleStore } from '../core/modules/store';
 

@@ -8,8 +8,9 @@
  */
 import { join } from 'node:path';
 import { requireWithCodeCache } from './codeCache';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { prefetch } from '../core/kallsyms/readEarly';
 
-const target = process.env.KSYM_PREFETCH ?? '/proc/kallsyms';
+const target = process.env.KSYM_PREFETCH ?? DEFAULT_KALLSYMS;
 if (target) prefetch(target);
 requireWithCodeCache(join(__dirname, 'server-main.js'));

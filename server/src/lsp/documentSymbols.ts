@@ -6,18 +6,8 @@
  * symbols are listed and a last child says how many were left out (use workspace
  * symbol search for the rest). Never throws.
  */
-import { parseKallsymsInto, SourceKind, SymbolColumns } from '../core/kallsyms/parse';
-import type { Range } from './symbolPages';
-import { SymbolKind } from './workspaceSymbols';
-
-export interface DocumentSymbol {
-  name: string;
-  detail?: string;
-  kind: number;
-  range: Range;
-  selectionRange: Range;
-  children?: DocumentSymbol[];
-}
+import { parseKallsymsInto, sourceKind, SourceKind, SymbolColumns } from '../core/kallsyms/parse';
+import { SymbolKind, type DocumentSymbol } from 'vscode-languageserver';
 
 export interface DocumentSymbolOptions {
   /** Symbols listed per group (default 5000). */
@@ -53,7 +43,7 @@ export function documentSymbols(text: string, opts: DocumentSymbolOptions = {}):
 function documentSymbolsUnsafe(text: string, opts: DocumentSymbolOptions): DocumentSymbol[] {
   const maxPer = opts.maxPerGroup ?? DEFAULT_MAX_PER_GROUP;
   const maxTotal = opts.maxTotal ?? DEFAULT_MAX_TOTAL;
-  const kind: SourceKind = opts.kind ?? (opts.file && /(^|\/)System\.map[^/]*$/.test(opts.file) ? 'system.map' : 'kallsyms');
+  const kind: SourceKind = opts.kind ?? (opts.file ? sourceKind(opts.file) : 'kallsyms');
   // latin1: one byte per UTF-16 unit, so line numbers and columns are preserved.
   const bytes = Buffer.from(text, 'latin1');
   const cols = new SymbolColumns(Math.ceil(bytes.length / 32) + 16);

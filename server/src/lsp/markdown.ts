@@ -41,6 +41,22 @@ export function text(s: string): string {
     .replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
 
+/**
+ * A fenced code block that nothing inside can close: the fence is longer than any
+ * backtick run in `src`. Control characters (but tab and newline) become U+FFFD, CRLF
+ * becomes LF, one trailing newline is dropped.
+ */
+export function codeBlock(src: string, lang: string): string {
+  const clean = src
+    .replace(/\r\n?/g, '\n')
+    .replace(/\n$/, '')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\uFFFD');
+  let longest = 0;
+  for (const m of clean.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}${lang}\n${clean}\n${fence}`;
+}
+
 export function hex(n: number | bigint): string {
   return '0x' + n.toString(16);
 }

@@ -4,42 +4,58 @@
  */
 import {
   CodeActionKind,
-  DocumentSymbol as LspDocumentSymbol,
-  SymbolInformation,
   createConnection,
-  Hover,
-  InitializeResult,
   MarkupKind,
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
+  type Connection,
+  type Hover,
+  type InitializeResult,
+  type ServerCapabilities,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { hoverWithModules, LineSource } from './hover/kallsyms';
-import { IndexService } from './indexService';
-import { parseSettings, type Settings } from './settings';
-import { ReindexRequest, StatsRequest, StatsResult, StatusNotification, StatusParams, SymbolPageParams, SymbolPageRequest, SymbolPageResult } from '../protocol';
-import { statsMarkdown } from './stats';
-import { codeActions, DiagnosticsScheduler } from './diagnostics';
+import { pathToFileURL } from 'node:url';
 import { moduleSources } from '../core/search/sources';
-import { prepareWorkspaceSymbols, workspaceSymbols } from './workspaceSymbols';
-import { definition, symbolPage } from './symbolPages';
+import { ReindexRequest, StatsRequest, StatusNotification, SymbolPageRequest } from '../protocol';
+import { definition } from './definition';
+import { codeActions, DiagnosticsScheduler } from './diagnostics';
 import { documentSymbols } from './documentSymbols';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { hoverWithModules } from './hover/hover';
+import type { LineSource } from './hover/kallsyms';
+import { IndexService } from './indexService';
+import { uriToPath } from './pageUri';
+import { parseSettings, type Settings } from './settings';
+import { statsMarkdown } from './stats';
+import { symbolPage } from './symbolPages';
+import { prepareWorkspaceSymbols, workspaceSymbols, type WorkspaceSymbolContext } from './workspaceSymbols';
 
-export function startServer(): void {
-  const connection = createConnection(ProposedFeatures.all);
-  const documents = new TextDocuments(TextDocument);
-  let hasConfigurationCapability = false;
-  let hasProgress = false;
-  let workspaceFolder: string | undefined;
-  let initSettings: unknown;
+/** The server version (package.json), set by the build (scripts/build.mjs, esbuild define). */
+declare const KSYM_VERSION: string | undefined;
 
-  const service = new IndexService({
+const CAPABILITIES: ServerCapabilities = {
+  textDocumentSync: TextDocumentSyncKind.Incremental,
+  hoverProvider: true,
+  codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+  workspaceSymbolProvider: true,
+  definitionProvider: true,
+  documentSymbolProvider: true,
+};
+
+/** What the client told us at initialize. */
+interface ClientState {
+  hasConfiguration: boolean;
+  hasProgress: boolean;
+  workspaceFolder?: string;
+  initSettings?: unknown;
+}
+
+function createService(connection: Connection, client: ClientState): IndexService {
+  return new IndexService({
     log: (m) => connection.console.log(m),
-    status: (s: StatusParams) => void connection.sendNotification(StatusNotification, s),
+    status: (s) => void connection.sendNotification(StatusNotification, s),
     progress: async (title) => {
-      if (!hasProgress) return { done: () => undefined };
+      if (!client.hasProgress) return { done: () => undefined };
       try {
         const p = await connection.window.createWorkDoneProgress();
         p.begin(title, undefined, undefined, false);
@@ -49,55 +65,55 @@ export function startServer(): void {
       }
     },
   });
+}
 
+/** Initialize, configuration and the custom requests: the index life cycle. */
+function wireLifecycle(connection: Connection, service: IndexService, client: ClientState): void {
   connection.onInitialize((params): InitializeResult => {
-    hasConfigurationCapability = !!params.capabilities.workspace?.configuration;
-    hasProgress = !!params.capabilities.window?.workDoneProgress;
+    client.hasConfiguration = !!params.capabilities.workspace?.configuration;
+    client.hasProgress = !!params.capabilities.window?.workDoneProgress;
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-    if (folder?.startsWith('file://')) workspaceFolder = decodeURIComponent(folder.slice(7));
-    initSettings = (params.initializationOptions as { settings?: unknown } | undefined)?.settings ?? params.initializationOptions;
+    client.workspaceFolder = folder ? uriToPath(folder) : undefined;
+    const options = params.initializationOptions as { settings?: unknown } | undefined;
+    client.initSettings = options?.settings ?? params.initializationOptions;
     // Index what these settings name while the client answers initialize and the configuration request.
-    setImmediate(() => service.prefetch(parseSettings(initSettings, workspaceFolder)));
-    return {
-      capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
-        hoverProvider: true,
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
-        workspaceSymbolProvider: true,
-        definitionProvider: true,
-        documentSymbolProvider: true,
-      },
-      serverInfo: { name: 'ksym', version: '0.1.0' },
-    };
+    setImmediate(() => service.prefetch(parseSettings(client.initSettings, client.workspaceFolder)));
+    return { capabilities: CAPABILITIES, serverInfo: { name: 'ksym', version: typeof KSYM_VERSION === 'string' ? KSYM_VERSION : 'dev' } };
   });
 
   async function currentSettings(pushed?: unknown): Promise<Settings> {
-    let raw: unknown = pushed ?? initSettings;
-    if (hasConfigurationCapability) {
+    let raw: unknown = pushed ?? client.initSettings;
+    if (client.hasConfiguration) {
       try {
         raw = await connection.workspace.getConfiguration('ksym');
       } catch {
         /* keep what we have */
       }
     }
-    return parseSettings(raw, workspaceFolder);
+    return parseSettings(raw, client.workspaceFolder);
   }
 
   connection.onInitialized(async () => {
     service.configure(await currentSettings());
   });
-
   connection.onDidChangeConfiguration(async (change) => {
     const pushed = (change.settings as { ksym?: unknown } | undefined)?.ksym;
     service.configure(await currentSettings(pushed));
   });
-
   connection.onRequest(ReindexRequest, async () => {
     await service.reindex('requested');
     return service.status();
   });
+  connection.onRequest(StatsRequest, () => ({ markdown: statsMarkdown(service) }));
+  connection.onShutdown(() => service.dispose());
+}
 
-  connection.onRequest(StatsRequest, (): StatsResult => ({ markdown: statsMarkdown(service) }));
+export function startServer(): void {
+  const connection = createConnection(ProposedFeatures.all);
+  const documents = new TextDocuments(TextDocument);
+  const client: ClientState = { hasConfiguration: false, hasProgress: false };
+  const service = createService(connection, client);
+  wireLifecycle(connection, service, client);
 
   const diagnostics = new DiagnosticsScheduler(
     (uri, diags) => void connection.sendDiagnostics({ uri, diagnostics: diags }),
@@ -106,27 +122,21 @@ export function startServer(): void {
   );
   service.onIndexChanged(() => {
     diagnostics.refreshAll(documents.all());
-    void diagnostics.scanWorkspaceKo(workspaceFolder);
+    void diagnostics.scanWorkspaceKo(client.workspaceFolder);
   });
   documents.onDidChangeContent((e) => diagnostics.schedule(e.document));
   documents.onDidClose((e) => diagnostics.clear(e.document.uri));
   connection.onCodeAction((params) => codeActions(params));
 
+  const shiftOf = (doc: TextDocument) => service.shiftFor(doc.uri, doc.version, () => doc.getText());
   connection.onHover(async (params): Promise<Hover | null> => {
     const doc = documents.get(params.textDocument.uri);
-    const idx = service.index;
     if (!doc) return null;
-    const klp = await diagnostics.hover(doc, params.position.line, params.position.character);
+    const { line, character } = params.position;
+    const klp = await diagnostics.hover(doc, line, character);
     if (klp) return klp;
-    const lines = lineSource(doc);
-    const answer = await hoverWithModules(
-      { index: idx, shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()), languageId: doc.languageId },
-      lines,
-      params.position.line,
-      params.position.character,
-      service.modules,
-      service.btf,
-    );
+    const ctx = { index: service.index, shift: shiftOf(doc), languageId: doc.languageId };
+    const answer = await hoverWithModules(ctx, lineSource(doc), line, character, service.modules, service.btf);
     if (!answer) return null;
     return {
       contents: { kind: MarkupKind.Markdown, value: answer.markdown },
@@ -135,7 +145,7 @@ export function startServer(): void {
   });
 
   const openFile = (f: string) => documents.get(pathToFileURL(f).toString()) !== undefined;
-  const symbolContext = () => ({
+  const symbolContext = (): WorkspaceSymbolContext => ({
     index: service.index,
     btf: service.btf.vmlinux,
     modules: (service.modules?.loadedModules() ?? []).map((m) => ({ module: m.module, file: m.file })),
@@ -143,39 +153,35 @@ export function startServer(): void {
     openFile,
   });
   service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
-
-  connection.onWorkspaceSymbol((params) => workspaceSymbols(symbolContext(), params.query) as SymbolInformation[]);
+  connection.onWorkspaceSymbol((params) => workspaceSymbols(symbolContext(), params.query));
 
   connection.onDefinition((params) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc) return null;
     const lines = lineSource(doc);
     const n = params.position.line;
-    return (
-      definition(lines.line(n), params.position.character, service.index, service.btf.vmlinux, {
-        shift: service.shiftFor(doc.uri, doc.version, () => doc.getText()),
-        nextLine: n + 1 < lines.lineCount ? lines.line(n + 1) : undefined,
-        kallsyms: doc.languageId === 'kallsyms',
-        openFile,
-      }) ?? null
-    );
+    const opts = {
+      shift: shiftOf(doc),
+      nextLine: n + 1 < lines.lineCount ? lines.line(n + 1) : undefined,
+      kallsyms: doc.languageId === 'kallsyms',
+      openFile,
+    };
+    return definition(lines.line(n), params.position.character, service.index, service.btf.vmlinux, opts) ?? null;
   });
 
   connection.onDocumentSymbol((params) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc || doc.languageId !== 'kallsyms') return null;
-    const file = params.textDocument.uri.startsWith('file://') ? fileURLToPath(params.textDocument.uri) : undefined;
-    return documentSymbols(doc.getText(), { file }) as LspDocumentSymbol[];
+    return documentSymbols(doc.getText(), { file: uriToPath(params.textDocument.uri) });
   });
 
-  connection.onRequest(SymbolPageRequest, (p: SymbolPageParams): SymbolPageResult | null => {
+  connection.onRequest(SymbolPageRequest, (p) => {
     const ctx = symbolContext();
     return symbolPage(p.uri, { index: ctx.index, btf: ctx.btf, modules: moduleSources(ctx) }) ?? null;
   });
 
   documents.onDidClose((e) => service.forget(e.document.uri));
   documents.listen(connection);
-  connection.onShutdown(() => service.dispose());
   connection.listen();
 }
 

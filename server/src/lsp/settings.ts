@@ -6,7 +6,8 @@
 import { homedir } from 'node:os';
 import { DEFAULT_BTF } from '../core/btf/read';
 import { parseHexAddr } from '../core/common/addr';
-import { DEFAULT_KALLSYMS, type SourceSpec } from '../core/kallsyms/load';
+import type { SourceSpec } from '../core/kallsyms/load';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { defaultModulePaths } from '../core/modules/store';
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from '../core/search/ranking';
 

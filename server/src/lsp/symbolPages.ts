@@ -1,162 +1,16 @@
 /**
- * Symbol pages (read-only virtual documents behind `ksym:` URIs) and go to definition.
- *
- * URI scheme (stable; names percent-encoded, query values too):
- *   ksym:/symbol/<object>/<name>?addr=<hex>   a kallsyms/System.map symbol; object is
- *                                             'vmlinux' or the module name
- *   ksym:/btf/<kind>/<name>[?id=<n>]          a BTF type: kind is struct, union, enum,
- *                                             typedef, func or var
- *   ksym:/ko/<module>/<name>?sym=<n>          a symbol of a module .ko (symtab index)
- * The page is markdown. Never throws.
+ * Symbol pages: the markdown content of the read-only `ksym:` documents (pageUri.ts
+ * has the URI scheme): a kallsyms symbol with its aliases, same-name symbols, BTF and
+ * neighbours; a BTF type's declaration; a module .ko symbol. Never throws.
  */
 import { hexAddr } from '../core/common/addr';
-import { Btf, Kind } from '../core/btf';
-import { scanLine, scanWrapped, tokenAt, type FrameToken, type LogToken } from '../core/log/scan';
-import { resolveAddressToken, resolveFrame } from '../core/log/resolve';
-import { kernelForm, SymbolIndex } from '../core/kallsyms/symbolIndex';
+import type { Btf } from '../core/btf/btf';
+import { Kind } from '../core/btf/kinds';
+import { kernelForm, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import type { ModuleKoSource } from '../core/search/sources';
 import { symbolDetails } from './hover/kallsyms';
-import { code, hex, text } from './markdown';
-
-export interface Position {
-  line: number;
-  character: number;
-}
-export interface Range {
-  start: Position;
-  end: Position;
-}
-/** An LSP Location. */
-export interface Location {
-  uri: string;
-  range: Range;
-}
-
-export type KsymRef =
-  | { type: 'symbol'; object: string; name: string; address?: bigint }
-  | { type: 'btf'; kind: BtfPageKind; name: string; id?: number }
-  | { type: 'ko'; module: string; name: string; sym?: number };
-
-export type BtfPageKind = 'struct' | 'union' | 'enum' | 'typedef' | 'func' | 'var';
-const BTF_PAGE_KINDS: BtfPageKind[] = ['struct', 'union', 'enum', 'typedef', 'func', 'var'];
-
-export const KSYM_SCHEME = 'ksym';
-
-/** encodeURIComponent plus the characters it leaves alone that matter in markdown links. */
-function enc(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
-export function formatKsymUri(ref: KsymRef): string {
-  switch (ref.type) {
-    case 'symbol':
-      return `ksym:/symbol/${enc(ref.object)}/${enc(ref.name)}${ref.address !== undefined ? `?addr=${ref.address.toString(16)}` : ''}`;
-    case 'btf':
-      return `ksym:/btf/${ref.kind}/${enc(ref.name)}${ref.id !== undefined ? `?id=${ref.id}` : ''}`;
-    case 'ko':
-      return `ksym:/ko/${enc(ref.module)}/${enc(ref.name)}${ref.sym !== undefined ? `?sym=${ref.sym}` : ''}`;
-  }
-}
-
-/** Parse a `ksym:` URI (also as re-encoded by VS Code, e.g. `?addr%3D...`); undefined when it is not one. */
-export function parseKsymUri(uri: string): KsymRef | undefined {
-  try {
-    const m = /^ksym:(?:\/\/)?\/([^/?#]+)\/([^/?#]+)\/([^?#]+)(?:\?([^#]*))?/.exec(uri);
-    if (!m) return undefined;
-    const [, type, a, b, q] = m;
-    const params = new Map<string, string>();
-    for (const kv of decodeURIComponent(q ?? '').split('&')) {
-      const e = kv.indexOf('=');
-      if (e > 0) params.set(kv.slice(0, e), kv.slice(e + 1));
-    }
-    const first = decodeURIComponent(a);
-    const name = decodeURIComponent(b);
-    if (!name) return undefined;
-    if (type === 'symbol') {
-      const addr = params.get('addr');
-      const address = addr && /^(0x)?[0-9a-fA-F]{1,16}$/.test(addr) ? BigInt('0x' + addr.replace(/^0x/, '')) : undefined;
-      return { type: 'symbol', object: first, name, address };
-    }
-    if (type === 'btf') {
-      if (!BTF_PAGE_KINDS.includes(first as BtfPageKind)) return undefined;
-      const id = params.get('id');
-      return { type: 'btf', kind: first as BtfPageKind, name, id: id && /^\d+$/.test(id) ? Number(id) : undefined };
-    }
-    if (type === 'ko') {
-      const sym = params.get('sym');
-      return { type: 'ko', module: first, name, sym: sym && /^\d+$/.test(sym) ? Number(sym) : undefined };
-    }
-    return undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function symbolUri(index: SymbolIndex, i: number): string {
-  return formatKsymUri({ type: 'symbol', object: index.moduleOf(i) ?? 'vmlinux', name: index.nameOf(i), address: index.addressOf(i) });
-}
-
-export function btfPageKind(btf: Btf, id: number): BtfPageKind | undefined {
-  switch (btf.kindOf(id)) {
-    case Kind.STRUCT:
-      return 'struct';
-    case Kind.UNION:
-      return 'union';
-    case Kind.ENUM:
-    case Kind.ENUM64:
-      return 'enum';
-    case Kind.TYPEDEF:
-      return 'typedef';
-    case Kind.FUNC:
-      return 'func';
-    case Kind.VAR:
-      return 'var';
-    case Kind.FWD:
-      return btf.kflagOf(id) ? 'union' : 'struct';
-    default:
-      return undefined;
-  }
-}
-
-export function btfUri(btf: Btf, id: number): string | undefined {
-  const kind = btfPageKind(btf, id);
-  return kind ? formatKsymUri({ type: 'btf', kind, name: btf.nameOf(id), id }) : undefined;
-}
-
-const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-
-export interface LocationOptions {
-  /**
-   * Whether a symbol from this kallsyms/System.map file is shown at its line in that
-   * file (default: always). E.g. `(f) => openDocuments.has(f)`, or `(f) => !f.startsWith('/proc/')`.
-   */
-  openFile?: (file: string) => boolean;
-}
-
-/** Where symbol i is: its line in the source file, or its symbol page. */
-export function symbolLocation(index: SymbolIndex, i: number, opts: LocationOptions = {}): Location {
-  const file = index.sources[index.src[i]]?.file;
-  const line = index.line[i];
-  if (file && line > 0 && (opts.openFile ? opts.openFile(file) : true)) {
-    const nameStart = index.addressDigits + 3;
-    return {
-      uri: fileUri(file),
-      range: { start: { line: line - 1, character: nameStart }, end: { line: line - 1, character: nameStart + index.nameLen[i] } },
-    };
-  }
-  return { uri: symbolUri(index, i), range: ZERO };
-}
-
-export function pageLocation(uri: string): Location {
-  return { uri, range: ZERO };
-}
-
-/** file:// URI of an absolute path (percent-encoding what must be). */
-export function fileUri(path: string): string {
-  return 'file://' + path.split('/').map((p) => encodeURIComponent(p)).join('/');
-}
-
-// ---- pages -----------------------------------------------------------------------------------
+import { code, codeBlock, hex, text } from './markdown';
+import { btfPageKind, btfUri, fileUri, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
 
 export interface PageContext {
   index: SymbolIndex;
@@ -184,13 +38,6 @@ export function symbolPage(uri: string, ctx: PageContext): PageContent | undefin
 
 function link(label: string, uri: string): string {
   return `[${code(label)}](${uri})`;
-}
-
-function fence(body: string, lang: string): string {
-  let longest = 2;
-  for (const m of body.matchAll(/`{3,}/g)) longest = Math.max(longest, m[0].length);
-  const f = '`'.repeat(longest + 1);
-  return `${f}${lang}\n${body.replace(/\n$/, '')}\n${f}`;
 }
 
 /** Find the kallsyms symbol of a page reference. */
@@ -229,7 +76,7 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
     const ids = ctx.btf.idsByName(s.name).filter((id) => ctx.btf!.kindOf(id) === Kind.FUNC || ctx.btf!.kindOf(id) === Kind.VAR);
     if (ids.length > 0) {
       const decls = ids.map((id) => ctx.btf!.declaration(id, { layout: true })).join('\n');
-      out.push(`## BTF\n\n${fence(decls, 'c')}\n\n${ids.map((id) => link(`BTF [${id}]`, btfUri(ctx.btf!, id)!)).join(' · ')}`);
+      out.push(`## BTF\n\n${codeBlock(decls, 'c')}\n\n${ids.map((id) => link(`BTF [${id}]`, btfUri(ctx.btf!, id)!)).join(' · ')}`);
     }
   }
   const prev = neighbour(index, i, -1);
@@ -272,7 +119,7 @@ function btfPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'btf' }>): stri
     const k = btf.kindOf(id);
     const size = k === Kind.STRUCT || k === Kind.UNION || k === Kind.ENUM || k === Kind.ENUM64 ? ` · ${btf.sizeOrType(id)} bytes` : '';
     out.push(`BTF ${code(btf.kindName(id))} [${id}]${size} · ${code(btf.file)}${btf.isKfunc(id) ? ' · kfunc' : ''}`);
-    out.push(fence(btf.declaration(id, { layout: true }), 'c'));
+    out.push(codeBlock(btf.declaration(id, { layout: true }), 'c'));
   }
   if (ref.kind === 'func' || ref.kind === 'var') {
     const syms = ctx.index.byNameAll(ref.name);
@@ -298,81 +145,3 @@ function koPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'ko' }>): string
   return out.join('\n\n') + '\n';
 }
 
-// ---- go to definition ------------------------------------------------------------------------
-
-export interface DefinitionOptions extends LocationOptions {
-  /** KASLR shift subtracted from log addresses (as for hover). */
-  shift?: bigint;
-  /** The next line, for frames wrapped over two lines. */
-  nextLine?: string;
-  /** The document is a kallsyms/System.map file. */
-  kallsyms?: boolean;
-}
-
-const KALLSYMS_LINE = /^([0-9a-fA-F]{1,16}) ([A-Za-z?-]) (\S+)(?:\s+\[([^\]\s]+)\])?/;
-const WORD = /\.?[A-Za-z_$][\w.$]*/g;
-
-/**
- * F12 at (line text, column): a frame, an address, a symbol name or `struct X` →
- * the symbol's location (its kallsyms line when from a file, else its `ksym:` page)
- * or the BTF page. Undefined when nothing is there. Never throws.
- */
-export function definition(docLine: string, col: number, index: SymbolIndex, btf?: Btf, opts: DefinitionOptions = {}): Location | undefined {
-  try {
-    return definitionUnsafe(docLine, col, index, btf, opts);
-  } catch {
-    return undefined;
-  }
-}
-
-function definitionUnsafe(l: string, col: number, index: SymbolIndex, btf: Btf | undefined, opts: DefinitionOptions): Location | undefined {
-  const km = KALLSYMS_LINE.exec(l);
-  if (km && (opts.kallsyms || col >= km[1].length + 3)) {
-    const addr = BigInt('0x' + km[1]);
-    const i = index.byNameAll(km[3]).find((j) => index.addressOf(j) === addr && index.moduleOf(j) === km[4]);
-    if (i !== undefined && col >= km[1].length + 3) return symbolLocation(index, i, opts);
-    if (i !== undefined) return { uri: symbolUri(index, i), range: ZERO };
-  }
-  const tokens = scanLine(l);
-  let tok: LogToken | undefined = tokenAt(tokens, col);
-  if (!tok) {
-    const w = scanWrapped(l, opts.nextLine);
-    if (w && col >= w.start) tok = w;
-  }
-  if (tok?.kind === 'frame') {
-    const r = resolveFrame(index, tok);
-    const c = r.candidates[0] ?? r.sameName[0];
-    if (c) return symbolLocation(index, c.id, opts);
-  } else if (tok?.kind === 'address') {
-    const t = tok;
-    const frame = t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
-    const r = resolveAddressToken(index, t, opts.shift ?? 0n, frame);
-    if (r.kernel) return symbolLocation(index, r.kernel.sym.id, opts);
-  }
-  WORD.lastIndex = 0;
-  for (let m = WORD.exec(l); m; m = WORD.exec(l)) {
-    if (col < m.index || col > m.index + m[0].length) continue;
-    const word = m[0].replace(/\.$/, '');
-    const before = l.slice(0, m.index);
-    const tag = /\b(struct|union|enum)\s+$/.exec(before);
-    if (tag && btf) {
-      const ids = btf.idsByName(`${tag[1]} ${word}`);
-      const def = ids.find((id) => btf.kindOf(id) !== Kind.FWD) ?? ids[0];
-      const uri = def !== undefined ? btfUri(btf, def) : undefined;
-      if (uri) return pageLocation(uri);
-    }
-    const ids = index.byNameAll(word);
-    if (ids.length) {
-      const best = ids.find((j) => index.mod[j] === 0) ?? ids[0];
-      return symbolLocation(index, best, opts);
-    }
-    if (btf) {
-      const bids = btf.idsByName(word);
-      const pick = bids.find((id) => btfPageKind(btf, id) !== undefined && btf.kindOf(id) !== Kind.FWD) ?? bids.find((id) => btfPageKind(btf, id) !== undefined);
-      const uri = pick !== undefined ? btfUri(btf, pick) : undefined;
-      if (uri) return pageLocation(uri);
-    }
-    return undefined;
-  }
-  return undefined;
-}

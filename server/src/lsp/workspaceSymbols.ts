@@ -6,26 +6,8 @@
 import { prepare } from '../core/search/corpus';
 import { DEFAULT_CAP, search, type SearchHit } from '../core/search/ranking';
 import { BtfSource, KallsymsSource, ModuleKoSource, searchSources, type SearchScope } from '../core/search/sources';
-import { btfUri, formatKsymUri, Location, LocationOptions, pageLocation, symbolLocation } from './symbolPages';
-
-/** LSP SymbolKind numbers. */
-export const SymbolKind = {
-  Module: 2,
-  Package: 4,
-  Enum: 10,
-  Function: 12,
-  Variable: 13,
-  Struct: 23,
-  TypeParameter: 26,
-} as const;
-
-export interface WorkspaceSymbol {
-  name: string;
-  kind: number;
-  /** Module name, 'vmlinux' or 'btf'. */
-  containerName: string;
-  location: Location;
-}
+import { SymbolKind, type Location, type SymbolInformation } from 'vscode-languageserver';
+import { btfUri, formatKsymUri, pageLocation, symbolLocation, type LocationOptions } from './pageUri';
 
 export interface WorkspaceSymbolContext extends LocationOptions, SearchScope {
   /** Result cap (setting), default 100. */
@@ -37,7 +19,7 @@ export function prepareWorkspaceSymbols(ctx: SearchScope): void {
   prepare(searchSources(ctx));
 }
 
-export function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): number {
+export function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): SymbolKind {
   switch (hit.source.kind(hit.id)) {
     case 'function':
       return SymbolKind.Function;
@@ -65,7 +47,8 @@ export function hitLocation(hit: Pick<SearchHit, 'source' | 'id'>, opts: Locatio
   return pageLocation(formatKsymUri({ type: 'ko', module: ko.moduleName, name: ko.nameOf(hit.id), sym: ko.syms[hit.id] }));
 }
 
-export function workspaceSymbols(ctx: WorkspaceSymbolContext, query: string): WorkspaceSymbol[] {
+/** The ranked hits as SymbolInformation (containerName: module name, 'vmlinux' or 'btf'). */
+export function workspaceSymbols(ctx: WorkspaceSymbolContext, query: string): SymbolInformation[] {
   try {
     const hits = search(searchSources(ctx), query, { cap: ctx.cap ?? DEFAULT_CAP });
     return hits.map((h) => ({ name: h.name, kind: lspKind(h), containerName: h.source.container(h.id), location: hitLocation(h, ctx) }));

@@ -6,8 +6,11 @@ import { MatchClass, search } from '../../../server/src/core/search/ranking';
 import { KallsymsSource, searchSources } from '../../../server/src/core/search/sources';
 import { buildIndex, SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { documentSymbols } from '../../../server/src/lsp/documentSymbols';
-import { definition, formatKsymUri, parseKsymUri, symbolPage, symbolUri } from '../../../server/src/lsp/symbolPages';
-import { SymbolKind, workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
+import { definition } from '../../../server/src/lsp/definition';
+import { formatKsymUri, parseKsymUri, symbolUri } from '../../../server/src/lsp/pageUri';
+import { symbolPage } from '../../../server/src/lsp/symbolPages';
+import { SymbolKind } from 'vscode-languageserver';
+import { workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
 import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';
 
 const FIXTURE = [
@@ -31,6 +34,22 @@ const FIXTURE = [
 function fixture(): SymbolIndex {
   return buildIndex([{ file: '/tmp/fixture.kallsyms', kind: 'kallsyms', bytes: Buffer.from(FIXTURE) }]);
 }
+
+describe('search over many sources', () => {
+  // One source per module (`ksym search --module DIR`): results were de-duplicated with a
+  // key of id * 64 + (source & 63), so sources 64 apart with a hit at the same entry
+  // collided and only 64 of 70 exact hits came back.
+  it('returns every source\'s hit past 64 sources', () => {
+    const sources = Array.from({ length: 70 }, (_, k) => {
+      const text = `ffffffffc0000000 t dup_target\t[mod${k}]\nffffffffc0000100 t other_${k}\t[mod${k}]\n`;
+      return new KallsymsSource(buildIndex([{ file: `/tmp/mod${k}.kallsyms`, kind: 'kallsyms', bytes: Buffer.from(text) }]));
+    });
+    const hits = search(sources, 'dup_target', { cap: 1000 });
+    expect(hits.length).toBe(70);
+    expect(hits.every((h) => h.match === MatchClass.Exact && h.name === 'dup_target')).toBe(true);
+    expect(new Set(hits.map((h) => h.source.container(h.id))).size).toBe(70);
+  });
+});
 
 describe('search ranking (fixture)', () => {
   const index = fixture();

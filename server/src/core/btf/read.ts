@@ -4,7 +4,8 @@
  * walk over the raw records. Nothing here needs the BTF reader (core/btf/btf.ts) or
  * the C renderer, so the `--stats` path loads only this. store.ts builds on it.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { formatBytes, openGuarded, readAllGuarded, type GuardOptions } from '../common/readGuarded';
 import { parseHeader } from './header';
 import { Kind, KIND_NAMES, MAX_KIND, type BtfKindName } from './kinds';
 import { BTF_MAX_TYPE, indexTypes } from './raw';
@@ -19,6 +20,13 @@ export const DEFAULT_BTF = '/sys/kernel/btf/vmlinux';
 
 /** ELF files above this size are not read whole: only their `.BTF` section is (a vmlinux with DWARF can be 1 GiB). */
 const WHOLE_ELF_LIMIT = 64 << 20;
+/** Largest raw or compressed BTF file, and largest .BTF section (a vmlinux's BTF is ~6 MiB). */
+export const MAX_BTF_BYTES = 256 << 20;
+/** Largest ELF file whose .BTF section is read by offset. */
+export const MAX_BTF_ELF_BYTES = 16 * 2 ** 30;
+const BTF_WHAT = 'BTF file (raw BTF, or an ELF file with a .BTF section)';
+/** Whole reads: raw BTF and small or compressed ELF files (procfs/sysfs allowed: /sys/kernel/btf). */
+const WHOLE: GuardOptions = { maxBytes: MAX_BTF_BYTES, what: BTF_WHAT, pseudo: true };
 
 // ---- reading one file ---------------------------------------------------------------------
 
@@ -100,6 +108,7 @@ function readElfBtfSection(fd: number, file: string, size: number): Uint8Array {
     if (!eq) continue;
     if (s.type === 8 /* SHT_NOBITS */ || s.size === 0) throw new FormatError(file, shoff + i * shentsize, 'the .BTF section is empty');
     if (s.offset + s.size > size) throw new FormatError(file, shoff + i * shentsize, `.BTF section (${s.size} bytes at 0x${s.offset.toString(16)}) extends past the end of the file`);
+    if (s.size > MAX_BTF_BYTES) throw new FormatError(file, shoff + i * shentsize, `.BTF section of ${formatBytes(s.size)}: more than the ${formatBytes(MAX_BTF_BYTES)} limit`);
     const out = new Uint8Array(s.size);
     preadExact(fd, file, out, s.offset, '.BTF section');
     return out;
@@ -118,23 +127,21 @@ function fromImage(image: Uint8Array, file: string, fileBytes: number): BtfBytes
  * I/O error (callers use errMessage). xz needs the async variant.
  */
 export function readBtfBytesSync(file: string): BtfBytes {
-  const fd = openSync(file, 'r');
+  const g = openGuarded(file, { ...WHOLE, maxBytes: MAX_BTF_ELF_BYTES });
   try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    if (st.size > WHOLE_ELF_LIMIT) {
+    if (g.size > WHOLE_ELF_LIMIT) {
       const head = new Uint8Array(4);
-      const n = readSync(fd, head, 0, 4, 0);
-      if (n === 4 && isElf(head)) return { bytes: readElfBtfSection(fd, file, st.size), container: 'elf', fileBytes: st.size };
+      const n = g.readAt(head, 0, 0, 4);
+      if (n === 4 && isElf(head)) return { bytes: readElfBtfSection(g.fd, file, g.size), container: 'elf', fileBytes: g.size };
     }
-    // sysfs files report size 4096 or the real size; readFileSync handles both.
-    const image = asU8(readFileSync(fd));
+    // sysfs files report size 4096 or the real size: read to the end, under the budget.
+    const image = readAllGuarded(g, WHOLE);
     if (image.length === 0) throw new FormatError(file, 0, 'empty file');
     const c = detectCompression(image);
     if (c === 'xz') throw new FormatError(file, 0, 'xz-compressed: needs the asynchronous loader');
     return fromImage(c === 'none' ? image : decompressModuleSync(image, file), file, image.length);
   } finally {
-    closeSync(fd);
+    g.close();
   }
 }
 
@@ -144,7 +151,13 @@ export async function readBtfBytes(file: string): Promise<BtfBytes> {
   } catch (e) {
     if (!(e instanceof FormatError) || !/xz-compressed/.test(e.reason)) throw e;
   }
-  const image = asU8(readFileSync(file));
+  const g = openGuarded(file, WHOLE);
+  let image: Uint8Array;
+  try {
+    image = readAllGuarded(g, WHOLE);
+  } finally {
+    g.close();
+  }
   return fromImage(await decompressModule(image, file), file, image.length);
 }
 
@@ -206,15 +219,16 @@ function readAt(fd: number, buf: Uint8Array, off: number, pos: number, len: numb
  * read whole.
  */
 function openRawPartial(file: string, fds: number[]): RawSource | undefined {
-  let fd: number;
+  let g;
   try {
-    fd = openSync(file, 'r');
+    g = openGuarded(file, WHOLE);
   } catch {
     return undefined; // readBtfBytesSync reports it
   }
+  const fd = g.fd;
   fds.push(fd);
-  const st = fstatSync(fd);
-  if (!st.isFile() || st.size === 0) return undefined;
+  const st = { size: g.size };
+  if (st.size === 0) return undefined;
   const bytes = new Uint8Array(st.size); // pages never written are never touched
   const head = Math.min(st.size, 4096);
   if (readAt(fd, bytes, 0, 0, head) !== head) return undefined;

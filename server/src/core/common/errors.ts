@@ -36,6 +36,8 @@ export function reasonOf(e: unknown): string {
  */
 export function describeError(file: string, e: unknown, expected = 'a kallsyms or System.map file'): string {
   if (isFormatError(e)) return e.message;
+  // readGuarded.ts (by name: it imports this file): the reason already says what was expected.
+  if ((e as Error | undefined)?.name === 'GuardedReadError') return `${file}: ${(e as Error).message}`;
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
     case 'ENOENT':

@@ -7,15 +7,14 @@ import { describeError } from '../common/errors';
 import { SourceKind } from './parse';
 import { buildIndex, SourceInput, SymbolIndex } from './symbolIndex';
 import { takePrefetched } from './readEarly';
-import { MAX_SOURCE_BYTES, readWholeSync } from './read';
+import { readWholeSync } from './read';
+import { realPathOf } from '../common/readGuarded';
+
 
 export interface SourceSpec {
   file: string;
   kind: SourceKind;
 }
-
-/** The running kernel's symbol table: the default source of the CLI and the language server. */
-export const DEFAULT_KALLSYMS = '/proc/kallsyms';
 
 export interface IndexLoadResult {
   /** Undefined when any source was unusable: keep the previous index. */
@@ -27,14 +26,30 @@ export interface IndexLoadResult {
 
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
   const bytes = takePrefetched(spec.file) ?? readWholeSync(spec.file);
-  if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`${spec.file}: ${bytes.length} bytes is too large for a symbol table`);
   return { file: spec.file, kind: spec.kind, bytes };
 }
 
-export async function loadIndex(specs: SourceSpec[]): Promise<IndexLoadResult> {
+/**
+ * The specs with each file once, by real path (a symlink, `./K` and `K` are one source):
+ * the first spec of a file wins; `repeats` says which files were named more than once.
+ */
+export function dedupeSources(specs: SourceSpec[]): { specs: SourceSpec[]; repeats: string[] } {
+  const seen = new Map<string, { spec: SourceSpec; times: number }>();
+  for (const spec of specs) {
+    const key = realPathOf(spec.file);
+    const s = seen.get(key);
+    if (s) s.times++;
+    else seen.set(key, { spec, times: 1 });
+  }
+  const repeats = [...seen.values()].filter((s) => s.times > 1).map((s) => `${s.spec.file}: named ${s.times} times as a source, read once`);
+  return { specs: [...seen.values()].map((s) => s.spec), repeats };
+}
+
+export async function loadIndex(given: SourceSpec[]): Promise<IndexLoadResult> {
   const t0 = performance.now();
   const errors: string[] = [];
   const inputs: SourceInput[] = [];
+  const { specs, repeats } = dedupeSources(given);
   for (const spec of specs) {
     try {
       inputs.push(await readSource(spec));
@@ -42,14 +57,14 @@ export async function loadIndex(specs: SourceSpec[]): Promise<IndexLoadResult> {
       errors.push(describeError(spec.file, e));
     }
   }
-  if (errors.length > 0) return { errors, warnings: [], millis: performance.now() - t0 };
+  if (errors.length > 0) return { errors, warnings: repeats, millis: performance.now() - t0 };
   try {
     const index = buildIndex(inputs);
     const fatal = index.sources.filter((s) => s.report.symbols === 0);
     const result: IndexLoadResult = {
       index: fatal.length > 0 ? undefined : index,
       errors: index.messages.errors,
-      warnings: index.messages.warnings,
+      warnings: [...repeats, ...index.messages.warnings],
       millis: performance.now() - t0,
     };
     return result;

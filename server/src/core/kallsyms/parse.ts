@@ -12,6 +12,12 @@ import { KALLSYMS_WASM } from './parseWasm';
 
 export type SourceKind = 'kallsyms' | 'system.map';
 
+/** One kallsyms/System.map line as an editor shows it: address, type, name, optional [module]. */
+export const KALLSYMS_LINE = /^([0-9a-fA-F]{1,16}) ([A-Za-z?-]) (\S+)(?:\s+\[([^\]\s]+)\])?/;
+
+/** A word that can name a symbol (ppc64 ELFv1 dot names included). */
+export const SYMBOL_WORD = /\.?[A-Za-z_$][\w.$]*/;
+
 /** The kind of a source from its file name: System.map* is a System.map, anything else kallsyms text. */
 export function sourceKind(file: string): SourceKind {
   return /(^|\/)System\.map[^/]*$/.test(file) ? 'system.map' : 'kallsyms';

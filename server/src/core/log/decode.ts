@@ -6,24 +6,25 @@
  */
 import { hexAddr } from '../common/addr';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
-import { frameText, kaslrShift, resolveAddressToken, resolveFrame } from './resolve';
-import { findKaslrOffset, scanLine, type FrameToken, type LogToken } from './scan';
+import { kaslrShift, resolveAddressToken, resolveFrame } from './resolve';
+import { findKaslrOffset, frameText, scanLine, type FrameToken, type LogToken } from './scan';
 
 /** The notes for one frame token (none when it says nothing). */
 function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: string[]): void {
   if (t.offset === undefined) return;
   const r = resolveFrame(index, t);
   const hex = (a: bigint) => hexAddr(a, index.addressDigits);
+  const shown = frameText(t, { buildId: false });
   if (r.address !== undefined && r.kernel) {
     const printedAt = t.address !== undefined ? t.address - shift : undefined;
     if (printedAt === r.address && r.matchesLog) notes.push('✓');
     else if (printedAt !== undefined && printedAt !== r.address) {
-      notes.push(`⚠ ${frameText(t)} is ${hex(r.address)} in this index, the log printed ${hex(printedAt)}`);
-    } else notes.push(`${frameText(t)} = ${hex(r.address)}${r.matchesLog ? '' : ` ⚠ index: ${r.kernel.text}`}`);
+      notes.push(`⚠ ${shown} is ${hex(r.address)} in this index, the log printed ${hex(printedAt)}`);
+    } else notes.push(`${shown} = ${hex(r.address)}${r.matchesLog ? '' : ` ⚠ index: ${r.kernel.text}`}`);
   } else if (r.candidates.length > 1) {
-    notes.push(`${frameText(t)}: ambiguous (${r.candidates.map((c) => hex(c.address) + (c.module ? ` [${c.module}]` : '')).join(', ')})`);
+    notes.push(`${shown}: ambiguous (${r.candidates.map((c) => hex(c.address) + (c.module ? ` [${c.module}]` : '')).join(', ')})`);
   } else if (r.problem) {
-    notes.push(`${frameText(t)}: ${r.problem}`);
+    notes.push(`${shown}: ${r.problem}`);
   }
 }
 

@@ -2,7 +2,7 @@
  * Resolution of log tokens against the index: frames by name (narrowed by module and
  * size), raw addresses as %pS or %pB, KASLR shifts. Pure: no LSP, no I/O.
  */
-import { AddressToken, FrameToken } from './scan';
+import { AddressToken, FrameToken, frameText } from './scan';
 import { Resolution, SymbolIndex, SymbolInfo } from '../kallsyms/symbolIndex';
 import { normalizeModuleName as normModule } from '../modules/names';
 
@@ -21,12 +21,9 @@ export interface FrameResolution {
   problem?: string;
 }
 
-/** Kernel form of a frame as the log printed it (for comparison). */
-export function frameText(f: FrameToken): string {
-  let s = `${f.name}+0x${(f.offset ?? 0).toString(16)}`;
-  if (f.size !== undefined) s += `/0x${f.size.toString(16)}`;
-  if (f.module) s += ` [${f.module}]`;
-  return s;
+/** Kernel form of a frame with an offset as the log printed it, as the index prints it (no build id). */
+function printedForm(f: FrameToken): string {
+  return frameText(f, { buildId: false });
 }
 
 /** Symbols named by a frame: exact name, then (ppc64 ELFv1) the name without its leading dot. */
@@ -61,7 +58,7 @@ export function resolveFrame(index: SymbolIndex, f: FrameToken): FrameResolution
   if (narrowed.length !== 1) return { candidates, sameName, problem: `${narrowed.length} symbols named ${f.name} match; the frame is ambiguous` };
   if (f.offset === undefined) return { candidates, sameName, address: candidates[0].address };
   const address = candidates[0].address + BigInt(f.offset);
-  const printed = frameText(f);
+  const printed = printedForm(f);
   const kernel = kernelFormFor(index, address, f.role === 'trace', printed);
   return { candidates, sameName, address, kernel, matchesLog: kernel?.text === printed };
 }
@@ -91,7 +88,7 @@ export interface AddressResolution {
 export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: bigint, frame?: FrameToken): AddressResolution {
   const mask = t.digits <= 8 ? 0xffffffffn : 0xffffffffffffffffn;
   const address = (t.address - shift) & mask;
-  const printed = frame && frame.offset !== undefined ? frameText(frame) : undefined;
+  const printed = frame && frame.offset !== undefined ? printedForm(frame) : undefined;
   const kernel = kernelFormFor(index, address, t.role === 'trace', printed);
   return { address, kernel, printed, matchesLog: printed !== undefined && kernel !== undefined ? kernel.text === printed : undefined };
 }

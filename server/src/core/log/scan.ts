@@ -51,6 +51,18 @@ export interface KaslrToken {
 
 export type LogToken = FrameToken | AddressToken | KaslrToken;
 
+/**
+ * A frame as the kernel prints it, `name+0xoff/0xsize [mod BUILDID]`, without the parts
+ * the frame lacks. `buildId: false`: without the build id, as a kallsyms index prints it.
+ */
+export function frameText(f: Pick<FrameToken, 'name' | 'offset' | 'size' | 'module' | 'buildId'>, opts: { buildId?: boolean } = {}): string {
+  let s = f.name;
+  if (f.offset !== undefined) s += `+0x${f.offset.toString(16)}`;
+  if (f.size !== undefined) s += `/0x${f.size.toString(16)}`;
+  if (f.module) s += f.buildId && opts.buildId !== false ? ` [${f.module} ${f.buildId}]` : ` [${f.module}]`;
+  return s;
+}
+
 // `? ` prefix, optional ELFv1 dot, name, +0xoff, optional /0xsize, optional [mod buildid].
 const FRAME = /(\?\s+)?(?<![\w.$])(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)(?:\s+([0-9a-f]{16,64}))?\])?/g;
 const BRACKET_ADDR = /\[<([0-9a-fA-F]{8,16})>\]/g;

@@ -18,7 +18,7 @@
  * last symbol of a section.
  */
 import { SHF_ALLOC, SHF_EXECINSTR } from './elf';
-import type { FrameToken } from '../log/scan';
+import { frameText, type FrameToken } from '../log/scan';
 import type { Binding, ModuleSymbols, ResolvedSymbol, SymbolView } from './symtab';
 
 /** Section load addresses keyed by section name (as in /sys/module/M/sections/NAME). */
@@ -94,15 +94,6 @@ export interface PrintOptions {
 }
 
 const hex = (n: number | bigint) => n.toString(16);
-
-/** The text of a frame as printed (for comparisons and messages). */
-export function frameText(f: Pick<FrameToken, 'name' | 'offset' | 'size' | 'module' | 'buildId'>): string {
-  let s = f.name;
-  if (f.offset !== undefined) s += `+0x${hex(f.offset)}`;
-  if (f.size !== undefined) s += `/0x${hex(f.size)}`;
-  if (f.module) s += f.buildId ? ` [${f.module} ${f.buildId}]` : ` [${f.module}]`;
-  return s;
-}
 
 function printed(name: string, off: number, size: number, mod: string, buildId?: string): string {
   return `${name}+0x${hex(off)}/0x${hex(size)} [${mod}${buildId ? ' ' + buildId : ''}]`;

@@ -23,13 +23,11 @@ import { hiOf, loOf } from '../common/addr';
 import { describeError, isFormatError, reasonOf } from '../common/errors';
 import { moduleNameFromPath, normalizeModuleName as normalize } from './names';
 import { newTreeWalk, readModuleBytes, walkModuleTree } from './read';
-import type { FrameToken } from '../log/scan';
-import { scanLine } from '../log/scan';
+import { frameText, scanLine, type FrameToken } from '../log/scan';
 import { parseModule, ModuleOptions, ModuleSymbols, SymbolView } from './symtab';
 import {
   baseFromFrame,
   BaseEvidence,
-  frameText,
   FrameInModule,
   KernelPrint,
   inferTextBases,

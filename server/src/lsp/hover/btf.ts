@@ -11,7 +11,7 @@
 import type { Btf } from '../../core/btf';
 import { Kind } from '../../core/btf';
 import type { BtfStore, ModuleBtfResult } from '../../core/btf/store';
-import { code, text } from '../markdown';
+import { code, codeBlock, text } from '../markdown';
 
 /** Default number of C lines shown in one hover before truncating. */
 export const HOVER_MAX_LINES = 120;
@@ -30,13 +30,9 @@ export interface BtfHoverOptions {
 /** Either a store (vmlinux + lazily loaded modules) or a Btf (vmlinux or split). */
 export type BtfLookup = BtfStore | Btf | undefined;
 
-/** A fenced code block that nothing inside can close. */
-export function cBlock(src: string, lang = 'c'): string {
-  const clean = src.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\uFFFD');
-  let longest = 0;
-  for (const m of clean.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
-  const fence = '`'.repeat(Math.max(3, longest + 1));
-  return `${fence}${lang}\n${clean}\n${fence}`;
+/** C in a fenced block that nothing inside can close (markdown.ts codeBlock). */
+export function cBlock(src: string): string {
+  return codeBlock(src, 'c');
 }
 
 /**

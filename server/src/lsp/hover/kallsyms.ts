@@ -3,15 +3,12 @@
  * log, a kallsyms/System.map file or any text. Never throws; returns undefined when
  * there is nothing to say.
  */
+import { KALLSYMS_LINE, SYMBOL_WORD } from '../../core/kallsyms/parse';
 import { hexAddr } from '../../core/common/addr';
 import { FrameToken, LogToken, scanLine, scanWrapped, tokenAt } from '../../core/log/scan';
 import { FrameResolution, resolveAddressToken, resolveFrame } from '../../core/log/resolve';
 import { SymbolIndex, SymbolInfo } from '../../core/kallsyms/symbolIndex';
 import { code, hex, text } from '../markdown';
-import type { ModuleStore } from '../../core/modules/store';
-import { moduleAddressMarkdown, moduleFrameMarkdown } from './modules';
-import type { BtfStore } from '../../core/btf/store';
-import { functionPrototypeMarkdownAsync, typeLayoutMarkdown, typeWordAt } from './btf';
 
 export interface LineSource {
   lineCount: number;
@@ -130,48 +127,6 @@ export function frameMarkdown(index: SymbolIndex, f: FrameToken): { markdown: st
   return { markdown: out.join('\n\n'), resolved: r.candidates.length > 0 };
 }
 
-/**
- * Hover with module files: a `[mod]` frame also gets the module's `.ko` view (section,
- * binding, positions); when kallsyms cannot answer, the module store answers alone.
- */
-export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line: number, col: number, store: ModuleStore | undefined, btf?: BtfStore): Promise<HoverAnswer | undefined> {
-  let answer = hover(ctx, doc, line, col);
-  const t = answer?.token;
-  if (answer && store && t) {
-    if (t.kind === 'frame' && t.module) {
-      const md = await moduleFrameMarkdown(store, t, !answer.resolved);
-      if (md) answer.markdown = answer.resolved ? `${answer.markdown}\n\n---\n\n${md}` : md;
-    } else if (t.kind === 'address' && !answer.resolved) {
-      const md = await moduleAddressMarkdown(store, t.address, t.role === 'trace');
-      if (md) answer.markdown = md;
-    }
-  }
-  if (!btf?.vmlinux) return answer;
-  // BTF: the prototype of the function a frame or address names; the layout of a struct/union/enum/typedef word.
-  try {
-    let fn: { name: string; module?: string } | undefined;
-    if (t?.kind === 'frame') fn = { name: t.name.replace(/^\./, ''), module: t.module };
-    else if (t?.kind === 'address' && answer?.symbol) fn = answer.symbol;
-    if (fn) {
-      const proto = await functionPrototypeMarkdownAsync(btf, fn.name, fn.module);
-      if (proto && answer) answer.markdown += `\n\n---\n\n${proto}`;
-      return answer;
-    }
-    const l = doc.line(line);
-    const w = typeWordAt(l, col);
-    if (w && (ctx.languageId !== 'c' || /^(struct|union|enum)\s/.test(w.word))) {
-      const layout = typeLayoutMarkdown(btf, w.word, { plainAggregates: /^(struct|union|enum)\s/.test(w.word) });
-      if (layout) {
-        if (answer && answer.token === undefined && answer.start <= w.start && answer.end >= w.end) answer.markdown += `\n\n---\n\n${layout}`;
-        else if (!answer || answer.token === undefined) answer = { markdown: layout, line, start: w.start, end: w.end };
-      }
-    }
-  } catch {
-    /* BTF problems never break the hover */
-  }
-  return answer;
-}
-
 function candidateTable(index: SymbolIndex, syms: SymbolInfo[]): string {
   const rows = syms.slice(0, 50).map((s) => {
     const { position, inObject } = index.sameName(s.id);
@@ -225,7 +180,6 @@ export function typeWord(t: string): string {
   }
 }
 
-const KALLSYMS_LINE = /^([0-9a-fA-F]{1,16}) ([A-Za-z?-]) (\S+)(?:\s+\[([^\]\s]+)\])?/;
 
 /** Hover in a kallsyms/System.map document: the symbol of the line, as this index knows it. */
 function kallsymsLineHover(index: SymbolIndex, l: string, col: number): Omit<HoverAnswer, 'line'> | undefined {
@@ -250,7 +204,7 @@ function kallsymsLineHover(index: SymbolIndex, l: string, col: number): Omit<Hov
 
 /** A bare word that names a symbol (e.g. `[inline]` frames, prose). */
 function wordHover(index: SymbolIndex, l: string, line: number, col: number): HoverAnswer | undefined {
-  const re = /\.?[A-Za-z_$][\w.$]*/g;
+  const re = new RegExp(SYMBOL_WORD.source, 'g');
   for (let m = re.exec(l); m; m = re.exec(l)) {
     if (col < m.index || col > m.index + m[0].length) continue;
     const word = m[0].replace(/\.$/, '');
