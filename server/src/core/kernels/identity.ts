@@ -153,6 +153,16 @@ const ARCH_RULES: ArchRule[] = [
   { arch: 's390', key: '+0x', re: /(?<![\w.])(?:__s390x_sys_\w+|sysc_\w+|__do_syscall)\+0x/, evidence: 's390 entry code in a frame', weight: 1 },
 ];
 
+const STRONG_RULES = ARCH_RULES.filter((r) => r.weight >= 2);
+const WEAK_RULES = ARCH_RULES.filter((r) => r.weight < 2);
+/**
+ * Lines looked at: those with one of these (each a native search over the text). One key
+ * per architecture's register dump suffices: RIP:/EIP: (x86), pstate: (arm64), psr: and
+ * `) from [<` (arm32), epc : (riscv), NIP (powerpc), Krnl (s390); the other rules then
+ * apply to those lines.
+ */
+const MAIN_KEYS: readonly string[] = ['Linux version ', 'ainted', 'Hardware name: ', 'Kernel Offset: ', 'RIP: ', 'EIP: ', 'pstate: ', 'psr: ', ') from [<', 'epc : ', 'NIP', 'Krnl '];
+
 function archOfFrameLine(line: string): { arch: Arch; evidence: string; bits?: 32 | 64 } | undefined {
   // riscv/x86 `[<16 hex>] f+0x` frames are shared by several architectures: weak, not used.
   if (line.includes('] [') && /\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] \.?[A-Za-z_]/.test(line)) return { arch: 'ppc64', evidence: 'stack frame syntax ([sp] [ip] func)', bits: 64 };
@@ -167,6 +177,11 @@ interface ArchVote {
   end: number;
   evidence: string;
   bits?: 32 | 64;
+}
+
+/** Lower-case hex digit (the kernel prints build ids with %phN: lower case). */
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
 }
 
 function fact<T>(value: T, line: number, start: number, end: number): Fact<T> {
@@ -227,19 +242,19 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
     taint = fact({ flags: (flagsRaw ?? '').trimEnd(), tainted }, lineNo, s, e);
   };
 
-  let pos = 0;
-  let lineNo = 0;
-  const n = text.length;
-  while (pos < n && lineNo < maxLines) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = n;
-    lineNo++;
-    const end = Math.min(nl, pos + maxLen);
-    let line = text.slice(pos, end);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    pos = nl + 1;
-    if (line.length < 8) continue;
-
+  const processLine = (line: string, lineNo: number, weak: boolean): void => {
+    if (weak) {
+      for (const r of WEAK_RULES) {
+        if (!line.includes(r.key) || archVotes.has(r.arch)) continue;
+        const m = r.re.exec(line);
+        if (m) vote({ arch: r.arch, weight: r.weight, line: lineNo, start: m.index, end: m.index + m[0].length, evidence: r.evidence, bits: r.bits });
+      }
+      if (!archVotes.has('ppc64')) {
+        const f = archOfFrameLine(line);
+        if (f) vote({ arch: f.arch, weight: 2, line: lineNo, start: 0, end: line.length, evidence: f.evidence, bits: f.bits });
+      }
+      return;
+    }
     if (line.includes('Linux version ')) {
       const m = BANNER.exec(line);
       if (m && /^\d/.test(m[1])) {
@@ -320,19 +335,66 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
         }
       }
     }
-    for (const r of ARCH_RULES) {
+    for (const r of STRONG_RULES) {
       if (!line.includes(r.key)) continue;
       const old = archVotes.get(r.arch);
       if (old && old.weight >= r.weight) continue;
       const m = r.re.exec(line);
       if (m) vote({ arch: r.arch, weight: r.weight, line: lineNo, start: m.index, end: m.index + m[0].length, evidence: r.evidence, bits: r.bits });
     }
-    if (!archVotes.has('ppc64')) {
-      const f = archOfFrameLine(line);
-      if (f) vote({ arch: f.arch, weight: 2, line: lineNo, start: 0, end: line.length, evidence: f.evidence, bits: f.bits });
-    }
+  };
+
+  // Only lines holding one of the keys are looked at: the keys are found with native
+  // string searches over the text, the lines numbered by counting newlines once.
+  const n = text.length;
+  let limit = 0;
+  let totalLines = 0;
+  while (limit < n && totalLines < maxLines) {
+    const nl = text.indexOf('\n', limit);
+    totalLines++;
+    limit = nl < 0 ? n : nl + 1;
   }
-  const truncated = pos < n;
+  const truncated = limit < n;
+  const visit = (keys: readonly string[], buildIds: boolean, weak: boolean, maxVisits: number) => {
+    const starts = new Set<number>();
+    const add = (i: number) => {
+      const st = text.lastIndexOf('\n', i) + 1;
+      starts.add(st);
+      const e = text.indexOf('\n', i);
+      return e < 0 ? n : e;
+    };
+    for (const key of keys) {
+      for (let i = text.indexOf(key); i >= 0 && i < limit && starts.size < maxVisits * 4; i = text.indexOf(key, add(i))) {
+        /* add() moved past the line */
+      }
+    }
+    if (buildIds) {
+      // ` <40 hex>]`: every `]` (a native search), then a look at the 41 characters before it.
+      for (let i = text.indexOf(']', 41); i >= 0 && i < limit && starts.size < maxVisits * 4; i = text.indexOf(']', i + 1)) {
+        if (text.charCodeAt(i - 41) !== 0x20 || !isHex(text.charCodeAt(i - 1)) || !isHex(text.charCodeAt(i - 40))) continue;
+        let k = i - 2;
+        while (k > i - 40 && isHex(text.charCodeAt(k))) k--;
+        if (k === i - 40) i = add(i);
+      }
+    }
+    const sorted = [...starts].sort((a, b) => a - b);
+    let at = 0;
+    let lineNo = 1;
+    let visits = 0;
+    for (const st of sorted) {
+      for (let k = text.indexOf('\n', at); k >= 0 && k < st; k = text.indexOf('\n', k + 1)) lineNo++;
+      at = st;
+      if (++visits > maxVisits) break;
+      const nl = text.indexOf('\n', st);
+      let line = text.slice(st, Math.min(nl < 0 ? n : nl, st + maxLen, limit));
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.length >= 8) processLine(line, lineNo, weak);
+    }
+  };
+  visit(MAIN_KEYS, true, false, 200_000);
+  // Weak evidence (entry code in frames, ppc frame syntax) only when nothing stronger was printed.
+  if (archVotes.size === 0) visit(['+0x', '] ['], false, true, 20_000);
+  const lineNo = totalLines;
 
   // Architecture: the strongest evidence; x86_64 RIP with 8-digit values etc. are ruled out by the patterns.
   let arch: ArchFact | undefined;
