@@ -17,6 +17,19 @@ import { bytesSource } from '../../../server/src/core/dwarf/source';
 import { FormatError } from '../../../server/src/core/common/errors';
 import { addr2line, diffLlvm, haveTool, llvmSymbolize } from './oracle';
 import { rng } from './samples';
+import { placeCopy } from './placed';
+
+/** llvm-dwarfdump --debug-ranges of a placed copy lists a range list whose first pair is (base, base) of a placed section. */
+function hasEmptyFirstRange(dump: string, base: Map<string, number>): boolean {
+  const starts = new Set([...base.values()].map((b) => b.toString(16).padStart(16, '0')));
+  let prev = '';
+  for (const l of dump.split('\n')) {
+    const m = /^([0-9a-f]{8}) ([0-9a-f]{16}) ([0-9a-f]{16})$/.exec(l);
+    if (m && m[1] !== prev && m[2] === m[3] && starts.has(m[2])) return true;
+    if (m) prev = m[1];
+  }
+  return false;
+}
 
 const SRC = `
 #include <stdlib.h>
@@ -43,28 +56,54 @@ function gccAccepts(flag: string): boolean {
   return spawnSync('gcc', [flag, '-c', '-x', 'c', '-o', '/dev/null', '-'], { input: 'int x;' }).status === 0;
 }
 
-const variants: [string, string[]][] = [
+/**
+ * [name, gcc flags, post-processing]. gcc 12 here knows -gz=zlib and zlib-gnu (.zdebug_*)
+ * but not -gz=zstd; the zstd variant is the DWARF 5 build recompressed by
+ * `objcopy --compress-debug-sections=zstd` (binutils 2.40 reads and writes it).
+ * llvm-symbolizer 14 cannot read zstd sections: its answers come from the same build
+ * before compression.
+ */
+const variants: [string, string[], 'zstd'?][] = [
   ['dwarf5', ['-gdwarf-5']],
   ['dwarf4', ['-gdwarf-4']],
   ['zlib', ['-gdwarf-5', '-gz=zlib']],
-  ['zstd', ['-gdwarf-5', '-gz=zstd']],
+  ['zdebug', ['-gdwarf-4', '-gz=zlib-gnu']],
+  ['zstd', ['-gdwarf-5'], 'zstd'],
   ['dwarf64', ['-gdwarf-5', '-gdwarf64']],
 ];
+
+function objcopyZstd(): boolean {
+  if (!haveTool('objcopy')) return false;
+  return spawnSync('objcopy', ['--help'], { encoding: 'utf8' }).stdout.includes('zstd');
+}
+
+/** Build `out` (an object with -c); for the zstd variant compress its debug sections; returns the llvm oracle's input (uncompressed when zstd). */
+function build(dir: string, flags: string[], post: 'zstd' | undefined, out: string, c: boolean): string {
+  const src = join(dir, 'fx.c');
+  execFileSync('gcc', ['-g', '-O2', ...flags, ...(c ? ['-c'] : []), '-o', out, src]);
+  if (post !== 'zstd') return out;
+  const plain = out + '.plain';
+  execFileSync('cp', [out, plain]);
+  execFileSync('objcopy', ['--compress-debug-sections=zstd', out]);
+  return plain;
+}
 
 describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
   const dir = gcc ? mkdtempSync(join(tmpdir(), 'ksym-dwarf-')) : '';
   if (gcc) writeFileSync(join(dir, 'fx.c'), SRC);
 
-  for (const [name, flags] of variants) {
-    const ok = gcc && flags.every((f) => gccAccepts(f));
+  for (const [name, flags, post] of variants) {
+    const ok = gcc && flags.every((f) => gccAccepts(f)) && (post !== 'zstd' || objcopyZstd());
+    if (gcc && !ok) console.warn(`skipping the ${name} DWARF fixture: ${post === 'zstd' ? 'objcopy cannot write zstd sections' : `gcc rejects ${flags.join(' ')}`}`);
     it.skipIf(!ok)(`${name}: linked executable, every byte of .text vs llvm-symbolizer`, () => {
       const exe = join(dir, `fx-${name}`);
-      execFileSync('gcc', ['-g', '-O2', ...flags, '-o', exe, join(dir, 'fx.c')]);
+      const oracleExe = build(dir, flags, post, exe, false);
       const reader = DwarfReader.open(bytesSource(readFileSync(exe), exe));
+      if (post === 'zstd') expect(reader.elf.sections.filter((x) => x.name.startsWith('.debug_') && x.flags & 0x800).length).toBeGreaterThan(3);
       const text = reader.elf.sections.find((s) => s.name === '.text')!;
       const addrs: number[] = [];
       for (let a = text.addr; a < text.addr + text.size; a++) addrs.push(a);
-      const o = llvmSymbolize(exe, addrs.map((a) => '0x' + a.toString(16)));
+      const o = llvmSymbolize(oracleExe, addrs.map((a) => '0x' + a.toString(16)));
       let same = 0;
       const bad: string[] = [];
       addrs.forEach((a, i) => {
@@ -98,32 +137,64 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
       expect(n).toBeGreaterThan(100);
     });
 
-    it.skipIf(!ok || name === 'dwarf64')(`${name}: relocatable object (sections at 0) vs addr2line -j SECTION`, () => {
+    it.skipIf(!ok || name === 'dwarf64')(`${name}: relocatable object (sections at 0) vs llvm-symbolizer on an ld-placed copy and addr2line -j SECTION`, () => {
       const obj = join(dir, `fx-${name}.o`);
-      execFileSync('gcc', ['-g', '-O2', ...flags, '-c', '-o', obj, join(dir, 'fx.c')]);
+      const plain = build(dir, flags, post, obj, true);
       const reader = DwarfReader.open(bytesSource(readFileSync(obj), obj));
       expect(reader.isRelocatable).toBe(true);
       const execs = reader.elf.sections.filter((s) => s.flags & 4 && s.size > 0);
       expect(execs.map((s) => s.name)).toEqual(expect.arrayContaining(['.text', '.text.unlikely']));
-      let same = 0, total = 0;
-      const bad: string[] = [];
+      const placed = join(dir, `fx-${name}.placed`);
+      const base = placeCopy(plain, placed);
+      const rangeLists = execFileSync('llvm-dwarfdump-14', ['--debug-ranges', placed], { encoding: 'utf8' });
+      let same = 0, total = 0, llvmSame = 0, borrowed = 0, emptyFirst = 0;
+      const bad: string[] = [], llvmBad: string[] = [];
       for (const s of execs) {
         const offs = Array.from({ length: s.size }, (_, i) => i);
         const o = addr2line(obj, offs.map((x) => '0x' + x.toString(16)), s.name);
+        const L = llvmSymbolize(placed, offs.map((x) => '0x' + (base.get(s.name)! + x).toString(16)));
         offs.forEach((off, i) => {
           total++;
           const k = reader.lookupInSection(s.name, off);
+          const d = diffLlvm(k, L[i]);
+          if (!d) llvmSame++;
+          else if (llvmBad.length < 5) llvmBad.push(`${s.name}+0x${off.toString(16)}: ${d}`);
           const of = o[i] ?? [];
           const theirs = of.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ');
           const mine = k.kind === 'found' ? k.frames.map((f) => `${f.dwarfFunction}@${f.file}:${f.line}`).join(' < ') : k.kind === 'no-function' && k.line ? `??@${k.line.file}:${k.line.line}` : '??@??:0';
-          if (mine === theirs || (k.kind !== 'found' && of.length === 1 && of[0].function === '??')) same++;
-          else if (bad.length < 5) bad.push(`${s.name}+0x${off.toString(16)}: ksym ${mine}\n    addr2line ${theirs}`);
+          if (mine === theirs || (k.kind !== 'found' && of.length === 1 && of[0].function === '??')) {
+            same++;
+            return;
+          }
+          // addr2line is wrong here in two known ways; llvm-symbolizer on the placed copy
+          // (checked above for every byte) agrees with ksym:
+          // 1. No DWARF function covers the byte (alignment padding after a cold noreturn
+          //    function: rare() ends at its call to abort); addr2line borrows the nearest
+          //    symbol's name. ksym says no function, never borrowing one.
+          if (k.kind !== 'found' && of.length === 1 && of[0].function !== '??' && !d) {
+            borrowed++;
+            return;
+          }
+          // 2. DWARF 4 .debug_ranges in an object: gcc emits an inlined helper's range list
+          //    starting with an empty range at offset 0 of .text ([.text+0, .text+0)); with
+          //    .text at 0 that pair reads as (0, 0), the end-of-list entry, so addr2line drops
+          //    the inlined frame and prints the outer function at the inner line. In the
+          //    placed copy the pair is (base, base), llvm-dwarfdump shows it, and the chain is
+          //    ksym's.
+          if (k.kind === 'found' && !d && of.length === 1 && k.frames.length > 1 && of[0].function === k.frames[k.frames.length - 1].dwarfFunction && of[0].line === k.frames[0].line && hasEmptyFirstRange(rangeLists, base)) {
+            emptyFirst++;
+            return;
+          }
+          if (bad.length < 5) bad.push(`${s.name}+0x${off.toString(16)}: ksym ${mine}\n    addr2line ${theirs}`);
         });
       }
-      console.log(`${name} object: ${same}/${total} bytes agree with addr2line -j${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
-      // Known open differences (see the report): padding after a cold noreturn function, where
-      // addr2line still gives a line; a few DWARF 4 object bytes where addr2line drops an inline frame.
-      expect(same / total).toBeGreaterThanOrEqual(0.94);
+      console.log(`${name} object: ${llvmSame}/${total} bytes agree with llvm-symbolizer on the placed copy; ${same}/${total} with addr2line -j, ${borrowed} where addr2line borrows a symbol name for bytes no DWARF function covers, ${emptyFirst} where it reads an empty first range at .text+0 as end of list${llvmBad.length ? '\n  ' + llvmBad.join('\n  ') : ''}${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
+      expect(llvmBad).toEqual([]);
+      expect(llvmSame).toBe(total);
+      expect(bad).toEqual([]);
+      expect(same + borrowed + emptyFirst).toBe(total);
+      // binutils' .debug_rnglists reader (DWARF 5) has no such ambiguity: offset pairs after a base address.
+      if (!flags.includes('-gdwarf-4')) expect(emptyFirst).toBe(0);
     });
   }
 

@@ -74,7 +74,7 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
       report.push(`${cls}: ${same}/${addrs.length} agree with llvm-symbolizer (ksym ${ms.toFixed(0)} ms)${bad.length ? '\n    ' + bad.join('\n    ') : ''}`);
     }
     console.log('vmlinux vs llvm-symbolizer --inlining:\n  ' + report.join('\n  '));
-    expect(worst).toBeGreaterThanOrEqual(0.995);
+    expect(worst).toBe(1);
   });
 
   it('outermost DWARF name agrees with addr2line -f -i', () => {
@@ -99,7 +99,7 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
       else if (bad.length < 5) bad.push(`0x${a.toString(16)}: ksym ${mine}, addr2line ${theirs}`);
     });
     console.log(`vmlinux outermost DWARF name vs addr2line: ${same}/${n} agree; ${borrowed} addresses without a DWARF function (addr2line names the nearest symbol there)${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
-    expect(same / n).toBeGreaterThanOrEqual(0.995);
+    expect(same).toBe(n);
   });
 
   it('a stack entry resolves at addr - 1; the outermost frame carries the symbol name', () => {
@@ -112,5 +112,48 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
     expect(a.frames[a.frames.length - 1].function).toBe('some_symbol.cold');
     expect(a.frames[a.frames.length - 1].dwarfFunction).toBe(b.frames[b.frames.length - 1].function);
     expect(a.frames[a.frames.length - 1].path).not.toMatch(/^debian\//);
+  });
+
+  it("binutils addr2line's DWARF 5 file-index bug: ksym gives the row's own file, as llvm-symbolizer does", () => {
+    // DWARF 5 line tables number files from 0 (the unit's primary file). When a row uses
+    // file 1 and file_names[1] differs from file_names[0], binutils 2.40 addr2line prints the
+    // unit's .c file with the row's line. The doc's example: __traceiter_block_dirty_buffer is
+    // defined by a macro in include/trace/events/block.h:58, addr2line says block/blk-core.c:58.
+    const { syms } = textSymbols(kd!.systemMap);
+    const ex = syms.find((s) => s.name === '__traceiter_block_dirty_buffer');
+    const cases: bigint[] = ex ? [ex.addr] : [];
+    const sample = [...classes.get('random')!, ...classes.get('return-1')!];
+    const hex = sample.map((a) => '0x' + a.toString(16));
+    const a2l = addr2line(kd!.vmlinux, hex), llvm = llvmSymbolize(kd!.vmlinux, hex);
+    sample.forEach((a, i) => {
+      const x = a2l[i]?.[0], y = llvm[i]?.[0];
+      if (x && y && x.line === y.line && x.line > 0 && x.file !== y.file) cases.push(a);
+    });
+    const ch = cases.map((a) => '0x' + a.toString(16));
+    const A = addr2line(kd!.vmlinux, ch), L = llvmSymbolize(kd!.vmlinux, ch);
+    let bug = 0;
+    const other: string[] = [];
+    cases.forEach((a, i) => {
+      const k = reader.lookup(a);
+      const row = reader.lineRow(a)!;
+      expect(k.kind, ch[i]).toBe('found');
+      if (k.kind !== 'found') return;
+      // ksym = llvm-symbolizer (the whole chain, the innermost file in particular)
+      expect(diffLlvm(k, L[i]), ch[i]).toBeUndefined();
+      expect(k.frames[0].file).toBe(L[i][0].file);
+      expect(k.frames[0].file).toBe(row.file);
+      // the documented cause: a DWARF 5 row in file 1 ≠ file 0, addr2line printing file 0
+      if (row.version === 5 && row.fileIndex === 1 && row.file !== row.primaryFile && A[i][0].file === row.primaryFile) bug++;
+      else other.push(`${ch[i]}: row file ${row.fileIndex} ${row.file}, addr2line ${A[i][0].file}:${A[i][0].line}, llvm ${L[i][0].file}:${L[i][0].line}`);
+    });
+    console.log(`addr2line DWARF 5 file-index bug: ${bug} of ${sample.length} sampled addresses (+ the doc's example); other file differences: ${other.length}${other.length ? '\n  ' + other.slice(0, 5).join('\n  ') : ''}`);
+    if (ex) {
+      const k = reader.lookup(ex.addr);
+      expect(k.kind === 'found' && [k.frames[0].path, k.frames[0].line]).toEqual(['include/trace/events/block.h', 58]);
+      const a = addr2line(kd!.vmlinux, ['0x' + ex.addr.toString(16)])[0][0];
+      expect([a.file.replace(/^.*?\/block\//, 'block/'), a.line]).toEqual(['block/blk-core.c', 58]);
+    } else console.warn('__traceiter_block_dirty_buffer not in this System.map: the doc example is not checked');
+    expect(bug).toBeGreaterThan(0);
+    expect(other).toEqual([]);
   });
 });

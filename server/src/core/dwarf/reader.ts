@@ -16,7 +16,7 @@ import { FormatError } from '../common/errors';
 import { Cursor, type SectionBytes } from './cursor';
 import { ElfView, SHF_EXECINSTR, type ElfSectionHeader } from './elf';
 import { findRow, readLineTable, type LineTable } from './line';
-import { treeRelative } from './paths';
+import { joinPath, treeRelative } from './paths';
 import type { ByteSource } from './source';
 import { decodeUnit, dieName, MAX_UNIT_HEADER, parseUnitHeader, unitRangesOnly, type DebugSections, type DecodedUnit, type UnitHeader } from './unit';
 
@@ -391,6 +391,23 @@ export class DwarfReader {
       const err = asFormatError(e, this.file);
       return { kind: 'error', error: err, reason: err.message };
     }
+  }
+
+  /**
+   * The line-table row for `addr` as recorded: its file index, that file's path, the
+   * table's primary file (index 0 in DWARF 5, the unit's name before) and the line.
+   * For tests and diagnostics (binutils' DWARF 5 file-index bug shows here).
+   */
+  lineRow(addr: bigint): { fileIndex: number; file: string | undefined; primaryFile: string | undefined; line: number; version: number } | undefined {
+    const a = addrToNumber(addr);
+    const uo = this.unitFor(a);
+    if (uo < 0) return undefined;
+    const cu = this.unit(uo);
+    const t = this.lineTable(cu);
+    if (!t) return undefined;
+    const row = findRow(t, a);
+    if (row < 0) return undefined;
+    return { fileIndex: t.file[row], file: t.fileName(t.file[row]), primaryFile: t.version >= 5 ? t.fileName(0) : joinPath(cu.unit.compDir, cu.unit.name), line: t.line[row], version: t.version };
   }
 
   /** Look up an address of a vmlinux (or any ET_EXEC/ET_DYN file). */
