@@ -211,3 +211,18 @@ describe('versionsCompatible / arch helpers', () => {
     expect(archFromMachine('aarch64')).toBe('arm64');
   });
 });
+
+describe('kernelForLog: the log-wide diagnostic at the fact it is about', () => {
+  it('no known kernel: one error on the release, worded from the facts', async () => {
+    const { kernelForLog } = await import('../../../server/src/core/kernels/forLog');
+    const k = { label: '6.18.44-fc-v1045', kind: 'running' as const, dir: 'running', release: '6.18.44-fc-v1045', arch: 'x86_64' as const, problems: [] };
+    const t = 'x\nCPU: 1 PID: 3072 Comm: syz Not tainted 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 #0\npstate: 80400005 (Nzcv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)\n';
+    const r = kernelForLog(t, [k]);
+    expect(r.selection.ok).toBe(false);
+    expect(r.diagnostics[0]).toEqual({ line: 2, start: 39, end: 78, severity: 'error', message: 'this log is from 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 (arm64); ksym has 6.18.44-fc-v1045 (x86_64)' });
+    expect(t.split('\n')[1].slice(39, 78)).toBe('6.1.0-rc8-syzkaller-33330-ga5541c0811a0');
+    const same = kernelForLog('CPU: 0 PID: 1 Comm: a Not tainted 6.18.44-fc-v1045 #1\n', [k]);
+    expect(same.selection).toMatchObject({ ok: true, by: 'release' });
+    expect(same.diagnostics.every((d) => d.severity === 'info')).toBe(true);
+  });
+});
