@@ -11,6 +11,7 @@ import { DEFAULT_BTF, quickStatsSync, type BtfQuickStats } from '../core/btf/rea
 import { KIND_NAMES, type BtfKindName } from '../core/btf/kinds';
 import { describeError, FormatError } from '../core/common/errors';
 import { writeStdout } from './stdout';
+import { inert } from './common';
 
 export const BTF_USAGE = `Usage: ksym btf [--btf FILE] [--base FILE] [--json] [--no-layout] NAME...
        ksym btf --stats [--btf FILE] [--base FILE] [--json]
@@ -57,7 +58,7 @@ function out(s: string): void {
   writeStdout(s.endsWith('\n') ? s : s + '\n');
 }
 function err(s: string): void {
-  process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+  process.stderr.write(inert(s.endsWith('\n') ? s : s + '\n'));
 }
 
 /** An error whose message already names the file. */
@@ -120,7 +121,8 @@ export async function cmdBtf(argv: string[]): Promise<number> {
       err(`ksym: ${r.error}`);
       return 2;
     }
-    for (const name of r.missing) err(`ksym btf: ${name}: no such type or function in ${file}${values.base ? ` (over ${values.base})` : ''}`);
+    for (const name of r.missing)
+      err(`ksym btf: ${name}: no such type or function in ${file}${values.base ? ` (over ${values.base})` : ''}`);
     if (values.json) out(JSON.stringify(r.json, null, 2));
     else if (r.texts.length) out(r.texts.join('\n\n'));
     return r.missing.length ? 1 : 0;

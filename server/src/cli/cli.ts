@@ -64,6 +64,7 @@ if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.m
     (code) => {
       process.exitCode = code;
     },
-    (e) => fail(2, `ksym: ${(e as Error).stack ?? e}`),
+    // A message, never a stack trace (KSYM_DEBUG=1 shows it).
+    (e) => fail(2, `ksym: ${process.env.KSYM_DEBUG ? ((e as Error).stack ?? e) : e instanceof Error ? e.message : String(e)}`),
   );
 }

@@ -4,7 +4,7 @@
  * One file per command; each is thin (arguments and printing), the work is in core/.
  */
 import { cmdCheck } from './check';
-import { exitOnClosedStdout, failUsage, UsageError } from './common';
+import { exitOnClosedStdout, failUsage, installInertOutput, UsageError } from './common';
 import { cmdDecode } from './decode';
 import { cmdLookup } from './lookup';
 import { cmdSearch } from './search';
@@ -14,6 +14,7 @@ import { cmdSymbols } from './symbols';
 /** Runs `ksym CMD ARGV...` for the commands of this bundle; the exit status. */
 export async function run(cmd: string, argv: string[]): Promise<number> {
   exitOnClosedStdout();
+  installInertOutput(argv.includes('--json'));
   try {
     switch (cmd) {
       case 'lookup':

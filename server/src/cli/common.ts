@@ -56,8 +56,35 @@ Runs the ksym language server over standard input/output for any LSP editor.`,
 
 export class UsageError extends Error {}
 
+/**
+ * Terminal escape sequences in what the CLI prints are made inert, always (to a terminal,
+ * a pipe or a file alike: output that is safe only when not a tty is not safe in `less`
+ * or in a CI log viewer). Symbol names, module names, log text and file names are
+ * untrusted: a name with ESC [ 2 J, a C1 CSI (U+009B, a 0x9b byte read as Latin-1) or a
+ * backspace would otherwise clear, recolour or rewrite the user's screen. Tab, newline and
+ * CRLF pass; every other C0 control, DEL and C1 control is written as a visible escape:
+ * `\x1b` (text), or in --json output `\u009b` for DEL and C1 (valid inside a JSON string,
+ * the same character; JSON.stringify already escapes C0).
+ */
+export function inert(text: string, json = false): string {
+  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text)) return text;
+  return text.replace(/\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    if (c === '\r\n') return c;
+    const h = c.charCodeAt(0).toString(16).padStart(2, '0');
+    return json && c.charCodeAt(0) >= 0x7f ? `\\u00${h}` : `\\x${h}`;
+  });
+}
+
+/** Route every string written to process.stdout/stderr through inert() (the commands of cli-cmds.js). */
+export function installInertOutput(json: boolean): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? inert(chunk, json) : chunk, ...rest)) as typeof stream.write;
+  }
+}
+
 export function fail(code: number, msg: string): never {
-  process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n');
+  process.stderr.write(inert(msg.endsWith('\n') ? msg : msg + '\n'));
   process.exit(code);
 }
 

@@ -1,11 +1,14 @@
 /** `ksym decode`: a kernel log annotated with resolved symbols (the logic: core/log/decode.ts). */
-import { readFileSync } from 'node:fs';
+import { readFdBounded, readGuardedSync, type GuardOptions } from '../core/common/readGuarded';
 import { parseArgs } from 'node:util';
 import { parseHexAddr } from '../core/common/addr';
 import { describeError } from '../core/common/errors';
 import { decodeText } from '../core/log/decode';
 import { fail, help, UsageError } from './common';
 import { loadIndexOrExit } from './loadIndex';
+
+/** Largest log decoded (a day of a busy dmesg is a few MiB). */
+const MAX_LOG_BYTES = 256 << 20;
 
 export async function cmdDecode(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -18,7 +21,9 @@ export async function cmdDecode(argv: string[]): Promise<number> {
   const file = positionals[0] ?? '-';
   let input: string;
   try {
-    input = readFileSync(file === '-' ? 0 : file, 'utf8');
+    const opts: GuardOptions = { maxBytes: MAX_LOG_BYTES, what: 'kernel log' };
+    const bytes = file === '-' ? readFdBounded(0, '<stdin>', opts) : readGuardedSync(file, { ...opts, pseudo: true });
+    input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   } catch (e) {
     fail(2, `ksym: ${describeError(file, e, 'a kernel log')}`);
   }

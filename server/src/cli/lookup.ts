@@ -1,6 +1,6 @@
 /** `ksym lookup`: resolve addresses and name+0xoff/0xsize [mod] queries (the logic: core/log/lookup.ts). */
 import { parseArgs } from 'node:util';
-import { lookupInModule, lookupQuery, type LookupEntry } from '../core/log/lookup';
+import { lookupInModule, lookupQuery, QueryError, type LookupEntry } from '../core/log/lookup';
 import { ModuleStore } from '../core/modules/store';
 import { fail, help, UsageError } from './common';
 import { loadIndexOrExit } from './loadIndex';
@@ -29,7 +29,13 @@ export async function cmdLookup(argv: string[]): Promise<number> {
   }
   const entries: LookupEntry[] = [];
   for (const q of positionals) {
-    let e = lookupQuery(index, q);
+    let e: LookupEntry;
+    try {
+      e = lookupQuery(index, q);
+    } catch (err) {
+      if (err instanceof QueryError) fail(2, `ksym: lookup: ${err.message}`);
+      throw err;
+    }
     if (store && e.name === null && e.candidates.length === 0) {
       const m = await lookupInModule(store, index, q);
       if (m && 'error' in m) process.stderr.write(`ksym: ${m.error}\n`);
@@ -41,7 +47,8 @@ export async function cmdLookup(argv: string[]): Promise<number> {
     const rows = entries.map(({ text: _t, ...e }) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c) }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
-    const where = (e: LookupEntry) => e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
+    const where = (e: LookupEntry) =>
+      e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
     for (const e of entries) {
       if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}\n`);
       else if (e.candidates.length > 1) {

@@ -4,6 +4,7 @@
  * command like `ksym btf --stats` is a large part of its run time.
  */
 import { writeSync } from 'node:fs';
+import { inert } from './common';
 
 /**
  * Write all of `text` to fd 1. A closed pipe (`ksym ... | head`) ends the process
@@ -11,7 +12,8 @@ import { writeSync } from 'node:fs';
  * hands the rest to process.stdout.
  */
 export function writeStdout(text: string): void {
-  const buf = Buffer.from(text, 'utf8');
+  // Escape sequences made inert (common.ts); --json output keeps valid JSON.
+  const buf = Buffer.from(inert(text, process.argv.includes('--json')), 'utf8');
   let off = 0;
   try {
     while (off < buf.length) off += writeSync(1, buf, off, buf.length - off);

@@ -39,14 +39,15 @@ export interface BtfBytes {
   fileBytes: number;
 }
 
-function asU8(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
 function btfOfElf(image: Uint8Array, file: string): Uint8Array {
   const elf = parseElf(image, file);
   const sec = elf.sectionByName('.BTF');
-  if (!sec) throw new FormatError(file, 0, 'ELF file has no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF / CONFIG_DEBUG_INFO_BTF_MODULES?)');
+  if (!sec)
+    throw new FormatError(
+      file,
+      0,
+      'ELF file has no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF / CONFIG_DEBUG_INFO_BTF_MODULES?)',
+    );
   const b = elf.btf();
   if (!b || b.length === 0) throw new FormatError(file, sec.offset, 'the .BTF section is empty');
   return b;
@@ -57,7 +58,8 @@ function preadExact(fd: number, file: string, buf: Uint8Array, pos: number, what
   let got = 0;
   while (got < buf.length) {
     const n = readSync(fd, buf, got, buf.length - got, pos + got);
-    if (n <= 0) throw new FormatError(file, pos + got, `${what} (${buf.length} bytes at 0x${pos.toString(16)}) extends past the end of the file`);
+    if (n <= 0)
+      throw new FormatError(file, pos + got, `${what} (${buf.length} bytes at 0x${pos.toString(16)}) extends past the end of the file`);
     got += n;
   }
 }
@@ -96,7 +98,8 @@ function readElfBtfSection(fd: number, file: string, size: number): Uint8Array {
   };
   if (shstrndx >= shnum) throw new FormatError(file, shoff, `section name table index ${shstrndx} is past the ${shnum} sections`);
   const ss = sec(shstrndx);
-  if (ss.offset + ss.size > size) throw new FormatError(file, shoff + shstrndx * shentsize, 'section name table extends past the end of the file');
+  if (ss.offset + ss.size > size)
+    throw new FormatError(file, shoff + shstrndx * shentsize, 'section name table extends past the end of the file');
   const names = new Uint8Array(ss.size);
   preadExact(fd, file, names, ss.offset, 'section name table');
   const want = encodeName('.BTF\0');
@@ -107,8 +110,18 @@ function readElfBtfSection(fd: number, file: string, size: number): Uint8Array {
     for (let k = 0; k < want.length && eq; k++) eq = names[s.name + k] === want[k];
     if (!eq) continue;
     if (s.type === 8 /* SHT_NOBITS */ || s.size === 0) throw new FormatError(file, shoff + i * shentsize, 'the .BTF section is empty');
-    if (s.offset + s.size > size) throw new FormatError(file, shoff + i * shentsize, `.BTF section (${s.size} bytes at 0x${s.offset.toString(16)}) extends past the end of the file`);
-    if (s.size > MAX_BTF_BYTES) throw new FormatError(file, shoff + i * shentsize, `.BTF section of ${formatBytes(s.size)}: more than the ${formatBytes(MAX_BTF_BYTES)} limit`);
+    if (s.offset + s.size > size)
+      throw new FormatError(
+        file,
+        shoff + i * shentsize,
+        `.BTF section (${s.size} bytes at 0x${s.offset.toString(16)}) extends past the end of the file`,
+      );
+    if (s.size > MAX_BTF_BYTES)
+      throw new FormatError(
+        file,
+        shoff + i * shentsize,
+        `.BTF section of ${formatBytes(s.size)}: more than the ${formatBytes(MAX_BTF_BYTES)} limit`,
+      );
     const out = new Uint8Array(s.size);
     preadExact(fd, file, out, s.offset, '.BTF section');
     return out;
@@ -266,19 +279,46 @@ function rawIndex(src: RawSource, file: string, base?: RawBlob): RawBlob {
     const s = scanTypes(read, h.typeStart, h.typeEnd, strings.total);
     if (s && ok(s.count, s.maxRef)) {
       const kinds = s.kinds;
-      return { bytes, fetch, le, strings, count: s.count, kindAt: (i) => kinds[i], kindCounts: s.kindCounts, namedFuncs: s.namedFuncs, declTags: s.declTags, firstId, base };
+      return {
+        bytes,
+        fetch,
+        le,
+        strings,
+        count: s.count,
+        kindAt: (i) => kinds[i],
+        kindCounts: s.kindCounts,
+        namedFuncs: s.namedFuncs,
+        declTags: s.declTags,
+        firstId,
+        base,
+      };
     }
   }
   // The records in memory: walked, or on bad input reported by the reader's indexTypes.
   fetch?.(h.typeStart, h.typeEnd - h.typeStart);
   const w = walkTypes(bytes, h.typeStart, h.typeEnd, strings.total, le);
-  const r = w && ok(w.offsets.length, w.maxRef) ? w : indexTypes(bytes, dv, h, strings, firstId, file, base ? '' : ' (split BTF loaded without its base?)');
+  const r =
+    w && ok(w.offsets.length, w.maxRef)
+      ? w
+      : indexTypes(bytes, dv, h, strings, firstId, file, base ? '' : ' (split BTF loaded without its base?)');
   const offsets = r.offsets;
   const kindAt = (i: number) => (dv.getUint32(offsets[i] + 4, le) >>> 24) & 0x1f;
   const tagOffsets = w ? Array.from(w.declTags) : Array.from(offsets).filter((o, i) => kindAt(i) === Kind.DECL_TAG);
   const declTags = new Uint32Array(4 * tagOffsets.length);
   tagOffsets.forEach((o, t) => declTags.set([o, dv.getUint32(o, le), dv.getUint32(o + 8, le), dv.getUint32(o + 12, le)], 4 * t));
-  return { bytes, fetch, le, strings, count: offsets.length, kindAt, kindCounts: r.kindCounts, namedFuncs: r.namedFuncs, declTags, firstId, base };
+  return {
+    bytes,
+    fetch,
+    le,
+    strings,
+    count: offsets.length,
+    kindAt,
+    kindCounts: r.kindCounts,
+    namedFuncs: r.namedFuncs,
+    declTags,
+    firstId,
+    base,
+  };
 }
 
 /** Index `file` (split over `base`), reading a raw file only in part. */

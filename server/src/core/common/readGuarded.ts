@@ -148,11 +148,20 @@ export function openGuarded(file: string, opts: GuardOptions): GuardedFile {
       readAt,
       readExact(pos, len, part = 'data') {
         if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || (!pseudo && pos + len > size)) {
-          throw new FormatError(file, Math.max(0, pos) || 0, `${part} (${len} bytes at 0x${pos.toString(16)}) extends past the end of the file (${size} bytes)`);
+          throw new FormatError(
+            file,
+            Math.max(0, pos) || 0,
+            `${part} (${len} bytes at 0x${pos.toString(16)}) extends past the end of the file (${size} bytes)`,
+          );
         }
         const out = new Uint8Array(len);
         const got = readAt(out, 0, pos, len);
-        if (got !== len) throw new FormatError(file, pos + got, `${part} (${len} bytes at 0x${pos.toString(16)}) extends past the end of the file (it shrank while being read?)`);
+        if (got !== len)
+          throw new FormatError(
+            file,
+            pos + got,
+            `${part} (${len} bytes at 0x${pos.toString(16)}) extends past the end of the file (it shrank while being read?)`,
+          );
         return out;
       },
       close() {
@@ -184,10 +193,22 @@ export function readAllGuarded(g: GuardedFile, opts: GuardOptions): Uint8Array {
     }
     const want = Math.min(buf.length - n, CHUNK);
     // procfs: sequential reads (seq_file); regular files: by position.
-    const got = readSync(g.fd, buf, n, want, g.pseudo ? null : n);
+    let got: number;
+    try {
+      got = readSync(g.fd, buf, n, want, g.pseudo ? null : n);
+    } catch (e) {
+      // O_NONBLOCK: a procfs file that waits for data (/proc/kmsg) says so instead of blocking.
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') throw new GuardedReadError(g.file, 'ENOTREG', `would block waiting for data (like /proc/kmsg): not a file that can be read whole`);
+      throw e;
+    }
     if (got <= 0) break;
     n += got;
-    if (Date.now() - t0 > budget) throw new GuardedReadError(g.file, 'ETIMEDOUT', `reading took longer than ${budget} ms (${formatBytes(n)} read): a file that never ends?`);
+    if (Date.now() - t0 > budget)
+      throw new GuardedReadError(
+        g.file,
+        'ETIMEDOUT',
+        `reading took longer than ${budget} ms (${formatBytes(n)} read): a file that never ends?`,
+      );
   }
   if (n > limit) throw tooBig(g.file, n, opts, true);
   // Keep a small result from pinning a large buffer.
@@ -208,6 +229,36 @@ export function readGuardedSync(file: string, opts: GuardOptions): Uint8Array {
 export function readGuardedText(file: string, opts: GuardOptions): string {
   const b = readGuardedSync(file, opts);
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+}
+
+/**
+ * All of an already open descriptor (standard input: a pipe, a terminal or a file), at most
+ * `opts.maxBytes` (EFBIG past it). A pipe blocks until its writer writes or closes: only for
+ * the user's own stdin, never for a path from a setting or a file.
+ */
+export function readFdBounded(fd: number, label: string, opts: GuardOptions): Uint8Array {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for (;;) {
+    const b = Buffer.allocUnsafe(1 << 20);
+    let got: number;
+    try {
+      got = readSync(fd, b, 0, b.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // a non-blocking stdin: wait for data
+        continue;
+      }
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
+    if (got <= 0) break;
+    chunks.push(b.subarray(0, got));
+    n += got;
+    if (n > opts.maxBytes) throw tooBig(label, n, opts, true);
+  }
+  const out = Buffer.concat(chunks, n);
+  return new Uint8Array(out.buffer, out.byteOffset, n);
 }
 
 /** The real path of `file` (for deduplicating sources), or the path itself when it cannot be resolved. */

@@ -10,7 +10,6 @@ import { takePrefetched } from './readEarly';
 import { readWholeSync } from './read';
 import { realPathOf } from '../common/readGuarded';
 
-
 export interface SourceSpec {
   file: string;
   kind: SourceKind;

@@ -42,7 +42,29 @@ function entryOf(query: string, index: SymbolIndex, r: Resolution | undefined, a
   };
 }
 
+/**
+ * A query that cannot name an address (a hex number wider than 64 bits, an offset or size
+ * no symbol can have, a symbol plus offset past 2^64): the CLI's usage error, exit status 2.
+ */
+export class QueryError extends Error {
+  constructor(
+    readonly query: string,
+    reason: string,
+  ) {
+    super(`${shown(query)}: ${reason}`);
+    this.name = 'QueryError';
+  }
+}
+
+/** A query as echoed in a message: at most 60 characters. */
+function shown(q: string): string {
+  return q.length <= 60 ? q : `${q.slice(0, 40)}…(${q.length} characters)`;
+}
+
+const ADDRESS_END = 1n << 64n;
+
 function symEntry(query: string, index: SymbolIndex, s: SymbolInfo, off: number): LookupEntry {
+  if (s.address + BigInt(off) >= ADDRESS_END) throw new QueryError(query, `${s.name}+0x${off.toString(16)} is past the end of the 64-bit address space (${s.name} is at 0x${s.address.toString(16)})`);
   const r = index.resolve(s.address + BigInt(off));
   if (r && r.sym.id === s.id) return entryOf(query, index, r);
   return {
@@ -57,8 +79,7 @@ function symEntry(query: string, index: SymbolIndex, s: SymbolInfo, off: number)
   };
 }
 
-const NAME_QUERY =
-  /^(\.?[A-Za-z_$][\w.$]*)(?:\+(0x[0-9a-fA-F]+|\d+))?(?:\/(0x[0-9a-fA-F]+|\d+))?(?:\s*\[([\w-]+)(?:\s+[0-9a-f]+)?\])?$/;
+const NAME_QUERY = /^(\.?[A-Za-z_$][\w.$]*)(?:\+(0x[0-9a-fA-F]+|\d+))?(?:\/(0x[0-9a-fA-F]+|\d+))?(?:\s*\[([\w-]+)(?:\s+[0-9a-f]+)?\])?$/;
 
 /** One query against the kallsyms index; unresolved: name null (candidates when ambiguous). */
 export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
@@ -66,20 +87,26 @@ export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
   const isHex = /^(0x)?[0-9a-fA-F]+$/.test(q);
   if (isHex && (q.startsWith('0x') || q.length >= 8 || index.byNameAll(q).length === 0)) {
     const a = parseHexAddr(q);
-    if (a === undefined) return entryOf(query, index, undefined);
+    if (a === undefined) throw new QueryError(query, `${q.replace(/^0x/, '').length} hex digits: wider than a 64-bit address`);
     return entryOf(query, index, index.resolve(a), a);
   }
   const m = NAME_QUERY.exec(q);
   if (!m) return entryOf(query, index, undefined);
-  const num = (s: string | undefined) => (s === undefined ? undefined : s.startsWith('0x') ? parseInt(s, 16) : parseInt(s, 10));
-  const offset = num(m[2]) ?? 0;
+  // No symbol is 2^53 bytes long: larger offsets and sizes cannot be exact numbers, nor addresses.
+  const num = (s: string | undefined, what: string) => {
+    if (s === undefined) return undefined;
+    const v = BigInt(s);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new QueryError(query, `${what} ${s.length > 24 ? `of ${s.length} characters` : s} is larger than any symbol (2^53 bytes)`);
+    return Number(v);
+  };
+  const offset = num(m[2], 'offset') ?? 0;
   const frame: FrameToken = {
     kind: 'frame',
     start: 0,
     end: q.length,
     name: m[1],
     offset,
-    size: num(m[3]),
+    size: num(m[3], 'size'),
     module: m[4],
     unreliable: false,
     role: 'ip',

@@ -8,13 +8,74 @@
  * use: most inputs are not compressed, and loading them costs a short-lived process
  * such as `ksym btf --stats` several milliseconds.
  */
-import { decompress as zstdDecompress } from 'fzstd';
+import { Decompress as ZstdStream } from 'fzstd';
 import { FormatError, reasonOf } from '../common/errors';
+import { formatBytes } from '../common/readGuarded';
+
+/**
+ * The output cap of every decompression: 16 times a large module (the biggest in-tree
+ * modules, amdgpu and friends, are 10-20 MiB uncompressed)...
+ */
+export const MAX_DECOMPRESSED = 256 << 20;
+/** ... and never more than this many times the compressed size (real modules compress 3-6x; a zero bomb 1000x). */
+export const MAX_RATIO = 64;
+/** Small inputs may always grow to this (a ratio on a 1 KiB file means nothing). */
+const MIN_CAP = 16 << 20;
+
+/** The output cap for `inLength` compressed bytes: min(MAX_DECOMPRESSED, max(MIN_CAP, MAX_RATIO x input)). */
+export function decompressCap(inLength: number, max = MAX_DECOMPRESSED): number {
+  return Math.min(max, Math.max(MIN_CAP, MAX_RATIO * inLength));
+}
+
+function capError(file: string, kind: string, cap: number, inLength: number): FormatError {
+  const f = formatBytes;
+  return new FormatError(
+    file,
+    0,
+    `${kind} data decompresses to more than ${f(cap)} (the cap: ${MAX_RATIO} times the ${f(inLength)} compressed, at least ${f(MIN_CAP)}, at most ${f(MAX_DECOMPRESSED)}): a decompression bomb, or not a module`,
+  );
+}
 
 let zlib: typeof import('node:zlib') | undefined;
-function gunzipSync(b: Uint8Array): Buffer {
+function gunzipSync(b: Uint8Array, cap: number): Buffer {
   zlib ??= require('node:zlib') as typeof import('node:zlib');
-  return zlib.gunzipSync(b);
+  return zlib.gunzipSync(b, { maxOutputLength: cap });
+}
+
+/** Thrown from the zstd stream's data handler when the cap is passed (stops the decoder). */
+class OverCap extends Error {}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+/** zstd through fzstd's streaming decoder, block by block, stopped at `cap` bytes whether or not the frame declares its size. */
+function zstdCapped(bytes: Uint8Array, file: string, cap: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let ended = false;
+  const z = new ZstdStream((chunk, final) => {
+    if (final) ended = true;
+    if (chunk.length === 0) return;
+    total += chunk.length;
+    if (total > cap) throw new OverCap();
+    chunks.push(chunk.slice()); // the decoder's window is reused
+  });
+  try {
+    z.push(bytes, true);
+  } catch (e) {
+    if (e instanceof OverCap) throw capError(file, 'zstd', cap, bytes.length);
+    throw e;
+  }
+  if (!ended && total === 0) throw new Error('no data');
+  return concat(chunks, total);
 }
 
 export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
@@ -36,10 +97,9 @@ export function detectCompression(bytes: Uint8Array): Compression {
   return 'none';
 }
 
-
 /** Largest zstd window and declared content size accepted (zstd's own default window cap is 128 MiB). */
 const ZSTD_MAX_WINDOW = 1 << 27;
-const ZSTD_MAX_CONTENT = 1 << 30;
+const ZSTD_MAX_CONTENT = MAX_DECOMPRESSED;
 
 /**
  * Check the first zstd frame header before decompressing: a hostile header can declare
@@ -56,7 +116,8 @@ function checkZstdFrame(b: Uint8Array, file: string): void {
     const wd = b[p++];
     const base = 2 ** (10 + (wd >> 3));
     const window = base + (base / 8) * (wd & 7);
-    if (window > ZSTD_MAX_WINDOW) throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${ZSTD_MAX_WINDOW} (corrupt or hostile frame)`);
+    if (window > ZSTD_MAX_WINDOW)
+      throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${ZSTD_MAX_WINDOW} (corrupt or hostile frame)`);
   }
   p += didSize;
   const fcsSize = fcsFlag === 0 ? (single ? 1 : 0) : fcsFlag === 1 ? 2 : fcsFlag === 2 ? 4 : 8;
@@ -64,30 +125,39 @@ function checkZstdFrame(b: Uint8Array, file: string): void {
   let size = 0;
   for (let k = fcsSize - 1; k >= 0; k--) size = size * 256 + b[p + k];
   if (fcsSize === 2) size += 256;
-  if (size > ZSTD_MAX_CONTENT) throw new FormatError(file, p, `zstd frame declares ${size} bytes of content, more than ${ZSTD_MAX_CONTENT} (corrupt or hostile frame)`);
+  if (size > ZSTD_MAX_CONTENT)
+    throw new FormatError(
+      file,
+      p,
+      `zstd frame declares ${size} bytes of content, more than ${ZSTD_MAX_CONTENT} (corrupt or hostile frame)`,
+    );
 }
 
 /**
  * Synchronous decompression for gzip and zstd (and pass-through for
- * uncompressed data). xz needs the async `decompressModule`.
+ * uncompressed data), capped at decompressCap(bytes.length, max). xz needs the async `decompressModule`.
  */
-export function decompressModuleSync(bytes: Uint8Array, file: string): Uint8Array {
+export function decompressModuleSync(bytes: Uint8Array, file: string, max = MAX_DECOMPRESSED): Uint8Array {
   const kind = detectCompression(bytes);
+  const cap = decompressCap(bytes.length, max);
   switch (kind) {
     case 'none':
       return bytes;
     case 'gzip':
       try {
-        const out = gunzipSync(bytes);
+        const out = gunzipSync(bytes, cap);
         return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+          throw capError(file, 'gzip', cap, bytes.length);
         throw new FormatError(file, 0, `gzip decompression failed: ${reasonOf(e)}`);
       }
     case 'zstd':
       checkZstdFrame(bytes, file);
       try {
-        return zstdDecompress(bytes);
+        return zstdCapped(bytes, file, cap);
       } catch (e) {
+        if (e instanceof FormatError) throw e;
         throw new FormatError(file, 0, `zstd decompression failed: ${reasonOf(e)}`);
       }
     case 'xz':
@@ -95,7 +165,8 @@ export function decompressModuleSync(bytes: Uint8Array, file: string): Uint8Arra
   }
 }
 
-async function xzDecompress(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+/** xz through xz-decompress's stream, stopped (and the stream cancelled) at `cap` bytes. */
+async function xzDecompress(bytes: Uint8Array, file: string, cap: number): Promise<Uint8Array> {
   try {
     const input = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -111,27 +182,25 @@ async function xzDecompress(bytes: Uint8Array, file: string): Promise<Uint8Array
       const { done, value } = await reader.read();
       if (done) break;
       if (value) {
+        total += value.length;
+        if (total > cap) {
+          void reader.cancel().catch(() => undefined);
+          throw capError(file, 'xz', cap, bytes.length);
+        }
         // Copy: the decoder may reuse its output buffer.
         chunks.push(value.slice());
-        total += value.length;
       }
     }
     if (total === 0) throw new Error('empty output');
-    const out = new Uint8Array(total);
-    let p = 0;
-    for (const c of chunks) {
-      out.set(c, p);
-      p += c.length;
-    }
-    return out;
+    return concat(chunks, total);
   } catch (e) {
     if (e instanceof FormatError) throw e;
     throw new FormatError(file, 0, `xz decompression failed: ${reasonOf(e)}`);
   }
 }
 
-/** Decompress a module image of any supported format (or return it as is). */
-export async function decompressModule(bytes: Uint8Array, file: string): Promise<Uint8Array> {
-  if (detectCompression(bytes) === 'xz') return xzDecompress(bytes, file);
-  return decompressModuleSync(bytes, file);
+/** Decompress a module image of any supported format (or return it as is), capped at decompressCap(bytes.length, max). */
+export async function decompressModule(bytes: Uint8Array, file: string, max = MAX_DECOMPRESSED): Promise<Uint8Array> {
+  if (detectCompression(bytes) === 'xz') return xzDecompress(bytes, file, decompressCap(bytes.length, max));
+  return decompressModuleSync(bytes, file, max);
 }

@@ -3,16 +3,23 @@
  * one directory walker that finds module files under a tree (the module store, the
  * workspace's livepatch modules, `ksym check --module DIR`).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reasonOf } from '../common/errors';
+import { readGuardedSync } from '../common/readGuarded';
 import { decompressModule } from './decompress';
 import { isModuleFile } from './names';
 
-/** Read a module file (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`) and decompress it. */
+/** Largest module file read (compressed or not; the decompressed image has its own cap, decompress.ts). */
+export const MAX_MODULE_FILE = 512 << 20;
+
+/**
+ * Read a module file (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`) through the guarded reader
+ * (regular files only, at most MAX_MODULE_FILE) and decompress it under the output cap.
+ */
 export async function readModuleBytes(path: string): Promise<Uint8Array> {
-  const buf = await readFile(path);
-  return decompressModule(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  const bytes = readGuardedSync(path, { maxBytes: MAX_MODULE_FILE, what: 'module file (.ko, .ko.gz, .ko.xz, .ko.zst)' });
+  return decompressModule(bytes, path);
 }
 
 export interface WalkOptions {
