@@ -45,6 +45,9 @@ function readable(f: string): boolean {
   }
 }
 
+/** Per-module warnings printed for a directory before they are only counted. */
+const MAX_WARNINGS = 10;
+
 export async function cmdSearch(argv: string[]): Promise<number> {
   try {
     return await run(argv);
@@ -78,7 +81,8 @@ async function run(argv: string[]): Promise<number> {
   const query = positionals.join(' ');
   let limit = 50;
   if (values.limit !== undefined) {
-    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) throw new SearchUsageError(`--limit: '${values.limit}' is not a positive number`);
+    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1)
+      throw new SearchUsageError(`--limit: '${values.limit}' is not a positive number`);
     limit = Number(values.limit);
   }
   const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
@@ -116,11 +120,14 @@ async function run(argv: string[]): Promise<number> {
     if (isDir) {
       const scan = await store.scan();
       for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+      // A directory of broken files is summarised: the first few warnings, then a count.
+      let unreadable = 0;
       for (const name of store.names()) {
         const r = await store.load(name);
         if (r.ok) modules.push({ module: r.module, file: r.file });
-        else process.stderr.write(`ksym: warning: ${r.error}\n`);
+        else if (++unreadable <= MAX_WARNINGS) process.stderr.write(`ksym: warning: ${r.error}\n`);
       }
+      if (unreadable > MAX_WARNINGS) process.stderr.write(`ksym: warning: ${unreadable - MAX_WARNINGS} more modules under ${p} could not be read (${unreadable} in all)\n`);
     } else {
       const r = await store.loadFile(p);
       if (!r.ok) {
@@ -134,13 +141,27 @@ async function run(argv: string[]): Promise<number> {
   const hits = search(searchSources({ index, btf, modules }), query, { cap: limit });
   const rows = hits.map((h) => {
     const a = h.source.address(h.id);
-    return { name: h.name, kind: h.source.kind(h.id), container: h.source.container(h.id), address: a === undefined ? null : hexAddr(a, index.addressDigits), detail: h.source.detail(h.id), match: MATCH_NAMES[h.match] };
+    return {
+      name: h.name,
+      kind: h.source.kind(h.id),
+      container: h.source.container(h.id),
+      address: a === undefined ? null : hexAddr(a, index.addressDigits),
+      detail: h.source.detail(h.id),
+      match: MATCH_NAMES[h.match],
+    };
   });
   if (values.json) {
-    process.stdout.write(JSON.stringify(rows.map(({ match: _m, ...r }) => r), null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        rows.map(({ match: _m, ...r }) => r),
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     const w = Math.max(1, ...rows.map((r) => (r.address ?? '-').length));
-    for (const r of rows) process.stdout.write(`${(r.address ?? '-').padEnd(w)} ${r.kind.padEnd(8)} ${r.name}  ${r.container}  (${r.match}; ${r.detail})\n`);
+    for (const r of rows)
+      process.stdout.write(`${(r.address ?? '-').padEnd(w)} ${r.kind.padEnd(8)} ${r.name}  ${r.container}  (${r.match}; ${r.detail})\n`);
   }
   return rows.length > 0 ? 0 : 1;
 }

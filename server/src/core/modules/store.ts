@@ -168,11 +168,14 @@ interface ModuleBases {
 
 export class ModuleStore {
   readonly paths: readonly string[];
-  private readonly opts: Required<Omit<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>> & Pick<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>;
+  private readonly opts: Required<Omit<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>> &
+    Pick<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>;
   private files = new Map<string, string[]>();
   private fileCount = 0;
   private scanning?: Promise<ScanReport>;
   private cache = new Map<string, CacheEntry>();
+  /** Sum of the cache's entry bytes, kept as entries come and go (evict() runs on every load). */
+  private cachedBytes = 0;
   private parsed = 0;
   private failures = 0;
   private bases = new Map<string, ModuleBases>();
@@ -258,8 +261,7 @@ export class ModuleStore {
   }
 
   stats(): StoreStats {
-    let cachedBytes = 0;
-    for (const e of this.cache.values()) cachedBytes += e.bytes;
+    const cachedBytes = this.cachedBytes;
     return {
       modules: this.files.size,
       files: this.fileCount,
@@ -289,6 +291,7 @@ export class ModuleStore {
         const bytes = await readModuleBytes(file);
         const module = parseModule(bytes, file, this.opts.moduleOptions);
         entry.bytes = bytes.length;
+        this.cachedBytes += bytes.length;
         let buildId: string | undefined;
         try {
           buildId = module.elf.buildId();
@@ -300,7 +303,14 @@ export class ModuleStore {
       } catch (e) {
         this.failures++;
         const fmt = isFormatError(e);
-        return { ok: false, name, file, kind: fmt ? 'format' : 'io', error: fmt ? reasonOf(e) : describeError(file, e, 'a module file'), tried: [] };
+        return {
+          ok: false,
+          name,
+          file,
+          kind: fmt ? 'format' : 'io',
+          error: fmt ? reasonOf(e) : describeError(file, e, 'a module file'),
+          tried: [],
+        };
       } finally {
         entry.settled = true;
         this.evict();
@@ -317,15 +327,15 @@ export class ModuleStore {
     return out;
   }
 
+  /** Drop the least recently used settled entries past maxModules / maxBytes: O(1) when within both. */
   private evict(): void {
-    let total = 0;
-    for (const e of this.cache.values()) total += e.bytes;
+    if (this.cache.size <= this.opts.maxModules && this.cachedBytes <= this.opts.maxBytes) return;
     for (const [k, e] of this.cache) {
-      if (this.cache.size <= this.opts.maxModules && total <= this.opts.maxBytes) break;
+      if (this.cache.size <= this.opts.maxModules && this.cachedBytes <= this.opts.maxBytes) break;
       if (this.cache.size <= 1) break;
       if (!e.settled) continue;
       this.cache.delete(k);
-      total -= e.bytes;
+      this.cachedBytes -= e.bytes;
     }
   }
 
@@ -340,7 +350,13 @@ export class ModuleStore {
       await this.scan();
       const files = this.files.get(name) ?? [];
       if (files.length === 0) {
-        return { ok: false, name, kind: 'not-found', error: `module ${name} not found in ${this.paths.length ? this.paths.join(', ') : '(no module paths configured)'}`, tried: [] };
+        return {
+          ok: false,
+          name,
+          kind: 'not-found',
+          error: `module ${name} not found in ${this.paths.length ? this.paths.join(', ') : '(no module paths configured)'}`,
+          tried: [],
+        };
       }
       const tried: Array<{ file: string; error: string }> = [];
       let firstKind: LoadFailure['kind'] = 'format';
@@ -363,7 +379,10 @@ export class ModuleStore {
           ...ok[0],
           name,
           buildIdMatch: false,
-          warnings: [`build id mismatch for ${name}: the log has ${want}, the module file(s) have ${seen}`, ...tried.map((t) => `skipped ${t.error}`)],
+          warnings: [
+            `build id mismatch for ${name}: the log has ${want}, the module file(s) have ${seen}`,
+            ...tried.map((t) => `skipped ${t.error}`),
+          ],
         };
       }
       const first = tried[0];
@@ -441,7 +460,8 @@ export class ModuleStore {
       }
       const learned = learnBasesFromSymbols(r.module, entries, name);
       const clean = learned.evidence.every((e) => e.conflicts.length === 0) && learned.problems.length === 0;
-      if (!best || (clean && learned.bases.size > 0 && best.learned.problems.length > 0) || learned.matched > best.learned.matched) best = { file: f, learned };
+      if (!best || (clean && learned.bases.size > 0 && best.learned.problems.length > 0) || learned.matched > best.learned.matched)
+        best = { file: f, learned };
       if (clean && learned.evidence.some((e) => e.verified)) {
         best = { file: f, learned };
         break;
@@ -527,7 +547,9 @@ export class ModuleStore {
     }
     const known = this.bases.get(name)?.bases.get(fb.section);
     if (known !== undefined && known !== fb.base) {
-      report.problems.push(`${frameText(frame)}: implies ${fb.section} at 0x${fb.base.toString(16)}, already known at 0x${known.toString(16)}; kept the earlier one`);
+      report.problems.push(
+        `${frameText(frame)}: implies ${fb.section} at 0x${fb.base.toString(16)}, already known at 0x${known.toString(16)}; kept the earlier one`,
+      );
       return report;
     }
     report.bases.set(fb.section, fb.base);
@@ -584,10 +606,26 @@ export class ModuleStore {
       const known = this.bases.get(r.name);
       const usable = bases && (!known?.file || known.file === r.file) ? bases : undefined;
       const warnings = [...r.warnings];
-      if (bases && !usable) warnings.push(`load addresses of ${r.name} were learned for ${known?.file}, not ${r.file}; sizes use the section rule`);
+      if (bases && !usable)
+        warnings.push(`load addresses of ${r.name} were learned for ${known?.file}, not ${r.file}; sizes use the section rule`);
       const eff = usable ? withInferred(r.module, usable) : undefined;
-      const res = resolveFrameInModule(r.module, frame, { moduleName: r.name, buildId: frame.buildId ? r.buildId : undefined, bases: eff, textAlign: this.opts.textAlign });
-      return { ok: true, module: r.name, file: r.file, buildId: r.buildId, buildIdMatch: r.buildIdMatch, frameText: text, bases: eff, warnings, ...res };
+      const res = resolveFrameInModule(r.module, frame, {
+        moduleName: r.name,
+        buildId: frame.buildId ? r.buildId : undefined,
+        bases: eff,
+        textAlign: this.opts.textAlign,
+      });
+      return {
+        ok: true,
+        module: r.name,
+        file: r.file,
+        buildId: r.buildId,
+        buildIdMatch: r.buildIdMatch,
+        frameText: text,
+        bases: eff,
+        warnings,
+        ...res,
+      };
     } catch (e) {
       return { ok: false, module: frame.module, error: `${text}: ${reasonOf(e)}`, frameText: text };
     }
@@ -597,7 +635,10 @@ export class ModuleStore {
    * Resolve a runtime address inside a module whose load addresses are known
    * (%pS; `returnAddress` for %pB). `module` restricts the search. Never throws.
    */
-  async resolveAddress(address: bigint, opts: { module?: string; returnAddress?: boolean; buildId?: string } = {}): Promise<AddressResolution> {
+  async resolveAddress(
+    address: bigint,
+    opts: { module?: string; returnAddress?: boolean; buildId?: string } = {},
+  ): Promise<AddressResolution> {
     try {
       await this.scan();
       const look = opts.returnAddress ? address - 1n : address;
@@ -619,7 +660,8 @@ export class ModuleStore {
         near.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
         for (const [n] of near.slice(0, 4)) if (!cands.includes(n)) cands.push(n);
       }
-      if (cands.length === 0) return { ok: false, address, error: `0x${address.toString(16)}: no module with known load addresses contains it` };
+      if (cands.length === 0)
+        return { ok: false, address, error: `0x${address.toString(16)}: no module with known load addresses contains it` };
       const errors: string[] = [];
       for (const name of cands) {
         const bases = await this.sectionBases(name);
@@ -632,7 +674,15 @@ export class ModuleStore {
           errors.push(r.error);
           continue;
         }
-        const res = resolveIn(r.module, name, withInferred(r.module, bases), address, !!opts.returnAddress, this.opts.textAlign, opts.buildId ? r.buildId : undefined);
+        const res = resolveIn(
+          r.module,
+          name,
+          withInferred(r.module, bases),
+          address,
+          !!opts.returnAddress,
+          this.opts.textAlign,
+          opts.buildId ? r.buildId : undefined,
+        );
         if (res) return { ...res, file: r.file };
         errors.push(`${name}: 0x${address.toString(16)} is outside its known sections`);
       }
@@ -650,7 +700,15 @@ function withInferred(mod: ModuleSymbols, bases: SectionBases): SectionBases {
   return new Map([...bases, ...inferred]);
 }
 
-function resolveIn(mod: ModuleSymbols, name: string, bases: SectionBases, address: bigint, returnAddress: boolean, textAlign: number, buildId?: string): Omit<AddressResult, 'file'> | undefined {
+function resolveIn(
+  mod: ModuleSymbols,
+  name: string,
+  bases: SectionBases,
+  address: bigint,
+  returnAddress: boolean,
+  textAlign: number,
+  buildId?: string,
+): Omit<AddressResult, 'file'> | undefined {
   const look = returnAddress ? address - 1n : address;
   const loads = new Map<number, bigint>();
   for (const [s, b] of bases) {
