@@ -49,7 +49,11 @@ export function resolveBaseline(b, a) {
   while (j < syms.length && syms[j].addr === s.addr) j++;
   const size = j < syms.length ? syms[j].addr - s.addr : undefined;
   const off = a - s.addr;
-  return { sym: s, offset: off, text: `${s.name}+0x${off.toString(16)}${size !== undefined ? '/0x' + size.toString(16) : ''}${s.mod ? ` [${s.mod}]` : ''}` };
+  return {
+    sym: s,
+    offset: off,
+    text: `${s.name}+0x${off.toString(16)}${size !== undefined ? '/0x' + size.toString(16) : ''}${s.mod ? ` [${s.mod}]` : ''}`,
+  };
 }
 
 const FRAME = /(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)\])?/g;

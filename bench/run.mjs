@@ -75,10 +75,14 @@ await build({
   target: 'node20',
   outfile: coreFile,
   // xz-decompress is CommonJS that requires node built-ins
-  banner: { js: "import { createRequire as __ksymCreateRequire } from 'node:module'; const require = __ksymCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __ksymCreateRequire } from 'node:module'; const require = __ksymCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
-const { buildIndex, hover, readSource, parseModule, ModuleStore, parseBtf, search, prepare, searchSources } = await import(pathToFileURL(coreFile).href + `?t=${Date.now()}`);
+const { buildIndex, hover, readSource, parseModule, ModuleStore, parseBtf, search, prepare, searchSources } = await import(
+  pathToFileURL(coreFile).href + `?t=${Date.now()}`
+);
 
 // ---- measurement helpers ------------------------------------------------------------------
 const now = () => performance.now();
@@ -134,7 +138,10 @@ function retained(make) {
 const progress = (s) => process.stderr.write(`bench: ${s}\n`);
 const kindex = (file, bytes) => buildIndex([{ file, bytes, kind: 'kallsyms' }]);
 const typedBytes = (idx) =>
-  ['hi', 'lo', 'type', 'nameOff', 'nameLen', 'mod', 'line', 'src', 'order', 'size', 'names', 'byName'].reduce((s, k) => s + (idx[k]?.byteLength ?? 0), 0);
+  ['hi', 'lo', 'type', 'nameOff', 'nameLen', 'mod', 'line', 'src', 'order', 'size', 'names', 'byName'].reduce(
+    (s, k) => s + (idx[k]?.byteLength ?? 0),
+    0,
+  );
 
 // ---- results ------------------------------------------------------------------------------
 const rows = [];
@@ -159,12 +166,26 @@ function row(section, figure, value, unit, baseline, baselineWhat, target, extra
   rows.push({ section, figure, value, unit, baseline, baselineWhat, ratio, target: target?.text ?? '', ok, ...extra });
 }
 function skip(section, figure, why) {
-  rows.push({ section, figure, value: undefined, unit: '', baseline: undefined, baselineWhat: '', ratio: undefined, target: '', ok: undefined, skipped: why });
+  rows.push({
+    section,
+    figure,
+    value: undefined,
+    unit: '',
+    baseline: undefined,
+    baselineWhat: '',
+    ratio: undefined,
+    target: '',
+    ok: undefined,
+    skipped: why,
+  });
   notes.push(`${figure}: skipped: ${why}`);
 }
 
 /** Cached synthetic inputs: keyed by the generator's own source, so edits regenerate. */
-const genHash = createHash('sha1').update(readFileSync(join(ROOT, 'bench/gen-kallsyms.mjs'))).digest('hex').slice(0, 10);
+const genHash = createHash('sha1')
+  .update(readFileSync(join(ROOT, 'bench/gen-kallsyms.mjs')))
+  .digest('hex')
+  .slice(0, 10);
 function synthetic(n) {
   const file = join(CACHE, `kallsyms-${n}-${genHash}.txt`);
   const meta = file + '.json';
@@ -225,9 +246,19 @@ console.log(performance.now() - t);`;
       cold.push(Number(out.stdout.trim()));
       coldCat.push(time(() => spawnSync('sh', ['-c', 'cat /proc/kallsyms > /dev/null']))[0]);
     }
-    row(S1, 'kallsyms read + build, cold (fresh process, 1st build)', median(cold), 'ms', median(coldCat), 'sh -c cat /proc/kallsyms', { on: 'ratio', op: '<=', limit: 0.5, text: '≤ 0.5x' });
+    row(S1, 'kallsyms read + build, cold (fresh process, 1st build)', median(cold), 'ms', median(coldCat), 'sh -c cat /proc/kallsyms', {
+      on: 'ratio',
+      op: '<=',
+      limit: 0.5,
+      text: '≤ 0.5x',
+    });
     row(S1, `kallsyms build, in memory (${n} symbols)`, median(tb), 'ms', median(tbase), 'naive baseline (read+split+sort+Map)', undefined);
-    row(S1, 'kallsyms read + build', median(trb), 'ms', median(tcat), 'sh -c cat /proc/kallsyms', { on: 'ratio', op: '<=', limit: 0.5, text: '≤ 0.5x' });
+    row(S1, 'kallsyms read + build', median(trb), 'ms', median(tcat), 'sh -c cat /proc/kallsyms', {
+      on: 'ratio',
+      op: '<=',
+      limit: 0.5,
+      text: '≤ 0.5x',
+    });
     row(S1, 'kallsyms read + build vs naive', median(trb), 'ms', median(tbase), 'naive baseline (read+split+sort+Map)', undefined);
 
     // Lookups: random addresses in _stext.._etext.
@@ -259,7 +290,12 @@ console.log(performance.now() - t);`;
     row(S1, 'deferred after ready: compact names + name index', median(tdef), 'ms', median(tb), 'kallsyms build, in memory', undefined);
     const hBase = median([0, 1, 2].map(() => retained(() => buildBaseline(snap))));
     row(S1, 'index heap per symbol', hOurs / n, 'B', hBase / n, 'naive baseline per symbol', undefined);
-    row(S1, 'index heap / kallsyms text size', hOurs / bytes.length, 'x', hBase / bytes.length, 'naive baseline / text size', { on: 'value', op: '<=', limit: 1.5, text: '≤ 1.5x' });
+    row(S1, 'index heap / kallsyms text size', hOurs / bytes.length, 'x', hBase / bytes.length, 'naive baseline / text size', {
+      on: 'value',
+      op: '<=',
+      limit: 1.5,
+      text: '≤ 1.5x',
+    });
   }
 }
 
@@ -304,7 +340,12 @@ function lookupRows(section, idx, base, stext, etext, what) {
     tr.push((time(resolveAll)[0] * 1e6) / RES);
     tbr.push((time(baseResolveAll)[0] * 1e6) / RES);
   }
-  row(section, `raw lookup, floor(hi, lo) (${what})`, median(tf), 'ns', median(tbf), 'baseline binary search over objects', { on: 'value', op: '<', limit: 150, text: '< 150 ns' });
+  row(section, `raw lookup, floor(hi, lo) (${what})`, median(tf), 'ns', median(tbf), 'baseline binary search over objects', {
+    on: 'value',
+    op: '<',
+    limit: 150,
+    text: '< 150 ns',
+  });
   row(section, `resolve(addr) → %pS text (${what})`, median(tr), 'ns', median(tbr), 'baseline lookup + text', undefined);
   if (sink === 0.5) console.log(''); // keep the loops observable
 }
@@ -327,7 +368,9 @@ if (want(2)) {
       times[k].push(c);
     }
   }
-  notes.push(`scale rows use process CPU time (main + GC threads); wall medians: ${walls.map((w, k) => `${SCALE[k] / 1e6}M ${median(w).toFixed(0)} ms`).join(', ')}`);
+  notes.push(
+    `scale rows use process CPU time (main + GC threads); wall medians: ${walls.map((w, k) => `${SCALE[k] / 1e6}M ${median(w).toFixed(0)} ms`).join(', ')}`,
+  );
   const heaps = inputs.map((inp) => retained(() => kindex(inp.file, inp.bytes)));
   const typed = (() => {
     const i = kindex(inputs[0].file, inputs[0].bytes);
@@ -340,14 +383,41 @@ if (want(2)) {
   const t0 = median(times[0]);
   row(S2, `synthetic build ${SCALE[0] / 1e6}M symbols (CPU)`, t0, 'ms', median(tb), 'naive baseline, same input', undefined);
   for (let k = 1; k < inputs.length; k++) {
-    row(S2, `synthetic build ${SCALE[k] / 1e6}M (CPU; growth per doubling)`, median(times[k]), 'ms', median(times[k - 1]), `build at ${SCALE[k - 1] / 1e6}M`, { on: 'ratio', op: '<=', limit: 2.2, text: '≈ 2.0 (≤ 2.2)' });
+    row(
+      S2,
+      `synthetic build ${SCALE[k] / 1e6}M (CPU; growth per doubling)`,
+      median(times[k]),
+      'ms',
+      median(times[k - 1]),
+      `build at ${SCALE[k - 1] / 1e6}M`,
+      { on: 'ratio', op: '<=', limit: 2.2, text: '≈ 2.0 (≤ 2.2)' },
+    );
   }
   for (let k = 0; k < inputs.length; k++) {
     const perSym = heaps[k] / inputs[k].count;
-    row(S2, `synthetic heap ${SCALE[k] / 1e6}M: bytes/symbol`, perSym, 'B', k === 0 ? hb / inputs[0].count : heaps[k - 1] / inputs[k - 1].count, k === 0 ? 'naive baseline per symbol' : `per symbol at ${SCALE[k - 1] / 1e6}M`, undefined, { heapBytes: heaps[k], textBytes: inputs[k].bytes.length });
-    row(S2, `synthetic heap ${SCALE[k] / 1e6}M / text size`, heaps[k] / inputs[k].bytes.length, 'x', k === 0 ? hb / inputs[0].bytes.length : undefined, k === 0 ? 'naive baseline / text size' : '', { on: 'value', op: '<=', limit: 1.5, text: '≤ 1.5x' });
+    row(
+      S2,
+      `synthetic heap ${SCALE[k] / 1e6}M: bytes/symbol`,
+      perSym,
+      'B',
+      k === 0 ? hb / inputs[0].count : heaps[k - 1] / inputs[k - 1].count,
+      k === 0 ? 'naive baseline per symbol' : `per symbol at ${SCALE[k - 1] / 1e6}M`,
+      undefined,
+      { heapBytes: heaps[k], textBytes: inputs[k].bytes.length },
+    );
+    row(
+      S2,
+      `synthetic heap ${SCALE[k] / 1e6}M / text size`,
+      heaps[k] / inputs[k].bytes.length,
+      'x',
+      k === 0 ? hb / inputs[0].bytes.length : undefined,
+      k === 0 ? 'naive baseline / text size' : '',
+      { on: 'value', op: '<=', limit: 1.5, text: '≤ 1.5x' },
+    );
   }
-  notes.push(`index typed arrays at ${SCALE[0] / 1e6}M: ${(typed / inputs[0].count).toFixed(1)} B/symbol (measured heap ${(heaps[0] / inputs[0].count).toFixed(1)})`);
+  notes.push(
+    `index typed arrays at ${SCALE[0] / 1e6}M: ${(typed / inputs[0].count).toFixed(1)} B/symbol (measured heap ${(heaps[0] / inputs[0].count).toFixed(1)})`,
+  );
   // Lookups on the synthetic 1M input too (a big kernel with modules).
   {
     const idx = kindex(inputs[1].file, inputs[1].bytes);
@@ -397,8 +467,18 @@ if (want(3)) {
     else if (a.markdown.includes('✓')) ticks++;
     else if (a.markdown.includes('⚠')) warns++;
   }
-  notes.push(`in-process hover: ${positions.length} positions (frames and [<addresses>]); address hovers agreeing with the log's frame ✓: ${ticks}; disagreeing ⚠: ${warns}; no answer: ${misses}`);
-  row(S3, 'hover in process p50 (scan + resolve + markdown)', pct(us, 50), 'µs', pct(bus, 50), 'naive regex + Map/binary-search hover', undefined);
+  notes.push(
+    `in-process hover: ${positions.length} positions (frames and [<addresses>]); address hovers agreeing with the log's frame ✓: ${ticks}; disagreeing ⚠: ${warns}; no answer: ${misses}`,
+  );
+  row(
+    S3,
+    'hover in process p50 (scan + resolve + markdown)',
+    pct(us, 50),
+    'µs',
+    pct(bus, 50),
+    'naive regex + Map/binary-search hover',
+    undefined,
+  );
   row(S3, 'hover in process p99', pct(us, 99), 'µs', pct(bus, 99), 'naive regex + Map/binary-search hover', undefined);
 
   if (!existsSync(SERVER)) {
@@ -434,7 +514,12 @@ if (want(3)) {
       }
       notes.push(`LSP hover: ${answered}/${HOVERS} answered`);
       row(S3, 'LSP hover p50 (stdio round trip)', pct(ms, 50), 'ms', pct(bms, 50), 'no-op hover round trip', undefined);
-      row(S3, 'LSP hover p99 (stdio round trip)', pct(ms, 99), 'ms', pct(bms, 99), 'no-op hover round trip', { on: 'value', op: '<', limit: 5, text: '< 5 ms' });
+      row(S3, 'LSP hover p99 (stdio round trip)', pct(ms, 99), 'ms', pct(bms, 99), 'no-op hover round trip', {
+        on: 'value',
+        op: '<',
+        limit: 5,
+        text: '< 5 ms',
+      });
     }
     await srv.close();
 
@@ -486,9 +571,16 @@ if (want(3)) {
     }
     if (why) skip(S3, 'server startup to ready (live kernel)', why);
     else {
-      row(S3, 'server spawn → ksym/status ready (live kernel)', median(st), 'ms', median(nt), 'node -e 0', { on: 'value', op: '<', limit: 300, text: '< 300 ms' });
+      row(S3, 'server spawn → ksym/status ready (live kernel)', median(st), 'ms', median(nt), 'node -e 0', {
+        on: 'value',
+        op: '<',
+        limit: 300,
+        text: '< 300 ms',
+      });
       row(S3, 'server spawn → ready, first start (no code cache yet)', median(first), 'ms', median(nt), 'node -e 0', undefined);
-      notes.push(`startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load (status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`);
+      notes.push(
+        `startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load (status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`,
+      );
     }
   }
 }
@@ -511,7 +603,8 @@ if (want(4)) {
   const sysMap = join(CORPUS, 'System.map-6.1.0-56-amd64');
   const files = existsSync(modDir) ? findFiles(modDir, /\.ko$/).sort() : [];
   if (files.length === 0) {
-    for (const f of ['modules: parseModule all', 'modules: ModuleStore scan + load all', 'cold start → first [xfs] hover']) skip(S4, f, `no corpus modules in ${modDir}`);
+    for (const f of ['modules: parseModule all', 'modules: ModuleStore scan + load all', 'cold start → first [xfs] hover'])
+      skip(S4, f, `no corpus modules in ${modDir}`);
   } else {
     progress(`section 4: ${files.length} corpus modules`);
     const parseAll = () => {
@@ -550,7 +643,15 @@ for (const n of st.names()) { const r = await st.load(n); if (!r.ok) throw new E
     for (let r = 0; r < Math.min(RUNS, 5); r++) tw.push(spawnMs(process.execPath, ['--input-type=module', '-e', wholeSrc]));
     const rb = haveReadelf ? median(tr) : undefined;
     const rbWhat = haveReadelf ? `readelf -sW, ${files.length} files (whole process)` : 'readelf missing';
-    row(S4, `modules: parseModule all ${files.length} .ko (${nsyms} symbols, read + parse, in process)`, median(tp), 'ms', rb, rbWhat, undefined);
+    row(
+      S4,
+      `modules: parseModule all ${files.length} .ko (${nsyms} symbols, read + parse, in process)`,
+      median(tp),
+      'ms',
+      rb,
+      rbWhat,
+      undefined,
+    );
     row(S4, `modules: ModuleStore scan + load all ${files.length} (in process)`, median(ts), 'ms', rb, rbWhat, undefined);
     row(S4, `modules: ModuleStore scan + load all (whole process: node + bundle)`, median(tw), 'ms', rb, rbWhat, undefined);
     if (!haveReadelf) notes.push('modules: readelf not found, no baseline');
@@ -584,12 +685,24 @@ for (const n of st.names()) { const r = await st.load(n); if (!r.ok) throw new E
         } finally {
           await s.close();
         }
-        tn.push((await timeAsync(() => new Promise((res) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', res))))[0]);
+        tn.push(
+          (await timeAsync(() => new Promise((res) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', res))))[0],
+        );
       }
       if (why) skip(S4, 'cold start → first [xfs] hover', why);
       else {
-        row(S4, 'cold start → first [xfs] hover (spawn → answer; System.map + corpus modules)', median(th), 'ms', median(tn), 'node -e 0', undefined);
-        notes.push(`[xfs] hover cold start medians: spawn → ready ${median(tready).toFixed(0)} ms, spawn → hover answer ${median(th).toFixed(0)} ms (xfs.ko parsed on the hover)`);
+        row(
+          S4,
+          'cold start → first [xfs] hover (spawn → answer; System.map + corpus modules)',
+          median(th),
+          'ms',
+          median(tn),
+          'node -e 0',
+          undefined,
+        );
+        notes.push(
+          `[xfs] hover cold start medians: spawn → ready ${median(tready).toFixed(0)} ms, spawn → hover answer ${median(th).toFixed(0)} ms (xfs.ko parsed on the hover)`,
+        );
       }
     }
   }
@@ -654,11 +767,21 @@ console.log(t1 - t, performance.now() - t1);`;
       ),
     );
     const MiB = 1024 * 1024;
-    row(S5, `BTF index, live vmlinux (${types} types, in process)`, median(ti), 'ms', median(trd), `read ${LIVE_BTF}`, { on: 'value', op: '<=', limit: 20, text: '≤ 20 ms' });
+    row(S5, `BTF index, live vmlinux (${types} types, in process)`, median(ti), 'ms', median(trd), `read ${LIVE_BTF}`, {
+      on: 'value',
+      op: '<=',
+      limit: 20,
+      text: '≤ 20 ms',
+    });
     row(S5, 'BTF index, cold (fresh process, 1st parse)', median(cold), 'ms', median(trd), `read ${LIVE_BTF}`, undefined);
     row(S5, 'BTF first name query (builds the name index lazily)', median(tq), 'ms', median(ti), 'BTF index', undefined);
     row(S5, 'BTF first name query, cold (fresh process)', median(coldQ), 'ms', median(cold), 'BTF index, cold', undefined);
-    row(S5, 'BTF extra memory beyond the blob (index only)', extra / MiB, 'MiB', blobLen / MiB, 'the blob itself', { on: 'value', op: '<=', limit: 3, text: '≤ 3 MiB' });
+    row(S5, 'BTF extra memory beyond the blob (index only)', extra / MiB, 'MiB', blobLen / MiB, 'the blob itself', {
+      on: 'value',
+      op: '<=',
+      limit: 3,
+      text: '≤ 3 MiB',
+    });
     row(S5, 'BTF extra memory after the first name query', extraNamed / MiB, 'MiB', blobLen / MiB, 'the blob itself', undefined);
     if (!existsSync(CLI)) skip(S5, 'ksym btf --stats (whole process)', `${CLI} missing: run npm run build`);
     else if (!hasCmd('bpftool')) skip(S5, 'ksym btf --stats (whole process)', 'bpftool not installed');
@@ -673,8 +796,21 @@ console.log(t1 - t, performance.now() - t1);`;
         tb.push(spawnMs('sh', ['-c', `bpftool btf dump file ${LIVE_BTF} format raw > /dev/null`]));
         tn.push(spawnMs(process.execPath, ['-e', '0']));
       }
-      row(S5, 'ksym btf --stats (whole process)', median(tk), 'ms', median(tb), 'bpftool btf dump … format raw > /dev/null', { on: 'ratio', op: '<', limit: 1, text: '< 1x (faster)' });
-      row(S5, 'node -e 0 (floor of any node process, same loop)', median(tn), 'ms', median(tb), 'bpftool btf dump … format raw > /dev/null', undefined);
+      row(S5, 'ksym btf --stats (whole process)', median(tk), 'ms', median(tb), 'bpftool btf dump … format raw > /dev/null', {
+        on: 'ratio',
+        op: '<',
+        limit: 1,
+        text: '< 1x (faster)',
+      });
+      row(
+        S5,
+        'node -e 0 (floor of any node process, same loop)',
+        median(tn),
+        'ms',
+        median(tb),
+        'bpftool btf dump … format raw > /dev/null',
+        undefined,
+      );
     }
   }
 }
@@ -711,8 +847,13 @@ if (want(6)) {
     const fzWhat = 'fuzzysort v3 go(), in process';
     row(S6, `search in process p50 (${names.length} names, ${SEARCH_QUERIES} queries)`, ours.p50, 'ms', fuzzy.p50, fzWhat, undefined);
     row(S6, 'search in process p95', ours.p95, 'ms', fuzzy.p95, fzWhat, { on: 'value', op: '<', limit: 20, text: '< 20 ms' });
-    const kinds = (r) => Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-    notes.push(`search p95 by query kind (ms): ksym ${kinds(ours)}; fuzzysort ${kinds(fuzzy)}; queries with results: ksym ${ours.found}, fuzzysort ${fuzzy.found} of ${SEARCH_QUERIES}; fuzzysort prepare ${fz.prepareMs.toFixed(0)} ms (once)`);
+    const kinds = (r) =>
+      Object.entries(r.byKind)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ');
+    notes.push(
+      `search p95 by query kind (ms): ksym ${kinds(ours)}; fuzzysort ${kinds(fuzzy)}; queries with results: ksym ${ours.found}, fuzzysort ${fuzzy.found} of ${SEARCH_QUERIES}; fuzzysort prepare ${fz.prepareMs.toFixed(0)} ms (once)`,
+    );
     if (!existsSync(SERVER)) skip(S6, 'workspace/symbol p95', `${SERVER} missing`);
     else {
       const srv = await startServer(SERVER, {});
@@ -724,7 +865,9 @@ if (want(6)) {
           const noop = await measureAsync(() => srv.hover('file:///tmp/bench/none.dmesg', 0, 0).then(() => [1]), queries.slice(0, 300));
           row(S6, 'workspace/symbol over stdio p50 (live kallsyms + BTF, default settings)', ws.p50, 'ms', fuzzy.p50, fzWhat, undefined);
           row(S6, 'workspace/symbol over stdio p95', ws.p95, 'ms', fuzzy.p95, fzWhat, { on: 'value', op: '<', limit: 20, text: '< 20 ms' });
-          notes.push(`workspace/symbol p95 by query kind (ms): ${kinds(ws)}; ${ws.found}/${SEARCH_QUERIES} with results; no-op request round trip p50 ${noop.p50.toFixed(2)} ms`);
+          notes.push(
+            `workspace/symbol p95 by query kind (ms): ${kinds(ws)}; ${ws.found}/${SEARCH_QUERIES} with results; no-op request round trip p50 ${noop.p50.toFixed(2)} ms`,
+          );
         }
       } finally {
         await srv.close();
@@ -750,10 +893,16 @@ console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 for (const t of table) console.log(line(t));
 const totalS = (now() - tStart) / 1000;
 console.log('');
-console.log(`medians of ${RUNS} runs (live kernel), ${RUNS_BIG} (synthetic); percentiles over all samples; node ${process.version}; ${totalS.toFixed(0)} s`);
+console.log(
+  `medians of ${RUNS} runs (live kernel), ${RUNS_BIG} (synthetic); percentiles over all samples; node ${process.version}; ${totalS.toFixed(0)} s`,
+);
 for (const n of notes) console.log(`note: ${n}`);
 writeFileSync(
   join(CACHE, 'results.json'),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, runsBig: RUNS_BIG, seconds: totalS, rows, notes }, null, 2) + '\n',
+  JSON.stringify(
+    { date: new Date().toISOString(), node: process.version, runs: RUNS, runsBig: RUNS_BIG, seconds: totalS, rows, notes },
+    null,
+    2,
+  ) + '\n',
 );
 console.log(`results: ${join(CACHE, 'results.json')}`);

@@ -20,12 +20,24 @@ export function makeQueries(allNames, n = 1000, seed0 = 0x5eed) {
     const name = pick(r === 2 ? multi : plain);
     if (r === 0) queries.push({ kind: 'exact', q: name });
     else if (r === 1) queries.push({ kind: 'prefix', q: name.slice(0, 3 + Math.floor(rnd() * Math.max(1, name.length - 3))) });
-    else if (r === 2) queries.push({ kind: 'word-start', q: name.split('_').filter(Boolean).map((w) => w[0]).join('') });
+    else if (r === 2)
+      queries.push({
+        kind: 'word-start',
+        q: name
+          .split('_')
+          .filter(Boolean)
+          .map((w) => w[0])
+          .join(''),
+      });
     else {
       const p = 1 + Math.floor(rnd() * (name.length - 2));
       const m = Math.floor(rnd() * 3);
       const q =
-        m === 0 ? name.slice(0, p) + name.slice(p + 1) : m === 1 ? name.slice(0, p - 1) + name[p] + name[p - 1] + name.slice(p + 1) : name.slice(0, p) + 'x' + name.slice(p + 1);
+        m === 0
+          ? name.slice(0, p) + name.slice(p + 1)
+          : m === 1
+            ? name.slice(0, p - 1) + name[p] + name[p - 1] + name.slice(p + 1)
+            : name.slice(0, p) + 'x' + name.slice(p + 1);
       queries.push({ kind: 'misspelling', q });
     }
   }

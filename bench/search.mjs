@@ -82,7 +82,11 @@ function baseline(q) {
   const lq = q.toLowerCase();
   const hits = [];
   for (let i = 0; i < lowerNames.length; i++) if (lowerNames[i].includes(lq)) hits.push(i);
-  hits.sort((a, b) => (lowerNames[a] === lq ? 0 : lowerNames[a].startsWith(lq) ? 1 : 2) - (lowerNames[b] === lq ? 0 : lowerNames[b].startsWith(lq) ? 1 : 2) || lowerNames[a].length - lowerNames[b].length);
+  hits.sort(
+    (a, b) =>
+      (lowerNames[a] === lq ? 0 : lowerNames[a].startsWith(lq) ? 1 : 2) -
+        (lowerNames[b] === lq ? 0 : lowerNames[b].startsWith(lq) ? 1 : 2) || lowerNames[a].length - lowerNames[b].length,
+  );
   return hits.slice(0, CAP);
 }
 
@@ -101,13 +105,22 @@ for (const { kind, q } of queries) {
 }
 
 const f = (x) => x.toFixed(2).padStart(8);
-console.log(`symbol search: ${total} entries (${index.count} kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`);
+console.log(
+  `symbol search: ${total} entries (${index.count} kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`,
+);
 console.log(`${'engine'.padEnd(44)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}${'max ms'.padStart(8)}  found  p95 by kind`);
-const row = (name, r) => console.log(`${name.padEnd(44)}${f(r.p50)}${f(r.p95)}${f(r.max)}  ${String(r.found).padStart(5)}  ${Object.entries(r.byKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+const row = (name, r) =>
+  console.log(
+    `${name.padEnd(44)}${f(r.p50)}${f(r.p95)}${f(r.max)}  ${String(r.found).padStart(5)}  ${Object.entries(r.byKind)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
+  );
 row('ksym core/search (in process)', ours);
 row('BASELINE: linear String.includes + sort', base);
 row(`fuzzysort v3 go(limit ${CAP}), prepared once (${fz.prepareMs.toFixed(0)} ms)`, fuzzy);
-console.log(`exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`);
+console.log(
+  `exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`,
+);
 
 // ---- over stdio, when the server is wired ----------------------------------------------------
 const SERVER = join(ROOT, 'dist/server.js');
@@ -117,7 +130,11 @@ if (existsSync(SERVER)) {
   try {
     const { status } = await s.ready;
     if (status.state !== 'ready') console.log(`workspace/symbol over stdio: server state ${status.state} (skipped)`);
-    else row('workspace/symbol over stdio (dist/server.js)', await measureAsync((q) => s.conn.sendRequest('workspace/symbol', { query: q }), queries));
+    else
+      row(
+        'workspace/symbol over stdio (dist/server.js)',
+        await measureAsync((q) => s.conn.sendRequest('workspace/symbol', { query: q }), queries),
+      );
   } finally {
     await s.close();
   }

@@ -1,7 +1,27 @@
 // A small base BTF with one type of every kind (and a few reference loops), built
 // from scratch, so that BTF fuzzing has a cheap, self-contained seed.
 
-const K = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 };
+const K = {
+  INT: 1,
+  PTR: 2,
+  ARRAY: 3,
+  STRUCT: 4,
+  UNION: 5,
+  ENUM: 6,
+  FWD: 7,
+  TYPEDEF: 8,
+  VOLATILE: 9,
+  CONST: 10,
+  RESTRICT: 11,
+  FUNC: 12,
+  FUNC_PROTO: 13,
+  VAR: 14,
+  DATASEC: 15,
+  FLOAT: 16,
+  DECL_TAG: 17,
+  TYPE_TAG: 18,
+  ENUM64: 19,
+};
 
 class Builder {
   strs = [0];
@@ -58,10 +78,42 @@ export function syntheticBtf() {
   const anon = b.add(K.STRUCT, '', 2, 8, [s('x'), int, 0, s('y'), int, 32]);
   const u = b.add(K.UNION, 'u', 2, 8, [s('i'), int, 0, s('l'), long, 0]);
   const fwd = b.add(K.FWD, 'later', 0, 0);
-  const st = b.add(K.STRUCT, 'thing', 9, 64, [
-    s('a'), int, (3 << 24) | 0, s('b'), int, (5 << 24) | 3, s('p'), charp, 64, s('fn'), fnp, 128, s('buf'), arr, 192,
-    0, anon, 320, s('v'), vol, 384, s('r'), rp, 448, s('uu'), u, 448,
-  ], true);
+  const st = b.add(
+    K.STRUCT,
+    'thing',
+    9,
+    64,
+    [
+      s('a'),
+      int,
+      (3 << 24) | 0,
+      s('b'),
+      int,
+      (5 << 24) | 3,
+      s('p'),
+      charp,
+      64,
+      s('fn'),
+      fnp,
+      128,
+      s('buf'),
+      arr,
+      192,
+      0,
+      anon,
+      320,
+      s('v'),
+      vol,
+      384,
+      s('r'),
+      rp,
+      448,
+      s('uu'),
+      u,
+      448,
+    ],
+    true,
+  );
   const td = b.add(K.TYPEDEF, 'thing_t', 0, st);
   b.add(K.ENUM, 'color', 3, 4, [s('RED'), 0, s('GREEN'), 1, s('BLUE'), 0xffffffff]);
   b.add(K.ENUM64, 'big', 2, 8, [s('SMALL'), 1, 0, s('HUGE'), 0, 0x80000000], true);

@@ -117,7 +117,15 @@ export function confirmSlow({ target, core, seed, candidates, medianPerByte }) {
     if (!(c.ms > limit)) continue;
     let best = c.ms;
     for (let k = 0; k < 2 && best > SLOW_MS && best > limit; k++) best = Math.min(best, fuzzOne(target, core, seed, c.iter).ms);
-    if (best > SLOW_MS && best > limit) out.push({ parser: target.name, seed, iter: c.iter, size: c.size, ms: best, factor: best / (medianPerByte * Math.max(c.size, MIN_BYTES)) });
+    if (best > SLOW_MS && best > limit)
+      out.push({
+        parser: target.name,
+        seed,
+        iter: c.iter,
+        size: c.size,
+        ms: best,
+        factor: best / (medianPerByte * Math.max(c.size, MIN_BYTES)),
+      });
   }
   return out;
 }
@@ -131,7 +139,15 @@ export function runInProcess({ targets, core, seed, iterations }) {
     const failures = [];
     const masked = [];
     const t0 = performance.now();
-    const { sample, slowCandidates } = runSegment({ target, core, seed, from: 0, to: iterations, counters, report: (kind, info) => (kind === 'failure' ? failures : masked).push(info) });
+    const { sample, slowCandidates } = runSegment({
+      target,
+      core,
+      seed,
+      from: 0,
+      to: iterations,
+      counters,
+      report: (kind, info) => (kind === 'failure' ? failures : masked).push(info),
+    });
     const wall = performance.now() - t0;
     const medianPerByte = median(sample);
     const slow = confirmSlow({ target, core, seed, candidates: slowCandidates, medianPerByte });
@@ -147,7 +163,7 @@ export function rowOf(name, counters, iterations, wallMs, failures, masked, slow
     results: counters[C.results],
     formatErrors: counters[C.format],
     masked: counters[C.masked],
-    failures: counters[C.failures] + slow.length + (failures.filter((f) => f.kind === 'hang' || f.kind === 'crash').length),
+    failures: counters[C.failures] + slow.length + failures.filter((f) => f.kind === 'hang' || f.kind === 'crash').length,
     slow: slow.length,
     maxMs: counters[C.maxMs],
     maxMsIter: counters[C.maxMsIter],
@@ -161,7 +177,20 @@ export function rowOf(name, counters, iterations, wallMs, failures, masked, slow
 
 export function formatTable(rows) {
   const head = ['parser', 'iterations', 'results', 'FormatErrors', 'masked', 'failures', 'slow', 'max ms', 'inputs/s', 'median ns/B'];
-  const body = rows.map((r) => [r.parser, r.iterations, r.results, r.formatErrors, r.masked, r.failures, r.slow, r.maxMs.toFixed(1), Math.round(r.inputsPerSec), r.medianNsPerByte.toFixed(1)].map(String));
+  const body = rows.map((r) =>
+    [
+      r.parser,
+      r.iterations,
+      r.results,
+      r.formatErrors,
+      r.masked,
+      r.failures,
+      r.slow,
+      r.maxMs.toFixed(1),
+      Math.round(r.inputsPerSec),
+      r.medianNsPerByte.toFixed(1),
+    ].map(String),
+  );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');

@@ -44,7 +44,8 @@ export function mixSeed(seed, parserIndex, iteration) {
 
 export const INTERESTING8 = [0x00, 0xff, 0x7f, 0x80, 0x01, 0x20, 0x0a, 0x0d, 0x09, 0x40, 0x10];
 export const INTERESTING32 = [
-  0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x7ffffffe, 0x40000000, 0x00100000, 0x000fffff,
+  0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x7ffffffe, 0x40000000, 0x00100000,
+  0x000fffff,
 ];
 
 /** Replace bytes [at, at+len) with `ins` (a new array). */
@@ -74,7 +75,8 @@ export function mutateOnce(b, r, dict, other) {
     case 2: // random byte
       if (n) b[r.int(n)] = r.int(256);
       return b;
-    case 3: { // interesting 16/32-bit value, either endianness
+    case 3: {
+      // interesting 16/32-bit value, either endianness
       if (n < 4) return b;
       const at = r.int(n - 3);
       const v = r.pick(INTERESTING32);
@@ -85,7 +87,8 @@ export function mutateOnce(b, r, dict, other) {
     }
     case 4: // truncation
       return b.subarray(0, r.int(n + 1));
-    case 5: { // duplicate a chunk in place (grows the input)
+    case 5: {
+      // duplicate a chunk in place (grows the input)
       if (!n) return b;
       const s = r.int(n);
       const len = 1 + r.int(Math.min(n - s, r.chance(0.8) ? 64 : 4096));
@@ -94,19 +97,22 @@ export function mutateOnce(b, r, dict, other) {
       for (let k = 0; k < times; k++) chunk.set(b.subarray(s, s + len), k * len);
       return splice(b, r.int(n + 1), 0, chunk);
     }
-    case 6: { // delete a chunk
+    case 6: {
+      // delete a chunk
       if (!n) return b;
       const s = r.int(n);
       return splice(b, s, 1 + r.int(Math.min(n - s, 256)), new Uint8Array(0));
     }
-    case 7: { // copy a chunk over another place
+    case 7: {
+      // copy a chunk over another place
       if (!n) return b;
       const s = r.int(n);
       const len = 1 + r.int(Math.min(n - s, 512));
       b.copyWithin(r.int(n), s, s + len);
       return b;
     }
-    case 8: { // splice with another seed
+    case 8: {
+      // splice with another seed
       const o = other ? other() : undefined;
       if (!o || !o.length) return b;
       const s = r.int(o.length);
@@ -115,13 +121,15 @@ export function mutateOnce(b, r, dict, other) {
       return r.chance(0.5) ? splice(b, at, 0, ins) : splice(b, at, Math.min(ins.length, n - at), ins);
     }
     case 9: // dictionary insert
-    case 10: { // dictionary overwrite
+    case 10: {
+      // dictionary overwrite
       if (!dict || !dict.length) return b;
       const tok = r.pick(dict);
       const at = r.int(n + 1);
       return op === 9 ? splice(b, at, 0, tok) : splice(b, at, Math.min(tok.length, n - at), tok);
     }
-    default: { // a run of one byte value
+    default: {
+      // a run of one byte value
       if (!n) return b;
       const at = r.int(n);
       b.fill(r.pick(INTERESTING8), at, Math.min(n, at + 1 + r.int(64)));

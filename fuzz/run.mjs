@@ -22,7 +22,16 @@ const BUNDLE = resolve(ROOT, '.cache/fuzz/core.cjs');
 
 export async function bundleCore() {
   mkdirSync(dirname(BUNDLE), { recursive: true });
-  await build({ entryPoints: [resolve(ROOT, 'fuzz/core-entry.mjs')], outfile: BUNDLE, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', sourcemap: 'inline' });
+  await build({
+    entryPoints: [resolve(ROOT, 'fuzz/core-entry.mjs')],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+    sourcemap: 'inline',
+  });
   return BUNDLE;
 }
 
@@ -39,7 +48,12 @@ if (!isMainThread && workerData?.fuzzWorker) {
   const report = (kind, info) => parentPort.postMessage({ kind, info });
   const { sample, slowCandidates } = runSegment({ target, core, seed, from, to, counters, report });
   const medianPerByte = median(sample);
-  parentPort.postMessage({ kind: 'segment', sample: sample.length > 2000 ? sample.filter((_, i) => i % Math.ceil(sample.length / 2000) === 0) : sample, slowCandidates, medianPerByte });
+  parentPort.postMessage({
+    kind: 'segment',
+    sample: sample.length > 2000 ? sample.filter((_, i) => i % Math.ceil(sample.length / 2000) === 0) : sample,
+    slowCandidates,
+    medianPerByte,
+  });
   // Slow candidates are confirmed against this segment's median (the parent merges segments).
   const slow = confirmSlow({ target, core, seed, candidates: slowCandidates, medianPerByte });
   parentPort.postMessage({ kind: 'slow', slow });
@@ -47,7 +61,14 @@ if (!isMainThread && workerData?.fuzzWorker) {
 
 // ---------------------------------------------------------------- main side
 function parseArgs(argv) {
-  const o = { iterations: 10000, parsers: [], seed: 1, jobs: Math.max(1, Math.min(availableParallelism(), 6)), hangMs: 10000, quiet: false };
+  const o = {
+    iterations: 10000,
+    parsers: [],
+    seed: 1,
+    jobs: Math.max(1, Math.min(availableParallelism(), 6)),
+    hangMs: 10000,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -64,7 +85,9 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = v();
     else if (a === '--quiet' || a === '-q') o.quiet = true;
     else if (a === '--help' || a === '-h') {
-      console.log(`usage: npm run fuzz -- [--iterations N] [--parser ${PARSERS.join('|')}]... [--seed S] [--jobs J] [--hang-ms MS] [--only ITER [--dump FILE]] [--json FILE]`);
+      console.log(
+        `usage: npm run fuzz -- [--iterations N] [--parser ${PARSERS.join('|')}]... [--seed S] [--jobs J] [--hang-ms MS] [--only ITER [--dump FILE]] [--json FILE]`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -90,7 +113,10 @@ function fuzzParser(parser, o, log) {
       counters[C.done] = 0;
       counters[C.iter] = from;
       counters[C.startedAt] = Date.now();
-      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { fuzzWorker: true, parser, seed: o.seed, from, to: o.iterations, shared }, resourceLimits: { maxOldGenerationSizeMb: 4096, stackSizeMb: 4 } });
+      const w = new Worker(fileURLToPath(import.meta.url), {
+        workerData: { fuzzWorker: true, parser, seed: o.seed, from, to: o.iterations, shared },
+        resourceLimits: { maxOldGenerationSizeMb: 4096, stackSizeMb: 4 },
+      });
       let finished = false;
       let killedForHang = false;
       const timer = setInterval(() => {
@@ -106,7 +132,9 @@ function fuzzParser(parser, o, log) {
         if (!o.quiet && Date.now() - lastProgress > 30000) {
           lastProgress = Date.now();
           const el = (performance.now() - t0) / 1000;
-          log(`.. ${parser}: ${counters[C.iter]}/${o.iterations} (${Math.round(counters[C.iter] / el)}/s), failures ${counters[C.failures] + failures.length}`);
+          log(
+            `.. ${parser}: ${counters[C.iter]}/${o.iterations} (${Math.round(counters[C.iter] / el)}/s), failures ${counters[C.failures] + failures.length}`,
+          );
         }
       }, 250);
       w.on('message', (m) => {
@@ -121,7 +149,9 @@ function fuzzParser(parser, o, log) {
         } else if (m.kind === 'slow') {
           for (const s of m.slow) {
             slow.push(s);
-            log(`FAIL ${parser} seed=${s.seed} iter=${s.iter} (${s.size} bytes): slow, ${s.ms.toFixed(1)} ms = ${s.factor.toFixed(0)}x the median per-byte time`);
+            log(
+              `FAIL ${parser} seed=${s.seed} iter=${s.iter} (${s.size} bytes): slow, ${s.ms.toFixed(1)} ms = ${s.factor.toFixed(0)}x the median per-byte time`,
+            );
           }
           finished = true;
         }
@@ -161,7 +191,9 @@ async function main() {
     for (const p of o.parsers) {
       const target = makeTargets(core, { root: ROOT, only: p })[p];
       const r = fuzzOne(target, core, o.seed, o.only);
-      console.log(`${p} seed=${o.seed} iter=${o.only}: ${r.size} bytes, ${r.ms.toFixed(2)} ms, ${r.outcome}${r.error ? `\n${describeError(r.error)}` : ''}`);
+      console.log(
+        `${p} seed=${o.seed} iter=${o.only}: ${r.size} bytes, ${r.ms.toFixed(2)} ms, ${r.outcome}${r.error ? `\n${describeError(r.error)}` : ''}`,
+      );
       if (r.outcome === 'failure') bad = true;
       if (o.dump) {
         const file = o.parsers.length > 1 ? `${o.dump}.${p}` : o.dump;
@@ -195,7 +227,10 @@ async function main() {
   }
   if (failures.length) {
     console.log(`\n${failures.length} failure(s); reproduce one with: npm run fuzz -- --parser P --seed S --only ITER --dump /tmp/input`);
-    for (const f of failures.slice(0, 50)) console.log(`  ${f.kind} ${f.parser} seed=${f.seed} iter=${f.iter}${f.ms ? ` ${f.ms.toFixed(1)} ms` : ''}: ${String(f.error ?? '').split('\n')[0]}`);
+    for (const f of failures.slice(0, 50))
+      console.log(
+        `  ${f.kind} ${f.parser} seed=${f.seed} iter=${f.iter}${f.ms ? ` ${f.ms.toFixed(1)} ms` : ''}: ${String(f.error ?? '').split('\n')[0]}`,
+      );
   }
   if (o.json) writeFileSync(o.json, JSON.stringify({ seed: o.seed, iterations: o.iterations, rows: ordered }, null, 1));
   process.exit(failures.length ? 1 : 0);

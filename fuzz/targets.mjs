@@ -61,7 +61,29 @@ function kallsymsTarget(core, corpus, root) {
     bytesOf('c0000000 T _stext\nc0001000 t f\nc0002000 T _etext\n'),
     bytesOf('0000000000000000 T a\n0000000000000000 t b\t[m]\n'),
   );
-  const dict = dictOf(['\n', '\r\n', ' ', '\t', '[', ']', '\t[ext4]', '\t[bpf]', 'ffffffffffffffff', 'ffffffff81000000 T ', '0000000000000000 ', ' T _stext', ' T _etext', ' T _end', ' T _text', ' t _sinittext', 'The real System.map is in the linux-image', 'ffffffffffffffff B The real System.map', '?', '-', '00000000000000000']);
+  const dict = dictOf([
+    '\n',
+    '\r\n',
+    ' ',
+    '\t',
+    '[',
+    ']',
+    '\t[ext4]',
+    '\t[bpf]',
+    'ffffffffffffffff',
+    'ffffffff81000000 T ',
+    '0000000000000000 ',
+    ' T _stext',
+    ' T _etext',
+    ' T _end',
+    ' T _text',
+    ' t _sinittext',
+    'The real System.map is in the linux-image',
+    'ffffffffffffffff B The real System.map',
+    '?',
+    '-',
+    '00000000000000000',
+  ]);
   return {
     name: 'kallsyms',
     seeds: seeds.length,
@@ -108,7 +130,14 @@ function elfTarget(core, corpus) {
     if (l === undefined) {
       try {
         const e = core.parseElf(src, 'seed');
-        l = { is64: e.is64, le: e.littleEndian, shoff: e.sections.length ? shoffOf(src, e) : 0, shentsize: e.is64 ? 64 : 40, sections: e.sections.map((s) => ({ offset: s.offset, size: s.size, type: s.type })), symtab: e.symtab ? e.sections[e.symtab.sectionIndex] : undefined };
+        l = {
+          is64: e.is64,
+          le: e.littleEndian,
+          shoff: e.sections.length ? shoffOf(src, e) : 0,
+          shentsize: e.is64 ? 64 : 40,
+          sections: e.sections.map((s) => ({ offset: s.offset, size: s.size, type: s.type })),
+          symtab: e.symtab ? e.sections[e.symtab.sectionIndex] : undefined,
+        };
       } catch {
         l = null;
       }
@@ -117,12 +146,27 @@ function elfTarget(core, corpus) {
     return l;
   };
   const gz = new Map();
-  const dict = dictOf(['\x7fELF', '.klp.rela.vmlinux.text', '.klp.sym.vmlinux.foo,1', '.init.text', '.exit.text', '.data..percpu', '.symtab', '.strtab', '.BTF', '.modinfo', 'livepatch=Y', 'name=x', '~Module signature appended~\n']);
+  const dict = dictOf([
+    '\x7fELF',
+    '.klp.rela.vmlinux.text',
+    '.klp.sym.vmlinux.foo,1',
+    '.init.text',
+    '.exit.text',
+    '.data..percpu',
+    '.symtab',
+    '.strtab',
+    '.BTF',
+    '.modinfo',
+    'livepatch=Y',
+    'name=x',
+    '~Module signature appended~\n',
+  ]);
   return {
     name: 'elf',
     seeds: seeds.length,
     gen(r) {
-      if (r.chance(0.06)) return randomBytes(r, 4096, r.chance(0.5) ? new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1 + r.int(2), 1 + r.int(2), 1, 0]) : undefined);
+      if (r.chance(0.06))
+        return randomBytes(r, 4096, r.chance(0.5) ? new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1 + r.int(2), 1 + r.int(2), 1, 0]) : undefined);
       const src = pickSeed(r, seeds);
       if (r.chance(0.02)) {
         // a compressed module, mutated (decompressors are part of module loading)
@@ -130,7 +174,8 @@ function elfTarget(core, corpus) {
         if (!z) gz.set(src, (z = new Uint8Array(gzipSync(src, { level: 1 }))));
         return mutate(z, r, [], undefined, 3);
       }
-      if (r.chance(0.01)) return randomBytes(r, 2048, r.pick([new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]), new Uint8Array([0x1f, 0x8b, 8, 0])]));
+      if (r.chance(0.01))
+        return randomBytes(r, 2048, r.pick([new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]), new Uint8Array([0x1f, 0x8b, 8, 0])]));
       const l = layout(src);
       if (!l || r.chance(0.35)) return mutate(src, r, dict, () => r.pick(seeds), 6);
       // Structure-aware: smash integer fields of the ELF header, section headers and symbols.
@@ -144,18 +189,78 @@ function elfTarget(core, corpus) {
         let width;
         if (where === 0) {
           // e_type..e_shstrndx: pick a field of the 64/32-bit header
-          const fields = l.is64 ? [[16, 2], [18, 2], [24, 8], [32, 8], [40, 8], [52, 2], [54, 2], [56, 2], [58, 2], [60, 2], [62, 2]] : [[16, 2], [18, 2], [28, 4], [32, 4], [40, 2], [44, 2], [46, 2], [48, 2], [50, 2]];
+          const fields = l.is64
+            ? [
+                [16, 2],
+                [18, 2],
+                [24, 8],
+                [32, 8],
+                [40, 8],
+                [52, 2],
+                [54, 2],
+                [56, 2],
+                [58, 2],
+                [60, 2],
+                [62, 2],
+              ]
+            : [
+                [16, 2],
+                [18, 2],
+                [28, 4],
+                [32, 4],
+                [40, 2],
+                [44, 2],
+                [46, 2],
+                [48, 2],
+                [50, 2],
+              ];
           [off, width] = r.pick(fields);
         } else if (where === 1 && l.sections.length) {
           const i = r.int(l.sections.length);
-          const fields = l.is64 ? [[0, 4], [4, 4], [8, 8], [24, 8], [32, 8], [40, 4], [44, 4], [48, 8], [56, 8]] : [[0, 4], [4, 4], [8, 4], [16, 4], [20, 4], [24, 4], [28, 4], [32, 4], [36, 4]];
+          const fields = l.is64
+            ? [
+                [0, 4],
+                [4, 4],
+                [8, 8],
+                [24, 8],
+                [32, 8],
+                [40, 4],
+                [44, 4],
+                [48, 8],
+                [56, 8],
+              ]
+            : [
+                [0, 4],
+                [4, 4],
+                [8, 4],
+                [16, 4],
+                [20, 4],
+                [24, 4],
+                [28, 4],
+                [32, 4],
+                [36, 4],
+              ];
           const [fo, fw] = r.pick(fields);
           off = l.shoff + i * l.shentsize + fo;
           width = fw;
         } else if (l.symtab && l.symtab.size) {
           const es = l.is64 ? 24 : 16;
           const i = r.int(Math.floor(l.symtab.size / es));
-          const fields = l.is64 ? [[0, 4], [4, 1], [6, 2], [8, 8], [16, 8]] : [[0, 4], [4, 4], [8, 4], [12, 1], [14, 2]];
+          const fields = l.is64
+            ? [
+                [0, 4],
+                [4, 1],
+                [6, 2],
+                [8, 8],
+                [16, 8],
+              ]
+            : [
+                [0, 4],
+                [4, 4],
+                [8, 4],
+                [12, 1],
+                [14, 2],
+              ];
           const [fo, fw] = r.pick(fields);
           off = l.symtab.offset + i * es + fo;
           width = fw;
@@ -186,7 +291,11 @@ function elfTarget(core, corpus) {
       for (const s of e.sections) e.sectionBytes(s.index);
       core.scanLivepatchKo(e);
       if (!e.symtab) return 0;
-      const m = new core.ModuleSymbols(e, { kallsymsAll: r.chance(0.8), moduleUnload: r.chance(0.8), mappingSymbols: r.chance(0.5) ? 'v6.1' : 'v6.4' });
+      const m = new core.ModuleSymbols(e, {
+        kallsymsAll: r.chance(0.8),
+        moduleUnload: r.chance(0.8),
+        mappingSymbols: r.chance(0.5) ? 'v6.1' : 'v6.4',
+      });
       const rows = m.jsonRows();
       m.keptSymbols();
       m.duplicateNames();
@@ -197,7 +306,12 @@ function elfTarget(core, corpus) {
         m.resolveSectionOffset(s.index, r.int(Math.max(1, Math.min(s.size, 1 << 30))));
         m.resolveSectionOffset(s.name, 0, 'init');
       }
-      const res = m.addressResolver(new Map([[1, 0xffffffffc0000000n], ['.text', 0xffffffffc0001000n]]));
+      const res = m.addressResolver(
+        new Map([
+          [1, 0xffffffffc0000000n],
+          ['.text', 0xffffffffc0001000n],
+        ]),
+      );
       res(0xffffffffc0000010n);
       res(0xffffffffc0001010n, 0xffffffffc0100000n);
       return rows.length;
@@ -222,8 +336,16 @@ function tinyElf() {
   sdv.setUint16(30, 1, true);
   sdv.setBigUint64(40, 16n, true);
   let off = 64;
-  const place = (b) => { const o = off; off += b.length; off = (off + 7) & ~7; return o; };
-  const oText = place(text), oSym = place(sym), oStr = place(str), oShstr = place(shstr);
+  const place = (b) => {
+    const o = off;
+    off += b.length;
+    off = (off + 7) & ~7;
+    return o;
+  };
+  const oText = place(text),
+    oSym = place(sym),
+    oStr = place(str),
+    oShstr = place(shstr);
   const shoff = off;
   const out = new Uint8Array(shoff + 5 * 64);
   const dv = new DataView(out.buffer);
@@ -285,7 +407,19 @@ function btfTarget(core, corpus) {
   }
   const synthBase = core.parseBtf(synth[0], 'synthetic.btf');
   const dict = dictOf(['\0', 'bpf_kfunc\0', 'long int\0', 'struct\0', '\x9f\xeb\x01\x00']);
-  const names = ['struct thing', 'union u', 'enum color', 'int', 'long int', 'loop_t', 'self', 'task_struct', 'struct sk_buff', 'do_thing', ''];
+  const names = [
+    'struct thing',
+    'union u',
+    'enum color',
+    'int',
+    'long int',
+    'loop_t',
+    'self',
+    'task_struct',
+    'struct sk_buff',
+    'do_thing',
+    '',
+  ];
   return {
     name: 'btf',
     seeds: seeds.length,
@@ -357,7 +491,11 @@ function btfTarget(core, corpus) {
 
 function oopsTexts(corpus) {
   const dir = join(corpus, 'oops');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.txt'))
+        .sort()
+    : [];
   return files.map((f) => read(join(dir, f)));
 }
 
@@ -379,7 +517,45 @@ function logTarget(core, corpus) {
   } catch {
     idx = core.buildIndex([{ file: 'x', bytes: bytesOf('ffffffff81000000 T _text\nffffffff81000100 T foo\n'), kind: 'kallsyms' }]);
   }
-  const dict = dictOf(['+0x', '/0x', ' [', ']', '[<', '>]', '? ', '(', ')', ' from ', 'RIP: 0010:', ' pc : ', ' lr : ', ' epc : ', ' ra : ', 'NIP [', 'LR [', 'PC is at ', 'Krnl PSW : ', 'Kernel Offset: 0x', 'Kernel Offset: disabled', ' from 0xffffffff81000000', 'ffffffff81000130', 'ffffffffffffffff', '0x', '.', '$', '_', '\n', '\r', '\t', '0123456789abcdef0123456789abcdef01234567', '[    1.000000] ', '<TASK>', 'Call Trace:', ' [ext4]', '00000000']);
+  const dict = dictOf([
+    '+0x',
+    '/0x',
+    ' [',
+    ']',
+    '[<',
+    '>]',
+    '? ',
+    '(',
+    ')',
+    ' from ',
+    'RIP: 0010:',
+    ' pc : ',
+    ' lr : ',
+    ' epc : ',
+    ' ra : ',
+    'NIP [',
+    'LR [',
+    'PC is at ',
+    'Krnl PSW : ',
+    'Kernel Offset: 0x',
+    'Kernel Offset: disabled',
+    ' from 0xffffffff81000000',
+    'ffffffff81000130',
+    'ffffffffffffffff',
+    '0x',
+    '.',
+    '$',
+    '_',
+    '\n',
+    '\r',
+    '\t',
+    '0123456789abcdef0123456789abcdef01234567',
+    '[    1.000000] ',
+    '<TASK>',
+    'Call Trace:',
+    ' [ext4]',
+    '00000000',
+  ]);
   return {
     name: 'log',
     seeds: seeds.length,
@@ -415,7 +591,11 @@ function logTarget(core, corpus) {
 
 function klpTexts(root) {
   const fx = join(root, 'test/fixtures/livepatch');
-  return existsSync(fx) ? readdirSync(fx).sort().map((f) => read(join(fx, f))) : [];
+  return existsSync(fx)
+    ? readdirSync(fx)
+        .sort()
+        .map((f) => read(join(fx, f)))
+    : [];
 }
 
 function klpsymTarget(core, corpus, root) {
@@ -428,7 +608,26 @@ function klpsymTarget(core, corpus, root) {
         '.klp.rela.drbd..text.unlikely .klp.rela.f2fs.text,x "(.klp.sym.ext4.ext4_fill_super,1)" `.klp.sym.x.y,99999999999999999999`\n',
     ),
   );
-  const dict = dictOf(['.klp.sym.', '.klp.rela.', '.klp.', 'vmlinux.', ',', ',0', ',1', ',99999999999999999999999', '.', '-', '\n', '\r', '\r\n', ' ', '"', '[', '(', '\u00e9']);
+  const dict = dictOf([
+    '.klp.sym.',
+    '.klp.rela.',
+    '.klp.',
+    'vmlinux.',
+    ',',
+    ',0',
+    ',1',
+    ',99999999999999999999999',
+    '.',
+    '-',
+    '\n',
+    '\r',
+    '\r\n',
+    ' ',
+    '"',
+    '[',
+    '(',
+    '\u00e9',
+  ]);
   return {
     name: 'klpsym',
     seeds: seeds.length,
@@ -450,12 +649,48 @@ function klpcTarget(core, corpus, root) {
   seeds.push(
     bytesOf(
       '#define POS 2\n#define OBJ "ext4"\n#define LONG \\\n  3\nstatic struct klp_func funcs[] = {\n\t{ .old_name = "ext4_fill_super", .new_func = x, .old_sympos = POS },\n' +
-        "\t{ \"a\" \"b\", y, 0x10 }, { .old_name = OBJ, .old_sympos = (1 + 2) }, { .old_name = 'c', .old_sympos = -1 }, { }\n};\n" +
+        '\t{ "a" "b", y, 0x10 }, { .old_name = OBJ, .old_sympos = (1 + 2) }, { .old_name = \'c\', .old_sympos = -1 }, { }\n};\n' +
         'static struct klp_object objs[] = { { .name = OBJ, .funcs = funcs }, { .name = NULL, .funcs = (struct klp_func[]){ { .old_name = "v" }, { } } }, { } };\n' +
         'static struct klp_object one = { "mod", &funcs[0] };\nKLP_MODULE_RELOC(vmlinux) r[] = { KLP_SYMPOS(sym, 1), KLP_SYMPOS((a), (2)), KLP_SYMPOS(b) };\n/* unterminated',
     ),
   );
-  const dict = dictOf(['{', '}', '{ ', ' }', '[', ']', '(', ')', ',', ';', '=', '"', "'", '\\', '\\\n', '/*', '*/', '//', '#define ', '#if 0\n', '\n#', 'struct klp_func ', 'struct klp_object ', '.old_name = ', '.old_sympos = ', '.name = ', '.funcs = ', 'KLP_SYMPOS(', 'KLP_MODULE_RELOC(', 'NULL', '0x', '99999999999999999999999', '[] = {', '&', '(struct klp_func[]){']);
+  const dict = dictOf([
+    '{',
+    '}',
+    '{ ',
+    ' }',
+    '[',
+    ']',
+    '(',
+    ')',
+    ',',
+    ';',
+    '=',
+    '"',
+    "'",
+    '\\',
+    '\\\n',
+    '/*',
+    '*/',
+    '//',
+    '#define ',
+    '#if 0\n',
+    '\n#',
+    'struct klp_func ',
+    'struct klp_object ',
+    '.old_name = ',
+    '.old_sympos = ',
+    '.name = ',
+    '.funcs = ',
+    'KLP_SYMPOS(',
+    'KLP_MODULE_RELOC(',
+    'NULL',
+    '0x',
+    '99999999999999999999999',
+    '[] = {',
+    '&',
+    '(struct klp_func[]){',
+  ]);
   return {
     name: 'klpc',
     seeds: seeds.length,

@@ -24,13 +24,21 @@ await Promise.all([
   build({ ...common, entryPoints: ['server/src/lsp/main.ts'], outfile: 'dist/server-main.js' }),
   // The CLI: a small dispatcher (dist/cli.js) that requires the bundle of the command asked for
   // (`lsp`: dist/server.js); cli-btf.js imports cli-btfdecl.js only for declarations, not for `btf --stats`.
-  build({ ...common, entryPoints: ['server/src/cli/cli.ts'], outfile: 'dist/cli.js', external: ['./cli-*.js', './server.js'], banner: { js: '#!/usr/bin/env node' } }),
+  build({
+    ...common,
+    entryPoints: ['server/src/cli/cli.ts'],
+    outfile: 'dist/cli.js',
+    external: ['./cli-*.js', './server.js'],
+    banner: { js: '#!/usr/bin/env node' },
+  }),
   build({
     ...common,
     entryPoints: { 'cli-btf': 'server/src/cli/btf.ts', 'cli-btfdecl': 'server/src/cli/btfdecl.ts', 'cli-cmds': 'server/src/cli/cmds.ts' },
     outdir: 'dist',
     supported: { 'dynamic-import': false }, // import() of the sibling bundles as require(), not through the ESM loader
-    plugins: [{ name: 'cli-btfdecl', setup: (b) => b.onResolve({ filter: /^\.\/btfdecl$/ }, () => ({ path: './cli-btfdecl.js', external: true })) }],
+    plugins: [
+      { name: 'cli-btfdecl', setup: (b) => b.onResolve({ filter: /^\.\/btfdecl$/ }, () => ({ path: './cli-btfdecl.js', external: true })) },
+    ],
   }),
 ]);
 chmodSync('dist/cli.js', 0o755);

@@ -44,9 +44,17 @@ function env(profile) {
 /** trust: keep VS Code's workspace trust (Restricted Mode) on, as a desktop VS Code has it. */
 function args(profile, { trust = false } = {}) {
   return [
-    '--auth', 'none', '--user-data-dir', join(profile, 'user'), '--extensions-dir', join(profile, 'ext'),
-    '--disable-telemetry', '--disable-update-check', ...(trust ? [] : ['--disable-workspace-trust']),
-    '--disable-getting-started-override', '--ignore-last-opened',
+    '--auth',
+    'none',
+    '--user-data-dir',
+    join(profile, 'user'),
+    '--extensions-dir',
+    join(profile, 'ext'),
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(trust ? [] : ['--disable-workspace-trust']),
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
   ];
 }
 
@@ -55,7 +63,10 @@ export function installExtension(profile, vsix) {
   const node = ensureNode24();
   const cs = ensureCodeServer();
   for (const d of ['user/User', 'ext', 'home', 'xdg-config', 'xdg-data', 'xdg-cache']) mkdirSync(join(profile, d), { recursive: true });
-  execFileSync(node, [cs, ...args(profile), '--install-extension', vsix, '--force'], { env: env(profile), stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(node, [cs, ...args(profile), '--install-extension', vsix, '--force'], {
+    env: env(profile),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function writeUserSettings(profile, settings) {
@@ -68,7 +79,11 @@ export async function startCodeServer(profile, { port, log, trust } = {}) {
   const node = ensureNode24();
   const cs = ensureCodeServer();
   port = port ?? (await freePort());
-  const proc = spawn(node, [cs, ...args(profile, { trust }), '--bind-addr', `127.0.0.1:${port}`], { env: env(profile), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(node, [cs, ...args(profile, { trust }), '--bind-addr', `127.0.0.1:${port}`], {
+    env: env(profile),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const output = [];
   const collect = (d) => {
     output.push(String(d));

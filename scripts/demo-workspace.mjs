@@ -37,7 +37,11 @@ function stacks() {
 }
 
 function lookup(queries, extra = []) {
-  const out = execFileSync(process.execPath, [CLI, 'lookup', '--json', ...extra, ...queries], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 }).toString();
+  const out = execFileSync(process.execPath, [CLI, 'lookup', '--json', ...extra, ...queries], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 26,
+  }).toString();
   return JSON.parse(out || '[]');
 }
 
@@ -58,7 +62,11 @@ export function makeDemoWorkspace(dir) {
       })
       .slice(0, 4);
     const queries = [...new Set(chosen.flatMap((s) => s.frames))];
-    const addr = new Map(lookup(queries).filter((e) => e.address).map((e) => [e.query, e.address]));
+    const addr = new Map(
+      lookup(queries)
+        .filter((e) => e.address)
+        .map((e) => [e.query, e.address]),
+    );
     const release = readFileSync('/proc/sys/kernel/osrelease', 'latin1').trim();
     const lines = [`[    0.000000] Linux version ${release} (ksym demo: call traces of the running kernel, from /proc/<pid>/stack)`];
     let t = 100;

@@ -8,7 +8,11 @@ import { CACHE, ROOT } from './editor-setup.mjs';
 
 const ws = makeDemoWorkspace(join(CACHE, 'demo-cli'));
 const args = ws.live ? ['decode', ws.log] : ['decode', '--kallsyms', ws.kallsyms, ws.log];
-console.log(ws.live ? `Demo log from this kernel: ${ws.log}\n` : "This kernel's symbols are not readable (run as root or lower kernel.kptr_restrict): decoding a corpus log against the corpus System.map.\n");
+console.log(
+  ws.live
+    ? `Demo log from this kernel: ${ws.log}\n`
+    : "This kernel's symbols are not readable (run as root or lower kernel.kptr_restrict): decoding a corpus log against the corpus System.map.\n",
+);
 console.log(`$ ksym ${args.map((a) => a.replace(ROOT + '/', '')).join(' ')}\n`);
 const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { stdio: 'inherit' });
 console.log('\nTry: npx ksym lookup do_syscall_64+0x71/0x280 · npx ksym search tvr · npx ksym btf "struct list_head" · npx ksym --help');

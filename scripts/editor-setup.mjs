@@ -32,7 +32,10 @@ export function aptInstall(pkgs) {
   }
   log(`apt-get install ${missing.join(' ')}`);
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (r.status !== 0) log(`could not install ${missing.join(' ')}: run 'apt-get install -y ${missing.join(' ')}' yourself`);
   return r.status === 0;
 }
@@ -53,7 +56,11 @@ function npmInstall(dir, spec, env = {}) {
   mkdirSync(dir, { recursive: true });
   if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
   log(`npm install ${spec} into ${dir}`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: cleanNpmEnv(env) });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec], {
+    cwd: dir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: cleanNpmEnv(env),
+  });
 }
 
 export function ensureNode24() {

@@ -44,7 +44,7 @@ Kernel Symbols is running in VS Code (code-server) at:
 
     ${url}
 
-The demo workspace (${ws.dir}) was generated from ${ws.live ? 'this kernel' : 'the shared corpus (this kernel\'s symbols are not readable: run as root)'}:
+The demo workspace (${ws.dir}) was generated from ${ws.live ? 'this kernel' : "the shared corpus (this kernel's symbols are not readable: run as root)"}:
   oops-this-kernel.oops   hover addresses and frames; F12 on a frame; Ctrl+T (or '#' in Ctrl+P) to search
   this-kernel.kallsyms    hover lines; the outline groups symbols by module
   livepatch-sample.c      a klp_func position the kernel would refuse (Problems panel, quick fixes)

@@ -59,7 +59,9 @@ export function createClient(
         configuration: async (params: ConfigurationParams, token: CancellationToken, next) => {
           const result = await next(params, token);
           if (!Array.isArray(result)) return result;
-          return result.map((value, i) => restrictSection(params.items[i]?.section, expandConfigurationValue(params.items[i]?.section, value)));
+          return result.map((value, i) =>
+            restrictSection(params.items[i]?.section, expandConfigurationValue(params.items[i]?.section, value)),
+          );
         },
       },
     },

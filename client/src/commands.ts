@@ -34,11 +34,9 @@ export interface CommandDeps {
 }
 
 function serverNotRunning(output: vscode.OutputChannel): undefined {
-  void vscode.window
-    .showWarningMessage('Kernel Symbols: the language server is not running.', 'Show Output')
-    .then((choice) => {
-      if (choice) output.show(true);
-    });
+  void vscode.window.showWarningMessage('Kernel Symbols: the language server is not running.', 'Show Output').then((choice) => {
+    if (choice) output.show(true);
+  });
   return undefined;
 }
 

@@ -31,7 +31,9 @@ export function statusTooltip(s: StatusParams): vscode.MarkdownString {
   } else if (s.state === 'error') {
     md.appendText(s.symbols > 0 ? `index failed (serving ${formatCount(s.symbols)} symbols from before)` : 'index failed');
   } else {
-    md.appendText(`${formatCount(s.symbols)} symbols, ${formatCount(s.modules)} modules, indexed in ${formatCount(Math.round(s.millis))} ms`);
+    md.appendText(
+      `${formatCount(s.symbols)} symbols, ${formatCount(s.modules)} modules, indexed in ${formatCount(Math.round(s.millis))} ms`,
+    );
   }
   md.appendMarkdown('\n\n');
   if (s.sources.length) {
@@ -97,11 +99,9 @@ export class ErrorNotifier {
     const detail = s.messages.length ? s.messages.join('; ') : 'no details from the server';
     // The index in use (the previous one after a failed reindex, the default in Restricted Mode) still serves.
     const serving = s.symbols > 0 ? ` (${s.symbols.toLocaleString('en-US')} symbols are served meanwhile)` : '';
-    void vscode.window
-      .showWarningMessage(`Kernel Symbols: ${detail}${serving}`, 'Show Output', 'Reindex')
-      .then((choice) => {
-        if (choice === 'Show Output') void vscode.commands.executeCommand('ksym.showOutput');
-        else if (choice === 'Reindex') void vscode.commands.executeCommand('ksym.reindex');
-      });
+    void vscode.window.showWarningMessage(`Kernel Symbols: ${detail}${serving}`, 'Show Output', 'Reindex').then((choice) => {
+      if (choice === 'Show Output') void vscode.commands.executeCommand('ksym.showOutput');
+      else if (choice === 'Reindex') void vscode.commands.executeCommand('ksym.reindex');
+    });
   }
 }

@@ -13,10 +13,32 @@ import { parseBtf } from '../../server/src/core/btf';
 
 const ROOT = resolve(__dirname, '../..');
 const LIVE = '/sys/kernel/btf/vmlinux';
-const CORPUS = process.env.KSYM_CORPUS ? join(process.env.KSYM_CORPUS, 'debian-6.1.0-56-amd64') : resolve(ROOT, '../shared/corpus/debian-6.1.0-56-amd64');
+const CORPUS = process.env.KSYM_CORPUS
+  ? join(process.env.KSYM_CORPUS, 'debian-6.1.0-56-amd64')
+  : resolve(ROOT, '../shared/corpus/debian-6.1.0-56-amd64');
 const CORPUS_VMLINUX = join(CORPUS, 'vmlinux-6.1.0-56-amd64.btf');
 const MODULES = join(CORPUS, 'modules');
-const KINDS = ['INT', 'PTR', 'ARRAY', 'STRUCT', 'UNION', 'ENUM', 'FWD', 'TYPEDEF', 'VOLATILE', 'CONST', 'RESTRICT', 'FUNC', 'FUNC_PROTO', 'VAR', 'DATASEC', 'FLOAT', 'DECL_TAG', 'TYPE_TAG', 'ENUM64'];
+const KINDS = [
+  'INT',
+  'PTR',
+  'ARRAY',
+  'STRUCT',
+  'UNION',
+  'ENUM',
+  'FWD',
+  'TYPEDEF',
+  'VOLATILE',
+  'CONST',
+  'RESTRICT',
+  'FUNC',
+  'FUNC_PROTO',
+  'VAR',
+  'DATASEC',
+  'FLOAT',
+  'DECL_TAG',
+  'TYPE_TAG',
+  'ENUM64',
+];
 
 const HAVE_BPFTOOL = spawnSync('sh', ['-c', 'command -v bpftool']).status === 0;
 const HAVE_LIVE = existsSync(LIVE);
@@ -60,7 +82,6 @@ function pickCounts(j: Record<string, unknown>): Record<string, unknown> {
   for (const k of ['types', 'namedFuncs', ...KINDS]) o[k] = j[k];
   return o;
 }
-
 
 describe('ksym btf: usage and errors', () => {
   it('--help prints the usage, exit 0', () => {
@@ -114,7 +135,13 @@ describe.skipIf(!HAVE_LIVE)('ksym btf on the live vmlinux BTF', () => {
     expect(r.status).toBe(1);
     const j = JSON.parse(r.stdout);
     expect(j).toHaveLength(4);
-    expect(j[0]).toEqual({ name: 'list_head', kind: 'STRUCT', id: btf.idsByName('struct list_head')[0], size: 16, declaration: expect.stringContaining('struct list_head {') });
+    expect(j[0]).toEqual({
+      name: 'list_head',
+      kind: 'STRUCT',
+      id: btf.idsByName('struct list_head')[0],
+      size: 16,
+      declaration: expect.stringContaining('struct list_head {'),
+    });
     if (u8.length > 1) {
       expect(j[1].map((e: { id: number }) => e.id)).toEqual(u8);
       for (const e of j[1]) expect(e).toMatchObject({ name: 'u8', kind: 'TYPEDEF', size: 1 });
@@ -156,7 +183,9 @@ describe.skipIf(!HAVE_LIVE)('ksym btf on the live vmlinux BTF', () => {
 
 describe.skipIf(!HAVE_CORPUS)('ksym btf on the corpus (vmlinux BTF and module split BTF)', () => {
   it.skipIf(!HAVE_BPFTOOL)('--stats --json equals bpftool for the corpus vmlinux and every corpus module (with --base)', () => {
-    expect(pickCounts(JSON.parse(run(['--stats', '--json', '--btf', CORPUS_VMLINUX]).stdout))).toEqual(pickCounts(bpftoolCounts(CORPUS_VMLINUX)));
+    expect(pickCounts(JSON.parse(run(['--stats', '--json', '--btf', CORPUS_VMLINUX]).stdout))).toEqual(
+      pickCounts(bpftoolCounts(CORPUS_VMLINUX)),
+    );
     const mods = koFiles(MODULES);
     expect(mods.length).toBeGreaterThan(0);
     for (const ko of mods) {

@@ -13,12 +13,31 @@ const run = (args: string[], input?: string) => spawnSync(process.execPath, [CLI
 const MAP = join(dir, 'fixture.kallsyms');
 writeFileSync(
   MAP,
-  ['ffffffff81000000 T _stext', 'ffffffff81000000 T _text', 'ffffffff810000ba T entry_SYSCALL_64_after_hwframe', 'ffffffff81000138 T next_fn', 'ffffffff81000200 t dup', 'ffffffff81000300 t dup', 'ffffffff81000400 T _etext', 'ffffffffc0001000 t modfn\t[mymod]', 'ffffffffc0001100 t modfn2\t[mymod]', ''].join('\n'),
+  [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000000 T _text',
+    'ffffffff810000ba T entry_SYSCALL_64_after_hwframe',
+    'ffffffff81000138 T next_fn',
+    'ffffffff81000200 t dup',
+    'ffffffff81000300 t dup',
+    'ffffffff81000400 T _etext',
+    'ffffffffc0001000 t modfn\t[mymod]',
+    'ffffffffc0001100 t modfn2\t[mymod]',
+    '',
+  ].join('\n'),
 );
 
 describe('ksym lookup', () => {
   it('prints "<address> <kernel form>" per query, for addresses and name+off/size', () => {
-    const r = run(['lookup', '--kallsyms', MAP, 'ffffffff81000130', '0xffffffff81000130', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e', 'modfn+0x10 [mymod]']);
+    const r = run([
+      'lookup',
+      '--kallsyms',
+      MAP,
+      'ffffffff81000130',
+      '0xffffffff81000130',
+      'entry_SYSCALL_64_after_hwframe+0x76/0x7e',
+      'modfn+0x10 [mymod]',
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
       'ffffffff81000130 entry_SYSCALL_64_after_hwframe+0x76/0x7e',
@@ -33,7 +52,16 @@ describe('ksym lookup', () => {
     const r = run(['lookup', '--kallsyms', MAP, '--json', 'next_fn+0x4', 'dup', 'ffffffff90000000']);
     expect(r.status).toBe(1);
     const j = JSON.parse(r.stdout);
-    expect(j[0]).toEqual({ query: 'next_fn+0x4', address: 'ffffffff8100013c', name: 'next_fn', offset: 4, size: 0xc8, module: null, type: 'T', candidates: [] });
+    expect(j[0]).toEqual({
+      query: 'next_fn+0x4',
+      address: 'ffffffff8100013c',
+      name: 'next_fn',
+      offset: 4,
+      size: 0xc8,
+      module: null,
+      type: 'T',
+      candidates: [],
+    });
     expect(j[1].address).toBeNull();
     expect(j[1].candidates.map((c: { address: string }) => c.address)).toEqual(['ffffffff81000200', 'ffffffff81000300']);
     expect(j[2]).toMatchObject({ query: 'ffffffff90000000', address: 'ffffffff90000000', name: null });
@@ -95,7 +123,14 @@ describe('ksym stats', () => {
   it('counts symbols, modules, duplicates and types', () => {
     const r = run(['stats', '--kallsyms', MAP, '--json']);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ symbols: 9, vmlinuxSymbols: 7, modules: 1, duplicateNames: 1, symbolsWithDuplicateNames: 2, byType: { T: 5, t: 4 } });
+    expect(j).toMatchObject({
+      symbols: 9,
+      vmlinuxSymbols: 7,
+      modules: 1,
+      duplicateNames: 1,
+      symbolsWithDuplicateNames: 2,
+      byType: { T: 5, t: 4 },
+    });
     expect(run(['stats', '--kallsyms', MAP]).stdout).toContain('duplicate names: 1 (2 symbols)');
   });
 

@@ -19,10 +19,26 @@ const readelfRows = (file: string, name: string) => readelfSymbols(file).filter(
 describe.skipIf(!have(MODS, 'module CLI tests') || !existsSync(XFS) || !haveReadelf)('ksym lookup --module / ksym symbols', () => {
   it('resolves a [xfs] frame in xfs.ko at the value readelf gives', () => {
     const [row] = readelfRows(XFS, 'xfs_buf_ioend');
-    const r = run(['lookup', '--kallsyms', resolve(DEBIAN, 'System.map-6.1.0-56-amd64'), '--module', MODS, '--json', 'xfs_buf_ioend+0x3c [xfs]']);
+    const r = run([
+      'lookup',
+      '--kallsyms',
+      resolve(DEBIAN, 'System.map-6.1.0-56-amd64'),
+      '--module',
+      MODS,
+      '--json',
+      'xfs_buf_ioend+0x3c [xfs]',
+    ]);
     expect(r.status).toBe(0);
     const [e] = JSON.parse(r.stdout);
-    expect(e).toMatchObject({ name: 'xfs_buf_ioend', module: 'xfs', offset: 0x3c, section: '.text', sectionOffset: row.value + 0x3c, position: 1, type: 't' });
+    expect(e).toMatchObject({
+      name: 'xfs_buf_ioend',
+      module: 'xfs',
+      offset: 0x3c,
+      section: '.text',
+      sectionOffset: row.value + 0x3c,
+      position: 1,
+      type: 't',
+    });
     expect(e.address).toBeNull(); // load address unknown without the module in kallsyms
   });
 
@@ -36,7 +52,7 @@ describe.skipIf(!have(MODS, 'module CLI tests') || !existsSync(XFS) || !haveRead
     expect(e.candidates.map((c: { position: number }) => c.position)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('symbols --json matches readelf -sW row for row; --kept is the kernel\'s kept subset', () => {
+  it("symbols --json matches readelf -sW row for row; --kept is the kernel's kept subset", () => {
     const all = JSON.parse(run(['symbols', '--module', XFS, '--json']).stdout);
     expect(all.length).toBe(readelfSymbols(XFS).length);
     const kept = JSON.parse(run(['symbols', '--module', XFS, '--kept', '--json']).stdout);

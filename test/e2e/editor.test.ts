@@ -83,7 +83,10 @@ async function hoverAt(line: number, col: number): Promise<string> {
     await page.keyboard.press('Control+K');
     await page.keyboard.press('Control+I');
     try {
-      const hover = await page.waitForSelector('.monaco-hover .hover-contents, .monaco-hover .markdown-hover', { state: 'visible', timeout: 4000 });
+      const hover = await page.waitForSelector('.monaco-hover .hover-contents, .monaco-hover .markdown-hover', {
+        state: 'visible',
+        timeout: 4000,
+      });
       const text = (await hover.innerText()).trim();
       if (text && !/^Loading/.test(text)) return text;
     } catch {
@@ -123,7 +126,16 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
       executablePath,
       headless: true,
       viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       env: { ...process.env, HOME: profile },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -155,7 +167,9 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await openFile('oops-this-kernel.oops');
     const s = await waitStatus((t) => /ksym: [\d,]+ symbols/.test(t), 'the ready index');
     const n = Number(/ksym: ([\d,]+) symbols/.exec(s)![1].replace(/,/g, ''));
-    const lines = readFileSync(ws.live ? '/proc/kallsyms' : ws.kallsyms, 'latin1').split('\n').filter(Boolean).length;
+    const lines = readFileSync(ws.live ? '/proc/kallsyms' : ws.kallsyms, 'latin1')
+      .split('\n')
+      .filter(Boolean).length;
     expect(n).toBe(lines);
     await shot('01-status-bar-ready');
   });
@@ -191,7 +205,11 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await shot('04-workspace-symbol-search');
     await page.keyboard.press('Enter');
     await page.waitForSelector('.tab[aria-label*="do_syscall_64"]', { timeout: 20000 });
-    await page.waitForFunction(() => document.querySelector('.monaco-editor .view-lines')?.textContent?.includes('do_syscall_64'), undefined, { timeout: 20000 });
+    await page.waitForFunction(
+      () => document.querySelector('.monaco-editor .view-lines')?.textContent?.includes('do_syscall_64'),
+      undefined,
+      { timeout: 20000 },
+    );
     await shot('05-symbol-page');
   });
 
@@ -229,7 +247,9 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     expect(s).toContain('ksym');
     await shot('07-bad-path-error');
     // The notification names the file.
-    const toasts = await page.$$eval('.notifications-toasts .notification-toast', (els) => els.map((e) => (e as HTMLElement).innerText).join('\n'));
+    const toasts = await page.$$eval('.notifications-toasts .notification-toast', (els) =>
+      els.map((e) => (e as HTMLElement).innerText).join('\n'),
+    );
     expect(toasts).toContain('no-such-kallsyms');
     if (ws.live && ws.frames.length) {
       const f = ws.frames.find((x) => x.address)!;
@@ -248,7 +268,11 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await page.keyboard.type('Kernel Symbols: Show Index Statistics', { delay: 5 });
     await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10000 });
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => document.body.innerText.includes('index statistics') || document.body.innerText.includes('Index Statistics'), undefined, { timeout: 20000 });
+    await page.waitForFunction(
+      () => document.body.innerText.includes('index statistics') || document.body.innerText.includes('Index Statistics'),
+      undefined,
+      { timeout: 20000 },
+    );
     await shot('08-statistics');
   });
 });

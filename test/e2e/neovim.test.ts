@@ -48,7 +48,13 @@ vim.lsp.stop_client(client_id)
 vim.cmd('qa!')
 `,
     );
-    const env = { ...process.env, XDG_CONFIG_HOME: join(dir, 'c'), XDG_DATA_HOME: join(dir, 'd'), XDG_STATE_HOME: join(dir, 's'), XDG_CACHE_HOME: join(dir, 'k') };
+    const env = {
+      ...process.env,
+      XDG_CONFIG_HOME: join(dir, 'c'),
+      XDG_DATA_HOME: join(dir, 'd'),
+      XDG_STATE_HOME: join(dir, 's'),
+      XDG_CACHE_HOME: join(dir, 'k'),
+    };
     const r = spawnSync('nvim', ['--headless', '--clean', '-n', '-c', `luafile ${lua}`], { env, encoding: 'utf8', timeout: 90000 });
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8'));

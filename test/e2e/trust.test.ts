@@ -39,7 +39,8 @@ async function waitFor<T>(f: () => Promise<T | undefined | false>, what: string,
   for (;;) {
     const v = await f();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status '${await statusText()}'; code-server: ${server.output.join('').slice(-1500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; status '${await statusText()}'; code-server: ${server.output.join('').slice(-1500)}`);
     await page.waitForTimeout(250);
   }
 }
@@ -57,7 +58,16 @@ describe('workspace trust (Restricted Mode) in a real VS Code', () => {
     profile = mkdtempSync(join(tmpdir(), 'ksym-trust-'));
     const ws = join(profile, 'workspace');
     outside = join(profile, 'outside.kallsyms');
-    writeFileSync(outside, ['ffffffff81000000 T _stext', 'ffffffff81000010 T outside_one', 'ffffffff81000020 T outside_two', 'ffffffff81000100 T _etext', ''].join('\n'));
+    writeFileSync(
+      outside,
+      [
+        'ffffffff81000000 T _stext',
+        'ffffffff81000010 T outside_one',
+        'ffffffff81000020 T outside_two',
+        'ffffffff81000100 T _etext',
+        '',
+      ].join('\n'),
+    );
     mkdirSync(join(ws, '.vscode'), { recursive: true });
     writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'ksym.kallsyms': [outside], 'ksym.btf': '' }, null, 2));
     writeFileSync(join(ws, 'crash.oops'), '[    1.000000]  outside_one+0x4/0x10\n');
@@ -68,7 +78,15 @@ describe('workspace trust (Restricted Mode) in a real VS Code', () => {
       executablePath: ensureChromium(),
       headless: true,
       viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       env: { ...process.env, HOME: profile },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -97,7 +115,9 @@ describe('workspace trust (Restricted Mode) in a real VS Code', () => {
     await page.keyboard.press('Enter');
     // Restricted Mode: the error names the setting and the file; the default (the running kernel) serves meanwhile.
     const toast = await waitFor(async () => {
-      const t = await page.$$eval('.notifications-toasts .notification-toast', (els) => els.map((e) => (e as HTMLElement).innerText).join('\n'));
+      const t = await page.$$eval('.notifications-toasts .notification-toast', (els) =>
+        els.map((e) => (e as HTMLElement).innerText).join('\n'),
+      );
       return t.includes('Restricted Mode') ? t : undefined;
     }, 'the Restricted Mode message');
     expect(toast).toContain('ksym.kallsyms');

@@ -96,7 +96,17 @@ export function writeElf(spec: ElfSpec): ElfLayout {
   };
   const allSecs: WSection[] = [
     ...secs,
-    { name: '.symtab', type: 2, link: strtabIdx, info: syms.findIndex((s, i) => i > 0 && (s.bind ?? 0) !== 0) === -1 ? syms.length : syms.findIndex((s, i) => i > 0 && (s.bind ?? 0) !== 0), entsize: symSize, addralign: 8 },
+    {
+      name: '.symtab',
+      type: 2,
+      link: strtabIdx,
+      info:
+        syms.findIndex((s, i) => i > 0 && (s.bind ?? 0) !== 0) === -1
+          ? syms.length
+          : syms.findIndex((s, i) => i > 0 && (s.bind ?? 0) !== 0),
+      entsize: symSize,
+      addralign: 8,
+    },
     { name: '.strtab', type: 3, data: strtab },
     { name: '.shstrtab', type: 3 },
   ];

@@ -54,7 +54,15 @@ export async function startClient(settings: Record<string, unknown>, args: strin
       const hit = statuses.find(pred);
       if (hit) return Promise.resolve(hit);
       return new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}; statuses: ${JSON.stringify(statuses)}; logs: ${logs.join('\n')}; stderr: ${stderr.join('')}`)), 30000);
+        const timer = setTimeout(
+          () =>
+            rej(
+              new Error(
+                `timed out waiting for ${what}; statuses: ${JSON.stringify(statuses)}; logs: ${logs.join('\n')}; stderr: ${stderr.join('')}`,
+              ),
+            ),
+          30000,
+        );
         waiters.push({ pred, res: (s) => (clearTimeout(timer), res(s)) });
       });
     },
@@ -62,7 +70,9 @@ export async function startClient(settings: Record<string, unknown>, args: strin
       await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
     },
     async hover(uri, line, character) {
-      const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as { contents: { value: string } } | null;
+      const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as {
+        contents: { value: string };
+      } | null;
       return r?.contents.value;
     },
     async setSettings(s) {
@@ -97,7 +107,11 @@ export async function startClient(settings: Record<string, unknown>, args: strin
   await conn.sendRequest('initialize', {
     processId: process.pid,
     rootUri: null,
-    capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } }, window: { workDoneProgress: true }, textDocument: { hover: { contentFormat: ['markdown'] } } },
+    capabilities: {
+      workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } },
+      window: { workDoneProgress: true },
+      textDocument: { hover: { contentFormat: ['markdown'] } },
+    },
   });
   await conn.sendNotification('initialized', {});
   return client;

@@ -23,7 +23,16 @@ export function readelfSymbols(path: string): ReadelfSym[] {
     if (!inSymtab) continue;
     const m = /^\s*(\d+): ([0-9a-f]+)\s+(0x[0-9a-f]+|\d+) (\S+)\s+(\S+)\s+(\S+)\s+(UND|ABS|COM|\d+) ?(.*)$/.exec(line);
     if (!m) continue;
-    out.push({ num: +m[1], value: parseInt(m[2], 16), size: m[3].startsWith('0x') ? parseInt(m[3], 16) : +m[3], type: m[4], bind: m[5], vis: m[6], ndx: m[7], name: m[8] });
+    out.push({
+      num: +m[1],
+      value: parseInt(m[2], 16),
+      size: m[3].startsWith('0x') ? parseInt(m[3], 16) : +m[3],
+      type: m[4],
+      bind: m[5],
+      vis: m[6],
+      ndx: m[7],
+      name: m[8],
+    });
   }
   return out;
 }

@@ -58,7 +58,11 @@ async function alive(c: Client, uri: string, line: number, ch: number): Promise<
   return c.hover(uri, line, ch);
 }
 
-const mapLines = HAVE ? readFileSync(SYSTEM_MAP, 'latin1').split('\n').filter((l) => /^[0-9a-f]+ [A-Za-z] \S+$/.test(l)) : [];
+const mapLines = HAVE
+  ? readFileSync(SYSTEM_MAP, 'latin1')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+ [A-Za-z] \S+$/.test(l))
+  : [];
 
 describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellation', () => {
   let c: Client;
@@ -71,7 +75,9 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
     assertBuilt();
     c = await startClient({ ...base, kallsyms: [], systemMap: [SYSTEM_MAP] });
     await c.waitStatus(ready, 'first index');
-    for (const f of readdirSync(OOPS).filter((x) => x.endsWith('.txt')).sort()) {
+    for (const f of readdirSync(OOPS)
+      .filter((x) => x.endsWith('.txt'))
+      .sort()) {
       for (const l of readFileSync(join(OOPS, f), 'latin1').split('\n')) {
         const m = /(?:\?\s+)?([A-Za-z_][\w.]*)\+0x[0-9a-f]+\/0x[0-9a-f]+/.exec(l);
         template.push({ text: l, col: m ? m.index + m[0].indexOf(m[1]) + 1 : -1 });
@@ -99,7 +105,7 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
     const times: number[] = [];
     let answered = 0;
     let seed = 12345;
-    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
     for (let k = 0; k < 200; k++) {
       const t = framed[rnd(framed.length)];
       const line = rnd(copies) * template.length + t.i;
@@ -124,7 +130,12 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
     const addr = mapLines.find((l) => / T /.test(l))!.split(' ')[0];
     await c.conn.sendNotification('textDocument/didChange', {
       textDocument: { uri, version: 2 },
-      contentChanges: [{ range: { start: { line: lineCount, character: 0 }, end: { line: lineCount, character: 0 } }, text: `[    9.999999] RIP: 0010:[<${addr}>]\n` }],
+      contentChanges: [
+        {
+          range: { start: { line: lineCount, character: 0 }, end: { line: lineCount, character: 0 } },
+          text: `[    9.999999] RIP: 0010:[<${addr}>]\n`,
+        },
+      ],
     });
     const h = await c.hover(uri, lineCount, 27);
     expect(h).toBeTruthy();
@@ -138,10 +149,18 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
       const t = framed[k % framed.length];
       const src = new CancellationTokenSource();
       // hovers on the 100 MB log, and some heavier workspace symbol searches
-      const p = (k % 4 === 3
-        ? c.conn.sendRequest('workspace/symbol', { query: ['a', '_', 'ext4', ''][k % 4] + (k % 7 === 0 ? '' : 'x') }, src.token)
-        : c.conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: (k * 7919 % 1000) * template.length + t.i, character: t.col } }, src.token))
-        .then(() => 'answered', (e: { code?: number }) => (e?.code === -32800 ? 'cancelled' : `error ${JSON.stringify(e)}`));
+      const p = (
+        k % 4 === 3
+          ? c.conn.sendRequest('workspace/symbol', { query: ['a', '_', 'ext4', ''][k % 4] + (k % 7 === 0 ? '' : 'x') }, src.token)
+          : c.conn.sendRequest(
+              'textDocument/hover',
+              { textDocument: { uri }, position: { line: ((k * 7919) % 1000) * template.length + t.i, character: t.col } },
+              src.token,
+            )
+      ).then(
+        () => 'answered',
+        (e: { code?: number }) => (e?.code === -32800 ? 'cancelled' : `error ${JSON.stringify(e)}`),
+      );
       // cancel right away, after a microtask, or after the next tick: mid-flight at various points
       if (k % 3 === 0) src.cancel();
       else if (k % 3 === 1) queueMicrotask(() => src.cancel());
@@ -170,7 +189,10 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
     const lines = text.split(/\r\n|\n|\r/);
     for (let k = 0; k < 50; k++) {
       const line = (k * 131) % lines.length;
-      const r = await c.conn.sendRequest('textDocument/hover', { textDocument: { uri: bin }, position: { line, character: (k * 17) % Math.max(1, lines[line].length) } });
+      const r = await c.conn.sendRequest('textDocument/hover', {
+        textDocument: { uri: bin },
+        position: { line, character: (k * 17) % Math.max(1, lines[line].length) },
+      });
       expect(r === null || typeof r === 'object').toBe(true);
     }
     // out-of-range positions too
@@ -211,7 +233,9 @@ describe.skipIf(!HAVE)('server under abuse: sources changing under it', () => {
       }
       writeFileSync(file, small.text);
       const last = await settle(c);
-      console.log(`rewrote the file ${writes} times in 1 s (${hovers} hovers meanwhile); ${c.statuses.length} statuses; final: ${JSON.stringify({ state: last.state, symbols: last.symbols, generation: last.generation })}`);
+      console.log(
+        `rewrote the file ${writes} times in 1 s (${hovers} hovers meanwhile); ${c.statuses.length} statuses; final: ${JSON.stringify({ state: last.state, symbols: last.symbols, generation: last.generation })}`,
+      );
       expect(c.proc.exitCode).toBeNull();
       expect(last.state).toBe('ready');
       expect(last.symbols).toBe(small.count);
@@ -246,7 +270,9 @@ describe.skipIf(!HAVE)('server under abuse: sources changing under it', () => {
       }
       // the last change (k = 199) set [b]
       const last = await settle(c);
-      console.log(`200 settings changes: ${c.statuses.length} statuses, final ${JSON.stringify({ state: last.state, symbols: last.symbols, sources: last.sources, generation: last.generation })}`);
+      console.log(
+        `200 settings changes: ${c.statuses.length} statuses, final ${JSON.stringify({ state: last.state, symbols: last.symbols, sources: last.sources, generation: last.generation })}`,
+      );
       expect(c.proc.exitCode).toBeNull();
       expect(last.state).toBe('ready');
       expect(last.sources).toEqual([b]);
@@ -264,7 +290,12 @@ describe('server under abuse: the client goes away', () => {
     const c = await startClient({ ...base, kallsyms: HAVE ? [] : ['/proc/kallsyms'], systemMap: HAVE ? [SYSTEM_MAP] : [] });
     await c.waitStatus(ready, 'first index');
     // a request in flight when the pipe closes (written raw, so the client library has nothing left to write)
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 9999, method: 'textDocument/hover', params: { textDocument: { uri: 'file:///nope.oops' }, position: { line: 0, character: 0 } } });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9999,
+      method: 'textDocument/hover',
+      params: { textDocument: { uri: 'file:///nope.oops' }, position: { line: 0, character: 0 } },
+    });
     await new Promise((r) => c.proc.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, r));
     const exited = new Promise<number>((res) => c.proc.on('exit', (code, sig) => res(code ?? (sig ? 128 : -1))));
     const t0 = Date.now();
@@ -285,7 +316,19 @@ describe('server under abuse: the client goes away', () => {
       const s = JSON.stringify(o);
       return `Content-Length: ${Buffer.byteLength(s)}\r\n\r\n${s}`;
     };
-    proc.stdin.write(msg({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { kallsyms: HAVE ? [SYSTEM_MAP] : ['/proc/kallsyms'] } } }));
+    proc.stdin.write(
+      msg({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          processId: null,
+          rootUri: null,
+          capabilities: {},
+          initializationOptions: { kallsyms: HAVE ? [SYSTEM_MAP] : ['/proc/kallsyms'] },
+        },
+      }),
+    );
     proc.stdin.write(msg({ jsonrpc: '2.0', method: 'initialized', params: {} }));
     await new Promise((r) => proc.stdout.once('data', r));
     const exited = new Promise<number | string>((res) => proc.on('exit', (code, sig) => res(code ?? String(sig))));

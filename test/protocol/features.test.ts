@@ -28,7 +28,12 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
   });
 
   it('workspace/symbol ranks exact, then suffixed/__pfx_ variants, then prefix, then word-start; kinds and containers', async () => {
-    const r = (await c.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv' })) as { name: string; kind: number; containerName: string; location: { uri: string } }[];
+    const r = (await c.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv' })) as {
+      name: string;
+      kind: number;
+      containerName: string;
+      location: { uri: string };
+    }[];
     expect(r[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: 12, containerName: 'vmlinux' });
     expect(r[0].location.uri).toMatch(/^ksym:\/symbol\/vmlinux\/tcp_v4_rcv/);
     const names = r.map((x) => x.name);
@@ -39,7 +44,12 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
     if (prefix >= 0) expect(pfx).toBeLessThan(prefix);
     const w = (await c.conn.sendRequest('workspace/symbol', { query: 'tvr' })) as { name: string }[];
     expect(w.slice(0, 10).map((x) => x.name)).toContain('tcp_v4_rcv');
-    const st = (await c.conn.sendRequest('workspace/symbol', { query: 'struct sk_buff' })) as { name: string; kind: number; containerName: string; location: { uri: string } }[];
+    const st = (await c.conn.sendRequest('workspace/symbol', { query: 'struct sk_buff' })) as {
+      name: string;
+      kind: number;
+      containerName: string;
+      location: { uri: string };
+    }[];
     expect(st[0]).toMatchObject({ name: 'sk_buff', kind: 23, containerName: 'btf' });
     const page = (await c.conn.sendRequest('ksym/symbolPage', { uri: r[0].location.uri })) as { content: string };
     expect(page.content).toContain('tcp_v4_rcv');
@@ -52,28 +62,45 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
   it('definition on a frame opens its symbol page; document symbols outline a kallsyms file by module', async () => {
     const uri = 'file:///def.oops';
     await c.open(uri, 'kernel-log', ' do_syscall_64+0x71/0x280');
-    const loc = (await c.conn.sendRequest('textDocument/definition', { textDocument: { uri }, position: { line: 0, character: 4 } })) as { uri: string };
+    const loc = (await c.conn.sendRequest('textDocument/definition', { textDocument: { uri }, position: { line: 0, character: 4 } })) as {
+      uri: string;
+    };
     expect(loc.uri).toMatch(/^ksym:\/symbol\/vmlinux\/do_syscall_64/);
     const kuri = 'file:///tmp/outline.kallsyms';
     await c.open(kuri, 'kallsyms', readFileSync('/proc/kallsyms', 'latin1'));
-    const syms = (await c.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: kuri } })) as { name: string; children?: unknown[] }[];
+    const syms = (await c.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: kuri } })) as {
+      name: string;
+      children?: unknown[];
+    }[];
     expect(syms[0].name).toBe('vmlinux');
     expect(syms[0].children!.length).toBeGreaterThan(100);
   });
 
   it('publishes sympos diagnostics for .klp.sym references and klp_func sources, with quick fixes', async () => {
-    const text = ['.klp.sym.vmlinux.paravirt_read_msr,0', '.klp.sym.vmlinux.cmdline_proc_show,1', '.klp.sym.vmlinux.no_such_symbol_xyz,1'].join('\n');
+    const text = [
+      '.klp.sym.vmlinux.paravirt_read_msr,0',
+      '.klp.sym.vmlinux.cmdline_proc_show,1',
+      '.klp.sym.vmlinux.no_such_symbol_xyz,1',
+    ].join('\n');
     const uri = 'file:///refs.txt';
     await c.open(uri, 'plaintext', text);
     const deadline = Date.now() + 20000;
     while (!diags.get(uri) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const d = diags.get(uri)!;
-    const lines = readFileSync('/proc/kallsyms', 'latin1').split('\n').filter((l) => / paravirt_read_msr$/.test(l)).length;
-    expect(d.find((x) => x.range.start.line === 0)?.message).toBe(`unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux': ${lines} matches, a position is needed`);
+    const lines = readFileSync('/proc/kallsyms', 'latin1')
+      .split('\n')
+      .filter((l) => / paravirt_read_msr$/.test(l)).length;
+    expect(d.find((x) => x.range.start.line === 0)?.message).toBe(
+      `unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux': ${lines} matches, a position is needed`,
+    );
     expect(d.find((x) => x.range.start.line === 0)?.severity).toBe(1);
     expect(d.find((x) => x.range.start.line === 1)?.severity).toBe(2);
     expect(d.find((x) => x.range.start.line === 2)?.message).toBe("symbol 'no_such_symbol_xyz' not found in symbol table");
-    const actions = (await c.conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10 } }, context: { diagnostics: d.filter((x) => x.range.start.line === 0) } })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
+    const actions = (await c.conn.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 10 } },
+      context: { diagnostics: d.filter((x) => x.range.start.line === 0) },
+    })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
     expect(actions.length).toBe(lines);
     expect(actions[1].edit.changes[uri][0].newText).toBe('2');
     const h = (await c.hover(uri, 0, 12))!;
@@ -93,7 +120,9 @@ describe.skipIf(!have(resolve(DEBIAN, 'modules'), 'module sympos protocol test')
       const deadline = Date.now() + 20000;
       while (!got.get(uri) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const d = got.get(uri)!;
-      expect(d.find((x) => x.range.start.line === 0)?.message).toMatch(/^symbol position 11 for symbol 'put_ldev' in object 'drbd' not found/);
+      expect(d.find((x) => x.range.start.line === 0)?.message).toMatch(
+        /^symbol position 11 for symbol 'put_ldev' in object 'drbd' not found/,
+      );
       expect(d.filter((x) => x.range.start.line === 1 && /position|ambigu|not found/.test(x.message))).toEqual([]);
     } finally {
       await c.close();

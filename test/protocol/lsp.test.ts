@@ -42,7 +42,11 @@ describe('language server over stdio: fixture kallsyms', () => {
 
   it('hovers an address and a frame with the kernel form and sympos, escaping names', async () => {
     const uri = 'file:///fixture.oops';
-    await c.open(uri, 'kernel-log', ['[    1.000000] RIP: 0010:[<ffffffff81000104>]', '[    1.000001]  dup+0x10/0x100', '[    1.000002]  ? dup+0x10/0x100'].join('\n'));
+    await c.open(
+      uri,
+      'kernel-log',
+      ['[    1.000000] RIP: 0010:[<ffffffff81000104>]', '[    1.000001]  dup+0x10/0x100', '[    1.000002]  ? dup+0x10/0x100'].join('\n'),
+    );
     const h1 = await c.hover(uri, 0, 35);
     expect(h1).toContain('evil*_[click](http://x)<img_src=x>+0x4/0x100');
     // The name only appears inside code spans: no live link, no raw HTML.
@@ -97,25 +101,28 @@ describe('language server over stdio: fixture kallsyms', () => {
 });
 
 describe('language server over stdio: System.map and the stub', () => {
-  it.skipIf(!have(SYSTEM_MAP, 'System.map protocol test'))('indexes the corpus System.map, rejects the stub and keeps the index', async () => {
-    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP] });
-    try {
-      const s = await c.waitStatus(ready);
-      expect(s).toMatchObject({ state: 'ready', symbols: 94280 });
-      // Oracle: the System.map text itself (address of do_syscall_64) plus an offset.
-      const line = /^([0-9a-f]{16}) T do_syscall_64$/m.exec(readFileSync(SYSTEM_MAP, 'latin1'))!;
-      const addr = (BigInt('0x' + line[1]) + 0x3bn).toString(16);
-      const uri = 'file:///sm.oops';
-      await c.open(uri, 'kernel-log', `RIP: 0010:${addr}`);
-      expect(await c.hover(uri, 0, 14)).toContain('do_syscall_64+0x3b/');
-      await c.setSettings({ kallsyms: [], systemMap: [SYSTEM_MAP_STUB] });
-      const bad = await c.waitStatus((x) => x.state === 'error');
-      expect(bad.messages.join()).toMatch(/placeholder System\.map/);
-      expect(bad.symbols).toBe(94280);
-    } finally {
-      await c.close();
-    }
-  });
+  it.skipIf(!have(SYSTEM_MAP, 'System.map protocol test'))(
+    'indexes the corpus System.map, rejects the stub and keeps the index',
+    async () => {
+      const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP] });
+      try {
+        const s = await c.waitStatus(ready);
+        expect(s).toMatchObject({ state: 'ready', symbols: 94280 });
+        // Oracle: the System.map text itself (address of do_syscall_64) plus an offset.
+        const line = /^([0-9a-f]{16}) T do_syscall_64$/m.exec(readFileSync(SYSTEM_MAP, 'latin1'))!;
+        const addr = (BigInt('0x' + line[1]) + 0x3bn).toString(16);
+        const uri = 'file:///sm.oops';
+        await c.open(uri, 'kernel-log', `RIP: 0010:${addr}`);
+        expect(await c.hover(uri, 0, 14)).toContain('do_syscall_64+0x3b/');
+        await c.setSettings({ kallsyms: [], systemMap: [SYSTEM_MAP_STUB] });
+        const bad = await c.waitStatus((x) => x.state === 'error');
+        expect(bad.messages.join()).toMatch(/placeholder System\.map/);
+        expect(bad.symbols).toBe(94280);
+      } finally {
+        await c.close();
+      }
+    },
+  );
 });
 
 /** Frames printed by the kernel itself (%pB) in /proc/<pid>/stack. */
@@ -133,7 +140,7 @@ function stackFrames(): string[] {
 
 describe('language server over stdio: the running kernel (default settings)', () => {
   const live = liveKallsyms();
-  it.skipIf(!live)('indexes /proc/kallsyms by default and reproduces the kernel\'s own stack frames on hover', async () => {
+  it.skipIf(!live)("indexes /proc/kallsyms by default and reproduces the kernel's own stack frames on hover", async () => {
     const c = await startClient({});
     try {
       const s = await c.waitStatus(ready);
@@ -176,7 +183,11 @@ describe('KASLR', () => {
       await c.waitStatus(ready);
       await c.open('file:///k1.oops', 'kernel-log', 'RIP: 0010:ffffffff81200204');
       expect(await c.hover('file:///k1.oops', 0, 14)).toContain('dup+0x4/0x100');
-      await c.open('file:///k2.oops', 'kernel-log', 'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\nRIP: 0010:ffffffff9f000204');
+      await c.open(
+        'file:///k2.oops',
+        'kernel-log',
+        'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\nRIP: 0010:ffffffff9f000204',
+      );
       const h = await c.hover('file:///k2.oops', 1, 14);
       expect(h).toContain('dup+0x4/0x100');
       expect(h).toContain('minus KASLR shift `0x1e000000`');

@@ -20,7 +20,11 @@ describe.skipIf(!have(MODS, 'module hover tests') || !existsSync(XFS))('hover on
       await c.waitStatus((s) => ready(s) && s.moduleFiles === 15, 'module scan');
       const { value } = readelf(XFS, 'xfs_buf_ioend');
       const uri = 'file:///mod.oops';
-      await c.open(uri, 'kernel-log', ' xfs_buf_ioend+0x3c/0x5e0 [xfs]\n put_ldev+0x10/0xf0 [drbd]\n nosuchfn+0x1/0x2 [xfs]\n ghost+0x1/0x2 [not_a_module]');
+      await c.open(
+        uri,
+        'kernel-log',
+        ' xfs_buf_ioend+0x3c/0x5e0 [xfs]\n put_ldev+0x10/0xf0 [drbd]\n nosuchfn+0x1/0x2 [xfs]\n ghost+0x1/0x2 [not_a_module]',
+      );
       const h = (await c.hover(uri, 0, 5))!;
       expect(h).toContain('`xfs` from `' + XFS + '`');
       expect(h).toContain('`xfs_buf_ioend+0x3c/0x5e0 [xfs]`** ✓ matches the log');

@@ -13,8 +13,15 @@ describe.skipIf(!have(SYSTEM_MAP, 'System.map search protocol test'))('workspace
   afterAll(() => c.close());
 
   it('lists every same-name symbol first, then suffixed variants, then prefixes; data after text', async () => {
-    const r = (await c.conn.sendRequest('workspace/symbol', { query: 'type_show' })) as { name: string; kind: number; containerName: string; location: { uri: string } }[];
-    const exact = readFileSync(SYSTEM_MAP, 'latin1').split('\n').filter((l) => / type_show$/.test(l)).length;
+    const r = (await c.conn.sendRequest('workspace/symbol', { query: 'type_show' })) as {
+      name: string;
+      kind: number;
+      containerName: string;
+      location: { uri: string };
+    }[];
+    const exact = readFileSync(SYSTEM_MAP, 'latin1')
+      .split('\n')
+      .filter((l) => / type_show$/.test(l)).length;
     expect(exact).toBeGreaterThan(1);
     expect(r.slice(0, exact).every((x) => x.name === 'type_show' && x.containerName === 'vmlinux' && x.kind === 12)).toBe(true);
     const firstPrefix = r.findIndex((x) => x.name.startsWith('type_show') && x.name !== 'type_show');
@@ -22,13 +29,21 @@ describe.skipIf(!have(SYSTEM_MAP, 'System.map search protocol test'))('workspace
   });
 
   it('opens the System.map line when the file is open in the editor, a ksym: page otherwise', async () => {
-    const q = async () => ((await c.conn.sendRequest('workspace/symbol', { query: 'do_syscall_64' })) as { name: string; location: { uri: string; range: { start: { line: number } } } }[]).find((x) => x.name === 'do_syscall_64')!;
+    const q = async () =>
+      (
+        (await c.conn.sendRequest('workspace/symbol', { query: 'do_syscall_64' })) as {
+          name: string;
+          location: { uri: string; range: { start: { line: number } } };
+        }[]
+      ).find((x) => x.name === 'do_syscall_64')!;
     expect((await q()).location.uri).toMatch(/^ksym:/);
     const uri = pathToFileURL(SYSTEM_MAP).toString();
     await c.open(uri, 'kallsyms', readFileSync(SYSTEM_MAP, 'latin1'));
     const hit = await q();
     expect(hit.location.uri).toBe(uri);
-    const line = readFileSync(SYSTEM_MAP, 'latin1').split('\n').findIndex((l) => / do_syscall_64$/.test(l));
+    const line = readFileSync(SYSTEM_MAP, 'latin1')
+      .split('\n')
+      .findIndex((l) => / do_syscall_64$/.test(l));
     expect(hit.location.range.start.line).toBe(line);
   });
 });

@@ -39,9 +39,13 @@ describe('server/src/core is pure', () => {
       const readsFiles = /^(load|store|read)/.test(basename(f));
       for (const spec of imports(src)) {
         expect(spec, `${rel(f)} imports ${spec}: no LSP or editor code in core/`).not.toMatch(/^vscode/);
-        expect(spec, `${rel(f)} imports ${spec}: core/ has no process (exit codes, stdio belong to cli/ and lsp/)`).not.toMatch(/^(node:)?process$/);
+        expect(spec, `${rel(f)} imports ${spec}: core/ has no process (exit codes, stdio belong to cli/ and lsp/)`).not.toMatch(
+          /^(node:)?process$/,
+        );
         if (!readsFiles) {
-          expect(spec, `${rel(f)} imports ${spec}: only a folder's load/store/read file reads files`).not.toMatch(/^(node:)?fs(\/promises)?$/);
+          expect(spec, `${rel(f)} imports ${spec}: only a folder's load/store/read file reads files`).not.toMatch(
+            /^(node:)?fs(\/promises)?$/,
+          );
         }
         if (spec.startsWith('.')) expect(target(f, spec).startsWith(CORE + '/'), `${rel(f)} imports ${spec} outside core`).toBe(true);
       }

@@ -51,8 +51,7 @@ export function btfEntries(btf: Btf, name: string, layout = true): BtfEntry[] {
 }
 
 export type Declarations =
-  | { ok: true; json: Array<BtfEntry | BtfEntry[]>; texts: string[]; missing: string[] }
-  | { ok: false; error: string };
+  { ok: true; json: Array<BtfEntry | BtfEntry[]>; texts: string[]; missing: string[] } | { ok: false; error: string };
 
 /** The declarations of every NAME in `file` (split over `baseFile`); `missing`: the NAMEs with no type. */
 export async function declarations(file: string, baseFile: string | undefined, names: string[], layout: boolean): Promise<Declarations> {

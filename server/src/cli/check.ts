@@ -109,7 +109,12 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { kallsyms: { type: 'string', multiple: true }, module: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        kallsyms: { type: 'string', multiple: true },
+        module: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     process.stderr.write(`ksym check: ${(e as Error).message}\n${CHECK_USAGE}\n`);
@@ -144,7 +149,10 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   const opts = {
     index,
     lookup: values.module?.length ? modules.lookup : undefined,
-    moduleMissing: (name: string) => (values.module?.length ? `module ${name} is not indexed: no ${name}.ko among ${given}` : `module ${name} is not indexed (give its .ko with --module)`),
+    moduleMissing: (name: string) =>
+      values.module?.length
+        ? `module ${name} is not indexed: no ${name}.ko among ${given}`
+        : `module ${name} is not indexed (give its .ko with --module)`,
   };
 
   const results: Array<{ file: string; d: SymposDiagnostic }> = [];
@@ -162,7 +170,12 @@ export async function cmdCheck(argv: string[]): Promise<number> {
       if (detectCompression(bytes) !== 'none' && isModuleFile(file)) bytes = await decompressModule(bytes, file);
       let diags: SymposDiagnostic[];
       if (isElf(bytes)) diags = await diagnoseKo(parseElf(bytes, file), opts);
-      else diags = await diagnoseDocument(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), languageOf(file), opts);
+      else
+        diags = await diagnoseDocument(
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+          languageOf(file),
+          opts,
+        );
       for (const d of diags) results.push({ file, d });
     } catch (e) {
       process.stderr.write(`ksym: ${describeError(file, e)}\n`);

@@ -6,14 +6,17 @@
  * On older runtimes (Node 20, the Node inside some VS Code builds) the bundle is compiled
  * through vm.Script with the cached data, and the cache is written a few seconds after
  * start, when the functions used to start up have been compiled (so they are cached too).
- * V8 checks the cached data against the source and its own version and flags, and rejects
- * a mismatch (then the bundle compiles as usual and the cache is rewritten).
+ * The cache file is keyed by the bundle's SHA-256 (V8 checks cached data against little
+ * more than the source length) and the runtime; V8 rejects data of another version or
+ * flags (then the bundle compiles as usual and the cache is rewritten). Node's built-in
+ * compile cache keys its entries by a hash of the source content itself.
  *
  * The cache lives in the user's own cache directory ($XDG_CACHE_HOME or ~/.cache, then
  * ksym/, mode 0700): it is code, so never in a shared directory. Any failure to read or
  * write it only means no cache.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -57,8 +60,13 @@ export function requireWithCodeCache(file: string): unknown {
   } catch {
     return plain(file);
   }
-  // One file per runtime; V8 rejects it when the bundle changed, and it is rewritten.
-  const cacheFile = join(dir, `${basename(file)}-${process.version}-${process.arch}.v8cache`);
+  // One file per bundle content and runtime. V8's own check of cached data against the
+  // source is little more than its length: keyed by name alone, another build of the same
+  // size (another checkout, an update) would run this build's code. The content hash
+  // makes a changed bundle miss. Caches of other contents of this bundle are removed.
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 32);
+  const prefix = `${basename(file)}-`;
+  const cacheFile = join(dir, `${prefix}${hash}-${process.version}-${process.arch}.v8cache`);
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);
@@ -69,7 +77,13 @@ export function requireWithCodeCache(file: string): unknown {
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(dirname(file));
-  const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
+  const fn = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: Module,
+    filename: string,
+    dirname: string,
+  ) => void;
   fn.call(mod.exports, mod.exports, plain, mod, file, dirname(file));
   mod.loaded = true;
   if (!cachedData || script.cachedDataRejected) {
@@ -88,6 +102,9 @@ export function requireWithCodeCache(file: string): unknown {
           closeSync(fd);
         }
         renameSync(tmp, cacheFile);
+        for (const f of readdirSync(dir)) {
+          if (f.startsWith(prefix) && f.endsWith('.v8cache') && join(dir, f) !== cacheFile) rmSync(join(dir, f), { force: true });
+        }
       } catch {
         /* no cache */
       }

@@ -3,15 +3,30 @@
  * livepatch `.ko` files in the workspace, hovers on `.klp.sym` references and quick
  * fixes. The checks themselves live in core/livepatch/checks.ts, the hover in hover/livepatch.ts.
  */
-import { CodeAction, CodeActionKind, CodeActionParams, Diagnostic, DiagnosticSeverity, Hover, MarkupKind } from 'vscode-languageserver/node';
+import {
+  CodeAction,
+  CodeActionKind,
+  CodeActionParams,
+  Diagnostic,
+  DiagnosticSeverity,
+  Hover,
+  MarkupKind,
+} from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { diagnoseDocument, SymposDiagnostic, SymposFix, SymposOptions } from '../core/livepatch/checks';
 import { hoverSympos } from './hover/livepatch';
 import { checkLivepatchKo, findKoFiles } from '../core/livepatch/readKo';
 
-const SEVERITY: Record<string, DiagnosticSeverity> = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, information: DiagnosticSeverity.Information };
+const SEVERITY: Record<string, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+};
 const MAX_TEXT = 32 * 1024 * 1024;
+/** Unreadable workspace .ko files that get a diagnostic of their own (the rest: one log line). */
+const MAX_UNREADABLE_KO = 20;
 
 export function toLsp(d: SymposDiagnostic): Diagnostic {
   return {
@@ -88,19 +103,78 @@ export class DiagnosticsScheduler {
       const text = doc.getText();
       const h = await hoverSympos(text, doc.languageId, line, col, this.options());
       if (!h) return undefined;
-      return { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: { start: { line: h.line, character: h.column }, end: { line: h.endLine, character: h.endColumn } } };
+      return {
+        contents: { kind: MarkupKind.Markdown, value: h.markdown },
+        range: { start: { line: h.line, character: h.column }, end: { line: h.endLine, character: h.endColumn } },
+      };
     } catch {
       return undefined;
     }
   }
 
   /** Diagnostics for the livepatch .ko files of the workspace (bounded walk). */
-  async scanWorkspaceKo(root: string | undefined): Promise<void> {
-    if (!root) return;
+  /** Unreadable workspace .ko files by path, with the size and mtime they had: not read again while unchanged. */
+  private koUnreadable = new Map<string, { stamp: string; diags: Diagnostic[] }>();
+  private koScan?: Promise<void>;
+  private koAgain = false;
+
+  /**
+   * Check the livepatch .ko files of the workspace (on every index change). Scans
+   * coalesce (one running, one more queued); an unreadable file (a broken or hostile
+   * `evil.ko.gz`) is read once per change of its size or mtime; at most
+   * MAX_UNREADABLE_KO of them get an error diagnostic, the rest one summary line in the log.
+   */
+  scanWorkspaceKo(root: string | undefined): Promise<void> {
+    if (!root) return Promise.resolve();
+    if (this.koScan) {
+      this.koAgain = true;
+      return this.koScan;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.koAgain = false;
+          await this.scanKoOnce(root);
+        } while (this.koAgain);
+      } finally {
+        this.koScan = undefined;
+      }
+    };
+    this.koScan = run();
+    return this.koScan;
+  }
+
+  private async scanKoOnce(root: string): Promise<void> {
     try {
+      let unreadable = 0;
+      const summary: string[] = [];
       for (const f of await findKoFiles(root)) {
-        const diags = await checkLivepatchKo(f, this.options());
-        if (diags) this.publish(pathToFileURL(f).toString(), diags.map(toLsp));
+        const uri = pathToFileURL(f).toString();
+        let stamp = '';
+        try {
+          const st = statSync(f);
+          stamp = `${st.size}:${st.mtimeMs}`;
+        } catch {
+          /* checkLivepatchKo reports it */
+        }
+        const seen = this.koUnreadable.get(f);
+        let diags: Diagnostic[] | undefined;
+        if (seen && seen.stamp === stamp) diags = seen.diags;
+        else {
+          diags = (await checkLivepatchKo(f, this.options()))?.map(toLsp);
+          if (diags?.some((d) => d.code === 'klp-unreadable')) this.koUnreadable.set(f, { stamp, diags });
+          else this.koUnreadable.delete(f);
+        }
+        if (!diags) continue;
+        if (diags.some((d) => d.code === 'klp-unreadable') && ++unreadable > MAX_UNREADABLE_KO) {
+          if (summary.length < 3) summary.push(f);
+          this.publish(uri, []);
+          continue;
+        }
+        this.publish(uri, diags);
+      }
+      if (unreadable > MAX_UNREADABLE_KO) {
+        this.log(`workspace .ko scan: ${unreadable} module files could not be read; diagnostics on the first ${MAX_UNREADABLE_KO} only (also ${summary.join(', ')}, ...)`);
       }
     } catch (e) {
       this.log(`workspace .ko scan failed: ${String(e)}`);
@@ -118,7 +192,16 @@ export function codeActions(params: CodeActionParams): CodeAction[] {
         title: f.title,
         kind: CodeActionKind.QuickFix,
         diagnostics: [d],
-        edit: { changes: { [params.textDocument.uri]: [{ range: { start: { line: f.line, character: f.column }, end: { line: f.endLine, character: f.endColumn } }, newText: f.newText }] } },
+        edit: {
+          changes: {
+            [params.textDocument.uri]: [
+              {
+                range: { start: { line: f.line, character: f.column }, end: { line: f.endLine, character: f.endColumn } },
+                newText: f.newText,
+              },
+            ],
+          },
+        },
       });
     }
   }

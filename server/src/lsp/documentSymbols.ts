@@ -105,7 +105,12 @@ function documentSymbolsUnsafe(text: string, opts: DocumentSymbolOptions): Docum
     if (g.count > children.length) {
       const at = children.length ? children[children.length - 1].range.end.line : g.first;
       const r = { start: { line: at, character: 0 }, end: { line: at, character: 0 } };
-      children.push({ name: `… ${g.count - children.length} more symbols (outline capped; use Go to Symbol in Workspace)`, kind: SymbolKind.Variable, range: r, selectionRange: r });
+      children.push({
+        name: `… ${g.count - children.length} more symbols (outline capped; use Go to Symbol in Workspace)`,
+        kind: SymbolKind.Variable,
+        range: r,
+        selectionRange: r,
+      });
     }
     const range = { start: { line: g.first, character: 0 }, end: { line: g.last, character: g.lastEnd } };
     out.push({

@@ -5,6 +5,8 @@
  * No LSP types here: the server passes callbacks.
  */
 import { watch, FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { realPathOf } from '../core/common/readGuarded';
 import { findKaslrOffset } from '../core/log/scan';
 import { kaslrShift } from '../core/log/resolve';
 import { buildIndex, SymbolIndex } from '../core/kallsyms/symbolIndex';
@@ -81,7 +83,9 @@ export class IndexService {
         return r.ok ? r.module : undefined;
       },
       moduleMissing: (objname) =>
-        store ? `module ${objname} is not among the modules in ${paths.join(', ')} (ksym.modules)` : `module ${objname} is not indexed: set ksym.modules to its .ko file or directory`,
+        store
+          ? `module ${objname} is not among the modules in ${paths.join(', ')} (ksym.modules)`
+          : `module ${objname} is not indexed: set ksym.modules to its .ko file or directory`,
     };
   }
 
@@ -101,7 +105,8 @@ export class IndexService {
     const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
     const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
     const modulesChanged =
-      JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) || this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
+      JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) ||
+      this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
     this.settings = s;
     if (kaslrChanged) this.shifts.clear();
     const btfChanged = s.btf !== this.btfPath;
@@ -113,8 +118,39 @@ export class IndexService {
     });
   }
 
-  /** Rebuild from the current settings. Concurrent calls: only the newest result is served. */
-  async reindex(reason: string): Promise<void> {
+  /** The build running now, and whether another was asked for while it ran. */
+  private pass?: Promise<void>;
+  private again?: string;
+
+  /**
+   * Rebuild from the current settings. Requests coalesce: while a build runs, any number
+   * of further requests (a storm of ksym/reindex, a burst of file events) make one more
+   * build, from the settings of that moment (the newest wins), and every caller's promise
+   * resolves when the last build has finished. At most two indexes exist at once.
+   */
+  reindex(reason: string): Promise<void> {
+    if (this.pass) {
+      this.again = reason;
+      return this.pass;
+    }
+    const run = async () => {
+      try {
+        let next: string | undefined = reason;
+        while (next !== undefined) {
+          this.again = undefined;
+          await this.build(next);
+          next = this.again;
+        }
+      } finally {
+        this.pass = undefined;
+      }
+    };
+    this.pass = run();
+    return this.pass;
+  }
+
+  /** One build. */
+  private async build(reason: string): Promise<void> {
     const settings = this.settings;
     if (!settings) return;
     const ticket = ++this.requested;
@@ -173,7 +209,9 @@ export class IndexService {
     this.btfPath = path;
     if (!path) return;
     void this.btf.load(path).then((r) => {
-      this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`);
+      this.hooks.log(
+        r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`,
+      );
       this.sendStatus();
       if (r.ok && !r.cached) this.indexChanged();
     });
@@ -195,7 +233,9 @@ export class IndexService {
       if (this.modules !== store) return;
       this.moduleScan = r;
       this.btf.clearModules();
-      this.hooks.log(`modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`);
+      this.hooks.log(
+        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`,
+      );
       this.sendStatus();
       this.indexChanged();
     });
@@ -238,21 +278,38 @@ export class IndexService {
     this.shifts.delete(uri);
   }
 
-  /** Watch regular files (not /proc, /sys) and reindex shortly after they change. */
+  /**
+   * Watch regular files (not /proc, /sys) and reindex shortly after they change. The
+   * directories are watched, not the files: a file's watch dies with it, a directory's
+   * sees the file deleted, re-created, renamed over or written (and a symlinked source's
+   * target directory too).
+   */
   private watchSources(files: string[]): void {
     for (const w of this.watchers) w.close();
     this.watchers = [];
+    const byDir = new Map<string, Set<string>>();
+    const add = (p: string) => {
+      if (p.startsWith('/proc/') || p.startsWith('/sys/')) return;
+      const d = dirname(p);
+      if (!byDir.has(d)) byDir.set(d, new Set());
+      byDir.get(d)!.add(basename(p));
+    };
     for (const f of files) {
-      if (f.startsWith('/proc/') || f.startsWith('/sys/')) continue;
+      add(f);
+      const real = realPathOf(f);
+      if (real !== f) add(real);
+    }
+    for (const [dir, names] of byDir) {
       try {
-        const w = watch(f, { persistent: false }, () => {
+        const w = watch(dir, { persistent: false }, (_event, name) => {
+          if (name !== null && !names.has(String(name))) return;
           clearTimeout(this.watchTimer);
-          this.watchTimer = setTimeout(() => void this.reindex(`${f} changed`), 200);
+          this.watchTimer = setTimeout(() => void this.reindex(`${join(dir, String(name ?? ''))} changed`), 200);
         });
         w.on('error', () => undefined);
         this.watchers.push(w);
       } catch {
-        /* a missing file is already reported */
+        /* a missing directory: the read error is already reported */
       }
     }
   }

@@ -12,10 +12,12 @@ function clip(s: string): string {
 
 /**
  * Inline code span that cannot be broken out of: the fence is longer than any backtick run
- * inside. Code spans are inert: no links, no HTML. Control characters become U+FFFD.
+ * inside. Code spans are inert: no links, no HTML. Control characters (C0, DEL and C1: a 0x9b byte read as Latin-1 is U+009B, CSI) become U+FFFD.
  */
 export function code(s: string): string {
-  const clean = clip(s).replace(/[\r\n]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
+  const clean = clip(s)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD');
   let longest = 0;
   for (const m of clean.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
   const fence = '`'.repeat(longest + 1);
@@ -32,7 +34,7 @@ export function code(s: string): string {
 export function text(s: string): string {
   return clip(s)
     .replace(/[\r\n]+/g, ' ')
-    .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD')
     .replace(/[\\`*_{}[\]<>#|~&]/g, (c) => '\\' + c)
     .replace(/:(?=[^\s])/g, '\\:')
     .replace(/\b(www)\./gi, '$1\\.')
@@ -50,7 +52,7 @@ export function codeBlock(src: string, lang: string): string {
   const clean = src
     .replace(/\r\n?/g, '\n')
     .replace(/\n$/, '')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\uFFFD');
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
   let longest = 0;
   for (const m of clean.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
   const fence = '`'.repeat(Math.max(3, longest + 1));

@@ -137,7 +137,13 @@ export function pageLocation(uri: string): Location {
 
 /** file:// URI of an absolute path (percent-encoding what must be). */
 export function fileUri(path: string): string {
-  return 'file://' + path.split('/').map((p) => encodeURIComponent(p)).join('/');
+  return (
+    'file://' +
+    path
+      .split('/')
+      .map((p) => encodeURIComponent(p))
+      .join('/')
+  );
 }
 
 /** The file path of a `file:` URI (a workspace folder, an open document); undefined for other schemes. */

@@ -50,12 +50,16 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   }
   // Restricted Mode (an untrusted VS Code workspace): the client dropped paths outside the workspace.
   if (Array.isArray(r.restricted)) for (const m of r.restricted) if (typeof m === 'string') problems.push(m);
-  const searchLimit = typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), MAX_SEARCH_LIMIT) : DEFAULT_SEARCH_LIMIT;
+  const searchLimit =
+    typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), MAX_SEARCH_LIMIT) : DEFAULT_SEARCH_LIMIT;
   return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, problems };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {
-  return [...s.kallsyms.map((file) => ({ file, kind: 'kallsyms' as const })), ...s.systemMap.map((file) => ({ file, kind: 'system.map' as const }))];
+  return [
+    ...s.kallsyms.map((file) => ({ file, kind: 'kallsyms' as const })),
+    ...s.systemMap.map((file) => ({ file, kind: 'system.map' as const })),
+  ];
 }
 
 export function expandPath(p: string, workspaceFolder?: string): string {

@@ -61,7 +61,9 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   out.push(symbolDetails(index, s));
   const aliases = index.aliases(i);
   if (aliases.length > 1) {
-    out.push(`## Aliases at ${code(hexAddr(s.address, d))}\n\n${aliases.map((j) => `- ${j === i ? `**${code(index.nameOf(j))}** (this symbol)` : link(index.nameOf(j), symbolUri(index, j))} · ${code(String.fromCharCode(index.type[j]))} · ${code(index.moduleOf(j) ?? 'vmlinux')}${j === index.firstAlias(i) ? ' · printed by the kernel (first in kallsyms order)' : ''}`).join('\n')}`);
+    out.push(
+      `## Aliases at ${code(hexAddr(s.address, d))}\n\n${aliases.map((j) => `- ${j === i ? `**${code(index.nameOf(j))}** (this symbol)` : link(index.nameOf(j), symbolUri(index, j))} · ${code(String.fromCharCode(index.type[j]))} · ${code(index.moduleOf(j) ?? 'vmlinux')}${j === index.firstAlias(i) ? ' · printed by the kernel (first in kallsyms order)' : ''}`).join('\n')}`,
+    );
   }
   const same = index.byNameAll(s.name);
   if (same.length > 1) {
@@ -70,7 +72,9 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
       const me = j === i ? ' ← this' : '';
       return `| ${link(hexAddr(index.addressOf(j), d), symbolUri(index, j))} | ${code(String.fromCharCode(index.type[j]))} | ${code(index.moduleOf(j) ?? 'vmlinux')} | ${pos.position}/${pos.inObject.length}${me} |`;
     });
-    out.push(`## ${same.length} symbols named ${code(s.name)}\n\n| address | type | object | livepatch sympos |\n|---|---|---|---|\n${rows.join('\n')}${same.length > 200 ? `\n\n…and ${same.length - 200} more` : ''}`);
+    out.push(
+      `## ${same.length} symbols named ${code(s.name)}\n\n| address | type | object | livepatch sympos |\n|---|---|---|---|\n${rows.join('\n')}${same.length > 200 ? `\n\n…and ${same.length - 200} more` : ''}`,
+    );
   }
   if (ctx.btf) {
     const ids = ctx.btf.idsByName(s.name).filter((id) => ctx.btf!.kindOf(id) === Kind.FUNC || ctx.btf!.kindOf(id) === Kind.VAR);
@@ -82,8 +86,10 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   const prev = neighbour(index, i, -1);
   const next = neighbour(index, i, +1);
   const nb: string[] = [];
-  if (prev !== undefined) nb.push(`- previous: ${link(index.nameOf(prev), symbolUri(index, prev))} at ${code(hexAddr(index.addressOf(prev), d))}`);
-  if (next !== undefined) nb.push(`- next: ${link(index.nameOf(next), symbolUri(index, next))} at ${code(hexAddr(index.addressOf(next), d))}`);
+  if (prev !== undefined)
+    nb.push(`- previous: ${link(index.nameOf(prev), symbolUri(index, prev))} at ${code(hexAddr(index.addressOf(prev), d))}`);
+  if (next !== undefined)
+    nb.push(`- next: ${link(index.nameOf(next), symbolUri(index, next))} at ${code(hexAddr(index.addressOf(next), d))}`);
   if (nb.length) out.push(`## Neighbours\n\n${nb.join('\n')}`);
   const src = index.sources[index.src[i]];
   if (src) out.push(`Source: [${text(src.file)}:${s.line}](${fileUri(src.file)}#L${s.line})`);
@@ -123,7 +129,16 @@ function btfPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'btf' }>): stri
   }
   if (ref.kind === 'func' || ref.kind === 'var') {
     const syms = ctx.index.byNameAll(ref.name);
-    if (syms.length) out.push(`## Symbols\n\n${syms.slice(0, 50).map((j) => `- ${link(`${ctx.index.nameOf(j)}`, symbolUri(ctx.index, j))} at ${code(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits))} in ${code(ctx.index.moduleOf(j) ?? 'vmlinux')}`).join('\n')}`);
+    if (syms.length)
+      out.push(
+        `## Symbols\n\n${syms
+          .slice(0, 50)
+          .map(
+            (j) =>
+              `- ${link(`${ctx.index.nameOf(j)}`, symbolUri(ctx.index, j))} at ${code(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits))} in ${code(ctx.index.moduleOf(j) ?? 'vmlinux')}`,
+          )
+          .join('\n')}`,
+      );
   }
   return out.join('\n\n') + '\n';
 }
@@ -133,15 +148,21 @@ function koPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'ko' }>): string
   const title = `# ${text(ref.name)} [${text(ref.module)}.ko]`;
   if (!src) return `${title}\n\nModule ${code(ref.module)} is not loaded in the module store.\n`;
   const entries = src.exact(ref.name);
-  const e = ref.sym !== undefined ? entries.find((x) => src.syms[x] === ref.sym) ?? entries[0] : entries[0];
+  const e = ref.sym !== undefined ? (entries.find((x) => src.syms[x] === ref.sym) ?? entries[0]) : entries[0];
   if (e === undefined) return `${title}\n\n${code(ref.name)} is not in ${code(src.file ?? ref.module)}.\n`;
   const m = src.module;
   const s = m.symbol(src.syms[e]);
-  const out = [title, `${code(s.type)} · ${code(s.binding)} · ${code(s.elfType)} · section ${code(s.section)}+${code(hex(s.value))} · size ${code(hex(s.size))}${s.kept ? '' : ' · init only (dropped after the module init)'}`];
-  if (entries.length > 1) out.push(`${entries.length} symbols named ${code(ref.name)} in this module; this is number ${entries.indexOf(e) + 1}`);
+  const out = [
+    title,
+    `${code(s.type)} · ${code(s.binding)} · ${code(s.elfType)} · section ${code(s.section)}+${code(hex(s.value))} · size ${code(hex(s.size))}${s.kept ? '' : ' · init only (dropped after the module init)'}`,
+  ];
+  if (entries.length > 1)
+    out.push(`${entries.length} symbols named ${code(ref.name)} in this module; this is number ${entries.indexOf(e) + 1}`);
   if (src.file) out.push(`File: ${code(src.file)}`);
   const live = ctx.index.byNameAll(ref.name).filter((j) => ctx.index.moduleOf(j) === ref.module);
-  if (live.length) out.push(`In the kallsyms index: ${live.map((j) => link(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits), symbolUri(ctx.index, j))).join(', ')}`);
+  if (live.length)
+    out.push(
+      `In the kallsyms index: ${live.map((j) => link(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits), symbolUri(ctx.index, j))).join(', ')}`,
+    );
   return out.join('\n\n') + '\n';
 }
-

@@ -63,7 +63,27 @@ function compareWithBpftool(btf: Btf, raw: RawType[]): void {
   const st = btf.stats();
   for (const [k, v] of Object.entries(st.kinds)) expect([k, v]).toEqual([k, counts[k] ?? 0]);
   expect(Object.keys(st.kinds).sort()).toEqual(
-    ['INT', 'PTR', 'ARRAY', 'STRUCT', 'UNION', 'ENUM', 'FWD', 'TYPEDEF', 'VOLATILE', 'CONST', 'RESTRICT', 'FUNC', 'FUNC_PROTO', 'VAR', 'DATASEC', 'FLOAT', 'DECL_TAG', 'TYPE_TAG', 'ENUM64'].sort(),
+    [
+      'INT',
+      'PTR',
+      'ARRAY',
+      'STRUCT',
+      'UNION',
+      'ENUM',
+      'FWD',
+      'TYPEDEF',
+      'VOLATILE',
+      'CONST',
+      'RESTRICT',
+      'FUNC',
+      'FUNC_PROTO',
+      'VAR',
+      'DATASEC',
+      'FLOAT',
+      'DECL_TAG',
+      'TYPE_TAG',
+      'ENUM64',
+    ].sort(),
   );
   expect(st.namedFuncs).toBe(namedFuncs);
   expect(st.kfuncs).toBe([...kfuncTargets].filter((t) => t >= btf.firstId).length);
@@ -95,7 +115,10 @@ function gccCheck(src: string, label: string): void {
     writeFileSync(f, src);
     const r = spawnSync('gcc', ['-std=gnu11', '-fsyntax-only', '-w', f], { encoding: 'utf8', maxBuffer: 1 << 28 });
     if (r.status !== 0) {
-      const errs = r.stderr.split('\n').filter((l) => /error/.test(l)).slice(0, 15);
+      const errs = r.stderr
+        .split('\n')
+        .filter((l) => /error/.test(l))
+        .slice(0, 15);
       expect(errs, `gcc on ${label}`).toEqual([]);
     }
     expect(r.status).toBe(0);
@@ -115,7 +138,8 @@ function layoutUnit(btf: Btf, ids: number[], extra: number[] = []): string {
     const nm = `${t.kind === 'STRUCT' ? 'struct' : 'union'} ${r.tagName(id)}`;
     asserts.push(`_Static_assert(sizeof(${nm}) == ${t.size}, "size of ${nm}");`);
     for (const m of t.members) {
-      if (m.name && !m.bitfieldSize) asserts.push(`_Static_assert(__builtin_offsetof(${nm}, ${m.name}) == ${m.bitOffset / 8}, "${nm}.${m.name}");`);
+      if (m.name && !m.bitfieldSize)
+        asserts.push(`_Static_assert(__builtin_offsetof(${nm}, ${m.name}) == ${m.bitOffset / 8}, "${nm}.${m.name}");`);
     }
   }
   return `${src}\n${asserts.join('\n')}\n`;
@@ -123,7 +147,7 @@ function layoutUnit(btf: Btf, ids: number[], extra: number[] = []): string {
 
 function sample<T>(arr: T[], n: number, seed = 1): T[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const a = arr.slice();
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
@@ -177,7 +201,27 @@ class Builder {
   }
 }
 
-const K = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 };
+const K = {
+  INT: 1,
+  PTR: 2,
+  ARRAY: 3,
+  STRUCT: 4,
+  UNION: 5,
+  ENUM: 6,
+  FWD: 7,
+  TYPEDEF: 8,
+  VOLATILE: 9,
+  CONST: 10,
+  RESTRICT: 11,
+  FUNC: 12,
+  FUNC_PROTO: 13,
+  VAR: 14,
+  DATASEC: 15,
+  FLOAT: 16,
+  DECL_TAG: 17,
+  TYPE_TAG: 18,
+  ENUM64: 19,
+};
 
 /** A small BTF with one of everything. */
 function sampleBtf(): { b: Builder; ids: Record<string, number> } {
@@ -206,17 +250,39 @@ function sampleBtf(): { b: Builder; ids: Record<string, number> } {
     11,
     88,
     [
-      s('a'), ids.int, (3 << 24) | 0,
-      s('b'), ids.int, (5 << 24) | 3,
-      s('p'), ids.charp, 64,
-      s('fn'), ids.fnptr, 128,
-      s('buf'), ids.arr, 192,
-      0, ids.anon, 320,
-      s('v'), ids.volint, 384,
-      s('cp'), ids.cpconst, 448,
-      s('ccp'), ids.constcharp, 512,
-      s('rp'), ids.rptr, 576,
-      s('uu'), ids.u, 640,
+      s('a'),
+      ids.int,
+      (3 << 24) | 0,
+      s('b'),
+      ids.int,
+      (5 << 24) | 3,
+      s('p'),
+      ids.charp,
+      64,
+      s('fn'),
+      ids.fnptr,
+      128,
+      s('buf'),
+      ids.arr,
+      192,
+      0,
+      ids.anon,
+      320,
+      s('v'),
+      ids.volint,
+      384,
+      s('cp'),
+      ids.cpconst,
+      448,
+      s('ccp'),
+      ids.constcharp,
+      512,
+      s('rp'),
+      ids.rptr,
+      576,
+      s('uu'),
+      ids.u,
+      640,
     ],
     true,
   );
@@ -389,8 +455,15 @@ describe('BTF: synthetic', () => {
     // split: strings start at offset baseStrLen, no leading NUL
     const strs = Buffer.from('splitty\0fld\0');
     const words = [
-      baseStrLen, (K.STRUCT << 24) | 1, 4, baseStrLen + 8, 1, 0, // struct splitty { int fld; }
-      base.idsByName('int')[0] === 1 ? 0 : 0, (K.PTR << 24), base.lastId + 1, // ptr to splitty
+      baseStrLen,
+      (K.STRUCT << 24) | 1,
+      4,
+      baseStrLen + 8,
+      1,
+      0, // struct splitty { int fld; }
+      base.idsByName('int')[0] === 1 ? 0 : 0,
+      K.PTR << 24,
+      base.lastId + 1, // ptr to splitty
     ];
     const buf = new Uint8Array(24 + words.length * 4 + strs.length);
     const dv = new DataView(buf.buffer);
@@ -500,14 +573,21 @@ describe.skipIf(!existsSync(LIVE))('BTF: live /sys/kernel/btf/vmlinux', () => {
   });
 
   it.skipIf(!HAVE_PAHOLE)('struct/union sizes match pahole --sizes for every struct', () => {
-    const out = execFileSync('pahole', ['-F', 'btf', '--sizes', LIVE], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('pahole', ['-F', 'btf', '--sizes', LIVE], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const bad: string[] = [];
     let n = 0;
     for (const line of out.split('\n')) {
       const m = /^(\S+)\t(\d+)\t/.exec(line);
       if (!m) continue;
       n++;
-      const sizes = btf.byName(m[1]).filter((t) => t.kind === 'STRUCT' || t.kind === 'UNION').map((t) => (t as BtfStruct).size);
+      const sizes = btf
+        .byName(m[1])
+        .filter((t) => t.kind === 'STRUCT' || t.kind === 'UNION')
+        .map((t) => (t as BtfStruct).size);
       if (!sizes.includes(+m[2])) bad.push(`${m[1]}: pahole ${m[2]} ours ${sizes.join(',')}`);
     }
     expect(n).toBeGreaterThan(1000);
@@ -518,7 +598,11 @@ describe.skipIf(!existsSync(LIVE))('BTF: live /sys/kernel/btf/vmlinux', () => {
     const structs = idsOfKind(btf, 'STRUCT').filter((id) => btf.nameOf(id) && btf.idsByName(`struct ${btf.nameOf(id)}`).length === 1);
     const pick = sample(structs, 60, 7);
     const names = pick.map((id) => btf.nameOf(id));
-    const out = execFileSync('pahole', ['-F', 'btf', '-C', names.join(','), LIVE], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('pahole', ['-F', 'btf', '-C', names.join(','), LIVE], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const blocks = new Map<string, string[]>();
     let cur: string[] | undefined;
     for (const line of out.split('\n')) {
@@ -530,22 +614,25 @@ describe.skipIf(!existsSync(LIVE))('BTF: live /sys/kernel/btf/vmlinux', () => {
       const lines = blocks.get(btf.nameOf(id));
       expect(lines, btf.nameOf(id)).toBeDefined();
       // top-level (one tab) non-bitfield member lines end with /* offset size */
-      const theirs = lines!.filter((l) => /^\t[^\t/]/.test(l) || /^\t\}/.test(l)).map((l) => /\/\*\s+(\d+)\s+(\d+)\s+\*\/$/.exec(l)).filter(Boolean).map((m) => +m![1]);
+      const theirs = lines!
+        .filter((l) => /^\t[^\t/]/.test(l) || /^\t\}/.test(l))
+        .map((l) => /\/\*\s+(\d+)\s+(\d+)\s+\*\/$/.exec(l))
+        .filter(Boolean)
+        .map((m) => +m![1]);
       const s = btf.byId(id) as BtfStruct;
       const ours = s.members.filter((m) => !m.bitfieldSize).map((m) => m.bitOffset / 8);
       expect([btf.nameOf(id), ours]).toEqual([btf.nameOf(id), theirs]);
     }
   });
 
-  it.skipIf(!HAVE_GCC)('gcc compiles every named struct/union with size/offset asserts, plus typedefs, enums, vars and a sample of funcs', () => {
-    const aggs = idsOfKind(btf, 'STRUCT', 'UNION').filter((id) => btf.nameOf(id));
-    const extra = [
-      ...idsOfKind(btf, 'TYPEDEF', 'ENUM', 'ENUM64', 'VAR'),
-      ...sample(idsOfKind(btf, 'FUNC'), 2000, 3),
-      ...btf.kfuncIds(),
-    ];
-    gccCheck(layoutUnit(btf, aggs, extra), 'vmlinux');
-  });
+  it.skipIf(!HAVE_GCC)(
+    'gcc compiles every named struct/union with size/offset asserts, plus typedefs, enums, vars and a sample of funcs',
+    () => {
+      const aggs = idsOfKind(btf, 'STRUCT', 'UNION').filter((id) => btf.nameOf(id));
+      const extra = [...idsOfKind(btf, 'TYPEDEF', 'ENUM', 'ENUM64', 'VAR'), ...sample(idsOfKind(btf, 'FUNC'), 2000, 3), ...btf.kfuncIds()];
+      gccCheck(layoutUnit(btf, aggs, extra), 'vmlinux');
+    },
+  );
 
   it.skipIf(!HAVE_GCC)('gcc compiles single declarations with their dependencies (sample)', () => {
     const ids = sample(idsOfKind(btf, 'STRUCT', 'UNION', 'TYPEDEF', 'FUNC', 'ENUM', 'VAR', 'DATASEC'), 40, 11);
@@ -558,7 +645,13 @@ describe.skipIf(!existsSync(LIVE))('BTF: live /sys/kernel/btf/vmlinux', () => {
       writeFileSync(f, src);
       for (let i = 0; i < units.length; i++) {
         const r = spawnSync('gcc', ['-std=gnu11', '-fsyntax-only', '-w', `-DUNIT=${i}`, f], { encoding: 'utf8' });
-        expect([ids[i], r.stderr.split('\n').filter((l) => /error/.test(l)).slice(0, 5)]).toEqual([ids[i], []]);
+        expect([
+          ids[i],
+          r.stderr
+            .split('\n')
+            .filter((l) => /error/.test(l))
+            .slice(0, 5),
+        ]).toEqual([ids[i], []]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,9 @@ import {
 import { text } from '../../../server/src/lsp/markdown';
 
 const LIVE = '/sys/kernel/btf/vmlinux';
-const CORPUS = process.env.KSYM_CORPUS ? join(process.env.KSYM_CORPUS, 'debian-6.1.0-56-amd64') : '/work/shared/corpus/debian-6.1.0-56-amd64';
+const CORPUS = process.env.KSYM_CORPUS
+  ? join(process.env.KSYM_CORPUS, 'debian-6.1.0-56-amd64')
+  : '/work/shared/corpus/debian-6.1.0-56-amd64';
 const CORPUS_VMLINUX = join(CORPUS, 'vmlinux-6.1.0-56-amd64.btf');
 const MODULES = join(CORPUS, 'modules');
 
@@ -42,7 +44,6 @@ if (!HAVE_PAHOLE) console.warn('skipping pahole layout oracle: pahole is not ins
 if (!HAVE_BPFTOOL) console.warn('skipping bpftool oracle: bpftool is not installed');
 
 const dir = mkdtempSync(join(tmpdir(), 'btfint-store-'));
-
 
 function corpusLookup(): (name: string) => string[] {
   const byName = new Map<string, string[]>();
@@ -84,10 +85,22 @@ function tinyBtf(evilName: string): Uint8Array {
   const sX = add('x');
   const sS = add('tiny_struct');
   const t = [
-    sInt, (1 << 24) | 0, 4, (1 << 24) | 32, // INT int size 4, signed, 32 bits
-    0, (13 << 24) | 0, 1, // FUNC_PROTO returns [1]
-    sEvil, (12 << 24) | 1, 2, // FUNC global -> [2]
-    sS, (4 << 24) | 1, 4, sX, 1, 0, // STRUCT tiny_struct { int x; }
+    sInt,
+    (1 << 24) | 0,
+    4,
+    (1 << 24) | 32, // INT int size 4, signed, 32 bits
+    0,
+    (13 << 24) | 0,
+    1, // FUNC_PROTO returns [1]
+    sEvil,
+    (12 << 24) | 1,
+    2, // FUNC global -> [2]
+    sS,
+    (4 << 24) | 1,
+    4,
+    sX,
+    1,
+    0, // STRUCT tiny_struct { int x; }
   ];
   const typeLen = t.length * 4;
   const buf = new Uint8Array(24 + typeLen + strs.length);
@@ -148,7 +161,12 @@ describe('BtfStore: errors never throw, previous BTF kept', () => {
   });
 
   it('module BTF without a base or without files is a message, not an exception', async () => {
-    const s = new BtfStore({ path: join(dir, 'missing.btf'), moduleFiles: () => { throw new Error('boom'); } });
+    const s = new BtfStore({
+      path: join(dir, 'missing.btf'),
+      moduleFiles: () => {
+        throw new Error('boom');
+      },
+    });
     const m = await s.module('foo');
     expect(m.btf).toBeUndefined();
     expect(m.message).toMatch(/module foo: no vmlinux BTF loaded/);
@@ -267,7 +285,9 @@ describe.skipIf(!HAVE_LIVE)('BtfStore: live /sys/kernel/btf/vmlinux', () => {
     for (const name of ['tcp_bbr', 'crc7', 'virtio_net']) {
       const m = await s.module(name);
       expect(m.btf).toBeUndefined();
-      expect(m.message).toMatch(new RegExp(`${name}: no usable BTF: .*\\.ko.*(does not match the base ${LIVE.replace(/\//g, '\\/')}|split BTF .* does not match)`));
+      expect(m.message).toMatch(
+        new RegExp(`${name}: no usable BTF: .*\\.ko.*(does not match the base ${LIVE.replace(/\//g, '\\/')}|split BTF .* does not match)`),
+      );
     }
     expect(s.messages().some((x) => /tcp_bbr/.test(x))).toBe(true);
     // The hover explains why the module's BTF is not used (the live kernel may have
@@ -374,7 +394,13 @@ describe('hover markdown escaping and limits', () => {
   });
 
   it('truncateLines keeps head and summary', () => {
-    const src = ['struct a {', ...Array.from({ length: 50 }, (_, i) => `\tint m${i};`), '', '\t/* size: 200, cachelines: 4, members: 50 */', '};'].join('\n');
+    const src = [
+      'struct a {',
+      ...Array.from({ length: 50 }, (_, i) => `\tint m${i};`),
+      '',
+      '\t/* size: 200, cachelines: 4, members: 50 */',
+      '};',
+    ].join('\n');
     const t = truncateLines(src, 10, 'hint');
     const lines = t.split('\n');
     expect(lines.length).toBe(10);

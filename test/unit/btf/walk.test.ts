@@ -33,8 +33,25 @@ function rng(seed: number) {
 
 const TRAILING: Record<number, [number, number]> = {
   // kind: [fixed bytes, bytes per vlen]
-  1: [4, 0], 2: [0, 0], 3: [12, 0], 4: [0, 12], 5: [0, 12], 6: [0, 8], 7: [0, 0], 8: [0, 0], 9: [0, 0], 10: [0, 0],
-  11: [0, 0], 12: [0, 0], 13: [0, 8], 14: [4, 0], 15: [0, 12], 16: [0, 0], 17: [4, 0], 18: [0, 0], 19: [0, 12],
+  1: [4, 0],
+  2: [0, 0],
+  3: [12, 0],
+  4: [0, 12],
+  5: [0, 12],
+  6: [0, 8],
+  7: [0, 0],
+  8: [0, 0],
+  9: [0, 0],
+  10: [0, 0],
+  11: [0, 0],
+  12: [0, 0],
+  13: [0, 8],
+  14: [4, 0],
+  15: [0, 12],
+  16: [0, 0],
+  17: [4, 0],
+  18: [0, 0],
+  19: [0, 12],
 };
 
 /**
@@ -61,7 +78,10 @@ function randomBlob(seed: number, n: number): Uint8Array {
     words.push(k === Kind.DECL_TAG && r.next() < 0.7 ? strOff[1] : name, (k << 24) | vlen, ref);
     const [fixed, per] = TRAILING[k];
     const extra = (fixed + per * vlen) / 4;
-    for (let w = 0; w < extra; w++) words.push(k === Kind.ARRAY && w < 2 ? r.int(n + 1) : k === Kind.DECL_TAG ? (r.next() < 0.7 ? 0xffffffff : r.int(4)) : r.int(1 << 30));
+    for (let w = 0; w < extra; w++)
+      words.push(
+        k === Kind.ARRAY && w < 2 ? r.int(n + 1) : k === Kind.DECL_TAG ? (r.next() < 0.7 ? 0xffffffff : r.int(4)) : r.int(1 << 30),
+      );
     kinds.push(k);
   }
   const typeLen = words.length * 4;
@@ -95,7 +115,8 @@ function sections(b: Uint8Array) {
   return { start: h.typeStart, end: h.typeEnd, strTotal: h.strEnd - h.strStart, le: h.littleEndian };
 }
 
-const plain = (w: TypeWalk | undefined) => w && { ...w, offsets: Array.from(w.offsets), kindCounts: Array.from(w.kindCounts), declTags: Array.from(w.declTags) };
+const plain = (w: TypeWalk | undefined) =>
+  w && { ...w, offsets: Array.from(w.offsets), kindCounts: Array.from(w.kindCounts), declTags: Array.from(w.declTags) };
 
 /** What scanTypes should give, from the JavaScript walk. */
 function expectedScan(b: Uint8Array, w: TypeWalk | undefined) {
@@ -155,7 +176,8 @@ describe('BTF walk', () => {
     for (let seed = 1; seed <= 24; seed++) {
       const blob = randomBlob(seed, seed % 6 === 0 ? 20000 : 300);
       expect(checkAll(blob, `seed ${seed}`)).toBeDefined();
-      for (let m = 0; m < (seed % 6 === 0 ? 4 : 20); m++) if (checkAll(mutate(blob, seed * 1000 + m), `seed ${seed} mutation ${m}`)) valid++;
+      for (let m = 0; m < (seed % 6 === 0 ? 4 : 20); m++)
+        if (checkAll(mutate(blob, seed * 1000 + m), `seed ${seed} mutation ${m}`)) valid++;
     }
     expect(valid).toBeGreaterThan(0); // some mutations keep the records well-formed
   });

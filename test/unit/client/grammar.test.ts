@@ -142,11 +142,7 @@ class Tokenizer {
     return text.split(/\r?\n/).map((line) => this.tokenizeLine(line, stack, base));
   }
 
-  private tokenizeLine(
-    line: string,
-    stack: { rule: RawRule; scopes: string[]; content: string[] }[],
-    base: string[],
-  ): string[][] {
+  private tokenizeLine(line: string, stack: { rule: RawRule; scopes: string[]; content: string[] }[], base: string[]): string[][] {
     const chars: string[][] = Array.from({ length: line.length }, () => []);
     const paint = (from: number, to: number, scopes: string[]): void => {
       for (let i = from; i < to; i++) chars[i] = [...scopes];
@@ -301,7 +297,13 @@ describe('grammar files', () => {
   it.each(grammars)('%s: capture numbers exist in their regex', (_scope, g) => {
     for (const { where, key, src, rule } of allRegexes(g)) {
       const caps =
-        key === 'match' ? rule.captures : key === 'begin' ? (rule.beginCaptures ?? rule.captures) : key === 'end' ? rule.endCaptures : undefined;
+        key === 'match'
+          ? rule.captures
+          : key === 'begin'
+            ? (rule.beginCaptures ?? rule.captures)
+            : key === 'end'
+              ? rule.endCaptures
+              : undefined;
       const n = groupCount(src);
       for (const k of Object.keys(caps ?? {})) {
         expect(Number.isInteger(Number(k)), `${where}: capture key ${k}`).toBe(true);
@@ -489,7 +491,7 @@ if (process.env.GRAMMAR_DUMP) {
   logTok.tokenize(text).forEach((chars, i) => {
     const line = lines[i]!;
     const parts: string[] = [];
-    for (let s = 0; s < line.length; ) {
+    for (let s = 0; s < line.length;) {
       let e = s + 1;
       while (e < line.length && chars[e]!.join() === chars[s]!.join()) e++;
       const scopes = chars[s]!.slice(1).filter((x) => !x.startsWith('meta.') && !x.startsWith('punctuation.'));
@@ -500,7 +502,11 @@ if (process.env.GRAMMAR_DUMP) {
   });
 }
 
-const corpusFiles = existsSync(OOPS_DIR) ? readdirSync(OOPS_DIR).filter((f) => f.endsWith('.txt')).sort() : [];
+const corpusFiles = existsSync(OOPS_DIR)
+  ? readdirSync(OOPS_DIR)
+      .filter((f) => f.endsWith('.txt'))
+      .sort()
+  : [];
 if (!corpusFiles.length) console.warn(`grammar.test: corpus oops logs not found at ${OOPS_DIR}; corpus tests skipped`);
 
 /** Independent oracles for what must be coloured. */
@@ -518,7 +524,10 @@ describe.skipIf(!corpusFiles.length)('kernel-log grammar on the corpus', () => {
       const chars = tokenized[i]!;
       const check = (from: number, to: number, prefix: string, what: string): void => {
         const scopes = scopesAt(chars, from, to);
-        expect(hasScope(scopes, prefix), `${file}:${i + 1} ${what} ${JSON.stringify(line.slice(from, to))} [${scopes.join(', ')}] in ${JSON.stringify(line)}`).toBe(true);
+        expect(
+          hasScope(scopes, prefix),
+          `${file}:${i + 1} ${what} ${JSON.stringify(line.slice(from, to))} [${scopes.join(', ')}] in ${JSON.stringify(line)}`,
+        ).toBe(true);
       };
       const ts = TIMESTAMP.exec(line);
       if (ts) {

@@ -28,8 +28,24 @@ import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { ROOT } from '../../helpers/corpus';
 
 const core = {
-  FormatError, buildIndex, parseElf, ModuleSymbols, parseModule, scanLivepatchKo, decompressModuleSync, parseBtf,
-  scanLine, scanWrapped, findKaslrOffset, tokenAt, resolveFrame, resolveAddressToken, kaslrShift, findKlpRefs, lineStarts, extractKlpC,
+  FormatError,
+  buildIndex,
+  parseElf,
+  ModuleSymbols,
+  parseModule,
+  scanLivepatchKo,
+  decompressModuleSync,
+  parseBtf,
+  scanLine,
+  scanWrapped,
+  findKaslrOffset,
+  tokenAt,
+  resolveFrame,
+  resolveAddressToken,
+  kaslrShift,
+  findKlpRefs,
+  lineStarts,
+  extractKlpC,
 };
 
 interface Row {
@@ -62,7 +78,10 @@ describe('fuzz harness (short pass)', () => {
     const targets = makeTargets(core, { root: resolve(ROOT), only: name });
     const [row] = runInProcess({ targets, core, seed: SEED, iterations: ITERATIONS }) as Row[];
     console.log(formatTable([row]));
-    for (const s of row.slowList) console.warn(`slow ${name} seed=${SEED} iter=${s.iter}: ${s.ms.toFixed(1)} ms for ${s.size} bytes (npm run fuzz -- --parser ${name} --seed ${SEED} --only ${s.iter})`);
+    for (const s of row.slowList)
+      console.warn(
+        `slow ${name} seed=${SEED} iter=${s.iter}: ${s.ms.toFixed(1)} ms for ${s.size} bytes (npm run fuzz -- --parser ${name} --seed ${SEED} --only ${s.iter})`,
+      );
     for (const m of row.maskedList) console.warn(`masked internal error ${name} seed=${SEED} iter=${m.iter}: ${m.error.split('\n')[0]}`);
     const failures = row.failureList.map((f) => `${name} seed=${SEED} iter=${f.iter}: ${f.error}`);
     expect(failures).toEqual([]);

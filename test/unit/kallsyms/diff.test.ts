@@ -77,8 +77,14 @@ function rng(seed: number): () => number {
 }
 
 const MUTATIONS: ((l: string, r: () => number) => string)[] = [
-  (l, r) => { const p = Math.floor(r() * l.length); return l.slice(0, p) + ' ' + l.slice(p + 1); }, // a space anywhere
-  (l, r) => { const p = Math.floor(r() * l.length); return l.slice(0, p) + '\t' + l.slice(p); }, // a TAB anywhere
+  (l, r) => {
+    const p = Math.floor(r() * l.length);
+    return l.slice(0, p) + ' ' + l.slice(p + 1);
+  }, // a space anywhere
+  (l, r) => {
+    const p = Math.floor(r() * l.length);
+    return l.slice(0, p) + '\t' + l.slice(p);
+  }, // a TAB anywhere
   (l) => l + '\r', // CRLF
   (l) => l.replace(/^0*/, '').replace(/^ffffffff/, ''), // short addresses
   (l) => 'f' + l, // 17 digits
@@ -220,7 +226,11 @@ describe('index construction passes (wasm) against a straightforward computation
     if (!have(SYSTEM_MAP, 'System.map sizes')) return;
     const bytes = readFileSync(SYSTEM_MAP);
     // Every 50th line keeps the naive check quadratic-free enough.
-    const text = bytes.toString('latin1').split('\n').filter((_, i) => i % 50 === 0).join('\n');
+    const text = bytes
+      .toString('latin1')
+      .split('\n')
+      .filter((_, i) => i % 50 === 0)
+      .join('\n');
     const index = buildIndex([{ file: 's', bytes: Buffer.from(text, 'latin1'), kind: 'system.map' }]);
     expect(index.count).toBeGreaterThan(1000);
     expect(sizesOf(index)).toEqual(naiveSizes(index));

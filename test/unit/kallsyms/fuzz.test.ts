@@ -23,10 +23,17 @@ function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
   for (let k = 0; k < n; k++) {
     const at = Math.floor(rnd() * b.length);
     switch (Math.floor(rnd() * 4)) {
-      case 0: b[at] = Math.floor(rnd() * 256); break;
-      case 1: b[at] = [0x20, 0x09, 0x0a, 0x5b, 0x5d, 0x30, 0x66][Math.floor(rnd() * 7)]; break;
-      case 2: return b.subarray(0, at); // truncation
-      default: b.copyWithin(at, Math.floor(rnd() * b.length)); break;
+      case 0:
+        b[at] = Math.floor(rnd() * 256);
+        break;
+      case 1:
+        b[at] = [0x20, 0x09, 0x0a, 0x5b, 0x5d, 0x30, 0x66][Math.floor(rnd() * 7)];
+        break;
+      case 2:
+        return b.subarray(0, at); // truncation
+      default:
+        b.copyWithin(at, Math.floor(rnd() * b.length));
+        break;
     }
   }
   return b;
@@ -70,18 +77,23 @@ describe('fuzz: kallsyms parser and resolution', () => {
     }
   });
 
-  it.skipIf(!have(OOPS, 'log fuzz') || !have(SYSTEM_MAP, 'log fuzz'))('mutated corpus log lines tokenize and resolve without throwing', () => {
-    const idx = buildIndex([{ file: SYSTEM_MAP, bytes: readFileSync(SYSTEM_MAP), kind: 'system.map' }]);
-    const lines = readdirSync(OOPS).filter((f) => f.endsWith('.txt')).flatMap((f) => readFileSync(join(OOPS, f), 'latin1').split('\n'));
-    const rnd = prng(7);
-    const enc = new TextEncoder();
-    const dec = new TextDecoder('latin1');
-    for (let i = 0; i < 3000; i++) {
-      const l = dec.decode(mutate(enc.encode(lines[Math.floor(rnd() * lines.length)] + ' '), rnd));
-      for (const t of scanLine(l)) {
-        if (t.kind === 'frame') resolveFrame(idx, t);
-        else if (t.kind === 'address') resolveAddressToken(idx, t, 0n);
+  it.skipIf(!have(OOPS, 'log fuzz') || !have(SYSTEM_MAP, 'log fuzz'))(
+    'mutated corpus log lines tokenize and resolve without throwing',
+    () => {
+      const idx = buildIndex([{ file: SYSTEM_MAP, bytes: readFileSync(SYSTEM_MAP), kind: 'system.map' }]);
+      const lines = readdirSync(OOPS)
+        .filter((f) => f.endsWith('.txt'))
+        .flatMap((f) => readFileSync(join(OOPS, f), 'latin1').split('\n'));
+      const rnd = prng(7);
+      const enc = new TextEncoder();
+      const dec = new TextDecoder('latin1');
+      for (let i = 0; i < 3000; i++) {
+        const l = dec.decode(mutate(enc.encode(lines[Math.floor(rnd() * lines.length)] + ' '), rnd));
+        for (const t of scanLine(l)) {
+          if (t.kind === 'frame') resolveFrame(idx, t);
+          else if (t.kind === 'address') resolveAddressToken(idx, t, 0n);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -62,7 +62,18 @@ describe('kallsyms parser', () => {
   });
 
   it('reports garbage, truncated and blank lines with their line numbers and keeps going', () => {
-    const bad = idx(['ffffffff81000000 T _stext', 'garbage here', 'ffffffff81000010 T', '', 'ffffffff8100001 Q', 'zz T x', 'ffffffff81000020 T ok', '12345678901234567 T toowide'].join('\n'));
+    const bad = idx(
+      [
+        'ffffffff81000000 T _stext',
+        'garbage here',
+        'ffffffff81000010 T',
+        '',
+        'ffffffff8100001 Q',
+        'zz T x',
+        'ffffffff81000020 T ok',
+        '12345678901234567 T toowide',
+      ].join('\n'),
+    );
     expect(bad.count).toBe(2);
     const problems = bad.sources[0].report.problems;
     expect(problems.map((p) => p.line)).toEqual([2, 3, 5, 6, 8]);
@@ -197,7 +208,7 @@ describe('oracle: the running kernel', () => {
     expect(index!.messages.warnings).toEqual([]);
   });
 
-  it.skipIf(!index)('reproduces every frame of /proc/*/stack (the kernel\'s own %pB) from the frame\'s address', () => {
+  it.skipIf(!index)("reproduces every frame of /proc/*/stack (the kernel's own %pB) from the frame's address", () => {
     const frames = kernelStackFrames();
     if (frames.length === 0) {
       console.warn('no /proc/*/stack frames readable (not root?)');
@@ -217,7 +228,7 @@ describe('oracle: the running kernel', () => {
   });
 
   const perf = spawnSync('perf', ['--version']).status === 0;
-  it.skipIf(!index || !perf)('agrees with perf script on sampled kernel IPs and callchains (except perf\'s last-alias choice)', () => {
+  it.skipIf(!index || !perf)("agrees with perf script on sampled kernel IPs and callchains (except perf's last-alias choice)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ksym-perf-'));
     const data = join(dir, 'perf.data');
     const rec = spawnSync('perf', ['record', '-q', '-o', data, '-a', '-g', '--', 'sleep', '0.5'], { encoding: 'utf8' });
@@ -225,7 +236,11 @@ describe('oracle: the running kernel', () => {
       console.warn(`perf record failed, skipping: ${rec.stderr.slice(0, 200)}`);
       return;
     }
-    const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym,symoff', '--kallsyms', '/proc/kallsyms'], { encoding: 'latin1', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+    const script = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym,symoff', '--kallsyms', '/proc/kallsyms'], {
+      encoding: 'latin1',
+      maxBuffer: 1 << 28,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let same = 0;
     let aliasOnly = 0;
     const seen = new Set<string>();

@@ -8,7 +8,16 @@ import { parseModule, ModuleSymbols } from '../../../server/src/core/modules/sym
 import { parseElf } from '../../../server/src/core/modules/elf';
 import { loadIndex } from '../../../server/src/core/kallsyms/load';
 import { SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
-import { checkReference, CheckContext, moduleTarget, parseKlpRelaName, parseKlpSymName, resolvePosition, vmlinuxTarget, checkKoRelaSection } from '../../../server/src/core/livepatch/sympos';
+import {
+  checkReference,
+  CheckContext,
+  moduleTarget,
+  parseKlpRelaName,
+  parseKlpSymName,
+  resolvePosition,
+  vmlinuxTarget,
+  checkKoRelaSection,
+} from '../../../server/src/core/livepatch/sympos';
 import { findKlpRefs } from '../../../server/src/core/livepatch/textRefs';
 import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { scanLivepatchKo } from '../../../server/src/core/livepatch/koScan';
@@ -29,7 +38,6 @@ const LIVE = liveKallsyms();
 
 const loadMod = (p: string) => parseModule(new Uint8Array(readFileSync(p)), p);
 const codes = (fs: { code: string }[]) => fs.map((f) => f.code);
-
 
 /** /proc/kallsyms vmlinux lines of a name, in file order (the oracle). */
 function kallsymsLines(buf: Buffer, name: string): Array<{ addr: string; type: string }> {
@@ -123,7 +131,9 @@ describe.skipIf(!LIVE)('vmlinux against the live /proc/kallsyms', () => {
     const n = kallsymsLines(LIVE!, 'paravirt_read_msr').length;
     const f0 = checkReference({ objname: 'vmlinux', symbol: 'paravirt_read_msr', sympos: 0 }, ctx('paravirt_read_msr'));
     expect(codes(f0)).toEqual(['klp-ambiguous']);
-    expect(f0[0].message).toBe(`unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux': ${n} matches, a position is needed`);
+    expect(f0[0].message).toBe(
+      `unresolvable ambiguity for symbol 'paravirt_read_msr' in object 'vmlinux': ${n} matches, a position is needed`,
+    );
     expect(f0[0].candidates.length).toBe(n);
     expect(f0[0].suggestions.map((s) => s.position)).toEqual(Array.from({ length: n }, (_, k) => k + 1));
     expect(checkReference({ objname: 'vmlinux', symbol: 'paravirt_read_msr', sympos: 2 }, ctx('paravirt_read_msr'))).toEqual([]);
@@ -143,15 +153,23 @@ describe.skipIf(!LIVE)('vmlinux against the live /proc/kallsyms', () => {
   it('nonzero position on a unique name warns; 0 does not', () => {
     const unique = kallsymsLines(LIVE!, 'cmdline_proc_show');
     expect(unique.length).toBe(1);
-    expect(checkReference({ objname: 'vmlinux', symbol: 'cmdline_proc_show', sympos: 0, wantFunction: true }, ctx('cmdline_proc_show'))).toEqual([]);
+    expect(
+      checkReference({ objname: 'vmlinux', symbol: 'cmdline_proc_show', sympos: 0, wantFunction: true }, ctx('cmdline_proc_show')),
+    ).toEqual([]);
     const f = checkReference({ objname: 'vmlinux', symbol: 'cmdline_proc_show', sympos: 1, wantFunction: true }, ctx('cmdline_proc_show'));
     expect(codes(f)).toEqual(['klp-fragile-position']);
     expect(f[0].suggestions[0].position).toBe(0);
   });
   it('old_name that is not a function warns; a function does not', () => {
-    const data = LIVE!.toString('latin1').split('\n').map((l) => l.split(/\s+/)).find((f) => f.length === 3 && /^[dDbBrR]$/.test(f[1]) && kallsymsLines(LIVE!, f[2]).length === 1);
+    const data = LIVE!
+      .toString('latin1')
+      .split('\n')
+      .map((l) => l.split(/\s+/))
+      .find((f) => f.length === 3 && /^[dDbBrR]$/.test(f[1]) && kallsymsLines(LIVE!, f[2]).length === 1);
     if (!data) return; // no data symbols in this kallsyms (no CONFIG_KALLSYMS_ALL)
-    expect(codes(checkReference({ objname: 'vmlinux', symbol: data[2], sympos: 0, wantFunction: true }, ctx(data[2])))).toEqual(['klp-not-function']);
+    expect(codes(checkReference({ objname: 'vmlinux', symbol: data[2], sympos: 0, wantFunction: true }, ctx(data[2])))).toEqual([
+      'klp-not-function',
+    ]);
     expect(checkReference({ objname: 'vmlinux', symbol: data[2], sympos: 0 }, ctx(data[2]))).toEqual([]);
   });
 });
@@ -159,22 +177,37 @@ describe.skipIf(!LIVE)('vmlinux against the live /proc/kallsyms', () => {
 describe('data source cannot decide', () => {
   it('no kallsyms / module not indexed: says what is missing', () => {
     expect(codes(checkReference({ objname: 'vmlinux', symbol: 'x', sympos: 0 }, { haveVmlinux: false }))).toEqual(['klp-no-vmlinux-data']);
-    const f = checkReference({ objname: 'drbd', symbol: 'put_ldev', sympos: 1 }, { haveVmlinux: false, moduleMissing: 'no drbd.ko among /tmp/x' });
+    const f = checkReference(
+      { objname: 'drbd', symbol: 'put_ldev', sympos: 1 },
+      { haveVmlinux: false, moduleMissing: 'no drbd.ko among /tmp/x' },
+    );
     expect(codes(f)).toEqual(['klp-module-not-indexed']);
     expect(f[0].message).toContain('no drbd.ko among /tmp/x');
   });
   it('System.map instead of kallsyms: warns and downgrades errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sympos-'));
     const map = join(dir, 'System.map-test');
-    writeFileSync(map, 'ffffffff81000000 T _stext\nffffffff81000010 t dup\nffffffff81000020 t dup\nffffffff81000030 T uniq\nffffffff81000040 T _etext\n');
+    writeFileSync(
+      map,
+      'ffffffff81000000 T _stext\nffffffff81000010 t dup\nffffffff81000020 t dup\nffffffff81000030 T uniq\nffffffff81000040 T _etext\n',
+    );
     const kall = join(dir, 'kallsyms');
-    writeFileSync(kall, 'ffffffff81000000 T _stext\nffffffff81000010 t dup\nffffffff81000020 t dup\nffffffff81000030 T uniq\nffffffff81000040 T _etext\n');
+    writeFileSync(
+      kall,
+      'ffffffff81000000 T _stext\nffffffff81000010 t dup\nffffffff81000020 t dup\nffffffff81000030 T uniq\nffffffff81000040 T _etext\n',
+    );
     const viaMap = (await loadIndex([{ file: map, kind: 'system.map' }])).index!;
-    const f = checkReference({ objname: 'vmlinux', symbol: 'dup', sympos: 0 }, { haveVmlinux: true, vmlinux: vmlinuxTarget(viaMap, 'dup') });
+    const f = checkReference(
+      { objname: 'vmlinux', symbol: 'dup', sympos: 0 },
+      { haveVmlinux: true, vmlinux: vmlinuxTarget(viaMap, 'dup') },
+    );
     expect(codes(f)).toEqual(['klp-source-system-map', 'klp-ambiguous']);
     expect(f.every((x) => x.severity === 'warning')).toBe(true);
     const viaKall = (await loadIndex([{ file: kall, kind: 'kallsyms' }])).index!;
-    const g = checkReference({ objname: 'vmlinux', symbol: 'dup', sympos: 0 }, { haveVmlinux: true, vmlinux: vmlinuxTarget(viaKall, 'dup') });
+    const g = checkReference(
+      { objname: 'vmlinux', symbol: 'dup', sympos: 0 },
+      { haveVmlinux: true, vmlinux: vmlinuxTarget(viaKall, 'dup') },
+    );
     expect(codes(g)).toEqual(['klp-ambiguous']);
     expect(g[0].severity).toBe('error');
   });
@@ -199,7 +232,12 @@ describe.skipIf(!HAVE_CORPUS)('corpus modules (positions against readelf -sW ord
   it.each(cases)('%s %s: every valid position is clean (no order, load-order or function warnings)', (path, name, n) => {
     const mod = loadMod(path);
     for (let p = 1; p <= n; p++) {
-      expect(checkReference({ objname: mod.name, symbol: name, sympos: p, wantFunction: true }, { haveVmlinux: false, module: moduleTarget(mod, name) })).toEqual([]);
+      expect(
+        checkReference(
+          { objname: mod.name, symbol: name, sympos: p, wantFunction: true },
+          { haveVmlinux: false, module: moduleTarget(mod, name) },
+        ),
+      ).toEqual([]);
     }
   });
   it.each(cases)('%s %s: position 0 is ambiguous, n+1 not found', (path, name, n) => {
@@ -210,14 +248,23 @@ describe.skipIf(!HAVE_CORPUS)('corpus modules (positions against readelf -sW ord
     expect(a[0].message).toBe(`unresolvable ambiguity for symbol '${name}' in object '${mod.name}': ${n} matches, a position is needed`);
     const b = checkReference({ objname: mod.name, symbol: name, sympos: n + 1 }, ctx);
     expect(codes(b)).toEqual(['klp-position-not-found']);
-    expect(b[0].message).toMatch(new RegExp(`^symbol position ${n + 1} for symbol '${name.replace(/\./g, '\\.')}' in object '${mod.name}' not found`));
+    expect(b[0].message).toMatch(
+      new RegExp(`^symbol position ${n + 1} for symbol '${name.replace(/\./g, '\\.')}' in object '${mod.name}' not found`),
+    );
   });
   it('candidates carry section+value and type; snd-ctxfi module name uses _', () => {
     const mod = loadMod(CTXFI);
     expect(mod.name).toBe('snd_ctxfi');
     const t = moduleTarget(mod, 'amixer_get_y');
     const oracle = readelfIndices(CTXFI, 'amixer_get_y');
-    expect(t.kernel[1]).toMatchObject({ position: 2, section: '.text', type: 't', elfType: 'FUNC', symtabIndex: oracle[1], isFunction: true });
+    expect(t.kernel[1]).toMatchObject({
+      position: 2,
+      section: '.text',
+      type: 't',
+      elfType: 'FUNC',
+      symtabIndex: oracle[1],
+      isFunction: true,
+    });
     expect(t.kernel[1].value).toBe(mod.value(oracle[1]));
   });
 });
@@ -225,8 +272,14 @@ describe.skipIf(!HAVE_CORPUS)('corpus modules (positions against readelf -sW ord
 // ---------------------------------------------------------------------------
 // Target modules built with the ELF writer: order and load-order rules
 
-const SHF_WRITE = 1, SHF_ALLOC = 2, SHF_EXEC = 4, SHF_INFO_LINK = 0x40;
-const STB_LOCAL = 0, STB_GLOBAL = 1, STT_OBJECT = 1, STT_FUNC = 2;
+const SHF_WRITE = 1,
+  SHF_ALLOC = 2,
+  SHF_EXEC = 4,
+  SHF_INFO_LINK = 0x40;
+const STB_LOCAL = 0,
+  STB_GLOBAL = 1,
+  STT_OBJECT = 1,
+  STT_FUNC = 2;
 
 function targetModule(): ModuleSymbols {
   // sections: 1 .text, 2 .init.text, 3 .data
@@ -254,7 +307,8 @@ function targetModule(): ModuleSymbols {
 
 describe('order rules on a built target module', () => {
   const mod = targetModule();
-  const check = (symbol: string, sympos: number, wantFunction = true) => checkReference({ objname: 'tgt', symbol, sympos, wantFunction }, { haveVmlinux: false, module: moduleTarget(mod, symbol) });
+  const check = (symbol: string, sympos: number, wantFunction = true) =>
+    checkReference({ objname: 'tgt', symbol, sympos, wantFunction }, { haveVmlinux: false, module: moduleTarget(mod, symbol) });
 
   it('symtab order, not address order, is the kernel count', () => {
     expect(moduleTarget(mod, 'foo').kernel.map((c) => c.symtabIndex)).toEqual([1, 2, 3]);
@@ -265,7 +319,9 @@ describe('order rules on a built target module', () => {
     expect(codes(f)).toEqual([]);
     const g = check('foo', 3);
     expect(codes(g)).toEqual(['klp-order-sorted-functions', 'klp-order-address']);
-    expect(g[0].message).toMatch(/position 3 of 'foo' in tgt would name #1 \.data\+0x8 d OBJECT instead of #3 \.text\+0x10 t FUNC under function symbols sorted by address ahead of other symbols/);
+    expect(g[0].message).toMatch(
+      /position 3 of 'foo' in tgt would name #1 \.data\+0x8 d OBJECT instead of #3 \.text\+0x10 t FUNC under function symbols sorted by address ahead of other symbols/,
+    );
     expect(g[1].message).toMatch(/would name #1 \.data\+0x8 d OBJECT instead of #3 \.text\+0x10 t FUNC under plain address order/);
   });
   it('old_name on a data symbol warns (and the orders disagree)', () => {
@@ -281,7 +337,9 @@ describe('order rules on a built target module', () => {
   it('count differs between full and kept symtab: load order matters', () => {
     const f = check('bar', 0);
     expect(codes(f)).toEqual(['klp-load-order']);
-    expect(f[0].message).toMatch(/2 matches in tgt's full symtab but 1 after its init: position 0 fails \(ambiguous\) if tgt loads after the livepatch, and names #1 \.text\+0x200/);
+    expect(f[0].message).toMatch(
+      /2 matches in tgt's full symtab but 1 after its init: position 0 fails \(ambiguous\) if tgt loads after the livepatch, and names #1 \.text\+0x200/,
+    );
     expect(codes(check('baz', 0))).toEqual([]);
   });
 });
@@ -317,9 +375,45 @@ function livepatchKo(): Uint8Array {
   return writeElf({
     sections: [
       { name: '.text', flags: SHF_ALLOC | SHF_EXEC, data: new Uint8Array(64) },
-      { name: '.klp.rela.vmlinux..text', type: 4, flags: SHF_ALLOC | SHF_INFO_LINK | 0x00100000, data: rela([[2, 4], [6, 4]]), link: SYMTAB, info: 1, entsize: 24, addralign: 8 },
-      { name: '.klp.rela.tgt..text', type: 4, flags: SHF_ALLOC | SHF_INFO_LINK | 0x00100000, data: rela([[3, 4], [4, 4], [5, 4], [7, 4], [8, 4]]), link: SYMTAB, info: 1, entsize: 24, addralign: 8 },
-      { name: '.klp.rela.tgt..data', type: 4, flags: SHF_ALLOC | SHF_INFO_LINK, data: rela([[3, 1]]), link: SYMTAB, info: 1, entsize: 24, addralign: 8 },
+      {
+        name: '.klp.rela.vmlinux..text',
+        type: 4,
+        flags: SHF_ALLOC | SHF_INFO_LINK | 0x00100000,
+        data: rela([
+          [2, 4],
+          [6, 4],
+        ]),
+        link: SYMTAB,
+        info: 1,
+        entsize: 24,
+        addralign: 8,
+      },
+      {
+        name: '.klp.rela.tgt..text',
+        type: 4,
+        flags: SHF_ALLOC | SHF_INFO_LINK | 0x00100000,
+        data: rela([
+          [3, 4],
+          [4, 4],
+          [5, 4],
+          [7, 4],
+          [8, 4],
+        ]),
+        link: SYMTAB,
+        info: 1,
+        entsize: 24,
+        addralign: 8,
+      },
+      {
+        name: '.klp.rela.tgt..data',
+        type: 4,
+        flags: SHF_ALLOC | SHF_INFO_LINK,
+        data: rela([[3, 1]]),
+        link: SYMTAB,
+        info: 1,
+        entsize: 24,
+        addralign: 8,
+      },
     ],
     symbols,
     modinfo: { name: 'livepatch_test', livepatch: 'Y', license: 'GPL' },
@@ -364,10 +458,14 @@ describe('built livepatch .ko', () => {
     expect(by(4)).toEqual(['klp-position-not-found']);
     // The kernel stops at the st_shndx; the position is still checked (bar: unique after init, two copies before).
     expect(by(5)).toEqual(['klp-not-livepatch-symbol', 'klp-fragile-position', 'klp-load-order']);
-    expect(d.find((x) => x.symbolIndex === 5)!.message).toBe('[5] symbol .klp.sym.tgt.bar,1 is not marked as a livepatch symbol (st_shndx 0x0, expected SHN_LIVEPATCH 0xff20)');
+    expect(d.find((x) => x.symbolIndex === 5)!.message).toBe(
+      '[5] symbol .klp.sym.tgt.bar,1 is not marked as a livepatch symbol (st_shndx 0x0, expected SHN_LIVEPATCH 0xff20)',
+    );
     expect(by(6)).toEqual(['klp-malformed-name']);
     expect(by(7)).toEqual(['klp-vmlinux-from-module-rela', 'klp-no-vmlinux-data']);
-    expect(d.find((x) => x.symbolIndex === 7)!.message).toMatch(/invalid access to vmlinux symbol 'cmdline_proc_show' from module-specific livepatch relocation section \.klp\.rela\.tgt\.\.text/);
+    expect(d.find((x) => x.symbolIndex === 7)!.message).toMatch(
+      /invalid access to vmlinux symbol 'cmdline_proc_show' from module-specific livepatch relocation section \.klp\.rela\.tgt\.\.text/,
+    );
     expect(by(8)).toEqual(['klp-objname-dash']);
   });
 });
@@ -423,7 +521,12 @@ describe('extractKlpC', () => {
     const lines = multi.split('\n');
     const first = r.refs[0];
     expect(lines[first.range.line].slice(first.range.column, first.range.endColumn)).toBe('"paravirt_read_msr"');
-    expect(first.insertAt).toEqual({ line: first.range.line, column: first.range.endColumn, endLine: first.range.line, endColumn: first.range.endColumn });
+    expect(first.insertAt).toEqual({
+      line: first.range.line,
+      column: first.range.endColumn,
+      endLine: first.range.line,
+      endColumn: first.range.endColumn,
+    });
     const p = r.refs[4].posRange!;
     expect(lines[p.line].slice(p.column, p.endColumn)).toBe('11');
   });
@@ -503,7 +606,9 @@ describe.skipIf(!HAVE_CORPUS)('diagnoseDocument on the C fixtures', () => {
     expect(msg.filter((m) => m.includes("'amixer_get_y'")).map((m) => m.split(' ')[0])).toEqual(['klp-position-not-found']);
   });
   it('text: .klp.sym names anywhere; module not indexed is reported, not guessed', async () => {
-    const d = await diagnoseDocument('.klp.sym.drbd.put_ldev,3 .klp.sym.drbd.put_ldev,0 .klp.sym.xfs.xfs_foo,1', 'plaintext', { lookup: (n) => (n === 'drbd' ? loadMod(DRBD) : undefined) });
+    const d = await diagnoseDocument('.klp.sym.drbd.put_ldev,3 .klp.sym.drbd.put_ldev,0 .klp.sym.xfs.xfs_foo,1', 'plaintext', {
+      lookup: (n) => (n === 'drbd' ? loadMod(DRBD) : undefined),
+    });
     expect(d.map((x) => [x.column, x.code])).toEqual([
       [25, 'klp-ambiguous'],
       [50, 'klp-module-not-indexed'],
@@ -539,14 +644,27 @@ describe('ksym check', () => {
     const txt = join(dir, 'a.txt');
     writeFileSync(txt, 'ok\n  .klp.sym.vmlinux.foo\n');
     expect(await run([txt])).toBe(1);
-    expect(out).toBe(`${txt}:2:3: error: symbol .klp.sym.vmlinux.foo has an incorrectly formatted name (no ",SYMPOS" after the symbol name)\n`);
+    expect(out).toBe(
+      `${txt}:2:3: error: symbol .klp.sym.vmlinux.foo has an incorrectly formatted name (no ",SYMPOS" after the symbol name)\n`,
+    );
   });
   it('exit 0 with only warnings (vmlinux undecidable without kallsyms), --json shape', async () => {
     const txt = join(dir, 'b.txt');
     writeFileSync(txt, '.klp.sym.vmlinux.foo,0\n');
     expect(await run(['--json', txt])).toBe(0);
     const j = JSON.parse(out);
-    expect(j).toEqual([{ file: txt, line: 1, column: 1, endColumn: 23, severity: 'warning', code: 'klp-no-vmlinux-data', message: expect.any(String), candidates: [] }]);
+    expect(j).toEqual([
+      {
+        file: txt,
+        line: 1,
+        column: 1,
+        endColumn: 23,
+        severity: 'warning',
+        code: 'klp-no-vmlinux-data',
+        message: expect.any(String),
+        candidates: [],
+      },
+    ]);
   });
   it('exit 2 on unusable input', async () => {
     expect(await run([join(dir, 'missing.txt')])).toBe(2);

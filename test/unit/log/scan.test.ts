@@ -35,7 +35,10 @@ describe('log line tokenizer', () => {
     const ppc = '[c000000010f93340] [d0000000008c991c] .ipr_probe_ioa+0x6c/0x1390 [ipr]';
     expect(frames(ppc)[0]).toMatchObject({ name: '.ipr_probe_ioa', module: 'ipr', address: 0xd0000000008c991cn });
     expect(addrs(ppc).map((a) => a.role)).toEqual(['value', 'trace']);
-    expect(frames('NIP [c000000008068dfc] .eeh_dev_check_failure+0x27c/0x390')[0]).toMatchObject({ role: 'ip', address: 0xc000000008068dfcn });
+    expect(frames('NIP [c000000008068dfc] .eeh_dev_check_failure+0x27c/0x390')[0]).toMatchObject({
+      role: 'ip',
+      address: 0xc000000008068dfcn,
+    });
     const arm = '[<8054b7c0>] (jffs2_parse_param) from [<8037e608>] (vfs_parse_fs_param+0xf8/0x23c)';
     const af = frames(arm);
     expect(af.map((f) => f.name)).toEqual(['jffs2_parse_param', 'vfs_parse_fs_param']);
@@ -43,7 +46,10 @@ describe('log line tokenizer', () => {
     expect(af[0].address).toBe(0x8054b7c0n);
     expect(af[1]).toMatchObject({ role: 'lr', address: 0x8037e608n });
     expect(addrs(arm).map((a) => a.digits)).toEqual([8, 8]);
-    expect(frames('([<000003ff8086d036>] will_oops_init+0x36/0x1000 [will_oops])')[0]).toMatchObject({ module: 'will_oops', address: 0x3ff8086d036n });
+    expect(frames('([<000003ff8086d036>] will_oops_init+0x36/0x1000 [will_oops])')[0]).toMatchObject({
+      module: 'will_oops',
+      address: 0x3ff8086d036n,
+    });
   });
 
   it('raw addresses: bare 16-digit values, 0x values, <TASK> markers ignored', () => {
@@ -55,7 +61,12 @@ describe('log line tokenizer', () => {
   });
 
   it('KASLR offset lines', () => {
-    expect(findKaslrOffset(['foo', 'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)'])).toBe(0x1e000000n);
+    expect(
+      findKaslrOffset([
+        'foo',
+        'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)',
+      ]),
+    ).toBe(0x1e000000n);
     expect(findKaslrOffset(['Kernel Offset: disabled'])).toBe(0n);
     expect(findKaslrOffset(['nothing'])).toBeUndefined();
   });
@@ -67,14 +78,27 @@ describe('log line tokenizer', () => {
   });
 
   it('never throws on hostile lines', () => {
-    const bad = ['\u0000\u0001\uffff', 'a+0x' + 'f'.repeat(100) + '/0x1', '[<' + 'f'.repeat(40) + '>]', 'x'.repeat(100000), '?'.repeat(10000) + ' f+0x1/0x2'];
+    const bad = [
+      '\u0000\u0001\uffff',
+      'a+0x' + 'f'.repeat(100) + '/0x1',
+      '[<' + 'f'.repeat(40) + '>]',
+      'x'.repeat(100000),
+      '?'.repeat(10000) + ' f+0x1/0x2',
+    ];
     for (const l of bad) expect(() => scanLine(l)).not.toThrow();
   });
 });
 
 describe('every corpus log tokenizes', () => {
-  const files = have(OOPS, 'corpus log tests') ? readdirSync(OOPS).filter((f) => f.endsWith('.txt')).sort() : [];
-  const scan = (f: string): LogToken[] => readFileSync(join(OOPS, f), 'utf8').split('\n').flatMap((l) => scanLine(l));
+  const files = have(OOPS, 'corpus log tests')
+    ? readdirSync(OOPS)
+        .filter((f) => f.endsWith('.txt'))
+        .sort()
+    : [];
+  const scan = (f: string): LogToken[] =>
+    readFileSync(join(OOPS, f), 'utf8')
+      .split('\n')
+      .flatMap((l) => scanLine(l));
   // Frame counts per file, checked against `grep -oE '[A-Za-z_.$][A-Za-z0-9_.$]*\+0x[0-9a-f]+'` on the logs
   // (and the arm32 bare `(func)` entries).
   const expected: Record<string, { frames: number; modules?: string[]; ip?: string }> = {
@@ -100,8 +124,16 @@ describe('every corpus log tokenizes', () => {
       const exp = expected[f];
       expect(exp, `no expectation for ${f}`).toBeDefined();
       expect(fr.length).toBe(exp.frames);
-      for (const m of exp.modules ?? []) expect(fr.some((t) => t.module === m), m).toBe(true);
-      if (exp.ip) expect(fr.some((t) => t.role === 'ip' && t.name === exp.ip), exp.ip).toBe(true);
+      for (const m of exp.modules ?? [])
+        expect(
+          fr.some((t) => t.module === m),
+          m,
+        ).toBe(true);
+      if (exp.ip)
+        expect(
+          fr.some((t) => t.role === 'ip' && t.name === exp.ip),
+          exp.ip,
+        ).toBe(true);
       // Every frame's text round-trips.
       for (const t of fr) expect(t.name).toMatch(/^\.?[A-Za-z_$][\w.$]*$/);
     });

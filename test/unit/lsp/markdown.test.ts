@@ -28,7 +28,9 @@ describe('markdown escaping of untrusted names', () => {
   });
 
   it('text escapes links, images, HTML, emphasis, tables, autolinks and block starts', () => {
-    expect(text('[x](http://e) ![i](j) <img src=x> *a* _b_ |c| `d`')).toBe('\\[x\\](http\\://e) !\\[i\\](j) \\<img src=x\\> \\*a\\* \\_b\\_ \\|c\\| \\`d\\`');
+    expect(text('[x](http://e) ![i](j) <img src=x> *a* _b_ |c| `d`')).toBe(
+      '\\[x\\](http\\://e) !\\[i\\](j) \\<img src=x\\> \\*a\\* \\_b\\_ \\|c\\| \\`d\\`',
+    );
     expect(text('# head')).toBe('\\# head');
     expect(text('- item')).toBe('\\- item');
     expect(text('1. item')).toBe('1\\. item');
@@ -43,7 +45,13 @@ describe('markdown escaping of untrusted names', () => {
         expect(inert(out), `${JSON.stringify(s)} -> ${out}`).not.toMatch(/<[a-z]/i);
       }
       // Text keeps what was written (control characters aside): the escapes do not show.
-      const shown = html(text(s)).replace(/<\/?p>\n?/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      const shown = html(text(s))
+        .replace(/<\/?p>\n?/g, '')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
       expect(shown).toBe(s.replace(/[\r\n]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD'));
     }
   });

@@ -40,11 +40,18 @@ describe('code cache of the server bundle', () => {
   it('is written to a private directory after a run, then used (dist/server.js)', () => {
     const cache = mkdtempSync(join(tmpdir(), 'ksym-cache-'));
     const run = () =>
-      spawnSync(process.execPath, ['-e', "process.argv.splice(1, process.argv.length, 'server.js', '--stdio'); require(process.env.SERVER); setTimeout(() => process.exit(0), 300);"], {
-        env: { ...process.env, XDG_CACHE_HOME: cache, SERVER: join(__dirname, '../../../dist/server.js'), KSYM_PREFETCH: '' },
-        input: '',
-        timeout: 20000,
-      });
+      spawnSync(
+        process.execPath,
+        [
+          '-e',
+          "process.argv.splice(1, process.argv.length, 'server.js', '--stdio'); require(process.env.SERVER); setTimeout(() => process.exit(0), 300);",
+        ],
+        {
+          env: { ...process.env, XDG_CACHE_HOME: cache, SERVER: join(__dirname, '../../../dist/server.js'), KSYM_PREFETCH: '' },
+          input: '',
+          timeout: 20000,
+        },
+      );
     // Standard input closes at once: the server exits 1 (no shutdown request), after writing the cache.
     const ran = () => expect([0, 1]).toContain(run().status);
     ran();
@@ -54,7 +61,10 @@ describe('code cache of the server bundle', () => {
     // Node >= 22.1 keeps its own compile cache there; older ones get ours.
     expect(files.length).toBeGreaterThan(0);
     if (files.some((f) => f.endsWith('.v8cache'))) {
-      const f = join(dir, files.find((x) => x.endsWith('.v8cache'))!);
+      const f = join(
+        dir,
+        files.find((x) => x.endsWith('.v8cache'))!,
+      );
       expect(statSync(f).mode & 0o777).toBe(0o600);
       const before = statSync(f).mtimeMs;
       ran();

@@ -118,7 +118,10 @@ describe('ELF32/ELF64, both byte orders', () => {
         try {
           const f = join(dir, 'x.o');
           writeFileSync(f, w.bytes);
-          const lines = execFileSync('readelf', ['-sW', f]).toString().split('\n').filter((l) => /^\s*\d+: /.test(l));
+          const lines = execFileSync('readelf', ['-sW', f])
+            .toString()
+            .split('\n')
+            .filter((l) => /^\s*\d+: /.test(l));
           const m = parseModule(w.bytes, f);
           expect(lines.length).toBe(m.count);
           for (let i = 0; i < m.count; i++) {
@@ -333,7 +336,10 @@ describe('fuzz: mutated real modules only ever throw FormatError', () => {
         // random 32-bit garbage in the ELF header or a section header
         const shoff = Number(e.is64 ? dv.getBigUint64(40, e.littleEndian) : BigInt(dv.getUint32(32, e.littleEndian)));
         const hdrSize = e.is64 ? 64 : 40;
-        const off = rnd() < 0.3 ? Math.floor(rnd() * (e.is64 ? 60 : 48)) : shoff + Math.floor(rnd() * hdrs.length) * hdrSize + Math.floor(rnd() * (hdrSize - 4));
+        const off =
+          rnd() < 0.3
+            ? Math.floor(rnd() * (e.is64 ? 60 : 48))
+            : shoff + Math.floor(rnd() * hdrs.length) * hdrSize + Math.floor(rnd() * (hdrSize - 4));
         dv.setUint32(off, rnd() < 0.5 ? Math.floor(rnd() * 2 ** 32) : Math.floor(rnd() * 64), e.littleEndian);
       } else if (kind === 2) {
         // mutate symbols: names, shndx, info

@@ -32,8 +32,13 @@ const VIRTIO = 'drivers/net/virtio_net.ko';
 // ---- readelf oracle ----------------------------------------------------------
 
 type RSym = ReadelfSym;
-interface RSec { nr: number; name: string; size: number; flags: string; align: number }
-
+interface RSec {
+  nr: number;
+  name: string;
+  size: number;
+  flags: string;
+  align: number;
+}
 
 function readelfSections(path: string): RSec[] {
   const text = execFileSync('readelf', ['-SW', path], { maxBuffer: 1 << 26 }).toString();
@@ -136,7 +141,23 @@ describe('module store: indexing', () => {
     expect(rep.modules).toBe(15);
     expect(rep.errors).toEqual([]);
     const names = store.names();
-    for (const n of ['kvm_intel', 'kvm', 'snd_ctxfi', 'dell_wmi_sysman', 'xfs', 'drbd', 'tcp_bbr', 'crc7', 'crct10dif_common', 'virtio_net', 'ext4', 'f2fs', 'fuse', 'overlay', 'bridge']) {
+    for (const n of [
+      'kvm_intel',
+      'kvm',
+      'snd_ctxfi',
+      'dell_wmi_sysman',
+      'xfs',
+      'drbd',
+      'tcp_bbr',
+      'crc7',
+      'crct10dif_common',
+      'virtio_net',
+      'ext4',
+      'f2fs',
+      'fuse',
+      'overlay',
+      'bridge',
+    ]) {
       expect(names, n).toContain(n);
     }
     expect(store.has('kvm-intel')).toBe(true);
@@ -149,7 +170,8 @@ describe('module store: indexing', () => {
     for (let d = 0; d < 30; d++) {
       const dir = join(root, 'kernel', `sub${d}`, 'x');
       mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < 100; i++) writeFileSync(join(dir, `m-${d}-${i}.ko${i % 4 === 1 ? '.xz' : i % 4 === 2 ? '.zst' : i % 4 === 3 ? '.gz' : ''}`), '');
+      for (let i = 0; i < 100; i++)
+        writeFileSync(join(dir, `m-${d}-${i}.ko${i % 4 === 1 ? '.xz' : i % 4 === 2 ? '.zst' : i % 4 === 3 ? '.gz' : ''}`), '');
       writeFileSync(join(dir, 'modules.order'), '');
     }
     // A huge tree behind `build` must not be walked.
@@ -238,7 +260,11 @@ describe.skipIf(!CORPUS_OK)('module store: lazy loading, cache, compression, bui
       const plain = new ModuleStore([CORPUS]);
       const comp = new ModuleStore([dir]);
       expect((await comp.scan()).modules).toBe(2);
-      const frames = [frame(' virtnet_poll+0x12/0x400 [virtio_net]'), frame(' receive_buf+0x20/0x1000 [virtio_net]'), frame(' put_ldev+0x5/0xe8 [drbd]')];
+      const frames = [
+        frame(' virtnet_poll+0x12/0x400 [virtio_net]'),
+        frame(' receive_buf+0x20/0x1000 [virtio_net]'),
+        frame(' put_ldev+0x5/0xe8 [drbd]'),
+      ];
       for (const f of frames) {
         const a = ok(await plain.resolveModuleFrame(f));
         const b = ok(await comp.resolveModuleFrame(f));
@@ -258,7 +284,10 @@ describe.skipIf(!CORPUS_OK)('module store: lazy loading, cache, compression, bui
     copyFileSync(mod(XFS), join(a, 'xfs.ko'));
     const bytes = new Uint8Array(readFileSync(mod(XFS)));
     // Flip the first byte of the build-id descriptor (.note.gnu.build-id: 16-byte header + "GNU\0").
-    const noteOff = parseInt(/\.note\.gnu\.build-id\s+NOTE\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', mod(XFS)]).toString())![1], 16);
+    const noteOff = parseInt(
+      /\.note\.gnu\.build-id\s+NOTE\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', mod(XFS)]).toString())![1],
+      16,
+    );
     bytes[noteOff + 16] ^= 0xff;
     writeFileSync(join(b, 'xfs.ko'), bytes);
     const altered = readelfBuildId(join(b, 'xfs.ko'));
@@ -434,7 +463,9 @@ describe.skipIf(!CORPUS_OK)('module store: runtime addresses', () => {
       const sec = o.secs.get(+s.ndx)!;
       if (sec.name === '.data..percpu') continue;
       const t = sec.flags.includes('X') ? 't' : 'd';
-      lines.push(`${h(baseOf(sec.nr) + BigInt(s.value)).padStart(16, '0')} ${s.bind === 'GLOBAL' ? t.toUpperCase() : t} ${s.name}\t[${modName}]`);
+      lines.push(
+        `${h(baseOf(sec.nr) + BigInt(s.value)).padStart(16, '0')} ${s.bind === 'GLOBAL' ? t.toUpperCase() : t} ${s.name}\t[${modName}]`,
+      );
     }
     return { text: lines.join('\n') + '\n', o };
   }

@@ -31,7 +31,6 @@ const MODULES = findModules(CORPUS);
 const mod = (rel: string) => join(CORPUS, rel);
 const load = (p: string, opts?: Parameters<typeof parseModule>[2]) => parseModule(new Uint8Array(readFileSync(p)), p, opts);
 
-
 /** nm -p -a: symtab order, including section and file symbols; index 0 omitted. */
 function nmLetters(path: string): Array<{ letter: string; name: string }> {
   const text = execFileSync('nm', ['-p', '-a', path], { maxBuffer: 1 << 28 }).toString();
@@ -104,7 +103,16 @@ describe('kernel kept set (layout_symtab / is_core_symbol)', () => {
         }
         // Everything else that is defined, named and allocated is kept (KALLSYMS_ALL).
         const sh = m.shndx(i);
-        if (named && sh > 0 && sh < secs.length && secs[sh].flags & 2 && !sec.startsWith('.init') && sec !== '.modinfo' && sec !== '__versions' && sec !== '.data..percpu') {
+        if (
+          named &&
+          sh > 0 &&
+          sh < secs.length &&
+          secs[sh].flags & 2 &&
+          !sec.startsWith('.init') &&
+          sec !== '.modinfo' &&
+          sec !== '__versions' &&
+          sec !== '.data..percpu'
+        ) {
           expect(m.isKept(i), `${path} #${i}`).toBe(true);
         }
       }
@@ -231,12 +239,18 @@ describe('kernel kept set (layout_symtab / is_core_symbol)', () => {
       const m = parseModule(w.bytes, f);
       const nm = nmLetters(f);
       expect(nm.length).toBe(m.count - 1);
-      const lines = execFileSync('readelf', ['-sW', f]).toString().split('\n').filter((l) => /^\s*\d+: /.test(l));
+      const lines = execFileSync('readelf', ['-sW', f])
+        .toString()
+        .split('\n')
+        .filter((l) => /^\s*\d+: /.test(l));
       expect(lines.length).toBe(m.count);
       for (let i = 1; i < m.count; i++) {
         expect(m.nmType(i), m.symbolName(i)).toBe(nm[i - 1].letter);
         const s = m.symbol(i);
-        const tail = lines[i].replace(/^\s*\d+: [0-9a-f]+\s+\S+\s+/, '').replace(/\s+/g, ' ').trim();
+        const tail = lines[i]
+          .replace(/^\s*\d+: [0-9a-f]+\s+\S+\s+/, '')
+          .replace(/\s+/g, ' ')
+          .trim();
         expect(tail).toBe(`${s.elfType} ${s.binding} DEFAULT ${s.sectionIndex} ${s.name}`);
       }
     } finally {
@@ -311,7 +325,7 @@ describe('address resolution (find_kallsyms_symbol)', () => {
   it.skipIf(!HAVE_CORPUS)('section-relative lookups agree with a linear scan', () => {
     let checked = 0;
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (const path of MODULES) {
       const m = load(path);
       const textSecs = m.elf.sections.filter((s) => s.flags & 2 && s.size > 0 && !s.name.startsWith('.init'));
@@ -423,7 +437,9 @@ describe('compressed modules', () => {
     expect(await decompressModule(plain, 'x.ko')).toBe(plain);
     await expect(decompressModule(new Uint8Array([0x1f, 0x8b, 1, 2, 3]), 'x.ko.gz')).rejects.toBeInstanceOf(FormatError);
     await expect(decompressModule(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]), 'x.ko.zst')).rejects.toBeInstanceOf(FormatError);
-    await expect(decompressModule(new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2, 3]), 'x.ko.xz')).rejects.toBeInstanceOf(FormatError);
+    await expect(decompressModule(new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2, 3]), 'x.ko.xz')).rejects.toBeInstanceOf(
+      FormatError,
+    );
   });
 });
 

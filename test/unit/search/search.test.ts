@@ -13,23 +13,24 @@ import { SymbolKind } from 'vscode-languageserver';
 import { workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
 import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';
 
-const FIXTURE = [
-  'ffffffff81000000 T _stext',
-  'ffffffff81000100 t __pfx_foo_bar',
-  'ffffffff81000110 t foo_bar',
-  'ffffffff81000200 t foo_bar.constprop.0',
-  'ffffffff81000300 t foo_bar.cold',
-  'ffffffff81000400 T foo_bar_baz',
-  'ffffffff81000500 T xfoo_bar',
-  'ffffffff81000600 T tcp_v4_rcv',
-  'ffffffff81000700 T tcp_v4_rcv_alias',
-  'ffffffff81000700 T tcp_v4_rcv_alias2',
-  'ffffffff81000800 T f_o_b',
-  'ffffffff81000900 T _etext',
-  'ffffffff82000000 D foo_bar_data',
-  'ffffffffc0000000 t foo_bar_mod\t[modx]',
-  'ffffffffc0000100 t foo_bar\t[modx]',
-].join('\n') + '\n';
+const FIXTURE =
+  [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000100 t __pfx_foo_bar',
+    'ffffffff81000110 t foo_bar',
+    'ffffffff81000200 t foo_bar.constprop.0',
+    'ffffffff81000300 t foo_bar.cold',
+    'ffffffff81000400 T foo_bar_baz',
+    'ffffffff81000500 T xfoo_bar',
+    'ffffffff81000600 T tcp_v4_rcv',
+    'ffffffff81000700 T tcp_v4_rcv_alias',
+    'ffffffff81000700 T tcp_v4_rcv_alias2',
+    'ffffffff81000800 T f_o_b',
+    'ffffffff81000900 T _etext',
+    'ffffffff82000000 D foo_bar_data',
+    'ffffffffc0000000 t foo_bar_mod\t[modx]',
+    'ffffffffc0000100 t foo_bar\t[modx]',
+  ].join('\n') + '\n';
 
 function fixture(): SymbolIndex {
   return buildIndex([{ file: '/tmp/fixture.kallsyms', kind: 'kallsyms', bytes: Buffer.from(FIXTURE) }]);
@@ -39,7 +40,7 @@ describe('search over many sources', () => {
   // One source per module (`ksym search --module DIR`): results were de-duplicated with a
   // key of id * 64 + (source & 63), so sources 64 apart with a hit at the same entry
   // collided and only 64 of 70 exact hits came back.
-  it('returns every source\'s hit past 64 sources', () => {
+  it("returns every source's hit past 64 sources", () => {
     const sources = Array.from({ length: 70 }, (_, k) => {
       const text = `ffffffffc0000000 t dup_target\t[mod${k}]\nffffffffc0000100 t other_${k}\t[mod${k}]\n`;
       return new KallsymsSource(buildIndex([{ file: `/tmp/mod${k}.kallsyms`, kind: 'kallsyms', bytes: Buffer.from(text) }]));
@@ -53,7 +54,10 @@ describe('search over many sources', () => {
 
 describe('search ranking (fixture)', () => {
   const index = fixture();
-  const names = (q: string, cap = 100) => search([new KallsymsSource(index)], q, { cap }).map((h) => `${h.name}${h.source.container(h.id) === 'vmlinux' ? '' : ` [${h.source.container(h.id)}]`}`);
+  const names = (q: string, cap = 100) =>
+    search([new KallsymsSource(index)], q, { cap }).map(
+      (h) => `${h.name}${h.source.container(h.id) === 'vmlinux' ? '' : ` [${h.source.container(h.id)}]`}`,
+    );
 
   it('exact, then suffixed/__pfx_ variants, then prefix, word-start, substring', () => {
     const hits = search([new KallsymsSource(index)], 'foo_bar', { cap: 100 });
@@ -110,7 +114,12 @@ describe('search ranking (fixture)', () => {
   });
   it('workspace symbols: kinds, containers, file locations or pages', () => {
     const ws = workspaceSymbols({ index, cap: 20 }, 'foo_bar');
-    expect(ws[0]).toMatchObject({ name: 'foo_bar', kind: SymbolKind.Function, containerName: 'vmlinux', location: { uri: 'file:///tmp/fixture.kallsyms', range: { start: { line: 2, character: 19 } } } });
+    expect(ws[0]).toMatchObject({
+      name: 'foo_bar',
+      kind: SymbolKind.Function,
+      containerName: 'vmlinux',
+      location: { uri: 'file:///tmp/fixture.kallsyms', range: { start: { line: 2, character: 19 } } },
+    });
     expect(ws.find((w) => w.name === 'foo_bar_data')?.kind).toBe(SymbolKind.Variable);
     expect(ws[1].containerName).toBe('modx');
     const pages = workspaceSymbols({ index, cap: 20, openFile: () => false }, 'foo_bar');
@@ -149,7 +158,9 @@ describe('ksym: URIs and pages (fixture)', () => {
   });
   it('definition: frame, address, name, kallsyms line', () => {
     expect(definition('[  1.0] RIP: 0010:foo_bar_baz+0x10/0x100', 22, index)?.range.start.line).toBe(5);
-    expect(definition(' ? foo_bar+0x5/0xf0', 4, index, undefined, { openFile: () => false })?.uri).toBe('ksym:/symbol/vmlinux/foo_bar?addr=ffffffff81000110');
+    expect(definition(' ? foo_bar+0x5/0xf0', 4, index, undefined, { openFile: () => false })?.uri).toBe(
+      'ksym:/symbol/vmlinux/foo_bar?addr=ffffffff81000110',
+    );
     expect(definition('addr ffffffff81000605 here', 8, index)?.range.start.line).toBe(7);
     expect(definition('called tcp_v4_rcv here', 10, index)?.range.start.line).toBe(7);
     expect(definition('ffffffffc0000100 t foo_bar\t[modx]', 20, index, undefined, { kallsyms: true })?.range.start.line).toBe(14);
@@ -159,7 +170,11 @@ describe('ksym: URIs and pages (fixture)', () => {
     const ds = documentSymbols(FIXTURE);
     expect(ds.map((d) => d.name)).toEqual(['vmlinux', 'modx']);
     expect(ds[0].children).toHaveLength(13);
-    expect(ds[1].children![1]).toMatchObject({ name: 'foo_bar', kind: SymbolKind.Function, selectionRange: { start: { line: 14, character: 19 }, end: { line: 14, character: 26 } } });
+    expect(ds[1].children![1]).toMatchObject({
+      name: 'foo_bar',
+      kind: SymbolKind.Function,
+      selectionRange: { start: { line: 14, character: 19 }, end: { line: 14, character: 26 } },
+    });
     const capped = documentSymbols(FIXTURE, { maxPerGroup: 2 });
     expect(capped[0].children).toHaveLength(3);
     expect(capped[0].children![2].name).toMatch(/11 more symbols/);
@@ -174,9 +189,13 @@ describe('corpus System.map', () => {
     const all = index.byNameAll('type_show');
     expect(all.length).toBeGreaterThan(5);
     const ws = workspaceSymbols({ index, cap: 100 }, 'type_show');
-    expect(ws.slice(0, all.length).every((w) => w.name === 'type_show' && w.containerName === 'vmlinux' && w.kind === SymbolKind.Function)).toBe(true);
+    expect(
+      ws.slice(0, all.length).every((w) => w.name === 'type_show' && w.containerName === 'vmlinux' && w.kind === SymbolKind.Function),
+    ).toBe(true);
     expect(ws[0].location.uri).toBe('file://' + SYSTEM_MAP);
-    expect(ws[0].location.range.start.line).toBe(index.line[all.find((i) => index.order[i] === Math.min(...all.map((j) => index.order[j])))!] - 1 || ws[0].location.range.start.line);
+    expect(ws[0].location.range.start.line).toBe(
+      index.line[all.find((i) => index.order[i] === Math.min(...all.map((j) => index.order[j])))!] - 1 || ws[0].location.range.start.line,
+    );
     const page = symbolPage(symbolUri(index, all[2]), { index })!.content;
     expect(page).toContain(`${all.length} symbols named`);
     expect(page).toMatch(/3\/\d+ ← this/);
@@ -204,7 +223,9 @@ describe('live kernel (/proc/kallsyms + /sys/kernel/btf/vmlinux)', () => {
     const ws = workspaceSymbols(ctx!, 'tcp_v4_rcv');
     expect(ws[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: SymbolKind.Function, containerName: 'vmlinux' });
     expect(ws.findIndex((w) => w.name === 'tcp_v4_rcv_alias')).toBe(-1);
-    const tvr = workspaceSymbols(ctx!, 'tvr').slice(0, 10).map((w) => w.name);
+    const tvr = workspaceSymbols(ctx!, 'tvr')
+      .slice(0, 10)
+      .map((w) => w.name);
     expect(tvr).toContain('tcp_v4_rcv');
   });
   it.runIf(!!ctx && !!btf)('struct sk_buff is a Struct from btf; its page has the layout', () => {

@@ -153,7 +153,11 @@ export class Btf {
 
   private str(id: number, at: number, off: number, what: string): string {
     if (off >= this.strings.total) {
-      throw new FormatError(this.file, at, `type [${id}]: ${what} name offset ${off} is past the string section (${this.strings.total} bytes)`);
+      throw new FormatError(
+        this.file,
+        at,
+        `type [${id}]: ${what} name offset ${off} is past the string section (${this.strings.total} bytes)`,
+      );
     }
     return this.strings.get(off);
   }
@@ -165,7 +169,7 @@ export class Btf {
     const info = dv.getUint32(off + 4, le);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
-    const kflag = (info >>> 31) !== 0;
+    const kflag = info >>> 31 !== 0;
     const st = dv.getUint32(off + 8, le);
     const name = this.strings.get(dv.getUint32(off, le));
     const d = off + 12;
@@ -174,15 +178,31 @@ export class Btf {
       case Kind.INT: {
         const v = dv.getUint32(d, le);
         const enc = (v >>> 24) & 0x0f;
-        return { ...base, kind: 'INT', size: st, signed: (enc & 1) !== 0, char: (enc & 2) !== 0, bool: (enc & 4) !== 0, bitsOffset: (v >>> 16) & 0xff, bits: v & 0xff };
+        return {
+          ...base,
+          kind: 'INT',
+          size: st,
+          signed: (enc & 1) !== 0,
+          char: (enc & 2) !== 0,
+          bool: (enc & 4) !== 0,
+          bitsOffset: (v >>> 16) & 0xff,
+          bits: v & 0xff,
+        };
       }
-      case Kind.PTR: return { ...base, kind: 'PTR', type: st };
-      case Kind.TYPEDEF: return { ...base, kind: 'TYPEDEF', type: st };
-      case Kind.VOLATILE: return { ...base, kind: 'VOLATILE', type: st };
-      case Kind.CONST: return { ...base, kind: 'CONST', type: st };
-      case Kind.RESTRICT: return { ...base, kind: 'RESTRICT', type: st };
-      case Kind.TYPE_TAG: return { ...base, kind: 'TYPE_TAG', type: st };
-      case Kind.FUNC: return { ...base, kind: 'FUNC', type: st, linkage: LINKAGE[vlen] ?? 'global' };
+      case Kind.PTR:
+        return { ...base, kind: 'PTR', type: st };
+      case Kind.TYPEDEF:
+        return { ...base, kind: 'TYPEDEF', type: st };
+      case Kind.VOLATILE:
+        return { ...base, kind: 'VOLATILE', type: st };
+      case Kind.CONST:
+        return { ...base, kind: 'CONST', type: st };
+      case Kind.RESTRICT:
+        return { ...base, kind: 'RESTRICT', type: st };
+      case Kind.TYPE_TAG:
+        return { ...base, kind: 'TYPE_TAG', type: st };
+      case Kind.FUNC:
+        return { ...base, kind: 'FUNC', type: st, linkage: LINKAGE[vlen] ?? 'global' };
       case Kind.ARRAY:
         return { ...base, kind: 'ARRAY', type: dv.getUint32(d, le), indexType: dv.getUint32(d + 4, le), nelems: dv.getUint32(d + 8, le) };
       case Kind.STRUCT:
@@ -201,7 +221,10 @@ export class Btf {
       case Kind.ENUM: {
         const values = new Array(vlen);
         for (let i = 0, p = d; i < vlen; i++, p += 8) {
-          values[i] = { name: this.str(id, p, dv.getUint32(p, le), `enumerator ${i}`), value: kflag ? dv.getInt32(p + 4, le) : dv.getUint32(p + 4, le) };
+          values[i] = {
+            name: this.str(id, p, dv.getUint32(p, le), `enumerator ${i}`),
+            value: kflag ? dv.getInt32(p + 4, le) : dv.getUint32(p + 4, le),
+          };
         }
         return { ...base, kind: 'ENUM', size: st, signed: kflag, values };
       }
@@ -215,7 +238,8 @@ export class Btf {
         }
         return { ...base, kind: 'ENUM64', size: st, signed: kflag, values };
       }
-      case Kind.FWD: return { ...base, kind: 'FWD', union: kflag };
+      case Kind.FWD:
+        return { ...base, kind: 'FWD', union: kflag };
       case Kind.FUNC_PROTO: {
         const params = [];
         let variadic = false;
@@ -230,16 +254,23 @@ export class Btf {
         }
         return { ...base, kind: 'FUNC_PROTO', returnType: st, params, variadic };
       }
-      case Kind.VAR: return { ...base, kind: 'VAR', type: st, linkage: LINKAGE[dv.getUint32(d, le)] ?? 'global' };
+      case Kind.VAR:
+        return { ...base, kind: 'VAR', type: st, linkage: LINKAGE[dv.getUint32(d, le)] ?? 'global' };
       case Kind.DATASEC: {
         const vars = new Array(vlen);
         for (let i = 0, p = d; i < vlen; i++, p += 12) {
-          vars[i] = { type: this.checkType(id, p, dv.getUint32(p, le), `variable ${i}`), offset: dv.getUint32(p + 4, le), size: dv.getUint32(p + 8, le) };
+          vars[i] = {
+            type: this.checkType(id, p, dv.getUint32(p, le), `variable ${i}`),
+            offset: dv.getUint32(p + 4, le),
+            size: dv.getUint32(p + 8, le),
+          };
         }
         return { ...base, kind: 'DATASEC', size: st, vars };
       }
-      case Kind.FLOAT: return { ...base, kind: 'FLOAT', size: st };
-      case Kind.DECL_TAG: return { ...base, kind: 'DECL_TAG', type: st, componentIdx: dv.getInt32(d, le) };
+      case Kind.FLOAT:
+        return { ...base, kind: 'FLOAT', size: st };
+      case Kind.DECL_TAG:
+        return { ...base, kind: 'DECL_TAG', type: st, componentIdx: dv.getInt32(d, le) };
       default:
         // unreachable: indexTypes rejected unknown kinds
         throw new FormatError(this.file, off, `type [${id}]: unknown BTF kind ${kind}`);

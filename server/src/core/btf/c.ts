@@ -356,7 +356,8 @@ export class CRenderer {
     const kw = 'enum';
     if (t.values.length === 0) return `${kw} ${t.name ? this.tagName(t.id) : ''}`.trimEnd();
     this.budget -= t.values.length + 1;
-    if (this.budget < 0) return `${kw} ${t.name ? this.tagName(t.id) : ''} /* [${t.id}] not expanded: declaration too large */`.replace('  ', ' ');
+    if (this.budget < 0)
+      return `${kw} ${t.name ? this.tagName(t.id) : ''} /* [${t.id}] not expanded: declaration too large */`.replace('  ', ' ');
     const lines = t.values.map((v, i) => `${ind}${this.enumeratorName(t.id, i, v.name)} = ${this.enumValue(t, v.value)},`);
     let s = `${kw} {\n${lines.join('\n')}\n${'\t'.repeat(level)}}`;
     const attr = this.enumSizeAttr(t);
@@ -460,7 +461,13 @@ export class CRenderer {
             lines.push(`${ind}/* BTF offset ${off} bits cannot be reproduced in C here (natural ${nat}) */`);
           }
         }
-        const declared = this.typeDecl(m.type, m.name && IDENT.test(m.name) ? m.name : m.name ? `__btf_member_${t.id}_${lines.length}` : '', level + 1, baseBits + off, depth + 1);
+        const declared = this.typeDecl(
+          m.type,
+          m.name && IDENT.test(m.name) ? m.name : m.name ? `__btf_member_${t.id}_${lines.length}` : '',
+          level + 1,
+          baseBits + off,
+          depth + 1,
+        );
         const text = `${ind}${declared}${bits ? `: ${bits}` : ''};`;
         if (this.layout) {
           const abs = baseBits + off;
@@ -551,7 +558,12 @@ export class CRenderer {
         continue;
       }
       let done = false;
-      for (const [ty, u] of [[lng, 64], ['int', 32], ['short', 16], ['char', 8]] as const) {
+      for (const [ty, u] of [
+        [lng, 64],
+        ['int', 32],
+        ['short', 16],
+        ['char', 8],
+      ] as const) {
         if (cur % u === 0 && left >= u) {
           out.push(`${ty}: ${u};`);
           cur += u;
@@ -593,7 +605,8 @@ export class CRenderer {
         const name = this.ordName(id);
         const kf = this.btf.isKfunc(id) ? '/* __bpf_kfunc */ ' : '';
         const link = t.linkage === 'static' ? 'static ' : 'extern ';
-        if (!proto || proto.kind !== 'FUNC_PROTO') return `${kf}/* FUNC ${safeComment(t.name)}: prototype [${t.type}] is not a FUNC_PROTO */`;
+        if (!proto || proto.kind !== 'FUNC_PROTO')
+          return `${kf}/* FUNC ${safeComment(t.name)}: prototype [${t.type}] is not a FUNC_PROTO */`;
         const decl = this.typeDecl(proto.returnType, `${name}(${this.paramList(proto, true, 0, 0)})`);
         return `${kf}${link}${decl};`;
       }
@@ -758,7 +771,17 @@ export class CRenderer {
         }
       }
       if (k === Kind.DECL_TAG || k === Kind.INT || k === Kind.FLOAT || k === 0) continue;
-      if (k === Kind.STRUCT || k === Kind.UNION || k === Kind.PTR || k === Kind.ARRAY || k === Kind.FUNC_PROTO || k === Kind.CONST || k === Kind.VOLATILE || k === Kind.RESTRICT || k === Kind.TYPE_TAG) {
+      if (
+        k === Kind.STRUCT ||
+        k === Kind.UNION ||
+        k === Kind.PTR ||
+        k === Kind.ARRAY ||
+        k === Kind.FUNC_PROTO ||
+        k === Kind.CONST ||
+        k === Kind.VOLATILE ||
+        k === Kind.RESTRICT ||
+        k === Kind.TYPE_TAG
+      ) {
         need(id, true, 0);
         continue;
       }

@@ -56,10 +56,18 @@ export function parseHeader(bytes: Uint8Array, dv: DataView, file: string): BtfH
   const data = bytes.length - hdrLen;
   if (typeOff % 4 !== 0) throw new FormatError(file, 8, `BTF type section offset ${typeOff} is not 4-byte aligned`);
   if (typeOff + typeLen > data) {
-    throw new FormatError(file, 8, `BTF type section [${typeOff}, +${typeLen}) runs past the end of the data (${data} bytes after the header)`);
+    throw new FormatError(
+      file,
+      8,
+      `BTF type section [${typeOff}, +${typeLen}) runs past the end of the data (${data} bytes after the header)`,
+    );
   }
   if (strOff + strLen > data) {
-    throw new FormatError(file, 16, `BTF string section [${strOff}, +${strLen}) runs past the end of the data (${data} bytes after the header)`);
+    throw new FormatError(
+      file,
+      16,
+      `BTF string section [${strOff}, +${strLen}) runs past the end of the data (${data} bytes after the header)`,
+    );
   }
   if (typeLen > 0 && strLen > 0 && typeOff < strOff + strLen && strOff < typeOff + typeLen) {
     throw new FormatError(file, 8, `BTF type section [${typeOff}, +${typeLen}) overlaps string section [${strOff}, +${strLen})`);

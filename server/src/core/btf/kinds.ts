@@ -57,7 +57,8 @@ export const TYPE_HDR = 12;
 /** Bytes of trailing data after the 12-byte btf_type, given kind and vlen; -1 for unknown kind. */
 export function trailingSize(kind: number, vlen: number): number {
   switch (kind) {
-    case Kind.INT: return 4; // u32 encoding/offset/bits
+    case Kind.INT:
+      return 4; // u32 encoding/offset/bits
     case Kind.PTR:
     case Kind.FWD:
     case Kind.TYPEDEF:
@@ -68,17 +69,25 @@ export function trailingSize(kind: number, vlen: number): number {
     case Kind.FLOAT:
     case Kind.TYPE_TAG:
       return 0;
-    case Kind.ARRAY: return 12; // struct btf_array
+    case Kind.ARRAY:
+      return 12; // struct btf_array
     case Kind.STRUCT:
     case Kind.UNION:
       return vlen * 12; // struct btf_member
-    case Kind.ENUM: return vlen * 8; // struct btf_enum
-    case Kind.FUNC_PROTO: return vlen * 8; // struct btf_param
-    case Kind.VAR: return 4; // struct btf_var
-    case Kind.DATASEC: return vlen * 12; // struct btf_var_secinfo
-    case Kind.DECL_TAG: return 4; // struct btf_decl_tag
-    case Kind.ENUM64: return vlen * 12; // struct btf_enum64
-    default: return -1;
+    case Kind.ENUM:
+      return vlen * 8; // struct btf_enum
+    case Kind.FUNC_PROTO:
+      return vlen * 8; // struct btf_param
+    case Kind.VAR:
+      return 4; // struct btf_var
+    case Kind.DATASEC:
+      return vlen * 12; // struct btf_var_secinfo
+    case Kind.DECL_TAG:
+      return 4; // struct btf_decl_tag
+    case Kind.ENUM64:
+      return vlen * 12; // struct btf_enum64
+    default:
+      return -1;
   }
 }
 

@@ -50,7 +50,11 @@ export function indexTypes(
   while (off < end) {
     const id = firstId + n;
     if (off + TYPE_HDR > end) {
-      throw new FormatError(file, off, `type [${id}]: record header (12 bytes) runs past the end of the type section at 0x${end.toString(16)}`);
+      throw new FormatError(
+        file,
+        off,
+        `type [${id}]: record header (12 bytes) runs past the end of the type section at 0x${end.toString(16)}`,
+      );
     }
     const nameOff = dv.getUint32(off, le);
     const info = dv.getUint32(off + 4, le);
@@ -67,7 +71,11 @@ export function indexTypes(
       );
     }
     if (nameOff >= strTotal) {
-      throw new FormatError(file, off, `type [${id}] ${KIND_NAMES[kind]}: name offset ${nameOff} is past the string section (${strTotal} bytes)${splitHint}`);
+      throw new FormatError(
+        file,
+        off,
+        `type [${id}] ${KIND_NAMES[kind]}: name offset ${nameOff} is past the string section (${strTotal} bytes)${splitHint}`,
+      );
     }
     if (nameOff !== 0) {
       namedCount++;
@@ -88,13 +96,21 @@ export function indexTypes(
     if (hasTypeRef(kind)) {
       const t = dv.getUint32(o + 8, le);
       if (t > lastId) {
-        throw new FormatError(file, o, `type [${firstId + i}] ${KIND_NAMES[kind]}: references type id ${t} but the last type is [${lastId}]${splitHint}`);
+        throw new FormatError(
+          file,
+          o,
+          `type [${firstId + i}] ${KIND_NAMES[kind]}: references type id ${t} but the last type is [${lastId}]${splitHint}`,
+        );
       }
     } else if (kind === Kind.ARRAY) {
       const t = dv.getUint32(o + 12, le);
       const it = dv.getUint32(o + 16, le);
       if (t > lastId || it > lastId) {
-        throw new FormatError(file, o, `type [${firstId + i}] ARRAY: references type id ${Math.max(t, it)} but the last type is [${lastId}]${splitHint}`);
+        throw new FormatError(
+          file,
+          o,
+          `type [${firstId + i}] ARRAY: references type id ${Math.max(t, it)} but the last type is [${lastId}]${splitHint}`,
+        );
       }
     }
   }

@@ -72,7 +72,12 @@ export function splitMismatches(split: Btf, max = 5): string[] {
           const t = split.byId(id);
           if (t && t.kind === 'FUNC_PROTO') {
             if (!isTypeKind(t.returnType)) note(id, `returns [${t.returnType}] ${split.kindName(t.returnType)}`);
-            else for (const p of t.params) if (!isTypeKind(p.type) || p.type === 0) { note(id, `parameter '${p.name}' has type [${p.type}] ${split.kindName(p.type)}`); break; }
+            else
+              for (const p of t.params)
+                if (!isTypeKind(p.type) || p.type === 0) {
+                  note(id, `parameter '${p.name}' has type [${p.type}] ${split.kindName(p.type)}`);
+                  break;
+                }
           }
           break;
         }

@@ -224,7 +224,10 @@ export class BtfStore {
     return this.finish(b, () => r);
   }
 
-  private begin(path: string | undefined, opts: { force?: boolean }): { report: BtfLoadReport } | { file: string; key: string; t0: number } {
+  private begin(
+    path: string | undefined,
+    opts: { force?: boolean },
+  ): { report: BtfLoadReport } | { file: string; key: string; t0: number } {
     if (path) this.opts.path = path;
     const file = this.opts.path;
     const t0 = performance.now();
@@ -236,7 +239,10 @@ export class BtfStore {
     return { file, key, t0 };
   }
 
-  private finish(b: { report: BtfLoadReport } | { file: string; key: string; t0: number }, load: (file: string) => BtfFileResult): BtfLoadReport {
+  private finish(
+    b: { report: BtfLoadReport } | { file: string; key: string; t0: number },
+    load: (file: string) => BtfFileResult,
+  ): BtfLoadReport {
     if ('report' in b) return b.report;
     let r: BtfFileResult;
     try {
@@ -277,16 +283,18 @@ export class BtfStore {
     const p = this.pending.get(name);
     if (p) return p;
     const gen = this.generation;
-    const q = this.loadModule(name).then(
-      (r) => r,
-      (e) => ({ module: name, message: `module ${name}: ${errMessage(e, name)}` }),
-    ).then((r) => {
-      if (gen === this.generation) {
-        this.modules.set(name, r);
-        this.pending.delete(name);
-      }
-      return r;
-    });
+    const q = this.loadModule(name)
+      .then(
+        (r) => r,
+        (e) => ({ module: name, message: `module ${name}: ${errMessage(e, name)}` }),
+      )
+      .then((r) => {
+        if (gen === this.generation) {
+          this.modules.set(name, r);
+          this.pending.delete(name);
+        }
+        return r;
+      });
     this.pending.set(name, q);
     return q;
   }
@@ -294,7 +302,8 @@ export class BtfStore {
   private async loadModule(name: string): Promise<ModuleBtfResult> {
     const cur = this.cur;
     if (!cur) return { module: name, message: `module ${name}: no vmlinux BTF loaded${this.lastError ? ` (${this.lastError})` : ''}` };
-    if (!name || /[/\\\0]/.test(name) || name === '.' || name === '..') return { module: name, message: `module ${JSON.stringify(name)}: not a module name` };
+    if (!name || /[/\\\0]/.test(name) || name === '.' || name === '..')
+      return { module: name, message: `module ${JSON.stringify(name)}: not a module name` };
     const base = cur.btf;
     const notes: string[] = [];
     if (cur.live) {
@@ -325,7 +334,12 @@ export class BtfStore {
       notes.push(r.error);
     }
     if (notes.length) return { module: name, message: `module ${name}: no usable BTF: ${notes.join('; ')}` };
-    const where = [cur.live ? join(this.opts.sysfsDir, name) : undefined, this.opts.moduleFiles ? 'no .ko file found by the module store' : 'no module directories configured'].filter(Boolean).join(', ');
+    const where = [
+      cur.live ? join(this.opts.sysfsDir, name) : undefined,
+      this.opts.moduleFiles ? 'no .ko file found by the module store' : 'no module directories configured',
+    ]
+      .filter(Boolean)
+      .join(', ');
     return { module: name, message: `module ${name}: no BTF found (${where})` };
   }
 }

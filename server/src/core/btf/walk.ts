@@ -196,7 +196,10 @@ function wasmWalk(bytes: Uint8Array, start: number, end: number, strTotal: numbe
   // The records are copied into a memory of the walk (small inputs: one kept for reuse; large: dropped after).
   const room = end - start;
   const cap = capOf(room);
-  const a = room <= SCRATCH_ROOM ? (scratch ??= newArena(SCRATCH_ROOM, 4 * capOf(SCRATCH_ROOM), 4 * capOf(SCRATCH_ROOM)) ?? undefined) : newArena(room, 4 * cap, 4 * cap);
+  const a =
+    room <= SCRATCH_ROOM
+      ? (scratch ??= newArena(SCRATCH_ROOM, 4 * capOf(SCRATCH_ROOM), 4 * capOf(SCRATCH_ROOM)) ?? undefined)
+      : newArena(room, 4 * cap, 4 * cap);
   if (!a) return null;
   new Uint8Array(a.buffer, DATA, room).set(bytes.subarray(start, end));
   resetCounts(a);
@@ -240,7 +243,12 @@ export interface TypeScan {
  * when the records are not well-formed (see walkTypes); null without WebAssembly.
  * Little-endian BTF only.
  */
-export function scanTypes(read: (buf: Uint8Array, pos: number, len: number) => void, start: number, end: number, strTotal: number): TypeScan | undefined | null {
+export function scanTypes(
+  read: (buf: Uint8Array, pos: number, len: number) => void,
+  start: number,
+  end: number,
+  strTotal: number,
+): TypeScan | undefined | null {
   if (!(start >= 0 && start <= end)) return undefined;
   const cap = capOf(end - start);
   const a = newArena(CHUNK, cap, 16 * cap);
@@ -248,7 +256,7 @@ export function scanTypes(read: (buf: Uint8Array, pos: number, len: number) => v
   resetCounts(a);
   const chunk = new Uint8Array(a.buffer, DATA, CHUNK);
   const res = new Uint32Array(a.buffer, RESULTS, 6);
-  for (let pos = start; ; ) {
+  for (let pos = start; ;) {
     if (pos > end) return undefined; // a record runs past the end
     const len = Math.min(CHUNK, end - pos);
     read(chunk, pos, len);

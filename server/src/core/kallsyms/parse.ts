@@ -186,7 +186,18 @@ function wasmParser(window: number): WasmParser {
     u8[TABLES + 256 + c] = TYPE_OK[c];
   }
   const ex = inst.exports as unknown as Pick<WasmParser, 'parse' | 'pos' | 'line' | 'mods' | 'nz'>;
-  return { parse: ex.parse, pos: ex.pos, line: ex.line, mods: ex.mods, nz: ex.nz, u8, u32: new Uint32Array(memory.buffer), window, out, cap };
+  return {
+    parse: ex.parse,
+    pos: ex.pos,
+    line: ex.line,
+    mods: ex.mods,
+    nz: ex.nz,
+    u8,
+    u32: new Uint32Array(memory.buffer),
+    window,
+    out,
+    cap,
+  };
 }
 
 // ---- index construction passes (symbolIndex.ts), also in parse.wat ------------------------

@@ -22,7 +22,8 @@ interface Early {
  * a separate bundle with its own copy of this module, takes.
  */
 const REGISTRY = Symbol.for('ksym.prefetch');
-const early: Map<string, Early> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Map<string, Early> | undefined) ??
+const early: Map<string, Early> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY] as Map<string, Early> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[REGISTRY] = new Map<string, Early>());
 
 /** How long the early bytes are good for (the server asks for them within a second of starting). */

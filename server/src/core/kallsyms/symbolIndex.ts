@@ -106,9 +106,24 @@ export class SymbolIndex {
     const perm = pass?.sizes ? undefined : sortByAddress(cols, keep);
     const n = perm ? perm.length : cols.n;
     this.count = n;
-    const take32 = (a: Uint32Array) => { if (!perm) return a.slice(0, n); const b = new Uint32Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take16 = (a: Uint16Array) => { if (!perm) return a.slice(0, n); const b = new Uint16Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
-    const take8 = (a: Uint8Array) => { if (!perm) return a.slice(0, n); const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = a[perm[i]]; return b; };
+    const take32 = (a: Uint32Array) => {
+      if (!perm) return a.slice(0, n);
+      const b = new Uint32Array(n);
+      for (let i = 0; i < n; i++) b[i] = a[perm[i]];
+      return b;
+    };
+    const take16 = (a: Uint16Array) => {
+      if (!perm) return a.slice(0, n);
+      const b = new Uint16Array(n);
+      for (let i = 0; i < n; i++) b[i] = a[perm[i]];
+      return b;
+    };
+    const take8 = (a: Uint8Array) => {
+      if (!perm) return a.slice(0, n);
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = a[perm[i]];
+      return b;
+    };
     this.hi = take32(cols.hi);
     this.lo = take32(cols.lo);
     this.type = take8(cols.type);
@@ -397,7 +412,12 @@ export class SymbolIndex {
       const same =
         k < idx.length &&
         this.nameLen[idx[k]] === this.nameLen[idx[k - 1]] &&
-        compareName(this.names, this.nameOff[idx[k]], this.nameLen[idx[k]], this.names.subarray(this.nameOff[idx[k - 1]], this.nameOff[idx[k - 1]] + this.nameLen[idx[k - 1]])) === 0;
+        compareName(
+          this.names,
+          this.nameOff[idx[k]],
+          this.nameLen[idx[k]],
+          this.names.subarray(this.nameOff[idx[k - 1]], this.nameOff[idx[k - 1]] + this.nameLen[idx[k - 1]]),
+        ) === 0;
       if (same) run++;
       else {
         if (run > 1) {
@@ -554,16 +574,25 @@ export function buildIndex(inputs: SourceInput[]): SymbolIndex {
     const report = parseKallsymsInto(cols, inp.bytes, inp.file, inp.kind, k);
     sources.push({ file: inp.file, kind: inp.kind, report });
     if (report.stubSystemMap) {
-      messages.errors.push(`${inp.file}: this is the one-line placeholder System.map shipped by distribution image packages; the real one is in the matching -dbg package`);
+      messages.errors.push(
+        `${inp.file}: this is the one-line placeholder System.map shipped by distribution image packages; the real one is in the matching -dbg package`,
+      );
     } else if (report.symbols === 0) {
       messages.errors.push(`${inp.file}: no symbols found`);
     }
     if (report.hiddenAddresses) {
-      messages.errors.push(`${inp.file}: all addresses are zero: they are hidden by kernel.kptr_restrict or a missing CAP_SYSLOG; read it as root or run 'sysctl kernel.kptr_restrict=1' (or 0)`);
+      messages.errors.push(
+        `${inp.file}: all addresses are zero: they are hidden by kernel.kptr_restrict or a missing CAP_SYSLOG; read it as root or run 'sysctl kernel.kptr_restrict=1' (or 0)`,
+      );
     }
     if (report.problemCount > 0) {
-      const first = report.problems.slice(0, 5).map((p) => `line ${p.line}: ${p.reason}`).join('; ');
-      messages.warnings.push(`${inp.file}: skipped ${report.problemCount} malformed line(s) (${first}${report.problemCount > 5 ? '; ...' : ''})`);
+      const first = report.problems
+        .slice(0, 5)
+        .map((p) => `line ${p.line}: ${p.reason}`)
+        .join('; ');
+      messages.warnings.push(
+        `${inp.file}: skipped ${report.problemCount} malformed line(s) (${first}${report.problemCount > 5 ? '; ...' : ''})`,
+      );
     }
   });
   return new SymbolIndex(cols, sources, messages);
@@ -619,7 +648,7 @@ function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint3
   // natively (packedSort); then everything is merged, ties in source order.
   const runs: number[] = [];
   const pool: number[] = [];
-  for (let s = 0; s < n; ) {
+  for (let s = 0; s < n;) {
     let e = s + 1;
     while (e < n && !before(H, L, ids[e], ids[e - 1])) e++;
     if (e - s >= LONG_RUN) runs.push(s, e);

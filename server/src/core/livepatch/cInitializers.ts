@@ -100,7 +100,10 @@ function tokenize(src: string, macros: Map<string, Tok[]>): Tok[] {
       if (m) {
         const body = tokenize(m[2], new Map());
         if (body.length >= 1 && body.every((t) => t.t === 'str' || t.t === 'num' || (t.t === 'p' && (t.v === '(' || t.v === ')')))) {
-          macros.set(m[1], body.map((t) => ({ ...t, s: s, e: i })));
+          macros.set(
+            m[1],
+            body.map((t) => ({ ...t, s: s, e: i })),
+          );
         }
       }
       continue;
@@ -125,8 +128,24 @@ function tokenize(src: string, macros: Map<string, Tok[]>): Tok[] {
       while (i < n && src[i] !== c && src[i] !== '\n') {
         if (src[i] === '\\' && i + 1 < n) {
           const d = src[i + 1];
-          if (d === '\n') { i += 2; continue; }
-          const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '?': '?' };
+          if (d === '\n') {
+            i += 2;
+            continue;
+          }
+          const simple: Record<string, string> = {
+            n: '\n',
+            t: '\t',
+            r: '\r',
+            '\\': '\\',
+            '"': '"',
+            "'": "'",
+            '0': '\0',
+            a: '\x07',
+            b: '\b',
+            f: '\f',
+            v: '\v',
+            '?': '?',
+          };
           if (/[0-7]/.test(d)) {
             const m = /^[0-7]{1,3}/.exec(src.slice(i + 1, i + 4))!;
             v += String.fromCharCode(parseInt(m[0], 8));
@@ -203,7 +222,11 @@ class Parser {
           k += 2;
         } else {
           const c = this.close(k);
-          if (first) index = evalInt(this.toks.slice(k + 1, c), new Map()) !== undefined ? Number(evalInt(this.toks.slice(k + 1, c), new Map())) : undefined;
+          if (first)
+            index =
+              evalInt(this.toks.slice(k + 1, c), new Map()) !== undefined
+                ? Number(evalInt(this.toks.slice(k + 1, c), new Map()))
+                : undefined;
           k = c + 1;
         }
         first = false;
@@ -285,7 +308,8 @@ function funcEntries(list: Init, macros: Map<string, Tok[]>): FuncEntry[] {
       const key = f.field ?? (f.index === 0 ? 'old_name' : f.index === 2 ? 'old_sympos' : undefined);
       if (f.value.kind !== 'expr' || f.value.toks.length === 0) continue;
       const toks = f.value.toks;
-      const s = toks[0].s, en = toks[toks.length - 1].e;
+      const s = toks[0].s,
+        en = toks[toks.length - 1].e;
       const text = toks.map((t) => t.v).join(' ');
       if (key === 'old_name') {
         const v = evalStr(toks, macros);
@@ -349,7 +373,11 @@ export function extractKlpC(text: string): CKlpExtraction {
         const v = evalStr(tk, macros);
         if (v === undefined) {
           objname = undefined;
-          if (tk.length) notes.push({ range: rangeOf(starts, tk[0].s, tk[tk.length - 1].e), message: `klp_object name '${tk.map((t) => t.v).join(' ')}' is not a string literal: its functions are not checked` });
+          if (tk.length)
+            notes.push({
+              range: rangeOf(starts, tk[0].s, tk[tk.length - 1].e),
+              message: `klp_object name '${tk.map((t) => t.v).join(' ')}' is not a string literal: its functions are not checked`,
+            });
         } else objname = v === null ? 'vmlinux' : v;
       } else if (key === 'funcs') {
         any = true;
@@ -377,7 +405,9 @@ export function extractKlpC(text: string): CKlpExtraction {
       const { init, end } = P.list(st.brace);
       if (init.kind !== 'list') continue;
       if (kind === 'klp_func') {
-        const entries = st.isArray ? funcEntries(init, macros) : funcEntries({ kind: 'list', items: [{ value: init }], s: init.s, e: init.e }, macros);
+        const entries = st.isArray
+          ? funcEntries(init, macros)
+          : funcEntries({ kind: 'list', items: [{ value: init }], s: init.s, e: init.e }, macros);
         funcArrays.set(st.name, entries);
       } else if (st.isArray) {
         for (const el of init.items) if (el.value.kind === 'list') objectFrom(el.value.items, el.value.s, el.value.e);
@@ -410,7 +440,8 @@ export function extractKlpC(text: string): CKlpExtraction {
         const symToks = args[0].filter((x) => !(x.t === 'p' && x.v === '&'));
         const symTok = symToks.length === 1 && (symToks[0].t === 'id' || symToks[0].t === 'str') ? symToks[0] : undefined;
         const pos = evalInt(args[1], macros);
-        const posS = args[1][0].s, posE = args[1][args[1].length - 1].e;
+        const posS = args[1][0].s,
+          posE = args[1][args[1].length - 1].e;
         const ref: CKlpRef = {
           kind: 'klp-reloc',
           objname,

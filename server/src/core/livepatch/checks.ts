@@ -145,33 +145,76 @@ export async function diagnoseDocument(text: string, languageId: string, opts: S
   for (const ref of findKlpRefs(text, starts)) out.push(...(await textRefDiagnostics(ref, targets)));
   if (C_LANGUAGES.has(languageId)) {
     const c = extractKlpC(text);
-    for (const n of c.notes) out.push({ ...at(n.range), severity: 'information', code: 'klp-unevaluated', message: n.message, candidates: [], fixes: [] });
+    for (const n of c.notes)
+      out.push({ ...at(n.range), severity: 'information', code: 'klp-unevaluated', message: n.message, candidates: [], fixes: [] });
     for (const ref of c.refs) {
       if (ref.unevaluated) {
-        out.push({ ...at(ref.range), severity: 'information', code: 'klp-unevaluated', message: `${ref.unevaluated}: not checked`, candidates: [], fixes: [] });
+        out.push({
+          ...at(ref.range),
+          severity: 'information',
+          code: 'klp-unevaluated',
+          message: `${ref.unevaluated}: not checked`,
+          candidates: [],
+          fixes: [],
+        });
         continue;
       }
       if (ref.objname === undefined) {
-        out.push({ ...at(ref.range), severity: 'information', code: 'klp-unevaluated', message: `klp_func array '${ref.container}' is not used by a klp_object in this file: its object is unknown, '${ref.symbol}' not checked`, candidates: [], fixes: [] });
+        out.push({
+          ...at(ref.range),
+          severity: 'information',
+          code: 'klp-unevaluated',
+          message: `klp_func array '${ref.container}' is not used by a klp_object in this file: its object is unknown, '${ref.symbol}' not checked`,
+          candidates: [],
+          fixes: [],
+        });
         continue;
       }
       const fix = replaceFix(ref.posRange, ref.insertAt, (n) => `, .old_sympos = ${n}`);
       if (ref.objname !== 'vmlinux' && ref.objname.includes('-')) {
-        out.push({ ...at(ref.range), severity: 'error', code: 'klp-objname-dash', message: `object name '${ref.objname}' contains '-': module names use '_'`, candidates: [], fixes: [] });
+        out.push({
+          ...at(ref.range),
+          severity: 'error',
+          code: 'klp-objname-dash',
+          message: `object name '${ref.objname}' contains '-': module names use '_'`,
+          candidates: [],
+          fixes: [],
+        });
         continue;
       }
       if (ref.objname.length > KLP_OBJNAME_MAX) {
-        out.push({ ...at(ref.range), severity: 'error', code: 'klp-objname-too-long', message: `object name '${ref.objname}' is ${ref.objname.length} characters; module names have at most ${KLP_OBJNAME_MAX}`, candidates: [], fixes: [] });
+        out.push({
+          ...at(ref.range),
+          severity: 'error',
+          code: 'klp-objname-too-long',
+          message: `object name '${ref.objname}' is ${ref.objname.length} characters; module names have at most ${KLP_OBJNAME_MAX}`,
+          candidates: [],
+          fixes: [],
+        });
         continue;
       }
       if (ref.symbol.length > KLP_SYMBOL_MAX) {
-        out.push({ ...at(ref.range), severity: 'error', code: 'klp-symbol-too-long', message: `symbol name is ${ref.symbol.length} characters; the kernel accepts at most ${KLP_SYMBOL_MAX}`, candidates: [], fixes: [] });
+        out.push({
+          ...at(ref.range),
+          severity: 'error',
+          code: 'klp-symbol-too-long',
+          message: `symbol name is ${ref.symbol.length} characters; the kernel accepts at most ${KLP_SYMBOL_MAX}`,
+          candidates: [],
+          fixes: [],
+        });
         continue;
       }
       const { ctx } = await targets.get(ref.objname, ref.symbol);
-      const r: SymposReference = { objname: ref.objname, symbol: ref.symbol, sympos: ref.sympos, wantFunction: ref.kind === 'klp-func', explicit: ref.explicit };
+      const r: SymposReference = {
+        objname: ref.objname,
+        symbol: ref.symbol,
+        sympos: ref.sympos,
+        wantFunction: ref.kind === 'klp-func',
+        explicit: ref.explicit,
+      };
       const range = ref.posRange ?? ref.range;
-      for (const f of checkReference(r, ctx)) out.push(toDiag(f, f.code === 'klp-not-found' || f.code === 'klp-not-function' ? ref.range : range, fix));
+      for (const f of checkReference(r, ctx))
+        out.push(toDiag(f, f.code === 'klp-not-found' || f.code === 'klp-not-function' ? ref.range : range, fix));
     }
   }
   out.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -186,7 +229,8 @@ export async function diagnoseKo(elf: ElfFile, opts: SymposOptions): Promise<Sym
   const targets = new Targets(opts);
   const out: SymposDiagnostic[] = [];
   const none = () => undefined;
-  for (const p of scan.problems) out.push({ ...KO_RANGE, severity: 'error', code: 'klp-malformed-name', message: p, candidates: [], fixes: [] });
+  for (const p of scan.problems)
+    out.push({ ...KO_RANGE, severity: 'error', code: 'klp-malformed-name', message: p, candidates: [], fixes: [] });
   for (const s of scan.relaSections) {
     for (const f of checkKoRelaSection(s.name, s.flags)) out.push({ ...toDiag(f, KO_RANGE, none), section: s.name });
   }
@@ -196,7 +240,8 @@ export async function diagnoseKo(elf: ElfFile, opts: SymposOptions): Promise<Sym
     if (!k.parsed || k.findings.some((f) => f.severity === 'error' && f.code === 'klp-objname-dash')) continue;
     const { ctx } = await targets.get(k.parsed.objname, k.parsed.symbol);
     const r: SymposReference = { objname: k.parsed.objname, symbol: k.parsed.symbol, sympos: k.parsed.sympos, explicit: true };
-    for (const f of checkReference(r, ctx)) out.push({ ...toDiag(f, KO_RANGE, none), symbolIndex: sym.index, message: `[${sym.index}] ${sym.name}: ${f.message}` });
+    for (const f of checkReference(r, ctx))
+      out.push({ ...toDiag(f, KO_RANGE, none), symbolIndex: sym.index, message: `[${sym.index}] ${sym.name}: ${f.message}` });
   }
   return out;
 }
@@ -222,7 +267,13 @@ export interface SymposAt {
 }
 
 /** The `.klp.sym` name (any document) or klp_func / KLP_SYMPOS reference (C) at (line, column), checked. */
-export async function symposAt(text: string, languageId: string, line: number, column: number, opts: SymposOptions): Promise<SymposAt | undefined> {
+export async function symposAt(
+  text: string,
+  languageId: string,
+  line: number,
+  column: number,
+  opts: SymposOptions,
+): Promise<SymposAt | undefined> {
   const starts = lineStarts(text);
   let ref: { objname: string; symbol: string; sympos: bigint; range: TextRange; wantFunction: boolean; label: string } | undefined;
   for (const r of findKlpRefs(text, starts)) {
@@ -234,7 +285,14 @@ export async function symposAt(text: string, languageId: string, line: number, c
   if (!ref && C_LANGUAGES.has(languageId)) {
     for (const r of extractKlpC(text).refs) {
       if (r.objname && !r.unevaluated && (contains(r.range, line, column) || (r.posRange && contains(r.posRange, line, column)))) {
-        ref = { objname: r.objname, symbol: r.symbol, sympos: r.sympos, range: r.range, wantFunction: r.kind === 'klp-func', label: `${r.objname}: ${r.symbol}, ${r.sympos}` };
+        ref = {
+          objname: r.objname,
+          symbol: r.symbol,
+          sympos: r.sympos,
+          range: r.range,
+          wantFunction: r.kind === 'klp-func',
+          label: `${r.objname}: ${r.symbol}, ${r.sympos}`,
+        };
         break;
       }
     }

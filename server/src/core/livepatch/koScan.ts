@@ -49,7 +49,8 @@ function relocSymbols(elf: ElfFile, secIndex: number, problems: string[]): numbe
   if (!bytes || (sec.type !== SHT_RELA && sec.type !== SHT_REL)) return [];
   const rela = sec.type === SHT_RELA;
   const entsize = elf.is64 ? (rela ? 24 : 16) : rela ? 12 : 8;
-  if (bytes.length % entsize !== 0) problems.push(`section ${sec.name}: size ${bytes.length} is not a multiple of the relocation entry size ${entsize}`);
+  if (bytes.length % entsize !== 0)
+    problems.push(`section ${sec.name}: size ${bytes.length} is not a multiple of the relocation entry size ${entsize}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.littleEndian;
   const seen = new Set<number>();
@@ -76,18 +77,27 @@ export function scanLivepatchKo(elf: ElfFile): KoKlpScan {
     if (s.index === 0) continue;
     const marked = (s.flags & SHF_RELA_LIVEPATCH) !== 0;
     if (!marked && !s.name.startsWith('.klp.rela.')) continue;
-    relaSections.push({ index: s.index, name: s.name, flags: s.flags, type: s.type, marked, target: s.info, symbols: relocSymbols(elf, s.index, problems) });
+    relaSections.push({
+      index: s.index,
+      name: s.name,
+      flags: s.flags,
+      type: s.type,
+      marked,
+      target: s.info,
+      symbols: relocSymbols(elf, s.index, problems),
+    });
   }
   const st = elf.symtab;
   const symbols: KoKlpSymbol[] = [];
   if (st) {
     const usedBy = new Map<number, string[]>();
-    for (const r of relaSections) for (const i of r.symbols) {
-      if (i === 0) continue;
-      const l = usedBy.get(i);
-      if (l) l.push(r.name);
-      else usedBy.set(i, [r.name]);
-    }
+    for (const r of relaSections)
+      for (const i of r.symbols) {
+        if (i === 0) continue;
+        const l = usedBy.get(i);
+        if (l) l.push(r.name);
+        else usedBy.set(i, [r.name]);
+      }
     for (let i = 1; i < st.count; i++) {
       const name = st.name(i);
       const shndx = st.rawShndx[i];
@@ -97,5 +107,12 @@ export function scanLivepatchKo(elf: ElfFile): KoKlpScan {
   } else {
     problems.push('no symbol table (.symtab)');
   }
-  return { file: elf.file, moduleName: elf.moduleName(), isLivepatch: elf.modinfoValue('livepatch') !== undefined, symbols, relaSections, problems };
+  return {
+    file: elf.file,
+    moduleName: elf.moduleName(),
+    isLivepatch: elf.modinfoValue('livepatch') !== undefined,
+    symbols,
+    relaSections,
+    problems,
+  };
 }

@@ -26,6 +26,8 @@ export async function checkLivepatchKo(file: string, opts: SymposOptions): Promi
     return await diagnoseKo(elf, opts);
   } catch (e) {
     const message = describeError(file, e, 'a module file');
-    return [{ line: 0, column: 0, endLine: 0, endColumn: 0, severity: 'error', code: 'klp-unreadable', message, candidates: [], fixes: [] }];
+    return [
+      { line: 0, column: 0, endLine: 0, endColumn: 0, severity: 'error', code: 'klp-unreadable', message, candidates: [], fixes: [] },
+    ];
   }
 }

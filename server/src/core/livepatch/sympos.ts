@@ -145,7 +145,13 @@ export interface ParsedKlpSymName {
   findings: Finding[];
 }
 
-function finding(severity: Severity, code: FindingCode, message: string, candidates: Candidate[] = [], suggestions: PositionSuggestion[] = []): Finding {
+function finding(
+  severity: Severity,
+  code: FindingCode,
+  message: string,
+  candidates: Candidate[] = [],
+  suggestions: PositionSuggestion[] = [],
+): Finding {
   return { severity, code, message, candidates, suggestions };
 }
 
@@ -173,7 +179,13 @@ export function parseKlpSymName(name: string): ParsedKlpSymName {
   const objLen = p - objStart;
   if (objLen === 0) return bad('empty object name');
   if (objLen > KLP_OBJNAME_MAX) {
-    findings.push(finding('error', 'klp-objname-too-long', `symbol ${name} has an incorrectly formatted name: object name is ${objLen} characters, the kernel reads at most ${KLP_OBJNAME_MAX}`));
+    findings.push(
+      finding(
+        'error',
+        'klp-objname-too-long',
+        `symbol ${name} has an incorrectly formatted name: object name is ${objLen} characters, the kernel reads at most ${KLP_OBJNAME_MAX}`,
+      ),
+    );
     return { findings };
   }
   if (p >= name.length || name.charCodeAt(p) !== 0x2e) return bad('no "." after the object name');
@@ -184,7 +196,13 @@ export function parseKlpSymName(name: string): ParsedKlpSymName {
   const symLen = p - symStart;
   if (symLen === 0) return bad('empty symbol name');
   if (symLen > KLP_SYMBOL_MAX) {
-    findings.push(finding('error', 'klp-symbol-too-long', `symbol ${name.slice(0, 80)}... has an incorrectly formatted name: symbol name is ${symLen} characters, the kernel reads at most ${KLP_SYMBOL_MAX}`));
+    findings.push(
+      finding(
+        'error',
+        'klp-symbol-too-long',
+        `symbol ${name.slice(0, 80)}... has an incorrectly formatted name: symbol name is ${symLen} characters, the kernel reads at most ${KLP_SYMBOL_MAX}`,
+      ),
+    );
     return { findings };
   }
   if (p >= name.length || name.charCodeAt(p) !== 0x2c) return bad('no ",SYMPOS" after the symbol name');
@@ -198,10 +216,18 @@ export function parseKlpSymName(name: string): ParsedKlpSymName {
   const sympos = BigInt(name.slice(posStart, p)) % U64;
   const posEnd = p;
   if (p < name.length) {
-    findings.push(finding('warning', 'klp-trailing-text', `symbol ${name}: the kernel ignores "${name.slice(p)}" after the position ${sympos}`));
+    findings.push(
+      finding('warning', 'klp-trailing-text', `symbol ${name}: the kernel ignores "${name.slice(p)}" after the position ${sympos}`),
+    );
   }
   if (objname.includes('-')) {
-    findings.push(finding('error', 'klp-objname-dash', `object name '${objname}' contains '-': module names use '_' (the kernel would look for a module that cannot exist)`));
+    findings.push(
+      finding(
+        'error',
+        'klp-objname-dash',
+        `object name '${objname}' contains '-': module names use '_' (the kernel would look for a module that cannot exist)`,
+      ),
+    );
   }
   return { parsed: { objname, symbol, sympos, posStart, posEnd, objStart, symStart }, findings };
 }
@@ -229,10 +255,22 @@ export function parseKlpRelaName(name: string): { parsed?: KlpRelaName; findings
   const objname = name.slice(prefix.length, p);
   if (objLen > KLP_OBJNAME_MAX) {
     // sscanf stops after 55 characters; the truncated name matches no object, so the section is never applied.
-    findings.push(finding('error', 'klp-objname-too-long', `section ${name}: object name is ${objLen} characters; the kernel reads only ${KLP_OBJNAME_MAX}, matches no object and never applies these relocations`));
+    findings.push(
+      finding(
+        'error',
+        'klp-objname-too-long',
+        `section ${name}: object name is ${objLen} characters; the kernel reads only ${KLP_OBJNAME_MAX}, matches no object and never applies these relocations`,
+      ),
+    );
   }
   if (objname.includes('-')) {
-    findings.push(finding('error', 'klp-objname-dash', `section ${name}: object name '${objname}' contains '-': module names use '_', so these relocations are never applied`));
+    findings.push(
+      finding(
+        'error',
+        'klp-objname-dash',
+        `section ${name}: object name '${objname}' contains '-': module names use '_', so these relocations are never applied`,
+      ),
+    );
   }
   return { parsed: { objname, section: name.slice(p + 1) }, findings };
 }
@@ -247,7 +285,8 @@ function isFunctionLetter(t: string): boolean {
 /** Which vmlinux source the index holds: kallsyms preferred, System.map otherwise. */
 export function vmlinuxSource(index: SymbolIndex | undefined): 'kallsyms' | 'system.map' | undefined {
   if (!index) return undefined;
-  let kall = false, map = false;
+  let kall = false,
+    map = false;
   for (const s of index.sources) {
     if (s.report.symbols === 0) continue;
     if (s.kind === 'kallsyms') kall = true;
@@ -265,7 +304,7 @@ export function vmlinuxTarget(index: SymbolIndex | undefined, symbol: string): S
   if (!hasVmlinux) return undefined;
   const ids = index.byNameAll(symbol).filter((i) => index.mod[i] === 0 && index.sources[index.src[i]]?.kind === source);
   // byNameAll is in source order; kallsyms lists vmlinux in address order. Sort by address to be safe (stable).
-  ids.sort((a, b) => (index.hi[a] - index.hi[b]) || (index.lo[a] - index.lo[b]) || (index.order[a] - index.order[b]));
+  ids.sort((a, b) => index.hi[a] - index.hi[b] || index.lo[a] - index.lo[b] || index.order[a] - index.order[b]);
   const digits = index.addressDigits;
   const kernel: Candidate[] = ids.map((i, k) => {
     const type = String.fromCharCode(index.type[i]);
@@ -339,7 +378,8 @@ export function moduleTarget(mod: ModuleSymbols, symbol: string, file?: string):
     return [layoutClass(mod, sh), sh, c.value ?? 0, c.symtabIndex!];
   };
   const cmp = (a: Candidate, b: Candidate) => {
-    const ra = rank(a), rb = rank(b);
+    const ra = rank(a),
+      rb = rank(b);
     for (let k = 0; k < ra.length; k++) if (ra[k] !== rb[k]) return ra[k] - rb[k];
     return 0;
   };
@@ -351,8 +391,16 @@ export function moduleTarget(mod: ModuleSymbols, symbol: string, file?: string):
   const orders: AlternativeOrder[] = mod.isLivepatch
     ? []
     : [
-        { id: 'init', description: "the module's full symtab (before its init has run, e.g. when the module loads after the livepatch)", list: init },
-        { id: 'sorted-functions', description: "function symbols sorted by address ahead of other symbols (the proposed module-loader change)", list: sorted },
+        {
+          id: 'init',
+          description: "the module's full symtab (before its init has run, e.g. when the module loads after the livepatch)",
+          list: init,
+        },
+        {
+          id: 'sorted-functions',
+          description: 'function symbols sorted by address ahead of other symbols (the proposed module-loader change)',
+          list: sorted,
+        },
         { id: 'address', description: 'plain address order', list: address },
       ];
   return { objname: mod.name, symbol, source: 'module', file, kernel, orders };
@@ -428,9 +476,21 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
   const target = isVmlinux ? ctx.vmlinux : ctx.module;
   if (!target) {
     if (isVmlinux) {
-      out.push(finding('warning', 'klp-no-vmlinux-data', `cannot check '${ref.symbol}' in vmlinux: no kallsyms loaded (give /proc/kallsyms of the target kernel)`));
+      out.push(
+        finding(
+          'warning',
+          'klp-no-vmlinux-data',
+          `cannot check '${ref.symbol}' in vmlinux: no kallsyms loaded (give /proc/kallsyms of the target kernel)`,
+        ),
+      );
     } else {
-      out.push(finding('warning', 'klp-module-not-indexed', `cannot check '${ref.symbol}' in module '${ref.objname}': ${ctx.moduleMissing ?? `module ${ref.objname} is not indexed (give its .ko)`}`));
+      out.push(
+        finding(
+          'warning',
+          'klp-module-not-indexed',
+          `cannot check '${ref.symbol}' in module '${ref.objname}': ${ctx.moduleMissing ?? `module ${ref.objname} is not indexed (give its .ko)`}`,
+        ),
+      );
     }
     return out;
   }
@@ -438,20 +498,51 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
   const sev = (s: Severity): Severity => (approx && s === 'error' ? 'warning' : s);
   const suffix = approx ? ` (counted in System.map ${target.file ?? ''}: kallsyms is needed to decide)`.replace(' )', ')') : '';
   if (approx) {
-    out.push(finding('warning', 'klp-source-system-map', `'${ref.symbol}' in vmlinux counted from System.map, not kallsyms: kallsyms leaves out some System.map symbols, so the count (${target.kernel.length}) may differ; load /proc/kallsyms of the target kernel to decide`, target.kernel));
+    out.push(
+      finding(
+        'warning',
+        'klp-source-system-map',
+        `'${ref.symbol}' in vmlinux counted from System.map, not kallsyms: kallsyms leaves out some System.map symbols, so the count (${target.kernel.length}) may differ; load /proc/kallsyms of the target kernel to decide`,
+        target.kernel,
+      ),
+    );
   }
   const r = resolvePosition(target.kernel, pos);
   const obj = objLabel(ref.objname, isVmlinux);
   const unique = target.kernel.length === 1;
   switch (r.status) {
     case 'not-found':
-      out.push(finding(sev('error'), 'klp-not-found', `symbol '${ref.symbol}' not found in symbol table${isVmlinux ? '' : ` of module ${ref.objname}`}${suffix}`, [], []));
+      out.push(
+        finding(
+          sev('error'),
+          'klp-not-found',
+          `symbol '${ref.symbol}' not found in symbol table${isVmlinux ? '' : ` of module ${ref.objname}`}${suffix}`,
+          [],
+          [],
+        ),
+      );
       break;
     case 'ambiguous':
-      out.push(finding(sev('error'), 'klp-ambiguous', `unresolvable ambiguity for symbol '${ref.symbol}' in object '${obj}': ${r.count} matches, a position is needed${suffix}`, target.kernel, suggestionsFor(target.kernel, pos, false)));
+      out.push(
+        finding(
+          sev('error'),
+          'klp-ambiguous',
+          `unresolvable ambiguity for symbol '${ref.symbol}' in object '${obj}': ${r.count} matches, a position is needed${suffix}`,
+          target.kernel,
+          suggestionsFor(target.kernel, pos, false),
+        ),
+      );
       break;
     case 'position-not-found':
-      out.push(finding(sev('error'), 'klp-position-not-found', `symbol position ${pos} for symbol '${ref.symbol}' in object '${obj}' not found (${r.count} match${r.count === 1 ? '' : 'es'})${suffix}`, target.kernel, suggestionsFor(target.kernel, pos, unique)));
+      out.push(
+        finding(
+          sev('error'),
+          'klp-position-not-found',
+          `symbol position ${pos} for symbol '${ref.symbol}' in object '${obj}' not found (${r.count} match${r.count === 1 ? '' : 'es'})${suffix}`,
+          target.kernel,
+          suggestionsFor(target.kernel, pos, unique),
+        ),
+      );
       break;
     case 'ok':
       break;
@@ -463,14 +554,45 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
       if (o.id === 'init') continue;
       const alt = resolvePosition(o.list, pos);
       if (alt.status === 'ok' && alt.chosen === chosen) continue;
-      const what = alt.status === 'ok' && alt.chosen ? `would name ${describeCandidate(alt.chosen)} instead of ${describeCandidate(chosen)}` : `would fail (${alt.status})`;
-      out.push(finding('warning', o.id === 'sorted-functions' ? 'klp-order-sorted-functions' : 'klp-order-address', `position ${pos} of '${ref.symbol}' in ${obj} ${what} under ${o.description}`, target.kernel, []));
+      const what =
+        alt.status === 'ok' && alt.chosen
+          ? `would name ${describeCandidate(alt.chosen)} instead of ${describeCandidate(chosen)}`
+          : `would fail (${alt.status})`;
+      out.push(
+        finding(
+          'warning',
+          o.id === 'sorted-functions' ? 'klp-order-sorted-functions' : 'klp-order-address',
+          `position ${pos} of '${ref.symbol}' in ${obj} ${what} under ${o.description}`,
+          target.kernel,
+          [],
+        ),
+      );
     }
     if (ref.wantFunction && !chosen.isFunction) {
-      out.push(finding('warning', 'klp-not-function', `'${ref.symbol}' at position ${pos} in ${obj} is not a function (${describeCandidate(chosen)})`, target.kernel, suggestionsFor(target.kernel.filter((c) => c.isFunction), pos, false)));
+      out.push(
+        finding(
+          'warning',
+          'klp-not-function',
+          `'${ref.symbol}' at position ${pos} in ${obj} is not a function (${describeCandidate(chosen)})`,
+          target.kernel,
+          suggestionsFor(
+            target.kernel.filter((c) => c.isFunction),
+            pos,
+            false,
+          ),
+        ),
+      );
     }
     if (unique && pos !== 0n) {
-      out.push(finding('warning', 'klp-fragile-position', `'${ref.symbol}' is unique in ${obj}; position ${pos} works, but 0 (require unique) is safer: if a second '${ref.symbol}' appears, position ${pos} silently keeps naming the first`, target.kernel, [{ position: 0, title: 'Use position 0 (the name is unique)' }]));
+      out.push(
+        finding(
+          'warning',
+          'klp-fragile-position',
+          `'${ref.symbol}' is unique in ${obj}; position ${pos} works, but 0 (require unique) is safer: if a second '${ref.symbol}' appears, position ${pos} silently keeps naming the first`,
+          target.kernel,
+          [{ position: 0, title: 'Use position 0 (the name is unique)' }],
+        ),
+      );
     }
   }
   // Load order: the module's full symtab (before init) against the kept one.
@@ -479,7 +601,15 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
     const before = resolvePosition(initOrder.list, pos);
     const after = r;
     const desc = (x: ResolveOutcome) => (x.status === 'ok' && x.chosen ? `names ${describeCandidate(x.chosen)}` : `fails (${x.status})`);
-    out.push(finding('warning', 'klp-load-order', `'${ref.symbol}' has ${initOrder.list.length} matches in ${obj}'s full symtab but ${target.kernel.length} after its init: position ${pos} ${desc(before)} if ${obj} loads after the livepatch, and ${desc(after)} if it was loaded before`, initOrder.list, []));
+    out.push(
+      finding(
+        'warning',
+        'klp-load-order',
+        `'${ref.symbol}' has ${initOrder.list.length} matches in ${obj}'s full symtab but ${target.kernel.length} after its init: position ${pos} ${desc(before)} if ${obj} loads after the livepatch, and ${desc(after)} if it was loaded before`,
+        initOrder.list,
+        [],
+      ),
+    );
   }
   return out;
 }
@@ -496,7 +626,13 @@ export interface KoSymbolFacts {
 export function checkKoSymbol(sym: KoSymbolFacts): { parsed?: KlpSymName; findings: Finding[] } {
   const findings: Finding[] = [];
   if (sym.shndx !== SHN_LIVEPATCH) {
-    findings.push(finding('error', 'klp-not-livepatch-symbol', `symbol ${sym.name} is not marked as a livepatch symbol (st_shndx 0x${sym.shndx.toString(16)}, expected SHN_LIVEPATCH 0xff20)`));
+    findings.push(
+      finding(
+        'error',
+        'klp-not-livepatch-symbol',
+        `symbol ${sym.name} is not marked as a livepatch symbol (st_shndx 0x${sym.shndx.toString(16)}, expected SHN_LIVEPATCH 0xff20)`,
+      ),
+    );
   }
   const p = parseKlpSymName(sym.name);
   findings.push(...p.findings);
@@ -504,7 +640,13 @@ export function checkKoSymbol(sym: KoSymbolFacts): { parsed?: KlpSymName; findin
     for (const sec of sym.usedBy) {
       const r = parseKlpRelaName(sec);
       if (r.parsed && r.parsed.objname !== 'vmlinux') {
-        findings.push(finding('error', 'klp-vmlinux-from-module-rela', `invalid access to vmlinux symbol '${p.parsed.symbol}' from module-specific livepatch relocation section ${sec}`));
+        findings.push(
+          finding(
+            'error',
+            'klp-vmlinux-from-module-rela',
+            `invalid access to vmlinux symbol '${p.parsed.symbol}' from module-specific livepatch relocation section ${sec}`,
+          ),
+        );
       }
     }
   }
@@ -517,7 +659,13 @@ export function checkKoRelaSection(name: string, flags: number): Finding[] {
   const isKlpName = name.startsWith('.klp.rela.');
   const marked = (flags & SHF_RELA_LIVEPATCH) !== 0;
   if (isKlpName && !marked) {
-    findings.push(finding('error', 'klp-rela-not-livepatch', `section ${name} is not marked SHF_RELA_LIVEPATCH (0x00100000): the livepatch core skips it and the module loader applies it as an ordinary relocation section with unresolved livepatch symbols`));
+    findings.push(
+      finding(
+        'error',
+        'klp-rela-not-livepatch',
+        `section ${name} is not marked SHF_RELA_LIVEPATCH (0x00100000): the livepatch core skips it and the module loader applies it as an ordinary relocation section with unresolved livepatch symbols`,
+      ),
+    );
   }
   if (marked) findings.push(...parseKlpRelaName(name).findings);
   else if (isKlpName) findings.push(...parseKlpRelaName(name).findings.filter((f) => f.code !== 'klp-rela-malformed-name'));

@@ -50,7 +50,8 @@ export function lineStarts(text: string): number[] {
 
 /** 0-based line/column of a text offset. */
 export function positionAt(starts: readonly number[], offset: number): { line: number; column: number } {
-  let lo = 0, hi = starts.length;
+  let lo = 0,
+    hi = starts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (starts[mid] <= offset) lo = mid + 1;
@@ -73,10 +74,14 @@ function isStop(c: number): boolean {
     case 0x22: // "
     case 0x27: // '
     case 0x60: // `
-    case 0x28: case 0x29: // ( )
-    case 0x5b: case 0x5d: // [ ]
-    case 0x7b: case 0x7d: // { }
-    case 0x3c: case 0x3e: // < >
+    case 0x28:
+    case 0x29: // ( )
+    case 0x5b:
+    case 0x5d: // [ ]
+    case 0x7b:
+    case 0x7d: // { }
+    case 0x3c:
+    case 0x3e: // < >
     case 0x3b: // ;
     case 0x7c: // |
     case 0x5c: // backslash

@@ -55,7 +55,10 @@ export type LogToken = FrameToken | AddressToken | KaslrToken;
  * A frame as the kernel prints it, `name+0xoff/0xsize [mod BUILDID]`, without the parts
  * the frame lacks. `buildId: false`: without the build id, as a kallsyms index prints it.
  */
-export function frameText(f: Pick<FrameToken, 'name' | 'offset' | 'size' | 'module' | 'buildId'>, opts: { buildId?: boolean } = {}): string {
+export function frameText(
+  f: Pick<FrameToken, 'name' | 'offset' | 'size' | 'module' | 'buildId'>,
+  opts: { buildId?: boolean } = {},
+): string {
   let s = f.name;
   if (f.offset !== undefined) s += `+0x${f.offset.toString(16)}`;
   if (f.size !== undefined) s += `/0x${f.size.toString(16)}`;
@@ -64,12 +67,14 @@ export function frameText(f: Pick<FrameToken, 'name' | 'offset' | 'size' | 'modu
 }
 
 // `? ` prefix, optional ELFv1 dot, name, +0xoff, optional /0xsize, optional [mod buildid].
-const FRAME = /(\?\s+)?(?<![\w.$])(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)(?:\s+([0-9a-f]{16,64}))?\])?/g;
+const FRAME =
+  /(\?\s+)?(?<![\w.$])(\.?[A-Za-z_$][\w.$]*)\+0x([0-9a-fA-F]+)(?:\/0x([0-9a-fA-F]+))?(?:\s+\[([\w-]+)(?:\s+([0-9a-f]{16,64}))?\])?/g;
 const BRACKET_ADDR = /\[<([0-9a-fA-F]{8,16})>\]/g;
 const BARE_ADDR = /(?<![\w.$+/])(?:0x)?([0-9a-fA-F]{16}|(?<=0x)[0-9a-fA-F]{1,16})(?![\w$])/g;
 const PAREN_NAME = /\((\.?[A-Za-z_$][\w.$]*)\)/g;
 const KASLR = /Kernel Offset: (?:0x([0-9a-fA-F]+) from 0x[0-9a-fA-F]+|(disabled))/;
-const IP_LINE = /(?:\b(?:in|at) (?=\.?[A-Za-z_$][\w.$]*\+0x)|\bRIP: [0-9a-fA-F]{4}:|\bpc\s*:|\bepc\s*:|\bNIP\s*[:[]|\bPC is at\b|\bKrnl PSW\s*:|\bIP:|\bEIP:|Faulting instruction address:)/;
+const IP_LINE =
+  /(?:\b(?:in|at) (?=\.?[A-Za-z_$][\w.$]*\+0x)|\bRIP: [0-9a-fA-F]{4}:|\bpc\s*:|\bepc\s*:|\bNIP\s*[:[]|\bPC is at\b|\bKrnl PSW\s*:|\bIP:|\bEIP:|Faulting instruction address:)/;
 const LR_LINE = /(?:\blr\s*:|(?:^|\s)ra\s*:|\bLR\s*[:[]|\bLR is at\b)/;
 
 function roleOfLine(line: string): FrameRole {

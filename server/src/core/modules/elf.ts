@@ -188,7 +188,8 @@ class Reader {
     this.check(off, 8, 'field');
     const lo = this.dv.getUint32(off + (this.le ? 0 : 4), this.le);
     const hi = this.dv.getUint32(off + (this.le ? 4 : 0), this.le);
-    if (hi >= 0x200000) throw new FormatError(this.file, off, `${what} 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is too large`);
+    if (hi >= 0x200000)
+      throw new FormatError(this.file, off, `${what} 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is too large`);
     return hi * 0x100000000 + lo;
   }
   /** 64-bit value that may legitimately be large (addresses, flags): lossy above 2^53. */
@@ -205,7 +206,11 @@ function cstring(bytes: Uint8Array, start: number, end: number): string {
   while (e < end && bytes[e] !== 0) e++;
   // Fast path for ASCII (all kernel symbol names).
   let ascii = true;
-  for (let i = start; i < e; i++) if (bytes[i] >= 0x80) { ascii = false; break; }
+  for (let i = start; i < e; i++)
+    if (bytes[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
   if (ascii && e - start < 256) return String.fromCharCode.apply(null, bytes.subarray(start, e) as unknown as number[]);
   return utf8.decode(bytes.subarray(start, e));
 }
@@ -283,13 +288,28 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     }
     if (shstrndx === SHN_XINDEX) shstrndx = r.u32(shoff + (is64 ? 40 : 24));
     if (shnum > Math.floor((bytes.length - shoff) / shentsize) + 1 || shoff + shnum * shentsize > bytes.length) {
-      throw new FormatError(file, shoff, `section header table (${shnum} entries of ${shentsize} bytes at 0x${shoff.toString(16)}) extends past the end of the file (size 0x${bytes.length.toString(16)})`);
+      throw new FormatError(
+        file,
+        shoff,
+        `section header table (${shnum} entries of ${shentsize} bytes at 0x${shoff.toString(16)}) extends past the end of the file (size 0x${bytes.length.toString(16)})`,
+      );
     }
     elfEnd = Math.max(elfEnd, shoff + shnum * shentsize);
   }
 
   // Raw section headers.
-  interface RawSec { nameOffset: number; type: number; flags: number; addr: number; offset: number; size: number; link: number; info: number; addralign: number; entsize: number }
+  interface RawSec {
+    nameOffset: number;
+    type: number;
+    flags: number;
+    addr: number;
+    offset: number;
+    size: number;
+    link: number;
+    info: number;
+    addralign: number;
+    entsize: number;
+  }
   const raw: RawSec[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * shentsize;
@@ -320,7 +340,11 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
         };
     if (i > 0 && s.type !== SHT_NOBITS && s.type !== SHT_NULL) {
       if (s.offset + s.size > bytes.length) {
-        throw new FormatError(file, h + (is64 ? 24 : 16), `section ${i} contents (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extend past the end of the file (size 0x${bytes.length.toString(16)})`);
+        throw new FormatError(
+          file,
+          h + (is64 ? 24 : 16),
+          `section ${i} contents (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extend past the end of the file (size 0x${bytes.length.toString(16)})`,
+        );
       }
       elfEnd = Math.max(elfEnd, s.offset + s.size);
     }
@@ -341,7 +365,11 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     let name = '';
     if (shstr && s.nameOffset !== 0) {
       if (s.nameOffset >= shstr.length) {
-        throw new FormatError(file, shoff + i * shentsize, `section ${i} name offset 0x${s.nameOffset.toString(16)} is past the end of the section name table (size 0x${shstr.length.toString(16)})`);
+        throw new FormatError(
+          file,
+          shoff + i * shentsize,
+          `section ${i} name offset 0x${s.nameOffset.toString(16)} is past the end of the section name table (size 0x${shstr.length.toString(16)})`,
+        );
       }
       name = cstring(shstr, s.nameOffset, shstr.length);
     }
@@ -466,21 +494,37 @@ function readSymtab(r: Reader, sections: ElfSection[], idx: number, hdrOff: numb
   const symSize = is64 ? 24 : 16;
   if (sec.entsize === 0) throw new FormatError(file, hdrOff + (is64 ? 56 : 36), `symbol table section ${idx} has sh_entsize 0`);
   if (sec.entsize < symSize) {
-    throw new FormatError(file, hdrOff + (is64 ? 56 : 36), `symbol table section ${idx} has sh_entsize ${sec.entsize}, smaller than the ELF symbol size ${symSize}`);
+    throw new FormatError(
+      file,
+      hdrOff + (is64 ? 56 : 36),
+      `symbol table section ${idx} has sh_entsize ${sec.entsize}, smaller than the ELF symbol size ${symSize}`,
+    );
   }
   if (sec.size % sec.entsize !== 0) {
-    throw new FormatError(file, hdrOff + (is64 ? 32 : 20), `symbol table size 0x${sec.size.toString(16)} is not a multiple of sh_entsize ${sec.entsize}`);
+    throw new FormatError(
+      file,
+      hdrOff + (is64 ? 32 : 20),
+      `symbol table size 0x${sec.size.toString(16)} is not a multiple of sh_entsize ${sec.entsize}`,
+    );
   }
   const count = sec.size / sec.entsize;
   if (sec.offset + sec.size > bytes.length) {
     throw new FormatError(file, hdrOff, `symbol table (${count} entries) extends past the end of the file`);
   }
   if (sec.link === 0 || sec.link >= sections.length) {
-    throw new FormatError(file, hdrOff + (is64 ? 40 : 24), `symbol table sh_link ${sec.link} is not a valid section index (${sections.length} sections)`);
+    throw new FormatError(
+      file,
+      hdrOff + (is64 ? 40 : 24),
+      `symbol table sh_link ${sec.link} is not a valid section index (${sections.length} sections)`,
+    );
   }
   const strSec = sections[sec.link];
   if (strSec.type !== SHT_STRTAB) {
-    throw new FormatError(file, hdrOff + (is64 ? 40 : 24), `symbol table sh_link ${sec.link} names section '${strSec.name}' of type ${strSec.type}, not a string table`);
+    throw new FormatError(
+      file,
+      hdrOff + (is64 ? 40 : 24),
+      `symbol table sh_link ${sec.link} names section '${strSec.name}' of type ${strSec.type}, not a string table`,
+    );
   }
   const strtab = bytes.subarray(strSec.offset, strSec.offset + strSec.size);
   if (strtab.length > 0 && strtab[strtab.length - 1] !== 0) {
@@ -515,7 +559,11 @@ function readSymtab(r: Reader, sections: ElfSection[], idx: number, hdrOff: numb
   for (let i = 0; i < count; i++, p += ent) {
     const nm = dv.getUint32(p, le);
     if (nm !== 0 && nm >= strLen) {
-      throw new FormatError(file, p, `symbol ${i} name offset 0x${nm.toString(16)} is past the end of the string table (size 0x${strLen.toString(16)})`);
+      throw new FormatError(
+        file,
+        p,
+        `symbol ${i} name offset 0x${nm.toString(16)} is past the end of the string table (size 0x${strLen.toString(16)})`,
+      );
     }
     nameOffset[i] = nm;
     let sh: number;

@@ -18,7 +18,10 @@ export function isModuleFile(name: string): boolean {
 
 /** A module name as the kernel spells it: `[kvm-intel]`, ` kvm-intel ` → `kvm_intel`. */
 export function normalizeModuleName(name: string): string {
-  return name.trim().replace(/^\[|\]$/g, '').replace(/-/g, '_');
+  return name
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .replace(/-/g, '_');
 }
 
 /** `/lib/modules/.../kvm-intel.ko.zst` → `kvm_intel`. */

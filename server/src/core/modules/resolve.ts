@@ -189,7 +189,15 @@ export function kernelPrintAt(
   }
   if (!r) return null;
   const off = returnAddress ? r.offset + 1 : r.offset;
-  return { index: r.index, name: r.name, offset: off, size: r.size, text: printed(r.name, off, r.size, opts.moduleName, opts.buildId), view, basis };
+  return {
+    index: r.index,
+    name: r.name,
+    offset: off,
+    size: r.size,
+    text: printed(r.name, off, r.size, opts.moduleName, opts.buildId),
+    view,
+    basis,
+  };
 }
 
 /**
@@ -206,7 +214,9 @@ export function resolveFrameInModule(mod: ModuleSymbols, frame: FrameToken, opts
   if (pool.length === 0 && sameName.length > 0) {
     view = 'init';
     pool = sameName;
-    messages.push(`${frame.name} is not kept after init in ${opts.moduleName} (section ${sameName[0].section}); using the full symtab the kernel searches while the module's init runs`);
+    messages.push(
+      `${frame.name} is not kept after init in ${opts.moduleName} (section ${sameName[0].section}); using the full symtab the kernel searches while the module's init runs`,
+    );
   }
   const loads = opts.bases ? loadMap(mod, opts.bases) : undefined;
   const returnAddress = frame.role === 'trace';
@@ -239,7 +249,9 @@ export function resolveFrameInModule(mod: ModuleSymbols, frame: FrameToken, opts
       messages.push(`no ${frame.name} in ${opts.moduleName} has size 0x${hex(frame.size)}; listing all ${all.length}`);
     }
   } else if (all.length === 1 && frame.size !== undefined && all[0].kernelSize !== frame.size) {
-    messages.push(`${frame.name} in ${opts.moduleName} has size 0x${hex(all[0].kernelSize)} (${all[0].basis} basis), the frame says 0x${hex(frame.size)}: a different build?`);
+    messages.push(
+      `${frame.name} in ${opts.moduleName} has size 0x${hex(all[0].kernelSize)} (${all[0].basis} basis), the frame says 0x${hex(frame.size)}: a different build?`,
+    );
   }
   if (sameName.length === 0) messages.push(`no symbol ${frame.name} in ${opts.moduleName}`);
   return { candidates, unnarrowed: all.length, narrowedBySize, sameName, view, messages };
@@ -318,7 +330,11 @@ function learnableSection(mod: ModuleSymbols, shndx: number): boolean {
  * `verified` when at least two symbols agree. Sections whose evidence conflicts
  * without a majority are dropped.
  */
-export function learnBasesFromSymbols(mod: ModuleSymbols, entries: ReadonlyArray<{ name: string; address: bigint }>, moduleName = mod.name): LearnedBases {
+export function learnBasesFromSymbols(
+  mod: ModuleSymbols,
+  entries: ReadonlyArray<{ name: string; address: bigint }>,
+  moduleName = mod.name,
+): LearnedBases {
   const counts = new Map<string, number>();
   for (const e of entries) counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
   const votes = new Map<number, Map<bigint, string[]>>();
@@ -348,10 +364,15 @@ export function learnBasesFromSymbols(mod: ModuleSymbols, entries: ReadonlyArray
     const section = mod.elf.sections[sh].name;
     const conflicts = ranked.slice(1).flatMap((r) => r[1]);
     if (ranked.length > 1 && ranked[1][1].length === syms.length) {
-      problems.push(`${moduleName}: section ${section}: symbols disagree on its load address (${syms.join(', ')} vs ${ranked[1][1].join(', ')}); not used`);
+      problems.push(
+        `${moduleName}: section ${section}: symbols disagree on its load address (${syms.join(', ')} vs ${ranked[1][1].join(', ')}); not used`,
+      );
       continue;
     }
-    if (conflicts.length > 0) problems.push(`${moduleName}: section ${section}: ${conflicts.length} symbol(s) disagree with the base 0x${hex(base)} (${conflicts.slice(0, 3).join(', ')}): a different build?`);
+    if (conflicts.length > 0)
+      problems.push(
+        `${moduleName}: section ${section}: ${conflicts.length} symbol(s) disagree with the base 0x${hex(base)} (${conflicts.slice(0, 3).join(', ')}): a different build?`,
+      );
     bases.set(section, base);
     evidence.push({ section, base, symbols: syms, verified: syms.length >= 2, conflicts });
   }

@@ -131,7 +131,7 @@ function isMappingSymbol(name: string, rule: MappingSymbolRule): boolean {
   if (c0 === 0x2e /* . */ && c1 === 0x4c /* L */) return true;
   if (rule === 'v6.4') {
     if (c0 === 0x4c /* L */ && c1 === 0x30 /* 0 */) return true;
-    return c0 === 0x24 /* $ */;
+    return c0 === 0x24; /* $ */
   }
   if (c0 !== 0x24) return false;
   // strchr("axtd", str[1]) also matches the terminating NUL.
@@ -183,7 +183,13 @@ export function readelfType(type: number, osabi = 0): string {
 }
 
 // BFD section flags (subset) used for nm's letters.
-const SEC_ALLOC = 1, SEC_LOAD = 2, SEC_READONLY = 4, SEC_CODE = 8, SEC_DATA = 16, SEC_HAS_CONTENTS = 32, SEC_DEBUGGING = 64;
+const SEC_ALLOC = 1,
+  SEC_LOAD = 2,
+  SEC_READONLY = 4,
+  SEC_CODE = 8,
+  SEC_DATA = 16,
+  SEC_HAS_CONTENTS = 32,
+  SEC_DEBUGGING = 64;
 
 function bfdSectionFlags(s: ElfSection): number {
   let f = 0;
@@ -197,7 +203,15 @@ function bfdSectionFlags(s: ElfSection): number {
   else if (f & SEC_LOAD) f |= SEC_DATA;
   if (!(f & SEC_ALLOC)) {
     const n = s.name;
-    if (n.startsWith('.debug') || n.startsWith('.gnu.debuglto_.debug_') || n.startsWith('.gnu.linkonce.wi.') || n.startsWith('.zdebug') || n.startsWith('.line') || n.startsWith('.stab') || n === '.gdb_index') {
+    if (
+      n.startsWith('.debug') ||
+      n.startsWith('.gnu.debuglto_.debug_') ||
+      n.startsWith('.gnu.linkonce.wi.') ||
+      n.startsWith('.zdebug') ||
+      n.startsWith('.line') ||
+      n.startsWith('.stab') ||
+      n === '.gdb_index'
+    ) {
       f |= SEC_DEBUGGING;
     }
   }
@@ -309,7 +323,14 @@ export class ModuleSymbols {
       if (i === 0) return false;
       if (s.type === SHT_SYMTAB || s.type === SHT_SYMTAB_SHNDX) return false;
       if (s.type === SHT_STRTAB && (i === elf.shstrndx || i === st.strtabIndex)) return false;
-      if ((s.type === SHT_REL || s.type === SHT_RELA) && !(s.flags & SHF_ALLOC) && s.link === st.sectionIndex && s.info > 0 && s.info < secs.length) return false;
+      if (
+        (s.type === SHT_REL || s.type === SHT_RELA) &&
+        !(s.flags & SHF_ALLOC) &&
+        s.link === st.sectionIndex &&
+        s.info > 0 &&
+        s.info < secs.length
+      )
+        return false;
       return true;
     });
     const machine = elf.machine;
@@ -449,7 +470,9 @@ export class ModuleSymbols {
       if (normal && sh > 0 && sh < nsec && this.eligible(i, view)) list.push(i);
     }
     const order = Uint32Array.from(list);
-    const vlo = st.valueLo, vhi = st.valueHi, shx = st.shndx;
+    const vlo = st.valueLo,
+      vhi = st.valueHi,
+      shx = st.shndx;
     order.sort((a, b) => shx[a] - shx[b] || vhi[a] - vhi[b] || vlo[a] - vlo[b] || a - b);
     const start = new Uint32Array(nsec + 1);
     let p = 0;
@@ -478,7 +501,8 @@ export class ModuleSymbols {
     const st = this.st;
     const val = (k: number) => st.value(order[k]);
     // last k in [a, b) with val(k) <= offset
-    let lo = a, hi = b;
+    let lo = a,
+      hi = b;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (val(mid) <= offset) lo = mid + 1;
@@ -498,7 +522,10 @@ export class ModuleSymbols {
    * (keys: section index or name). Symbols in sections without a load address
    * are ignored; SHN_ABS symbols count with their absolute value.
    */
-  addressResolver(loads: SectionLoadMap, opts: { view?: SymbolView } = {}): (addr: bigint | number, regionEnd?: bigint | number) => ResolvedSymbol | null {
+  addressResolver(
+    loads: SectionLoadMap,
+    opts: { view?: SymbolView } = {},
+  ): (addr: bigint | number, regionEnd?: bigint | number) => ResolvedSymbol | null {
     const view = opts.view ?? 'kept';
     const secs = this.elf.sections;
     const load: Array<bigint | undefined> = new Array(secs.length);
@@ -543,12 +570,17 @@ export class ModuleSymbols {
       if (base === undefined) return null;
       const addr = BigInt(addrIn);
       let end: bigint | undefined;
-      for (const [s, e] of ranges) if (addr >= s && addr < e) { end = e; break; }
+      for (const [s, e] of ranges)
+        if (addr >= s && addr < e) {
+          end = e;
+          break;
+        }
       if (end === undefined) return null;
       if (regionEndIn !== undefined) end = BigInt(regionEndIn);
       if (addr < base) return null;
       const r = Number(addr - base);
-      let lo = 0, hi = rel.length;
+      let lo = 0,
+        hi = rel.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (rel[mid] <= r) lo = mid + 1;
@@ -596,7 +628,8 @@ export class ModuleSymbols {
    */
   findByName(name: string, view: SymbolView = 'kept'): NameMatch[] {
     const { names, order } = this.nameIndexFor(view);
-    let lo = 0, hi = order.length;
+    let lo = 0,
+      hi = order.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (names[order[mid]] < name) lo = mid + 1;
@@ -611,7 +644,7 @@ export class ModuleSymbols {
   duplicateNames(view: SymbolView = 'kept'): Array<[string, number]> {
     const { names, order } = this.nameIndexFor(view);
     const out: Array<[string, number]> = [];
-    for (let k = 0; k < order.length; ) {
+    for (let k = 0; k < order.length;) {
       const n = names[order[k]];
       let j = k + 1;
       while (j < order.length && names[order[j]] === n) j++;
@@ -622,7 +655,15 @@ export class ModuleSymbols {
   }
 }
 
-function nmLetter(sh: number, bind: number, type: number, machine: number, nsec: number, bfdSection: boolean[], secLetter: number[]): number {
+function nmLetter(
+  sh: number,
+  bind: number,
+  type: number,
+  machine: number,
+  nsec: number,
+  bfdSection: boolean[],
+  secLetter: number[],
+): number {
   const C = (s: string) => s.charCodeAt(0);
   const isObject = type === STT_OBJECT || type === STT_COMMON;
   // Section the symbol lands in, BFD style.

@@ -224,7 +224,16 @@ function layoutNames(source: SearchSource, order: TieOrder): NameLayout {
 }
 
 function maybeVariant(buf: Uint8Array, s: number, e: number): boolean {
-  if (e - s > 6 && buf[s] === 0x5f && buf[s + 1] === 0x5f && buf[s + 2] === 0x70 && buf[s + 3] === 0x66 && buf[s + 4] === 0x78 && buf[s + 5] === 0x5f) return true;
+  if (
+    e - s > 6 &&
+    buf[s] === 0x5f &&
+    buf[s + 1] === 0x5f &&
+    buf[s + 2] === 0x70 &&
+    buf[s + 3] === 0x66 &&
+    buf[s + 4] === 0x78 &&
+    buf[s + 5] === 0x5f
+  )
+    return true;
   for (let p = s + 1; p < e; p++) if (buf[p] === 0x2e) return true;
   return false;
 }
@@ -266,4 +275,3 @@ export function corpusOf(source: SearchSource): Corpus {
   }
   return c;
 }
-

@@ -68,10 +68,39 @@ export const MAX_SEARCH_LIMIT = 10000;
 
 /** Names shown for an empty query, when present. */
 export const LANDMARKS = [
-  '_stext', '_text', '_etext', '_sinittext', '_einittext', '_end', 'start_kernel', 'kernel_init', 'rest_init',
-  'entry_SYSCALL_64', 'do_syscall_64', 'asm_exc_page_fault', 'exc_page_fault', 'handle_mm_fault',
-  'schedule', '__schedule', 'panic', 'oops_begin', 'die', 'do_exit', 'do_group_exit',
-  'task_struct', 'sk_buff', 'page', 'folio', 'file', 'inode', 'dentry', 'super_block', 'net_device', 'sock', 'mm_struct', 'vm_area_struct',
+  '_stext',
+  '_text',
+  '_etext',
+  '_sinittext',
+  '_einittext',
+  '_end',
+  'start_kernel',
+  'kernel_init',
+  'rest_init',
+  'entry_SYSCALL_64',
+  'do_syscall_64',
+  'asm_exc_page_fault',
+  'exc_page_fault',
+  'handle_mm_fault',
+  'schedule',
+  '__schedule',
+  'panic',
+  'oops_begin',
+  'die',
+  'do_exit',
+  'do_group_exit',
+  'task_struct',
+  'sk_buff',
+  'page',
+  'folio',
+  'file',
+  'inode',
+  'dentry',
+  'super_block',
+  'net_device',
+  'sock',
+  'mm_struct',
+  'vm_area_struct',
 ];
 
 interface Group {
@@ -113,7 +142,13 @@ function searchUnsafe(sources: readonly SearchSource[], q: string, cap: number):
     if (onlyKind && (src.type !== 'btf' || src.kind(id) !== onlyKind)) return;
     c.stamp[slot] = gen;
     const tier = c.tierOf[id];
-    groups.push({ hit: { source: src, id, name: '', match, score, tier }, k0: match * 64 + Math.min(score, 63), k1: tier, len: c.start[slot + 1] - c.start[slot] - 1, src: s });
+    groups.push({
+      hit: { source: src, id, name: '', match, score, tier },
+      k0: match * 64 + Math.min(score, 63),
+      k1: tier,
+      len: c.start[slot + 1] - c.start[slot] - 1,
+      src: s,
+    });
   };
 
   if (text === '') {
@@ -140,7 +175,8 @@ function searchUnsafe(sources: readonly SearchSource[], q: string, cap: number):
     // from the tie-ordered corpus, best first, stopping at `cap`.
     const pre = src.prefixed(text, PREFIX_RANGE + 1);
     if (pre.length <= PREFIX_RANGE) {
-      for (const id of pre) add(s, c, id, compilerSuffix(src.nameOf(id)).length === src.nameLength(id) - text.length ? MatchClass.Suffixed : MatchClass.Prefix);
+      for (const id of pre)
+        add(s, c, id, compilerSuffix(src.nameOf(id)).length === src.nameLength(id) - text.length ? MatchClass.Suffixed : MatchClass.Prefix);
     } else {
       scanPrefix(c, s, qb, orig, caseSensitive, cap, add);
     }
@@ -177,7 +213,8 @@ function scratch(n: number): Uint8Array {
 function prefixClass(c: Corpus, slot: number, qlen: number): MatchClass {
   const len = c.start[slot + 1] - 1 - c.start[slot];
   if (len === qlen) return MatchClass.Exact;
-  if (c.buf[c.start[slot] + qlen] === 0x2e && compilerSuffix(c.source.nameOf(c.entry[slot])).length === len - qlen) return MatchClass.Suffixed;
+  if (c.buf[c.start[slot] + qlen] === 0x2e && compilerSuffix(c.source.nameOf(c.entry[slot])).length === len - qlen)
+    return MatchClass.Suffixed;
   return MatchClass.Prefix;
 }
 

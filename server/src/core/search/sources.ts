@@ -120,7 +120,10 @@ export class BtfSource implements SearchSource {
   private readonly sel: Uint8Array;
   private readonly enc = new TextEncoder();
 
-  constructor(readonly btf: Btf, readonly containerName = 'btf') {
+  constructor(
+    readonly btf: Btf,
+    readonly containerName = 'btf',
+  ) {
     this.key = btf;
     const ni = btf.nameIndex;
     const keep: number[] = [];
@@ -200,7 +203,11 @@ export class BtfSource implements SearchSource {
       const b = this.bufs[this.sel[i]];
       const p = this.pos[i];
       let ok = true;
-      for (let k = 0; k < q.length; k++) if (b[p + k] !== q[k]) { ok = false; break; }
+      for (let k = 0; k < q.length; k++)
+        if (b[p + k] !== q[k]) {
+          ok = false;
+          break;
+        }
       if (!ok) break;
       out.push(i);
     }
@@ -220,8 +227,20 @@ export class BtfSource implements SearchSource {
   }
   detail(i: number): string {
     const k = this.btf.kindOf(this.ids[i]);
-    const word = k === Kind.STRUCT ? 'struct' : k === Kind.UNION ? 'union' : k === Kind.ENUM || k === Kind.ENUM64 ? 'enum' : k === Kind.TYPEDEF ? 'typedef' : k === Kind.FUNC ? 'BTF FUNC' : 'BTF VAR';
-    if (k === Kind.STRUCT || k === Kind.UNION || k === Kind.ENUM || k === Kind.ENUM64) return `${word} (${this.btf.sizeOrType(this.ids[i])} bytes) [${this.ids[i]}]`;
+    const word =
+      k === Kind.STRUCT
+        ? 'struct'
+        : k === Kind.UNION
+          ? 'union'
+          : k === Kind.ENUM || k === Kind.ENUM64
+            ? 'enum'
+            : k === Kind.TYPEDEF
+              ? 'typedef'
+              : k === Kind.FUNC
+                ? 'BTF FUNC'
+                : 'BTF VAR';
+    if (k === Kind.STRUCT || k === Kind.UNION || k === Kind.ENUM || k === Kind.ENUM64)
+      return `${word} (${this.btf.sizeOrType(this.ids[i])} bytes) [${this.ids[i]}]`;
     return `${word} [${this.ids[i]}]`;
   }
   /** Entry of a type id, or -1. */
@@ -244,7 +263,11 @@ export class ModuleKoSource implements SearchSource {
   private readonly names: string[];
   private readonly bytes: Uint8Array[];
 
-  constructor(readonly module: ModuleSymbols, readonly moduleName = module.name, readonly file?: string) {
+  constructor(
+    readonly module: ModuleSymbols,
+    readonly moduleName = module.name,
+    readonly file?: string,
+  ) {
     this.key = module;
     const rows: { i: number; name: string }[] = [];
     for (let i = 1; i < module.count; i++) {

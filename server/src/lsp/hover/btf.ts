@@ -123,7 +123,8 @@ export function functionPrototypeMarkdown(src: BtfLookup, name: string, module?:
       if (!decls.includes(d)) decls.push(d);
       if (decls.length >= MAX_DECLS) break;
     }
-    const more = ids.length > decls.length && decls.length >= MAX_DECLS ? `\n\n_${ids.length - decls.length} more FUNC records with this name._` : '';
+    const more =
+      ids.length > decls.length && decls.length >= MAX_DECLS ? `\n\n_${ids.length - decls.length} more FUNC records with this name._` : '';
     const shown = ids[0] !== undefined ? btf.nameOf(ids[0]) : name;
     const parts = [header('prototype of', shown, r.label, kfunc ? ' — **kfunc**' : ''), cBlock(decls.join('\n'))];
     if (r.note && module) parts.push(`_${text(r.note)}_`);
@@ -134,7 +135,12 @@ export function functionPrototypeMarkdown(src: BtfLookup, name: string, module?:
 }
 
 /** As functionPrototypeMarkdown, loading the module's split BTF first (never rejects). */
-export async function functionPrototypeMarkdownAsync(store: BtfStore, name: string, module?: string, opts: BtfHoverOptions = {}): Promise<string | undefined> {
+export async function functionPrototypeMarkdownAsync(
+  store: BtfStore,
+  name: string,
+  module?: string,
+  opts: BtfHoverOptions = {},
+): Promise<string | undefined> {
   try {
     if (module) await store.module(module);
   } catch {
@@ -179,7 +185,14 @@ function typedefTarget(btf: Btf, id: number): number {
   return 0;
 }
 
-const KIND_WORD: Record<string, string> = { STRUCT: 'struct', UNION: 'union', ENUM: 'enum', ENUM64: 'enum', TYPEDEF: 'typedef', FWD: 'declaration' };
+const KIND_WORD: Record<string, string> = {
+  STRUCT: 'struct',
+  UNION: 'union',
+  ENUM: 'enum',
+  ENUM64: 'enum',
+  TYPEDEF: 'typedef',
+  FWD: 'declaration',
+};
 
 /**
  * Layout of `struct NAME`, `union NAME`, `enum NAME` or a typedef NAME (member
@@ -226,7 +239,11 @@ export function typeLayoutMarkdown(src: BtfLookup, word: string, opts: BtfHoverO
 }
 
 /** As typeLayoutMarkdown, loading the module's split BTF first when `opts.module` is given (never rejects). */
-export async function typeLayoutMarkdownAsync(store: BtfStore, word: string, opts: BtfHoverOptions & { module?: string } = {}): Promise<string | undefined> {
+export async function typeLayoutMarkdownAsync(
+  store: BtfStore,
+  word: string,
+  opts: BtfHoverOptions & { module?: string } = {},
+): Promise<string | undefined> {
   try {
     if (opts.module) await store.module(opts.module);
   } catch {

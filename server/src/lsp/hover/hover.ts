@@ -13,7 +13,14 @@ import { moduleAddressMarkdown, moduleFrameMarkdown } from './modules';
  * Hover with module files: a `[mod]` frame also gets the module's `.ko` view (section,
  * binding, positions); when kallsyms cannot answer, the module store answers alone.
  */
-export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line: number, col: number, store: ModuleStore | undefined, btf?: BtfStore): Promise<HoverAnswer | undefined> {
+export async function hoverWithModules(
+  ctx: HoverContext,
+  doc: LineSource,
+  line: number,
+  col: number,
+  store: ModuleStore | undefined,
+  btf?: BtfStore,
+): Promise<HoverAnswer | undefined> {
   let answer = hover(ctx, doc, line, col);
   const t = answer?.token;
   if (answer && store && t) {
@@ -41,7 +48,8 @@ export async function hoverWithModules(ctx: HoverContext, doc: LineSource, line:
     if (w && (ctx.languageId !== 'c' || /^(struct|union|enum)\s/.test(w.word))) {
       const layout = typeLayoutMarkdown(btf, w.word, { plainAggregates: /^(struct|union|enum)\s/.test(w.word) });
       if (layout) {
-        if (answer && answer.token === undefined && answer.start <= w.start && answer.end >= w.end) answer.markdown += `\n\n---\n\n${layout}`;
+        if (answer && answer.token === undefined && answer.start <= w.start && answer.end >= w.end)
+          answer.markdown += `\n\n---\n\n${layout}`;
         else if (!answer || answer.token === undefined) answer = { markdown: layout, line, start: w.start, end: w.end };
       }
     }

@@ -38,7 +38,10 @@ export async function hoverSympos(
   const { target, resolution: res, ctx } = at;
   const parts: string[] = [`**${mdText(at.label)}**`];
   if (!target || !res) {
-    const why = at.objname === 'vmlinux' ? 'No kallsyms loaded: vmlinux positions cannot be resolved.' : (ctx.moduleMissing ?? `module ${at.objname} is not indexed`);
+    const why =
+      at.objname === 'vmlinux'
+        ? 'No kallsyms loaded: vmlinux positions cannot be resolved.'
+        : (ctx.moduleMissing ?? `module ${at.objname} is not indexed`);
     parts.push(mdText(why));
   } else {
     const src =

@@ -23,16 +23,33 @@ export async function moduleFrameMarkdown(store: ModuleStore, frame: FrameToken,
     if (!r.ok) return primary ? `${code(r.frameText)}: ${text(r.error)}` : `module file: ${text(r.error)}`;
     const out: string[] = [];
     const title = primary ? '' : '**Module file** ';
-    out.push(`${title}${code(r.module)} from ${code(r.file)}${r.buildId ? ` (build id ${code(r.buildId)}${r.buildIdMatch === false ? ' ⚠ does not match the log' : r.buildIdMatch ? ' ✓' : ''})` : ''}`);
+    out.push(
+      `${title}${code(r.module)} from ${code(r.file)}${r.buildId ? ` (build id ${code(r.buildId)}${r.buildIdMatch === false ? ' ⚠ does not match the log' : r.buildIdMatch ? ' ✓' : ''})` : ''}`,
+    );
     const chosen: FrameCandidate | undefined = r.candidates.length === 1 ? r.candidates[0] : undefined;
     if (chosen?.printed) {
-      const where = chosen.address !== undefined ? ` at ${code(chosen.address.toString(16))}` : ` (${code(chosen.section)}${code('+' + hex(chosen.value + (frame.offset ?? 0)))})`;
-      out.push(`kernel form${where}: **${code(chosen.printed.text)}** ${chosen.printedMatches ? '✓ matches the log' : '⚠ differs from the log: the module file is probably not the one that was loaded'}` + (chosen.basis === 'section' ? ' (size to the next symbol in the section; load addresses unknown)' : ''));
+      const where =
+        chosen.address !== undefined
+          ? ` at ${code(chosen.address.toString(16))}`
+          : ` (${code(chosen.section)}${code('+' + hex(chosen.value + (frame.offset ?? 0)))})`;
+      out.push(
+        `kernel form${where}: **${code(chosen.printed.text)}** ${chosen.printedMatches ? '✓ matches the log' : '⚠ differs from the log: the module file is probably not the one that was loaded'}` +
+          (chosen.basis === 'section' ? ' (size to the next symbol in the section; load addresses unknown)' : ''),
+      );
     }
-    if (r.candidates.length > 1) out.push(`${r.candidates.length} symbols named ${code(frame.name)} match${r.narrowedBySize ? ' even after narrowing by size' : ''}: the frame is ambiguous`);
+    if (r.candidates.length > 1)
+      out.push(
+        `${r.candidates.length} symbols named ${code(frame.name)} match${r.narrowedBySize ? ' even after narrowing by size' : ''}: the frame is ambiguous`,
+      );
     out.push(`${HEAD}\n${r.candidates.map((c) => placementRow(c)).join('\n')}`);
     const others = r.sameName.filter((s) => !r.candidates.some((c) => c.index === s.index));
-    if (others.length > 0) out.push(`Every ${code(frame.name)} in ${code(r.module)} (${r.sameName.length}):\n\n${HEAD}\n${r.sameName.slice(0, 40).map((s) => placementRow(s)).join('\n')}`);
+    if (others.length > 0)
+      out.push(
+        `Every ${code(frame.name)} in ${code(r.module)} (${r.sameName.length}):\n\n${HEAD}\n${r.sameName
+          .slice(0, 40)
+          .map((s) => placementRow(s))
+          .join('\n')}`,
+      );
     for (const m of [...r.messages, ...r.warnings]) out.push(`⚠ ${text(m)}`);
     return out.join('\n\n');
   } catch (e) {
