@@ -8,6 +8,7 @@
 // kallsyms (0.5M/1M/2M symbols); 3. log hover in process and over stdio, server startup;
 // 4. corpus modules (.ko) indexing, cold start to a module-frame hover; 5. live vmlinux BTF
 // index time, memory, `ksym btf --stats` vs bpftool; 6. workspace/symbol search vs fuzzysort.
+// 7. DWARF source lines vs llvm-symbolizer and addr2line (bench/dwarf.mjs).
 // Results: the table on stdout and .cache/bench/results.json.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
@@ -873,6 +874,19 @@ if (want(6)) {
         await srv.close();
       }
     }
+  }
+}
+
+// ---- 7. DWARF source lines (bench/dwarf.mjs; also runs standalone) -------------------------
+if (want(7)) {
+  const S7 = '7. DWARF source lines';
+  const { runDwarfBench } = await import('./dwarf.mjs');
+  const dw = await runDwarfBench({ quick: QUICK, log: progress });
+  if (!dw.length) skip(S7, 'vmlinux/xfs.ko source lines', 'no kernel data (npm run fetch-data)');
+  for (const x of dw) {
+    const lim = /([\d.]+)/.exec(x.target);
+    const target = lim ? { on: x.baseline !== undefined ? 'ratio' : 'value', op: x.target.includes('≤') ? '<=' : '<', limit: Number(lim[1]), text: x.target } : undefined;
+    row(S7, x.figure, x.value, x.unit, x.baseline, x.baselineWhat, target);
   }
 }
 

@@ -20,6 +20,15 @@ export interface AbbrevTable {
   readonly implicit: Float64Array;
   /** Fixed byte size of the attributes, or -1 when a form is variable-sized. */
   readonly fixed: Int32Array;
+  /**
+   * Byte offset of the DW_AT_sibling value from the end of the abbrev code when every
+   * attribute before it has a fixed size (the common case: a type's subtree is skipped
+   * with one read and one jump), else -1. `sibSize` is its size (0 = ULEB128).
+   */
+  readonly sibAt: Int32Array;
+  readonly sibSize: Uint8Array;
+  /** 1 when the abbrev has DW_AT_low_pc or DW_AT_ranges (it can carry code). */
+  readonly hasCode: Uint8Array;
 }
 
 /** Fixed size of a form in a unit (address size, offset size, version), or -1 when variable. */
@@ -43,6 +52,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
   const c = new Cursor(s, offset);
   if (offset < 0 || offset >= s.bytes.length) c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
   const tags: number[] = [], kids: number[] = [], firsts: number[] = [], counts: number[] = [], fixed: number[] = [];
+  const sibAt: number[] = [], sibSize: number[] = [], hasCode: number[] = [];
   const attrs: number[] = [], forms: number[] = [], imps: number[] = [];
   const codes: number[] = [];
   let maxCode = 0;
@@ -53,10 +63,18 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     const tag = c.uleb();
     const ch = c.u8();
     const first = attrs.length;
-    let fx = 0;
+    let fx = 0, sa = -1, ss = 0, code_ = 0;
     for (;;) {
       const at = c.uleb(), fm = c.uleb();
       if (at === 0 && fm === 0) break;
+      if (at === C.DW_AT_low_pc || at === C.DW_AT_ranges) code_ = 1;
+      if (at === C.DW_AT_sibling && sa < 0 && fx >= 0) {
+        const z = fm === C.DW_FORM_ref_udata ? 0 : fm === C.DW_FORM_ref1 ? 1 : fm === C.DW_FORM_ref2 ? 2 : fm === C.DW_FORM_ref4 ? 4 : fm === C.DW_FORM_ref8 ? 8 : -1;
+        if (z >= 0) {
+          sa = fx;
+          ss = z;
+        }
+      }
       let imp = 0;
       if (fm === C.DW_FORM_implicit_const) imp = c.sleb();
       attrs.push(at);
@@ -72,6 +90,9 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     firsts.push(first);
     counts.push(attrs.length - first);
     fixed.push(fx);
+    sibAt.push(sa);
+    sibSize.push(ss);
+    hasCode.push(code_);
   }
   const denseLen = Math.min(maxCode + 1, Math.max(1024, codes.length * 2));
   const dense = new Int32Array(denseLen);
@@ -84,6 +105,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     dense, big,
     tag: Uint32Array.from(tags), children: Uint8Array.from(kids), first: Uint32Array.from(firsts), count: Uint32Array.from(counts),
     attr: Uint32Array.from(attrs), form: Uint32Array.from(forms), implicit: Float64Array.from(imps), fixed: Int32Array.from(fixed),
+    sibAt: Int32Array.from(sibAt), sibSize: Uint8Array.from(sibSize), hasCode: Uint8Array.from(hasCode),
   };
   return t;
 }

@@ -40,33 +40,146 @@ export interface LineRow {
   address: number;
 }
 
-class Grow {
-  a: Float64Array;
-  f: Uint32Array;
-  l: Uint32Array;
-  c: Uint32Array;
-  d: Uint32Array;
-  n = 0;
-  constructor(cap: number) {
-    this.a = new Float64Array(cap);
-    this.f = new Uint32Array(cap);
-    this.l = new Uint32Array(cap);
-    this.c = new Uint32Array(cap);
-    this.d = new Uint32Array(cap);
-  }
-  push(a: number, f: number, l: number, c: number, d: number): void {
-    if (this.n === this.a.length) {
-      const cap = this.a.length * 2;
-      const g = <T extends Float64Array | Uint32Array>(x: T): T => {
-        const y = new (x.constructor as { new (n: number): T })(cap);
-        y.set(x);
-        return y;
-      };
-      this.a = g(this.a); this.f = g(this.f); this.l = g(this.l); this.c = g(this.c); this.d = g(this.d);
+/** Row scratch buffers shared by every line program decode (single-threaded; copied out per unit). */
+let R = { a: new Float64Array(4096), f: new Uint32Array(4096), l: new Uint32Array(4096), c: new Uint32Array(4096), d: new Uint32Array(4096) };
+function grow(cap: number): void {
+  const g = <T extends Float64Array | Uint32Array>(x: T, y: T): T => {
+    y.set(x);
+    return y;
+  };
+  R = { a: g(R.a, new Float64Array(cap)), f: g(R.f, new Uint32Array(cap)), l: g(R.l, new Uint32Array(cap)), c: g(R.c, new Uint32Array(cap)), d: g(R.d, new Uint32Array(cap)) };
+}
+/**
+ * The line program's state machine, apart from the header parsing so that the optimiser
+ * sees a small, stable function: rows go into the scratch buffers; returns the row count.
+ */
+function runProgram(b: Uint8Array, start: number, end: number, c: Cursor, minInst: number, lineBase: number, lineRange: number, opcodeBase: number, stdLen: Uint8Array, addrSize: number, seqStarts: number[]): number {
+  const fail = (why: string, at: number): never => c.fail(why, at);
+  scratch((end - start) >> 1);
+  let ra = R.a, rf = R.f, rl = R.l, rc = R.c, rd = R.d, cap = ra.length;
+  let n = 0;
+  let address = 0, file = 1, line = 1, column = 0, disc = 0;
+  let seqStart = 0;
+  const special = opcodeBase;
+  let emitRow = false;
+  // Every iteration consumes at least one byte: bounded by the program size. No closure
+  // captures the loop state (it stays in registers); LEB128 has a one-byte fast path.
+  let p = start;
+  while (p < end) {
+    const op = b[p++];
+    if (op >= special) {
+      const adj = op - special;
+      address += ((adj / lineRange) | 0) * minInst;
+      line += lineBase + (adj % lineRange);
+      emitRow = true;
+    } else {
+      let v = 0;
+      switch (op) {
+        case 0: {
+          const len = ulebAt(b, p, end, c);
+          p = LP;
+          const subEnd = p + len;
+          if (len === 0 || subEnd > end) fail(`extended opcode length ${len} runs past the program`, p);
+          const sub = b[p++];
+          if (sub === 1) {
+            if (n === cap) {
+              grow(cap * 2);
+              ra = R.a; rf = R.f; rl = R.l; rc = R.c; rd = R.d; cap = ra.length;
+            }
+            ra[n] = address; rf[n] = file; rl[n] = line >>> 0; rc[n] = column; rd[n] = disc;
+            n++;
+            seqStarts.push(seqStart, n);
+            seqStart = n;
+            address = 0; file = 1; line = 1; column = 0; disc = 0;
+          } else if (sub === 2) {
+            const k = len - 1;
+            c.pos = p;
+            address = k === 8 || k === 4 || k === 2 || k === 1 ? c.addr(k) : c.addr(addrSize);
+          } else if (sub === 4) disc = ulebAt(b, p, end, c);
+          p = subEnd;
+          break;
+        }
+        case 1: emitRow = true; break;
+        case 2:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else { v = ulebAt(b, p, end, c); p = LP; }
+          address += v * minInst;
+          break;
+        case 3: line += slebAt(b, p, end, c); p = LP; break;
+        case 4:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else { v = ulebAt(b, p, end, c); p = LP; }
+          file = v;
+          break;
+        case 5:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else { v = ulebAt(b, p, end, c); p = LP; }
+          column = v;
+          break;
+        case 6: case 7: case 10: case 11: break;
+        case 8: address += (((255 - opcodeBase) / lineRange) | 0) * minInst; break;
+        case 9:
+          if (p + 2 > end) fail('truncated DW_LNS_fixed_advance_pc', p);
+          address += c.le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
+          p += 2;
+          break;
+        case 12: ulebAt(b, p, end, c); p = LP; break;
+        default:
+          for (let i = 0; i < stdLen[op]; i++) { ulebAt(b, p, end, c); p = LP; }
+      }
     }
-    const i = this.n++;
-    this.a[i] = a; this.f[i] = f; this.l[i] = l; this.c[i] = c; this.d[i] = d;
+    if (emitRow) {
+      emitRow = false;
+      if (n === cap) {
+        grow(cap * 2);
+        ra = R.a; rf = R.f; rl = R.l; rc = R.c; rd = R.d; cap = ra.length;
+      }
+      ra[n] = address; rf[n] = file; rl[n] = line >>> 0; rc[n] = column; rd[n] = disc;
+      n++;
+      disc = 0;
+    }
   }
+  return n;
+}
+
+/** Position after the last ulebAt/slebAt. */
+let LP = 0;
+function ulebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
+  let r = 0, m = 1, x = 0;
+  do {
+    if (p >= end) c.fail('truncated LEB128', p);
+    x = b[p++];
+    r += (x & 0x7f) * m;
+    m *= 128;
+  } while (x & 0x80 && m < 2 ** 64);
+  while (x & 0x80) {
+    if (p >= end) c.fail('truncated LEB128', p);
+    x = b[p++];
+  }
+  LP = p;
+  return r;
+}
+function slebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
+  let r = 0, m = 1, x = 0;
+  do {
+    if (p >= end) c.fail('truncated LEB128', p);
+    x = b[p++];
+    r += (x & 0x7f) * m;
+    m *= 128;
+  } while (x & 0x80 && m < 2 ** 64);
+  while (x & 0x80) {
+    if (p >= end) c.fail('truncated LEB128', p);
+    x = b[p++];
+  }
+  if (x & 0x40) r -= m;
+  LP = p;
+  return r;
+}
+function scratch(estimate: number): void {
+  if (R.a.length < estimate) grow(Math.min(Math.max(estimate, R.a.length * 2), 1 << 26));
 }
 
 function readFormString(c: Cursor, form: number, offSize: number, strs: LineStrings): string | undefined {
@@ -206,57 +319,12 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     }
   }
 
-  // Program.
-  c.pos = progStart;
-  const rows = new Grow(Math.max(64, Math.min(1 << 16, (end - progStart) >> 2)));
-  let address = 0, file = 1, line = 1, column = 0, disc = 0;
-  const reset = (): void => {
-    address = 0; file = 1; line = 1; column = 0; disc = 0;
-  };
+  // Program: a tight loop over the bytes (no cursor calls), rows into a scratch buffer
+  // reused across units, copied out at the exact size at the end.
+  const b = s.bytes;
   const seqStarts: number[] = [];
-  let seqStart = 0;
-  // Every iteration consumes at least one byte: bounded by the program size.
-  while (c.pos < end) {
-    const op = c.u8();
-    if (op >= opcodeBase) {
-      const adj = op - opcodeBase;
-      address += Math.floor(adj / lineRange) * minInst;
-      line += lineBase + (adj % lineRange);
-      rows.push(address, file, line >>> 0, column, disc);
-      disc = 0;
-      continue;
-    }
-    switch (op) {
-      case 0: {
-        const len = c.uleb();
-        const subEnd = c.pos + len;
-        if (len === 0 || subEnd > end) c.fail(`extended opcode length ${len} runs past the program`);
-        const sub = c.u8();
-        if (sub === 1) {
-          rows.push(address, file, line >>> 0, column, disc);
-          seqStarts.push(seqStart, rows.n);
-          seqStart = rows.n;
-          reset();
-        } else if (sub === 2) {
-          const n = len - 1;
-          address = n === 8 || n === 4 || n === 2 || n === 1 ? c.addr(n) : c.addr(addrSize);
-        } else if (sub === 4) disc = c.uleb();
-        c.pos = subEnd;
-        break;
-      }
-      case 1: rows.push(address, file, line >>> 0, column, disc); disc = 0; break;
-      case 2: address += c.uleb() * minInst; break;
-      case 3: line += c.sleb(); break;
-      case 4: file = c.uleb(); break;
-      case 5: column = c.uleb(); break;
-      case 6: case 7: case 10: case 11: break;
-      case 8: address += Math.floor((255 - opcodeBase) / lineRange) * minInst; break;
-      case 9: address += c.u16(); break;
-      case 12: c.uleb(); break;
-      default:
-        for (let i = 0; i < stdLen[op]; i++) c.uleb();
-    }
-  }
+  const n = runProgram(b, progStart, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, seqStarts);
+  const rows = { a: R.a, n };
   // Sequences, sorted by their first address (rows of a sequence stay in program order).
   const nSeq = seqStarts.length >> 1;
   const order: number[] = [];
@@ -270,7 +338,12 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     seqLo[i] = rows.a[seqFirst[i]];
     seqHi[i] = rows.a[seqEnd[i]];
   });
-  const n = rows.n;
+  // exact-size copies out of the scratch buffer (one allocation)
+  const buf = new ArrayBuffer(n * 24);
+  const outA = new Float64Array(buf, 0, n);
+  outA.set(R.a.subarray(0, n));
+  const outF = new Uint32Array(buf, n * 8, n), outL = new Uint32Array(buf, n * 12, n), outC = new Uint32Array(buf, n * 16, n), outD = new Uint32Array(buf, n * 20, n);
+  outF.set(R.f.subarray(0, n)); outL.set(R.l.subarray(0, n)); outC.set(R.c.subarray(0, n)); outD.set(R.d.subarray(0, n));
   const names = new Map<number, string>();
   const fileName = (index: number): string | undefined => {
     const hit = names.get(index);
@@ -286,7 +359,7 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
   };
   return {
     version,
-    addr: rows.a.subarray(0, n), file: rows.f.subarray(0, n), line: rows.l.subarray(0, n), column: rows.c.subarray(0, n), disc: rows.d.subarray(0, n),
+    addr: outA, file: outF, line: outL, column: outC, disc: outD,
     seqFirst, seqEnd, seqLo, seqHi, fileName,
     bytes: n * 24 + order.length * 24 + (end - offset),
   };

@@ -208,7 +208,8 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
   const unitEnd = Math.min(h.size, s.bytes.length);
-  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed } = abbrev;
+  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed, sibAt, sibSize, hasCode } = abbrev;
+  const bytes = s.bytes;
   const out = new Cols();
   let cuName = '', compDir = '', stmtList = -1, cuLow = 0;
   let cuDone = false;
@@ -250,13 +251,34 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
       const tg = aTag[ai];
       const hasKids = children[ai] !== 0;
       const a0 = first[ai], a1 = a0 + count[ai];
-      const isScope = tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine;
+      // A subprogram without low_pc/ranges (a declaration, an abstract instance) has no code:
+      // its subtree is skipped like a type's.
+      const isScope = (tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine) && hasCode[ai] !== 0;
       const isUnit = depth === 0 && !cuDone;
       const top = (): number => (stack.length ? stack[stack.length - 1] : parent0);
       if (!isScope && !isUnit) {
         let sib = -1;
         const fx = fixed[ai];
-        if (hasKids && SKIP_SUBTREE.has(tg)) {
+        const sa = sibAt[ai];
+        if (hasKids && sa >= 0 && (SKIP_SUBTREE.has(tg) || tg === C.DW_TAG_subprogram)) {
+          // one read, one jump: the sibling reference sits at a fixed offset
+          const q = c.pos + sa, z = sibSize[ai];
+          if (z === 4 && q + 4 <= c.end) sib = c.le ? (bytes[q] | (bytes[q + 1] << 8) | (bytes[q + 2] << 16) | (bytes[q + 3] << 24)) >>> 0 : ((bytes[q] << 24) | (bytes[q + 1] << 16) | (bytes[q + 2] << 8) | bytes[q + 3]) >>> 0;
+          else {
+            c.pos = q;
+            sib = readNum(c, z === 0 ? C.DW_FORM_ref_udata : z === 1 ? C.DW_FORM_ref1 : z === 2 ? C.DW_FORM_ref2 : z === 8 ? C.DW_FORM_ref8 : C.DW_FORM_ref4, u);
+          }
+          if (sib > dieOff && sib <= c.end) {
+            c.pos = sib;
+            continue;
+          }
+          c.pos = q - sa;
+          sib = -1;
+          if (fx >= 0) {
+            c.need(fx);
+            c.pos += fx;
+          } else for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
+        } else if (hasKids && (SKIP_SUBTREE.has(tg) || tg === C.DW_TAG_subprogram)) {
           for (let k = a0; k < a1; k++) {
             const f = form[k];
             if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
