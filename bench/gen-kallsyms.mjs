@@ -9,26 +9,45 @@
 // 10,000 `[bpf]` programs `bpf_prog_<16 hex>_<name>` at addresses below the modules.
 // Deterministic for a given (count, seed).
 
-const SUBSYS =
-  'ext4 xfs btrfs tcp udp ip6 nf_conntrack nf_tables sched cfs rcu mm vma page folio kmem_cache slab vfs dentry inode bio blk_mq nvme scsi usb pci acpi drm i915 amdgpu kvm vmx svm bpf perf trace ftrace irq apic cpu cgroup memcg sock skb netdev dev sysfs kernfs proc seq crypto aes sha256 x86 intel mlx5 ixgbe e1000e virtio xen hid input snd tty serial audit security selinux apparmor key lockdep mutex spin futex timer hrtimer clocksource tick workqueue kthread signal ptrace fork exec mmap swap zswap shmem hugetlb numa writeback fsnotify io_uring epoll pipe fuse nfs cifs ceph dm md raid iommu dma gpio i2c spi regmap clk regulator thermal power pm suspend efi rtc watchdog kobject device driver bus firmware module kallsyms klp kprobe uprobe jump_label static_call text_poke netlink xdp tc qdisc fib neigh arp icmp sctp unix packet vlan bridge bond team'.split(
-    ' ',
-  );
-const VERBS =
-  'init exit alloc free get put lock unlock read write open release create destroy add del remove insert lookup find update handle process submit complete wait wake start stop enable disable register unregister setup cleanup probe attach detach show store parse check validate map unmap flush sync reset resume suspend poll queue dequeue enqueue schedule copy move split merge grab drop try prepare commit abort fill clear set test mark account charge uncharge count scan walk iter next prev first last'.split(
-    ' ',
-  );
-const OBJS =
-  'page buffer request entry node list tree table ctx state info desc work timer irq event msg packet frame chunk block extent inode file range region slot queue ring fd task thread group cpu zone pool cache hash key val attr ops stats config param flags mode data private ref sb super mount path name link rule chain policy'.split(
-    ' ',
-  );
-const MODS =
-  'nf_tables nf_conntrack kvm_intel kvm xfs btrfs mlx5_core mlx5_ib i915 amdgpu nvme nvme_core e1000e ixgbe bridge bonding overlay fuse nfsd nfs sunrpc cifs dm_mod raid456 snd_hda_intel snd_hda_codec usbhid hid_generic xhci_hcd ahci libahci sd_mod sr_mod cdrom drm drm_kms_helper ttm video wmi intel_rapl coretemp crc32c_intel aesni_intel ghash_clmulni_intel virtio_net virtio_blk vhost_net tun tap macvlan vxlan ip_tables x_tables iptable_nat nf_nat nf_defrag_ipv4 br_netfilter veth wireguard ext4 jbd2 mbcache zram zstd_compress lz4 btusb bluetooth cfg80211 mac80211 iwlwifi iwlmvm thunderbolt typec ucsi_acpi i2c_hid psmouse serio_raw joydev input_leds rfkill uvcvideo videobuf2_core'.split(
-    ' ',
-  );
-const BPF_NAMES =
-  'sd_devices sd_fw_egress sd_fw_ingress tracepoint__syscalls__sys_enter_execve kprobe__tcp_v4_connect xdp_prog tc_ingress cgroup_skb_egress lsm_file_open dump_bpf_map dump_bpf_prog F syscall__probe handle_exec handle_exit iter_tcp4'.split(
-    ' ',
-  );
+const SUBSYS = (
+  'ext4 xfs btrfs tcp udp ip6 nf_conntrack nf_tables sched cfs rcu mm vma page folio kmem_cache slab ' +
+  'vfs dentry inode bio blk_mq nvme scsi usb pci acpi drm i915 amdgpu kvm vmx svm bpf perf trace ' +
+  'ftrace irq apic cpu cgroup memcg sock skb netdev dev sysfs kernfs proc seq crypto aes sha256 x86 ' +
+  'intel mlx5 ixgbe e1000e virtio xen hid input snd tty serial audit security selinux apparmor key ' +
+  'lockdep mutex spin futex timer hrtimer clocksource tick workqueue kthread signal ptrace fork exec ' +
+  'mmap swap zswap shmem hugetlb numa writeback fsnotify io_uring epoll pipe fuse nfs cifs ceph dm md ' +
+  'raid iommu dma gpio i2c spi regmap clk regulator thermal power pm suspend efi rtc watchdog kobject ' +
+  'device driver bus firmware module kallsyms klp kprobe uprobe jump_label static_call text_poke ' +
+  'netlink xdp tc qdisc fib neigh arp icmp sctp unix packet vlan bridge bond team'
+).split(' ');
+const VERBS = (
+  'init exit alloc free get put lock unlock read write open release create destroy add del remove ' +
+  'insert lookup find update handle process submit complete wait wake start stop enable disable ' +
+  'register unregister setup cleanup probe attach detach show store parse check validate map unmap ' +
+  'flush sync reset resume suspend poll queue dequeue enqueue schedule copy move split merge grab drop ' +
+  'try prepare commit abort fill clear set test mark account charge uncharge count scan walk iter next ' +
+  'prev first last'
+).split(' ');
+const OBJS = (
+  'page buffer request entry node list tree table ctx state info desc work timer irq event msg packet ' +
+  'frame chunk block extent inode file range region slot queue ring fd task thread group cpu zone pool ' +
+  'cache hash key val attr ops stats config param flags mode data private ref sb super mount path name ' +
+  'link rule chain policy'
+).split(' ');
+const MODS = (
+  'nf_tables nf_conntrack kvm_intel kvm xfs btrfs mlx5_core mlx5_ib i915 amdgpu nvme nvme_core e1000e ' +
+  'ixgbe bridge bonding overlay fuse nfsd nfs sunrpc cifs dm_mod raid456 snd_hda_intel snd_hda_codec ' +
+  'usbhid hid_generic xhci_hcd ahci libahci sd_mod sr_mod cdrom drm drm_kms_helper ttm video wmi ' +
+  'intel_rapl coretemp crc32c_intel aesni_intel ghash_clmulni_intel virtio_net virtio_blk vhost_net ' +
+  'tun tap macvlan vxlan ip_tables x_tables iptable_nat nf_nat nf_defrag_ipv4 br_netfilter veth ' +
+  'wireguard ext4 jbd2 mbcache zram zstd_compress lz4 btusb bluetooth cfg80211 mac80211 iwlwifi iwlmvm ' +
+  'thunderbolt typec ucsi_acpi i2c_hid psmouse serio_raw joydev input_leds rfkill uvcvideo videobuf2_core'
+).split(' ');
+const BPF_NAMES = (
+  'sd_devices sd_fw_egress sd_fw_ingress tracepoint__syscalls__sys_enter_execve kprobe__tcp_v4_connect ' +
+  'xdp_prog tc_ingress cgroup_skb_egress lsm_file_open dump_bpf_map dump_bpf_prog F syscall__probe ' +
+  'handle_exec handle_exit iter_tcp4'
+).split(' ');
 
 /** mulberry32: small deterministic PRNG. */
 export function rng(seed) {

@@ -469,7 +469,8 @@ if (want(3)) {
     else if (a.markdown.includes('⚠')) warns++;
   }
   notes.push(
-    `in-process hover: ${positions.length} positions (frames and [<addresses>]); address hovers agreeing with the log's frame ✓: ${ticks}; disagreeing ⚠: ${warns}; no answer: ${misses}`,
+    `in-process hover: ${positions.length} positions (frames and [<addresses>]); address hovers agreeing ` +
+      `with the log's frame ✓: ${ticks}; disagreeing ⚠: ${warns}; no answer: ${misses}`,
   );
   row(
     S3,
@@ -580,7 +581,8 @@ if (want(3)) {
       });
       row(S3, 'server spawn → ready, first start (no code cache yet)', median(first), 'ms', median(nt), 'node -e 0', undefined);
       notes.push(
-        `startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load (status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`,
+        `startup medians: initialize answered ${median(init).toFixed(0)} ms after spawn; index load ` +
+          `(status.millis) ${median(idxMs).toFixed(0)} ms; spawn → ready ${median(st).toFixed(0)} ms`,
       );
     }
   }
@@ -702,7 +704,8 @@ for (const n of st.names()) { const r = await st.load(n); if (!r.ok) throw new E
           undefined,
         );
         notes.push(
-          `[xfs] hover cold start medians: spawn → ready ${median(tready).toFixed(0)} ms, spawn → hover answer ${median(th).toFixed(0)} ms (xfs.ko parsed on the hover)`,
+          `[xfs] hover cold start medians: spawn → ready ${median(tready).toFixed(0)} ms, spawn → hover answer ` +
+            `${median(th).toFixed(0)} ms (xfs.ko parsed on the hover)`,
         );
       }
     }
@@ -853,7 +856,9 @@ if (want(6)) {
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
         .join(', ');
     notes.push(
-      `search p95 by query kind (ms): ksym ${kinds(ours)}; fuzzysort ${kinds(fuzzy)}; queries with results: ksym ${ours.found}, fuzzysort ${fuzzy.found} of ${SEARCH_QUERIES}; fuzzysort prepare ${fz.prepareMs.toFixed(0)} ms (once)`,
+      `search p95 by query kind (ms): ksym ${kinds(ours)}; fuzzysort ${kinds(fuzzy)}; queries with ` +
+        `results: ksym ${ours.found}, fuzzysort ${fuzzy.found} of ${SEARCH_QUERIES}; fuzzysort prepare ` +
+        `${fz.prepareMs.toFixed(0)} ms (once)`,
     );
     if (!existsSync(SERVER)) skip(S6, 'workspace/symbol p95', `${SERVER} missing`);
     else {
@@ -867,7 +872,8 @@ if (want(6)) {
           row(S6, 'workspace/symbol over stdio p50 (live kallsyms + BTF, default settings)', ws.p50, 'ms', fuzzy.p50, fzWhat, undefined);
           row(S6, 'workspace/symbol over stdio p95', ws.p95, 'ms', fuzzy.p95, fzWhat, { on: 'value', op: '<', limit: 20, text: '< 20 ms' });
           notes.push(
-            `workspace/symbol p95 by query kind (ms): ${kinds(ws)}; ${ws.found}/${SEARCH_QUERIES} with results; no-op request round trip p50 ${noop.p50.toFixed(2)} ms`,
+            `workspace/symbol p95 by query kind (ms): ${kinds(ws)}; ${ws.found}/${SEARCH_QUERIES} with results; ` +
+              `no-op request round trip p50 ${noop.p50.toFixed(2)} ms`,
           );
         }
       } finally {
@@ -885,7 +891,9 @@ if (want(7)) {
   if (!dw.length) skip(S7, 'vmlinux/xfs.ko source lines', 'no kernel data (npm run fetch-data)');
   for (const x of dw) {
     const lim = /([\d.]+)/.exec(x.target);
-    const target = lim ? { on: x.baseline !== undefined ? 'ratio' : 'value', op: x.target.includes('≤') ? '<=' : '<', limit: Number(lim[1]), text: x.target } : undefined;
+    const target = lim
+      ? { on: x.baseline !== undefined ? 'ratio' : 'value', op: x.target.includes('≤') ? '<=' : '<', limit: Number(lim[1]), text: x.target }
+      : undefined;
     row(S7, x.figure, x.value, x.unit, x.baseline, x.baselineWhat, target);
   }
 }

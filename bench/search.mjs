@@ -106,7 +106,9 @@ for (const { kind, q } of queries) {
 
 const f = (x) => x.toFixed(2).padStart(8);
 console.log(
-  `symbol search: ${total} entries (${index.count} kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`,
+  `symbol search: ${total} entries (${index.count} ` +
+    `kallsyms${btf ? ` + ${total - index.count} BTF` : ''}); load ${loadMs.toFixed(0)} ms, search ` +
+    `structures ${prepMs.toFixed(0)} ms; ${N} queries, cap ${CAP}`,
 );
 console.log(`${'engine'.padEnd(44)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}${'max ms'.padStart(8)}  found  p95 by kind`);
 const row = (name, r) =>
@@ -119,7 +121,9 @@ row('ksym core/search (in process)', ours);
 row('BASELINE: linear String.includes + sort', base);
 row(`fuzzysort v3 go(limit ${CAP}), prepared once (${fz.prepareMs.toFixed(0)} ms)`, fuzzy);
 console.log(
-  `exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`,
+  `exact queries ranked first: ${exactFirst}/${exactN}; p95 target 20 ms: ` +
+    `${ours.p95 < 20 ? 'met' : 'MISSED'}; ratio p95 baseline/ksym ${(base.p95 / ours.p95).toFixed(1)}x, ` +
+    `fuzzysort/ksym ${(fuzzy.p95 / ours.p95).toFixed(1)}x`,
 );
 
 // ---- over stdio, when the server is wired ----------------------------------------------------

@@ -86,7 +86,8 @@ function parseArgs(argv) {
     else if (a === '--quiet' || a === '-q') o.quiet = true;
     else if (a === '--help' || a === '-h') {
       console.log(
-        `usage: npm run fuzz -- [--iterations N] [--parser ${PARSERS.join('|')}]... [--seed S] [--jobs J] [--hang-ms MS] [--only ITER [--dump FILE]] [--json FILE]`,
+        `usage: npm run fuzz -- [--iterations N] [--parser ${PARSERS.join('|')}]... [--seed S] [--jobs J] ` +
+          `[--hang-ms MS] [--only ITER [--dump FILE]] [--json FILE]`,
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);

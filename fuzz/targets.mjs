@@ -44,7 +44,7 @@ function pickSeed(r, seeds) {
   return r.pick(seeds);
 }
 
-function kallsymsTarget(core, corpus, root) {
+function kallsymsTarget(core, corpus, _root) {
   const seeds = [];
   const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
   if (sm) seeds.push(sm);
@@ -506,7 +506,8 @@ function logTarget(core, corpus) {
       '[    1.234567] RIP: 0010:foo+0x12/0x40 [ext4]\n[    1.234568] Call Trace:\n[    1.234569]  <TASK>\n[    1.234570]  ? bar+0x1/0x2\n' +
         '[    1.2] [<ffffffff81000130>] entry_SYSCALL_64_after_hwframe+0x76/0x7e\n pc : baz+0x10/0x20 [mod 0123456789abcdef0123456789abcdef01234567]\n' +
         ' lr : qux+0x4/0x8\n[<c0100000>] (func) from [<c0100010>] (caller+0x1c/0x40)\nNIP [c000000000123456] .dotted+0x10/0x20\n' +
-        'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\n ([<000000000012345c>] s390_fn+0x24/0x60)\n' +
+        'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: ' +
+        '0xffffffff80000000-0xffffffffbfffffff)\n ([<000000000012345c>] s390_fn+0x24/0x60)\n' +
         ' epc : ffffffff80001234 ra : ffffffff80005678\nffffffff81234567 ffffffffc0001000 0xdeadbeef\n',
     ),
   );
@@ -648,10 +649,13 @@ function klpcTarget(core, corpus, root) {
   const seeds = klpTexts(root);
   seeds.push(
     bytesOf(
-      '#define POS 2\n#define OBJ "ext4"\n#define LONG \\\n  3\nstatic struct klp_func funcs[] = {\n\t{ .old_name = "ext4_fill_super", .new_func = x, .old_sympos = POS },\n' +
+      '#define POS 2\n#define OBJ "ext4"\n#define LONG \\\n  3\nstatic struct klp_func funcs[] = {\n\t{ ' +
+        '.old_name = "ext4_fill_super", .new_func = x, .old_sympos = POS },\n' +
         '\t{ "a" "b", y, 0x10 }, { .old_name = OBJ, .old_sympos = (1 + 2) }, { .old_name = \'c\', .old_sympos = -1 }, { }\n};\n' +
-        'static struct klp_object objs[] = { { .name = OBJ, .funcs = funcs }, { .name = NULL, .funcs = (struct klp_func[]){ { .old_name = "v" }, { } } }, { } };\n' +
-        'static struct klp_object one = { "mod", &funcs[0] };\nKLP_MODULE_RELOC(vmlinux) r[] = { KLP_SYMPOS(sym, 1), KLP_SYMPOS((a), (2)), KLP_SYMPOS(b) };\n/* unterminated',
+        'static struct klp_object objs[] = { { .name = OBJ, .funcs = funcs }, { .name = NULL, .funcs = ' +
+        '(struct klp_func[]){ { .old_name = "v" }, { } } }, { } };\n' +
+        'static struct klp_object one = { "mod", &funcs[0] };\nKLP_MODULE_RELOC(vmlinux) r[] = { ' +
+        'KLP_SYMPOS(sym, 1), KLP_SYMPOS((a), (2)), KLP_SYMPOS(b) };\n/* unterminated',
     ),
   );
   const dict = dictOf([

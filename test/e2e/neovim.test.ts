@@ -39,7 +39,8 @@ vim.cmd('edit ${log}')
 local buf = vim.api.nvim_get_current_buf()
 vim.lsp.buf_attach_client(buf, client_id)
 vim.wait(20000, function() return out.status ~= nil and out.status.state ~= 'indexing' end, 50)
-local hover = vim.lsp.buf_request_sync(buf, 'textDocument/hover', { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = 1, character = 3 } }, 20000)
+local hover = vim.lsp.buf_request_sync(buf, 'textDocument/hover',
+  { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = 1, character = 3 } }, 20000)
 for _, r in pairs(hover or {}) do if r.result then out.hover = r.result.contents.value end end
 local syms = vim.lsp.buf_request_sync(buf, 'workspace/symbol', { query = 'do_syscall_64' }, 20000)
 for _, r in pairs(syms or {}) do if r.result then out.symbols = r.result end end

@@ -118,7 +118,9 @@ describe.skipIf(!HAVE)('server under abuse: huge and binary documents, cancellat
     }
     const rssAfter = rss(c.proc.pid!);
     console.log(
-      `100 MB log (${lineCount} lines): taken in and first hover ${ingest.toFixed(0)} ms; 200 hovers p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms, max ${Math.max(...times).toFixed(1)} ms (first ${times[0].toFixed(1)} ms); ` +
+      `100 MB log (${lineCount} lines): taken in and first hover ${ingest.toFixed(0)} ms; 200 hovers p50 ` +
+        `${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms, max ` +
+        `${Math.max(...times).toFixed(1)} ms (first ${times[0].toFixed(1)} ms); ` +
         `server RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before open, ${(rssAfter / 2 ** 20).toFixed(0)} MB after`,
     );
     // every hover on a real frame says something (a resolution or why not)
@@ -234,7 +236,8 @@ describe.skipIf(!HAVE)('server under abuse: sources changing under it', () => {
       writeFileSync(file, small.text);
       const last = await settle(c);
       console.log(
-        `rewrote the file ${writes} times in 1 s (${hovers} hovers meanwhile); ${c.statuses.length} statuses; final: ${JSON.stringify({ state: last.state, symbols: last.symbols, generation: last.generation })}`,
+        `rewrote the file ${writes} times in 1 s (${hovers} hovers meanwhile); ${c.statuses.length} ` +
+          `statuses; final: ${JSON.stringify({ state: last.state, symbols: last.symbols, generation: last.generation })}`,
       );
       expect(c.proc.exitCode).toBeNull();
       expect(last.state).toBe('ready');
@@ -271,7 +274,8 @@ describe.skipIf(!HAVE)('server under abuse: sources changing under it', () => {
       // the last change (k = 199) set [b]
       const last = await settle(c);
       console.log(
-        `200 settings changes: ${c.statuses.length} statuses, final ${JSON.stringify({ state: last.state, symbols: last.symbols, sources: last.sources, generation: last.generation })}`,
+        `200 settings changes: ${c.statuses.length} statuses, final ` +
+          JSON.stringify({ state: last.state, symbols: last.symbols, sources: last.sources, generation: last.generation }),
       );
       expect(c.proc.exitCode).toBeNull();
       expect(last.state).toBe('ready');

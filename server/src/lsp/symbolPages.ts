@@ -40,6 +40,13 @@ function link(label: string, uri: string): string {
   return `[${code(label)}](${uri})`;
 }
 
+/** One alias line of symbol i's page: alias j, its type and object, and which one the kernel prints. */
+function aliasRow(index: SymbolIndex, i: number, j: number): string {
+  const name = j === i ? `**${code(index.nameOf(j))}** (this symbol)` : link(index.nameOf(j), symbolUri(index, j));
+  const printed = j === index.firstAlias(i) ? ' · printed by the kernel (first in kallsyms order)' : '';
+  return `- ${name} · ${code(String.fromCharCode(index.type[j]))} · ${code(index.moduleOf(j) ?? 'vmlinux')}${printed}`;
+}
+
 /** Find the kallsyms symbol of a page reference. */
 export function findSymbol(index: SymbolIndex, ref: { object: string; name: string; address?: bigint }): number | undefined {
   const ids = index.byNameAll(ref.name).filter((i) => (index.moduleOf(i) ?? 'vmlinux') === ref.object);
@@ -51,7 +58,11 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   const { index } = ctx;
   const i = findSymbol(index, ref);
   if (i === undefined) {
-    return `# ${text(ref.name)}\n\n${code(ref.name)}${ref.address !== undefined ? ` at ${code(hexAddr(ref.address, index.addressDigits))}` : ''} in ${code(ref.object)} is not in the current index (reindexed, or a module unloaded?).\n`;
+    return (
+      `# ` +
+      `${text(ref.name)}\n\n${code(ref.name)}${ref.address !== undefined ? ` at ${code(hexAddr(ref.address, index.addressDigits))}` : ''} ` +
+      `in ${code(ref.object)} is not in the current index (reindexed, or a module unloaded?).\n`
+    );
   }
   const s = index.info(i);
   const d = index.addressDigits;
@@ -61,19 +72,22 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   out.push(symbolDetails(index, s));
   const aliases = index.aliases(i);
   if (aliases.length > 1) {
-    out.push(
-      `## Aliases at ${code(hexAddr(s.address, d))}\n\n${aliases.map((j) => `- ${j === i ? `**${code(index.nameOf(j))}** (this symbol)` : link(index.nameOf(j), symbolUri(index, j))} · ${code(String.fromCharCode(index.type[j]))} · ${code(index.moduleOf(j) ?? 'vmlinux')}${j === index.firstAlias(i) ? ' · printed by the kernel (first in kallsyms order)' : ''}`).join('\n')}`,
-    );
+    out.push(`## Aliases at ${code(hexAddr(s.address, d))}\n\n${aliases.map((j) => aliasRow(index, i, j)).join('\n')}`);
   }
   const same = index.byNameAll(s.name);
   if (same.length > 1) {
     const rows = same.slice(0, 200).map((j) => {
       const pos = index.sameName(j);
       const me = j === i ? ' ← this' : '';
-      return `| ${link(hexAddr(index.addressOf(j), d), symbolUri(index, j))} | ${code(String.fromCharCode(index.type[j]))} | ${code(index.moduleOf(j) ?? 'vmlinux')} | ${pos.position}/${pos.inObject.length}${me} |`;
+      return (
+        `| ${link(hexAddr(index.addressOf(j), d), symbolUri(index, j))} | ` +
+        `${code(String.fromCharCode(index.type[j]))} | ${code(index.moduleOf(j) ?? 'vmlinux')} | ` +
+        `${pos.position}/${pos.inObject.length}${me} |`
+      );
     });
     out.push(
-      `## ${same.length} symbols named ${code(s.name)}\n\n| address | type | object | livepatch sympos |\n|---|---|---|---|\n${rows.join('\n')}${same.length > 200 ? `\n\n…and ${same.length - 200} more` : ''}`,
+      `## ${same.length} symbols named ${code(s.name)}\n\n| address | type | object | livepatch sympos |\n|---|---|---|---|\n` +
+        `${rows.join('\n')}${same.length > 200 ? `\n\n…and ${same.length - 200} more` : ''}`,
     );
   }
   if (ctx.btf) {
@@ -135,7 +149,8 @@ function btfPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'btf' }>): stri
           .slice(0, 50)
           .map(
             (j) =>
-              `- ${link(`${ctx.index.nameOf(j)}`, symbolUri(ctx.index, j))} at ${code(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits))} in ${code(ctx.index.moduleOf(j) ?? 'vmlinux')}`,
+              `- ${link(`${ctx.index.nameOf(j)}`, symbolUri(ctx.index, j))} at ` +
+              `${code(hexAddr(ctx.index.addressOf(j), ctx.index.addressDigits))} in ${code(ctx.index.moduleOf(j) ?? 'vmlinux')}`,
           )
           .join('\n')}`,
       );
@@ -154,7 +169,8 @@ function koPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'ko' }>): string
   const s = m.symbol(src.syms[e]);
   const out = [
     title,
-    `${code(s.type)} · ${code(s.binding)} · ${code(s.elfType)} · section ${code(s.section)}+${code(hex(s.value))} · size ${code(hex(s.size))}${s.kept ? '' : ' · init only (dropped after the module init)'}`,
+    `${code(s.type)} · ${code(s.binding)} · ${code(s.elfType)} · section ` +
+      `${code(s.section)}+${code(hex(s.value))} · size ${code(hex(s.size))}${s.kept ? '' : ' · init only (dropped after the module init)'}`,
   ];
   if (entries.length > 1)
     out.push(`${entries.length} symbols named ${code(ref.name)} in this module; this is number ${entries.indexOf(e) + 1}`);

@@ -243,7 +243,8 @@ function sampleBtf(): { b: Builder; ids: Record<string, number> } {
   ids.rptr = b.add(K.RESTRICT, '', 0, ids.charp);
   ids.anon = b.add(K.STRUCT, '', 2, 8, [s('x'), ids.int, 0, s('y'), ids.int, 32]);
   ids.u = b.add(K.UNION, 'u', 2, 8, [s('i'), ids.int, 0, s('l'), ids.long, 0]);
-  // struct s { int a:3; int b:5; char *p; void (*fn)(int, char *); char buf[16]; struct {int x,y;}; volatile int v; char * const cp; const char *ccp; char * restrict rp; union u uu; }
+  // struct s { int a:3; int b:5; char *p; void (*fn)(int, char *); char buf[16]; struct {int x,y;};
+  //            volatile int v; char * const cp; const char *ccp; char * restrict rp; union u uu; }
   ids.s = b.add(
     K.STRUCT,
     's',

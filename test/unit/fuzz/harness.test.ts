@@ -80,7 +80,8 @@ describe('fuzz harness (short pass)', () => {
     console.log(formatTable([row]));
     for (const s of row.slowList)
       console.warn(
-        `slow ${name} seed=${SEED} iter=${s.iter}: ${s.ms.toFixed(1)} ms for ${s.size} bytes (npm run fuzz -- --parser ${name} --seed ${SEED} --only ${s.iter})`,
+        `slow ${name} seed=${SEED} iter=${s.iter}: ${s.ms.toFixed(1)} ms for ${s.size} bytes (npm run fuzz ` +
+          `-- --parser ${name} --seed ${SEED} --only ${s.iter})`,
       );
     for (const m of row.maskedList) console.warn(`masked internal error ${name} seed=${SEED} iter=${m.iter}: ${m.error.split('\n')[0]}`);
     const failures = row.failureList.map((f) => `${name} seed=${SEED} iter=${f.iter}: ${f.error}`);

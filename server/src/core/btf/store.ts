@@ -50,7 +50,9 @@ function parseLoaded(file: string, b: BtfBytes, base: Btf | undefined, t0: numbe
       return {
         ok: false,
         file,
-        error: `${file}: split BTF does not match the base ${base.file} (${base.lastId} types): built for a different kernel? e.g. ${bad.slice(0, 3).join('; ')}`,
+        error:
+          `${file}: split BTF does not match the base ${base.file} (${base.lastId} types): built for a ` +
+          `different kernel? e.g. ${bad.slice(0, 3).join('; ')}`,
       };
     }
   }

@@ -582,7 +582,8 @@ export function buildIndex(inputs: SourceInput[]): SymbolIndex {
     }
     if (report.hiddenAddresses) {
       messages.errors.push(
-        `${inp.file}: all addresses are zero: they are hidden by kernel.kptr_restrict or a missing CAP_SYSLOG; read it as root or run 'sysctl kernel.kptr_restrict=1' (or 0)`,
+        `${inp.file}: all addresses are zero: they are hidden by kernel.kptr_restrict or a missing ` +
+          `CAP_SYSLOG; read it as root or run 'sysctl kernel.kptr_restrict=1' (or 0)`,
       );
     }
     if (report.problemCount > 0) {

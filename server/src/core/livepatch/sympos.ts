@@ -502,7 +502,9 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
       finding(
         'warning',
         'klp-source-system-map',
-        `'${ref.symbol}' in vmlinux counted from System.map, not kallsyms: kallsyms leaves out some System.map symbols, so the count (${target.kernel.length}) may differ; load /proc/kallsyms of the target kernel to decide`,
+        `'${ref.symbol}' in vmlinux counted from System.map, not kallsyms: kallsyms leaves out some ` +
+          `System.map symbols, so the count (${target.kernel.length}) may differ; load /proc/kallsyms of the ` +
+          `target kernel to decide`,
         target.kernel,
       ),
     );
@@ -588,7 +590,8 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
         finding(
           'warning',
           'klp-fragile-position',
-          `'${ref.symbol}' is unique in ${obj}; position ${pos} works, but 0 (require unique) is safer: if a second '${ref.symbol}' appears, position ${pos} silently keeps naming the first`,
+          `'${ref.symbol}' is unique in ${obj}; position ${pos} works, but 0 (require unique) is safer: if a ` +
+            `second '${ref.symbol}' appears, position ${pos} silently keeps naming the first`,
           target.kernel,
           [{ position: 0, title: 'Use position 0 (the name is unique)' }],
         ),
@@ -605,7 +608,9 @@ export function checkReference(ref: SymposReference, ctx: CheckContext): Finding
       finding(
         'warning',
         'klp-load-order',
-        `'${ref.symbol}' has ${initOrder.list.length} matches in ${obj}'s full symtab but ${target.kernel.length} after its init: position ${pos} ${desc(before)} if ${obj} loads after the livepatch, and ${desc(after)} if it was loaded before`,
+        `'${ref.symbol}' has ${initOrder.list.length} matches in ${obj}'s full symtab but ` +
+          `${target.kernel.length} after its init: position ${pos} ${desc(before)} if ${obj} loads after the ` +
+          `livepatch, and ${desc(after)} if it was loaded before`,
         initOrder.list,
         [],
       ),
@@ -663,7 +668,8 @@ export function checkKoRelaSection(name: string, flags: number): Finding[] {
       finding(
         'error',
         'klp-rela-not-livepatch',
-        `section ${name} is not marked SHF_RELA_LIVEPATCH (0x00100000): the livepatch core skips it and the module loader applies it as an ordinary relocation section with unresolved livepatch symbols`,
+        `section ${name} is not marked SHF_RELA_LIVEPATCH (0x00100000): the livepatch core skips it and the ` +
+          `module loader applies it as an ordinary relocation section with unresolved livepatch symbols`,
       ),
     );
   }

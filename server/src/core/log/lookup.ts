@@ -64,7 +64,11 @@ function shown(q: string): string {
 const ADDRESS_END = 1n << 64n;
 
 function symEntry(query: string, index: SymbolIndex, s: SymbolInfo, off: number): LookupEntry {
-  if (s.address + BigInt(off) >= ADDRESS_END) throw new QueryError(query, `${s.name}+0x${off.toString(16)} is past the end of the 64-bit address space (${s.name} is at 0x${s.address.toString(16)})`);
+  if (s.address + BigInt(off) >= ADDRESS_END)
+    throw new QueryError(
+      query,
+      `${s.name}+0x${off.toString(16)} is past the end of the 64-bit address space (${s.name} is at 0x${s.address.toString(16)})`,
+    );
   const r = index.resolve(s.address + BigInt(off));
   if (r && r.sym.id === s.id) return entryOf(query, index, r);
   return {
@@ -96,7 +100,8 @@ export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
   const num = (s: string | undefined, what: string) => {
     if (s === undefined) return undefined;
     const v = BigInt(s);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new QueryError(query, `${what} ${s.length > 24 ? `of ${s.length} characters` : s} is larger than any symbol (2^53 bytes)`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new QueryError(query, `${what} ${s.length > 24 ? `of ${s.length} characters` : s} is larger than any symbol (2^53 bytes)`);
     return Number(v);
   };
   const offset = num(m[2], 'offset') ?? 0;

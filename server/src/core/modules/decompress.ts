@@ -32,7 +32,8 @@ function capError(file: string, kind: string, cap: number, inLength: number): Fo
   return new FormatError(
     file,
     0,
-    `${kind} data decompresses to more than ${f(cap)} (the cap: ${MAX_RATIO} times the ${f(inLength)} compressed, at least ${f(MIN_CAP)}, at most ${f(MAX_DECOMPRESSED)}): a decompression bomb, or not a module`,
+    `${kind} data decompresses to more than ${f(cap)} (the cap: ${MAX_RATIO} times the ${f(inLength)} ` +
+      `compressed, at least ${f(MIN_CAP)}, at most ${f(MAX_DECOMPRESSED)}): a decompression bomb, or not a module`,
   );
 }
 

@@ -167,7 +167,8 @@ class Reader {
       throw new FormatError(
         this.file,
         Number.isFinite(off) ? off : 0,
-        `${what} (${len} bytes at 0x${Number.isFinite(off) ? off.toString(16) : '?'}) extends past the end of the file (size 0x${this.bytes.length.toString(16)})`,
+        `${what} (${len} bytes at 0x${Number.isFinite(off) ? off.toString(16) : '?'}) extends past the end ` +
+          `of the file (size 0x${this.bytes.length.toString(16)})`,
       );
     }
   }
@@ -291,7 +292,8 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
       throw new FormatError(
         file,
         shoff,
-        `section header table (${shnum} entries of ${shentsize} bytes at 0x${shoff.toString(16)}) extends past the end of the file (size 0x${bytes.length.toString(16)})`,
+        `section header table (${shnum} entries of ${shentsize} bytes at 0x${shoff.toString(16)}) extends ` +
+          `past the end of the file (size 0x${bytes.length.toString(16)})`,
       );
     }
     elfEnd = Math.max(elfEnd, shoff + shnum * shentsize);
@@ -343,7 +345,8 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
         throw new FormatError(
           file,
           h + (is64 ? 24 : 16),
-          `section ${i} contents (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extend past the end of the file (size 0x${bytes.length.toString(16)})`,
+          `section ${i} contents (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extend past ` +
+            `the end of the file (size 0x${bytes.length.toString(16)})`,
         );
       }
       elfEnd = Math.max(elfEnd, s.offset + s.size);

@@ -215,7 +215,8 @@ export function resolveFrameInModule(mod: ModuleSymbols, frame: FrameToken, opts
     view = 'init';
     pool = sameName;
     messages.push(
-      `${frame.name} is not kept after init in ${opts.moduleName} (section ${sameName[0].section}); using the full symtab the kernel searches while the module's init runs`,
+      `${frame.name} is not kept after init in ${opts.moduleName} (section ${sameName[0].section}); using ` +
+        `the full symtab the kernel searches while the module's init runs`,
     );
   }
   const loads = opts.bases ? loadMap(mod, opts.bases) : undefined;
@@ -250,7 +251,8 @@ export function resolveFrameInModule(mod: ModuleSymbols, frame: FrameToken, opts
     }
   } else if (all.length === 1 && frame.size !== undefined && all[0].kernelSize !== frame.size) {
     messages.push(
-      `${frame.name} in ${opts.moduleName} has size 0x${hex(all[0].kernelSize)} (${all[0].basis} basis), the frame says 0x${hex(frame.size)}: a different build?`,
+      `${frame.name} in ${opts.moduleName} has size 0x${hex(all[0].kernelSize)} (${all[0].basis} basis), ` +
+        `the frame says 0x${hex(frame.size)}: a different build?`,
     );
   }
   if (sameName.length === 0) messages.push(`no symbol ${frame.name} in ${opts.moduleName}`);
@@ -371,7 +373,8 @@ export function learnBasesFromSymbols(
     }
     if (conflicts.length > 0)
       problems.push(
-        `${moduleName}: section ${section}: ${conflicts.length} symbol(s) disagree with the base 0x${hex(base)} (${conflicts.slice(0, 3).join(', ')}): a different build?`,
+        `${moduleName}: section ${section}: ${conflicts.length} symbol(s) disagree with the base ` +
+          `0x${hex(base)} (${conflicts.slice(0, 3).join(', ')}): a different build?`,
       );
     bases.set(section, base);
     evidence.push({ section, base, symbols: syms, verified: syms.length >= 2, conflicts });

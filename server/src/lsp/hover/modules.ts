@@ -11,6 +11,13 @@ function placementRow(p: SymbolPlacement, extra = ''): string {
   return `| ${p.index} | ${code(p.section || '?')} | ${code(hex(p.value))} | ${code(hex(p.size))} | ${p.binding} | ${code(p.type)} | ${pos} |${extra}`;
 }
 
+/** What a build id check adds to the module line. */
+function buildIdMark(match: boolean | undefined): string {
+  return match === false ? ' ⚠ does not match the log' : match ? ' ✓' : '';
+}
+
+const DIFFERS = '⚠ differs from the log: the module file is probably not the one that was loaded';
+
 const HEAD = '| symtab # | section | value | size | binding | type | position |\n|---|---|---|---|---|---|---|';
 
 /** Markdown for a `func+0xoff/0xsize [mod]` frame resolved in the module's `.ko`. */
@@ -24,7 +31,7 @@ export async function moduleFrameMarkdown(store: ModuleStore, frame: FrameToken,
     const out: string[] = [];
     const title = primary ? '' : '**Module file** ';
     out.push(
-      `${title}${code(r.module)} from ${code(r.file)}${r.buildId ? ` (build id ${code(r.buildId)}${r.buildIdMatch === false ? ' ⚠ does not match the log' : r.buildIdMatch ? ' ✓' : ''})` : ''}`,
+      `${title}${code(r.module)} from ${code(r.file)}${r.buildId ? ` (build id ${code(r.buildId)}${buildIdMark(r.buildIdMatch)})` : ''}`,
     );
     const chosen: FrameCandidate | undefined = r.candidates.length === 1 ? r.candidates[0] : undefined;
     if (chosen?.printed) {
@@ -33,7 +40,7 @@ export async function moduleFrameMarkdown(store: ModuleStore, frame: FrameToken,
           ? ` at ${code(chosen.address.toString(16))}`
           : ` (${code(chosen.section)}${code('+' + hex(chosen.value + (frame.offset ?? 0)))})`;
       out.push(
-        `kernel form${where}: **${code(chosen.printed.text)}** ${chosen.printedMatches ? '✓ matches the log' : '⚠ differs from the log: the module file is probably not the one that was loaded'}` +
+        `kernel form${where}: **${code(chosen.printed.text)}** ${chosen.printedMatches ? '✓ matches the log' : DIFFERS}` +
           (chosen.basis === 'section' ? ' (size to the next symbol in the section; load addresses unknown)' : ''),
       );
     }
@@ -62,7 +69,12 @@ export async function moduleAddressMarkdown(store: ModuleStore, address: bigint,
   try {
     const r = await store.resolveAddress(address, { returnAddress });
     if (!r.ok) return undefined;
-    return `${code(address.toString(16))} → **${code(r.print.text)}** (${returnAddress ? '%pB, return address' : '%pS'})\n\nfrom ${code(r.file)}: section ${code(r.section)} + ${code(hex(r.sectionOffset))}, symbol #${r.symbol.index} ${code(r.symbol.name)} at ${code(r.symbol.section)}+${code(hex(r.symbol.value))}`;
+    return (
+      `${code(address.toString(16))} → **${code(r.print.text)}** ` +
+      `(${returnAddress ? '%pB, return address' : '%pS'})\n\nfrom ${code(r.file)}: section ` +
+      `${code(r.section)} + ${code(hex(r.sectionOffset))}, symbol #${r.symbol.index} ` +
+      `${code(r.symbol.name)} at ${code(r.symbol.section)}+${code(hex(r.symbol.value))}`
+    );
   } catch {
     return undefined;
   }
