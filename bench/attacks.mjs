@@ -4,7 +4,7 @@
 // outcome. `node bench/attacks.mjs [--only SUBSTR] [--budget-ms N] [--json]`.
 // It measures; the assertions live in test/hostile/. Needs `npm run build` first.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync, unlinkSync, renameSync, appendFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync, constants as zc } from 'node:zlib';
@@ -99,6 +99,37 @@ function server(opts, frames, want, env) {
   });
 }
 
+/**
+ * Server attack driven by a script: `script({ send, wait })` runs after initialize; wait(re)
+ * resolves when stdout (from the last wait on) matches. The run ends when the script returns.
+ */
+function serverScript(opts, script, { env, rootUri = null } = {}) {
+  return run([SERVER, '--stdio'], {
+    env,
+    drive(p, out) {
+      let from = 0;
+      const send = (o) => p.stdin.write(Buffer.isBuffer(o) ? o : lspFrame(o));
+      const wait = (re) =>
+        new Promise((res) => {
+          const iv = setInterval(() => {
+            const m = re.exec(out().slice(from));
+            if (m) {
+              from += m.index + m[0].length;
+              clearInterval(iv);
+              res(m);
+            }
+          }, 10);
+          p.on('exit', () => clearInterval(iv));
+        });
+      send(lspFrame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri, capabilities: {}, initializationOptions: opts } }));
+      send({ jsonrpc: '2.0', method: 'initialized', params: {} });
+      script({ send, wait }).then(() => p.kill('SIGTERM'));
+    },
+  });
+}
+const kallsymsText = (n) =>
+  ['ffffffff81000000 T _stext', 'ffffffff81000000 T _text', ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`), 'ffffffff82000000 T _etext'].join('\n') + '\n';
+
 function sparse(name, size) {
   const f = join(dir, name);
   const fd = openSync(f, 'w');
@@ -157,12 +188,100 @@ const attacks = [
   ['offset: lookup schedule+0x1fffffffffffffffff', () => cli('lookup', '--kallsyms', K, 'schedule+0x1fffffffffffffffff')],
   ['repeat: stats --kallsyms K x1000', () => cli('stats', ...Array.from({ length: 1000 }, () => ['--kallsyms', K]).flat())],
   [
-    'scale: search --module over 20,000 empty .ko',
+    'scale: search --module over 100,000 empty .ko',
     () => {
       const d = join(dir, 'mods');
       mkdirSync(d);
-      for (let i = 0; i < 20000; i++) writeFileSync(join(d, `m${i}.ko`), '');
+      for (let i = 0; i < 100000; i++) writeFileSync(join(d, `m${i}.ko`), '');
       return cli('search', '--kallsyms', K, '--module', d, 'schedule');
+    },
+  ],
+  [
+    'small: symbols --module DIR',
+    () => {
+      const d = join(dir, 'moddir');
+      mkdirSync(d, { recursive: true });
+      return cli('symbols', '--module', d);
+    },
+  ],
+  [
+    'append: stats --kallsyms on a file appended to while read',
+    async () => {
+      const f = join(dir, 'growing.kallsyms');
+      writeFileSync(f, kallsymsText(200000));
+      // A writer appending 1 MiB every 2 ms (at most 400 MiB) while the command reads.
+      const line = Buffer.from('ffffffff81800000 T appended\n'.repeat(40000));
+      const fd = openSync(f, 'a');
+      let written = 0;
+      const iv = setInterval(() => {
+        if (written < 400 << 20) written += writeSync(fd, line);
+      }, 2);
+      const r = await cli('stats', '--kallsyms', f);
+      clearInterval(iv);
+      closeSync(fd);
+      rmSync(f, { force: true });
+      return r;
+    },
+  ],
+  [
+    'framing: Content-Length missing, then a request',
+    () => server({ kallsyms: [K] }, [Buffer.from('Content-Type: application/vscode-jsonrpc\r\n\r\n{}'), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7|never/),
+  ],
+  [
+    'protocol: textDocument/hover params null',
+    () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', id: 7, method: 'textDocument/hover', params: null })], /"id":7/),
+  ],
+  [
+    'watch: source deleted and re-created while watched',
+    () => {
+      const f = join(dir, 'watched.kallsyms');
+      writeFileSync(f, kallsymsText(4));
+      return serverScript({ kallsyms: [f] }, async ({ wait }) => {
+        await wait(/"state":"ready"[^}]*"symbols":7|"symbols":7[^}]*"state":"ready"/);
+        unlinkSync(f);
+        await wait(/no such file/);
+        writeFileSync(f, kallsymsText(9));
+        await wait(/"symbols":12/); // picked up without a reindex request
+      });
+    },
+  ],
+  [
+    'fifo: FIFO renamed over a watched source, then a request',
+    () => {
+      const f = join(dir, 'watched2.kallsyms');
+      writeFileSync(f, kallsymsText(4));
+      return serverScript({ kallsyms: [f] }, async ({ send, wait }) => {
+        await wait(/"symbols":7/);
+        const ff = fifo('over.fifo');
+        renameSync(ff, f);
+        await new Promise((r) => setTimeout(r, 600)); // the watch's debounce is 200 ms
+        send({ jsonrpc: '2.0', id: 7, method: 'ksym/stats', params: null });
+        await wait(/"id":7/);
+      });
+    },
+  ],
+  [
+    'workspace: a workspace holding evil.ko.gz (1 GiB of zeros)',
+    () => {
+      const ws = join(dir, 'ws');
+      mkdirSync(ws, { recursive: true });
+      execFileSync('sh', ['-c', `head -c 1024M /dev/zero | gzip -1 > '${join(ws, 'evil.ko.gz')}'`]);
+      return serverScript({ kallsyms: [K] }, async ({ wait }) => void (await wait(/publishDiagnostics[^\n]*evil\.ko\.gz|evil\.ko\.gz[^\n]*publishDiagnostics/)), { rootUri: `file://${ws}` });
+    },
+  ],
+  [
+    'codecache: a changed bundle of the same size',
+    () => {
+      // Two bundles of one size; the first run writes a code cache; the second bundle must not run the first's code.
+      const cc = join(dir, 'cc.js');
+      execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [join(ROOT, 'server/src/lsp/codeCache.ts'), '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
+      const b = join(dir, 'bundle.js');
+      const body = (tag) => `module.exports = function which() { return ${JSON.stringify(tag)}; }; process.stdout.write(module.exports() + '\\n');\n`;
+      const env = { XDG_CACHE_HOME: join(dir, 'xdg') };
+      writeFileSync(b, body('AAAA'));
+      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], { env: { ...process.env, ...env } });
+      writeFileSync(b, body('BBBB'));
+      return run(['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], { env });
     },
   ],
   [

@@ -48,6 +48,8 @@ export class DiagnosticsScheduler {
     private publish: (uri: string, diags: Diagnostic[]) => void,
     private options: () => SymposOptions,
     private log: (m: string) => void,
+    /** Log-wide diagnostics published with the livepatch ones (the log's kernel). */
+    private extra: (doc: TextDocument) => Diagnostic[] = () => [],
   ) {}
 
   schedule(doc: TextDocument, delay = 200): void {
@@ -74,14 +76,20 @@ export class DiagnosticsScheduler {
     const version = doc.version;
     this.versions.set(doc.uri, version);
     try {
+      let extra: Diagnostic[] = [];
+      try {
+        extra = this.extra(doc);
+      } catch (e) {
+        this.log(`log diagnostics of ${doc.uri} failed: ${String(e)}`);
+      }
       if (!this.mentionsKlp(doc)) {
-        this.publish(doc.uri, []);
+        this.publish(doc.uri, extra);
         return;
       }
       const text = doc.getText();
       const diags = await diagnoseDocument(text, doc.languageId, this.options());
       if (this.versions.get(doc.uri) !== version) return; // a newer version is being checked
-      this.publish(doc.uri, diags.map(toLsp));
+      this.publish(doc.uri, [...extra, ...diags.map(toLsp)]);
     } catch (e) {
       this.log(`sympos check of ${doc.uri} failed: ${String(e)}`);
     }
@@ -174,7 +182,10 @@ export class DiagnosticsScheduler {
         this.publish(uri, diags);
       }
       if (unreadable > MAX_UNREADABLE_KO) {
-        this.log(`workspace .ko scan: ${unreadable} module files could not be read; diagnostics on the first ${MAX_UNREADABLE_KO} only (also ${summary.join(', ')}, ...)`);
+        this.log(
+          `workspace .ko scan: ${unreadable} module files could not be read; diagnostics on the first ` +
+            `${MAX_UNREADABLE_KO} only (also ${summary.join(', ')}, ...)`,
+        );
       }
     } catch (e) {
       this.log(`workspace .ko scan failed: ${String(e)}`);

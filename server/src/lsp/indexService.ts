@@ -7,8 +7,6 @@
 import { watch, FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { realPathOf } from '../core/common/readGuarded';
-import { findKaslrOffset } from '../core/log/scan';
-import { kaslrShift } from '../core/log/resolve';
 import { buildIndex, SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { loadIndex, type IndexLoadResult } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
@@ -19,8 +17,13 @@ import { specsOf, type Settings } from './settings';
 import type { SymposOptions } from '../core/livepatch/checks';
 import { BtfStore } from '../core/btf/store';
 
+/** Event-loop turns without a new reindex request before a build starts, and the most turns waited. */
+const QUIET_TURNS = 3;
+const MAX_JOIN_TURNS = 10_000;
+
 /** How long a prefetched index (read at initialize) may wait for the settings to confirm it. */
 const PREFETCH_TTL_MS = 10_000;
+const KEPT = 'index not rebuilt, keeping the previous one';
 
 export interface ServiceHooks {
   log(message: string): void;
@@ -44,7 +47,6 @@ export class IndexService {
   private requested = 0;
   private watchers: FSWatcher[] = [];
   private watchTimer?: NodeJS.Timeout;
-  private shifts = new Map<string, { version: number; log?: bigint }>();
 
   private indexListeners: (() => void)[] = [];
   /** An index read before the client confirmed its settings; used only if they name the same sources. */
@@ -103,12 +105,10 @@ export class IndexService {
   /** Apply new settings: reindex when the sources changed. */
   configure(s: Settings): Promise<void> {
     const before = this.settings ? JSON.stringify(specsOf(this.settings)) : '';
-    const kaslrChanged = this.settings?.kaslrOffset !== s.kaslrOffset;
     const modulesChanged =
       JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) ||
       this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
     this.settings = s;
-    if (kaslrChanged) this.shifts.clear();
     const btfChanged = s.btf !== this.btfPath;
     const rebuild = before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings') : Promise.resolve();
     // kallsyms first (it is what "ready" means); modules and BTF load right after.
@@ -118,35 +118,63 @@ export class IndexService {
     });
   }
 
-  /** The build running now, and whether another was asked for while it ran. */
-  private pass?: Promise<void>;
-  private again?: string;
+  /** The build asked for and not started yet (every request until it starts joins it), and whether one runs. */
+  private queued?: { reason: string; promise: Promise<void>; resolve: () => void };
+  private running = false;
+  private joins = 0;
 
   /**
-   * Rebuild from the current settings. Requests coalesce: while a build runs, any number
-   * of further requests (a storm of ksym/reindex, a burst of file events) make one more
-   * build, from the settings of that moment (the newest wins), and every caller's promise
-   * resolves when the last build has finished. At most two indexes exist at once.
+   * Rebuild from the current settings. Requests coalesce: a request joins the build that
+   * has not started yet (the newest reason and the settings of the moment it starts win),
+   * so a storm of ksym/reindex or a burst of file events makes one build, not one each,
+   * and at most two indexes exist at once. A build (but the first) starts once the
+   * requests queued behind the previous one have joined (letRequestsJoin). Each caller's promise resolves when the build it joined ends.
    */
   reindex(reason: string): Promise<void> {
-    if (this.pass) {
-      this.again = reason;
-      return this.pass;
+    this.joins++;
+    if (this.queued) {
+      this.queued.reason = reason;
+      return this.queued.promise;
     }
-    const run = async () => {
-      try {
-        let next: string | undefined = reason;
-        while (next !== undefined) {
-          this.again = undefined;
-          await this.build(next);
-          next = this.again;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.queued = { reason, promise, resolve };
+    if (!this.running) void this.drain();
+    return promise;
+  }
+
+  /**
+   * Let the requests queued behind the previous (synchronous) build join this one:
+   * vscode-jsonrpc handles one message per event-loop turn (setImmediate), so wait turn by
+   * turn until QUIET_TURNS pass without a join (at most MAX_JOIN_TURNS).
+   */
+  private async letRequestsJoin(): Promise<void> {
+    let quiet = 0;
+    for (let turn = 0; turn < MAX_JOIN_TURNS && quiet < QUIET_TURNS; turn++) {
+      const before = this.joins;
+      await new Promise((r) => setImmediate(r));
+      quiet = this.joins === before ? quiet + 1 : 0;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queued) {
+        if (this.generation > 0) await this.letRequestsJoin();
+        const q = this.queued;
+        this.queued = undefined;
+        try {
+          await this.build(q.reason);
+        } catch (e) {
+          this.hooks.log(`${q.reason}: index build failed: ${String(e)}`);
+        } finally {
+          q.resolve();
         }
-      } finally {
-        this.pass = undefined;
       }
-    };
-    this.pass = run();
-    return this.pass;
+    } finally {
+      this.running = false;
+    }
   }
 
   /** One build. */
@@ -180,15 +208,14 @@ export class IndexService {
       if (result.index) {
         this.index = result.index;
         this.generation++;
-        this.shifts.clear();
         this.modules?.useKallsyms(this.index);
       }
       this.millis = Math.round(result.millis);
-      this.messages = [...problems, ...result.warnings];
+      this.messages = [...problems, ...settings.warnings, ...result.warnings];
       this.state = problems.length > 0 ? 'error' : 'ready';
       if (!result.index && this.generation === 0) this.generation = 1; // first attempt failed: ready with an empty index
       this.hooks.log(
-        `${reason}: ${result.index ? `indexed ${this.index.count} symbols from ${specs.map((s) => s.file).join(', ')} in ${this.millis} ms` : 'index not rebuilt, keeping the previous one'}` +
+        `${reason}: ${result.index ? `indexed ${this.index.count} symbols from ${specs.map((s) => s.file).join(', ')} in ${this.millis} ms` : KEPT}` +
           (this.messages.length ? `\n  ${this.messages.join('\n  ')}` : ''),
       );
       this.watchSources(specs.map((s) => s.file));
@@ -260,22 +287,14 @@ export class IndexService {
     this.hooks.status(this.status());
   }
 
-  /** KASLR shift for a document: its "Kernel Offset:" line, else the setting. Cached per version. */
-  shiftFor(uri: string, version: number, textOf: () => string): bigint {
-    let c = this.shifts.get(uri);
-    if (!c || c.version !== version) {
-      const text = textOf();
-      const at = text.indexOf('Kernel Offset:');
-      const eol = at < 0 ? -1 : text.indexOf('\n', at);
-      const log = at < 0 ? undefined : findKaslrOffset([text.slice(at, eol < 0 ? undefined : eol)]);
-      c = { version, log };
-      this.shifts.set(uri, c);
-    }
-    return kaslrShift(this.index, c.log, this.settings?.kaslrOffset);
+  /** The generation of the served index (documents' contexts are recomputed when it changes). */
+  get servedGeneration(): number {
+    return this.generation;
   }
 
-  forget(uri: string): void {
-    this.shifts.delete(uri);
+  /** The settings being served (undefined before the first configure). */
+  get current(): Settings | undefined {
+    return this.settings;
   }
 
   /**

@@ -4,9 +4,7 @@
  */
 import {
   CodeActionKind,
-  createConnection,
   MarkupKind,
-  ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
   type Connection,
@@ -24,6 +22,7 @@ import { documentSymbols } from './documentSymbols';
 import { hoverWithModules } from './hover/hover';
 import type { LineSource } from './hover/kallsyms';
 import { IndexService } from './indexService';
+import { createGuardedConnection } from './transport';
 import { uriToPath } from './pageUri';
 import { parseSettings, type Settings } from './settings';
 import { statsMarkdown } from './stats';
@@ -109,7 +108,7 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
 }
 
 export function startServer(): void {
-  const connection = createConnection(ProposedFeatures.all);
+  const connection = createGuardedConnection();
   const documents = new TextDocuments(TextDocument);
   const client: ClientState = { hasConfiguration: false, hasProgress: false };
   const service = createService(connection, client);
