@@ -1,38 +1,41 @@
 /**
- * The file-backed ByteSource: opened once, read by offset (pread), never read whole.
- * The only file of core/dwarf that touches node:fs.
+ * The file-backed ByteSource and the file-system side of locating debug files: opened
+ * once through the guarded reader (regular files only, no FIFO can block, a size bound),
+ * read by offset (pread), never read whole. The only file of core/dwarf that touches
+ * node:fs.
  */
-import { closeSync, fstatSync, openSync, readSync, existsSync, statSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { FormatError } from '../common/errors';
+import { openGuarded } from '../common/readGuarded';
 import type { ByteSource } from './source';
 import { DwarfReader, type DwarfReaderOptions } from './reader';
+import type { Candidate } from './locate';
+
+/** Largest debug file accepted (a vmlinux with DWARF is 0.6–1.5 GB). */
+const MAX_DEBUG_FILE = 8 * 1024 ** 3;
 
 export function fileSource(path: string): ByteSource {
-  let fd: number | undefined;
+  let g: ReturnType<typeof openGuarded> | undefined;
   try {
-    fd = openSync(path, 'r');
+    g = openGuarded(path, { maxBytes: MAX_DEBUG_FILE, what: 'debug file (vmlinux or .ko)' });
   } catch (e) {
     throw new FormatError(path, 0, `cannot open: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const size = fstatSync(fd).size;
+  const size = g.size;
   return {
     name: path,
     size,
     read(offset: number, length: number): Uint8Array {
-      if (fd === undefined) throw new FormatError(path, offset, 'read after close');
+      if (!g) throw new FormatError(path, offset, 'read after close');
       const ub = Buffer.allocUnsafeSlow(length);
       const buf = new Uint8Array(ub.buffer, ub.byteOffset, length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n <= 0) break;
-        got += n;
-      }
+      const got = g.readAt(buf, 0, offset, length);
       return got === length ? buf : buf.subarray(0, got);
     },
     close(): void {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      g?.close();
+      g = undefined;
     },
   };
 }
@@ -48,28 +51,65 @@ export function readDwarfFile(path: string, opts?: DwarfReaderOptions): DwarfRea
   }
 }
 
-/** File-system probes for locate.ts (kept here: the only node:fs user). */
+const isFile = (p: string): boolean => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+const isDir = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** File-system probes for locate.ts candidates. */
 export const nodeProbe = {
-  isFile(p: string): boolean {
+  isFile,
+  isDir,
+  /** Small files only (/sys/kernel/notes, /sys/module/X/notes/.note.gnu.build-id). */
+  readSmall(p: string, max = 1 << 16): Uint8Array | undefined {
     try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  },
-  isDir(p: string): boolean {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  exists: existsSync,
-  readSmall(p: string): Uint8Array | undefined {
-    try {
-      return readFileSync(p);
+      const b = readFileSync(p);
+      return b.length <= max ? new Uint8Array(b.buffer, b.byteOffset, b.length) : undefined;
     } catch {
       return undefined;
     }
   },
 };
+
+/** The first candidate that is a regular file, and what was tried. */
+export function firstExisting(cands: readonly Candidate[]): { found?: Candidate; tried: Candidate[] } {
+  const tried: Candidate[] = [];
+  for (const c of cands) {
+    tried.push(c);
+    if (isFile(c.path)) return { found: c, tried };
+  }
+  return { tried };
+}
+
+/** Files named one of `names` below `dir` (depth-bounded, symlinked directories not followed), first match in sorted order. */
+export function findByName(dir: string, names: readonly string[], maxDepth = 8, maxEntries = 200_000): string | undefined {
+  const want = new Set(names);
+  let seen = 0;
+  const walk = (d: string, depth: number): string | undefined => {
+    if (depth > maxDepth || seen > maxEntries) return undefined;
+    let ents;
+    try {
+      ents = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    } catch {
+      return undefined;
+    }
+    seen += ents.length;
+    for (const e of ents) if (e.isFile() && want.has(e.name)) return join(d, e.name);
+    for (const e of ents) if (e.isDirectory()) {
+      const r = walk(join(d, e.name), depth + 1);
+      if (r) return r;
+    }
+    return undefined;
+  };
+  return isDir(dir) ? walk(dir, 0) : undefined;
+}
