@@ -18,7 +18,7 @@ import { formatBytes } from '../common/readGuarded';
  */
 export const MAX_DECOMPRESSED = 256 << 20;
 /** ... and never more than this many times the compressed size (real modules compress 3-6x; a zero bomb 1000x). */
-export const MAX_RATIO = 64;
+const MAX_RATIO = 64;
 /** Small inputs may always grow to this (a ratio on a 1 KiB file means nothing). */
 const MIN_CAP = 16 << 20;
 
