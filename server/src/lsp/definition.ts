@@ -8,13 +8,13 @@ import type { Btf } from '../core/btf/btf';
 import { Kind } from '../core/btf/kinds';
 import { KALLSYMS_LINE, SYMBOL_WORD } from '../core/kallsyms/parse';
 import type { SymbolIndex } from '../core/kallsyms/symbolIndex';
-import { resolveAddressToken, resolveFrame } from '../core/log/resolve';
+import { resolveAddressToken, resolveFrame, type ShiftMap } from '../core/log/resolve';
 import { scanLine, scanWrapped, tokenAt, type FrameToken, type LogToken } from '../core/log/scan';
 import { btfPageKind, btfUri, pageLocation, symbolLocation, symbolUri, type LocationOptions } from './pageUri';
 
 export interface DefinitionOptions extends LocationOptions {
-  /** KASLR shift subtracted from log addresses (as for hover). */
-  shift?: bigint;
+  /** Which shift each log address gets (as for hover: never the vmlinux shift on a module address). */
+  shift?: ShiftMap;
   /** The next line, for frames wrapped over two lines. */
   nextLine?: string;
   /** The document is a kallsyms/System.map file. */
@@ -28,7 +28,13 @@ const WORD = new RegExp(SYMBOL_WORD.source, 'g');
  * the symbol's location (its kallsyms line when from a file, else its `ksym:` page)
  * or the BTF page. Undefined when nothing is there. Never throws.
  */
-export function definition(docLine: string, col: number, index: SymbolIndex, btf?: Btf, opts: DefinitionOptions = {}): Location | undefined {
+export function definition(
+  docLine: string,
+  col: number,
+  index: SymbolIndex,
+  btf?: Btf,
+  opts: DefinitionOptions = {},
+): Location | undefined {
   try {
     return definitionUnsafe(docLine, col, index, btf, opts);
   } catch {
@@ -56,7 +62,8 @@ function definitionUnsafe(l: string, col: number, index: SymbolIndex, btf: Btf |
     if (c) return symbolLocation(index, c.id, opts);
   } else if (tok?.kind === 'address') {
     const t = tok;
-    const frame = t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
+    const frame =
+      t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
     const r = resolveAddressToken(index, t, opts.shift ?? 0n, frame);
     if (r.kernel) return symbolLocation(index, r.kernel.sym.id, opts);
   }
@@ -79,7 +86,9 @@ function definitionUnsafe(l: string, col: number, index: SymbolIndex, btf: Btf |
     }
     if (btf) {
       const bids = btf.idsByName(word);
-      const pick = bids.find((id) => btfPageKind(btf, id) !== undefined && btf.kindOf(id) !== Kind.FWD) ?? bids.find((id) => btfPageKind(btf, id) !== undefined);
+      const pick =
+        bids.find((id) => btfPageKind(btf, id) !== undefined && btf.kindOf(id) !== Kind.FWD) ??
+        bids.find((id) => btfPageKind(btf, id) !== undefined);
       const uri = pick !== undefined ? btfUri(btf, pick) : undefined;
       if (uri) return pageLocation(uri);
     }

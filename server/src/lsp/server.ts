@@ -22,6 +22,8 @@ import { documentSymbols } from './documentSymbols';
 import { hoverWithModules } from './hover/hover';
 import type { LineSource } from './hover/kallsyms';
 import { IndexService } from './indexService';
+import { headlineMarkdown, kernelCodeActions, kernelDiagnostics } from './kernelHandlers';
+import { KernelRegistry } from './kernelRegistry';
 import { createGuardedConnection } from './transport';
 import { uriToPath } from './pageUri';
 import { parseSettings, type Settings } from './settings';
@@ -67,7 +69,7 @@ function createService(connection: Connection, client: ClientState): IndexServic
 }
 
 /** Initialize, configuration and the custom requests: the index life cycle. */
-function wireLifecycle(connection: Connection, service: IndexService, client: ClientState): void {
+function wireLifecycle(connection: Connection, service: IndexService, client: ClientState, kernels: KernelRegistry): void {
   connection.onInitialize((params): InitializeResult => {
     client.hasConfiguration = !!params.capabilities.workspace?.configuration;
     client.hasProgress = !!params.capabilities.window?.workDoneProgress;
@@ -92,12 +94,13 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
     return parseSettings(raw, client.workspaceFolder);
   }
 
+  // The settings are kept to one kernel (kernelRegistry.ts keepOneKernel) before they are served.
   connection.onInitialized(async () => {
-    service.configure(await currentSettings());
+    void service.configure(kernels.configure(await currentSettings(), client.workspaceFolder));
   });
   connection.onDidChangeConfiguration(async (change) => {
     const pushed = (change.settings as { ksym?: unknown } | undefined)?.ksym;
-    service.configure(await currentSettings(pushed));
+    void service.configure(kernels.configure(await currentSettings(pushed), client.workspaceFolder));
   });
   connection.onRequest(ReindexRequest, async () => {
     await service.reindex('requested');
@@ -112,33 +115,43 @@ export function startServer(): void {
   const documents = new TextDocuments(TextDocument);
   const client: ClientState = { hasConfiguration: false, hasProgress: false };
   const service = createService(connection, client);
-  wireLifecycle(connection, service, client);
+  const kernels = new KernelRegistry(
+    () => ({ index: service.index, modules: service.modules, btf: service.btf, generation: service.servedGeneration, settings: service.current }),
+    (m) => connection.console.log(m),
+  );
+  wireLifecycle(connection, service, client, kernels);
 
   const diagnostics = new DiagnosticsScheduler(
     (uri, diags) => void connection.sendDiagnostics({ uri, diagnostics: diags }),
     () => service.symposOptions(),
     (m) => connection.console.log(m),
+    (doc) => kernelDiagnostics(kernels.context(doc)),
   );
   service.onIndexChanged(() => {
+    kernels.invalidate();
     diagnostics.refreshAll(documents.all());
     void diagnostics.scanWorkspaceKo(client.workspaceFolder);
   });
   documents.onDidChangeContent((e) => diagnostics.schedule(e.document));
   documents.onDidClose((e) => diagnostics.clear(e.document.uri));
-  connection.onCodeAction((params) => codeActions(params));
-
-  const shiftOf = (doc: TextDocument) => service.shiftFor(doc.uri, doc.version, () => doc.getText());
+  connection.onCodeAction((params) => [
+    ...codeActions(params),
+    ...kernelCodeActions(params, documents.get(params.textDocument.uri)?.languageId),
+  ]);
   connection.onHover(async (params): Promise<Hover | null> => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc) return null;
     const { line, character } = params.position;
     const klp = await diagnostics.hover(doc, line, character);
     if (klp) return klp;
-    const ctx = { index: service.index, shift: shiftOf(doc), languageId: doc.languageId };
-    const answer = await hoverWithModules(ctx, lineSource(doc), line, character, service.modules, service.btf);
+    // The log's kernel: its own index, modules (load addresses learned from this log) and BTF.
+    const k = await kernels.settled(doc);
+    const ctx = { index: k.view.index, shift: k.shift, languageId: doc.languageId };
+    const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf);
     if (!answer) return null;
+    const head = headlineMarkdown(k);
     return {
-      contents: { kind: MarkupKind.Markdown, value: answer.markdown },
+      contents: { kind: MarkupKind.Markdown, value: head ? `${head}\n\n---\n\n${answer.markdown}` : answer.markdown },
       range: { start: { line: answer.line, character: answer.start }, end: { line: answer.line, character: answer.end } },
     };
   });
@@ -159,13 +172,14 @@ export function startServer(): void {
     if (!doc) return null;
     const lines = lineSource(doc);
     const n = params.position.line;
+    const k = kernels.context(doc);
     const opts = {
-      shift: shiftOf(doc),
+      shift: k.shift,
       nextLine: n + 1 < lines.lineCount ? lines.line(n + 1) : undefined,
       kallsyms: doc.languageId === 'kallsyms',
       openFile,
     };
-    return definition(lines.line(n), params.position.character, service.index, service.btf.vmlinux, opts) ?? null;
+    return definition(lines.line(n), params.position.character, k.view.index, k.view.btf?.vmlinux, opts) ?? null;
   });
 
   connection.onDocumentSymbol((params) => {
@@ -179,7 +193,7 @@ export function startServer(): void {
     return symbolPage(p.uri, { index: ctx.index, btf: ctx.btf, modules: moduleSources(ctx) }) ?? null;
   });
 
-  documents.onDidClose((e) => service.forget(e.document.uri));
+  documents.onDidClose((e) => kernels.forget(e.document.uri));
   documents.listen(connection);
   connection.listen();
 }

@@ -21,8 +21,20 @@ export interface Settings {
   /** Cap on workspace symbol results. */
   searchLimit: number;
   kaslrOffset?: bigint;
+  /** Kernel directories (ksym.kernels): roots, build trees, kallsyms snapshot folders. */
+  kernels: string[];
+  /** debuginfod servers (ksym.debuginfod.urls), used only when `workspaceTrusted` is not false. */
+  debuginfodUrls: string[];
+  /**
+   * The client's workspace trust decision (VS Code Restricted Mode): false means no
+   * debuginfod request is ever made for this workspace, DEBUGINFOD_URLS included.
+   * Clients that do not send it (Neovim, Helix) are the user's own configuration: trusted.
+   */
+  workspaceTrusted: boolean;
   /** Problems in the settings themselves. */
   problems: string[];
+  /** Things refused or dropped to keep one kernel (not errors: the index is fine). */
+  warnings: string[];
 }
 
 export function parseSettings(raw: unknown, workspaceFolder?: string): Settings {
@@ -52,7 +64,11 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   if (Array.isArray(r.restricted)) for (const m of r.restricted) if (typeof m === 'string') problems.push(m);
   const searchLimit =
     typeof r.searchLimit === 'number' && r.searchLimit >= 1 ? Math.min(Math.floor(r.searchLimit), MAX_SEARCH_LIMIT) : DEFAULT_SEARCH_LIMIT;
-  return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, problems };
+  const kernels = list(r.kernels, 'kernels', []).map((p) => expandPath(p, workspaceFolder));
+  const di = r.debuginfod && typeof r.debuginfod === 'object' ? (r.debuginfod as Record<string, unknown>) : {};
+  const debuginfodUrls = list(di.urls ?? r['debuginfod.urls'], 'debuginfod.urls', []);
+  const workspaceTrusted = r.workspaceTrusted !== false;
+  return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, kernels, debuginfodUrls, workspaceTrusted, problems, warnings: [] };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {

@@ -48,14 +48,19 @@ export function resolveFrame(index: SymbolIndex, f: FrameToken): FrameResolution
   });
   if (narrowed.length === 0) {
     const where = f.module ? `module ${f.module}` : 'vmlinux';
-    return { candidates: [], sameName, problem: `${f.name} is not in ${where} in this index (found in: ${[...new Set(sameName.map((s) => s.module ?? 'vmlinux'))].join(', ')})` };
+    return {
+      candidates: [],
+      sameName,
+      problem: `${f.name} is not in ${where} in this index (found in: ${[...new Set(sameName.map((s) => s.module ?? 'vmlinux'))].join(', ')})`,
+    };
   }
   if (narrowed.length > 1 && f.size !== undefined) {
     const bySize = narrowed.filter((i) => index.size[i] === f.size);
     if (bySize.length > 0) narrowed = bySize;
   }
   const candidates = narrowed.map((i) => index.info(i));
-  if (narrowed.length !== 1) return { candidates, sameName, problem: `${narrowed.length} symbols named ${f.name} match; the frame is ambiguous` };
+  if (narrowed.length !== 1)
+    return { candidates, sameName, problem: `${narrowed.length} symbols named ${f.name} match; the frame is ambiguous` };
   if (f.offset === undefined) return { candidates, sameName, address: candidates[0].address };
   const address = candidates[0].address + BigInt(f.offset);
   const printed = printedForm(f);
@@ -83,14 +88,38 @@ export interface AddressResolution {
   /** The frame printed next to it in the log, when there is one. */
   printed?: string;
   matchesLog?: boolean;
+  /** Which shift was subtracted (with a ShiftMap), and why none was. */
+  applied?: 'vmlinux' | 'module' | 'none';
+  note?: string;
 }
 
-export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: bigint, frame?: FrameToken): AddressResolution {
+/**
+ * Which shift a log address gets (core/kernels/kaslr.ts AddressShift): the vmlinux shift
+ * only inside the kernel image, a module's own shift for a `[mod]` frame's address.
+ */
+export interface ShiftMap {
+  toIndex(logAddress: bigint, module?: string): { address: bigint; applied: 'vmlinux' | 'module' | 'none'; note?: string };
+}
+
+/**
+ * Resolve a log address. `shift`: an AddressShift (the module of `frame` decides), or a
+ * constant subtracted from every address (only for callers that know no module address
+ * can occur).
+ */
+export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: bigint | ShiftMap, frame?: FrameToken): AddressResolution {
   const mask = t.digits <= 8 ? 0xffffffffn : 0xffffffffffffffffn;
-  const address = (t.address - shift) & mask;
+  const to = typeof shift === 'bigint' ? undefined : shift.toIndex(t.address, frame?.module);
+  const address = (to ? to.address : t.address - (shift as bigint)) & mask;
   const printed = frame && frame.offset !== undefined ? printedForm(frame) : undefined;
   const kernel = kernelFormFor(index, address, t.role === 'trace', printed);
-  return { address, kernel, printed, matchesLog: printed !== undefined && kernel !== undefined ? kernel.text === printed : undefined };
+  return {
+    address,
+    kernel,
+    printed,
+    matchesLog: printed !== undefined && kernel !== undefined ? kernel.text === printed : undefined,
+    applied: to?.applied,
+    note: to?.note,
+  };
 }
 
 /**
@@ -98,7 +127,12 @@ export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: 
  * the index's own offset (its `_text` minus B), so a System.map (unrandomized) and a
  * kallsyms of another boot both line up. A configured offset is used as given.
  */
-export function kaslrShift(index: SymbolIndex, logOffset: bigint | undefined, configured: bigint | undefined, from = 0xffffffff81000000n): bigint {
+export function kaslrShift(
+  index: SymbolIndex,
+  logOffset: bigint | undefined,
+  configured: bigint | undefined,
+  from = 0xffffffff81000000n,
+): bigint {
   if (logOffset === undefined) return configured ?? 0n;
   const text = index.byNameAll('_text').find((i) => index.mod[i] === 0);
   const indexOffset = text !== undefined ? index.addressOf(text) - from : 0n;

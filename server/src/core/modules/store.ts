@@ -174,6 +174,8 @@ export class ModuleStore {
   private fileCount = 0;
   private scanning?: Promise<ScanReport>;
   private cache = new Map<string, CacheEntry>();
+  /** A per-log store (forLog) reads and parses through its parent's cache. */
+  private parent?: ModuleStore;
   /** Sum of the cache's entry bytes, kept as entries come and go (evict() runs on every load). */
   private cachedBytes = 0;
   private parsed = 0;
@@ -277,6 +279,7 @@ export class ModuleStore {
 
   /** Load one file (cached). Never throws. */
   loadFile(file: string): Promise<LoadedModule | LoadFailure> {
+    if (this.parent) return this.parent.loadFile(file);
     const hit = this.cache.get(file);
     if (hit) {
       this.cache.delete(file);
@@ -569,6 +572,23 @@ export class ModuleStore {
       }
     }
     return out;
+  }
+
+  /**
+   * A store over the same files and parsed-module cache, with load addresses of its own:
+   * one log's boot. Addresses learned from one log never answer for another; sysfs and a
+   * kallsyms index are consulted only when they are of that boot (`sysfs`, `kallsyms`).
+   */
+  forLog(opts: { sysfs: boolean; kallsyms?: SymbolIndex }): ModuleStore {
+    const f = new ModuleStore(this.paths, { ...this.opts, sysfsRoot: opts.sysfs ? this.opts.sysfsRoot : undefined });
+    f.parent = this.parent ?? this;
+    f.scanning = this.scan().then((r) => {
+      f.files = this.files;
+      f.fileCount = this.fileCount;
+      return r;
+    });
+    f.useKallsyms(opts.kallsyms);
+    return f;
   }
 
   /** Set a section base by hand. */

@@ -9,6 +9,7 @@ import { FrameToken, LogToken, scanLine, scanWrapped, tokenAt } from '../../core
 import { FrameResolution, resolveAddressToken, resolveFrame } from '../../core/log/resolve';
 import { SymbolIndex, SymbolInfo } from '../../core/kallsyms/symbolIndex';
 import { code, hex, text } from '../markdown';
+import type { AddressShift } from '../../core/kernels/kaslr';
 
 export interface LineSource {
   lineCount: number;
@@ -17,9 +18,11 @@ export interface LineSource {
 
 export interface HoverContext {
   index: SymbolIndex;
-  /** Shift subtracted from log addresses (KASLR), already combined with the index's own offset. */
-  shift: bigint;
+  /** Which shift each log address gets (KASLR; modules never get the vmlinux shift). */
+  shift: AddressShift;
   languageId: string;
+  /** Said before anything else (the log is not from the index's kernel); markdown. */
+  headline?: string;
 }
 
 export interface HoverAnswer {
@@ -64,8 +67,13 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
   }
   if (!tok) return wordHover(ctx.index, l, line, col);
   if (tok.kind === 'kaslr') {
+    const vm = ctx.shift.vmlinuxShift;
     return {
-      markdown: `**KASLR**: log addresses are shifted by ${code(hex(tok.offset))}; ksym subtracts ${code(hex(ctx.shift))} before lookup (the log's offset minus this index's own).`,
+      markdown:
+        `**KASLR**: log addresses are shifted by ${code(hex(tok.offset))}; ` +
+        (vm === undefined
+          ? 'ksym does not know the shift against this index (see the log diagnostics).'
+          : `ksym subtracts ${code(hex(vm))} from addresses inside the kernel image before lookup (the log's offset minus this index's own); module addresses are never shifted by it.`),
       line,
       start: tok.start,
       end: tok.end,
@@ -76,24 +84,44 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
     return { markdown: f.markdown, line, start: tok.start, end: tok.end, token: tok, resolved: f.resolved };
   }
   const t = tok;
-  const frame = t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
+  const frame =
+    t.frameAt !== undefined ? (tokens.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
   const r = resolveAddressToken(ctx.index, t, ctx.shift, frame);
   const lines: string[] = [];
+  const vmShift = r.applied === 'vmlinux' ? ctx.shift.vmlinuxShift : undefined;
+  const modShift = r.applied === 'module' && frame?.module ? ctx.shift.moduleShift(frame.module) : undefined;
   const addr = hexAddr(r.address, ctx.index.addressDigits);
   const mode = r.kernel?.returnAddress ? '%pB, return address' : '%pS';
   if (!r.kernel) {
     lines.push(`${code(addr)}: no symbol in the index covers this address.`);
-    if (ctx.shift !== 0n) lines.push(`(after subtracting the KASLR shift ${code(hex(ctx.shift))})`);
+    if (vmShift !== undefined) lines.push(`(after subtracting the KASLR shift ${code(hex(vmShift))})`);
+    else if (r.note && frame?.module) lines.push(`(${text(r.note)}; the vmlinux KASLR shift never applies to module addresses)`);
     if (ctx.index.count === 0) lines.push('The index is empty.');
-    return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: { ...t, address: r.address }, resolved: false };
+    // The token keeps the log's address: module load addresses are learned in log addresses.
+    return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: t, resolved: false };
   }
   lines.push(`${code(addr)} → **${code(r.kernel.text)}** (${mode})`);
-  if (ctx.shift !== 0n) lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus KASLR shift ${code(hex(ctx.shift))}`);
+  if (vmShift !== undefined)
+    lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus KASLR shift ${code(hex(vmShift))}`);
+  else if (modShift !== undefined)
+    lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus the load shift of ${code(frame!.module!)} ${code(hex(modShift))} learned from the log`);
   if (r.printed !== undefined) {
-    lines.push(r.matchesLog ? `matches the frame in the log ✓` : `⚠ the log printed ${code(r.printed)}: this index is probably not the kernel that wrote the log`);
+    lines.push(
+      r.matchesLog
+        ? `matches the frame in the log ✓`
+        : `⚠ the log printed ${code(r.printed)}: this index is probably not the kernel that wrote the log`,
+    );
   }
   lines.push(symbolDetails(ctx.index, r.kernel.sym));
-  return { markdown: lines.join('\n\n'), line, start: t.start, end: t.end, token: t, resolved: true, symbol: { name: r.kernel.sym.name, module: r.kernel.sym.module } };
+  return {
+    markdown: lines.join('\n\n'),
+    line,
+    start: t.start,
+    end: t.end,
+    token: t,
+    resolved: true,
+    symbol: { name: r.kernel.sym.name, module: r.kernel.sym.module },
+  };
 }
 
 const UNRELIABLE = '`?` frame: found by scanning the stack, not by the unwinder; it may be stale.';
@@ -101,15 +129,23 @@ const UNRELIABLE = '`?` frame: found by scanning the stack, not by the unwinder;
 export function frameMarkdown(index: SymbolIndex, f: FrameToken): { markdown: string; resolved: boolean } {
   const r: FrameResolution = resolveFrame(index, f);
   const out: string[] = [];
-  const shown = f.offset !== undefined ? `${f.name}+${hex(f.offset)}${f.size !== undefined ? '/' + hex(f.size) : ''}${f.module ? ` [${f.module}]` : ''}` : f.name;
+  const shown =
+    f.offset !== undefined
+      ? `${f.name}+${hex(f.offset)}${f.size !== undefined ? '/' + hex(f.size) : ''}${f.module ? ` [${f.module}]` : ''}`
+      : f.name;
   if (r.candidates.length === 1) {
     const s = r.candidates[0];
     if (r.address !== undefined && r.kernel) {
       const mode = r.kernel.returnAddress ? '%pB, return address' : '%pS';
       out.push(`${code(shown)} = ${code(hexAddr(r.address, index.addressDigits))} → **${code(r.kernel.text)}** (${mode})`);
-      if (!r.matchesLog) out.push(`⚠ the log printed ${code(shown)}, this index gives ${code(r.kernel.text)}: the index is probably not the kernel that wrote the log`);
+      if (!r.matchesLog)
+        out.push(
+          `⚠ the log printed ${code(shown)}, this index gives ${code(r.kernel.text)}: the index is probably not the kernel that wrote the log`,
+        );
     } else if (r.address !== undefined) {
-      out.push(`${code(shown)} = ${code(hexAddr(r.address, index.addressDigits))}${f.offset !== undefined ? ': outside the symbol in this index' : ''}`);
+      out.push(
+        `${code(shown)} = ${code(hexAddr(r.address, index.addressDigits))}${f.offset !== undefined ? ': outside the symbol in this index' : ''}`,
+      );
     }
     if (f.unreliable) out.push(UNRELIABLE);
     out.push(symbolDetails(index, s));
@@ -141,18 +177,29 @@ export function symbolDetails(index: SymbolIndex, s: SymbolInfo): string {
   const d = index.addressDigits;
   const parts: string[] = [];
   const obj = s.module ? `${s.moduleKind === 'pseudo' ? 'pseudo module' : 'module'} ${code(s.module)}` : 'vmlinux';
-  const range = s.size !== undefined ? `${code(hexAddr(s.address, d))}–${code(hexAddr(s.address + BigInt(s.size), d))} (${code(hex(s.size))} bytes)` : `${code(hexAddr(s.address, d))} (size unknown: last symbol of its object)`;
+  const range =
+    s.size !== undefined
+      ? `${code(hexAddr(s.address, d))}–${code(hexAddr(s.address + BigInt(s.size), d))} (${code(hex(s.size))} bytes)`
+      : `${code(hexAddr(s.address, d))} (size unknown: last symbol of its object)`;
   parts.push(`**${code(s.name)}** · type ${code(s.type)} (${typeWord(s.type)}) · ${obj}`);
   parts.push(`range ${range}`);
   const { inObject, all, position } = index.sameName(s.id);
   if (inObject.length > 1) {
-    parts.push(`${inObject.length} symbols named ${code(s.name)} in ${s.module ? code(s.module) : 'vmlinux'}; this is number **${position}** (livepatch sympos ${position})`);
+    parts.push(
+      `${inObject.length} symbols named ${code(s.name)} in ${s.module ? code(s.module) : 'vmlinux'}; this is number **${position}** (livepatch sympos ${position})`,
+    );
   } else {
     parts.push(`unique name in ${s.module ? code(s.module) : 'vmlinux'} (livepatch sympos 0 or 1)`);
   }
   if (all.length > inObject.length) parts.push(`${all.length - inObject.length} more of that name in other objects`);
   const aliases = index.aliases(s.id).filter((i) => i !== s.id && index.mod[i] === index.mod[s.id]);
-  if (aliases.length > 0) parts.push(`aliases at this address: ${aliases.slice(0, 10).map((i) => code(index.nameOf(i))).join(', ')}${aliases.length > 10 ? ', …' : ''}`);
+  if (aliases.length > 0)
+    parts.push(
+      `aliases at this address: ${aliases
+        .slice(0, 10)
+        .map((i) => code(index.nameOf(i)))
+        .join(', ')}${aliases.length > 10 ? ', …' : ''}`,
+    );
   parts.push(`source: ${code(s.source)}:${s.line}`);
   return parts.join('  \n');
 }
@@ -179,7 +226,6 @@ export function typeWord(t: string): string {
       return 'other';
   }
 }
-
 
 /** Hover in a kallsyms/System.map document: the symbol of the line, as this index knows it. */
 function kallsymsLineHover(index: SymbolIndex, l: string, col: number): Omit<HoverAnswer, 'line'> | undefined {
@@ -211,7 +257,13 @@ function wordHover(index: SymbolIndex, l: string, line: number, col: number): Ho
     if (word.length < 3) return undefined;
     const ids = index.byNameAll(word);
     if (ids.length === 0) return undefined;
-    const body = ids.length === 1 ? symbolDetails(index, index.info(ids[0])) : `${ids.length} symbols named ${code(word)}:\n\n${candidateTable(index, ids.map((i) => index.info(i)))}`;
+    const body =
+      ids.length === 1
+        ? symbolDetails(index, index.info(ids[0]))
+        : `${ids.length} symbols named ${code(word)}:\n\n${candidateTable(
+            index,
+            ids.map((i) => index.info(i)),
+          )}`;
     return { markdown: body, line, start: m.index, end: m.index + word.length };
   }
   return undefined;

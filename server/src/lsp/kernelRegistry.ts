@@ -1,0 +1,387 @@
+/**
+ * Every open document against the kernel that wrote it (issue 16):
+ *
+ * - the kernels ksym has: the configured sources (ksym.kallsyms/systemMap/modules/btf,
+ *   kept to one kernel), the directories of ksym.kernels, the conventional places of
+ *   this machine (the running kernel, `/` with /boot, /lib/modules, /usr/lib/debug) and
+ *   a kernel build tree at the workspace root;
+ * - per document (cached by version): which kernel wrote it (core/kernels kernelForLog),
+ *   the index, modules and BTF of that kernel (built lazily, a few kept), the log's
+ *   AddressShift against that index, and a module store with the load addresses learned
+ *   from this log's own `[<addr>] f+off/size [mod]` frames;
+ * - when no kernel matches: a headline said before anything else and one diagnostic on
+ *   the fact's line.
+ * No LSP types here except what the handlers need as plain data; never throws.
+ */
+import { machine } from 'node:os';
+import { dirname } from 'node:path';
+import { BtfStore } from '../core/btf/store';
+import { loadIndex } from '../core/kallsyms/load';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
+import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
+import { archFromSymbols } from '../core/kernels/arch';
+import { kernelForLog, type LogDiagnostic } from '../core/kernels/forLog';
+import type { LogIdentity } from '../core/kernels/identity';
+import type { AddressShift } from '../core/kernels/kaslr';
+import { belongsTo, describeKernel, type Kernel, type Selection } from '../core/kernels/kernels';
+import { logShift, NO_SHIFT } from '../core/kernels/logShift';
+import { releaseFromPath } from '../core/kernels/source';
+import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
+import { ModuleStore } from '../core/modules/store';
+import type { Settings } from './settings';
+
+/** Indexes of other kernels kept at once (each is one kernel's symbols, modules and BTF). */
+const MAX_VIEWS = 3;
+/** Log lines with module frames read to learn load addresses. */
+const MAX_LEARN_LINES = 4000;
+/** Documents whose context is kept. */
+const MAX_DOCS = 32;
+
+/** What a document is resolved with: one kernel's files. */
+export interface KernelView {
+  /** The kernel, when known (the configured sources may be of an unknown kernel). */
+  kernel?: Kernel;
+  index: SymbolIndex;
+  modules?: ModuleStore;
+  btf?: BtfStore;
+  /** The configured sources (the served index) rather than a kernel built on demand. */
+  configured: boolean;
+  problems: string[];
+}
+
+export interface DocContext {
+  version: number;
+  generation: number;
+  identity?: LogIdentity;
+  selection?: Selection;
+  view: KernelView;
+  shift: AddressShift;
+  /** This log's module store (load addresses learned from its own frames). */
+  modules?: ModuleStore;
+  /** Learning load addresses from the log's frames; resolves when done. */
+  learned: Promise<void>;
+  /** Raw text, said before anything else: this log is not from the kernel ksym resolves it with. */
+  headline?: string;
+  diagnostics: LogDiagnostic[];
+}
+
+export interface DocumentLike {
+  uri: string;
+  version: number;
+  languageId: string;
+  getText(): string;
+}
+
+/** What the registry needs from the served (configured) index. */
+export interface ConfiguredSources {
+  index: SymbolIndex;
+  modules?: ModuleStore;
+  btf?: BtfStore;
+  generation: number;
+  settings?: Settings;
+}
+
+/** Documents whose kernel is looked for (a kallsyms dump or C file is not a log). */
+const LOG_LANGUAGES = new Set(['kernel-log', 'log', 'plaintext']);
+
+export class KernelRegistry {
+  private running?: Kernel;
+  private dirKernels: Kernel[] = [];
+  private problems: string[] = [];
+  private configuredKernel?: Kernel;
+  private configuredKey = '';
+  private views = new Map<string, Promise<KernelView>>();
+  private docs = new Map<string, DocContext>();
+
+  constructor(
+    private sources: () => ConfiguredSources,
+    private log: (m: string) => void,
+    private opts: { runningKernel?: () => Kernel; conventional?: string[] } = {},
+  ) {}
+
+  private runningKernel(): Kernel {
+    this.running ??= this.opts.runningKernel ? this.opts.runningKernel() : readRunningKernel({ machine: machine() });
+    return this.running;
+  }
+
+  /**
+   * New settings: the kernels of ksym.kernels and the conventional places, and the
+   * configured sources kept to one kernel. Returns the settings to serve.
+   */
+  configure(s: Settings, workspaceFolder?: string): Settings {
+    const out = keepOneKernel(s, this.runningKernel());
+    this.configuredKernel = kernelOfSettings(out, this.runningKernel());
+    const found: Kernel[] = [];
+    const problems: string[] = [];
+    const dirs = [...s.kernels, ...(this.opts.conventional ?? ['/'])];
+    if (workspaceFolder) dirs.push(workspaceFolder);
+    for (const d of dirs) {
+      const r = discoverKernels(d);
+      found.push(...r.kernels);
+      // Conventional places and the workspace are looked at quietly; ksym.kernels entries are reported.
+      if (s.kernels.includes(d)) problems.push(...r.problems.map((p) => `ksym.kernels: ${p}`));
+    }
+    this.dirKernels = found;
+    this.problems = problems;
+    const key = JSON.stringify([out.kallsyms, out.systemMap, out.modules, out.btf, s.kernels]);
+    if (key !== this.configuredKey) {
+      this.configuredKey = key;
+      this.views.clear();
+    }
+    this.docs.clear();
+    if (problems.length) out.warnings.push(...problems);
+    return out;
+  }
+
+  /** The kernels a log is matched against, the configured sources first. */
+  candidates(): Kernel[] {
+    const out: Kernel[] = [];
+    const seen = new Set<string>();
+    const add = (k: Kernel) => {
+      const key = k.kind === 'running' ? 'running' : (k.symbols?.path ?? `${k.dir}:${k.release}`);
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push(k);
+    };
+    if (this.configuredKernel) add(this.configuredKernel);
+    for (const k of this.dirKernels) if (k.symbols) add(k);
+    add(this.runningKernel());
+    return out;
+  }
+
+  forget(uri: string): void {
+    this.docs.delete(uri);
+  }
+
+  /** The served index, modules or BTF changed: every document's context is recomputed. */
+  invalidate(): void {
+    this.docs.clear();
+  }
+
+  /** The context of a document (cached per version and served index generation). Never throws. */
+  context(doc: DocumentLike): DocContext {
+    const src = this.sources();
+    const hit = this.docs.get(doc.uri);
+    if (hit && hit.version === doc.version && hit.generation === src.generation) return hit;
+    let ctx: DocContext;
+    try {
+      ctx = this.compute(doc, src);
+    } catch (e) {
+      this.log(`kernel of ${doc.uri}: ${String(e)}`);
+      ctx = {
+        version: doc.version,
+        generation: src.generation,
+        view: this.configuredView(src),
+        shift: NO_SHIFT,
+        learned: Promise.resolve(),
+        diagnostics: [],
+      };
+    }
+    this.docs.delete(doc.uri);
+    this.docs.set(doc.uri, ctx);
+    while (this.docs.size > MAX_DOCS) this.docs.delete(this.docs.keys().next().value as string);
+    return ctx;
+  }
+
+  /** The context once the kernel's index is built and the log's load addresses are learned. */
+  async settled(doc: DocumentLike): Promise<DocContext> {
+    let c = this.context(doc);
+    if (c.selection?.ok && !c.view.configured) {
+      // The kernel's own index: built on demand, then the context is recomputed against it.
+      const v = await this.viewOf(c.selection.kernel);
+      const again = this.context(doc);
+      if (again.view !== v) {
+        this.docs.delete(doc.uri);
+        c = this.context(doc);
+      } else c = again;
+    }
+    await c.learned;
+    return c;
+  }
+
+  private configuredView(src: ConfiguredSources): KernelView {
+    return {
+      kernel: this.configuredKernel,
+      index: src.index,
+      modules: src.modules,
+      btf: src.settings?.btf ? src.btf : undefined,
+      configured: true,
+      problems: [],
+    };
+  }
+
+  private compute(doc: DocumentLike, src: ConfiguredSources): DocContext {
+    const base = { version: doc.version, generation: src.generation, diagnostics: [] as LogDiagnostic[] };
+    const configured = this.configuredView(src);
+    if (!LOG_LANGUAGES.has(doc.languageId)) return { ...base, view: configured, shift: NO_SHIFT, learned: Promise.resolve() };
+    const text = doc.getText();
+    const candidates = this.candidates();
+    const lk = kernelForLog(text, candidates);
+    const id = lk.identity;
+    const says = !!(id.release || id.buildId || id.arch);
+    let view = configured;
+    let headline: string | undefined;
+    const diagnostics = says ? lk.diagnostics : [];
+    // A log that names no release or build id (matched by architecture only) stays with the
+    // configured sources, unless they are of another architecture.
+    const cfgArch = this.configuredKernel?.arch ?? archOfIndex(src.index);
+    const archOnly = lk.selection.ok && lk.selection.by === 'arch' && (!cfgArch || cfgArch === id.arch?.value);
+    if (lk.selection.ok && !archOnly) {
+      const k = lk.selection.kernel;
+      if (k !== this.configuredKernel && !(k.kind === 'running' && this.configuredKernel?.kind === 'running')) {
+        const ready = this.readyView(k);
+        if (ready) view = ready;
+        else {
+          void this.viewOf(k); // build it; hovers wait for it (settled)
+          view = { ...configured, problems: [`building the index of ${k.label}`] };
+          view.configured = false;
+        }
+      }
+    } else if (says && !lk.selection.ok) {
+      headline = lk.selection.message;
+    }
+    const shiftOf = logShift(text, view.index, id.kaslr?.value, src.settings?.kaslrOffset);
+    const modules = view.modules ? this.logModules(view, shiftOf.shift, lk.selection) : undefined;
+    const learned = modules ? learnFromText(modules, text, this.log) : Promise.resolve();
+    return { ...base, identity: id, selection: lk.selection, view, shift: shiftOf.shift, modules, learned, headline, diagnostics };
+  }
+
+  /**
+   * This log's module store: shares the parsed modules, has its own load addresses. The
+   * running kernel's sysfs and a kallsyms index's [mod] lines are of one boot: used only
+   * when the log's vmlinux shift against that index is 0 (or unknown and nothing says otherwise).
+   */
+  private logModules(view: KernelView, shift: AddressShift, sel: Selection): ModuleStore {
+    const sameBoot = shift.vmlinuxShift === 0n || (shift.vmlinuxShift === undefined && sel.ok && sel.kernel.kind === 'running');
+    const live = sameBoot && view.kernel?.kind === 'running';
+    return view.modules!.forLog({ sysfs: live, kallsyms: sameBoot ? view.index : undefined });
+  }
+
+  private readyView(k: Kernel): KernelView | undefined {
+    const v = this.views.get(viewKey(k)) as (Promise<KernelView> & { value?: KernelView }) | undefined;
+    return v?.value;
+  }
+
+  /** A kernel's own index, modules and BTF (built once, a few kept). */
+  viewOf(k: Kernel): Promise<KernelView> {
+    const key = viewKey(k);
+    const hit = this.views.get(key);
+    if (hit) {
+      this.views.delete(key);
+      this.views.set(key, hit);
+      return hit;
+    }
+    const p = buildView(k, this.log) as Promise<KernelView> & { value?: KernelView };
+    void p.then((v) => (p.value = v));
+    this.views.set(key, p);
+    while (this.views.size > MAX_VIEWS) this.views.delete(this.views.keys().next().value as string);
+    return p;
+  }
+
+  messages(): string[] {
+    return [...this.problems];
+  }
+}
+
+function viewKey(k: Kernel): string {
+  return JSON.stringify([k.kind, k.dir, k.release, k.symbols?.path, k.modulesDir, k.btf]);
+}
+
+async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelView> {
+  const problems: string[] = [];
+  let index = buildIndex([]);
+  if (k.symbols) {
+    const r = await loadIndex([{ file: k.symbols.path, kind: k.symbols.kind }]);
+    if (r.index) index = r.index;
+    problems.push(...r.errors);
+  } else problems.push(`${k.label}: no kallsyms or System.map`);
+  const modules = k.modulesDir ? new ModuleStore([k.modulesDir]) : undefined;
+  modules?.useKallsyms(index);
+  let btf: BtfStore | undefined;
+  if (k.btf) {
+    btf = new BtfStore({ moduleFiles: (n) => modules?.filesOf(n) ?? [] });
+    const r = await btf.load(k.btf);
+    if (!r.ok) {
+      problems.push(`BTF: ${r.error}`);
+      btf = undefined;
+    }
+  }
+  log(
+    `kernel ${k.label}: ${index.count} symbols from ${k.symbols?.path ?? '(none)'}${modules ? `, modules ${k.modulesDir}` : ''}${btf ? `, BTF ${k.btf}` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`,
+  );
+  return { kernel: k, index, modules, btf, configured: false, problems };
+}
+
+/** Learn module load addresses from the log's frames printed with their address. */
+async function learnFromText(store: ModuleStore, text: string, log: (m: string) => void): Promise<void> {
+  try {
+    const lines: string[] = [];
+    let pos = 0;
+    while (pos < text.length && lines.length < MAX_LEARN_LINES) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = text.length;
+      const line = text.slice(pos, Math.min(nl, pos + 4096));
+      pos = nl + 1;
+      if (line.includes('[<') || (line.includes('+0x') && line.includes(']') && /\b[0-9a-f]{8,16}\b/.test(line))) lines.push(line);
+    }
+    await store.learnFromLog(lines);
+  } catch (e) {
+    log(`learning module load addresses: ${String(e)}`);
+  }
+}
+
+/** The kernel of a file path: the running kernel for /proc and /sys, else the release its path names. */
+function releaseOfPath(p: string, running: Kernel): string | undefined {
+  if (p === DEFAULT_KALLSYMS || p.startsWith('/sys/kernel/btf') || p.startsWith('/proc/')) return running.release;
+  return releaseFromPath(p)?.release;
+}
+
+/**
+ * Never mix kernels in the configured sources: the default /proc/kallsyms is dropped when
+ * ksym.systemMap names another kernel's map, and BTF and module paths that belong to
+ * another kernel than the symbols are refused with one short message each.
+ */
+export function keepOneKernel(s: Settings, running: Kernel): Settings {
+  const out: Settings = { ...s, kallsyms: [...s.kallsyms], modules: [...s.modules], warnings: [...s.warnings] };
+  const mapRel = s.systemMap.map((p) => releaseFromPath(p)?.release).find((r) => r !== undefined);
+  if (mapRel && running.release && mapRel !== running.release && out.kallsyms.includes(DEFAULT_KALLSYMS)) {
+    out.kallsyms = out.kallsyms.filter((p) => p !== DEFAULT_KALLSYMS);
+    out.warnings.push(
+      `ksym.systemMap is ${mapRel}, /proc/kallsyms is the running ${running.release}: kernels are never mixed, /proc/kallsyms is not indexed`,
+    );
+  }
+  const k = kernelOfSettings(out, running);
+  if (!k) return out;
+  if (out.btf) {
+    const refusal = belongsTo(k, { kind: 'btf', path: out.btf, release: releaseOfPath(out.btf, running) });
+    if (refusal) {
+      out.warnings.push(`ksym.btf refused: ${refusal}`);
+      out.btf = '';
+    }
+  }
+  out.modules = out.modules.filter((p) => {
+    const refusal = belongsTo(k, { kind: 'module', path: p, release: releaseOfPath(p, running) });
+    if (refusal) out.warnings.push(`ksym.modules refused: ${refusal}`);
+    return !refusal;
+  });
+  return out;
+}
+
+/** The kernel the configured symbol sources are of (undefined: no symbol source). */
+export function kernelOfSettings(s: Settings, running: Kernel): Kernel | undefined {
+  if (s.kallsyms.includes(DEFAULT_KALLSYMS)) return running;
+  const file = s.systemMap[0] ?? s.kallsyms[0];
+  if (!file) return undefined;
+  const kind = s.systemMap[0] ? ('system.map' as const) : ('kallsyms' as const);
+  const known = discoverKernels(dirname(file)).kernels.find((k) => k.symbols?.path === file);
+  if (known) return known;
+  const release = releaseFromPath(file)?.release;
+  return { label: release ?? file, kind: 'snapshot', dir: dirname(file), release, symbols: { kind, path: file }, problems: [] };
+}
+
+/** The architecture of an index from its arch-specific entry symbols. */
+export function archOfIndex(index: SymbolIndex): Kernel['arch'] {
+  return archFromSymbols((n) => index.byNameAll(n).length > 0)?.arch;
+}
+
+export { describeKernel };

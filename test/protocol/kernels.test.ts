@@ -1,0 +1,237 @@
+/**
+ * Issue 16 over the protocol: a log against its own kernel.
+ * - KASLR: the `Kernel Offset:` shift applies to vmlinux addresses only, never to module
+ *   addresses (`[<ffffffffc0b2661f>] drbd_adm_attach+0x2f/0xee0 [drbd]`);
+ * - module load addresses learned from the log's own `[<addr>] f+off/size [mod]` frames
+ *   answer the log's other module addresses (a register value);
+ * - the log's kernel first: the mismatch before any symbol answer, one diagnostic on the
+ *   fact's line, a quick action; never mixing BTF/modules of another kernel.
+ * Oracles: the Debian System.map (vmlinux addresses), readelf -sW of drbd.ko (module
+ * symbols and sizes to the next symbol of the section), the log's own printed frames.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ready, startClient, type Client } from '../helpers/lspclient';
+import { DEBIAN, have, OOPS, SYSTEM_MAP } from '../helpers/corpus';
+import { readelfSymbols } from '../helpers/readelf';
+
+const MODS = resolve(DEBIAN, 'modules');
+const DRBD = join(MODS, 'drivers/block/drbd/drbd.ko');
+const BTF61 = join(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
+const haveAll = have(SYSTEM_MAP, 'kernel protocol tests') && have(DRBD, 'kernel protocol tests');
+
+/** System.map: name → address, and each symbol's size to the next higher address (the kernel's rule). */
+function mapOracle(): { addr: (n: string) => bigint; size: (n: string) => bigint } {
+  const rows = readFileSync(SYSTEM_MAP, 'latin1')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((r) => r.length === 3)
+    .map((r) => ({ a: BigInt('0x' + r[0]), n: r[2] }));
+  const sorted = [...new Set(rows.map((r) => r.a))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const addr = (n: string) => rows.find((r) => r.n === n)!.a;
+  const size = (n: string) => {
+    const a = addr(n);
+    return sorted.find((x) => x > a)! - a;
+  };
+  return { addr, size };
+}
+
+/** drbd.ko .symtab: a symbol's value and its size to the next symbol of its section (what kallsyms prints). */
+function drbdOracle(name: string): { value: bigint; size: bigint } {
+  const syms = readelfSymbols(DRBD);
+  const s = syms.find((r) => r.name === name && r.type === 'FUNC')!;
+  const next = syms
+    .filter((r) => r.ndx === s.ndx && r.value > s.value && r.type !== 'SECTION' && r.name !== '')
+    .reduce((m, r) => Math.min(m, r.value), Infinity);
+  return { value: BigInt(s.value), size: BigInt(next - s.value) };
+}
+
+const h = (v: bigint) => v.toString(16);
+const SHIFT = 0x28000000n;
+const TEXT = 0xffffffffc0b00000n; // drbd's .text load address in this log
+
+function drbdLog(): {
+  text: string;
+  attach: string;
+  rax: bigint;
+  raxOffset: bigint;
+  vm: { name: string; at: bigint; off: bigint; size: bigint }[];
+} {
+  const m = mapOracle();
+  const a = drbdOracle('drbd_adm_attach');
+  const attach = `drbd_adm_attach+0x2f/0x${h(a.size)} [drbd]`;
+  const frame = TEXT + a.value + 0x2fn;
+  const vm = [
+    { name: 'genl_rcv_msg', off: 0x1c5n },
+    { name: 'netlink_rcv_skb', off: 0x50n },
+    { name: 'do_syscall_64', off: 0x3bn },
+  ].map((f) => ({ ...f, at: m.addr(f.name) + SHIFT + f.off, size: m.size(f.name) }));
+  const raxOffset = 0x61n;
+  const rax = TEXT + a.value + raxOffset;
+  const text = [
+    'BUG: kernel NULL pointer dereference, address: 0000000000000008',
+    'CPU: 1 PID: 4242 Comm: drbdsetup Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2',
+    'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014',
+    `RIP: 0010:${attach}`,
+    `RAX: ${h(rax)} RBX: 0000000000000000 RCX: 0000000000000000`,
+    'Call Trace:',
+    ` [<${h(frame)}>] ${attach}`,
+    ...vm.map((f) => ` [<${h(f.at)}>] ${f.name}+0x${h(f.off)}/0x${h(f.size)}`),
+    `Kernel Offset: 0x${h(SHIFT)} from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)`,
+  ].join('\n');
+  return { text, attach, rax, raxOffset, vm };
+}
+
+function collectDiagnostics(c: Client): Map<string, { message: string; range: { start: { line: number } }; severity: number }[]> {
+  const got = new Map();
+  c.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: never[] }) => got.set(p.uri, p.diagnostics));
+  return got;
+}
+
+async function until<T>(f: () => T | undefined, what: string, ms = 15000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!haveAll)('a log against its own kernel (protocol)', () => {
+  it('Kernel Offset applies to vmlinux addresses only; module addresses resolve with load addresses learned from the log', async () => {
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [MODS], btf: '' });
+    try {
+      await c.waitStatus((s) => ready(s) && s.moduleFiles === 15, 'module scan');
+      const log = drbdLog();
+      const uri = 'file:///drbd.oops';
+      await c.open(uri, 'kernel-log', log.text);
+      const lines = log.text.split('\n');
+      const frameLine = lines.findIndex((l) => l.startsWith(' [<') && l.includes('[drbd]'));
+      // The address of the module frame: not shifted, resolved in drbd.ko at the learned load address.
+      const onAddr = (await c.hover(uri, frameLine, 4))!;
+      expect(onAddr).toContain(`**\`${log.attach}\`**`);
+      expect(onAddr).not.toContain('minus KASLR shift');
+      // The register value inside drbd: answered from the load address the frame taught (the frame is the oracle: base = address - 0x2f - value).
+      const raxLine = lines.findIndex((l) => l.startsWith('RAX:'));
+      const onRax = (await c.hover(uri, raxLine, 6))!;
+      const a = drbdOracle('drbd_adm_attach');
+      expect(onRax).toContain(`**\`drbd_adm_attach+0x${h(log.raxOffset)}/0x${h(a.size)} [drbd]\`**`);
+      // vmlinux frames: the Kernel Offset shift applies (System.map is the oracle).
+      for (const f of log.vm) {
+        const n = lines.findIndex((l) => l.includes(` ${f.name}+`));
+        const md = (await c.hover(uri, n, 4))!;
+        expect(md).toContain(`**\`${f.name}+0x${h(f.off)}/0x${h(f.size)}\`**`);
+        expect(md).toContain(`minus KASLR shift \`0x${h(SHIFT)}\``);
+      }
+      // The module frame's own hover shows the runtime address from the learned base.
+      const onFrame = (await c.hover(uri, frameLine, 30))!;
+      expect(onFrame).toContain(`kernel form at \`${h(TEXT + a.value)}\``); // the symbol's runtime start: learned .text base + readelf value
+      expect(onFrame).toContain('✓ matches the log');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a second log of another boot gets its own module load addresses', async () => {
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [MODS], btf: '' });
+    try {
+      await c.waitStatus((s) => ready(s) && s.moduleFiles === 15, 'module scan');
+      const one = drbdLog();
+      const moved = 0x7000n; // drbd loaded elsewhere in the other boot
+      const two = one.text.replace(/\b(ffffffffc0b[0-9a-f]{5})\b/g, (x) => h(BigInt('0x' + x) + moved));
+      await c.open('file:///one.oops', 'kernel-log', one.text);
+      await c.open('file:///two.oops', 'kernel-log', two);
+      const raxLine = one.text.split('\n').findIndex((l) => l.startsWith('RAX:'));
+      const a = drbdOracle('drbd_adm_attach');
+      const want = `**\`drbd_adm_attach+0x${h(one.raxOffset)}/0x${h(a.size)} [drbd]\`**`;
+      expect(await c.hover('file:///one.oops', raxLine, 6)).toContain(want);
+      expect(await c.hover('file:///two.oops', raxLine, 6)).toContain(want);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an arm64 log against the x86_64 System.map: the mismatch first, one diagnostic on the release line, a quick action', async () => {
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: '' });
+    const diags = collectDiagnostics(c);
+    try {
+      await c.waitStatus(ready, 'index');
+      const file = join(OOPS, '05-arm64-5.9-oops-pc-lr-calltrace-interleaved.txt');
+      const text = readFileSync(file, 'utf8');
+      const lines = text.split('\n');
+      // Oracle: the log's own CPU: line.
+      const relLine = lines.findIndex((l) => /CPU: \d+ PID: .* Not tainted /.test(l));
+      const release = /Not tainted (\S+)/.exec(lines[relLine])![1];
+      const uri = 'file:///arm64.oops';
+      await c.open(uri, 'kernel-log', text);
+      const d = await until(() => diags.get(uri)?.find((x) => x.severity === 1), 'the mismatch diagnostic');
+      // The configured System.map comes first; the running kernel is a candidate too.
+      expect(d.message.startsWith(`this log is from ${release} (arm64); ksym has 6.1.0-56-amd64 (x86_64)`)).toBe(true);
+      expect(d.range.start.line).toBe(relLine);
+      expect(diags.get(uri)!.filter((x) => x.severity === 1)).toHaveLength(1);
+      const frameLine = lines.findIndex((l) => /\]\s+security_socket_sendmsg\+0x/.test(l));
+      const col = lines[frameLine].search(/\w+\+0x/);
+      const md = (await c.hover(uri, frameLine, col + 1))!;
+      const head = md.indexOf('this log is from');
+      expect(head).toBeGreaterThanOrEqual(0);
+      expect(head).toBeLessThan(md.indexOf('---'));
+      const actions = (await c.conn.sendRequest('textDocument/codeAction', {
+        textDocument: { uri },
+        range: d.range,
+        context: { diagnostics: [d] },
+      })) as { title: string; command?: { command: string } }[];
+      expect(actions.map((x) => x.command?.command)).toContain('ksym.chooseKernel');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a Debian 6.1 log against the Debian 6.1 System.map: matched, no mismatch', async () => {
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: '' });
+    const diags = collectDiagnostics(c);
+    try {
+      await c.waitStatus(ready, 'index');
+      const uri = 'file:///deb.oops';
+      await c.open(uri, 'kernel-log', drbdLog().text);
+      const got = await until(() => diags.get(uri), 'diagnostics');
+      expect(got.filter((x) => x.severity === 1)).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it.skipIf(!have('/sys/kernel/btf/vmlinux', 'running-kernel BTF refusal'))(
+    'ksym.systemMap of Debian 6.1 with the default BTF (the running kernel): the BTF is refused with one short message, never rendered',
+    async () => {
+      const c = await startClient({ systemMap: [SYSTEM_MAP] });
+      try {
+        const s = await c.waitStatus(ready, 'index');
+        const refusal = s.messages.filter((m) => m.startsWith('ksym.btf refused'));
+        expect(refusal).toHaveLength(1);
+        expect(refusal[0].length).toBeLessThan(200);
+        expect(s.btfTypes).toBe(0);
+        // /proc/kallsyms (the running kernel) is not mixed into the 6.1 index.
+        expect(s.sources).not.toContain('/proc/kallsyms');
+        const uri = 'file:///deb2.oops';
+        await c.open(uri, 'kernel-log', ' do_syscall_64+0x3b/0x90\n');
+        const md = (await c.hover(uri, 0, 3))!;
+        expect(md).toContain('do_syscall_64');
+        expect(md).not.toMatch(/\bvoid do_syscall_64\(|\bbool do_syscall_64\(/); // no prototype from another kernel's BTF
+      } finally {
+        await c.close();
+      }
+    },
+  );
+
+  it.skipIf(!have(BTF61, 'Debian BTF'))('the matching BTF is kept: prototypes from the 6.1 BTF', async () => {
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: BTF61 });
+    try {
+      const s = await c.waitStatus((x) => ready(x) && x.btfTypes > 0, 'BTF');
+      expect(s.messages.filter((m) => m.includes('refused'))).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+});
