@@ -115,7 +115,7 @@ export function openGuarded(file: string, opts: GuardOptions): GuardedFile {
   checkType(file, statSync(file), what);
   let pseudo = false;
   try {
-    pseudo = isPseudoPath(realpathSync(file));
+    pseudo = isPseudoPath(realpathSync.native(file));
   } catch {
     /* the open reports it */
   }
@@ -264,7 +264,7 @@ export function readFdBounded(fd: number, label: string, opts: GuardOptions): Ui
 /** The real path of `file` (for deduplicating sources), or the path itself when it cannot be resolved. */
 export function realPathOf(file: string): string {
   try {
-    return realpathSync(file);
+    return realpathSync.native(file);
   } catch {
     return file;
   }

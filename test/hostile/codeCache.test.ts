@@ -1,0 +1,35 @@
+// The V8 code cache (lsp/codeCache.ts, the Node 20 path through vm.Script) is keyed by the
+// bundle's content hash: a changed bundle of the same size never runs the old code
+// (V8's own check of cached data is little more than the source length).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/corpus';
+
+const dir = mkdtempSync(join(tmpdir(), 'ksym-codecache-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('V8 code cache keyed by content', () => {
+  it('a changed bundle of the same size runs its own code; one cache file per bundle name', () => {
+    const cc = join(dir, 'cc.js');
+    execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [join(ROOT, 'server/src/lsp/codeCache.ts'), '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
+    const bundle = join(dir, 'bundle.js');
+    const body = (tag: string) => `function which() { return ${JSON.stringify(tag)}; }\nprocess.stdout.write(which() + '\\n');\n`;
+    const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') };
+    delete env.KSYM_NO_CODE_CACHE;
+    const start = () => execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(bundle)})`], { env }).toString();
+    writeFileSync(bundle, body('AAAA'));
+    expect(start()).toBe('AAAA\n'); // writes the cache at exit
+    expect(start()).toBe('AAAA\n'); // runs from it
+    const caches = () => readdirSync(join(dir, 'xdg', 'ksym')).filter((f) => f.endsWith('.v8cache'));
+    expect(caches()).toHaveLength(1);
+    expect(caches()[0]).toMatch(/^bundle\.js-[0-9a-f]{32}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+    writeFileSync(bundle, body('BBBB')); // same size, other code
+    expect(body('AAAA').length).toBe(body('BBBB').length);
+    expect(start()).toBe('BBBB\n');
+    expect(start()).toBe('BBBB\n');
+    expect(caches()).toHaveLength(1); // the old build's cache was removed
+  });
+});
