@@ -6,6 +6,7 @@
 import { cmdCheck } from './check';
 import { exitOnClosedStdout, failUsage, installInertOutput, UsageError } from './common';
 import { cmdDecode } from './decode';
+import { cmdDecodeKernels, wantsKernels } from './decodeKernels';
 import { cmdLookup } from './lookup';
 import { cmdSearch } from './search';
 import { cmdStats } from './stats';
@@ -20,7 +21,8 @@ export async function run(cmd: string, argv: string[]): Promise<number> {
       case 'lookup':
         return await cmdLookup(argv);
       case 'decode':
-        return await cmdDecode(argv);
+        // --kernel / --debuginfod / --json: the log against its own kernel (decodeKernels.ts).
+        return await (wantsKernels(argv) && !argv.includes('--help') && !argv.includes('-h') ? cmdDecodeKernels(argv) : cmdDecode(argv));
       case 'stats':
         return await cmdStats(argv);
       case 'symbols':

@@ -306,9 +306,10 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
       btf = undefined;
     }
   }
-  log(
-    `kernel ${k.label}: ${index.count} symbols from ${k.symbols?.path ?? '(none)'}${modules ? `, modules ${k.modulesDir}` : ''}${btf ? `, BTF ${k.btf}` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`,
-  );
+  const parts = [`${index.count} symbols from ${k.symbols?.path ?? '(none)'}`];
+  if (modules) parts.push(`modules ${k.modulesDir}`);
+  if (btf) parts.push(`BTF ${k.btf}`);
+  log(`kernel ${k.label}: ${parts.join(', ')}${problems.length ? `; ${problems.join('; ')}` : ''}`);
   return { kernel: k, index, modules, btf, configured: false, problems };
 }
 

@@ -1,0 +1,108 @@
+/**
+ * `ksym decode [--kernel DIR]... --json LOG` (issue 16 §4): the JSON shape, the kernel
+ * chosen per log, exit status 1 when the log's kernel is not among the candidates, the
+ * running kernel as the only candidate without --kernel. Oracles: the Debian System.map,
+ * readelf -sW of drbd.ko, the log's own CPU: line, /proc/version.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertBuilt, CLI } from '../helpers/lspclient';
+import { DEBIAN, have, OOPS, SYSTEM_MAP } from '../helpers/corpus';
+import { DRBD, drbdLog, drbdOracle, h, SHIFT, TEXT } from '../helpers/kernelLogs';
+
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const haveAll = have(SYSTEM_MAP, 'decode --kernel tests') && have(DRBD, 'decode --kernel tests');
+
+interface Tok {
+  line: number;
+  column: number;
+  text: string;
+  kind: string;
+  address: string | null;
+  name: string | null;
+  offset: number | null;
+  size: number | null;
+  module: string | null;
+  matchesLog: boolean | null;
+  source: unknown[];
+}
+
+describe.skipIf(!haveAll)('ksym decode --kernel --json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-decode-k-'));
+  const log = drbdLog();
+  const logFile = join(dir, 'drbd.oops');
+  writeFileSync(logFile, log.text);
+
+  it('a Debian 6.1 log with --kernel of the Debian 6.1 files: selected, the KASLR shift on vmlinux frames only, the module frame from drbd.ko', () => {
+    assertBuilt();
+    const r = run(['decode', '--kernel', DEBIAN, '--json', logFile]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { kernel: Record<string, unknown>; tokens: Tok[] };
+    expect(Object.keys(j).sort()).toEqual(['kernel', 'tokens']);
+    expect(Object.keys(j.kernel).sort()).toEqual(['arch', 'buildId', 'kaslrOffset', 'problems', 'release', 'selected', 'version'].sort());
+    expect(j.kernel).toMatchObject({
+      release: '6.1.0-56-amd64',
+      version: '#1 Debian 6.1.192-2',
+      kaslrOffset: `0x${h(SHIFT)}`,
+      selected: DEBIAN,
+      buildId: null,
+    });
+    for (const t of j.tokens)
+      expect(
+        Object.keys(t)
+          .filter((k) => k !== 'sourceProblem')
+          .sort(),
+      ).toEqual(['line', 'column', 'text', 'kind', 'address', 'name', 'offset', 'size', 'module', 'matchesLog', 'source'].sort());
+    const lines = log.text.split('\n');
+    // The module frame's address: drbd.ko's symbol (readelf), not shifted.
+    const a = drbdOracle('drbd_adm_attach');
+    const modAddr = j.tokens.find((t) => t.kind === 'address' && t.text.includes(h(TEXT + a.value + 0x2fn)))!;
+    expect(modAddr).toMatchObject({ name: 'drbd_adm_attach', offset: 0x2f, size: Number(a.size), module: 'drbd', matchesLog: true });
+    // The register inside drbd, from the load address the frame taught.
+    const rax = j.tokens.find((t) => t.line === lines.findIndex((l) => l.startsWith('RAX:')) + 1 && t.text.includes(h(log.rax)))!;
+    expect(rax).toMatchObject({ name: 'drbd_adm_attach', offset: Number(log.raxOffset), module: 'drbd' });
+    // vmlinux frames: System.map + the Kernel Offset.
+    for (const f of log.vm) {
+      const t = j.tokens.find((x) => x.kind === 'address' && x.text === h(f.at))!;
+      expect(t).toMatchObject({ name: f.name, offset: Number(f.off), size: Number(f.size), module: null, matchesLog: true });
+      expect(BigInt('0x' + t.address!)).toBe(f.at - SHIFT); // as ksym lookup --json prints addresses: hex digits
+    }
+  });
+
+  it('an arm64 log with --kernel of the Debian files: exit 1, the mismatch first, nothing resolved', () => {
+    const file = join(OOPS, '05-arm64-5.9-oops-pc-lr-calltrace-interleaved.txt');
+    const release = /Not tainted (\S+)/.exec(readFileSync(file, 'utf8'))![1];
+    const r = run(['decode', '--kernel', DEBIAN, '--json', file]);
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout) as { kernel: { problems: string[]; selected: unknown; arch: string; release: string }; tokens: Tok[] };
+    expect(j.kernel.problems[0]).toBe(`this log is from ${release} (arm64); ksym has 6.1.0-56-amd64 (x86_64)`);
+    expect(j.kernel).toMatchObject({ selected: null, arch: 'arm64', release });
+    expect(j.tokens.length).toBeGreaterThan(10);
+    expect(j.tokens.every((t) => t.name === null)).toBe(true);
+  });
+
+  it('without --kernel the running kernel is the only candidate: a Debian 6.1 log is a mismatch (exit 1), text mode says so on stderr', () => {
+    const running = /^Linux version (\S+)/.exec(readFileSync('/proc/version', 'utf8'))![1];
+    const r = run(['decode', '--json', logFile]);
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout) as { kernel: { problems: string[]; selected: unknown } };
+    expect(j.kernel.problems[0]).toMatch(
+      new RegExp(`^this log is from 6\\.1\\.0-56-amd64 \\(x86_64\\); ksym has ${running.replace(/\./g, '\\.')}`),
+    );
+    expect(j.kernel.selected).toBeNull();
+    const t = run(['decode', '--kernel', join(dir, 'none'), logFile]);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/this log is from 6\.1\.0-56-amd64 \(x86_64\); ksym has no kernel/);
+  });
+
+  it('text mode with --kernel annotates with the same answers', () => {
+    const r = run(['decode', '--kernel', DEBIAN, logFile]);
+    expect(r.status).toBe(0);
+    const frameLine = r.stdout.split('\n').find((l) => l.includes('[drbd]') && l.includes('[<'))!;
+    expect(frameLine).toMatch(/⟶ ✓/);
+  });
+});
