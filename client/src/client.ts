@@ -13,8 +13,8 @@ import {
 import { SECTION, expandConfigurationValue, expandSetting, readConfig } from './config';
 import { restrictUntrusted } from './trust';
 
-export const CLIENT_ID = 'ksym';
-export const CLIENT_NAME = 'Kernel Symbols';
+const CLIENT_ID = 'ksym';
+const CLIENT_NAME = 'Kernel Symbols';
 
 // C and assembler sources are included for the livepatch sympos checks (klp_func, .klp.sym).
 const LANGUAGES = ['kernel-log', 'kallsyms', 'log', 'plaintext', 'c', 'cpp', 'asm'];

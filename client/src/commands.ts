@@ -6,8 +6,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { ReindexRequest, StatsRequest, type StatsResult, type StatusParams } from '../../server/src/protocol';
 
 /** Read-only virtual document the statistics are shown in (no "save?" prompt). */
-export const STATS_SCHEME = 'ksym-stats';
-export const STATS_URI = vscode.Uri.from({ scheme: STATS_SCHEME, path: '/Kernel Symbols Statistics.md' });
+const STATS_SCHEME = 'ksym-stats';
+const STATS_URI = vscode.Uri.from({ scheme: STATS_SCHEME, path: '/Kernel Symbols Statistics.md' });
 
 class StatsDocument implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private markdown = '';

@@ -16,10 +16,13 @@ export interface KsymConfig {
   modules: string[] | null;
   btf: string | null;
   kaslrOffset: string;
+  /** ksym.vmlinux (null: the conventional places). */
+  vmlinux: string | null;
+  sourceRoots: string[];
 }
 
 /** Settings whose values are lists of paths. */
-const PATH_LISTS = ['kallsyms', 'systemMap', 'modules'] as const;
+const PATH_LISTS = ['kallsyms', 'systemMap', 'modules', 'sourceRoots'] as const;
 
 export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
@@ -29,23 +32,25 @@ export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
     modules: c.get<string[] | null>('modules', null) === null ? null : expandPaths(c.get<string[]>('modules')),
     btf: c.get<string | null>('btf', null) ? expandPath(c.get<string>('btf')!.trim()) : null,
     kaslrOffset: c.get<string>('kaslrOffset', '').trim(),
+    vmlinux: c.get<string | null>('vmlinux', null) ? expandPath(c.get<string>('vmlinux')!.trim()) : null,
+    sourceRoots: expandPaths(c.get<string[]>('sourceRoots', [])),
   };
 }
 
 /** Expand one setting's value as readConfig does (null stays null: the server's default). */
 export function expandSetting(key: string, v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (key === 'btf') return typeof v === 'string' && v.trim() ? expandPath(v.trim()) : null;
+  if (key === 'btf' || key === 'vmlinux') return typeof v === 'string' && v.trim() ? expandPath(v.trim()) : null;
   return expandPaths(v);
 }
 
-export function expandPaths(paths: unknown): string[] {
+function expandPaths(paths: unknown): string[] {
   if (!Array.isArray(paths)) return [];
   return paths.filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => expandPath(p.trim()));
 }
 
 /** Expands `~`, `${userHome}`, `${workspaceFolder}` (the first folder) and `${env:NAME}`. */
-export function expandPath(p: string, folders = vscode.workspace.workspaceFolders): string {
+function expandPath(p: string, folders = vscode.workspace.workspaceFolders): string {
   const home = os.homedir();
   let out = p.replace(/\$\{(userHome|workspaceFolder|env:([^}]+))\}/g, (whole, name: string, env: string | undefined) => {
     if (name === 'userHome') return home;
@@ -68,6 +73,7 @@ export function expandConfigurationValue(section: string | undefined, value: unk
     const obj: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const key of PATH_LISTS) if (key in obj && obj[key] !== null) obj[key] = expandPaths(obj[key]);
     if (typeof obj.btf === 'string' && obj.btf.trim()) obj.btf = expandPath(obj.btf.trim());
+    if (typeof obj.vmlinux === 'string' && obj.vmlinux.trim()) obj.vmlinux = expandPath(obj.vmlinux.trim());
     return obj;
   }
   for (const key of PATH_LISTS) {

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { PAGE_SCHEME, SymbolPageRequest } from '../../server/src/protocol';
 
-export class SymbolPages implements vscode.TextDocumentContentProvider {
+class SymbolPages implements vscode.TextDocumentContentProvider {
   constructor(private client: LanguageClient) {}
 
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {

@@ -5,14 +5,14 @@
 import * as vscode from 'vscode';
 import type { StatusParams } from '../../server/src/protocol';
 
-export const SHOW_STATS_COMMAND = 'ksym.showStats';
+const SHOW_STATS_COMMAND = 'ksym.showStats';
 
-export function formatCount(n: number): string {
+function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
 /** Status bar text for a status (exported for tests). */
-export function statusText(s: StatusParams): string {
+function statusText(s: StatusParams): string {
   switch (s.state) {
     case 'indexing':
       return '$(sync~spin) ksym: indexing…';
@@ -23,7 +23,7 @@ export function statusText(s: StatusParams): string {
   }
 }
 
-export function statusTooltip(s: StatusParams): vscode.MarkdownString {
+function statusTooltip(s: StatusParams): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown('**Kernel Symbols**: ');
   if (s.state === 'indexing') {

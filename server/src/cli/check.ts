@@ -14,6 +14,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { SOURCE_OPTIONS } from './common';
 import { describeError } from '../core/common/errors';
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
@@ -25,7 +26,7 @@ import { isModuleFile, moduleNameFromPath } from '../core/modules/names';
 import { readModuleBytes, walkModuleTree } from '../core/modules/read';
 import { ModuleSymbols, parseModule } from '../core/modules/symtab';
 
-export const CHECK_USAGE = `Usage: ksym check [--kallsyms FILE]... [--module FILE|DIR]... [--json] FILE...
+const CHECK_USAGE = `Usage: ksym check [--kallsyms FILE]... [--module FILE|DIR]... [--json] FILE...
 
 Checks livepatch symbol positions with the kernel's own rules: every
 .klp.sym.OBJ.SYMBOL,POS and .klp.rela.OBJ.SECTION name in any text file, klp_func
@@ -109,12 +110,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        kallsyms: { type: 'string', multiple: true },
-        module: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: SOURCE_OPTIONS,
     }));
   } catch (e) {
     process.stderr.write(`ksym check: ${(e as Error).message}\n${CHECK_USAGE}\n`);

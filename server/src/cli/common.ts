@@ -22,7 +22,7 @@ Data source options:
   --module PATH     a .ko file or a directory of modules (repeatable)
 
 Run 'ksym <command> --help' for details.`,
-  lookup: `Usage: ksym lookup [--kallsyms FILE]... [--module FILE.ko|DIR]... [--json] QUERY...
+  lookup: `Usage: ksym lookup [--kallsyms FILE]... [--vmlinux FILE|DIR] [--module FILE.ko|DIR]... [--json] QUERY...
 
 QUERY is an address (hex, 0x optional) or name, name+0xoff, name+0xoff/0xsize,
 optionally followed by ' [module]' or ' [module BUILDID]'. Addresses resolve like the
@@ -31,15 +31,30 @@ resolved in the module's .ko (plain, .gz, .xz or .zst): the address column is th
 runtime address when the module's load address is known (from its [mod] lines in the
 kallsyms source), else 'SECTION+0xOFF'.
 
-Output: one line per query, '<address> <kernel form>'.
---json: an array of {query, address, name, offset, size, module, type, candidates}.
+Source lines: with --vmlinux (a vmlinux with DWARF, or a directory holding one) and for
+' [module]' answers with --module (a .ko with DWARF, or a stripped .ko whose debug file is
+found by build id or under /usr/lib/debug), each answer gets its file:line and inline
+chain. For the running kernel's /proc/kallsyms the usual places are searched
+(/usr/lib/debug/boot/vmlinux-$(uname -r), ...). A debug file that does not belong to the
+symbols served (build id against /sys/kernel/notes, else _text and a sample of symbols)
+is refused, with the reason.
+
+Output: one line per query, '<address> <kernel form> [file:line]', then one indented line
+per inlined frame ('f inlined into g at file:line', outermost last).
+--json: an array of {query, address, name, offset, size, module, type, candidates}; with
+debug info, also 'source': [{function, file, line, column, path}] innermost first (path:
+relative to the kernel tree; column null where the line table has none), and
+'sourceProblem' (a string) when 'source' is [].
 Exit status: 0 all resolved, 1 some query did not resolve (or is ambiguous), 2 unusable input.`,
-  decode: `Usage: ksym decode [--kallsyms FILE]... [--kaslr-offset HEX] [FILE|-]
+  decode: `Usage: ksym decode [--kallsyms FILE]... [--kaslr-offset HEX] [--vmlinux FILE|DIR] [--module FILE.ko|DIR]... [FILE|-]
 
 Prints the log with every address and frame annotated ('  ⟶ ...'): addresses with the
 kernel form (%pB in stack traces, %pS elsewhere), frames with their address, and a
 warning when the log and the symbol table disagree. A 'Kernel Offset:' line in the log
-is applied. Reads standard input when FILE is '-' or absent.`,
+is applied. Reads standard input when FILE is '-' or absent.
+With --vmlinux / --module (as for lookup), every frame also gets its source line after the
+kernel form and one indented line per inlined frame; stack entries (return addresses) are
+looked up at addr - 1, as the kernel's %pB does.`,
   stats: `Usage: ksym stats [--kallsyms FILE]... [--json]
 
 Symbols, modules, duplicate names and counts by type.`,
@@ -53,6 +68,14 @@ load (what /proc/kallsyms shows); --all (default): the full table, as before ini
 
 Runs the ksym language server over standard input/output for any LSP editor.`,
 };
+
+/** The options of the commands over symbol tables: --kallsyms FILE..., --module PATH..., --json, --help. */
+export const SOURCE_OPTIONS = {
+  kallsyms: { type: 'string', multiple: true },
+  module: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export class UsageError extends Error {}
 

@@ -3,6 +3,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SOURCE_OPTIONS } from './common';
 import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf';
 import type { ModuleSymbols } from '../core/modules/symtab';
@@ -15,7 +16,7 @@ import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
 import { ModuleStore } from '../core/modules/store';
 
-export const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--json] [--limit N] QUERY
+const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--json] [--limit N] QUERY
 
 Searches every symbol of the kallsyms/System.map sources (default /proc/kallsyms),
 the BTF types and functions (default ${DEFAULT_BTF} when readable) and the
@@ -65,12 +66,9 @@ async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      kallsyms: { type: 'string', multiple: true },
-      module: { type: 'string', multiple: true },
+      ...SOURCE_OPTIONS,
       btf: { type: 'string' },
-      json: { type: 'boolean' },
       limit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {

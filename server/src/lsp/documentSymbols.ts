@@ -20,8 +20,8 @@ export interface DocumentSymbolOptions {
   file?: string;
 }
 
-export const DEFAULT_MAX_PER_GROUP = 5000;
-export const DEFAULT_MAX_TOTAL = 20000;
+const DEFAULT_MAX_PER_GROUP = 5000;
+const DEFAULT_MAX_TOTAL = 20000;
 
 interface GroupAcc {
   mod: number;

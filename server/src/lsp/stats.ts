@@ -2,7 +2,7 @@
 import type { IndexStats } from '../core/kallsyms/symbolIndex';
 import { code, text } from './markdown';
 
-export function statsMarkdownOf(st: IndexStats, state: { state: string; messages: string[]; millis: number }): string {
+function statsMarkdownOf(st: IndexStats, state: { state: string; messages: string[]; millis: number }): string {
   const out = [
     '# Kernel Symbols: index statistics',
     '',

@@ -48,7 +48,7 @@ function aliasRow(index: SymbolIndex, i: number, j: number): string {
 }
 
 /** Find the kallsyms symbol of a page reference. */
-export function findSymbol(index: SymbolIndex, ref: { object: string; name: string; address?: bigint }): number | undefined {
+function findSymbol(index: SymbolIndex, ref: { object: string; name: string; address?: bigint }): number | undefined {
   const ids = index.byNameAll(ref.name).filter((i) => (index.moduleOf(i) ?? 'vmlinux') === ref.object);
   if (ref.address !== undefined) return ids.find((i) => index.addressOf(i) === ref.address);
   return ids[0];
@@ -111,7 +111,7 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
 }
 
 /** Previous/next symbol of the same object at a different address (first alias there). */
-export function neighbour(index: SymbolIndex, i: number, dir: -1 | 1): number | undefined {
+function neighbour(index: SymbolIndex, i: number, dir: -1 | 1): number | undefined {
   const m = index.mod[i];
   const h = index.hi[i];
   const l = index.lo[i];

@@ -19,7 +19,7 @@ export function prepareWorkspaceSymbols(ctx: SearchScope): void {
   prepare(searchSources(ctx));
 }
 
-export function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): SymbolKind {
+function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): SymbolKind {
   switch (hit.source.kind(hit.id)) {
     case 'function':
       return SymbolKind.Function;
@@ -36,7 +36,7 @@ export function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): SymbolKind {
 }
 
 /** Where a hit opens: its kallsyms line (file sources), else its `ksym:` page. */
-export function hitLocation(hit: Pick<SearchHit, 'source' | 'id'>, opts: LocationOptions = {}): Location {
+function hitLocation(hit: Pick<SearchHit, 'source' | 'id'>, opts: LocationOptions = {}): Location {
   const src = hit.source;
   if (src instanceof KallsymsSource) return symbolLocation(src.index, hit.id, opts);
   if (src instanceof BtfSource) {

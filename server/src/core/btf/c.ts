@@ -792,14 +792,4 @@ export class CRenderer {
   }
 }
 
-/** Convenience: C declaration of one type with layout comments. */
-export function declaration(btf: Btf, id: number, opts: RenderOptions = {}): string {
-  return new CRenderer(btf, opts).declaration(id);
-}
-
-/** Convenience: self-contained C for `ids` and their dependencies (duplicate names renamed). */
-export function renderWithDependencies(btf: Btf, ids: number[], opts: RenderOptions = {}): string {
-  return new CRenderer(btf, { ...opts, dedupNames: true }).withDependencies(ids);
-}
-
 export type { BtfEnum, BtfEnum64 };

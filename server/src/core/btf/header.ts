@@ -13,8 +13,7 @@
  */
 import { FormatError } from '../common/errors';
 
-export const BTF_MAGIC = 0xeb9f;
-export const BTF_HEADER_MIN_LEN = 24;
+const BTF_HEADER_MIN_LEN = 24;
 
 export interface BtfHeader {
   littleEndian: boolean;

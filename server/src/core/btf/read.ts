@@ -21,9 +21,9 @@ export const DEFAULT_BTF = '/sys/kernel/btf/vmlinux';
 /** ELF files above this size are not read whole: only their `.BTF` section is (a vmlinux with DWARF can be 1 GiB). */
 const WHOLE_ELF_LIMIT = 64 << 20;
 /** Largest raw or compressed BTF file, and largest .BTF section (a vmlinux's BTF is ~6 MiB). */
-export const MAX_BTF_BYTES = 256 << 20;
+const MAX_BTF_BYTES = 256 << 20;
 /** Largest ELF file whose .BTF section is read by offset. */
-export const MAX_BTF_ELF_BYTES = 16 * 2 ** 30;
+const MAX_BTF_ELF_BYTES = 16 * 2 ** 30;
 const BTF_WHAT = 'BTF file (raw BTF, or an ELF file with a .BTF section)';
 /** Whole reads: raw BTF and small or compressed ELF files (procfs/sysfs allowed: /sys/kernel/btf). */
 const WHOLE: GuardOptions = { maxBytes: MAX_BTF_BYTES, what: BTF_WHAT, pseudo: true };

@@ -19,7 +19,7 @@ import { Btf, parseBtf } from './btf';
 import { splitMismatches } from './split';
 import { DEFAULT_BTF, readBtfBytes, readBtfBytesSync, type BtfBytes } from './read';
 
-export const DEFAULT_SYSFS_BTF = '/sys/kernel/btf';
+const DEFAULT_SYSFS_BTF = '/sys/kernel/btf';
 
 // ---- errors -----------------------------------------------------------------------------
 

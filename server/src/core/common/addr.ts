@@ -26,10 +26,6 @@ export function loOf(a: bigint): number {
   return Number(a & 0xffffffffn);
 }
 
-/** Compare (h1,l1) with (h2,l2) as unsigned 64-bit values. */
-export function cmp64(h1: number, l1: number, h2: number, l2: number): number {
-  return h1 !== h2 ? (h1 >>> 0) - (h2 >>> 0) : (l1 >>> 0) - (l2 >>> 0);
-}
 
 /** Hex without 0x, zero-padded to `width` digits (16 for 64-bit, 8 for 32-bit). */
 export function hexAddr(a: bigint, width = 16): string {
@@ -44,4 +40,3 @@ export function parseHexAddr(s: string): bigint | undefined {
   return BigInt('0x' + t);
 }
 
-export const U64_MASK = (1n << 64n) - 1n;

@@ -32,7 +32,7 @@ export async function readSource(spec: SourceSpec): Promise<SourceInput> {
  * The specs with each file once, by real path (a symlink, `./K` and `K` are one source):
  * the first spec of a file wins; `repeats` says which files were named more than once.
  */
-export function dedupeSources(specs: SourceSpec[]): { specs: SourceSpec[]; repeats: string[] } {
+function dedupeSources(specs: SourceSpec[]): { specs: SourceSpec[]; repeats: string[] } {
   const seen = new Map<string, { spec: SourceSpec; times: number }>();
   for (const spec of specs) {
     const key = realPathOf(spec.file);

@@ -12,7 +12,7 @@ import { readGuardedSync } from '../common/readGuarded';
 export const DEFAULT_KALLSYMS = '/proc/kallsyms';
 
 /** Largest source file read (a kallsyms text of 1 GiB is ~20 million symbols). */
-export const MAX_SOURCE_BYTES = 1 << 30;
+const MAX_SOURCE_BYTES = 1 << 30;
 
 /**
  * The file's bytes, through the guarded reader (core/common/readGuarded.ts): regular files

@@ -6,7 +6,7 @@
  * kernel/module/kallsyms.c find_kallsyms_symbol): the last symbol at or below the
  * address, the first alias in kallsyms order, size to the next higher address.
  */
-import { hexAddr, hiOf, loOf, toBig } from '../common/addr';
+import { hiOf, loOf, toBig } from '../common/addr';
 import { columnPasses, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
 
 export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
@@ -540,7 +540,7 @@ function scanMarkers(idx: SymbolIndex, wanted: string[]): Map<string, bigint> {
   return found;
 }
 
-export function isPseudoModule(name: string): boolean {
+function isPseudoModule(name: string): boolean {
   return name === 'bpf' || name.startsWith('__builtin__');
 }
 
@@ -550,10 +550,6 @@ export function kernelForm(name: string, off: number, size: number | undefined, 
   if (size !== undefined) s += `/0x${size.toString(16)}`;
   if (mod && kind === 'module') s += ` [${mod}]`;
   return s;
-}
-
-export function formatAddress(index: SymbolIndex, a: bigint): string {
-  return hexAddr(a, index.addressDigits);
 }
 
 // ---- building ---------------------------------------------------------------

@@ -349,51 +349,129 @@ function initializerStart(toks: Tok[], k: number): { brace: number; isArray: boo
   return { brace: -1, isArray };
 }
 
+/** A `struct klp_object` initializer: its object name and its functions (an array's name or inline). */
+interface KlpObject {
+  objname: string | undefined;
+  funcsName?: string;
+  inline?: FuncEntry[];
+}
+
+/** The klp_object of one initializer's fields, or undefined when it sets neither name nor funcs. */
+function klpObject(fields: Item[], macros: Map<string, Tok[]>, starts: number[], notes: CKlpExtraction['notes']): KlpObject | undefined {
+  let objname: string | undefined = 'vmlinux';
+  let funcsName: string | undefined;
+  let inline: FuncEntry[] | undefined;
+  let any = false;
+  for (const f of fields) {
+    const key = f.field ?? (f.index === 0 ? 'name' : f.index === 1 ? 'funcs' : undefined);
+    if (f.value.kind !== 'expr') continue;
+    const tk = f.value.toks;
+    if (key === 'name') {
+      any = true;
+      const v = evalStr(tk, macros);
+      if (v === undefined) {
+        objname = undefined;
+        if (tk.length)
+          notes.push({
+            range: rangeOf(starts, tk[0].s, tk[tk.length - 1].e),
+            message: `klp_object name '${tk.map((t) => t.v).join(' ')}' is not a string literal: its functions are not checked`,
+          });
+      } else objname = v === null ? 'vmlinux' : v;
+    } else if (key === 'funcs') {
+      any = true;
+      // `funcs`, `&funcs[0]`, or a compound literal `(struct klp_func[]){ ... }`.
+      const brace = tk.findIndex((t) => t.t === 'p' && t.v === '{');
+      if (brace >= 0) {
+        const sub = new Parser(tk);
+        inline = funcEntries(sub.list(brace).init, macros);
+      } else {
+        const id = tk.find((t) => t.t === 'id' && t.v !== 'struct' && t.v !== 'klp_func');
+        funcsName = id?.v;
+      }
+    }
+  }
+  return any ? { objname, funcsName, inline } : undefined;
+}
+
+/** The KLP_SYMPOS(sym, pos) entries of `KLP_MODULE_RELOC(obj) NAME[] = { ... }` at toks[k]; the index to go on from. */
+function moduleRelocRefs(toks: Tok[], k: number, P: Parser, macros: Map<string, Tok[]>, starts: number[], refs: CKlpRef[]): number {
+  const c = P.close(k + 1);
+  const objTok = toks.slice(k + 2, c).find((x) => x.t === 'id' || x.t === 'str');
+  const objname = objTok?.v;
+  const st = initializerStart(toks, c + 1);
+  if (st.brace < 0 || !objname) return k;
+  const end = P.close(st.brace);
+  for (let j = st.brace + 1; j < end; j++) {
+    if (!(toks[j].t === 'id' && toks[j].v === 'KLP_SYMPOS' && toks[j + 1]?.v === '(')) continue;
+    const cj = P.close(j + 1);
+    // split args at top-level commas
+    const args: Tok[][] = [[]];
+    for (let q = j + 2; q < cj; q++) {
+      if (toks[q].t === 'p' && toks[q].v === ',') args.push([]);
+      else if (toks[q].t === 'p' && OPEN[toks[q].v]) {
+        const cq = P.close(q);
+        args[args.length - 1].push(...toks.slice(q, cq + 1));
+        q = cq;
+      } else args[args.length - 1].push(toks[q]);
+    }
+    j = cj;
+    if (args.length !== 2 || args[0].length === 0 || args[1].length === 0) continue;
+    const symToks = args[0].filter((x) => !(x.t === 'p' && x.v === '&'));
+    const symTok = symToks.length === 1 && (symToks[0].t === 'id' || symToks[0].t === 'str') ? symToks[0] : undefined;
+    const pos = evalInt(args[1], macros);
+    const posS = args[1][0].s,
+      posE = args[1][args[1].length - 1].e;
+    const ref: CKlpRef = {
+      kind: 'klp-reloc',
+      objname,
+      symbol: symTok?.v ?? args[0].map((x) => x.v).join(''),
+      sympos: pos ?? 0n,
+      explicit: true,
+      range: rangeOf(starts, args[0][0].s, args[0][args[0].length - 1].e),
+      posRange: rangeOf(starts, posS, posE),
+      container: st.name ?? objname,
+    };
+    if (!symTok) ref.unevaluated = `symbol '${ref.symbol}' is not a plain identifier`;
+    else if (pos === undefined) ref.unevaluated = `position '${args[1].map((x) => x.v).join(' ')}' is not an integer constant`;
+    refs.push(ref);
+  }
+  return end;
+}
+
+/** The references of klp_func entries (`.old_name`, `.old_sympos`) of one object. */
+function funcRefs(entries: FuncEntry[], objname: string | undefined, container: string, starts: number[], refs: CKlpRef[]): void {
+  for (const f of entries) {
+    const name = f.name!;
+    const ref: CKlpRef = {
+      kind: 'klp-func',
+      objname,
+      symbol: name.value ?? name.text,
+      sympos: f.pos?.value ?? 0n,
+      explicit: f.pos !== undefined,
+      range: rangeOf(starts, name.s, name.e),
+      container,
+    };
+    if (f.pos) ref.posRange = rangeOf(starts, f.pos.s, f.pos.e);
+    else ref.insertAt = rangeOf(starts, name.e, name.e);
+    if (name.value === undefined) ref.unevaluated = `old_name '${name.text}' is not a string literal`;
+    else if (f.pos && f.pos.value === undefined) ref.unevaluated = `old_sympos '${f.pos.text}' is not an integer constant`;
+    refs.push(ref);
+  }
+}
+
 export function extractKlpC(text: string): CKlpExtraction {
   const macros = new Map<string, Tok[]>();
   const toks = tokenize(text, macros);
   const starts = lineStarts(text);
   const P = new Parser(toks);
   const funcArrays = new Map<string, FuncEntry[]>();
-  const objects: Array<{ objname: string | undefined; funcsName?: string; inline?: FuncEntry[]; s: number; e: number }> = [];
+  const objects: KlpObject[] = [];
+  const objectFrom = (fields: Item[]) => {
+    const o = klpObject(fields, macros, starts, notes);
+    if (o) objects.push(o);
+  };
   const refs: CKlpRef[] = [];
   const notes: CKlpExtraction['notes'] = [];
-
-  const objectFrom = (fields: Item[], s: number, e: number) => {
-    let objname: string | undefined = 'vmlinux';
-    let funcsName: string | undefined;
-    let inline: FuncEntry[] | undefined;
-    let any = false;
-    for (const f of fields) {
-      const key = f.field ?? (f.index === 0 ? 'name' : f.index === 1 ? 'funcs' : undefined);
-      if (f.value.kind !== 'expr') continue;
-      const tk = f.value.toks;
-      if (key === 'name') {
-        any = true;
-        const v = evalStr(tk, macros);
-        if (v === undefined) {
-          objname = undefined;
-          if (tk.length)
-            notes.push({
-              range: rangeOf(starts, tk[0].s, tk[tk.length - 1].e),
-              message: `klp_object name '${tk.map((t) => t.v).join(' ')}' is not a string literal: its functions are not checked`,
-            });
-        } else objname = v === null ? 'vmlinux' : v;
-      } else if (key === 'funcs') {
-        any = true;
-        // `funcs`, `&funcs[0]`, or a compound literal `(struct klp_func[]){ ... }`.
-        const brace = tk.findIndex((t) => t.t === 'p' && t.v === '{');
-        if (brace >= 0) {
-          const sub = new Parser(tk);
-          inline = funcEntries(sub.list(brace).init, macros);
-        } else {
-          const id = tk.find((t) => t.t === 'id' && t.v !== 'struct' && t.v !== 'klp_func');
-          funcsName = id?.v;
-        }
-      }
-    }
-    if (any) objects.push({ objname, funcsName, inline, s, e });
-  };
 
   for (let k = 0; k < toks.length; k++) {
     const t = toks[k];
@@ -410,76 +488,17 @@ export function extractKlpC(text: string): CKlpExtraction {
           : funcEntries({ kind: 'list', items: [{ value: init }], s: init.s, e: init.e }, macros);
         funcArrays.set(st.name, entries);
       } else if (st.isArray) {
-        for (const el of init.items) if (el.value.kind === 'list') objectFrom(el.value.items, el.value.s, el.value.e);
-      } else objectFrom(init.items, init.s, init.e);
+        for (const el of init.items) if (el.value.kind === 'list') objectFrom(el.value.items);
+      } else objectFrom(init.items);
       k = end;
       continue;
     }
-    if (t.t === 'id' && t.v === 'KLP_MODULE_RELOC' && toks[k + 1]?.v === '(') {
-      const c = P.close(k + 1);
-      const objTok = toks.slice(k + 2, c).find((x) => x.t === 'id' || x.t === 'str');
-      const objname = objTok?.v;
-      const st = initializerStart(toks, c + 1);
-      if (st.brace < 0 || !objname) continue;
-      const end = P.close(st.brace);
-      for (let j = st.brace + 1; j < end; j++) {
-        if (!(toks[j].t === 'id' && toks[j].v === 'KLP_SYMPOS' && toks[j + 1]?.v === '(')) continue;
-        const cj = P.close(j + 1);
-        // split args at top-level commas
-        const args: Tok[][] = [[]];
-        for (let q = j + 2; q < cj; q++) {
-          if (toks[q].t === 'p' && toks[q].v === ',') args.push([]);
-          else if (toks[q].t === 'p' && OPEN[toks[q].v]) {
-            const cq = P.close(q);
-            args[args.length - 1].push(...toks.slice(q, cq + 1));
-            q = cq;
-          } else args[args.length - 1].push(toks[q]);
-        }
-        j = cj;
-        if (args.length !== 2 || args[0].length === 0 || args[1].length === 0) continue;
-        const symToks = args[0].filter((x) => !(x.t === 'p' && x.v === '&'));
-        const symTok = symToks.length === 1 && (symToks[0].t === 'id' || symToks[0].t === 'str') ? symToks[0] : undefined;
-        const pos = evalInt(args[1], macros);
-        const posS = args[1][0].s,
-          posE = args[1][args[1].length - 1].e;
-        const ref: CKlpRef = {
-          kind: 'klp-reloc',
-          objname,
-          symbol: symTok?.v ?? args[0].map((x) => x.v).join(''),
-          sympos: pos ?? 0n,
-          explicit: true,
-          range: rangeOf(starts, args[0][0].s, args[0][args[0].length - 1].e),
-          posRange: rangeOf(starts, posS, posE),
-          container: st.name ?? objname,
-        };
-        if (!symTok) ref.unevaluated = `symbol '${ref.symbol}' is not a plain identifier`;
-        else if (pos === undefined) ref.unevaluated = `position '${args[1].map((x) => x.v).join(' ')}' is not an integer constant`;
-        refs.push(ref);
-      }
-      k = end;
-    }
+    if (t.t === 'id' && t.v === 'KLP_MODULE_RELOC' && toks[k + 1]?.v === '(') k = moduleRelocRefs(toks, k, P, macros, starts, refs);
   }
 
   const used = new Set<string>();
-  const emit = (entries: FuncEntry[], objname: string | undefined, container: string) => {
-    for (const f of entries) {
-      const name = f.name!;
-      const ref: CKlpRef = {
-        kind: 'klp-func',
-        objname,
-        symbol: name.value ?? name.text,
-        sympos: f.pos?.value ?? 0n,
-        explicit: f.pos !== undefined,
-        range: rangeOf(starts, name.s, name.e),
-        container,
-      };
-      if (f.pos) ref.posRange = rangeOf(starts, f.pos.s, f.pos.e);
-      else ref.insertAt = rangeOf(starts, name.e, name.e);
-      if (name.value === undefined) ref.unevaluated = `old_name '${name.text}' is not a string literal`;
-      else if (f.pos && f.pos.value === undefined) ref.unevaluated = `old_sympos '${f.pos.text}' is not an integer constant`;
-      refs.push(ref);
-    }
-  };
+  const emit = (entries: FuncEntry[], objname: string | undefined, container: string) =>
+    funcRefs(entries, objname, container, starts, refs);
   for (const o of objects) {
     if (o.inline) emit(o.inline, o.objname, '(compound literal)');
     if (o.funcsName) {

@@ -283,7 +283,7 @@ function isFunctionLetter(t: string): boolean {
 }
 
 /** Which vmlinux source the index holds: kallsyms preferred, System.map otherwise. */
-export function vmlinuxSource(index: SymbolIndex | undefined): 'kallsyms' | 'system.map' | undefined {
+function vmlinuxSource(index: SymbolIndex | undefined): 'kallsyms' | 'system.map' | undefined {
   if (!index) return undefined;
   let kall = false,
     map = false;

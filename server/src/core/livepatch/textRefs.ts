@@ -49,7 +49,7 @@ export function lineStarts(text: string): number[] {
 }
 
 /** 0-based line/column of a text offset. */
-export function positionAt(starts: readonly number[], offset: number): { line: number; column: number } {
+function positionAt(starts: readonly number[], offset: number): { line: number; column: number } {
   let lo = 0,
     hi = starts.length;
   while (lo < hi) {

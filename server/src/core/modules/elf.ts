@@ -17,12 +17,11 @@ export function isElf(b: Uint8Array): boolean {
   return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 }
 
-export const SHT_NULL = 0;
-export const SHT_PROGBITS = 1;
+const SHT_NULL = 0;
 export const SHT_SYMTAB = 2;
 export const SHT_STRTAB = 3;
 export const SHT_RELA = 4;
-export const SHT_NOTE = 7;
+const SHT_NOTE = 7;
 export const SHT_NOBITS = 8;
 export const SHT_REL = 9;
 export const SHT_SYMTAB_SHNDX = 18;
@@ -47,16 +46,10 @@ export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
 export const STB_GNU_UNIQUE = 10;
 
-export const STT_NOTYPE = 0;
 export const STT_OBJECT = 1;
-export const STT_FUNC = 2;
-export const STT_SECTION = 3;
-export const STT_FILE = 4;
 export const STT_COMMON = 5;
-export const STT_TLS = 6;
 export const STT_GNU_IFUNC = 10;
 
-export const ET_REL = 1;
 export const EM_X86_64 = 62;
 
 export interface ElfSection {
@@ -223,7 +216,7 @@ function hex(b: Uint8Array): string {
 }
 
 /** Parse the notes in a SHT_NOTE section's bytes. Malformed tails are ignored. */
-export function parseNotes(bytes: Uint8Array, littleEndian: boolean): ElfNote[] {
+function parseNotes(bytes: Uint8Array, littleEndian: boolean): ElfNote[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: ElfNote[] = [];
   let p = 0;
@@ -249,7 +242,24 @@ export function parseNotes(bytes: Uint8Array, littleEndian: boolean): ElfNote[] 
 /**
  * Parse an ELF image. `file` names the input in errors.
  */
-export function parseElf(bytes: Uint8Array, file: string): ElfFile {
+/** The ELF header fields parseElf needs, with the section header table located and checked. */
+interface ElfHeader {
+  is64: boolean;
+  le: boolean;
+  osabi: number;
+  type: number;
+  machine: number;
+  shoff: number;
+  shentsize: number;
+  /** Section count (extended numbering resolved) and e_shnum as written. */
+  shnum: number;
+  eShnum: number;
+  shstrndx: number;
+  /** End of the header and the section header table. */
+  end: number;
+}
+
+function readHeader(bytes: Uint8Array, file: string): { h: ElfHeader; r: Reader } {
   if (bytes.length < 16) throw new FormatError(file, 0, `file too small for an ELF identification (${bytes.length} bytes)`);
   if (!isElf(bytes)) {
     throw new FormatError(file, 0, 'not an ELF file (bad magic)');
@@ -260,20 +270,17 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
   if (data !== 1 && data !== 2) throw new FormatError(file, 5, `unknown ELF data encoding ${data}`);
   const is64 = cls === 2;
   const le = data === 1;
-  const osabi = bytes[7];
   const r = new Reader(bytes, file, le);
   const ehsize = is64 ? 64 : 52;
   if (bytes.length < ehsize) throw new FormatError(file, 0, `truncated ELF header: need ${ehsize} bytes, file has ${bytes.length}`);
 
-  const type = r.u16(16);
-  const machine = r.u16(18);
   const shoff = is64 ? r.u64(40, 'e_shoff') : r.u32(32);
   const shentsize = r.u16(is64 ? 58 : 46);
   let shnum = r.u16(is64 ? 60 : 48);
   const eShnum = shnum;
   let shstrndx = r.u16(is64 ? 62 : 50);
   const shdrSize = is64 ? 64 : 40;
-  let elfEnd = ehsize;
+  let end = ehsize;
 
   if (shoff === 0) {
     // No section headers at all.
@@ -296,88 +303,133 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
           `past the end of the file (size 0x${bytes.length.toString(16)})`,
       );
     }
-    elfEnd = Math.max(elfEnd, shoff + shnum * shentsize);
+    end = Math.max(end, shoff + shnum * shentsize);
   }
+  const h: ElfHeader = { is64, le, osabi: bytes[7], type: r.u16(16), machine: r.u16(18), shoff, shentsize, shnum, eShnum, shstrndx, end };
+  return { h, r };
+}
 
-  // Raw section headers.
-  interface RawSec {
-    nameOffset: number;
-    type: number;
-    flags: number;
-    addr: number;
-    offset: number;
-    size: number;
-    link: number;
-    info: number;
-    addralign: number;
-    entsize: number;
-  }
-  const raw: RawSec[] = new Array(shnum);
+/** A section header as read, before its name is looked up. */
+type RawSection = Omit<ElfSection, 'index' | 'name'> & { nameOffset: number };
+
+/** The section headers, each checked against the file size; `end`: where the last section's contents end. */
+function readSectionHeaders(r: Reader, h: ElfHeader, file: string): { raw: RawSection[]; end: number } {
+  const { is64, shoff, shentsize, shnum } = h;
+  const size = r.bytes.length;
+  let end = h.end;
+  const raw: RawSection[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
-    const h = shoff + i * shentsize;
-    const s: RawSec = is64
+    const o = shoff + i * shentsize;
+    const s: RawSection = is64
       ? {
-          nameOffset: r.u32(h),
-          type: r.u32(h + 4),
-          flags: r.u64loose(h + 8),
-          addr: r.u64loose(h + 16),
-          offset: r.u64(h + 24, 'sh_offset'),
-          size: r.u64(h + 32, 'sh_size'),
-          link: r.u32(h + 40),
-          info: r.u32(h + 44),
-          addralign: r.u64loose(h + 48),
-          entsize: r.u64(h + 56, 'sh_entsize'),
+          nameOffset: r.u32(o),
+          type: r.u32(o + 4),
+          flags: r.u64loose(o + 8),
+          addr: r.u64loose(o + 16),
+          offset: r.u64(o + 24, 'sh_offset'),
+          size: r.u64(o + 32, 'sh_size'),
+          link: r.u32(o + 40),
+          info: r.u32(o + 44),
+          addralign: r.u64loose(o + 48),
+          entsize: r.u64(o + 56, 'sh_entsize'),
         }
       : {
-          nameOffset: r.u32(h),
-          type: r.u32(h + 4),
-          flags: r.u32(h + 8),
-          addr: r.u32(h + 12),
-          offset: r.u32(h + 16),
-          size: r.u32(h + 20),
-          link: r.u32(h + 24),
-          info: r.u32(h + 28),
-          addralign: r.u32(h + 32),
-          entsize: r.u32(h + 36),
+          nameOffset: r.u32(o),
+          type: r.u32(o + 4),
+          flags: r.u32(o + 8),
+          addr: r.u32(o + 12),
+          offset: r.u32(o + 16),
+          size: r.u32(o + 20),
+          link: r.u32(o + 24),
+          info: r.u32(o + 28),
+          addralign: r.u32(o + 32),
+          entsize: r.u32(o + 36),
         };
     if (i > 0 && s.type !== SHT_NOBITS && s.type !== SHT_NULL) {
-      if (s.offset + s.size > bytes.length) {
+      if (s.offset + s.size > size) {
         throw new FormatError(
           file,
-          h + (is64 ? 24 : 16),
+          o + (is64 ? 24 : 16),
           `section ${i} contents (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extend past ` +
-            `the end of the file (size 0x${bytes.length.toString(16)})`,
+            `the end of the file (size 0x${size.toString(16)})`,
         );
       }
-      elfEnd = Math.max(elfEnd, s.offset + s.size);
+      end = Math.max(end, s.offset + s.size);
     }
     raw[i] = s;
   }
+  return { raw, end };
+}
 
-  // Section names.
+/** The sections with their names from the section name string table. */
+function nameSections(bytes: Uint8Array, h: ElfHeader, raw: RawSection[], file: string): ElfSection[] {
+  const { shnum, shstrndx, shoff, shentsize } = h;
   let shstr: Uint8Array | undefined;
   if (shnum > 0 && shstrndx !== 0) {
-    if (shstrndx >= shnum) throw new FormatError(file, is64 ? 62 : 50, `e_shstrndx ${shstrndx} out of range (${shnum} sections)`);
+    if (shstrndx >= shnum) throw new FormatError(file, h.is64 ? 62 : 50, `e_shstrndx ${shstrndx} out of range (${shnum} sections)`);
     const ss = raw[shstrndx];
     if (ss.type === SHT_NOBITS) throw new FormatError(file, shoff + shstrndx * shentsize, 'section name string table has no contents');
     shstr = bytes.subarray(ss.offset, ss.offset + ss.size);
   }
   const sections: ElfSection[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
-    const s = raw[i];
+    const { nameOffset, ...s } = raw[i];
     let name = '';
-    if (shstr && s.nameOffset !== 0) {
-      if (s.nameOffset >= shstr.length) {
+    if (shstr && nameOffset !== 0) {
+      if (nameOffset >= shstr.length) {
         throw new FormatError(
           file,
           shoff + i * shentsize,
-          `section ${i} name offset 0x${s.nameOffset.toString(16)} is past the end of the section name table (size 0x${shstr.length.toString(16)})`,
+          `section ${i} name offset 0x${nameOffset.toString(16)} is past the end of the section name table ` +
+            `(size 0x${shstr.length.toString(16)})`,
         );
       }
-      name = cstring(shstr, s.nameOffset, shstr.length);
+      name = cstring(shstr, nameOffset, shstr.length);
     }
-    sections[i] = { index: i, name, ...s };
+    sections[i] = { index: i, name, nameOffset, ...s };
   }
+  return sections;
+}
+
+/** `.modinfo` entries (`key=value`, NUL-separated) in order. */
+function parseModinfo(b: Uint8Array | undefined): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (!b) return out;
+  let p = 0;
+  while (p < b.length) {
+    let e = p;
+    while (e < b.length && b[e] !== 0) e++;
+    if (e > p) {
+      const entry = cstring(b, p, e);
+      const eq = entry.indexOf('=');
+      if (eq > 0) out.push([entry.slice(0, eq), entry.slice(eq + 1)]);
+      else out.push([entry, '']);
+    }
+    p = e + 1;
+  }
+  return out;
+}
+
+/** The name in `.gnu.linkonce.this_module` (struct module), when it is printable. */
+function thisModuleName(bytes: Uint8Array, tm: ElfSection | undefined, is64: boolean): string | undefined {
+  if (!tm || tm.type === SHT_NOBITS) return undefined;
+  // struct module { enum module_state state; struct list_head list; char name[MODULE_NAME_LEN]; ... }
+  const off = is64 ? 24 : 12;
+  const len = is64 ? 56 : 60;
+  const b = bytes.subarray(tm.offset, tm.offset + tm.size);
+  if (b.length < off + len) return undefined;
+  const n = cstring(b, off, off + len);
+  return n.length > 0 && /^[\x21-\x7e]+$/.test(n) ? n : undefined;
+}
+
+/**
+ * Parse an ELF image. `file` names the input in errors.
+ */
+export function parseElf(bytes: Uint8Array, file: string): ElfFile {
+  const { h, r } = readHeader(bytes, file);
+  const { is64, le, shnum, shoff, shentsize } = h;
+  const { raw, end: elfEnd } = readSectionHeaders(r, h, file);
+  const sections = nameSections(bytes, h, raw, file);
   const byName = new Map<string, ElfSection>();
   for (let i = 1; i < shnum; i++) if (!byName.has(sections[i].name)) byName.set(sections[i].name, sections[i]);
 
@@ -390,8 +442,6 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     }
   }
 
-  const hasModuleSignature = endsWith(bytes, MODULE_SIG_MAGIC);
-
   const sectionBytes = (key: string | number): Uint8Array | undefined => {
     const s = typeof key === 'number' ? sections[key] : byName.get(key);
     if (!s) return undefined;
@@ -400,27 +450,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
   };
 
   let modinfoCache: Array<[string, string]> | undefined;
-  const modinfo = (): Array<[string, string]> => {
-    if (modinfoCache) return modinfoCache;
-    const out: Array<[string, string]> = [];
-    const b = sectionBytes('.modinfo');
-    if (b) {
-      let p = 0;
-      while (p < b.length) {
-        let e = p;
-        while (e < b.length && b[e] !== 0) e++;
-        if (e > p) {
-          const entry = cstring(b, p, e);
-          const eq = entry.indexOf('=');
-          if (eq > 0) out.push([entry.slice(0, eq), entry.slice(eq + 1)]);
-          else out.push([entry, '']);
-        }
-        p = e + 1;
-      }
-    }
-    modinfoCache = out;
-    return out;
-  };
+  const modinfo = (): Array<[string, string]> => (modinfoCache ??= parseModinfo(sectionBytes('.modinfo')));
   const modinfoValue = (key: string): string | undefined => {
     for (const [k, v] of modinfo()) if (k === key) return v;
     return undefined;
@@ -439,38 +469,21 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     return undefined;
   };
 
-  const moduleName = (): string => {
-    const tm = byName.get('.gnu.linkonce.this_module');
-    if (tm && tm.type !== SHT_NOBITS) {
-      // struct module { enum module_state state; struct list_head list; char name[MODULE_NAME_LEN]; ... }
-      const off = is64 ? 24 : 12;
-      const len = is64 ? 56 : 60;
-      const b = bytes.subarray(tm.offset, tm.offset + tm.size);
-      if (b.length >= off + len) {
-        const n = cstring(b, off, off + len);
-        if (n.length > 0 && /^[\x21-\x7e]+$/.test(n)) return n;
-      }
-    }
-    const mi = modinfoValue('name');
-    if (mi) return mi;
-    return moduleNameFromPath(file);
-  };
-
   return {
     file,
     bytes,
     is64,
     littleEndian: le,
-    osabi,
-    type,
-    machine,
+    osabi: h.osabi,
+    type: h.type,
+    machine: h.machine,
     shnum,
-    eShnum,
-    shstrndx,
+    eShnum: h.eShnum,
+    shstrndx: h.shstrndx,
     sections,
     symtab,
     elfEnd,
-    hasModuleSignature,
+    hasModuleSignature: endsWith(bytes, MODULE_SIG_MAGIC),
     sectionByName: (n) => byName.get(n),
     sectionBytes,
     modinfo,
@@ -480,7 +493,8 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
       const s = byName.get('.BTF');
       return s ? sectionBytes(s.index) : undefined;
     },
-    moduleName,
+    moduleName: () =>
+      thisModuleName(bytes, byName.get('.gnu.linkonce.this_module'), is64) ?? (modinfoValue('name') || moduleNameFromPath(file)),
   };
 }
 

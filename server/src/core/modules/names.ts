@@ -10,7 +10,7 @@
  */
 
 /** `*.ko` and its compressed forms. */
-export const MODULE_FILE = /\.ko(\.(gz|xz|zst|zstd))?$/;
+const MODULE_FILE = /\.ko(\.(gz|xz|zst|zstd))?$/;
 
 export function isModuleFile(name: string): boolean {
   return MODULE_FILE.test(name);

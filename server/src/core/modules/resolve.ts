@@ -99,7 +99,7 @@ function printed(name: string, off: number, size: number, mod: string, buildId?:
   return `${name}+0x${hex(off)}/0x${hex(size)} [${mod}${buildId ? ' ' + buildId : ''}]`;
 }
 
-export function placement(mod: ModuleSymbols, i: number, keptPosition: number, initPosition: number): SymbolPlacement {
+function placement(mod: ModuleSymbols, i: number, keptPosition: number, initPosition: number): SymbolPlacement {
   return {
     index: i,
     name: mod.symbolName(i),
@@ -116,7 +116,7 @@ export function placement(mod: ModuleSymbols, i: number, keptPosition: number, i
 }
 
 /** Every defined symbol named `name`, in symtab order, with kept and full-symtab positions. */
-export function sameNameSymbols(mod: ModuleSymbols, name: string): SymbolPlacement[] {
+function sameNameSymbols(mod: ModuleSymbols, name: string): SymbolPlacement[] {
   const keptPos = new Map(mod.findByName(name, 'kept').map((m) => [m.index, m.position]));
   return mod.findByName(name, 'init').map((m) => placement(mod, m.index, keptPos.get(m.index) ?? 0, m.position));
 }
@@ -164,7 +164,7 @@ export function regionEnd(mod: ModuleSymbols, loads: ReadonlyMap<number, bigint>
  * (%pS; with `returnAddress`, %pB: look up one byte earlier, print offset + 1).
  * Null when no symbol covers the address.
  */
-export function kernelPrintAt(
+function kernelPrintAt(
   mod: ModuleSymbols,
   shndx: number,
   offsetInSection: number,

@@ -140,7 +140,7 @@ function isMappingSymbol(name: string, rule: MappingSymbolRule): boolean {
   return name.length === 2 || name.charCodeAt(2) === 0x2e;
 }
 
-export function readelfNdx(shndx: number, machine: number, shnum: number): SectionNdx {
+function readelfNdx(shndx: number, machine: number, shnum: number): SectionNdx {
   if (shndx === SHN_UNDEF) return 'UND';
   if (shndx === SHN_ABS) return 'ABS';
   if (shndx === SHN_COMMON) return 'COM';
@@ -157,7 +157,7 @@ const ELFOSABI_GNU = 3;
 const ELFOSABI_FREEBSD = 9;
 
 /** readelf's Bind column (UNIQUE only for ELFOSABI_GNU objects, as readelf does). */
-export function readelfBinding(bind: number, osabi = 0): Binding {
+function readelfBinding(bind: number, osabi = 0): Binding {
   switch (bind) {
     case STB_LOCAL:
       return 'LOCAL';
@@ -174,7 +174,7 @@ export function readelfBinding(bind: number, osabi = 0): Binding {
 
 const ELF_TYPE_NAMES = ['NOTYPE', 'OBJECT', 'FUNC', 'SECTION', 'FILE', 'COMMON', 'TLS', '<unknown>: 7', 'RELC', 'SRELC'];
 /** readelf's Type column (IFUNC only for ELFOSABI_GNU/FreeBSD objects, as readelf does). */
-export function readelfType(type: number, osabi = 0): string {
+function readelfType(type: number, osabi = 0): string {
   if (type < ELF_TYPE_NAMES.length) return ELF_TYPE_NAMES[type];
   if (type === STT_GNU_IFUNC && (osabi === ELFOSABI_GNU || osabi === ELFOSABI_FREEBSD)) return 'IFUNC';
   if (type >= 10 && type <= 12) return `<OS specific>: ${type}`;

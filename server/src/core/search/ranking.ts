@@ -67,7 +67,7 @@ export const DEFAULT_SEARCH_LIMIT = 200;
 export const MAX_SEARCH_LIMIT = 10000;
 
 /** Names shown for an empty query, when present. */
-export const LANDMARKS = [
+const LANDMARKS = [
   '_stext',
   '_text',
   '_etext',

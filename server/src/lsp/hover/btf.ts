@@ -14,7 +14,7 @@ import type { BtfStore, ModuleBtfResult } from '../../core/btf/store';
 import { code, codeBlock, text } from '../markdown';
 
 /** Default number of C lines shown in one hover before truncating. */
-export const HOVER_MAX_LINES = 120;
+const HOVER_MAX_LINES = 120;
 /** At most this many distinct declarations for one name. */
 const MAX_DECLS = 3;
 
@@ -152,7 +152,7 @@ export async function functionPrototypeMarkdownAsync(
 const WORD = /^\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*$/;
 
 /** `struct NAME` / `union NAME` / `enum NAME` / plain NAME, or undefined when not a C type word. */
-export function parseTypeWord(word: string): { tag?: 'struct' | 'union' | 'enum'; name: string } | undefined {
+function parseTypeWord(word: string): { tag?: 'struct' | 'union' | 'enum'; name: string } | undefined {
   const m = WORD.exec(word);
   if (!m) return undefined;
   return { tag: m[1] as 'struct' | 'union' | 'enum' | undefined, name: m[2] };
