@@ -3,7 +3,11 @@ import { readFdBounded, readGuardedSync, type GuardOptions } from '../core/commo
 import { parseArgs } from 'node:util';
 import { parseHexAddr } from '../core/common/addr';
 import { describeError } from '../core/common/errors';
-import { decodeText } from '../core/log/decode';
+import { decodeText, type DecodeSource } from '../core/log/decode';
+import { scanLine, frameText, type FrameToken } from '../core/log/scan';
+import type { SourceAnswer } from '../core/log/source';
+import { ModuleStore } from '../core/modules/store';
+import { debugSetFor } from './loadDebug';
 import { fail, help, UsageError } from './common';
 import { loadIndexOrExit } from './loadIndex';
 
@@ -14,7 +18,13 @@ export async function cmdDecode(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { kallsyms: { type: 'string', multiple: true }, 'kaslr-offset': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      kallsyms: { type: 'string', multiple: true },
+      'kaslr-offset': { type: 'string' },
+      vmlinux: { type: 'string' },
+      module: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) return help('decode');
   if (positionals.length > 1) throw new UsageError('decode: give at most one FILE');
@@ -33,6 +43,51 @@ export async function cmdDecode(argv: string[]): Promise<number> {
     if (shift === undefined) throw new UsageError(`--kaslr-offset: '${values['kaslr-offset']}' is not hex`);
   }
   const index = await loadIndexOrExit(values.kallsyms);
-  process.stdout.write(decodeText(index, input, shift) + (input.endsWith('\n') ? '' : '\n'));
+  const source = await sourceHook(index, input, values.kallsyms, values.vmlinux, values.module);
+  process.stdout.write(decodeText(index, input, shift, source?.hook) + (input.endsWith('\n') ? '' : '\n'));
+  source?.close();
   return 0;
+}
+
+/**
+ * Source lines for every frame (issue 15 §4): vmlinux frames through the vmlinux (given, or
+ * found for the running kernel), `[mod]` frames through the module's .ko from --module,
+ * resolved before the (synchronous) decode. Stack entries are looked up at addr - 1.
+ */
+async function sourceHook(
+  index: Parameters<typeof debugSetFor>[0],
+  input: string,
+  kallsyms: string[] | undefined,
+  vmlinux: string | undefined,
+  modules: string[] | undefined,
+): Promise<{ hook: DecodeSource; close(): void } | undefined> {
+  const debug = debugSetFor(index, { kallsyms, vmlinux, modules });
+  if (!vmlinux && !modules?.length && !debug.vmlinuxStatus().reader) return undefined;
+  const mods = new Map<string, SourceAnswer>();
+  if (modules?.length) {
+    const store = new ModuleStore(modules);
+    const scan = await store.scan();
+    for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+    store.useKallsyms(index);
+    for (const line of input.split('\n')) {
+      for (const t of scanLine(line)) {
+        if (t.kind !== 'frame' || !t.module || t.offset === undefined) continue;
+        const key = `${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`;
+        if (mods.has(key)) continue;
+        const r = await store.resolveModuleFrame(t);
+        if (!r.ok) mods.set(key, { source: [], sourceProblem: r.error });
+        else if (r.candidates.length !== 1) mods.set(key, { source: [], sourceProblem: `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous` });
+        else {
+          const c = r.candidates[0];
+          mods.set(key, debug.module({ module: r.module, file: r.file, section: c.section, offset: c.value + t.offset, buildId: t.buildId }, { returnAddress: t.role === 'trace', symbol: t.name }));
+        }
+      }
+    }
+  }
+  const hook: DecodeSource = (t: FrameToken, r) => {
+    if (t.module) return mods.get(`${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`) ?? { source: [], sourceProblem: `module ${t.module}: give its .ko (with debug info) with --module FILE.ko|DIR` };
+    if (r.address === undefined) return undefined;
+    return debug.vmlinux(r.address, { returnAddress: t.role === 'trace', symbol: t.name });
+  };
+  return { hook, close: () => debug.close() };
 }

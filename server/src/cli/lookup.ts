@@ -1,8 +1,10 @@
 /** `ksym lookup`: resolve addresses and name+0xoff/0xsize [mod] queries (the logic: core/log/lookup.ts). */
 import { parseArgs } from 'node:util';
-import { lookupInModule, lookupQuery, QueryError, type LookupEntry } from '../core/log/lookup';
+import { lookupInModule, lookupQuery, lookupSource, QueryError, type LookupEntry } from '../core/log/lookup';
+import { sourceText, type SourceAnswer } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
 import { fail, help, UsageError } from './common';
+import { debugSetFor } from './loadDebug';
 import { loadIndexOrExit } from './loadIndex';
 
 export async function cmdLookup(argv: string[]): Promise<number> {
@@ -12,6 +14,7 @@ export async function cmdLookup(argv: string[]): Promise<number> {
     options: {
       kallsyms: { type: 'string', multiple: true },
       module: { type: 'string', multiple: true },
+      vmlinux: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -43,19 +46,28 @@ export async function cmdLookup(argv: string[]): Promise<number> {
     }
     entries.push(e);
   }
+  // Source lines (issue 15 §4): with --vmlinux/--module, or a vmlinux found for the running kernel.
+  const debug = debugSetFor(index, { kallsyms: values.kallsyms, vmlinux: values.vmlinux, modules: values.module });
+  const wantSource = !!values.vmlinux || !!values.module?.length || !!debug.vmlinuxStatus().reader;
+  const sources: (SourceAnswer | undefined)[] = [];
+  for (const e of entries) sources.push(wantSource ? await lookupSource(e, debug, store) : undefined);
+  debug.close();
   if (values.json) {
-    const rows = entries.map(({ text: _t, ...e }) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c) }));
+    const rows = entries.map(({ text: _t, ...e }, i) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c), ...(sources[i] ?? {}) }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
     const where = (e: LookupEntry) =>
       e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
-    for (const e of entries) {
-      if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}\n`);
+    entries.forEach((e, i) => {
+      const st = sources[i] && sourceText(sources[i]!.source);
+      const src = st ? ` ${st.at}${st.inlined.map((l) => `\n    ${l}`).join('')}` : '';
+      if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}${src}\n`);
       else if (e.candidates.length > 1) {
         const list = e.candidates.map((c) => `${where(c)} ${c.text ?? c.name}`).join(', ');
         process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${list}\n`);
       } else process.stdout.write(`${e.address ?? e.query} ?\n`);
-    }
+      if (e.name !== null && !st && sources[i]?.sourceProblem) process.stderr.write(`ksym: ${e.query}: no source line: ${sources[i]!.sourceProblem}\n`);
+    });
   }
   return entries.every((e) => e.name !== null) ? 0 : 1;
 }

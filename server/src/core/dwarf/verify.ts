@@ -90,8 +90,9 @@ export interface SymbolCheck {
  * file's symbol table).
  */
 export function verifyBySymbols(file: string, elf: ElfView, check: SymbolCheck): Verdict {
-  const syms = elfSymbols(elf).filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && (s.type === 1 || s.type === 2) && s.bind === 1 && s.size > 0);
-  const text = elfSymbols(elf, (n) => n === '_text' || n === '_stext');
+  const all = elfSymbols(elf);
+  const syms = all.filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && (s.type === 1 || s.type === 2) && s.bind === 1 && s.size > 0);
+  const text = all.filter((s) => s.name === '_text' || s.name === '_stext');
   const anchor = text.find((s) => s.name === '_text') ?? text.find((s) => s.name === '_stext');
   if (!anchor) return { ok: false, reason: `${file} has no _text/_stext symbol: it cannot be checked against the symbols being served, so it is not used` };
   const idx = check.lookup(anchor.name);

@@ -8,9 +8,20 @@ import { hexAddr } from '../common/addr';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
 import { kaslrShift, resolveAddressToken, resolveFrame } from './resolve';
 import { findKaslrOffset, frameText, scanLine, type FrameToken, type LogToken } from './scan';
+import { sourceText, type SourceAnswer } from './source';
+
+/**
+ * Source lines for a frame (issue 15 §4): called for every frame with an offset, with the
+ * index address when the index resolved it; stack entries (role 'trace') are return
+ * addresses, looked up at addr - 1. undefined: no debug info configured.
+ */
+export type DecodeSource = (frame: FrameToken, resolved: { address?: bigint; symbol?: string }) => SourceAnswer | undefined;
+
+/** Indentation of the inlined-frame lines under a log line. */
+const INLINE_INDENT = '        ';
 
 /** The notes for one frame token (none when it says nothing). */
-function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: string[]): void {
+function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: string[], src?: DecodeSource, extra?: string[]): void {
   if (t.offset === undefined) return;
   const r = resolveFrame(index, t);
   const hex = (a: bigint) => hexAddr(a, index.addressDigits);
@@ -26,12 +37,20 @@ function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: str
   } else if (r.problem) {
     notes.push(`${shown}: ${r.problem}`);
   }
+  if (src) {
+    const a = src(t, { address: r.address, symbol: r.kernel?.sym.name });
+    const st = a && sourceText(a.source);
+    if (st) {
+      notes.push(st.at);
+      for (const l of st.inlined) extra?.push(`${INLINE_INDENT}${l}`);
+    } else if (a?.sourceProblem) notes.push(`no source line: ${a.sourceProblem}`);
+  }
 }
 
-function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bigint): string[] {
+function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bigint, src?: DecodeSource, extra?: string[]): string[] {
   const notes: string[] = [];
   for (const t of toks) {
-    if (t.kind === 'frame') frameNotes(index, t, shift, notes);
+    if (t.kind === 'frame') frameNotes(index, t, shift, notes, src, extra);
     else if (t.kind === 'address' && t.frameAt === undefined) {
       const r = resolveAddressToken(index, t, shift);
       if (r.kernel) notes.push(`${line.slice(t.start, t.end)} = ${r.kernel.text}`);
@@ -44,14 +63,20 @@ function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bi
   return notes;
 }
 
-/** The log `input` annotated against `index` (`configuredShift`: KASLR offset when the log has none). */
-export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint): string {
+/**
+ * The log `input` annotated against `index` (`configuredShift`: KASLR offset when the log
+ * has none). With `source`, every frame also gets its source line after the kernel form,
+ * and one indented line per inlined frame (innermost first, outermost last) below it.
+ */
+export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint, source?: DecodeSource): string {
   const lines = input.split('\n');
   const shift = kaslrShift(index, findKaslrOffset(lines), configuredShift);
   const out: string[] = [];
   for (const line of lines) {
-    const notes = lineNotes(index, line, scanLine(line), shift);
+    const extra: string[] = [];
+    const notes = lineNotes(index, line, scanLine(line), shift, source, extra);
     out.push(notes.length ? `${line}  ⟶ ${notes.join('; ')}` : line);
+    out.push(...extra);
   }
   return out.join('\n');
 }

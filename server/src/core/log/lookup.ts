@@ -10,6 +10,7 @@ import type { Resolution, SymbolIndex, SymbolInfo } from '../kallsyms/symbolInde
 import type { ModuleStore } from '../modules/store';
 import { resolveFrame } from './resolve';
 import { scanLine, type FrameToken } from './scan';
+import type { SourceAnswer, SourceLines } from './source';
 
 export interface LookupEntry {
   query: string;
@@ -160,4 +161,22 @@ export async function lookupInModule(
   const e = entryOf(query, index, undefined);
   e.candidates = r.candidates.map(entry);
   return { entry: e };
+}
+
+/**
+ * The source lines of a lookup answer (issue 15 §4): vmlinux answers through the vmlinux's
+ * DWARF at the looked-up address (%pS: no return-address adjustment); module answers
+ * through the module's .ko (section, offset) found by the module store. Every answer gets
+ * a `source` array, `[]` with `sourceProblem` when nothing covers it.
+ */
+export async function lookupSource(e: LookupEntry, lines: SourceLines, store: ModuleStore | undefined): Promise<SourceAnswer> {
+  if (e.name === null || e.address === null && e.section === undefined) return { source: [], sourceProblem: e.candidates.length > 1 ? 'ambiguous: no single address to look up' : 'no symbol covers this address' };
+  if (e.module === null) return lines.vmlinux(BigInt('0x' + e.address!.replace(/^0x/, '')), { returnAddress: false, symbol: e.name });
+  if (!store) return { source: [], sourceProblem: `${e.name} is in module ${e.module}: give its .ko (with debug info) with --module FILE.ko|DIR` };
+  const frame: FrameToken = { kind: 'frame', start: 0, end: 0, name: e.name, offset: e.offset ?? 0, module: e.module, unreliable: false, role: 'ip' };
+  const r = await store.resolveModuleFrame(frame);
+  if (!r.ok) return { source: [], sourceProblem: r.error };
+  if (r.candidates.length !== 1) return { source: [], sourceProblem: `${r.candidates.length} symbols named ${e.name} in ${r.module}: ambiguous` };
+  const c = r.candidates[0];
+  return lines.module({ module: r.module, file: r.file, section: c.section, offset: c.value + (e.offset ?? 0) }, { returnAddress: false, symbol: e.name });
 }
