@@ -69,6 +69,14 @@ load (what /proc/kallsyms shows); --all (default): the full table, as before ini
 Runs the ksym language server over standard input/output for any LSP editor.`,
 };
 
+/** The options of the commands over symbol tables: --kallsyms FILE..., --module PATH..., --json, --help. */
+export const SOURCE_OPTIONS = {
+  kallsyms: { type: 'string', multiple: true },
+  module: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export class UsageError extends Error {}
 
 /**
