@@ -10,3 +10,5 @@ export { scanLine, scanWrapped, findKaslrOffset, tokenAt } from '../server/src/c
 export { resolveFrame, resolveAddressToken, kaslrShift } from '../server/src/core/log/resolve';
 export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
 export { extractKlpC } from '../server/src/core/livepatch/cInitializers';
+export { DwarfReader } from '../server/src/core/dwarf/reader';
+export { bytesSource } from '../server/src/core/dwarf/source';

@@ -7,8 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { bytesOf, dictOf, mutate, randomBytes, textOf, window, INTERESTING32 } from './mutate.mjs';
 import { syntheticBtf } from './btfseed.mjs';
+import { dwarfTarget } from './dwarf.mjs';
 
-export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc'];
+export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'dwarf'];
 
 export function defaultCorpus(root) {
   return process.env.KSYM_CORPUS ?? resolve(root, '../shared/corpus');
@@ -711,7 +712,7 @@ function klpcTarget(core, corpus, root) {
 
 /** All targets (or the named ones), seeds loaded. */
 export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
-  const makers = { kallsyms: kallsymsTarget, elf: elfTarget, btf: btfTarget, log: logTarget, klpsym: klpsymTarget, klpc: klpcTarget };
+  const makers = { kallsyms: kallsymsTarget, elf: elfTarget, btf: btfTarget, log: logTarget, klpsym: klpsymTarget, klpc: klpcTarget, dwarf: dwarfTarget };
   const names = only ? [only].flat() : PARSERS;
   const out = {};
   for (const n of names) {
