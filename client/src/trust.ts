@@ -1,6 +1,6 @@
 /**
  * Workspace trust: in an untrusted workspace, the paths that the workspace's own settings give
- * for ksym.kallsyms, ksym.systemMap, ksym.modules and ksym.btf are passed to the server only
+ * for ksym.kallsyms, ksym.systemMap, ksym.modules, ksym.btf, ksym.vmlinux and ksym.sourceRoots are passed to the server only
  * when they are inside the workspace; the others are dropped (the user or default value is used
  * when nothing is left) and the server reports them. User settings are not restricted.
  */
@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { SECTION } from './config';
 import { partitionPaths, restrictedMessage } from './trustpaths';
 
-const PATH_SETTINGS = ['kallsyms', 'systemMap', 'modules', 'btf'] as const;
+const PATH_SETTINGS = ['kallsyms', 'systemMap', 'modules', 'btf', 'vmlinux', 'sourceRoots'] as const;
 
 /** Was the effective value of ksym.<key> set by the workspace (or a folder of it)? */
 function fromWorkspace(key: string): boolean {

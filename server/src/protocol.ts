@@ -58,3 +58,24 @@ export interface SymbolPageResult {
 
 /** Client -> server: content of a read-only `ksym:` symbol page (null: no such symbol). */
 export const SymbolPageRequest = new RequestType<SymbolPageParams, SymbolPageResult | null, void>('ksym/symbolPage');
+
+export interface DecodeLogParams {
+  /** The log document (open in the editor). */
+  uri: string;
+}
+
+/** A link in the decoded log: `line` (0-based) from `start` to `end` opens `target` (a file URI with `#L<line>`). */
+export interface DecodeLogLink {
+  line: number;
+  start: number;
+  end: number;
+  target: string;
+}
+
+export interface DecodeLogResult {
+  content: string;
+  links: DecodeLogLink[];
+}
+
+/** Client -> server: the log with every frame's source line and inline chain (Kernel Symbols: Decode Log); null: no such document. */
+export const DecodeLogRequest = new RequestType<DecodeLogParams, DecodeLogResult | null, void>('ksym/decodeLog');

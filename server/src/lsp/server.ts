@@ -16,6 +16,9 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { pathToFileURL } from 'node:url';
 import { moduleSources } from '../core/search/sources';
 import { ReindexRequest, StatsRequest, StatusNotification, SymbolPageRequest } from '../protocol';
+import { insertUnderKernelForm, sourceHoverPart } from './hover/source';
+import { sourceDefinition } from './sourceDefinition';
+import { wireSourceLines } from './sourceHandlers';
 import { definition } from './definition';
 import { codeActions, DiagnosticsScheduler } from './diagnostics';
 import { documentSymbols } from './documentSymbols';
@@ -40,6 +43,7 @@ const CAPABILITIES: ServerCapabilities = {
   codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
   workspaceSymbolProvider: true,
   definitionProvider: true,
+  inlayHintProvider: true,
   documentSymbolProvider: true,
 };
 
@@ -47,6 +51,10 @@ const CAPABILITIES: ServerCapabilities = {
 interface ClientState {
   hasConfiguration: boolean;
   hasProgress: boolean;
+  /** The client can be asked to refresh inlay hints (workspace/inlayHint/refresh). */
+  hasInlayRefresh?: boolean;
+  /** Called after new settings are applied (source lines: new roots or debug file, hints on/off). */
+  onSettings?: () => void;
   workspaceFolder?: string;
   initSettings?: unknown;
 }
@@ -73,6 +81,7 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
   connection.onInitialize((params): InitializeResult => {
     client.hasConfiguration = !!params.capabilities.workspace?.configuration;
     client.hasProgress = !!params.capabilities.window?.workDoneProgress;
+    client.hasInlayRefresh = !!params.capabilities.workspace?.inlayHint?.refreshSupport;
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     client.workspaceFolder = folder ? uriToPath(folder) : undefined;
     const options = params.initializationOptions as { settings?: unknown } | undefined;
@@ -97,10 +106,12 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
   // The settings are kept to one kernel (kernelRegistry.ts keepOneKernel) before they are served.
   connection.onInitialized(async () => {
     void service.configure(kernels.configure(await currentSettings(), client.workspaceFolder));
+    client.onSettings?.();
   });
   connection.onDidChangeConfiguration(async (change) => {
     const pushed = (change.settings as { ksym?: unknown } | undefined)?.ksym;
     void service.configure(kernels.configure(await currentSettings(pushed), client.workspaceFolder));
+    client.onSettings?.();
   });
   connection.onRequest(ReindexRequest, async () => {
     await service.reindex('requested');
@@ -120,6 +131,7 @@ export function startServer(): void {
     (m) => connection.console.log(m),
   );
   wireLifecycle(connection, service, client, kernels);
+  const source = wireSourceLines(connection, documents, service, kernels, client, lineSource);
 
   const diagnostics = new DiagnosticsScheduler(
     (uri, diags) => void connection.sendDiagnostics({ uri, diagnostics: diags }),
@@ -149,6 +161,10 @@ export function startServer(): void {
     const ctx = { index: k.view.index, shift: k.shift, languageId: doc.languageId };
     const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf);
     if (!answer) return null;
+    // The source line (DWARF) under the kernel form; never holds the symbol answer up for the debug file's opening.
+    const tok = answer.resolved ? answer.token : undefined;
+    const src = tok ? await sourceHoverPart(source.sources(), k.view, k.shift, lineSource(doc).line(line), tok) : undefined;
+    if (src) answer.markdown = insertUnderKernelForm(answer.markdown, src);
     const head = headlineMarkdown(k);
     return {
       contents: { kind: MarkupKind.Markdown, value: head ? `${head}\n\n---\n\n${answer.markdown}` : answer.markdown },
@@ -167,7 +183,7 @@ export function startServer(): void {
   service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
   connection.onWorkspaceSymbol((params) => workspaceSymbols(symbolContext(), params.query));
 
-  connection.onDefinition((params) => {
+  connection.onDefinition(async (params) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc) return null;
     const lines = lineSource(doc);
@@ -179,7 +195,10 @@ export function startServer(): void {
       kallsyms: doc.languageId === 'kallsyms',
       openFile,
     };
-    return definition(lines.line(n), params.position.character, k.view.index, k.view.btf?.vmlinux, opts) ?? null;
+    const sym = definition(lines.line(n), params.position.character, k.view.index, k.view.btf?.vmlinux, opts);
+    // A frame's source line first (when a source tree has it), the symbol's location second.
+    const src = await sourceDefinition(source.sources(), k.view, k.shift, lines.line(n), opts.nextLine, params.position.character);
+    return src ? [src, ...(sym ? [sym] : [])] : (sym ?? null);
   });
 
   connection.onDocumentSymbol((params) => {

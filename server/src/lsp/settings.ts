@@ -31,6 +31,12 @@ export interface Settings {
    * Clients that do not send it (Neovim, Helix) are the user's own configuration: trusted.
    */
   workspaceTrusted: boolean;
+  /** ksym.vmlinux: the debug vmlinux (a file, or a directory searched for one); '' for the conventional places. */
+  vmlinux: string;
+  /** ksym.sourceRoots: kernel source trees the DWARF paths are mapped onto (links to file:line). */
+  sourceRoots: string[];
+  /** ksym.inlayHints.enable: ✓/⚠ and file:line after each frame of a log. */
+  inlayHints: boolean;
   /** Problems in the settings themselves. */
   problems: string[];
   /** Things refused or dropped to keep one kernel (not errors: the index is fine). */
@@ -68,7 +74,28 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   const di = r.debuginfod && typeof r.debuginfod === 'object' ? (r.debuginfod as Record<string, unknown>) : {};
   const debuginfodUrls = list(di.urls ?? r['debuginfod.urls'], 'debuginfod.urls', []);
   const workspaceTrusted = r.workspaceTrusted !== false;
-  return { kallsyms, systemMap, modules, btf, searchLimit, kaslrOffset, kernels, debuginfodUrls, workspaceTrusted, problems, warnings: [] };
+  let vmlinux = '';
+  if (typeof r.vmlinux === 'string') vmlinux = r.vmlinux.trim() === '' ? '' : expandPath(r.vmlinux, workspaceFolder);
+  else if (r.vmlinux !== undefined && r.vmlinux !== null) problems.push('ksym.vmlinux must be a file or directory path');
+  const sourceRoots = list(r.sourceRoots, 'sourceRoots', []).map((p) => expandPath(p, workspaceFolder));
+  const ih = r.inlayHints && typeof r.inlayHints === 'object' ? (r.inlayHints as Record<string, unknown>).enable : r['inlayHints.enable'];
+  const inlayHints = ih !== false;
+  return {
+    kallsyms,
+    systemMap,
+    modules,
+    btf,
+    searchLimit,
+    kaslrOffset,
+    kernels,
+    debuginfodUrls,
+    workspaceTrusted,
+    vmlinux,
+    sourceRoots,
+    inlayHints,
+    problems,
+    warnings: [],
+  };
 }
 
 export function specsOf(s: Settings): SourceSpec[] {

@@ -1,0 +1,76 @@
+/**
+ * Wiring of the source-line features (issue 15 §3) onto the connection: the debug-file
+ * service kept in step with the settings, inlay hints after each frame, the Decode Log
+ * request, and the refresh request sent when new lines are read. Small: the work is in
+ * sourceLines.ts, inlayHints.ts, decodeLog.ts, hover/source.ts, sourceDefinition.ts.
+ */
+import type { Connection, TextDocuments } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { DecodeLogRequest } from '../protocol';
+import { decodeLog } from './decodeLog';
+import type { LineSource } from './hover/kallsyms';
+import type { IndexService } from './indexService';
+import { inlayHints } from './inlayHints';
+import type { KernelRegistry } from './kernelRegistry';
+import { uriToPath } from './pageUri';
+import { SourceLineService } from './sourceLines';
+
+/** Documents that get inlay hints (logs; a kallsyms dump or C file has no frames). */
+const HINT_LANGUAGES = new Set(['kernel-log', 'log', 'plaintext']);
+
+export interface SourceWiring {
+  /** The service, configured from the settings being served. */
+  sources(): SourceLineService;
+}
+
+export function wireSourceLines(
+  connection: Connection,
+  documents: TextDocuments<TextDocument>,
+  service: IndexService,
+  kernels: KernelRegistry,
+  client: { workspaceFolder?: string; hasInlayRefresh?: boolean; onSettings?: () => void },
+  lineSource: (doc: TextDocument) => LineSource,
+): SourceWiring {
+  let refreshQueued = false;
+  const refresh = () => {
+    if (!client.hasInlayRefresh || refreshQueued) return;
+    refreshQueued = true;
+    setImmediate(() => {
+      refreshQueued = false;
+      void connection.languages.inlayHint.refresh().catch(() => undefined);
+    });
+  };
+  const lines = new SourceLineService({ log: (m) => connection.console.log(m), changed: refresh });
+  let hints = true;
+  const sources = (): SourceLineService => {
+    const s = service.current;
+    lines.configure({ vmlinux: s?.vmlinux ?? '', sourceRoots: s?.sourceRoots ?? [], workspaceFolder: client.workspaceFolder });
+    return lines;
+  };
+  // New settings: a new debug file or source tree applies now; shown hints are asked for again.
+  client.onSettings = () => {
+    const before = lines.configKey();
+    sources();
+    const on = service.current?.inlayHints !== false;
+    if (before !== lines.configKey() || on !== hints) refresh();
+    hints = on;
+  };
+
+  connection.languages.inlayHint.on(async (params) => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!doc || !HINT_LANGUAGES.has(doc.languageId) || service.current?.inlayHints === false) return null;
+    const k = await kernels.settled(doc);
+    return inlayHints({ index: k.view.index, shift: k.shift, view: k.view, service: sources() }, lineSource(doc), params.range);
+  });
+
+  connection.onRequest(DecodeLogRequest, async (p) => {
+    const doc = typeof p?.uri === 'string' ? documents.get(p.uri) : undefined;
+    if (!doc) return null;
+    const k = await kernels.settled(doc);
+    const title = (doc.uri.startsWith('file:') ? uriToPath(doc.uri) : undefined) ?? doc.uri;
+    return decodeLog({ index: k.view.index, shift: k.shift, view: k.view, service: sources(), title }, lineSource(doc));
+  });
+
+  connection.onShutdown(() => lines.dispose());
+  return { sources };
+}
