@@ -102,7 +102,8 @@ export function inert(text: string, json = false): string {
 export function installInertOutput(json: boolean): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? inert(chunk, json) : chunk, ...rest)) as typeof stream.write;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+      write(typeof chunk === 'string' ? inert(chunk, json) : chunk, ...rest)) as typeof stream.write;
   }
 }
 

@@ -125,7 +125,10 @@ async function run(argv: string[]): Promise<number> {
         if (r.ok) modules.push({ module: r.module, file: r.file });
         else if (++unreadable <= MAX_WARNINGS) process.stderr.write(`ksym: warning: ${r.error}\n`);
       }
-      if (unreadable > MAX_WARNINGS) process.stderr.write(`ksym: warning: ${unreadable - MAX_WARNINGS} more modules under ${p} could not be read (${unreadable} in all)\n`);
+      if (unreadable > MAX_WARNINGS)
+        process.stderr.write(
+          `ksym: warning: ${unreadable - MAX_WARNINGS} more modules under ${p} could not be read (${unreadable} in all)\n`,
+        );
     } else {
       const r = await store.loadFile(p);
       if (!r.ok) {

@@ -26,7 +26,6 @@ export function loOf(a: bigint): number {
   return Number(a & 0xffffffffn);
 }
 
-
 /** Hex without 0x, zero-padded to `width` digits (16 for 64-bit, 8 for 32-bit). */
 export function hexAddr(a: bigint, width = 16): string {
   return a.toString(16).padStart(width, '0');
@@ -39,4 +38,3 @@ export function parseHexAddr(s: string): bigint | undefined {
   if (t.length === 0 || t.length > 16 || !/^[0-9a-fA-F]+$/.test(t)) return undefined;
   return BigInt('0x' + t);
 }
-
