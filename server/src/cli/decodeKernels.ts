@@ -146,6 +146,13 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
             ? { text: r.print.text, name: r.print.name, offset: r.print.offset, size: r.print.size, module: r.module }
             : undefined;
         },
+        frame: async (t) => {
+          const r = await logStore.resolveModuleFrame(t);
+          const c = r.ok && r.candidates.length === 1 ? r.candidates[0] : undefined;
+          if (!r.ok || !c?.printed) return undefined;
+          const p = c.printed;
+          return { name: p.name, offset: p.offset, size: p.size, module: r.module, matchesLog: !!c.printedMatches };
+        },
       },
       noSource:
         values.vmlinux || values.module

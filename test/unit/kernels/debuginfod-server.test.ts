@@ -10,26 +10,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../helpers/corpus';
-import { buildFixture, haveToolchain } from './fixtures';
-
-function canNetns(): boolean {
-  if (process.getuid?.() !== 0) {
-    console.warn('skipping the real debuginfod test: not root (unshare --net needs it)');
-    return false;
-  }
-  for (const tool of ['debuginfod', 'unshare', 'ip']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      console.warn(`skipping the real debuginfod test: ${tool} is not installed (apt-get install debuginfod libarchive-tools iproute2)`);
-      return false;
-    }
-  }
-  const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up'], { timeout: 10000 });
-  if (r.status !== 0) {
-    console.warn(`skipping the real debuginfod test: unshare --net is not permitted here (${String(r.stderr).trim()})`);
-    return false;
-  }
-  return true;
-}
+import { buildFixture, canNetns, haveToolchain } from './fixtures';
 
 const ok = haveToolchain() && canNetns();
 const REAL_MODULES = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64/modules');

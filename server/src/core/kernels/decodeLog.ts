@@ -57,6 +57,8 @@ export interface ModuleLookups {
     logAddress: bigint,
     returnAddress: boolean,
   ): Promise<{ text: string; name: string; offset: number; size: number; module: string } | undefined>;
+  /** A `[mod]` frame resolved in its module file (by name, offset and size). */
+  frame?(frame: FrameToken): Promise<{ name: string; offset: number; size: number; module: string; matchesLog: boolean } | undefined>;
 }
 
 /** Source lines of a frame (issue 15's producer), when debug info is configured. */
@@ -149,6 +151,10 @@ export async function decodeLog(text: string, o: DecodeOptions): Promise<Decoded
               module: m.module,
               matchesLog: m.text.replace(/ [0-9a-f]{16,}\]$/, ']') === frameText(t, { buildId: false }),
             });
+        } else if (t.module && o.modules?.frame) {
+          const m = await o.modules.frame(t);
+          if (m) Object.assign(base, { name: m.name, offset: m.offset, size: m.size, module: m.module, matchesLog: m.matchesLog });
+          else if (r.problem) base.sourceProblem = r.problem;
         } else if (r.problem) base.sourceProblem = r.problem;
         if (o.source) {
           const s = o.source(t, { address: r.address, symbol: r.kernel?.sym.name });

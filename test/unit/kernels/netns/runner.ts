@@ -5,7 +5,7 @@
  * prints one JSON object with their results on stdout. Bundled and spawned by
  * debuginfod-server.test.ts.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { fetchDebuginfod, type FetchResult } from '../../../../server/src/core/kernels/storeDebuginfod';
@@ -19,6 +19,8 @@ interface Config {
   fixture: { path: string; buildId: string };
   real?: { path: string; buildId: string };
   unknownId: string;
+  /** CLI scenario instead of the client one: argv lists run with node while the server runs, then after it stopped. */
+  cli?: { before: string[][]; after: string[][] };
 }
 
 const cfg = JSON.parse(process.argv[2]) as Config;
@@ -82,6 +84,13 @@ async function main() {
   const exited = new Promise<void>((r) => d.on('exit', () => r()));
   try {
     out.ready = await waitReady();
+    if (cfg.cli) {
+      await cliScenario(cfg.cli, out, () => {
+        d.kill('SIGTERM');
+        return exited;
+      });
+      return;
+    }
     const env = { DEBUGINFOD_URLS: base, DEBUGINFOD_CACHE_PATH: cfg.cache };
     const req = (buildId: string, extra: object = {}) => ({ buildId, artifact: { kind: 'debuginfo' as const }, allowNetwork: true, env, home: cfg.home, ...extra });
 
@@ -123,8 +132,28 @@ async function main() {
     out.stderr = stderr;
   } finally {
     d.kill('SIGKILL');
+    process.stdout.write(JSON.stringify(out) + '\n');
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+/** `ksym` commands against the server (DEBUGINFOD_CACHE_PATH = cfg.cache), then with it stopped. */
+async function cliScenario(cli: NonNullable<Config['cli']>, out: Record<string, unknown>, stop: () => Promise<void>): Promise<void> {
+  const run = (argv: string[]) => {
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, DEBUGINFOD_CACHE_PATH: cfg.cache, HOME: cfg.home }, maxBuffer: 64 << 20 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const before: unknown[] = [];
+  const counts: number[] = [];
+  for (const a of cli.before) {
+    const r0 = await requests();
+    before.push(run(a));
+    counts.push((await requests()) - r0);
+  }
+  out.cliBefore = before;
+  out.cliRequests = counts;
+  await stop();
+  out.stopped = true;
+  out.cliAfter = cli.after.map(run);
 }
 
 void main();

@@ -1,0 +1,97 @@
+/**
+ * `ksym decode --debuginfod URL` against a real debuginfod 0.188 (Debian's), in a network
+ * namespace of the test's own (the harness of test/unit/kernels/netns/runner.ts): the
+ * modules a log names by build id (`[mod BUILDID]`) are fetched and resolved; a second run
+ * works with the server stopped (the cache); a build id no server has is a 404, negative-
+ * cached (no second request). Oracles: readelf -n (build id) and readelf -sW (symbol
+ * values and sizes to the next symbol) of the real Debian debug module.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/corpus';
+import { CLI } from '../helpers/lspclient';
+import { readelfSymbols } from '../helpers/readelf';
+import { canNetns } from '../unit/kernels/fixtures';
+
+const DATA = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
+const LOOP = join(DATA, 'modules/loop.ko');
+const MAP = join(DATA, 'System.map-6.1.0-57-amd64');
+const haveData = existsSync(LOOP) && existsSync(MAP);
+if (!haveData) console.warn(`skipping decode --debuginfod: ${DATA} is absent (npm run fetch-data)`);
+const ok = haveData && canNetns();
+
+describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-decode-dbgd-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fetches the module a log names by build id, resolves it, then works from the cache with the server stopped; 404 negative-cached', () => {
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', LOOP], { encoding: 'utf8' }))![1];
+    const syms = readelfSymbols(LOOP);
+    const s = syms.find((r) => r.name === 'loop_set_status_from_info' && r.type === 'FUNC')!;
+    const next = syms.filter((r) => r.ndx === s.ndx && r.value > s.value && r.name !== '' && r.type !== 'SECTION').reduce((m, r) => Math.min(m, r.value), Infinity);
+    const size = next - s.value;
+    // A kernel directory with the System.map only: the module has to come from debuginfod.
+    const kdir = join(dir, 'kernel');
+    mkdirSync(kdir);
+    symlinkSync(MAP, join(kdir, 'System.map-6.1.0-57-amd64'));
+    const unknown = '0123456789abcdef0123456789abcdef01234567';
+    const log = join(dir, 'loop.oops');
+    writeFileSync(
+      log,
+      [
+        'CPU: 2 PID: 77 Comm: losetup Not tainted 6.1.0-57-amd64 #1 Debian 6.1.140-1',
+        'Call Trace:',
+        ` loop_set_status_from_info+0x10/0x${size.toString(16)} [loop ${buildId}]`,
+        ` ghost_fn+0x1/0x2 [ghost ${unknown}]`,
+      ].join('\n'),
+    );
+    const srv = join(dir, 'srv');
+    mkdirSync(srv);
+    copyFileSync(LOOP, join(srv, 'loop.ko')); // debuginfod -F does not follow symlinks
+    const runner = join(dir, 'runner.cjs');
+    buildSync({ entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: runner, logLevel: 'error' });
+    const port = 8003;
+    const argv = [CLI, 'decode', '--kernel', kdir, '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];
+    const cfg = {
+      port,
+      db: join(dir, 'db.sqlite'),
+      dirs: [srv],
+      cache: join(dir, 'cache'),
+      home: join(dir, 'home'),
+      fixture: { path: LOOP, buildId },
+      unknownId: unknown,
+      cli: { before: [argv, argv], after: [argv] },
+    };
+    const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)], {
+      encoding: 'utf8',
+      timeout: 240000,
+      maxBuffer: 64 << 20,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.error, out.stderr).toBeUndefined();
+    type Run = { status: number; stdout: string; stderr: string };
+    const check = (run: Run) => {
+      expect(run.status, run.stderr).toBe(0);
+      const j = JSON.parse(run.stdout) as { kernel: { problems: string[] }; tokens: { name: string | null; offset: number; size: number; module: string; matchesLog: boolean; text: string }[] };
+      const t = j.tokens.find((x) => x.text.startsWith('loop_set_status_from_info'))!;
+      expect(t).toMatchObject({ name: 'loop_set_status_from_info', offset: 0x10, size, module: 'loop', matchesLog: true });
+      expect(j.kernel.problems.some((p) => p.includes(`ghost ${unknown}`))).toBe(true);
+      return j;
+    };
+    const [first, second] = out.cliBefore as Run[];
+    check(first);
+    const j2 = check(second);
+    // 404 negative-cached: the second run asked nothing (the module is cached, the unknown id negative-cached).
+    expect(out.cliRequests[0]).toBeGreaterThanOrEqual(2);
+    expect(out.cliRequests[1]).toBe(0);
+    expect(j2.kernel.problems.find((p) => p.includes('ghost'))).toMatch(/not found on any server \(cached answer/);
+    // Server stopped: the cache answers.
+    expect(out.stopped).toBe(true);
+    check((out.cliAfter as Run[])[0]);
+  });
+});
