@@ -146,6 +146,13 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
   let stack: { ret: bigint; fn: string; form: string; line: number }[] = [];
   let rip: { addr: bigint; form: string; line: number; oracle: OracleFrame[] };
 
+  /** New settings, and the inlay-hint refresh the server sends for them (so later refreshes are about source lines). */
+  const applySettings = async (s: Record<string, unknown>) => {
+    const refreshed = c.nextRefresh('refresh for the new settings');
+    await c.setSettings(s);
+    await refreshed;
+  };
+
   beforeAll(async () => {
     good = build(buildTree, join(dir, 'out'), '');
     // The sources as a separate tree (the build tree's sources are gone, as on a distribution's build machine).
@@ -183,6 +190,7 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
   it('answers the symbol first, then the line once the debug file is read (both latencies measured)', async () => {
     const s = stack[0];
     const col = log[s.line].indexOf(s.form) + 2;
+    await c.hover(uri, 0, 16); // warm-up: a word, before any frame (the name index is built right after "ready")
     const refreshed = c.nextRefresh('source lines read');
     const first = await c.hover(uri, s.line, col);
     expect(first.value).toContain(s.form);
@@ -248,9 +256,9 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
       expect(h.label[1].value.trim()).toBe(expected(oracle[i], buildTree)[0]);
       expect(h.label[1].location?.uri).toBe(pathToFileURL(join(srcTree, expected(oracle[i], buildTree)[0].split(':')[0])).href);
     }
-    await c.setSettings({ ...c.settings, inlayHints: { enable: false } });
+    await applySettings({ ...c.settings, inlayHints: { enable: false } });
     expect(await req()).toBeNull();
-    await c.setSettings({ ...c.settings, inlayHints: { enable: true } });
+    await applySettings({ ...c.settings, inlayHints: { enable: true } });
   });
 
   it('Decode Log: name+off/size (file:line), one indented line per inlined frame, every location a link', async () => {
@@ -272,7 +280,7 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
   });
 
   it('a debug file of another build is refused and the hover says why; no line is shown', async () => {
-    await c.setSettings({ ...c.settings, vmlinux: other.vmlinux });
+    await applySettings({ ...c.settings, vmlinux: other.vmlinux });
     const s = stack[0];
     const col = log[s.line].indexOf(s.form) + 4;
     const refreshed = c.nextRefresh('refusal');
@@ -285,11 +293,11 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     expect(h.value).toContain(`${other.vmlinux.replace(/_/g, '\\_')}`);
     expect(h.value).toContain('so it is not used');
     expect(h.value).not.toContain('**source** ');
-    await c.setSettings({ ...c.settings, vmlinux: good.vmlinux });
+    await applySettings({ ...c.settings, vmlinux: good.vmlinux });
   });
 
   it('no source tree: paths relative to the tree, and the hover says how to point ksym at one', async () => {
-    await c.setSettings({ ...c.settings, sourceRoots: [] });
+    await applySettings({ ...c.settings, sourceRoots: [] });
     const s = stack[1];
     const col = log[s.line].indexOf(s.form) + 2;
     const refreshed = c.nextRefresh();

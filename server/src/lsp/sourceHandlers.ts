@@ -48,11 +48,13 @@ export function wireSourceLines(
     return lines;
   };
   // New settings: a new debug file or source tree applies now; shown hints are asked for again.
+  let first = true;
   client.onSettings = () => {
     const before = lines.configKey();
     sources();
     const on = service.current?.inlayHints !== false;
-    if (before !== lines.configKey() || on !== hints) refresh();
+    if (!first && (before !== lines.configKey() || on !== hints)) refresh();
+    first = false;
     hints = on;
   };
 

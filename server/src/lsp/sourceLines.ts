@@ -68,6 +68,8 @@ export interface SourceHooks {
 const MAX_TARGETS = 3;
 /** Results kept per target. */
 const MAX_RESULTS = 20_000;
+/** Delay before the debug file is opened, so that the request which asked goes out first. */
+const OPEN_DELAY_MS = 20;
 /** Path existence answers kept. */
 const MAX_PATHS = 50_000;
 
@@ -289,7 +291,8 @@ export class SourceLineService {
     const gen = this.generation;
     const turn = () => new Promise<void>((r) => setImmediate(r));
     const done = (async () => {
-      await turn();
+      // Start after the answer that asked for the line is written (vscode-jsonrpc writes on a setImmediate of its own).
+      await new Promise<void>((r) => setTimeout(r, OPEN_DELAY_MS));
       const cands = this.candidates(t.view);
       const refusals: string[] = [];
       const missingExplicit: string[] = [];
