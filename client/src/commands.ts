@@ -86,9 +86,44 @@ export function registerCommands(context: vscode.ExtensionContext, { client, out
 
   const showOutput = (): void => output.show(true);
 
+  /**
+   * The quick action of a log from another kernel: pick the kernel's directory (an extracted
+   * -dbg package, a build tree, a kallsyms+version folder) and add it to ksym.kernels, so its
+   * symbols, modules and BTF are used together for the logs it wrote. Resolves with the directory.
+   */
+  const chooseKernel = async (): Promise<string | undefined> => {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Use this kernel',
+      title: 'Kernel Symbols: the directory of the kernel that wrote this log',
+    });
+    const dir = picked?.[0]?.fsPath;
+    if (!dir) return undefined;
+    const c = vscode.workspace.getConfiguration('ksym');
+    const now = c.get<string[]>('kernels', []);
+    if (!now.includes(dir)) await c.update('kernels', [...now, dir], vscode.ConfigurationTarget.Global);
+    return dir;
+  };
+
+  /** "Use as kernel" on a kallsyms dump or System.map: index that file alone (one kernel, never mixed). */
+  const useAsKernel = async (arg?: { path?: string; kind?: string }): Promise<string | undefined> => {
+    const path = arg?.path ?? vscode.window.activeTextEditor?.document.uri.fsPath;
+    if (!path) return undefined;
+    const kind = arg?.kind ?? (/System\.map/i.test(path) ? 'system.map' : 'kallsyms');
+    const c = vscode.workspace.getConfiguration('ksym');
+    const target = vscode.ConfigurationTarget.Global;
+    await c.update('kallsyms', kind === 'system.map' ? [] : [path], target);
+    await c.update('systemMap', kind === 'system.map' ? [path] : [], target);
+    return path;
+  };
+
   context.subscriptions.push(
     vscode.commands.registerCommand('ksym.reindex', reindex),
     vscode.commands.registerCommand('ksym.showStats', showStats),
     vscode.commands.registerCommand('ksym.showOutput', showOutput),
+    vscode.commands.registerCommand('ksym.chooseKernel', chooseKernel),
+    vscode.commands.registerCommand('ksym.useAsKernel', useAsKernel),
   );
 }

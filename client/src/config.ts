@@ -22,7 +22,7 @@ export interface KsymConfig {
 }
 
 /** Settings whose values are lists of paths. */
-const PATH_LISTS = ['kallsyms', 'systemMap', 'modules', 'sourceRoots'] as const;
+const PATH_LISTS = ['kallsyms', 'systemMap', 'modules', 'sourceRoots', 'kernels'] as const;
 
 export function readConfig(scope?: vscode.ConfigurationScope): KsymConfig {
   const c = vscode.workspace.getConfiguration(SECTION, scope);

@@ -26,7 +26,8 @@ function userOrDefault(key: string): unknown {
  * messages for the server to report. Returns the object unchanged in a trusted workspace.
  */
 export function restrictUntrusted<T extends object>(config: T, expand: (key: string, v: unknown) => unknown): T {
-  if (vscode.workspace.isTrusted) return config;
+  // The trust decision goes to the server explicitly: no debuginfod request for an untrusted workspace.
+  if (vscode.workspace.isTrusted) return { ...config, workspaceTrusted: true };
   const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   const out: Record<string, unknown> = { ...(config as Record<string, unknown>) };
   const restricted: string[] = [];
@@ -40,6 +41,13 @@ export function restrictUntrusted<T extends object>(config: T, expand: (key: str
     if (kept.length > 0) out[key] = Array.isArray(v) ? kept : kept[0];
     else out[key] = expand(key, userOrDefault(key));
   }
+  // debuginfod servers named by the workspace are dropped; the server makes no request at all.
+  if (fromWorkspace('debuginfod.urls')) {
+    restricted.push('Restricted Mode: ksym.debuginfod.urls from the workspace is not used until you trust this workspace');
+    out['debuginfod.urls'] = [];
+    out.debuginfod = { urls: [] };
+  }
+  out.workspaceTrusted = false;
   if (restricted.length > 0) out.restricted = restricted;
   return out as T;
 }
