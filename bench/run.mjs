@@ -9,6 +9,7 @@
 // 4. corpus modules (.ko) indexing, cold start to a module-frame hover; 5. live vmlinux BTF
 // index time, memory, `ksym btf --stats` vs bpftool; 6. workspace/symbol search vs fuzzysort.
 // 7. DWARF source lines vs llvm-symbolizer and addr2line (bench/dwarf.mjs).
+// 8. Source lines in the editor: symbol-first hover, the line once the vmlinux is read, later frames.
 // Results: the table on stdout and .cache/bench/results.json.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
@@ -895,6 +896,83 @@ if (want(7)) {
       ? { on: x.baseline !== undefined ? 'ratio' : 'value', op: x.target.includes('≤') ? '<=' : '<', limit: Number(lim[1]), text: x.target }
       : undefined;
     row(S7, x.figure, x.value, x.unit, x.baseline, x.baselineWhat, target);
+  }
+}
+
+// ---- 8. Source lines in the editor (issue 15 §3): symbol first, then the line ------------------
+if (want(8)) {
+  const S8 = '8. editor source lines';
+  const abi = (() => {
+    try {
+      return readFileSync(join(ROOT, '.cache/kernel-data/current'), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  })();
+  const kd = join(ROOT, '.cache/kernel-data', abi);
+  const vml = join(kd, `vmlinux-${abi}`);
+  const map = join(kd, `System.map-${abi}`);
+  if (!abi || !existsSync(vml) || !existsSync(map)) skip(S8, 'hover with the source line', 'no kernel data (npm run fetch-data)');
+  else {
+    progress('section 8: hover with source lines on the Debian vmlinux over stdio');
+    // 40 functions spread over the text (units far apart), as RIP: lines (%pS at the address).
+    const lines = readFileSync(map, 'utf8').split('\n');
+    const fns = [];
+    for (let i = 0; i + 1 < lines.length; i++) {
+      const [a, t, n] = lines[i].split(' ');
+      if (t !== 'T' || !/^[a-z][a-z0-9_]+$/.test(n) || n.startsWith('__pfx_')) continue;
+      const size = parseInt(lines[i + 1].split(' ')[0], 16) - parseInt(a, 16);
+      if (size > 0x40 && size < 0x4000) fns.push(`${n}+0x10/0x${size.toString(16)}`);
+    }
+    const pick = Array.from({ length: 40 }, (_, i) => fns[Math.floor(((i + 0.5) * fns.length) / 40)]);
+    const srv = await startServer(SERVER, { kallsyms: [], systemMap: [map], modules: [], btf: '', vmlinux: vml });
+    try {
+      await srv.ready;
+      const uri = 'file:///bench-source.oops';
+      await srv.open(uri, 'kernel-log', ['Call Trace:', ...pick.map((f) => `RIP: 0010:${f}`)].join('\n'));
+      await srv.hover(uri, 0, 1); // the name index is built right after ready: not part of the figure
+      const timed = async (line, col) => {
+        const t = performance.now();
+        const h = await srv.hover(uri, line, col);
+        return { ms: performance.now() - t, md: h?.contents?.value ?? '' };
+      };
+      const first = await timed(1, 12);
+      // The line joins once the vmlinux is opened and verified: ask again (another column) until it is there.
+      const t0 = performance.now();
+      let ready = first;
+      for (let col = 13; !ready.md.includes('**source**') && performance.now() - t0 < 30_000; col = 13 + ((col - 12) % 8)) {
+        ready = await timed(1, col);
+      }
+      const openMs = performance.now() - t0;
+      const fresh = [];
+      const again = [];
+      for (let i = 2; i <= pick.length; i++) {
+        const r = await timed(i, 12);
+        if (r.md.includes('**source**')) fresh.push(r.ms);
+        again.push((await timed(i, 13)).ms);
+      }
+      row(S8, 'hover, symbol first (vmlinux not read yet)', first.ms, 'ms', undefined, '', {
+        on: 'value',
+        op: '<',
+        limit: 30,
+        text: '< 30 ms',
+      });
+      row(S8, 'vmlinux opened and verified, line available after', openMs, 'ms', undefined, '', undefined);
+      row(S8, `hover with the line, never-read unit (median of ${fresh.length})`, median(fresh), 'ms', undefined, '', {
+        on: 'value',
+        op: '<',
+        limit: 30,
+        text: '< 30 ms',
+      });
+      row(S8, 'hover with the line, unit already read (median)', median(again), 'ms', undefined, '', {
+        on: 'value',
+        op: '<',
+        limit: 5,
+        text: '< 5 ms',
+      });
+    } finally {
+      await srv.close();
+    }
   }
 }
 
