@@ -113,7 +113,9 @@ export function median(a) {
 export function confirmSlow({ target, core, seed, candidates, medianPerByte }) {
   const out = [];
   for (const c of candidates) {
-    const limit = SLOW_FACTOR * medianPerByte * Math.max(c.size, MIN_BYTES);
+    // A target whose cost is not its input's size (a decompressor: its output, under a cap) says how many bytes an input stands for at least.
+    const minBytes = target.minBytes ?? MIN_BYTES;
+    const limit = SLOW_FACTOR * medianPerByte * Math.max(c.size, minBytes);
     if (!(c.ms > limit)) continue;
     let best = c.ms;
     for (let k = 0; k < 2 && best > SLOW_MS && best > limit; k++) best = Math.min(best, fuzzOne(target, core, seed, c.iter).ms);
@@ -124,7 +126,7 @@ export function confirmSlow({ target, core, seed, candidates, medianPerByte }) {
         iter: c.iter,
         size: c.size,
         ms: best,
-        factor: best / (medianPerByte * Math.max(c.size, MIN_BYTES)),
+        factor: best / (medianPerByte * Math.max(c.size, minBytes)),
       });
   }
   return out;

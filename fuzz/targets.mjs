@@ -2,14 +2,16 @@
 // otherwise), how an input is generated from (rng, seeds), and how it is run.
 // `core` is the parser API (from the esbuild bundle of server/src/core, or from
 // the TypeScript sources under vitest): see fuzz/core-entry.mjs.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, truncateSync, appendFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { gzipSync, deflateRawSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { bytesOf, dictOf, mutate, randomBytes, textOf, window, INTERESTING32 } from './mutate.mjs';
 import { syntheticBtf } from './btfseed.mjs';
 import { dwarfTarget } from './dwarf.mjs';
 
-export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'dwarf'];
+export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'guarded', 'decompress', 'dwarf'];
 
 export function defaultCorpus(root) {
   return process.env.KSYM_CORPUS ?? resolve(root, '../shared/corpus');
@@ -710,9 +712,123 @@ function klpcTarget(core, corpus, root) {
   };
 }
 
+/**
+ * The guarded reader (core/common/readGuarded.ts) on random file types and sizes: regular
+ * files (the input's bytes, sparse giants, files shrunk or appended to between open and
+ * read), a FIFO without a writer, devices, a directory, a symlink to procfs, with random
+ * limits. Invariants (a violation is a failure): no read returns more than the limit or
+ * more than the size at open; only GuardedReadError, errno errors and FormatError escape;
+ * nothing blocks (the harness's slow-input report shows it).
+ */
+function guardedTarget(core) {
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-fuzz-guard-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const link = join(dir, 'proc-link');
+  symlinkSync('/proc/self/status', link);
+  const devLink = join(dir, 'dev-link');
+  symlinkSync('/dev/zero', devLink);
+  const file = join(dir, 'file');
+  const kinds = ['bytes', 'bytes', 'bytes', 'sparse', 'shrink', 'grow', 'fifo', '/dev/zero', '/dev/null', 'dir', 'link', 'devlink', '/proc/self/maps', 'missing'];
+  return {
+    name: 'guarded',
+    seeds: 1,
+    gen(r) {
+      return randomBytes(r, r.chance(0.9) ? 4096 : 1 << 20);
+    },
+    run(bytes, r) {
+      const kind = r.pick(kinds);
+      const maxBytes = r.chance(0.5) ? r.int(bytes.length + 2) : r.int(1 << 24);
+      const opts = { maxBytes, pseudo: r.chance(0.5), timeMs: r.chance(0.05) ? -1 : undefined, what: 'fuzz file' };
+      let path = file;
+      let sizeAtOpen;
+      if (kind === 'bytes' || kind === 'shrink' || kind === 'grow') writeFileSync(file, bytes);
+      else if (kind === 'sparse') {
+        const fd = openSync(file, 'w');
+        ftruncateSync(fd, r.pick([2 ** 31, 2 ** 32, 2 ** 40, maxBytes + 1]));
+        closeSync(fd);
+      } else path = { fifo, dir, link, devlink: devLink, missing: join(dir, 'nope') }[kind] ?? kind;
+      try {
+        let out;
+        if (kind === 'shrink' || kind === 'grow') {
+          const g = core.openGuarded(path, opts);
+          sizeAtOpen = g.size;
+          try {
+            if (kind === 'shrink') truncateSync(file, r.int(bytes.length + 1));
+            else appendFileSync(file, bytes);
+            if (r.chance(0.5) && g.size > 0) {
+              const pos = r.int(g.size);
+              out = g.readExact(pos, r.int(g.size - pos + 1));
+            } else out = core.readAllGuarded(g, opts);
+          } finally {
+            g.close();
+          }
+        } else out = core.readGuardedSync(path, opts);
+        if (out.length > maxBytes) throw new Error(`read ${out.length} bytes past the ${maxBytes} limit (${kind})`);
+        if (sizeAtOpen !== undefined && out.length > sizeAtOpen) throw new Error(`read ${out.length} bytes of a file of ${sizeAtOpen} at open (${kind})`);
+        if (kind === 'bytes' && Buffer.compare(Buffer.from(out), Buffer.from(bytes)) !== 0) throw new Error('bytes differ');
+        if (['fifo', '/dev/zero', '/dev/null', 'dir', 'devlink', 'missing', 'sparse'].includes(kind)) throw new Error(`${kind} was read`);
+        return out.length;
+      } catch (e) {
+        if (e instanceof core.GuardedReadError || e instanceof core.FormatError || (e && typeof e.code === 'string' && e.syscall)) return -1;
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * The decompressors with caps: random and mutated gzip, raw deflate in a gzip header,
+ * zstd (with and without a declared size) and bombs, with random caps. The output never
+ * exceeds the cap; everything else is a FormatError.
+ */
+function decompressTarget(core) {
+  const plain = Buffer.alloc(64 << 10);
+  for (let i = 0; i < plain.length; i++) plain[i] = (i * 2654435761) >>> 24;
+  const seeds = [
+    gzipSync(plain),
+    gzipSync(Buffer.alloc(4 << 20)),
+    new Uint8Array(execFileSync('zstd', ['-q', '-c', '--no-content-size'], { input: plain })),
+    new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(4 << 20) })),
+    new Uint8Array(execFileSync('sh', ['-c', 'head -c 64M /dev/zero | zstd -q -19 --no-content-size'], { maxBuffer: 1 << 24 })),
+    new Uint8Array(execFileSync('sh', ['-c', 'head -c 64M /dev/zero | gzip -1'], { maxBuffer: 1 << 24 })),
+    Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), deflateRawSync(plain)]),
+  ].map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  const dict = dictOf(['\x1f\x8b\x08', '\x28\xb5\x2f\xfd', '\xff\xff\xff\xff', '\x00\x00\x00\x00']);
+  return {
+    name: 'decompress',
+    seeds: seeds.length,
+    minBytes: 64 << 10,
+    gen(r) {
+      if (r.chance(0.05)) return randomBytes(r, 4096);
+      return mutate(r.pick(seeds), r, dict, () => r.pick(seeds), 8);
+    },
+    run(bytes, r) {
+      // Small caps (the 256 MiB one is the unit tests'): the time is the output's (fzstd decodes odd sequences at
+      // ~5 MB/s), so an input stands for its cap in the harness's slow check (minBytes).
+      const max = r.chance(0.5) ? 256 << 10 : r.int(256 << 10) + 1;
+      const cap = core.decompressCap(bytes.length, max);
+      const out = core.decompressModuleSync(bytes, 'fuzz.ko', max);
+      if (out !== bytes && out.length > cap) throw new Error(`decompressed ${out.length} bytes past the ${cap} cap`);
+      return out.length;
+    },
+  };
+}
+
 /** All targets (or the named ones), seeds loaded. */
 export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
-  const makers = { kallsyms: kallsymsTarget, elf: elfTarget, btf: btfTarget, log: logTarget, klpsym: klpsymTarget, klpc: klpcTarget, dwarf: dwarfTarget };
+  const makers = {
+    kallsyms: kallsymsTarget,
+    elf: elfTarget,
+    btf: btfTarget,
+    log: logTarget,
+    klpsym: klpsymTarget,
+    klpc: klpcTarget,
+    guarded: guardedTarget,
+    decompress: decompressTarget,
+    dwarf: dwarfTarget,
+  };
   const names = only ? [only].flat() : PARSERS;
   const out = {};
   for (const n of names) {

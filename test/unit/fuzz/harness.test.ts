@@ -19,7 +19,8 @@ import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { parseElf } from '../../../server/src/core/modules/elf';
 import { ModuleSymbols, parseModule } from '../../../server/src/core/modules/symtab';
 import { scanLivepatchKo } from '../../../server/src/core/livepatch/koScan';
-import { decompressModuleSync } from '../../../server/src/core/modules/decompress';
+import { decompressCap, decompressModuleSync } from '../../../server/src/core/modules/decompress';
+import { GuardedReadError, openGuarded, readAllGuarded, readGuardedSync } from '../../../server/src/core/common/readGuarded';
 import { parseBtf } from '../../../server/src/core/btf/index';
 import { findKaslrOffset, scanLine, scanWrapped, tokenAt } from '../../../server/src/core/log/scan';
 import { kaslrShift, resolveAddressToken, resolveFrame } from '../../../server/src/core/log/resolve';
@@ -35,6 +36,11 @@ const core = {
   parseModule,
   scanLivepatchKo,
   decompressModuleSync,
+  decompressCap,
+  readGuardedSync,
+  openGuarded,
+  readAllGuarded,
+  GuardedReadError,
   parseBtf,
   scanLine,
   scanWrapped,

@@ -106,7 +106,9 @@ const ZSTD_MAX_CONTENT = MAX_DECOMPRESSED;
  * Check the first zstd frame header before decompressing: a hostile header can declare
  * a window or content size of gigabytes, which the decoder would allocate up front.
  */
-function checkZstdFrame(b: Uint8Array, file: string): void {
+function checkZstdFrame(b: Uint8Array, file: string, cap: number): void {
+  // The decoder allocates the window up front: never more than the output may be (8 MiB at least, zstd -19's window).
+  const maxWindow = Math.min(ZSTD_MAX_WINDOW, Math.max(cap, 1 << 23));
   if (b.length < 6) throw new FormatError(file, b.length, 'truncated zstd frame header');
   const fhd = b[4];
   const fcsFlag = fhd >> 6;
@@ -117,8 +119,7 @@ function checkZstdFrame(b: Uint8Array, file: string): void {
     const wd = b[p++];
     const base = 2 ** (10 + (wd >> 3));
     const window = base + (base / 8) * (wd & 7);
-    if (window > ZSTD_MAX_WINDOW)
-      throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${ZSTD_MAX_WINDOW} (corrupt or hostile frame)`);
+    if (window > maxWindow) throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${maxWindow} (corrupt or hostile frame)`);
   }
   p += didSize;
   const fcsSize = fcsFlag === 0 ? (single ? 1 : 0) : fcsFlag === 1 ? 2 : fcsFlag === 2 ? 4 : 8;
@@ -154,7 +155,7 @@ export function decompressModuleSync(bytes: Uint8Array, file: string, max = MAX_
         throw new FormatError(file, 0, `gzip decompression failed: ${reasonOf(e)}`);
       }
     case 'zstd':
-      checkZstdFrame(bytes, file);
+      checkZstdFrame(bytes, file, cap);
       try {
         return zstdCapped(bytes, file, cap);
       } catch (e) {
