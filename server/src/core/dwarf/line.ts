@@ -17,16 +17,12 @@ export interface LineStrings {
 
 export interface LineTable {
   readonly version: number;
-  readonly addr: Float64Array;
-  readonly file: Uint32Array;
-  readonly line: Uint32Array;
-  readonly column: Uint32Array;
-  readonly disc: Uint32Array;
-  /** Sequences sorted by low address: first row, end row (the end_sequence row), low, high. */
-  readonly seqFirst: Uint32Array;
-  readonly seqEnd: Uint32Array;
-  readonly seqLo: Float64Array;
-  readonly seqHi: Float64Array;
+  /**
+   * The row for `addr`: the last row at or below it in the sequence that contains it (the
+   * sequence with the highest start, as llvm-symbolizer picks); undefined when none does.
+   * `address` of the result is the sequence start.
+   */
+  find(addr: number): LineRow | undefined;
   /** Full path of a file index (comp_dir/dir/name joined and normalised); undefined when out of range. */
   fileName(index: number): string | undefined;
   readonly bytes: number;
@@ -40,31 +36,41 @@ export interface LineRow {
   address: number;
 }
 
-/** Row scratch buffers shared by every line program decode (single-threaded; copied out per unit). */
-let R = { a: new Float64Array(4096), f: new Uint32Array(4096), l: new Uint32Array(4096), c: new Uint32Array(4096), d: new Uint32Array(4096) };
-function grow(cap: number): void {
-  const g = <T extends Float64Array | Uint32Array>(x: T, y: T): T => {
-    y.set(x);
-    return y;
-  };
-  R = { a: g(R.a, new Float64Array(cap)), f: g(R.f, new Uint32Array(cap)), l: g(R.l, new Uint32Array(cap)), c: g(R.c, new Uint32Array(cap)), d: g(R.d, new Uint32Array(cap)) };
-}
+/** Fields per sequence in the index (program offset, low, high, first and end checkpoint) and per checkpoint. */
+const SEQ = 5, CK = 7;
+
+/** Result of the last scanProgram: the row found for the address asked (found = 0: none). */
+const RES = { found: 0, file: 0, line: 0, column: 0, disc: 0, lo: 0 };
+
 /**
  * The line program's state machine, apart from the header parsing so that the optimiser
- * sees a small, stable function: rows go into the scratch buffers; returns the row count.
+ * sees a small, stable function. No row is stored: for the address asked it keeps the
+ * last row at or below it in each sequence, and where a sequence contains the address
+ * (the one with the highest start, as llvm-symbolizer picks) that row is the answer, in
+ * RES. With `seq`, each sequence's (program offset, low, high) is recorded (the per-unit
+ * sequence index); with `one`, only the sequence starting at `start` runs.
  */
-function runProgram(b: Uint8Array, start: number, end: number, c: Cursor, minInst: number, lineBase: number, lineRange: number, opcodeBase: number, stdLen: Uint8Array, addrSize: number, seqStarts: number[]): number {
+function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minInst: number, lineBase: number, lineRange: number, opcodeBase: number, stdLen: Uint8Array, addrSize: number, addr: number, seq: number[] | undefined, one: boolean, ck?: number[], from?: Float64Array, fromAt = 0): void {
   const fail = (why: string, at: number): never => c.fail(why, at);
-  scratch((end - start) >> 1);
-  let ra = R.a, rf = R.f, rl = R.l, rc = R.c, rd = R.d, cap = ra.length;
-  let n = 0;
   let address = 0, file = 1, line = 1, column = 0, disc = 0;
-  let seqStart = 0;
+  let rows = 0, lo = 0, cf = 0, cFile = 0, cLine = 0, cCol = 0, cDisc = 0, seqAt = start, ckFirst = ck ? ck.length : 0;
+  RES.found = 0;
+  RES.lo = -Infinity;
+  if (from) {
+    // resume at a checkpoint (the state right after a row at or below addr): rows ascend, so
+    // the first row past addr ends the search
+    const f = fromAt;
+    address = from[f + 1]; file = from[f + 2]; line = from[f + 3]; column = from[f + 4];
+    cf = 1; cFile = file; cLine = line; cCol = column; cDisc = from[f + 5]; lo = from[f + 6];
+    rows = 1;
+    start = from[f];
+  }
   const special = opcodeBase;
   let emitRow = false;
+  let p = start;
+  const stopPast = from !== undefined;
   // Every iteration consumes at least one byte: bounded by the program size. No closure
   // captures the loop state (it stays in registers); LEB128 has a one-byte fast path.
-  let p = start;
   while (p < end) {
     const op = b[p++];
     if (op >= special) {
@@ -82,15 +88,16 @@ function runProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIns
           if (len === 0 || subEnd > end) fail(`extended opcode length ${len} runs past the program`, p);
           const sub = b[p++];
           if (sub === 1) {
-            if (n === cap) {
-              grow(cap * 2);
-              ra = R.a; rf = R.f; rl = R.l; rc = R.c; rd = R.d; cap = ra.length;
+            // end_sequence: [lo, address) is the sequence
+            if (rows > 0) {
+              if (seq) seq.push(seqAt, lo, address, ckFirst, ck ? ck.length : 0);
+              if (cf && lo <= addr && addr < address && lo >= RES.lo) {
+                RES.found = 1; RES.file = cFile; RES.line = cLine; RES.column = cCol; RES.disc = cDisc; RES.lo = lo;
+              }
             }
-            ra[n] = address; rf[n] = file; rl[n] = line >>> 0; rc[n] = column; rd[n] = disc;
-            n++;
-            seqStarts.push(seqStart, n);
-            seqStart = n;
+            if (one) return;
             address = 0; file = 1; line = 1; column = 0; disc = 0;
+            rows = 0; cf = 0; seqAt = subEnd; ckFirst = ck ? ck.length : 0;
           } else if (sub === 2) {
             const k = len - 1;
             c.pos = p;
@@ -133,16 +140,20 @@ function runProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIns
     }
     if (emitRow) {
       emitRow = false;
-      if (n === cap) {
-        grow(cap * 2);
-        ra = R.a; rf = R.f; rl = R.l; rc = R.c; rd = R.d; cap = ra.length;
+      if (rows === 0) lo = address;
+      rows++;
+      // rows of a sequence ascend: the last one at or below addr is the candidate
+      if (address <= addr) {
+        cf = 1; cFile = file; cLine = line >>> 0; cCol = column; cDisc = disc;
+      } else if (stopPast) {
+        RES.found = 1; RES.file = cFile; RES.line = cLine; RES.column = cCol; RES.disc = cDisc; RES.lo = lo;
+        return;
       }
-      ra[n] = address; rf[n] = file; rl[n] = line >>> 0; rc[n] = column; rd[n] = disc;
-      n++;
+      // a checkpoint every 32 rows: later lookups resume from the nearest one
+      if (ck && (rows & 31) === 0) ck.push(p, address, file, line >>> 0, column, disc, lo);
       disc = 0;
     }
   }
-  return n;
 }
 
 /** Position after the last ulebAt/slebAt. */
@@ -177,9 +188,6 @@ function slebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
   if (x & 0x40) r -= m;
   LP = p;
   return r;
-}
-function scratch(estimate: number): void {
-  if (R.a.length < estimate) grow(Math.min(Math.max(estimate, R.a.length * 2), 1 << 26));
 }
 
 function readFormString(c: Cursor, form: number, offSize: number, strs: LineStrings): string | undefined {
@@ -319,31 +327,51 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     }
   }
 
-  // Program: a tight loop over the bytes (no cursor calls), rows into a scratch buffer
-  // reused across units, copied out at the exact size at the end.
+  // The program runs per lookup (no rows are stored): the first one also records the
+  // sequence index, later ones run only the sequence that contains the address.
   const b = s.bytes;
-  const seqStarts: number[] = [];
-  const n = runProgram(b, progStart, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, seqStarts);
-  const rows = { a: R.a, n };
-  // Sequences, sorted by their first address (rows of a sequence stay in program order).
-  const nSeq = seqStarts.length >> 1;
-  const order: number[] = [];
-  for (let i = 0; i < nSeq; i++) if (seqStarts[2 * i + 1] - seqStarts[2 * i] >= 2) order.push(i);
-  order.sort((x, y) => rows.a[seqStarts[2 * x]] - rows.a[seqStarts[2 * y]]);
-  const seqFirst = new Uint32Array(order.length), seqEnd = new Uint32Array(order.length);
-  const seqLo = new Float64Array(order.length), seqHi = new Float64Array(order.length);
-  order.forEach((q, i) => {
-    seqFirst[i] = seqStarts[2 * q];
-    seqEnd[i] = seqStarts[2 * q + 1] - 1;
-    seqLo[i] = rows.a[seqFirst[i]];
-    seqHi[i] = rows.a[seqEnd[i]];
-  });
-  // exact-size copies out of the scratch buffer (one allocation)
-  const buf = new ArrayBuffer(n * 24);
-  const outA = new Float64Array(buf, 0, n);
-  outA.set(R.a.subarray(0, n));
-  const outF = new Uint32Array(buf, n * 8, n), outL = new Uint32Array(buf, n * 12, n), outC = new Uint32Array(buf, n * 16, n), outD = new Uint32Array(buf, n * 20, n);
-  outF.set(R.f.subarray(0, n)); outL.set(R.l.subarray(0, n)); outC.set(R.c.subarray(0, n)); outD.set(R.d.subarray(0, n));
+  let seqIdx: Float64Array | undefined, cks: Float64Array | undefined;
+  const find = (addr: number): LineRow | undefined => {
+    if (!seqIdx) {
+      const seq: number[] = [];
+      const ckl: number[] = [];
+      scanProgram(b, progStart, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, seq, false, ckl);
+      // sorted by low address (stable: program order among equal lows)
+      const n = seq.length / SEQ;
+      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => seq[SEQ * x + 1] - seq[SEQ * y + 1] || x - y);
+      const ix = new Float64Array(n * SEQ);
+      order.forEach((q, i) => {
+        for (let k = 0; k < SEQ; k++) ix[SEQ * i + k] = seq[SEQ * q + k];
+      });
+      seqIdx = ix;
+      cks = Float64Array.from(ckl);
+    } else {
+      // the sequences containing addr, highest start first: the first whose rows answer
+      const ix = seqIdx;
+      let lo = 0, hi = ix.length / SEQ;
+      while (lo < hi) {
+        const m = (lo + hi) >> 1;
+        if (ix[SEQ * m + 1] <= addr) lo = m + 1;
+        else hi = m;
+      }
+      RES.found = 0;
+      for (let k = lo - 1, tries = 0; k >= 0 && tries < 8; k--, tries++) {
+        if (addr >= ix[SEQ * k + 2]) continue;
+        // the last checkpoint of this sequence at or below addr
+        let x = ix[SEQ * k + 3], y = ix[SEQ * k + 4];
+        const ck = cks!;
+        while (x < y) {
+          const m = x + (((y - x) / CK) >> 1) * CK;
+          if (ck[m + 1] <= addr) x = m + CK;
+          else y = m;
+        }
+        if (x > ix[SEQ * k + 3]) scanProgram(b, 0, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, undefined, true, undefined, ck, x - CK);
+        else scanProgram(b, ix[SEQ * k], end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, undefined, true);
+        if (RES.found) break;
+      }
+    }
+    return RES.found ? { file: RES.file, line: RES.line, column: RES.column, discriminator: RES.disc, address: RES.lo } : undefined;
+  };
   const names = new Map<number, string>();
   const fileName = (index: number): string | undefined => {
     const hit = names.get(index);
@@ -357,34 +385,5 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     names.set(index, full);
     return full;
   };
-  return {
-    version,
-    addr: outA, file: outF, line: outL, column: outC, disc: outD,
-    seqFirst, seqEnd, seqLo, seqHi, fileName,
-    bytes: n * 24 + order.length * 24 + (end - offset),
-  };
-}
-
-/** The row for `addr`: the last row ≤ addr of the sequence that contains it; -1 when none. */
-export function findRow(t: LineTable, addr: number): number {
-  const lo = t.seqLo;
-  let a = 0, b = lo.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (lo[m] <= addr) a = m + 1;
-    else b = m;
-  }
-  // Sequences rarely overlap; look back a little for one containing addr.
-  for (let s = a - 1, k = 0; s >= 0 && k < 8; s--, k++) {
-    if (addr >= t.seqHi[s]) continue;
-    let x = t.seqFirst[s] + 1, y = t.seqEnd[s];
-    // upper_bound over rows (first+1 .. end-1), minus one
-    while (x < y) {
-      const m = (x + y) >> 1;
-      if (t.addr[m] <= addr) x = m + 1;
-      else y = m;
-    }
-    return x - 1;
-  }
-  return -1;
+  return { version, find, fileName, bytes: s.bytes.length + 256 + (fileNames.length + dirs.length) * 64 };
 }

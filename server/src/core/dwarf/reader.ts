@@ -15,7 +15,7 @@
 import { FormatError } from '../common/errors';
 import { Cursor, type SectionBytes } from './cursor';
 import { ElfView, SHF_EXECINSTR, type ElfSectionHeader } from './elf';
-import { findRow, readLineTable, type LineTable } from './line';
+import { readLineTable, type LineRow, type LineTable } from './line';
 import { joinPath, treeRelative } from './paths';
 import type { ByteSource } from './source';
 import { decodeUnit, dieName, MAX_UNIT_HEADER, parseUnitHeader, unitRangesOnly, type DebugSections, type DecodedUnit, type UnitHeader } from './unit';
@@ -347,8 +347,7 @@ export class DwarfReader {
       const cu = this.unit(uo);
       const u = cu.unit;
       const table = this.lineTable(cu);
-      let row = -1;
-      if (table) row = findRow(table, addr);
+      const row: LineRow | undefined = table?.find(addr);
       // innermost scope containing addr: the deepest kept DIE whose ranges contain it
       const before = u.memory;
       u.expandFor(addr);
@@ -369,7 +368,7 @@ export class DwarfReader {
           }
         }
       }
-      const leaf = table && row >= 0 ? this.srcLine(u, table.fileName(table.file[row]), table.line[row], table.column[row], table.disc[row]) : undefined;
+      const leaf = table && row ? this.srcLine(u, table.fileName(row.file), row.line, row.column, row.discriminator) : undefined;
       if (best < 0) {
         const why = cu.lineError ? `; line table: ${cu.lineError.message}` : '';
         return { kind: 'no-function', unit: u.name, ...(leaf ? { line: leaf } : {}), reason: `no DWARF function covers this address in unit ${u.name}${why}` };
@@ -405,9 +404,9 @@ export class DwarfReader {
     const cu = this.unit(uo);
     const t = this.lineTable(cu);
     if (!t) return undefined;
-    const row = findRow(t, a);
-    if (row < 0) return undefined;
-    return { fileIndex: t.file[row], file: t.fileName(t.file[row]), primaryFile: t.version >= 5 ? t.fileName(0) : joinPath(cu.unit.compDir, cu.unit.name), line: t.line[row], version: t.version };
+    const row = t.find(a);
+    if (!row) return undefined;
+    return { fileIndex: row.file, file: t.fileName(row.file), primaryFile: t.version >= 5 ? t.fileName(0) : joinPath(cu.unit.compDir, cu.unit.name), line: row.line, version: t.version };
   }
 
   /** Look up an address of a vmlinux (or any ET_EXEC/ET_DYN file). */
