@@ -17,7 +17,7 @@ describe('V8 code cache keyed by content', () => {
     execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [join(ROOT, 'server/src/lsp/codeCache.ts'), '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
     const bundle = join(dir, 'bundle.js');
     const body = (tag: string) => `function which() { return ${JSON.stringify(tag)}; }\nprocess.stdout.write(which() + '\\n');\n`;
-    const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') };
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') };
     delete env.KSYM_NO_CODE_CACHE;
     const start = () => execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(bundle)})`], { env }).toString();
     writeFileSync(bundle, body('AAAA'));
