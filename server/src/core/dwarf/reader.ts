@@ -266,7 +266,7 @@ export class DwarfReader {
     return DwarfReader.search(e.lo, e.hi, e.unit, addr);
   }
 
-  private unit(off: number): CachedUnit {
+  private unit(off: number, firstAddr?: number): CachedUnit {
     const hit = this.cache.get(off);
     if (hit) {
       this.cache.delete(off);
@@ -274,7 +274,7 @@ export class DwarfReader {
       return hit;
     }
     const h = this.header(off);
-    const unit = decodeUnit(h, this.infoSlice(off, h.size), this.sec);
+    const unit = decodeUnit(h, this.infoSlice(off, h.size), this.sec, firstAddr);
     this.unitsDecoded++;
     const cu: CachedUnit = { unit, memory: unit.memory };
     this.cache.set(off, cu);
@@ -344,7 +344,7 @@ export class DwarfReader {
     try {
       const uo = this.unitFor(addr);
       if (uo < 0) return { kind: 'no-unit', reason: `no compile unit of ${this.file} covers this address` };
-      const cu = this.unit(uo);
+      const cu = this.unit(uo, addr);
       const u = cu.unit;
       const table = this.lineTable(cu);
       const row: LineRow | undefined = table?.find(addr);

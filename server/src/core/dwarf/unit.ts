@@ -204,7 +204,7 @@ export class Cols {
 /**
  * Decode one unit. `s` holds the unit's bytes (position 0 = the unit header).
  */
-export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): DecodedUnit {
+export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, firstAddr?: number): DecodedUnit {
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
   const unitEnd = Math.min(h.size, s.bytes.length);
@@ -230,12 +230,16 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
    * With `lazyTop`, the subtree of a scope at depth 1 that has a DW_AT_sibling is recorded
    * as pending instead of being walked.
    */
-  const walk = (start: number, end: number, depth0: number, parent0: number, lazyTop: boolean): void => {
+  /** Set when the top-level walk recorded a top-level scope containing its stop address. */
+  let topHit = false;
+  const walk = (start: number, end: number, depth0: number, parent0: number, lazyTop: boolean, stopAddr?: number): number => {
     const c = new Cursor(s, start, end);
     const stack: number[] = [];
     let depth = depth0;
     // Each DIE consumes at least one byte: the walk is bounded by the unit size.
     while (c.pos < c.end) {
+      // resumable top level: stop between top-level DIEs once the function is found
+      if (topHit && depth === 1) return c.pos;
       const dieOff = c.pos;
       const code = c.uleb();
       if (code === 0) {
@@ -366,6 +370,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
         if (hi > low) out.ranges.push(low, hi);
       }
       const nr = (out.ranges.length - rFirst) >> 1;
+      if (stopAddr !== undefined && depth === 1) for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) topHit = true;
       const parent = top();
       let self = parent;
       if (nr > 0) {
@@ -392,12 +397,29 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
         stack.push(self);
       }
     }
+    return -1;
   };
-  walk(h.dieStart, unitEnd, 0, -1, true);
+  // The top level is walked up to the function containing the first address; later
+  // lookups continue it (ensureTop) when no top-level scope found so far contains theirs.
+  let topPos = walk(h.dieStart, unitEnd, 0, -1, true, firstAddr);
+  const ensureTop = (addr: number): void => {
+    while (topPos >= 0) {
+      const { ranges: rr, rf, rc, depth: dd } = out;
+      for (let i = 0; i < out.n; i++) {
+        if (dd[i] !== 1) continue;
+        for (let r = rf[i] * 2, e = r + rc[i] * 2; r < e; r += 2) if (addr >= rr[r] && addr < rr[r + 1]) return;
+      }
+      topHit = false;
+      const before = out.n;
+      topPos = walk(topPos, unitEnd, 1, -1, true, addr);
+      unit.memory += (out.n - before) * 80;
+    }
+  };
   const unit: DecodedUnit = {
     header: h, bytes: s, abbrev, name: cuName, compDir, stmtList, strOffsetsBase: u.strOffsetsBase, addrBase: u.addrBase,
     s: out, unitRanges: Float64Array.from(unitRanges), memory: 0,
     expandFor(addr: number): void {
+      ensureTop(addr);
       const L = out.lazyScope;
       for (let i = 0; i < L.length; i++) {
         if (out.lazyEnd[i] < 0) continue;
