@@ -8,7 +8,9 @@ export { decompressModuleSync, decompressCap } from '../server/src/core/modules/
 export { readGuardedSync, openGuarded, readAllGuarded, GuardedReadError } from '../server/src/core/common/readGuarded';
 export { parseBtf } from '../server/src/core/btf/index';
 export { scanLine, scanWrapped, findKaslrOffset, tokenAt } from '../server/src/core/log/scan';
-export { resolveFrame, resolveAddressToken, kaslrShift } from '../server/src/core/log/resolve';
+export { resolveFrame, resolveAddressToken } from '../server/src/core/log/resolve';
+export { identifyLog } from '../server/src/core/kernels/identity';
+export { logShift } from '../server/src/core/kernels/logShift';
 export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
 export { extractKlpC } from '../server/src/core/livepatch/cInitializers';
 export { DwarfReader } from '../server/src/core/dwarf/reader';

@@ -571,8 +571,9 @@ function logTarget(core, corpus) {
     run(bytes, r) {
       const text = textOf(bytes, r);
       const lines = text.split(/\r?\n|\r/);
-      const kaslr = core.findKaslrOffset(lines);
-      const shift = core.kaslrShift(idx, kaslr, r.chance(0.5) ? undefined : 0x1000n);
+      core.findKaslrOffset(lines);
+      // The AddressShift the CLI and the server use (the vmlinux shift only inside the image).
+      const shift = core.logShift(text, idx, core.identifyLog(text).kaslr?.value, r.chance(0.5) ? undefined : 0x1000n).shift;
       let n = 0;
       for (let li = 0; li < lines.length; li++) {
         const line = lines[li];

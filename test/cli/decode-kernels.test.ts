@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { assertBuilt, CLI } from '../helpers/lspclient';
 import { DEBIAN, have, OOPS, SYSTEM_MAP } from '../helpers/corpus';
 import { DRBD, drbdLog, drbdOracle, h, SHIFT, TEXT } from '../helpers/kernelLogs';
+import { readelfSymbols } from '../helpers/readelf';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 const haveAll = have(SYSTEM_MAP, 'decode --kernel tests') && have(DRBD, 'decode --kernel tests');
@@ -104,5 +105,36 @@ describe.skipIf(!haveAll)('ksym decode --kernel --json', () => {
     expect(r.status).toBe(0);
     const frameLine = r.stdout.split('\n').find((l) => l.includes('[drbd]') && l.includes('[<'))!;
     expect(frameLine).toMatch(/⟶ ✓/);
+  });
+});
+
+describe.skipIf(!haveAll)('plain ksym decode (text): the KASLR shift never on module addresses', () => {
+  // A kallsyms snapshot of another boot: vmlinux unrandomized (System.map addresses), drbd's
+  // .text loaded elsewhere (TEXT2). The log: Kernel Offset SHIFT, drbd at TEXT. The vmlinux
+  // frames take SHIFT; the drbd frame and RAX take drbd's own shift (TEXT - TEXT2), learned
+  // from the frame. Oracles: System.map, readelf -sW of drbd.ko, the frame the log printed.
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-decode-plain-'));
+  const log = drbdLog();
+  const logFile = join(dir, 'drbd.oops');
+  writeFileSync(logFile, log.text);
+  const TEXT2 = TEXT - 0x340000n;
+  const attach = drbdOracle('drbd_adm_attach');
+  const ndx = readelfSymbols(DRBD).find((r) => r.name === 'drbd_adm_attach' && r.type === 'FUNC')!.ndx;
+  const modRows = readelfSymbols(DRBD)
+    .filter((r) => r.ndx === ndx && r.name !== '' && (r.type === 'FUNC' || r.type === 'NOTYPE'))
+    .map((r) => `${h(TEXT2 + BigInt(r.value))} t ${r.name}\t[drbd]`);
+  const snap = join(dir, 'kallsyms');
+  writeFileSync(snap, readFileSync(SYSTEM_MAP, 'latin1') + modRows.join('\n') + '\n');
+
+  it('the drbd frame ✓ and RAX inside drbd_adm_attach+0x61; vmlinux frames ✓ with the Kernel Offset', () => {
+    assertBuilt();
+    const r = run(['decode', '--kallsyms', snap, logFile]);
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    const frame = out.find((l) => l.startsWith(' [<') && l.includes('[drbd]'))!;
+    expect(frame).toContain(`[<${h(TEXT + attach.value + 0x2fn)}>] ${log.attach}  ⟶ ✓`);
+    const rax = out.find((l) => l.startsWith('RAX:'))!;
+    expect(rax).toContain(`${h(log.rax)} = drbd_adm_attach+0x${h(log.raxOffset)}/0x${h(attach.size)} [drbd]`);
+    for (const f of log.vm) expect(out.find((l) => l.includes(`[<${h(f.at)}>]`))).toMatch(/⟶ ✓$/);
   });
 });

@@ -46,15 +46,32 @@ debug info, also 'source': [{function, file, line, column, path}] innermost firs
 relative to the kernel tree; column null where the line table has none), and
 'sourceProblem' (a string) when 'source' is [].
 Exit status: 0 all resolved, 1 some query did not resolve (or is ambiguous), 2 unusable input.`,
-  decode: `Usage: ksym decode [--kallsyms FILE]... [--kaslr-offset HEX] [--vmlinux FILE|DIR] [--module FILE.ko|DIR]... [FILE|-]
+  decode: `Usage: ksym decode [--kernel DIR]... [--debuginfod URL]... [--kallsyms F]... [--vmlinux F|DIR] [--module F|DIR]... [--json] LOG
+       (also: --kaslr-offset HEX, used when the log has no 'Kernel Offset:' line; LOG '-' or absent: standard input)
 
 Prints the log with every address and frame annotated ('  ⟶ ...'): addresses with the
 kernel form (%pB in stack traces, %pS elsewhere), frames with their address, and a
-warning when the log and the symbol table disagree. A 'Kernel Offset:' line in the log
-is applied. Reads standard input when FILE is '-' or absent.
+warning when the log and the symbol table disagree. The KASLR shift (the 'Kernel Offset:'
+line, else inferred from frames printed with their address) applies only inside the
+kernel image; each module's load address is learned from its own [<addr>] f+off/size [mod]
+frames, never shifted by the vmlinux offset.
+
+Kernels: with --kernel DIR (repeatable: a kernel build tree, an extracted -dbg package or
+/, or a folder with 'kallsyms' + 'version' copies of /proc/kallsyms and /proc/version),
+the log's kernel is chosen among them by build id, else release and build string, else
+architecture. Without --kernel, the --kallsyms files (else the running kernel) are the only
+candidate. When the log's kernel is not among the candidates nothing is resolved, the
+mismatch is reported and the exit status is 1.
+debuginfod: [mod BUILDID] modules not at hand are fetched by build id from --debuginfod URL
+(repeatable), else $DEBUGINFOD_URLS, into the shared debuginfod client cache, verified
+(the ELF's build id must be the one asked for), and used; no server: no network.
 With --vmlinux / --module (as for lookup), every frame also gets its source line after the
 kernel form and one indented line per inlined frame; stack entries (return addresses) are
-looked up at addr - 1, as the kernel's %pB does.`,
+looked up at addr - 1, as the kernel's %pB does.
+--json: one object {kernel: {release, version, arch, buildId, kaslrOffset, selected,
+problems}, tokens: [{line, column, text, kind, address, name, offset, size, module,
+matchesLog, source}]}: line 1-based, kind frame|address|ip, source as in ksym lookup --json
+(with sourceProblem when it is []).`,
   stats: `Usage: ksym stats [--kallsyms FILE]... [--json]
 
 Symbols, modules, duplicate names and counts by type.`,

@@ -28,7 +28,7 @@ import { fetchDebuginfod } from '../core/kernels/storeDebuginfod';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { linkModules } from '../core/kernels/storeModuleLinks';
 import { ModuleStore } from '../core/modules/store';
-import { fail, UsageError } from './common';
+import { fail, help, UsageError } from './common';
 
 const MAX_LOG_BYTES = 256 << 20;
 
@@ -68,8 +68,10 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
       module: { type: 'string', multiple: true },
       'kaslr-offset': { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) return help('decode');
   if (positionals.length > 1) throw new UsageError('decode: give at most one LOG');
   const file = positionals[0] ?? '-';
   let input: string;

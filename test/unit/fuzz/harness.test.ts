@@ -23,7 +23,9 @@ import { decompressCap, decompressModuleSync } from '../../../server/src/core/mo
 import { GuardedReadError, openGuarded, readAllGuarded, readGuardedSync } from '../../../server/src/core/common/readGuarded';
 import { parseBtf } from '../../../server/src/core/btf/index';
 import { findKaslrOffset, scanLine, scanWrapped, tokenAt } from '../../../server/src/core/log/scan';
-import { kaslrShift, resolveAddressToken, resolveFrame } from '../../../server/src/core/log/resolve';
+import { resolveAddressToken, resolveFrame } from '../../../server/src/core/log/resolve';
+import { identifyLog } from '../../../server/src/core/kernels/identity';
+import { logShift } from '../../../server/src/core/kernels/logShift';
 import { findKlpRefs, lineStarts } from '../../../server/src/core/livepatch/textRefs';
 import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { ROOT } from '../../helpers/corpus';
@@ -48,7 +50,8 @@ const core = {
   tokenAt,
   resolveFrame,
   resolveAddressToken,
-  kaslrShift,
+  identifyLog,
+  logShift,
   findKlpRefs,
   lineStarts,
   extractKlpC,

@@ -147,6 +147,10 @@ describe('module shifts from a kallsyms snapshot of another boot', () => {
     // kallsyms has no _end: the image ends after its highest vmlinux symbol.
     expect(shift.imageRange).toEqual({ start: 0xffffffff81000000n, end: 0xffffffff81200001n });
     expect(shift.shiftApplies(0xffffffffc0505010n)).toBe(false);
+    // A bare address (a register) inside foo's learned place gets foo's shift, one outside every module none.
+    expect(shift.moduleAt(0xffffffffc0505010n)).toEqual({ module: 'foo', shift: 0x405000n });
+    expect(shift.toIndex(0xffffffffc0505010n)).toEqual({ address: 0xffffffffc0100010n, applied: 'module' });
+    expect(shift.toIndex(0xffffffffd0000000n)).toMatchObject({ address: 0xffffffffd0000000n, applied: 'none' });
   });
   it('no pairs: no shift, and it says why', () => {
     const inf = inferKaslr([], lookupFromIndex(index));

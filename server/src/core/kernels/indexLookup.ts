@@ -21,6 +21,20 @@ export function lookupFromIndex(index: SymbolIndex): SymbolLookup {
       return index.byNameAll(name).filter((i) => index.mod[i] !== 0 && index.modules[index.mod[i]].replace(/-/g, '_') === want).map(at);
     },
     textStart: () => first('_text') ?? first('_stext'),
+    moduleRange: (module) => {
+      const want = module.replace(/-/g, '_');
+      let start: bigint | undefined;
+      let end: bigint | undefined;
+      for (let i = 0; i < index.count; i++) {
+        const m = index.mod[i];
+        if (m === 0 || index.moduleKinds[m] !== 'module' || index.modules[m].replace(/-/g, '_') !== want) continue;
+        const a = index.addressOf(i);
+        const e = a + BigInt(index.size[i] === UNKNOWN_SIZE ? 1 : Math.max(1, index.size[i]));
+        if (start === undefined || a < start) start = a;
+        if (end === undefined || e > end) end = e;
+      }
+      return start !== undefined && end !== undefined ? { start, end } : undefined;
+    },
     imageRange: () => {
       if (range !== null) return range;
       const start = first('_text') ?? first('_stext');

@@ -32,6 +32,8 @@ export interface SymbolLookup {
   imageRange(): { start: bigint; end: bigint } | undefined;
   /** `_text` in index addresses (for the `Kernel Offset:` line). */
   textStart?(): bigint | undefined;
+  /** A module's symbols in index addresses: [lowest, highest + its size), undefined when none. */
+  moduleRange?(module: string): { start: bigint; end: bigint } | undefined;
 }
 
 /** A frame printed together with its address on one log line. */
@@ -232,8 +234,20 @@ export class AddressShift {
     modules: ReadonlyMap<string, bigint> = new Map(),
     /** How vmlinuxShift was found. */
     readonly basis?: ShiftBasis,
+    /** Where each learned module's symbols are in the index (a bare address is placed in one by them). */
+    private readonly moduleRanges: ReadonlyMap<string, { start: bigint; end: bigint }> = new Map(),
   ) {
     this.modules = modules;
+  }
+
+  /** The learned module a bare log address falls in (its index range moved by its shift). */
+  moduleAt(logAddress: bigint): { module: string; shift: bigint } | undefined {
+    for (const [m, s] of this.modules) {
+      const r = this.moduleRanges.get(m);
+      const a = logAddress - s;
+      if (r && a >= r.start && a < r.end) return { module: m, shift: s };
+    }
+    return undefined;
   }
 
   /** Whether the vmlinux shift applies to this log address (inside the moved kernel image). */
@@ -258,9 +272,13 @@ export class AddressShift {
       if (s !== undefined) return { address: logAddress - s, applied: 'module' };
       return { address: logAddress, applied: 'none', note: `no load address learned for ${module}` };
     }
+    const inImage = this.shiftApplies(logAddress);
+    if (inImage && this.vmlinuxShift !== 0n) return { address: logAddress - this.vmlinuxShift!, applied: 'vmlinux' };
+    // Outside the image: inside a module whose load address the log taught, that module's shift.
+    const m = inImage ? undefined : this.moduleAt(logAddress);
+    if (m) return { address: logAddress - m.shift, applied: 'module' };
     if (this.vmlinuxShift === undefined) return { address: logAddress, applied: 'none', note: 'the KASLR shift is unknown' };
     if (this.vmlinuxShift === 0n) return { address: logAddress, applied: 'none' };
-    if (this.shiftApplies(logAddress)) return { address: logAddress - this.vmlinuxShift, applied: 'vmlinux' };
     return {
       address: logAddress,
       applied: 'none',
@@ -297,5 +315,15 @@ export function addressShift(kaslr: KaslrFact | undefined, inference: KaslrInfer
     if (f.learned) mods.set(m, f.learned.shift);
     else problems.push(...f.problems);
   }
-  return { shift: new AddressShift(vm, lookup.imageRange(), mods, basis), problems };
+  return { shift: new AddressShift(vm, lookup.imageRange(), mods, basis, moduleRanges(mods, lookup)), problems };
+}
+
+/** The index ranges of the modules in `mods` (those the index has addresses for). */
+export function moduleRanges(mods: ReadonlyMap<string, bigint>, lookup: SymbolLookup): Map<string, { start: bigint; end: bigint }> {
+  const out = new Map<string, { start: bigint; end: bigint }>();
+  for (const m of mods.keys()) {
+    const r = lookup.moduleRange?.(m);
+    if (r) out.set(m, r);
+  }
+  return out;
 }

@@ -10,7 +10,7 @@
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
 import type { KaslrFact } from './identity';
 import { lookupFromIndex } from './indexLookup';
-import { AddressShift, addressShift, framePairs, inferKaslr } from './kaslr';
+import { AddressShift, addressShift, framePairs, inferKaslr, moduleRanges } from './kaslr';
 
 export interface LogShift {
   shift: AddressShift;
@@ -26,7 +26,7 @@ export function logShift(text: string, index: SymbolIndex, kaslr: KaslrFact | un
   // Nothing in the log: the configured offset, used as given (module shifts stay as learned).
   const mods = new Map<string, bigint>();
   for (const [m, f] of inference.modules) if (f.learned) mods.set(m, f.learned.shift);
-  return { shift: new AddressShift(configured, lookup.imageRange(), mods), problems: [] };
+  return { shift: new AddressShift(configured, lookup.imageRange(), mods, undefined, moduleRanges(mods, lookup)), problems: [] };
 }
 
 /** No shift at all (an index read with no log, a kallsyms document). */

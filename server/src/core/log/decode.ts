@@ -6,8 +6,11 @@
  */
 import { hexAddr } from '../common/addr';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
-import { kaslrShift, resolveAddressToken, resolveFrame } from './resolve';
-import { findKaslrOffset, frameText, scanLine, type FrameToken, type LogToken } from './scan';
+import { identifyLog } from '../kernels/identity';
+import type { AddressShift } from '../kernels/kaslr';
+import { logShift } from '../kernels/logShift';
+import { resolveAddressToken, resolveFrame } from './resolve';
+import { frameText, scanLine, type FrameToken, type LogToken } from './scan';
 import { sourceText, type SourceAnswer } from './source';
 
 /**
@@ -21,13 +24,13 @@ export type DecodeSource = (frame: FrameToken, resolved: { address?: bigint; sym
 const INLINE_INDENT = '        ';
 
 /** The notes for one frame token (none when it says nothing). */
-function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: string[], src?: DecodeSource, extra?: string[]): void {
+function frameNotes(index: SymbolIndex, t: FrameToken, shift: AddressShift, notes: string[], src?: DecodeSource, extra?: string[]): void {
   if (t.offset === undefined) return;
   const r = resolveFrame(index, t);
   const hex = (a: bigint) => hexAddr(a, index.addressDigits);
   const shown = frameText(t, { buildId: false });
   if (r.address !== undefined && r.kernel) {
-    const printedAt = t.address !== undefined ? t.address - shift : undefined;
+    const printedAt = t.address !== undefined ? shift.toIndex(t.address, t.module).address : undefined;
     if (printedAt === r.address && r.matchesLog) notes.push('✓');
     else if (printedAt !== undefined && printedAt !== r.address) {
       notes.push(`⚠ ${shown} is ${hex(r.address)} in this index, the log printed ${hex(printedAt)}`);
@@ -47,7 +50,14 @@ function frameNotes(index: SymbolIndex, t: FrameToken, shift: bigint, notes: str
   }
 }
 
-function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bigint, src?: DecodeSource, extra?: string[]): string[] {
+function lineNotes(
+  index: SymbolIndex,
+  line: string,
+  toks: LogToken[],
+  shift: AddressShift,
+  src?: DecodeSource,
+  extra?: string[],
+): string[] {
   const notes: string[] = [];
   for (const t of toks) {
     if (t.kind === 'frame') frameNotes(index, t, shift, notes, src, extra);
@@ -70,7 +80,8 @@ function lineNotes(index: SymbolIndex, line: string, toks: LogToken[], shift: bi
  */
 export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint, source?: DecodeSource): string {
   const lines = input.split('\n');
-  const shift = kaslrShift(index, findKaslrOffset(lines), configuredShift);
+  // The vmlinux shift only inside the kernel image; a [mod] frame's address gets its module's own.
+  const shift = logShift(input, index, identifyLog(input).kaslr?.value, configuredShift).shift;
   const out: string[] = [];
   for (const line of lines) {
     const extra: string[] = [];

@@ -121,20 +121,3 @@ export function resolveAddressToken(index: SymbolIndex, t: AddressToken, shift: 
     note: to?.note,
   };
 }
-
-/**
- * The shift to subtract from log addresses: the log's "Kernel Offset: X from B" minus
- * the index's own offset (its `_text` minus B), so a System.map (unrandomized) and a
- * kallsyms of another boot both line up. A configured offset is used as given.
- */
-export function kaslrShift(
-  index: SymbolIndex,
-  logOffset: bigint | undefined,
-  configured: bigint | undefined,
-  from = 0xffffffff81000000n,
-): bigint {
-  if (logOffset === undefined) return configured ?? 0n;
-  const text = index.byNameAll('_text').find((i) => index.mod[i] === 0);
-  const indexOffset = text !== undefined ? index.addressOf(text) - from : 0n;
-  return logOffset - indexOffset;
-}
