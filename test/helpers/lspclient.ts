@@ -33,9 +33,24 @@ export interface Client {
   close(): Promise<void>;
 }
 
-export async function startClient(settings: Record<string, unknown>, args: string[] = [SERVER, '--stdio']): Promise<Client> {
+export interface ClientOptions {
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
+  /** Sent as `initializationOptions` (default none). */
+  initializationOptions?: unknown;
+  /** Advertise `workspace/configuration` (default true; Neovim 0.7 does not). */
+  configuration?: boolean;
+  /** The configuration request is answered only once this resolves (holds the first index back). */
+  holdConfiguration?: Promise<void>;
+}
+
+export async function startClient(
+  settings: Record<string, unknown>,
+  args: string[] = [SERVER, '--stdio'],
+  opts: ClientOptions = {},
+): Promise<Client> {
   assertBuilt();
-  const proc = spawn(process.execPath, args, { stdio: 'pipe' });
+  const proc = spawn(process.execPath, args, { stdio: 'pipe', env: opts.env ? { ...process.env, ...opts.env } : process.env });
   const stderr: string[] = [];
   proc.stderr.on('data', (d) => stderr.push(String(d)));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
@@ -100,15 +115,19 @@ export async function startClient(settings: Record<string, unknown>, args: strin
     }
   });
   conn.onNotification('window/logMessage', (m: { message: string }) => logs.push(m.message));
-  conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map(() => client.settings));
+  conn.onRequest('workspace/configuration', async (p: { items: { section?: string }[] }) => {
+    await opts.holdConfiguration;
+    return p.items.map(() => client.settings);
+  });
   conn.onRequest('window/workDoneProgress/create', () => null);
   conn.onNotification('$/progress', (p: { value: { kind: string; title?: string } }) => progress.push(p.value));
   conn.listen();
   await conn.sendRequest('initialize', {
     processId: process.pid,
     rootUri: null,
+    ...(opts.initializationOptions !== undefined ? { initializationOptions: opts.initializationOptions } : {}),
     capabilities: {
-      workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } },
+      workspace: { configuration: opts.configuration !== false, didChangeConfiguration: { dynamicRegistration: false } },
       window: { workDoneProgress: true },
       textDocument: { hover: { contentFormat: ['markdown'] } },
     },

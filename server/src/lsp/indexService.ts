@@ -24,6 +24,14 @@ const MAX_JOIN_TURNS = 10_000;
 /** How long a prefetched index (read at initialize) may wait for the settings to confirm it. */
 const PREFETCH_TTL_MS = 10_000;
 const KEPT = 'index not rebuilt, keeping the previous one';
+/** How long a request waits for the first index before it says that indexing is in progress (KSYM_FIRST_INDEX_WAIT_MS: tests). */
+export const FIRST_INDEX_WAIT_MS = Number(process.env.KSYM_FIRST_INDEX_WAIT_MS) || 10_000;
+
+/** A cancellation token's shape (vscode-jsonrpc's CancellationToken fits it). */
+export interface Cancellation {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
 
 export interface ServiceHooks {
   log(message: string): void;
@@ -52,7 +60,44 @@ export class IndexService {
   /** An index read before the client confirmed its settings; used only if they name the same sources. */
   private speculative?: { key: string; at: number; result: Promise<IndexLoadResult> };
 
+  /** Resolved when the first build has ended (an index, or the first attempt's errors). */
+  private firstEnded!: () => void;
+  private readonly first = new Promise<void>((r) => (this.firstEnded = r));
+
   constructor(private hooks: ServiceHooks) {}
+
+  /**
+   * Whether the first index build has ended: before that, an empty answer would be a
+   * wrong answer (the symbol is not absent, the index is not there yet).
+   */
+  get indexed(): boolean {
+    return this.generation > 0;
+  }
+
+  /** Resolves when the first index build has ended. */
+  whenIndexed(): Promise<void> {
+    return this.first;
+  }
+
+  /**
+   * Wait for the first index build to end, at most `maxMs` and no longer than the
+   * request is wanted (`token`): true when it has ended, false when the caller must say
+   * that indexing is in progress.
+   */
+  firstIndex(token?: Cancellation, maxMs = FIRST_INDEX_WAIT_MS): Promise<boolean> {
+    if (this.indexed) return Promise.resolve(true);
+    if (token?.isCancellationRequested) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => end(false), maxMs);
+      const sub = token?.onCancellationRequested(() => end(false));
+      const end = (v: boolean) => {
+        clearTimeout(timer);
+        sub?.dispose();
+        resolve(v);
+      };
+      void this.first.then(() => end(true));
+    });
+  }
 
   /** Called after every successful (re)index and module rescan. */
   onIndexChanged(f: () => void): void {
@@ -214,6 +259,7 @@ export class IndexService {
       this.messages = [...problems, ...settings.warnings, ...result.warnings];
       this.state = problems.length > 0 ? 'error' : 'ready';
       if (!result.index && this.generation === 0) this.generation = 1; // first attempt failed: ready with an empty index
+      if (this.generation > 0) this.firstEnded();
       this.hooks.log(
         `${reason}: ${result.index ? `indexed ${this.index.count} symbols from ${specs.map((s) => s.file).join(', ')} in ${this.millis} ms` : KEPT}` +
           (this.messages.length ? `\n  ${this.messages.join('\n  ')}` : ''),

@@ -25,6 +25,7 @@ import { documentSymbols } from './documentSymbols';
 import { hoverWithModules } from './hover/hover';
 import type { LineSource } from './hover/kallsyms';
 import { IndexService } from './indexService';
+import { indexingError, indexingHover } from './indexing';
 import { headlineMarkdown, kernelCodeActions, kernelDiagnostics } from './kernelHandlers';
 import { KernelRegistry } from './kernelRegistry';
 import { createGuardedConnection } from './transport';
@@ -144,15 +145,17 @@ export function startServer(): void {
     diagnostics.refreshAll(documents.all());
     void diagnostics.scanWorkspaceKo(client.workspaceFolder);
   });
-  documents.onDidChangeContent((e) => diagnostics.schedule(e.document));
+  // No diagnostics from an index that is not there yet: the first one is waited for.
+  documents.onDidChangeContent((e) => void service.whenIndexed().then(() => diagnostics.schedule(e.document)));
   documents.onDidClose((e) => diagnostics.clear(e.document.uri));
   connection.onCodeAction((params) => [
     ...codeActions(params),
     ...kernelCodeActions(params, documents.get(params.textDocument.uri)?.languageId),
   ]);
-  connection.onHover(async (params): Promise<Hover | null> => {
+  connection.onHover(async (params, token): Promise<Hover | null> => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc) return null;
+    if (!(await service.firstIndex(token))) return token.isCancellationRequested ? null : indexingHover();
     const { line, character } = params.position;
     const klp = await diagnostics.hover(doc, line, character);
     if (klp) return klp;
@@ -181,11 +184,14 @@ export function startServer(): void {
     openFile,
   });
   service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
-  connection.onWorkspaceSymbol((params) => workspaceSymbols(symbolContext(), params.query));
+  connection.onWorkspaceSymbol(async (params, token) =>
+    (await service.firstIndex(token)) ? workspaceSymbols(symbolContext(), params.query) : token.isCancellationRequested ? [] : indexingError(),
+  );
 
-  connection.onDefinition(async (params) => {
+  connection.onDefinition(async (params, token) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc) return null;
+    if (!(await service.firstIndex(token))) return token.isCancellationRequested ? null : indexingError();
     const lines = lineSource(doc);
     const n = params.position.line;
     const k = kernels.context(doc);

@@ -11,6 +11,7 @@ import { decodeLog } from './decodeLog';
 import type { LineSource } from './hover/kallsyms';
 import type { IndexService } from './indexService';
 import { inlayHints } from './inlayHints';
+import { INDEXING_MESSAGE } from './indexing';
 import type { KernelRegistry } from './kernelRegistry';
 import { uriToPath } from './pageUri';
 import { SourceLineService } from './sourceLines';
@@ -58,9 +59,10 @@ export function wireSourceLines(
     hints = on;
   };
 
-  connection.languages.inlayHint.on(async (params) => {
+  connection.languages.inlayHint.on(async (params, token) => {
     const doc = documents.get(params.textDocument.uri);
     if (!doc || !HINT_LANGUAGES.has(doc.languageId) || service.current?.inlayHints === false) return null;
+    if (!(await service.firstIndex(token))) return null; // no ⚠ from an index not built yet
     const k = await kernels.settled(doc);
     return inlayHints({ index: k.view.index, shift: k.shift, view: k.view, service: sources() }, lineSource(doc), params.range);
   });
@@ -68,6 +70,7 @@ export function wireSourceLines(
   connection.onRequest(DecodeLogRequest, async (p) => {
     const doc = typeof p?.uri === 'string' ? documents.get(p.uri) : undefined;
     if (!doc) return null;
+    if (!(await service.firstIndex())) return { content: INDEXING_MESSAGE, links: [] };
     const k = await kernels.settled(doc);
     const title = (doc.uri.startsWith('file:') ? uriToPath(doc.uri) : undefined) ?? doc.uri;
     return decodeLog({ index: k.view.index, shift: k.shift, view: k.view, service: sources(), title }, lineSource(doc));
