@@ -68,7 +68,7 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIn
   const special = opcodeBase;
   let emitRow = false;
   let p = start;
-  const stopPast = from !== undefined;
+  const stopPast = one; // a sequence known to contain addr: the first row past it ends the search
   // Every iteration consumes at least one byte: bounded by the program size. No closure
   // captures the loop state (it stays in registers); LEB128 has a one-byte fast path.
   while (p < end) {
