@@ -1,6 +1,7 @@
 /**
  * Another LSP editor: Neovim (Debian's 0.7) starts `ksym lsp --stdio`, opens a log,
- * requests hover and workspace symbols, and prints the answers as JSON.
+ * requests hover and workspace symbols, and prints the answers as JSON. Its settings come
+ * in the lspconfig form (`init_options = { settings = { ksym = {...} } }`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,11 @@ local out = {}
 local client_id = vim.lsp.start_client({
   name = 'ksym',
   cmd = { '${process.execPath}', '${CLI}', 'lsp', '--stdio' },
-  init_options = { kallsyms = ${live ? "{ '/proc/kallsyms' }" : '{}'}, systemMap = ${live ? '{}' : `{ '${source}' }`}, btf = '' },
+  -- The lspconfig form users copy (issue 13 §3): Neovim 0.7 has no workspace/configuration.
+  -- ({ '' } is an empty list: an empty Lua table would go out as a JSON object.)
+  init_options = { settings = { ksym = {
+    kallsyms = ${live ? "{ '/proc/kallsyms' }" : "{ '' }"}, systemMap = ${live ? "{ '' }" : `{ '${source}' }`}, btf = '',
+  } } },
   handlers = { ['ksym/status'] = function(_, result) out.status = result end },
 })
 vim.cmd('edit ${log}')
@@ -60,6 +65,9 @@ vim.cmd('qa!')
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8'));
     expect(res.status.state).toBe('ready');
+    expect(res.status.sources[0]).toBe(source);
+    expect(res.status.settingsSource).toBe('initializationOptions {settings: {ksym: ...}}');
+    expect(res.status.messages).toEqual([]);
     expect(res.hover).toContain(live ? `→ **\`${frame}\`**` : 'do_syscall_64');
     expect(res.symbols[0].name).toBe('do_syscall_64');
   });

@@ -153,9 +153,12 @@ export class IndexService {
     const modulesChanged =
       JSON.stringify(this.settings?.modules) !== JSON.stringify(s.modules) ||
       this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) !== s.kallsyms.includes(DEFAULT_KALLSYMS);
+    this.hooks.log(`settings from ${s.source ?? 'defaults'}`);
+    const sourceChanged = this.settings !== undefined && this.settings.source !== s.source;
     this.settings = s;
     const btfChanged = s.btf !== this.btfPath;
     const rebuild = before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings') : Promise.resolve();
+    if (sourceChanged && this.generation > 0) this.sendStatus(); // the status names where the settings came from
     // kallsyms first (it is what "ready" means); modules and BTF load right after.
     return rebuild.then(() => {
       if (modulesChanged) this.configureModules(s.modules);
@@ -326,6 +329,7 @@ export class IndexService {
       btfTypes: this.btfPath ? (this.btf.vmlinux?.types ?? 0) : 0,
       millis: this.millis,
       generation: this.generation,
+      settingsSource: this.settings?.source ?? 'defaults',
     };
   }
 

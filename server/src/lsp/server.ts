@@ -30,7 +30,7 @@ import { headlineMarkdown, kernelCodeActions, kernelDiagnostics } from './kernel
 import { KernelRegistry } from './kernelRegistry';
 import { createGuardedConnection } from './transport';
 import { uriToPath } from './pageUri';
-import { parseSettings, type Settings } from './settings';
+import { chooseSettings, findSettings, parseSettings, type FoundSettings, type Settings } from './settings';
 import { statsMarkdown } from './stats';
 import { symbolPage } from './symbolPages';
 import { prepareWorkspaceSymbols, workspaceSymbols, type WorkspaceSymbolContext } from './workspaceSymbols';
@@ -57,7 +57,8 @@ interface ClientState {
   /** Called after new settings are applied (source lines: new roots or debug file, hints on/off). */
   onSettings?: () => void;
   workspaceFolder?: string;
-  initSettings?: unknown;
+  /** The settings found in initializationOptions, then the last ones pushed (didChangeConfiguration). */
+  initSettings?: FoundSettings;
 }
 
 function createService(connection: Connection, client: ClientState): IndexService {
@@ -85,23 +86,23 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
     client.hasInlayRefresh = !!params.capabilities.workspace?.inlayHint?.refreshSupport;
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     client.workspaceFolder = folder ? uriToPath(folder) : undefined;
-    const options = params.initializationOptions as { settings?: unknown } | undefined;
-    client.initSettings = options?.settings ?? params.initializationOptions;
+    client.initSettings = findSettings(params.initializationOptions, 'initializationOptions');
     // Index what these settings name while the client answers initialize and the configuration request.
-    setImmediate(() => service.prefetch(parseSettings(client.initSettings, client.workspaceFolder)));
+    setImmediate(() => service.prefetch(parseSettings(client.initSettings?.raw, client.workspaceFolder)));
     return { capabilities: CAPABILITIES, serverInfo: { name: 'ksym', version: typeof KSYM_VERSION === 'string' ? KSYM_VERSION : 'dev' } };
   });
 
-  async function currentSettings(pushed?: unknown): Promise<Settings> {
-    let raw: unknown = pushed ?? client.initSettings;
+  async function currentSettings(pushed?: FoundSettings): Promise<Settings> {
+    if (pushed) client.initSettings = pushed;
+    let configured: unknown;
     if (client.hasConfiguration) {
       try {
-        raw = await connection.workspace.getConfiguration('ksym');
+        configured = await connection.workspace.getConfiguration('ksym');
       } catch {
         /* keep what we have */
       }
     }
-    return parseSettings(raw, client.workspaceFolder);
+    return chooseSettings(configured, client.initSettings, client.workspaceFolder);
   }
 
   // The settings are kept to one kernel (kernelRegistry.ts keepOneKernel) before they are served.
@@ -110,7 +111,7 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
     client.onSettings?.();
   });
   connection.onDidChangeConfiguration(async (change) => {
-    const pushed = (change.settings as { ksym?: unknown } | undefined)?.ksym;
+    const pushed = findSettings(change, 'didChangeConfiguration');
     void service.configure(kernels.configure(await currentSettings(pushed), client.workspaceFolder));
     client.onSettings?.();
   });

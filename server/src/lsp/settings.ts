@@ -37,6 +37,8 @@ export interface Settings {
   sourceRoots: string[];
   /** ksym.inlayHints.enable: ✓/⚠ and file:line after each frame of a log. */
   inlayHints: boolean;
+  /** Where they came from (SettingsSource): said in the status and the log. */
+  source?: string;
   /** Problems in the settings themselves. */
   problems: string[];
   /** Things refused or dropped to keep one kernel (not errors: the index is fine). */
@@ -109,5 +111,76 @@ export function expandPath(p: string, workspaceFolder?: string): string {
   let s = p.trim();
   if (s === '~' || s.startsWith('~/')) s = homedir() + s.slice(1);
   if (workspaceFolder) s = s.replace(/\$\{workspaceFolder\}/g, workspaceFolder);
+  return s;
+}
+
+/** The setting names a ksym settings object is recognised by (flat, without the `ksym.` prefix). */
+const KNOWN = new Set([
+  'kallsyms',
+  'systemMap',
+  'modules',
+  'btf',
+  'searchLimit',
+  'kaslrOffset',
+  'kernels',
+  'debuginfod',
+  'vmlinux',
+  'sourceRoots',
+  'inlayHints',
+  'restricted',
+  'workspaceTrusted',
+]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Dotted keys (`"ksym.kallsyms"`, `"debuginfod.urls"` stay as the parser reads them) with the section prefix dropped. */
+function undotted(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  const keys = Object.keys(o).filter((k) => k.startsWith('ksym.'));
+  if (keys.length === 0) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k.slice(5)] = o[k];
+  return out;
+}
+
+/**
+ * The ksym settings inside what a client sent, in any of the forms clients use, and
+ * where they were found (issue 13 §3). `where` names the message (e.g.
+ * 'initializationOptions'); the forms, most specific first:
+ * - `{settings: {ksym: {...}}}` (lspconfig's `init_options = { settings = ... }`),
+ * - `{ksym: {...}}` (keyed by section; what didChangeConfiguration's `settings` holds),
+ * - `{settings: {...}}` (the VS Code client's initializationOptions),
+ * - `{"ksym.kallsyms": ...}` (dotted keys),
+ * - `{kallsyms: [...]}` (flat).
+ * Undefined when none of them holds a ksym setting (the caller falls back, finally to the defaults).
+ */
+export function findSettings(raw: unknown, where: string): { raw: Record<string, unknown>; source: string } | undefined {
+  if (!isObject(raw)) return undefined;
+  const known = (o: unknown): o is Record<string, unknown> => isObject(o) && Object.keys(o).some((k) => KNOWN.has(k));
+  const settings = raw.settings;
+  if (isObject(settings) && isObject(settings.ksym)) return { raw: settings.ksym, source: `${where} {settings: {ksym: ...}}` };
+  if (isObject(raw.ksym)) return { raw: raw.ksym, source: `${where} {ksym: ...}` };
+  if (known(settings)) return { raw: settings, source: `${where} {settings: ...}` };
+  const dotted = undotted(raw) ?? (isObject(settings) ? undotted(settings) : undefined);
+  if (dotted) return { raw: dotted, source: `${where} {"ksym.*": ...}` };
+  if (known(raw)) return { raw, source: where };
+  return undefined;
+}
+
+export interface FoundSettings {
+  raw: Record<string, unknown>;
+  source: string;
+}
+
+/**
+ * The settings to serve: the client's workspace/configuration answer when it holds ksym
+ * settings (a client without them answers null or {}), else the last ones pushed or sent
+ * at initialize, else the defaults; `source` says which.
+ */
+export function chooseSettings(configured: unknown, fallback: FoundSettings | undefined, workspaceFolder?: string): Settings {
+  const found = findSettings(configured, 'workspace/configuration') ?? fallback;
+  const s = parseSettings(found?.raw, workspaceFolder);
+  s.source = found?.source ?? 'defaults';
   return s;
 }
