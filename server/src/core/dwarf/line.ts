@@ -281,8 +281,40 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
   for (let i = 1; i < opcodeBase; i++) stdLen[i] = c.u8();
 
   const dirs: string[] = [];
-  const fileNames: string[] = [];
+  // File names are decoded on first use (a kernel unit lists hundreds of headers, a
+  // lookup needs two or three): a name is a string, or where it lies (section, offset).
+  const fileNames: (string | number)[] = [];
+  const nameIn: (SectionBytes | undefined)[] = [];
   const fileDirs: number[] = [];
+  const lazyName = (form: number): string | number => {
+    switch (form) {
+      case C.DW_FORM_line_strp: {
+        const o = c.offset(offSize);
+        if (!strs.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
+        nameIn.push(strs.lineStr);
+        return o;
+      }
+      case C.DW_FORM_strp: {
+        const o = c.offset(offSize);
+        if (!strs.str) c.fail('DW_FORM_strp without a .debug_str section');
+        nameIn.push(strs.str);
+        return o;
+      }
+      case C.DW_FORM_string:
+        nameIn.push(s);
+        return c.skipCString();
+      default:
+        nameIn.push(undefined);
+        return readFormString(c, form, offSize, strs) ?? '';
+    }
+  };
+  const nameOf = (i: number): string => {
+    const v = fileNames[i];
+    if (typeof v === 'string') return v;
+    const str = cstringAt(nameIn[i]!, v);
+    fileNames[i] = str;
+    return str;
+  };
   if (version >= 5) {
     const readEntries = (isFile: boolean): void => {
       const fmtCount = c.u8();
@@ -291,17 +323,21 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
       const count = c.uleb();
       if (count > c.left) c.fail(`${count} line table ${isFile ? 'file' : 'directory'} entries cannot fit`);
       for (let k = 0; k < count; k++) {
-        let name = '', dir = 0;
+        let name: string | number = '', dir = 0, named = false;
         for (let i = 0; i < fmt.length; i += 2) {
           const ct = fmt[i], form = fmt[i + 1];
-          if (ct === 1) name = readFormString(c, form, offSize, strs) ?? '';
+          if (ct === 1 && isFile && !named) {
+            name = lazyName(form);
+            named = true;
+          } else if (ct === 1) name = readFormString(c, form, offSize, strs) ?? '';
           else if (ct === 2) dir = readFormUnsigned(c, form, offSize);
           else skipLineForm(c, form, offSize);
         }
         if (isFile) {
+          if (!named) nameIn.push(undefined);
           fileNames.push(name);
           fileDirs.push(dir);
-        } else dirs.push(name);
+        } else dirs.push(name as string);
       }
     };
     readEntries(false);
@@ -314,15 +350,16 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
       dirs.push(cstringAt(s, at));
     }
     fileNames.push(cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
+    nameIn.push(undefined);
     fileDirs.push(0);
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
-      const name = cstringAt(s, at);
       const dir = c.uleb();
       c.uleb();
       c.uleb();
-      fileNames.push(name);
+      fileNames.push(at);
+      nameIn.push(s);
       fileDirs.push(dir);
     }
   }
@@ -381,7 +418,8 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     const dir = di < dirs.length ? dirs[di] : '';
     // As llvm: DWARF 5 directory 0 is the compilation directory itself; any other
     // relative directory (and every DWARF 2-4 one) is relative to DW_AT_comp_dir.
-    const full = version >= 5 && di === 0 ? joinPath(dir, fileNames[index]) : joinPath(compDir, joinPath(di === 0 ? '' : dir, fileNames[index]));
+    const fn = nameOf(index);
+    const full = version >= 5 && di === 0 ? joinPath(dir, fn) : joinPath(compDir, joinPath(di === 0 ? '' : dir, fn));
     names.set(index, full);
     return full;
   };
