@@ -4,8 +4,11 @@
  */
 import * as vscode from 'vscode';
 import type { StatusParams } from '../../server/src/protocol';
+import { moduleCount } from './statusText';
+import { restrictedSummary } from './trustpaths';
 
 const SHOW_STATS_COMMAND = 'ksym.showStats';
+const MANAGE_TRUST = 'Manage Workspace Trust';
 
 function formatCount(n: number): string {
   return n.toLocaleString('en-US');
@@ -31,9 +34,7 @@ function statusTooltip(s: StatusParams): vscode.MarkdownString {
   } else if (s.state === 'error') {
     md.appendText(s.symbols > 0 ? `index failed (serving ${formatCount(s.symbols)} symbols from before)` : 'index failed');
   } else {
-    md.appendText(
-      `${formatCount(s.symbols)} symbols, ${formatCount(s.modules)} modules, indexed in ${formatCount(Math.round(s.millis))} ms`,
-    );
+    md.appendText(`${formatCount(s.symbols)} symbols${moduleCount(s)}, indexed in ${formatCount(Math.round(s.millis))} ms`);
   }
   md.appendMarkdown('\n\n');
   if (s.sources.length) {
@@ -96,6 +97,15 @@ export class ErrorNotifier {
     const entered = s.state === 'error' && this.lastState !== 'error';
     this.lastState = s.state;
     if (!entered) return;
+    // Restricted Mode alone: one short sentence and the way out, not the full messages.
+    const restricted = restrictedSummary(s.messages);
+    if (restricted) {
+      void vscode.window.showWarningMessage(`Kernel Symbols: ${restricted}`, MANAGE_TRUST, 'Show Output').then((choice) => {
+        if (choice === MANAGE_TRUST) void vscode.commands.executeCommand('workbench.trust.manage');
+        else if (choice === 'Show Output') void vscode.commands.executeCommand('ksym.showOutput');
+      });
+      return;
+    }
     const detail = s.messages.length ? s.messages.join('; ') : 'no details from the server';
     // The index in use (the previous one after a failed reindex, the default in Restricted Mode) still serves.
     const serving = s.symbols > 0 ? ` (${s.symbols.toLocaleString('en-US')} symbols are served meanwhile)` : '';

@@ -17,6 +17,8 @@ export interface StatusParams {
   symbols: number;
   /** Number of modules (distinct [mod] names, pseudo modules included). */
   modules: number;
+  /** How many of `modules` are pseudo modules ([bpf], [__builtin__ftrace], ...), not loaded .ko modules. */
+  pseudoModules?: number;
   /** Distinct module names found in ksym.modules (.ko files, loaded on demand). */
   moduleFiles: number;
   /** Types in the vmlinux BTF (ksym.btf), 0 when none is loaded. */

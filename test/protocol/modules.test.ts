@@ -37,6 +37,21 @@ describe.skipIf(!have(MODS, 'module hover tests') || !existsSync(XFS))('hover on
       expect(n).toMatch(/nosuchfn/);
       const g = (await c.hover(uri, 3, 5))!;
       expect(g).toMatch(/not_a_module/);
+      // What the user can do, not how the store works.
+      expect(g).toContain('add the directory holding `not_a_module.ko` to `ksym.modules`');
+      // One code span for the section-relative place (no "`.text``+0x…`").
+      expect(h).toMatch(/kernel form \(`\.text\+0x[0-9a-f]+`\)/);
+      expect(h + d).not.toContain('``');
+      // The candidates show the kernel's size (what /0xsize prints: the distance to the next symbol of
+      // the section, from readelf -sW) and ELF st_size only where it differs, labelled.
+      const syms = readelfSymbols(join(MODS, 'drivers/block/drbd/drbd.ko'));
+      const first = syms.find((x) => x.name === 'put_ldev')!;
+      const next = Math.min(
+        ...syms.filter((x) => x.ndx === first.ndx && x.value > first.value && x.type !== 'SECTION').map((x) => x.value),
+      );
+      expect(next - first.value).toBe(0xf0); // the frame printed /0xf0
+      expect(first.size).not.toBe(0xf0);
+      expect(d).toContain(`| \`0x${first.value.toString(16)}\` | \`0xf0\` (st_size \`0x${first.size.toString(16)}\`) |`);
     } finally {
       await c.close();
     }

@@ -14,7 +14,7 @@ import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from '../core/search/ranking';
 export interface Settings {
   kallsyms: string[];
   systemMap: string[];
-  /** .ko files and directories (default /lib/modules/$(uname -r) when it exists). */
+  /** .ko files and directories (empty or null in the settings: /lib/modules/$(uname -r) when it exists). */
   modules: string[];
   /** vmlinux BTF (raw, or an ELF with .BTF); '' turns BTF off. */
   btf: string;
@@ -57,7 +57,9 @@ export function parseSettings(raw: unknown, workspaceFolder?: string): Settings 
   };
   const kallsyms = list(r.kallsyms, 'kallsyms', [DEFAULT_KALLSYMS]).map((p) => expandPath(p, workspaceFolder));
   const systemMap = list(r.systemMap, 'systemMap', []).map((p) => expandPath(p, workspaceFolder));
-  const modules = list(r.modules, 'modules', defaultModulePaths()).map((p) => expandPath(p, workspaceFolder));
+  // ksym.modules: [] (the Settings UI default) and null (older settings) both mean /lib/modules/$(uname -r).
+  const moduleList = list(r.modules, 'modules', []);
+  const modules = (moduleList.length ? moduleList : defaultModulePaths()).map((p) => expandPath(p, workspaceFolder));
   let btf = DEFAULT_BTF;
   if (typeof r.btf === 'string') btf = r.btf.trim() === '' ? '' : expandPath(r.btf, workspaceFolder);
   else if (r.btf !== undefined && r.btf !== null) problems.push('ksym.btf must be a file path');

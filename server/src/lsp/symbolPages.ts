@@ -5,9 +5,11 @@
  */
 import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf/btf';
+import { expandTabs } from '../core/btf/c';
 import { Kind } from '../core/btf/kinds';
 import { kernelForm, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import type { ModuleKoSource } from '../core/search/sources';
+import { linkageOf } from './hover/hover';
 import { symbolDetails } from './hover/kallsyms';
 import { code, codeBlock, hex, text } from './markdown';
 import { btfPageKind, btfUri, fileUri, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
@@ -93,8 +95,12 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   if (ctx.btf) {
     const ids = ctx.btf.idsByName(s.name).filter((id) => ctx.btf!.kindOf(id) === Kind.FUNC || ctx.btf!.kindOf(id) === Kind.VAR);
     if (ids.length > 0) {
-      const decls = ids.map((id) => ctx.btf!.declaration(id, { layout: true })).join('\n');
-      out.push(`## BTF\n\n${codeBlock(decls, 'c')}\n\n${ids.map((id) => link(`BTF [${id}]`, btfUri(ctx.btf!, id)!)).join(' · ')}`);
+      // The storage class from the symbol's own type: BTF records many global functions as static.
+      const linkage = s.type === 't' ? 'static' : 'none';
+      const decls = ids.map((id) => ctx.btf!.declaration(id, { layout: true, linkage })).join('\n');
+      out.push(
+        `## BTF\n\n${codeBlock(expandTabs(decls), 'c')}\n\n${ids.map((id) => link(`BTF [${id}]`, btfUri(ctx.btf!, id)!)).join(' · ')}`,
+      );
     }
   }
   const prev = neighbour(index, i, -1);
@@ -128,6 +134,11 @@ function btfIds(btf: Btf, ref: Extract<KsymRef, { type: 'btf' }>): number[] {
   return defs.length ? defs : all;
 }
 
+/** A BTF FUNC page's storage class: from the vmlinux symbols of that name (t: static), left out when unknown or mixed. */
+function pageLinkage(index: SymbolIndex, name: string): 'static' | 'none' {
+  return linkageOf(index, name, undefined) ?? 'none';
+}
+
 function btfPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'btf' }>): string | undefined {
   const btf = ctx.btf;
   const title = `# ${ref.kind === 'func' || ref.kind === 'var' ? '' : ref.kind + ' '}${text(ref.name)}`;
@@ -139,7 +150,7 @@ function btfPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'btf' }>): stri
     const k = btf.kindOf(id);
     const size = k === Kind.STRUCT || k === Kind.UNION || k === Kind.ENUM || k === Kind.ENUM64 ? ` · ${btf.sizeOrType(id)} bytes` : '';
     out.push(`BTF ${code(btf.kindName(id))} [${id}]${size} · ${code(btf.file)}${btf.isKfunc(id) ? ' · kfunc' : ''}`);
-    out.push(codeBlock(btf.declaration(id, { layout: true }), 'c'));
+    out.push(codeBlock(expandTabs(btf.declaration(id, { layout: true, linkage: pageLinkage(ctx.index, ref.name) })), 'c'));
   }
   if (ref.kind === 'func' || ref.kind === 'var') {
     const syms = ctx.index.byNameAll(ref.name);

@@ -19,6 +19,11 @@ import {
   typeWordAt,
 } from '../../../server/src/lsp/hover/btf';
 import { text } from '../../../server/src/lsp/markdown';
+import { linkageOf } from '../../../server/src/lsp/hover/hover';
+import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
+import { liveKallsyms } from '../../helpers/corpus';
+
+const LIVE_KALLSYMS = liveKallsyms();
 
 const LIVE = '/sys/kernel/btf/vmlinux';
 const CORPUS = process.env.KSYM_CORPUS
@@ -227,6 +232,36 @@ describe.skipIf(!HAVE_LIVE)('BtfStore: live /sys/kernel/btf/vmlinux', () => {
     expect(functionPrototypeMarkdown(store, 'no_such_function_xyz')).toBeUndefined();
   });
 
+  // This BTF (like Debian's) records most functions as static whatever their binding; the
+  // storage class comes from the symbol's nm type in /proc/kallsyms (the oracle): T → none, t → static.
+  it.runIf(!!LIVE_KALLSYMS)('hover: the prototype takes its storage class from the kallsyms type, not the FUNC record', () => {
+    const index = buildIndex([{ file: '/proc/kallsyms', kind: 'kallsyms', bytes: LIVE_KALLSYMS! }]);
+    index.buildNameIndex();
+    const btf = store.vmlinux!;
+    const fn = (t: number) =>
+      [...Array(Math.min(index.count, 200000)).keys()].find((i) => {
+        if (index.type[i] !== t || index.mod[i] !== 0) return false;
+        const n = index.nameOf(i);
+        return index.byNameAll(n).length === 1 && btf.idsByName(n).some((id) => btf.kindName(id) === 'FUNC');
+      });
+    const g = fn(0x54)!; // T
+    const l = fn(0x74)!; // t
+    const gname = index.nameOf(g);
+    const lname = index.nameOf(l);
+    expect(linkageOf(index, gname, undefined)).toBe('none');
+    expect(linkageOf(index, lname, undefined)).toBe('static');
+    const gmd = functionPrototypeMarkdown(btf, gname, undefined, { linkage: linkageOf(index, gname, undefined) })!;
+    const lmd = functionPrototypeMarkdown(btf, lname, undefined, { linkage: linkageOf(index, lname, undefined) })!;
+    const decl = (md: string) => md.split('\n').find((x) => x.endsWith(');'))!;
+    expect(decl(gmd)).not.toMatch(/^(static|extern) /);
+    expect(decl(gmd)).toContain(`${gname}(`);
+    expect(decl(lmd)).toMatch(/^static /);
+    // Without a symbol type the storage class is left out rather than guessed from the FUNC record.
+    expect(decl(functionPrototypeMarkdown(btf, lname)!)).not.toMatch(/^(static|extern) /);
+    // The pahole/bpftool-style rendering (CLI) keeps the record's own linkage.
+    expect(btf.declaration(btf.idsByName(gname).find((id) => btf.kindName(id) === 'FUNC')!)).toMatch(/^(static|extern) /);
+  });
+
   it('hover: kfuncs are marked', () => {
     const btf = store.vmlinux!;
     const kf = btf.kfuncIds();
@@ -245,14 +280,23 @@ describe.skipIf(!HAVE_LIVE)('BtfStore: live /sys/kernel/btf/vmlinux', () => {
     }
     expect(want.length).toBeGreaterThan(10);
     const md = typeLayoutMarkdown(store, 'struct sk_buff', { maxLines: 100000 })!;
-    expect(md).toContain('**BTF** struct `struct sk_buff`');
+    // The title names the type once ("BTF struct struct sk_buff" was the old title).
+    expect(md).toContain('**BTF** `struct sk_buff` (vmlinux BTF');
+    expect(md).not.toContain('struct `struct');
     const size = /size: (\d+),/.exec(outp)![1];
     expect(md).toContain(`${size} bytes`);
+    // Tabs are expanded at pahole's 8-column stops, so the columns line up in any editor.
     const got = new Map<string, number>();
     for (const line of md.split('\n')) {
-      const m = /^\t[^\t/].*?\b([A-Za-z_]\w*)(\[\d*\])?;\s*\/\*\s*(\d+)\s+(\d+)\s*\*\//.exec(line);
+      const m = /^ {8}[^ /].*?\b([A-Za-z_]\w*)(\[\d*\])?;\s*\/\*\s*(\d+)\s+(\d+)\s*\*\//.exec(line);
       if (m) got.set(m[1], +m[3]);
     }
+    const block = md.slice(md.indexOf('```c'), md.lastIndexOf('```'));
+    expect(block).not.toContain('\t');
+    const members = block.split('\n').filter((l) => /^ +[^ /].*;\s*\/\*\s*\d+(:\s*\d+)?\s+\d+\s*\*\/$/.test(l));
+    expect(members.length).toBeGreaterThanOrEqual(want.length);
+    // Comment columns line up: every member comment of a short line starts at column 56, as pahole's do with 8-wide tabs.
+    for (const l of members) if (l.indexOf('/*') <= 56) expect(l.indexOf('/*')).toBe(56);
     for (const [name, off] of want) expect([name, got.get(name)]).toEqual([name, off]);
     expect(md).toContain(`/* size: ${size},`);
   });
@@ -273,7 +317,9 @@ describe.skipIf(!HAVE_LIVE)('BtfStore: live /sys/kernel/btf/vmlinux', () => {
     expect(atomic).toContain('} atomic_t;');
     expect(typeLayoutMarkdown(store, 'list_head')).toBeUndefined(); // plain names: typedefs only by default
     expect(typeLayoutMarkdown(store, 'list_head', { plainAggregates: true })).toContain('struct list_head {');
-    expect(typeLayoutMarkdown(store, 'enum bpf_prog_type')).toMatch(/enum bpf_prog_type \{\n\tBPF_PROG_TYPE_UNSPEC = 0,/);
+    expect(typeLayoutMarkdown(store, 'enum bpf_prog_type')).toMatch(/enum bpf_prog_type \{\n {8}BPF_PROG_TYPE_UNSPEC = 0,/);
+    expect(typeLayoutMarkdown(store, 'enum bpf_prog_type')).toContain('**BTF** `enum bpf_prog_type`');
+    expect(typeLayoutMarkdown(store, 'u8')).toContain('**BTF** typedef `u8`');
     expect(typeLayoutMarkdown(store, 'union bpf_attr')).toContain('union bpf_attr {');
     expect(typeLayoutMarkdown(store, 'struct no_such_struct_xyz')).toBeUndefined();
     expect(typeLayoutMarkdown(store, 'not a word')).toBeUndefined();
@@ -390,7 +436,7 @@ describe('hover markdown escaping and limits', () => {
       expect(() => typeLayoutMarkdown(btf, w, { plainAggregates: true })).not.toThrow();
       expect(() => functionPrototypeMarkdown(btf, w)).not.toThrow();
     }
-    expect(typeLayoutMarkdown(btf, 'struct tiny_struct')).toContain('struct tiny_struct {\n\tint x;');
+    expect(typeLayoutMarkdown(btf, 'struct tiny_struct')).toContain('struct tiny_struct {\n        int x;');
   });
 
   it('truncateLines keeps head and summary', () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isInside, partitionPaths, restrictedMessage } from '../../../client/src/trustpaths';
+import { isInside, partitionPaths, restrictedMessage, restrictedSummary } from '../../../client/src/trustpaths';
 import { parseSettings } from '../../../server/src/lsp/settings';
 
 describe('Restricted Mode path filter', () => {
@@ -42,5 +42,24 @@ describe('Restricted Mode path filter', () => {
     expect(s.kallsyms).toEqual(p.kept);
     expect(s.problems).toEqual([msg]);
     expect(msg).toMatch(/^Restricted Mode: ksym\.kallsyms names \/etc\/passwd, .* until you trust this workspace$/);
+  });
+});
+
+describe('Restricted Mode notification', () => {
+  it('is one short sentence naming the settings and files (the full messages stay in the status and output)', () => {
+    const kallsyms = restrictedMessage('ksym.kallsyms', ['/home/u/dumps/outside.kallsyms']);
+    const btf = restrictedMessage('ksym.btf', ['/a/vmlinux.btf', '/b/x.btf', '/c/y.btf']);
+    const di = 'Restricted Mode: ksym.debuginfod.urls from the workspace is not used until you trust this workspace';
+    expect(restrictedSummary([kallsyms])).toBe(
+      'Restricted Mode: ksym.kallsyms (outside.kallsyms) from this workspace is not read until you trust it.',
+    );
+    const all = restrictedSummary([kallsyms, btf, di])!;
+    expect(all).toBe(
+      'Restricted Mode: ksym.kallsyms (outside.kallsyms), ksym.btf (vmlinux.btf, x.btf +1 more) and ksym.debuginfod.urls from this workspace are not read until you trust it.',
+    );
+    expect(all.length).toBeLessThan(kallsyms.length + btf.length + di.length);
+    // Any other problem: no summary (the full messages are shown).
+    expect(restrictedSummary([kallsyms, '/x: no such file'])).toBeUndefined();
+    expect(restrictedSummary([])).toBeUndefined();
   });
 });

@@ -23,6 +23,26 @@ const CACHELINE = 64;
 export interface RenderOptions {
   /** pahole-style offset/size/hole comments in struct/union bodies (default true). */
   layout?: boolean;
+  /**
+   * The storage class of a FUNC prototype: 'btf' (default) as the FUNC record says
+   * (`static`/`extern`); 'static' or 'none' (no keyword) when the caller knows better:
+   * pahole records many kernels' global functions as static, so a symbol's nm type
+   * (t vs T) is the better source.
+   */
+  linkage?: 'btf' | 'static' | 'none';
+}
+
+/** Tabs expanded to spaces at 8-column stops (pahole's columns in any tab width). */
+export function expandTabs(s: string): string {
+  if (!s.includes('\t')) return s;
+  return s
+    .split('\n')
+    .map((line) => {
+      let out = '';
+      for (const ch of line) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
+      return out;
+    })
+    .join('\n');
 }
 
 function safeComment(s: string): string {
@@ -59,6 +79,7 @@ type Agg = BtfStruct | BtfUnion;
 
 export class CRenderer {
   private readonly layout: boolean;
+  private readonly linkage: 'btf' | 'static' | 'none';
   private readonly tagNames = new Map<number, string>();
   private readonly ordNames = new Map<number, string>();
   private readonly enumeratorNames = new Map<string, string>(); // `${id}:${idx}` -> name
@@ -93,6 +114,7 @@ export class CRenderer {
     opts: RenderOptions & { dedupNames?: boolean } = {},
   ) {
     this.layout = opts.layout ?? true;
+    this.linkage = opts.linkage ?? 'btf';
     this.dedupNames = opts.dedupNames ?? false;
   }
 
@@ -604,7 +626,8 @@ export class CRenderer {
         const proto = this.get<BtfType>(t.type);
         const name = this.ordName(id);
         const kf = this.btf.isKfunc(id) ? '/* __bpf_kfunc */ ' : '';
-        const link = t.linkage === 'static' ? 'static ' : 'extern ';
+        const own = t.linkage === 'static' ? 'static ' : 'extern ';
+        const link = this.linkage === 'btf' ? own : this.linkage === 'static' ? 'static ' : '';
         if (!proto || proto.kind !== 'FUNC_PROTO')
           return `${kf}/* FUNC ${safeComment(t.name)}: prototype [${t.type}] is not a FUNC_PROTO */`;
         const decl = this.typeDecl(proto.returnType, `${name}(${this.paramList(proto, true, 0, 0)})`);

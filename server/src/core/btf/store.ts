@@ -116,6 +116,8 @@ export interface ModuleBtfResult {
   source?: string;
   /** Why there is no module BTF (or notes about rejected candidates). */
   message?: string;
+  /** No file of the module was found in the module directories (a setting can fix that). */
+  noModuleFile?: boolean;
 }
 
 interface Loaded {
@@ -337,11 +339,11 @@ export class BtfStore {
     }
     if (notes.length) return { module: name, message: `module ${name}: no usable BTF: ${notes.join('; ')}` };
     const where = [
-      cur.live ? join(this.opts.sysfsDir, name) : undefined,
-      this.opts.moduleFiles ? 'no .ko file found by the module store' : 'no module directories configured',
+      cur.live ? `not in ${join(this.opts.sysfsDir, name)}` : undefined,
+      this.opts.moduleFiles ? `no ${name}.ko in the module directories` : 'no module directories are configured',
     ]
       .filter(Boolean)
-      .join(', ');
-    return { module: name, message: `module ${name}: no BTF found (${where})` };
+      .join('; ');
+    return { module: name, message: `module ${name}: no BTF found (${where})`, noModuleFile: true };
   }
 }

@@ -136,7 +136,7 @@ export type ModuleFrameResult =
       bases?: SectionBases;
       warnings: string[];
     } & FrameInModule)
-  | { ok: false; module?: string; error: string; frameText: string };
+  | { ok: false; module?: string; error: string; frameText: string; /** No file of that module in the module paths. */ notFound?: boolean };
 
 export interface AddressResult {
   ok: true;
@@ -621,7 +621,7 @@ export class ModuleStore {
     if (!frame.module) return { ok: false, error: `${text}: the frame names no module`, frameText: text };
     try {
       const r = await this.load(frame.module, frame.buildId);
-      if (!r.ok) return { ok: false, module: r.name, error: r.error, frameText: text };
+      if (!r.ok) return { ok: false, module: r.name, error: r.error, frameText: text, notFound: r.kind === 'not-found' };
       const bases = await this.sectionBases(r.name);
       const known = this.bases.get(r.name);
       const usable = bases && (!known?.file || known.file === r.file) ? bases : undefined;

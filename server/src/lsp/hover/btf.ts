@@ -10,8 +10,10 @@
  */
 import type { Btf } from '../../core/btf';
 import { Kind } from '../../core/btf';
+import { expandTabs } from '../../core/btf/c';
 import type { BtfStore, ModuleBtfResult } from '../../core/btf/store';
 import { code, codeBlock, text } from '../markdown';
+import { setModulesHint } from './modules';
 
 /** Default number of C lines shown in one hover before truncating. */
 const HOVER_MAX_LINES = 120;
@@ -25,14 +27,24 @@ export interface BtfHoverOptions {
   plainAggregates?: boolean;
   /** Explain why there is no BTF answer for a module (default true). */
   explainMissing?: boolean;
+  /**
+   * The prototype's storage class, from the symbol's nm type (`static` for t, none for T);
+   * undefined leaves it out: the FUNC record's own linkage says `static` for every
+   * function in many kernels' BTF.
+   */
+  linkage?: 'static' | 'none';
 }
 
 /** Either a store (vmlinux + lazily loaded modules) or a Btf (vmlinux or split). */
 export type BtfLookup = BtfStore | Btf | undefined;
 
-/** C in a fenced block that nothing inside can close (markdown.ts codeBlock). */
+/**
+ * C in a fenced block that nothing inside can close (markdown.ts codeBlock), tabs expanded
+ * to spaces at pahole's 8-column stops: editors render tabs in hovers at other widths,
+ * which leaves the offset/size comments ragged.
+ */
 export function cBlock(src: string): string {
-  return codeBlock(src, 'c');
+  return codeBlock(expandTabs(src), 'c');
 }
 
 /**
@@ -69,6 +81,14 @@ interface Resolved {
   /** Module split BTF (its own types preferred). */
   split: boolean;
   note?: string;
+  /** The note is that no file of the module was found (ksym.modules can fix it). */
+  noModuleFile?: boolean;
+}
+
+/** The note about a module's BTF (after `prefix`), with what the user can do about it. */
+function noteText(r: Resolved, module: string, prefix = ''): string {
+  const hint = r.noModuleFile ? setModulesHint(module) : '';
+  return `_${prefix}${text(r.note ?? '')}_${hint ? ` ${hint}` : ''}`;
 }
 
 function pick(src: BtfLookup, module: string | undefined): Resolved {
@@ -77,7 +97,13 @@ function pick(src: BtfLookup, module: string | undefined): Resolved {
   if (!module) return { btf: v, label: 'vmlinux BTF', split: false };
   const m: ModuleBtfResult | undefined = src.cachedModule(module);
   if (m?.btf) return { btf: m.btf, label: `BTF of module ${module}`, split: true };
-  return { btf: v, label: 'vmlinux BTF', split: false, note: m?.message ?? `BTF of module ${module} is not loaded yet` };
+  return {
+    btf: v,
+    label: 'vmlinux BTF',
+    split: false,
+    note: m?.message ?? `BTF of module ${module} is not loaded yet`,
+    noModuleFile: m?.noModuleFile,
+  };
 }
 
 function funcIds(btf: Btf, name: string, preferOwn: boolean): number[] {
@@ -96,7 +122,9 @@ function funcIds(btf: Btf, name: string, preferOwn: boolean): number[] {
 }
 
 function header(kind: string, name: string, where: string, extra = ''): string {
-  return `**BTF** ${kind} ${code(name)} (${text(where)})${extra}`;
+  // `struct task_struct` already says what it is: no "struct struct task_struct".
+  const word = name.startsWith(`${kind} `) ? '' : `${kind} `;
+  return `**BTF** ${word}${code(name)} (${text(where)})${extra}`;
 }
 
 /**
@@ -110,16 +138,15 @@ export function functionPrototypeMarkdown(src: BtfLookup, name: string, module?:
     const r = pick(src, module);
     const btf = r.btf;
     const explain = opts.explainMissing ?? true;
-    if (!btf || !name) {
-      return explain && module && r.note ? `_BTF: ${text(r.note)}_` : undefined;
-    }
+    const missing = () => (explain && module && r.note ? noteText(r, module, 'BTF: ') : undefined);
+    if (!btf || !name) return missing();
     const ids = funcIds(btf, name, r.split);
-    if (!ids.length) return explain && module && r.note ? `_BTF: ${text(r.note)}_` : undefined;
+    if (!ids.length) return missing();
     const decls: string[] = [];
     let kfunc = false;
     for (const id of ids) {
       if (btf.isKfunc(id)) kfunc = true;
-      const d = btf.declaration(id, { layout: true });
+      const d = btf.declaration(id, { layout: true, linkage: opts.linkage ?? 'none' });
       if (!decls.includes(d)) decls.push(d);
       if (decls.length >= MAX_DECLS) break;
     }
@@ -127,7 +154,7 @@ export function functionPrototypeMarkdown(src: BtfLookup, name: string, module?:
       ids.length > decls.length && decls.length >= MAX_DECLS ? `\n\n_${ids.length - decls.length} more FUNC records with this name._` : '';
     const shown = ids[0] !== undefined ? btf.nameOf(ids[0]) : name;
     const parts = [header('prototype of', shown, r.label, kfunc ? ' — **kfunc**' : ''), cBlock(decls.join('\n'))];
-    if (r.note && module) parts.push(`_${text(r.note)}_`);
+    if (r.note && module) parts.push(noteText(r, module));
     return parts.join('\n\n') + more;
   } catch (e) {
     return `_BTF: internal error: ${text(e instanceof Error ? e.message : String(e))}_`;
@@ -231,7 +258,7 @@ export function typeLayoutMarkdown(src: BtfLookup, word: string, opts: BtfHoverO
     }
     const others = ids.length > 1 ? `\n\n_${ids.length - 1} more type${ids.length === 2 ? '' : 's'} named ${text(shownName)} in BTF._` : '';
     const parts = [header(KIND_WORD[kind] ?? kind.toLowerCase(), shownName, `${r.label}, [${id}]${size}`), cBlock(blocks.join('\n\n'))];
-    if (r.note && opts.module) parts.push(`_${text(r.note)}_`);
+    if (r.note && opts.module) parts.push(noteText(r, opts.module));
     return parts.join('\n\n') + others;
   } catch (e) {
     return `_BTF: internal error: ${text(e instanceof Error ? e.message : String(e))}_`;

@@ -4,10 +4,32 @@
  * Livepatch references have their own hover (livepatch.ts). Never throws.
  */
 import type { BtfStore } from '../../core/btf/store';
+import type { SymbolIndex } from '../../core/kallsyms/symbolIndex';
 import type { ModuleStore } from '../../core/modules/store';
 import { functionPrototypeMarkdownAsync, typeLayoutMarkdown, typeWordAt } from './btf';
 import { hover, type HoverAnswer, type HoverContext, type LineSource } from './kallsyms';
 import { moduleAddressMarkdown, moduleFrameMarkdown } from './modules';
+
+/**
+ * The storage class of a function's prototype from its kallsyms type: `static` when every
+ * text symbol of that name in the object is local (t), none when global (T, W); undefined
+ * (left out) when they differ or the index does not have it. BTF's own FUNC linkage is not
+ * used: many kernels' BTF records every function as static.
+ */
+export function linkageOf(index: SymbolIndex, name: string, module: string | undefined): 'static' | 'none' | undefined {
+  let local = 0;
+  let global = 0;
+  for (const i of index.byNameAll(name)) {
+    if (index.moduleOf(i) !== module) continue;
+    const t = index.type[i];
+    if (t === 0x74)
+      local++; // t
+    else if (t === 0x54 || t === 0x57 || t === 0x77) global++; // T, W, w
+  }
+  if (local > 0 && global === 0) return 'static';
+  if (global > 0 && local === 0) return 'none';
+  return undefined;
+}
 
 /**
  * Hover with module files: a `[mod]` frame also gets the module's `.ko` view (section,
@@ -39,7 +61,7 @@ export async function hoverWithModules(
     if (t?.kind === 'frame') fn = { name: t.name.replace(/^\./, ''), module: t.module };
     else if (t?.kind === 'address' && answer?.symbol) fn = answer.symbol;
     if (fn) {
-      const proto = await functionPrototypeMarkdownAsync(btf, fn.name, fn.module);
+      const proto = await functionPrototypeMarkdownAsync(btf, fn.name, fn.module, { linkage: linkageOf(ctx.index, fn.name, fn.module) });
       if (proto && answer) answer.markdown += `\n\n---\n\n${proto}`;
       return answer;
     }
