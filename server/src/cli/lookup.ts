@@ -39,6 +39,12 @@ export async function cmdLookup(argv: string[]): Promise<number> {
       if (err instanceof QueryError) fail(2, `ksym: lookup: ${err.message}`);
       throw err;
     }
+    // The printed size is the kernel's own (distance to the next symbol): another size, another build.
+    if (e.sizeMatches === false)
+      process.stderr.write(
+        `ksym: ${e.query}: the printed size 0x${e.printedSize!.toString(16)} is not ${e.name}'s size in this index ` +
+          `(0x${e.size!.toString(16)}): the frame comes from another build of ${e.module ?? 'the kernel'}; the answer may be wrong\n`,
+      );
     if (store && e.name === null && e.candidates.length === 0) {
       const m = await lookupInModule(store, index, q);
       if (m && 'error' in m) process.stderr.write(`ksym: ${m.error}\n`);

@@ -26,6 +26,20 @@ export interface LookupEntry {
   section?: string;
   sectionOffset?: number;
   position?: number;
+  /**
+   * The query printed a size (`name+0xoff/0xsize`): whether it is the symbol's size in this
+   * index (the kernel's: the distance to the next symbol). false means the frame comes from
+   * another build than the index; absent when the query printed none or the size is unknown.
+   */
+  sizeMatches?: boolean;
+  /** The size the query printed (with sizeMatches). */
+  printedSize?: number;
+}
+
+/** Compare the size a query printed with the symbol's (sizeMatches, printedSize). */
+function withPrintedSize(e: LookupEntry, printed: number | undefined): LookupEntry {
+  if (printed === undefined || e.name === null || e.size === null) return e;
+  return { ...e, sizeMatches: e.size === printed, printedSize: printed };
 }
 
 function entryOf(query: string, index: SymbolIndex, r: Resolution | undefined, address?: bigint): LookupEntry {
@@ -118,7 +132,7 @@ export function lookupQuery(index: SymbolIndex, query: string): LookupEntry {
     role: 'ip',
   };
   const fr = resolveFrame(index, frame);
-  if (fr.candidates.length === 1) return symEntry(query, index, fr.candidates[0], offset);
+  if (fr.candidates.length === 1) return withPrintedSize(symEntry(query, index, fr.candidates[0], offset), frame.size);
   const e = entryOf(query, index, undefined);
   e.candidates = fr.candidates.map((c) => symEntry(query, index, c, offset));
   return e;
@@ -157,7 +171,7 @@ export async function lookupInModule(
     sectionOffset: c.value + off,
     position: c.keptPosition,
   });
-  if (r.candidates.length === 1) return { entry: entry(r.candidates[0]) };
+  if (r.candidates.length === 1) return { entry: withPrintedSize(entry(r.candidates[0]), frame.size) };
   const e = entryOf(query, index, undefined);
   e.candidates = r.candidates.map(entry);
   return { entry: e };
