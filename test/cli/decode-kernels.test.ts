@@ -4,7 +4,7 @@
  * running kernel as the only candidate without --kernel. Oracles: the Debian System.map,
  * readelf -sW of drbd.ko, the log's own CPU: line, /proc/version.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { assertBuilt, CLI } from '../helpers/lspclient';
 import { DEBIAN, have, OOPS, SYSTEM_MAP } from '../helpers/corpus';
 import { DRBD, drbdLog, drbdOracle, h, SHIFT, TEXT } from '../helpers/kernelLogs';
 import { readelfSymbols } from '../helpers/readelf';
+import { kernelData } from '../helpers/kernelData';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 const haveAll = have(SYSTEM_MAP, 'decode --kernel tests') && have(DRBD, 'decode --kernel tests');
@@ -136,5 +137,59 @@ describe.skipIf(!haveAll)('plain ksym decode (text): the KASLR shift never on mo
     const rax = out.find((l) => l.startsWith('RAX:'))!;
     expect(rax).toContain(`${h(log.rax)} = drbd_adm_attach+0x${h(log.raxOffset)}/0x${h(attach.size)} [drbd]`);
     for (const f of log.vm) expect(out.find((l) => l.includes(`[<${h(f.at)}>]`))).toMatch(/⟶ ✓$/);
+  });
+});
+
+const kd = kernelData();
+const haveSym = !!kd && spawnSync('llvm-symbolizer', ['--version']).status === 0 && kd.modules.has('loop');
+describe.skipIf(!haveSym || !haveAll)('ksym decode --kernel --json: source lines from the chosen kernel only', () => {
+  // The Debian 6.1.0-57 -dbg vmlinux and loop.ko (npm run fetch-data) as a kernel directory.
+  // Oracle: llvm-symbolizer --inlining at the return address - 1 (vmlinux; the .ko at its
+  // section offset: its line, the function from readelf).
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-decode-src-'));
+  const sym = (obj: string, a: bigint) =>
+    execFileSync('llvm-symbolizer', ['--inlining', `--obj=${obj}`, '0x' + a.toString(16)], { encoding: 'utf8' })
+      .trim()
+      .split('\n\n')[0]
+      .split('\n');
+  it('vmlinux frames through the kernel directory’s vmlinux, [mod] frames through its loop.ko; the same log with another kernel’s vmlinux: refused', () => {
+    const map = readFileSync(kd!.systemMap, 'latin1');
+    const vfsRead = BigInt('0x' + /^([0-9a-f]+) T vfs_read$/m.exec(map)![1]);
+    const loop = readelfSymbols(kd!.modules.get('loop')!).find((r) => r.name === 'loop_set_status_from_info' && r.type === 'FUNC')!;
+    const log = join(dir, 'loop.oops');
+    writeFileSync(
+      log,
+      [
+        `CPU: 2 PID: 77 Comm: cat Not tainted ${kd!.abi} #1 Debian 6.1.192-3`,
+        'Call Trace:',
+        ` [<${h(vfsRead + 0x9an)}>] vfs_read+0x9a/0x310`,
+        ` loop_set_status_from_info+0x10/0x${h(BigInt(loop.size))} [loop]`,
+      ].join('\n'),
+    );
+    const r = run(['decode', '--kernel', kd!.dir, '--json', log]);
+    expect(r.status, r.stderr).toBe(0);
+    type Src = { function: string; file: string; line: number; column: number | null };
+    const j = JSON.parse(r.stdout) as { tokens: (Omit<Tok, 'source'> & { source: Src[] })[] };
+    const vm = j.tokens.find((t) => t.kind === 'frame' && t.name === 'vfs_read')!;
+    const want = sym(kd!.vmlinux, vfsRead + 0x9an - 1n);
+    const chain: string[] = [];
+    for (let i = 0; i < want.length; i += 2) chain.push(`${want[i]} ${want[i + 1]}`);
+    expect(vm.source.map((s) => `${s.function} ${s.file}:${s.line}:${s.column ?? 0}`)).toEqual(chain);
+    const m = j.tokens.find((t) => t.kind === 'frame' && t.module === 'loop')!;
+    const mw = sym(kd!.modules.get('loop')!, BigInt(loop.value + 0x10 - 1));
+    expect(m.source[0]).toMatchObject({ function: 'loop_set_status_from_info' });
+    expect(`${m.source[0].file}:${m.source[0].line}:${m.source[0].column ?? 0}`).toBe(mw.at(-1));
+    // A 6.1.0-56 log against the 6.1.0-56 files with the 6.1.0-57 vmlinux given: never used.
+    const other = join(dir, 'drbd.oops');
+    writeFileSync(other, drbdLog().text);
+    const o = run(['decode', '--kernel', DEBIAN, '--vmlinux', kd!.vmlinux, '--json', other]);
+    const oj = JSON.parse(o.stdout) as { kernel: { problems: string[] }; tokens: (Tok & { sourceProblem?: string })[] };
+    expect(oj.kernel.problems).toContain(`--vmlinux: vmlinux-${kd!.abi} is from ${kd!.abi}, not 6.1.0-56-amd64 (x86_64): not used`);
+    const vmTok = oj.tokens.filter((t) => t.kind === 'frame' && t.module === null && t.name !== null);
+    expect(vmTok.length).toBeGreaterThan(0);
+    for (const t of vmTok) {
+      expect(t.source).toEqual([]);
+      expect(t.sourceProblem).toBeTruthy();
+    }
   });
 });

@@ -10,6 +10,7 @@
  * DEBUGINFOD_URLS) by build id, verified, and resolved. Exit status 1 when the log's kernel
  * is not among the candidates. The work is in core/kernels (decodeLog).
  */
+import { statSync } from 'node:fs';
 import { homedir, machine, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,14 +20,21 @@ import { readFdBounded, readGuardedSync, type GuardOptions } from '../core/commo
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
-import { decodeLog, type DecodedLog } from '../core/kernels/decodeLog';
+import { buildIdFromNotes } from '../core/dwarf/elf';
+import { DebugSet } from '../core/dwarf/loadDebug';
+import { nodeProbe } from '../core/dwarf/readFile';
+import { decodeLog, type DecodedLog, type FrameSource } from '../core/kernels/decodeLog';
+import { versionsCompatible, type LogIdentity } from '../core/kernels/identity';
+import { belongsTo, type Kernel } from '../core/kernels/kernels';
+import { readVmlinuxInfo } from '../core/kernels/readKernelFiles';
+import { buildIdsMatch } from '../core/kernels/source';
 import { kernelForLog } from '../core/kernels/forLog';
-import type { Kernel } from '../core/kernels/kernels';
 import { logShift } from '../core/kernels/logShift';
 import { releaseFromPath } from '../core/kernels/source';
 import { fetchDebuginfod } from '../core/kernels/storeDebuginfod';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { linkModules } from '../core/kernels/storeModuleLinks';
+import { sourceText, type SourceJson } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
 import { fail, help, UsageError } from './common';
 
@@ -131,6 +139,10 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
       modulePaths.unshift(links.dir);
     }
   }
+  // Source lines: the selected kernel's own debug files only (its vmlinux, verified against
+  // its symbols and the log's build id; module debug files verified by build id).
+  const vmlinux = k && values.vmlinux ? vmlinuxOfKernel(k, lk.identity, values.vmlinux, problems) : undefined;
+  const debug = k ? debugSetForKernel(k, index, lk.identity, vmlinux) : undefined;
   try {
     const store = modulePaths.length ? new ModuleStore(modulePaths) : undefined;
     const logStore = store?.forLog({ sysfs: false, kallsyms: shift.shift.vmlinuxShift === 0n ? index : undefined });
@@ -156,10 +168,7 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
           return { name: p.name, offset: p.offset, size: p.size, module: r.module, matchesLog: !!c.printedMatches };
         },
       },
-      noSource:
-        values.vmlinux || values.module
-          ? 'source lines need the DWARF reader of ksym lookup (not wired into decode --json yet)'
-          : undefined,
+      source: debug && tokenSource(debug, logStore),
     });
     decoded.kernel.problems.push(...problems);
     if (values.json) process.stdout.write(JSON.stringify(decoded, null, 1) + '\n');
@@ -169,9 +178,95 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
       process.stdout.write(renderText(input, decoded));
     }
   } finally {
+    debug?.close();
     links?.dispose();
   }
   return sel.ok ? 0 : 1;
+}
+
+/**
+ * --vmlinux FILE when it is of the chosen kernel (its banner's release and version, its build
+ * id against the kernel's and the log's); else undefined and one short line in `problems`.
+ * A directory is searched by the DebugSet and verified there.
+ */
+function vmlinuxOfKernel(k: Kernel, id: LogIdentity, file: string, problems: string[]): string | undefined {
+  let info: ReturnType<typeof readVmlinuxInfo>;
+  try {
+    if (!statSync(file).isFile()) return file;
+    info = readVmlinuxInfo(file);
+  } catch (e) {
+    problems.push(`--vmlinux: ${describeError(file, e, 'a vmlinux')}`);
+    return undefined;
+  }
+  const logId = id.buildId?.value;
+  const refusal =
+    logId && info.buildId && !buildIdsMatch(logId, info.buildId)
+      ? `${file} has build id ${info.buildId}, the log's kernel ${logId}`
+      : belongsTo(k, { kind: 'debug', path: file, buildId: info.buildId, release: info.banner?.release });
+  const version = info.banner?.version;
+  const otherBuild = !refusal && version && k.version && info.banner?.release === k.release && !versionsCompatible(k.version, version);
+  if (refusal || otherBuild) {
+    problems.push(`--vmlinux: ${refusal ?? `${file} is ${info.banner!.release} ${version}, the log's kernel ${k.version}`}: not used`);
+    return undefined;
+  }
+  return file;
+}
+
+/** The DebugSet of the chosen kernel: --vmlinux, else its own vmlinux debug file; the running kernel's usual places. */
+function debugSetForKernel(k: Kernel, index: SymbolIndex, id: LogIdentity, vmlinux: string | undefined): DebugSet {
+  const running = k.kind === 'running';
+  return new DebugSet({
+    vmlinux: vmlinux ?? k.vmlinuxDebug,
+    autoLocate: running,
+    release: k.release,
+    kernelNotes: running ? nodeProbe.readSmall('/sys/kernel/notes') : undefined,
+    buildId: k.buildId ?? id.buildId?.value,
+    symbols: {
+      lookup: (name) =>
+        index
+          .byNameAll(name)
+          .filter((i) => index.mod[i] === 0)
+          .map((i) => index.addressOf(i)),
+    },
+    moduleBuildId: (name) => {
+      const fromLog = id.moduleBuildIds.get(name)?.value ?? id.moduleBuildIds.get(name.replace(/_/g, '-'))?.value;
+      if (fromLog || !running) return fromLog;
+      const b = nodeProbe.readSmall(`/sys/module/${name.replace(/-/g, '_')}/notes/.note.gnu.build-id`);
+      return b ? buildIdFromNotes(b) : undefined;
+    },
+  });
+}
+
+/** Source lines per token: vmlinux ones through the kernel's vmlinux, module ones through the file the store resolved them in. */
+function tokenSource(debug: DebugSet, store: ModuleStore | undefined): FrameSource {
+  const noModule = (m: string) => ({
+    source: [],
+    sourceProblem: `module ${m}: no file of it (give --module FILE.ko|DIR or --debuginfod URL)`,
+  });
+  return async (t, r) => {
+    const returnAddress = t.role === 'trace';
+    if (r.vmlinux !== undefined) return debug.vmlinux(r.vmlinux, { returnAddress, symbol: r.symbol });
+    if (!r.module) return undefined;
+    if (!store) return noModule(r.module);
+    if (t.kind === 'frame') {
+      if (t.offset === undefined) return undefined;
+      const f = await store.resolveModuleFrame(t);
+      if (!f.ok) return { source: [], sourceProblem: f.error };
+      if (f.candidates.length !== 1)
+        return { source: [], sourceProblem: `${f.candidates.length} symbols named ${t.name} in ${f.module}: ambiguous` };
+      const c = f.candidates[0];
+      return debug.module(
+        { module: f.module, file: f.file, section: c.section, offset: c.value + t.offset, buildId: t.buildId },
+        { returnAddress, symbol: t.name },
+      );
+    }
+    const a = await store.resolveAddress(t.address, { returnAddress });
+    if (!a.ok) return { source: [], sourceProblem: a.error };
+    return debug.module(
+      { module: a.module, file: a.file, section: a.section, offset: a.sectionOffset },
+      { returnAddress, symbol: a.symbol.name },
+    );
+  };
 }
 
 /** The log with `  ⟶ name+0xoff/0xsize [mod]` (or ✓ when the kernel prints what the log printed) per line. */
@@ -180,7 +275,10 @@ function renderText(input: string, d: DecodedLog): string {
   for (const t of d.tokens) {
     if (t.name === null) continue;
     const form = `${t.name}+0x${(t.offset ?? 0).toString(16)}${t.size !== null ? `/0x${t.size.toString(16)}` : ''}${t.module ? ` [${t.module}]` : ''}`;
-    const note = t.matchesLog ? '✓' : t.kind === 'frame' ? `${t.text} = ${t.address} ⚠ ${form}` : `${t.text} = ${form}`;
+    const at = t.kind === 'frame' ? sourceText(t.source as SourceJson[])?.at : undefined;
+    const note =
+      (t.matchesLog ? '✓' : t.kind === 'frame' ? `${t.text}${t.address ? ` = ${t.address}` : ''} ⚠ ${form}` : `${t.text} = ${form}`) +
+      (at ? ` ${at}` : '');
     const l = byLine.get(t.line) ?? [];
     if (!l.includes(note)) l.push(note);
     byLine.set(t.line, l);

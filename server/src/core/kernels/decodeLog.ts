@@ -11,7 +11,7 @@
 import { hexAddr } from '../common/addr';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
 import { resolveAddressToken, resolveFrame } from '../log/resolve';
-import { frameText, scanLine, type FrameToken } from '../log/scan';
+import { frameText, scanLine, type AddressToken, type FrameToken } from '../log/scan';
 import type { LogKernel } from './forLog';
 import type { AddressShift } from './kaslr';
 
@@ -61,11 +61,19 @@ export interface ModuleLookups {
   frame?(frame: FrameToken): Promise<{ name: string; offset: number; size: number; module: string; matchesLog: boolean } | undefined>;
 }
 
-/** Source lines of a frame (issue 15's producer), when debug info is configured. */
+/** A source answer as `ksym lookup --json` prints it (core/log/source.ts). */
+export type TokenSourceAnswer = { source: unknown[]; sourceProblem?: string } | undefined;
+
+/**
+ * Source lines of a frame or address token (issue 15's producer), when debug info is
+ * configured. `vmlinux`: the index address when the selected kernel's symbols placed the
+ * token in vmlinux (then only that kernel's vmlinux debug file may answer); module tokens
+ * are the caller's to place (its module store). Stack entries are return addresses.
+ */
 export type FrameSource = (
-  frame: FrameToken,
-  resolved: { address?: bigint; symbol?: string },
-) => { source: unknown[]; sourceProblem?: string } | undefined;
+  token: FrameToken | AddressToken,
+  resolved: { vmlinux?: bigint; symbol?: string; module?: string },
+) => TokenSourceAnswer | Promise<TokenSourceAnswer>;
 
 export interface DecodeOptions {
   lk: LogKernel;
@@ -156,13 +164,7 @@ export async function decodeLog(text: string, o: DecodeOptions): Promise<Decoded
           if (m) Object.assign(base, { name: m.name, offset: m.offset, size: m.size, module: m.module, matchesLog: m.matchesLog });
           else if (r.problem) base.sourceProblem = r.problem;
         } else if (r.problem) base.sourceProblem = r.problem;
-        if (o.source) {
-          const s = o.source(t, { address: r.address, symbol: r.kernel?.sym.name });
-          if (s) {
-            base.source = s.source;
-            if (s.sourceProblem) base.sourceProblem = s.sourceProblem;
-          }
-        } else if (o.noSource && !base.sourceProblem) base.sourceProblem = o.noSource;
+        await addSource(o, t, base, r.kernel && !r.kernel.sym.module ? r.address : undefined);
       } else {
         const frame =
           t.frameAt !== undefined ? (toks.find((x) => x.kind === 'frame' && x.start === t.frameAt) as FrameToken | undefined) : undefined;
@@ -189,9 +191,24 @@ export async function decodeLog(text: string, o: DecodeOptions): Promise<Decoded
           }
         }
         if (base.name === null) base.sourceProblem = r.note ?? 'no symbol covers this address';
+        else await addSource(o, t, base, r.kernel && !r.kernel.sym.module ? r.address : undefined);
       }
       tokens.push(base);
     }
   }
   return { kernel, tokens };
+}
+
+/** A token's source lines (or why there are none) from the configured producer. */
+async function addSource(o: DecodeOptions, t: FrameToken | AddressToken, base: DecodedToken, vmlinux: bigint | undefined): Promise<void> {
+  if (!o.source) {
+    if (o.noSource && !base.sourceProblem) base.sourceProblem = o.noSource;
+    return;
+  }
+  if (base.name === null && vmlinux === undefined) return;
+  const s = await o.source(t, { vmlinux, symbol: base.name ?? undefined, module: base.module ?? undefined });
+  if (!s) return;
+  base.source = s.source;
+  if (s.sourceProblem) base.sourceProblem = s.sourceProblem;
+  else delete base.sourceProblem;
 }
