@@ -28,6 +28,8 @@ import { identifyLog } from '../../../server/src/core/kernels/identity';
 import { logShift } from '../../../server/src/core/kernels/logShift';
 import { findKlpRefs, lineStarts } from '../../../server/src/core/livepatch/textRefs';
 import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
+import { DwarfReader } from '../../../server/src/core/dwarf/reader';
+import { bytesSource } from '../../../server/src/core/dwarf/source';
 import { ROOT } from '../../helpers/corpus';
 
 const core = {
@@ -55,6 +57,8 @@ const core = {
   findKlpRefs,
   lineStarts,
   extractKlpC,
+  DwarfReader,
+  bytesSource,
 };
 
 interface Row {
