@@ -25,6 +25,9 @@ describe('log line tokenizer', () => {
     const rip = 'RIP: 0010:[<ffffffff8123487f>]  [<ffffffff8123487f>] __lock_acquire+0x61f/0x4b50';
     expect(frames(rip)[0].role).toBe('ip');
     expect(addrs(rip).every((x) => x.role === 'ip')).toBe(true);
+    // Both addresses of the old RIP line belong to the frame printed after them (each is checked against it).
+    const [rf] = frames(rip);
+    expect(addrs(rip).map((x) => x.frameAt)).toEqual([rf.start, rf.start]);
   });
 
   it('arm64 pc/lr, riscv epc/ra, ppc NIP/LR and dot names, arm32 (func) from, s390 parenthesised frames', () => {

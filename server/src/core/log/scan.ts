@@ -186,6 +186,14 @@ function pairAddresses(line: string, toks: LogToken[], lineRole: FrameRole): voi
       f.address = best.address;
       best.role = f.role;
       best.frameAt = f.start;
+      // Old x86 `RIP: 0010:[<A>]  [<B>] f+off/size`: A (regs->ip) is printed for the same frame, so
+      // it is checked against it too (B is printk_address's copy of the same value).
+      const b = best;
+      const first = addrs.find((a) => a.end < b.start && /^>\]\s+\[<$/.test(line.slice(a.end, b.start)));
+      if (first && /\bRIP:?\s*[0-9a-fA-F]{4}:\[<$/.test(line.slice(0, first.start))) {
+        first.role = f.role;
+        first.frameAt = f.start;
+      }
     }
   }
 }
