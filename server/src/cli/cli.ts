@@ -4,7 +4,7 @@
  * short command's time:
  *
  *   dist/cli-btf.js    btf                                      (btf.ts)
- *   dist/cli-cmds.js   lookup decode stats symbols check search (cmds.ts)
+ *   dist/cli-cmds.js   lookup decode stats symbols check search trace (cmds.ts)
  *   dist/server.js     lsp: the language server the extension runs
  *
  * They sit next to this one and are loaded with require() at run time
@@ -26,6 +26,7 @@ function bundleOf(cmd: string): CommandBundle | undefined {
     case 'symbols':
     case 'check':
     case 'search':
+    case 'trace':
       return require('./cli-cmds.js') as CommandBundle;
     case 'lsp':
       return { run: lsp };

@@ -11,6 +11,7 @@ import { cmdLookup } from './lookup';
 import { cmdSearch } from './search';
 import { cmdStats } from './stats';
 import { cmdSymbols } from './symbols';
+import { cmdTrace } from './trace';
 
 /** Runs `ksym CMD ARGV...` for the commands of this bundle; the exit status. */
 export async function run(cmd: string, argv: string[]): Promise<number> {
@@ -31,6 +32,8 @@ export async function run(cmd: string, argv: string[]): Promise<number> {
         return await cmdCheck(argv);
       case 'search':
         return await cmdSearch(argv);
+      case 'trace':
+        return await cmdTrace(argv);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }

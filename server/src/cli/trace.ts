@@ -1,0 +1,184 @@
+/**
+ * `ksym trace NAME...`: can this kernel function be traced (fentry, fexit, fmod_ret,
+ * kprobe, kretprobe), with which arguments, which copy, and ready-to-paste snippets.
+ * The work is in core/trace; this reads the inputs and prints.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SOURCE_OPTIONS } from './common';
+import { writeStdout } from './stdout';
+import type { Btf } from '../core/btf';
+import { DEFAULT_BTF } from '../core/btf/read';
+import { loadBtfFile } from '../core/btf/store';
+import { loadIndex } from '../core/kallsyms/load';
+import { sourceKind } from '../core/kallsyms/parse';
+import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
+import { readTraceFacts } from '../core/trace/readFacts';
+import { ATTACH_KINDS, traceFunction, type TraceFacts, type TraceReport } from '../core/trace/rules';
+
+export const TRACE_USAGE = `Usage: ksym trace [--btf FILE] [--kallsyms FILE]... [--json] NAME...
+
+Whether the kernel function NAME can be traced with fentry, fexit, fmod_ret, kprobe
+and kretprobe, following the kernel's own rules (btf_distill_func_proto,
+bpf_check_attach_target, the trampoline's argument limit, ftrace sites, the kprobe
+blacklist); its arguments as 'bpftrace -lv' lists them; which copy a by-name attach
+reaches when the name has several; a bpftrace probe and a libbpf skeleton.
+
+  --btf FILE               vmlinux BTF (default ${DEFAULT_BTF})
+  --kallsyms FILE          kallsyms text or System.map (repeatable; default ${DEFAULT_KALLSYMS})
+  --filter-functions FILE  available_filter_functions of that kernel
+  --kprobe-blacklist FILE  debugfs kprobes/blacklist of that kernel
+  --error-injection FILE   debugfs error_injection/list of that kernel
+  --config FILE            that kernel's .config (or config.gz)
+  --bpftrace-version V     snippet dialect (default: the installed bpftrace's)
+  --json                   [{name, copies, kfunc, args, attach, reasons, snippets}]
+
+For the running kernel (the defaults) the live tracefs/debugfs files and
+/proc/config.gz are read when readable; with another kernel's files only what is given.
+Each verdict is true, false or "unknown", and every false or unknown says why.
+Exit status: 0 every NAME is a function ksym knows, 1 one is not, 2 unusable input.`;
+
+class TraceUsageError extends Error {}
+
+function readable(f: string): boolean {
+  try {
+    accessSync(f, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readText(f: string): string {
+  const b = readFileSync(f);
+  if (f.endsWith('.gz'))
+    return (require('node:zlib') as typeof import('node:zlib')).gunzipSync(b, { maxOutputLength: 64 << 20 }).toString('latin1');
+  return b.toString('latin1');
+}
+
+function installedBpftrace(): string | undefined {
+  try {
+    const out = execFileSync('bpftrace', ['--version'], { timeout: 3000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return /v?(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function cmdTrace(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (e) {
+    if (e instanceof TraceUsageError || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ksym trace: ${(e as Error).message}\n\n${TRACE_USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function hex(a: bigint): string {
+  return a.toString(16).padStart(16, '0');
+}
+
+/** The issue's JSON shape, exactly. */
+export function traceJson(r: TraceReport): object {
+  return {
+    name: r.name,
+    copies: r.copies.map((c) => ({ address: hex(c.address), module: c.module ?? null, type: c.type, byName: c.byName })),
+    kfunc: r.kfunc,
+    args: r.args.map((a) => ({ name: a.name, type: a.type })),
+    attach: r.attach,
+    reasons: r.reasons.map((x) => ({ attach: x.attach, reason: x.reason })),
+    snippets: r.snippets,
+  };
+}
+
+function text(r: TraceReport): string {
+  const lines: string[] = [`${r.name}${r.kfunc ? ' (kfunc' + (r.kfuncFlags?.length ? `: ${r.kfuncFlags.join(' | ')}` : '') + ')' : ''}`];
+  for (const k of ATTACH_KINDS) lines.push(`  ${k.padEnd(9)} ${r.attach[k] === 'unknown' ? 'unknown' : r.attach[k] ? 'yes' : 'no'}`);
+  for (const x of r.reasons) lines.push(`    ${x.attach}: ${x.reason}`);
+  if (r.args.length || r.ret) {
+    lines.push('  args:');
+    for (const a of r.args) lines.push(`    ${a.decl}`);
+    if (r.ret) lines.push(`    ${r.ret.decl}`);
+  }
+  for (const c of r.copies)
+    lines.push(`  copy ${hex(c.address)} ${c.type} ${c.name}${c.module ? ` [${c.module}]` : ''}${c.byName ? '  <- by name' : ''}`);
+  for (const c of r.variants) lines.push(`  variant ${hex(c.address)} ${c.type} ${c.name}${c.module ? ` [${c.module}]` : ''}`);
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  if (r.snippets.bpftrace) lines.push('', r.snippets.bpftrace.trimEnd(), '', r.snippets.libbpf.trimEnd());
+  return lines.join('\n') + '\n';
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...SOURCE_OPTIONS,
+      btf: { type: 'string' },
+      'filter-functions': { type: 'string' },
+      'kprobe-blacklist': { type: 'string' },
+      'error-injection': { type: 'string' },
+      config: { type: 'string' },
+      'bpftrace-version': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TRACE_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new TraceUsageError('no NAME given');
+  const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
+  const live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
+  const loaded = await loadIndex(files.map((file) => ({ file, kind: sourceKind(file) })));
+  for (const w of loaded.warnings) process.stderr.write(`ksym: warning: ${w}\n`);
+  if (!loaded.index) {
+    process.stderr.write(loaded.errors.map((e) => `ksym: ${e}`).join('\n') + '\n');
+    return 2;
+  }
+  for (const e of loaded.errors) process.stderr.write(`ksym: ${e}\n`);
+
+  let btf: Btf | undefined;
+  let btfProblem: string | undefined;
+  const btfFile = values.btf ?? (readable(DEFAULT_BTF) ? DEFAULT_BTF : undefined);
+  if (btfFile && btfFile !== 'none') {
+    const r = await loadBtfFile(btfFile);
+    if (r.ok) btf = r.btf;
+    else if (values.btf) {
+      process.stderr.write(`ksym: ${r.error}\n`);
+      return 2;
+    } else btfProblem = r.error;
+  } else btfProblem = btfFile === 'none' ? '--btf none' : `${DEFAULT_BTF} is not readable`;
+
+  const facts: TraceFacts = live ? readTraceFacts() : {};
+  const given = (opt: string | undefined, set: (t: string) => void, label: string) => {
+    if (opt === undefined) return;
+    try {
+      set(readText(opt));
+    } catch (e) {
+      throw new TraceUsageError(`${label} ${opt}: ${(e as Error).message}`);
+    }
+  };
+  given(
+    values['filter-functions'],
+    (t) => ((facts.availableFilterFunctions = t), (facts.availableFilterFunctionsProblem = undefined)),
+    '--filter-functions',
+  );
+  given(values['kprobe-blacklist'], (t) => ((facts.kprobeBlacklist = t), (facts.kprobeBlacklistProblem = undefined)), '--kprobe-blacklist');
+  given(values['error-injection'], (t) => ((facts.errorInjectionList = t), (facts.errorInjectionProblem = undefined)), '--error-injection');
+  given(values.config, (t) => (facts.config = t), '--config');
+  if (!live) {
+    facts.availableFilterFunctionsProblem ??= 'not given for this kernel (--filter-functions)';
+    facts.kprobeBlacklistProblem ??= 'not given for this kernel (--kprobe-blacklist)';
+    facts.errorInjectionProblem ??= 'not given for this kernel (--error-injection)';
+  }
+  const bpftraceVersion = values['bpftrace-version'] ?? installedBpftrace();
+
+  const reports = positionals.map((name) => traceFunction({ name, btf, btfProblem, index: loaded.index, facts, bpftraceVersion }));
+  if (values.json) writeStdout(JSON.stringify(reports.map(traceJson), null, 2) + '\n');
+  else writeStdout(reports.map(text).join('\n'));
+  return reports.every((r) => r.btfId !== undefined || r.copies.length > 0) ? 0 : 1;
+}
