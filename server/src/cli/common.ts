@@ -13,6 +13,7 @@ Commands:
   check    livepatch sympos diagnostics for text, C sources and livepatch .ko files
   btf      C declarations and statistics from BTF (vmlinux and module split BTF)
   search   rank every kernel symbol and BTF type for a query (like Ctrl+T)
+  trace    can a function be traced (fentry/fexit/fmod_ret/kprobe), its arguments, snippets
   decode   annotate a kernel log (oops, dmesg, trace) with resolved symbols
   stats    statistics of a symbol table
   lsp      run the language server (--stdio)
