@@ -34,7 +34,9 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
       containerName: string;
       location: { uri: string };
     }[];
-    expect(r[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: 12, containerName: 'vmlinux' });
+    // One entry per symbol: the BTF FUNC record is the vmlinux symbol's detail, not a second "tcp_v4_rcv btf".
+    expect(r[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: 12, containerName: 'vmlinux · BTF' });
+    expect(r.filter((x) => x.name === 'tcp_v4_rcv').every((x) => x.containerName !== 'btf')).toBe(true);
     expect(r[0].location.uri).toMatch(/^ksym:\/symbol\/vmlinux\/tcp_v4_rcv/);
     const names = r.map((x) => x.name);
     // The __pfx_ variant is grouped right after its base, ahead of any other prefix match.
@@ -54,6 +56,15 @@ describe.skipIf(!live || !existsSync(LIVE_BTF))('BTF and livepatch sympos over s
     const page = (await c.conn.sendRequest('ksym/symbolPage', { uri: r[0].location.uri })) as { content: string };
     expect(page.content).toContain('tcp_v4_rcv');
     expect(page.content).toMatch(/int tcp_v4_rcv\(struct sk_buff \*skb\)/);
+    // An address typed in the picker: the symbol covering it, as %pS prints it (oracle: /proc/kallsyms via the page's address).
+    const addr = /addr=([0-9a-f]+)/.exec(r[0].location.uri)?.[1];
+    if (addr && !/^0+$/.test(addr)) {
+      const at = (BigInt('0x' + addr) + 0x10n).toString(16);
+      const a = (await c.conn.sendRequest('workspace/symbol', { query: at })) as { name: string; location: { uri: string } }[];
+      expect(a[0].name).toMatch(new RegExp(`^${at} → tcp_v4_rcv\\+0x10/0x[0-9a-f]+$`));
+      const o = (await c.conn.sendRequest('workspace/symbol', { query: 'tcp_v4_rcv+0x10' })) as { name: string }[];
+      expect(o[0].name).toBe(a[0].name.split(' → ')[1]);
+    }
     const one = (await c.conn.sendRequest('workspace/symbol', { query: 'a' })) as unknown[];
     expect(one.length).toBeGreaterThan(0);
     expect(one.length).toBeLessThanOrEqual(200);

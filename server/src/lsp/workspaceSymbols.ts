@@ -47,11 +47,28 @@ function hitLocation(hit: Pick<SearchHit, 'source' | 'id'>, opts: LocationOption
   return pageLocation(formatKsymUri({ type: 'ko', module: ko.moduleName, name: ko.nameOf(hit.id), sym: ko.syms[hit.id] }));
 }
 
-/** The ranked hits as SymbolInformation (containerName: module name, 'vmlinux' or 'btf'). */
+/**
+ * The label of a hit: its name; for an address query what the kernel prints for it, with the
+ * query in front unless the form starts with it. Editors filter the results by the query
+ * (VS Code fuzzy-matches it against the name), so the label must contain the query.
+ */
+function label(h: SearchHit, query: string): string {
+  if (!h.form) return h.name;
+  const q = query.trim();
+  return h.form.startsWith(q) ? h.form : `${q} → ${h.form}`;
+}
+
+/** Module name, 'vmlinux' or 'btf'; 'vmlinux · BTF' for a symbol BTF also describes (one entry for both). */
+function container(h: SearchHit): string {
+  const c = h.source.container(h.id);
+  return h.btf ? `${c} · BTF` : c;
+}
+
+/** The ranked hits as SymbolInformation (containerName: module name, 'vmlinux', 'vmlinux · BTF' or 'btf'). */
 export function workspaceSymbols(ctx: WorkspaceSymbolContext, query: string): SymbolInformation[] {
   try {
     const hits = search(searchSources(ctx), query, { cap: ctx.cap ?? DEFAULT_CAP });
-    return hits.map((h) => ({ name: h.name, kind: lspKind(h), containerName: h.source.container(h.id), location: hitLocation(h, ctx) }));
+    return hits.map((h) => ({ name: label(h, query), kind: lspKind(h), containerName: container(h), location: hitLocation(h, ctx) }));
   } catch {
     return [];
   }

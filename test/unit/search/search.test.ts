@@ -127,6 +127,37 @@ describe('search ranking (fixture)', () => {
   });
 });
 
+describe('Go to Symbol: an address or name+0xoff lists the symbol covering it (fixture)', () => {
+  const index = fixture();
+  const src = [new KallsymsSource(index)];
+  it('a hex address (0x or 8+ digits) gives the symbol the kernel names for it, first', () => {
+    for (const q of ['ffffffff81000128', '0xffffffff81000128', 'FFFFFFFF81000128']) {
+      const [h] = search(src, q);
+      // foo_bar: 0xffffffff81000110, next symbol at 0x...200 (kallsyms rule: size to the next symbol).
+      expect([h.name, h.form]).toEqual(['foo_bar', 'foo_bar+0x18/0xf0']);
+    }
+    // Aliases: the first in kallsyms order, as %pS prints it.
+    expect(search(src, 'ffffffff81000700')[0].form).toBe('tcp_v4_rcv_alias+0x0/0x100');
+    expect(search(src, 'ffffffff80000000')).toEqual([]); // below _stext: nothing covers it
+  });
+  it('name+0xoff resolves like the kernel: past the end it is the next symbol', () => {
+    expect(search(src, 'foo_bar_baz+0x10')[0].form).toBe('foo_bar_baz+0x10/0x100');
+    expect(search(src, 'foo_bar_baz+0x110')[0].form).toBe('xfoo_bar+0x10/0x100');
+    // A frame without [mod] is vmlinux's (as in a log); [modx] names the module's copy.
+    expect(search(src, 'foo_bar+0x4').map((h) => h.form)).toEqual(['foo_bar+0x4/0xf0']);
+    expect(search(src, 'foo_bar+0x4 [modx]').map((h) => [h.source.container(h.id), h.form])).toEqual([['modx', 'foo_bar+0x4 [modx]']]);
+    // Not an address: ordinary name search.
+    expect(search(src, 'foo_bar')[0].form).toBeUndefined();
+  });
+  it('workspace symbols: the label holds the query (editors filter by it) and the kernel form', () => {
+    const [a] = workspaceSymbols({ index, cap: 20 }, '0xffffffff81000128');
+    expect(a.name).toBe('0xffffffff81000128 → foo_bar+0x18/0xf0');
+    expect(a.location.uri).toBe('file:///tmp/fixture.kallsyms');
+    const [n] = workspaceSymbols({ index, cap: 20 }, 'foo_bar_baz+0x10');
+    expect(n.name).toBe('foo_bar_baz+0x10/0x100');
+  });
+});
+
 describe('ksym: URIs and pages (fixture)', () => {
   const index = fixture();
   it('round trip', () => {
@@ -221,7 +252,7 @@ describe('live kernel (/proc/kallsyms + /sys/kernel/btf/vmlinux)', () => {
 
   it.runIf(!!ctx && index!.byNameAll('tcp_v4_rcv').length > 0)('tcp_v4_rcv exact first; tvr finds it in the top 10', () => {
     const ws = workspaceSymbols(ctx!, 'tcp_v4_rcv');
-    expect(ws[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: SymbolKind.Function, containerName: 'vmlinux' });
+    expect(ws[0]).toMatchObject({ name: 'tcp_v4_rcv', kind: SymbolKind.Function, containerName: btf ? 'vmlinux · BTF' : 'vmlinux' });
     expect(ws.findIndex((w) => w.name === 'tcp_v4_rcv_alias')).toBe(-1);
     const tvr = workspaceSymbols(ctx!, 'tvr')
       .slice(0, 10)
@@ -240,6 +271,32 @@ describe('live kernel (/proc/kallsyms + /sys/kernel/btf/vmlinux)', () => {
     const td = workspaceSymbols(ctx!, 'u32').find((w) => w.containerName === 'btf' && w.name === 'u32');
     expect(td?.kind).toBe(SymbolKind.TypeParameter);
   });
+  it.runIf(!!ctx && !!btf && index!.byNameAll('vfs_read').length > 0)(
+    "one entry per symbol: a BTF FUNC is the vmlinux symbol's detail",
+    () => {
+      const ws = workspaceSymbols(ctx!, 'vfs_read');
+      const exact = ws.filter((w) => w.name === 'vfs_read');
+      expect(exact).toHaveLength(index!.byNameAll('vfs_read').length);
+      expect(exact[0]).toMatchObject({ kind: SymbolKind.Function, containerName: 'vmlinux · BTF' });
+      expect(ws.some((w) => w.containerName === 'btf' && w.kind === SymbolKind.Function && index!.byNameAll(w.name).length > 0)).toBe(
+        false,
+      );
+      // The page it opens has the BTF prototype.
+      const page = workspaceSymbols({ ...ctx!, openFile: () => false }, 'vfs_read').find((w) => w.name === 'vfs_read')!;
+      expect(symbolPage(page.location.uri, ctx!)!.content).toMatch(/ssize_t vfs_read\(struct file \*/);
+    },
+  );
+  it.runIf(!!ctx && index!.byNameAll('vfs_read').length > 0)(
+    'an address of the running kernel lists the symbol covering it (oracle: /proc/kallsyms)',
+    () => {
+      const i = index!.byNameAll('vfs_read')[0];
+      const at = index!.addressOf(i) + 0x10n;
+      if (index!.addressOf(i) === 0n) return console.warn('skipping: kallsyms addresses are hidden (kptr_restrict)');
+      const ws = workspaceSymbols(ctx!, at.toString(16));
+      expect(ws[0].name).toMatch(new RegExp(`^${at.toString(16)} → vfs_read\\+0x10/0x[0-9a-f]+$`));
+      expect(workspaceSymbols(ctx!, 'vfs_read+0x10')[0].name).toBe(index!.resolve(at)!.text);
+    },
+  );
   it.runIf(!!ctx && !!btf)('function page has the BTF prototype; every query is bounded and fast', () => {
     const i = index!.byNameAll('tcp_v4_rcv')[0];
     if (i !== undefined) expect(symbolPage(symbolUri(index!, i), ctx!)!.content).toMatch(/int tcp_v4_rcv\(struct sk_buff \*skb\)/);

@@ -25,8 +25,10 @@
  * `Buffer.indexOf` over the corpus buffer (no JS string per symbol); word-start runs a
  * byte matcher only on names whose letter masks allow a match.
  */
+import { parseHexAddr } from '../common/addr';
+import { lookupQuery } from '../log/lookup';
 import { compilerSuffix, Corpus, corpusOf, isVariantOf, MAX_WORDS, NL, NONE } from './corpus';
-import type { SearchSource } from './sources';
+import type { BtfSource, KallsymsSource, SearchSource } from './sources';
 
 // ---- search --------------------------------------------------------------------------------
 
@@ -53,6 +55,13 @@ export interface SearchHit {
   tier: number;
   /** Set for a variant listed after its base. */
   variantOf?: number;
+  /**
+   * An address or `name+0xoff` query: what the kernel prints for it (`vfs_read+0x10/0x180`),
+   * this hit being the symbol that covers it.
+   */
+  form?: string;
+  /** A vmlinux symbol that BTF also describes: its FUNC/VAR record (listed once, here, not as a BTF hit of its own). */
+  btf?: { source: BtfSource; id: number };
 }
 
 export interface SearchOptions {
@@ -120,10 +129,87 @@ export function search(sources: readonly SearchSource[], query: string, opts: Se
   if (cap === 0) return [];
   const q = query.trim().replace(/\s+/g, ' ');
   try {
-    return searchUnsafe(sources, q, cap);
+    const covering = addressHits(sources, q);
+    const hits = mergeBtfRecords(sources, searchUnsafe(sources, q, cap));
+    if (covering.length === 0) return hits;
+    const seen = new Set(covering.map((h) => `${sources.indexOf(h.source)}:${h.id}`));
+    return [...covering, ...hits.filter((h) => !seen.has(`${sources.indexOf(h.source)}:${h.id}`))].slice(0, cap);
   } catch {
     return [];
   }
+}
+
+/** A query that names an address: hex (`0x…`, or 8+ digits), or `name+0xoff[/0xsize] [mod]`. */
+const ADDRESS_QUERY = /^(?:0x[0-9a-fA-F]{1,16}|[0-9a-fA-F]{8,16})$/;
+const OFFSET_QUERY = /^\.?[A-Za-z_$][\w.$]*\+(?:0x[0-9a-fA-F]+|\d+)(?:\/(?:0x[0-9a-fA-F]+|\d+))?(?: ?\[[\w-]+(?: [0-9a-f]+)?\])?$/;
+
+/**
+ * The symbols covering an address query, as the kernel resolves it (%pS: the last symbol at
+ * or below, its first alias), one per kallsyms source; every candidate of an ambiguous
+ * `name+0xoff`. Empty for other queries.
+ */
+function addressHits(sources: readonly SearchSource[], q: string): SearchHit[] {
+  if (!ADDRESS_QUERY.test(q) && !OFFSET_QUERY.test(q)) return [];
+  const out: SearchHit[] = [];
+  for (const src of sources) {
+    if (src.type !== 'kallsyms') continue;
+    const index = (src as KallsymsSource).index;
+    let entry;
+    try {
+      entry = lookupQuery(index, q);
+    } catch {
+      continue; // not an address any symbol can have (QueryError)
+    }
+    const found = entry.name !== null ? [entry] : entry.candidates;
+    // `name+0xoff` past the end of `name` (no frame would print it): the symbol at that address.
+    const past = found.length === 0 ? offsetPastEnd(index, q) : [];
+    for (const at of [...found.map((e) => (e.address !== null ? parseHexAddr(e.address) : undefined)), ...past]) {
+      const r = at !== undefined ? index.resolve(at) : undefined;
+      if (!r || out.some((h) => h.source === src && h.id === r.sym.id)) continue;
+      out.push({ source: src, id: r.sym.id, name: r.sym.name, match: MatchClass.Exact, score: 0, tier: src.tier(r.sym.id), form: r.text });
+    }
+  }
+  return out;
+}
+
+/** The addresses `name+off` names for each vmlinux (or `[mod]`) symbol called `name`. */
+function offsetPastEnd(index: KallsymsSource['index'], q: string): bigint[] {
+  const m = /^(\.?[A-Za-z_$][\w.$]*)\+(0x[0-9a-fA-F]+|\d+)(?:\/\S+)?(?: ?\[([\w-]+)[^\]]*\])?$/.exec(q);
+  if (!m) return [];
+  const off = BigInt(m[2]);
+  return index
+    .byNameAll(m[1])
+    .filter((i) => index.moduleOf(i) === m[3])
+    .map((i) => index.addressOf(i) + off)
+    .filter((a) => a < 1n << 64n);
+}
+
+/**
+ * One entry per symbol: a BTF FUNC/VAR record repeats a vmlinux kallsyms symbol of the same
+ * name, so it is not listed on its own; the kallsyms hit carries it (`btf`). Records with no
+ * such symbol (another kernel's index, no kallsyms) stay.
+ */
+function mergeBtfRecords(sources: readonly SearchSource[], hits: SearchHit[]): SearchHit[] {
+  const kallsyms = sources.filter((s) => s.type === 'kallsyms');
+  const btfs = sources.filter((s): s is BtfSource => s.type === 'btf');
+  if (kallsyms.length === 0 || btfs.length === 0) return hits;
+  const isRecord = (s: SearchSource, id: number) => {
+    const k = s.kind(id);
+    return k === 'function' || k === 'variable';
+  };
+  const inVmlinux = (name: string) => kallsyms.some((k) => k.exact(name).some((i) => k.container(i) === 'vmlinux'));
+  const out = hits.filter((h) => !(h.source.type === 'btf' && isRecord(h.source, h.id) && inVmlinux(h.name)));
+  for (const h of out) {
+    if (h.source.type !== 'kallsyms' || h.source.container(h.id) !== 'vmlinux') continue;
+    for (const b of btfs) {
+      const id = b.exact(h.name).find((i) => isRecord(b, i) && (b.kind(i) === 'function') === (h.source.kind(h.id) === 'function'));
+      if (id !== undefined) {
+        h.btf = { source: b, id };
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function searchUnsafe(sources: readonly SearchSource[], q: string, cap: number): SearchHit[] {
