@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60000,
     hookTimeout: 60000,
     pool: 'forks',
+    // The last line of the run: how many tests skipped, and why (issue 13 §6).
+    reporters: ['default', './test/skipReporter.mjs'],
   },
 });

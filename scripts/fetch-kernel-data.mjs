@@ -136,5 +136,15 @@ if (imgOk) {
   console.log(`fetch-kernel-data: ${imgPkg} unknown to apt; stripped modules not fetched`);
 }
 
+// The vmlinux BTF, as the kernel exposes it in /sys/kernel/btf/vmlinux: the raw .BTF section
+// of the -dbg vmlinux (the BTF tests use it where the corpus's 6.1.0-56 BTF is absent).
+const btfOut = join(outDir, `vmlinux-${abi}.btf`);
+if (force || !existsSync(btfOut)) {
+  if (have('objcopy')) {
+    run('objcopy', ['--dump-section', `.BTF=${btfOut}`, join(outDir, `vmlinux-${abi}`), '/dev/null']);
+    console.log(`fetch-kernel-data: wrote ${btfOut.slice(root.length + 1)} (${(statSync(btfOut).size / 1e6).toFixed(1)} MB, objcopy --dump-section .BTF)`);
+  } else console.log('fetch-kernel-data: objcopy (binutils) is not installed: the vmlinux BTF was not extracted');
+}
+
 writeFileSync(join(cacheDir, 'current'), abi + '\n');
 console.log(`fetch-kernel-data: done: ${outDir.slice(root.length + 1)} (ABI ${abi}); tests find it through test/helpers/kernelData.ts`);

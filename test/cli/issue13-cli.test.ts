@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { DEBIAN, have, liveKallsyms, SYSTEM_MAP } from '../helpers/corpus';
 import { assertBuilt, CLI } from '../helpers/lspclient';
 import { readelfSymbols } from '../helpers/readelf';
+import { needs } from '../helpers/skip';
 
 assertBuilt();
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -63,7 +64,7 @@ describe.skipIf(!live)('ksym lookup: the printed size against the kernel (live k
 
 const MODS = resolve(DEBIAN, 'modules');
 const XFS = join(MODS, 'fs/xfs/xfs.ko');
-const haveReadelf = spawnSync('readelf', ['--version']).status === 0;
+const haveReadelf = needs(spawnSync('readelf', ['--version']).status === 0, 'decode --module test: readelf (binutils) is not installed');
 
 describe.skipIf(!have(XFS, 'decode --module test') || !existsSync(SYSTEM_MAP) || !haveReadelf)('ksym decode --module', () => {
   it('resolves [xfs] frames in xfs.ko: the kernel size is the distance to the next symbol of its section (readelf -sW)', () => {

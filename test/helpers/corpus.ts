@@ -44,3 +44,28 @@ export function koFiles(root: string): string[] {
   if (existsSync(root)) walk(root);
   return out.sort();
 }
+
+/** What `npm run fetch-data` fetched (.cache/kernel-data/<ABI>/), read without a message. */
+function fetched(file: (abi: string) => string): string | undefined {
+  const base = process.env.KSYM_KERNEL_DATA ?? resolve(ROOT, '.cache/kernel-data');
+  try {
+    const abi = readFileSync(join(base, 'current'), 'utf8').trim();
+    const p = join(base, abi, file(abi));
+    return abi && existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Real data of one Debian kernel for the tests that need a kernel of that kind but not
+ * that exact build: the corpus's file, else the equivalent one `npm run fetch-data` fetched
+ * from Debian's archive (another version), else the corpus path (absent: `have()` says so).
+ */
+export const REAL_SYSTEM_MAP = existsSync(SYSTEM_MAP) ? SYSTEM_MAP : (fetched((abi) => `System.map-${abi}`) ?? SYSTEM_MAP);
+/** The vmlinux BTF (raw .BTF: fetch-data dumps it from the -dbg vmlinux with objcopy). */
+export const REAL_BTF = ((corpus) => (existsSync(corpus) ? corpus : (fetched((abi) => `vmlinux-${abi}.btf`) ?? corpus)))(
+  resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf'),
+);
+/** A directory of real modules (.ko) of the same kernel as REAL_SYSTEM_MAP. */
+export const REAL_MODULES = ((corpus) => (existsSync(corpus) ? corpus : (fetched(() => 'modules') ?? corpus)))(resolve(DEBIAN, 'modules'));

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, ready, startClient } from '../helpers/lspclient';
-import { have, SYSTEM_MAP } from '../helpers/corpus';
+import { have, REAL_SYSTEM_MAP } from '../helpers/corpus';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
 
-describe.skipIf(!have(SYSTEM_MAP, 'System.map search protocol test'))('workspace/symbol on the corpus System.map', () => {
+describe.skipIf(!have(REAL_SYSTEM_MAP, 'System.map search protocol test'))('workspace/symbol on the corpus System.map', () => {
   let c: Client;
   beforeAll(async () => {
-    c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [], btf: '' });
+    c = await startClient({ kallsyms: [], systemMap: [REAL_SYSTEM_MAP], modules: [], btf: '' });
     await c.waitStatus(ready);
   });
   afterAll(() => c.close());
@@ -19,7 +19,7 @@ describe.skipIf(!have(SYSTEM_MAP, 'System.map search protocol test'))('workspace
       containerName: string;
       location: { uri: string };
     }[];
-    const exact = readFileSync(SYSTEM_MAP, 'latin1')
+    const exact = readFileSync(REAL_SYSTEM_MAP, 'latin1')
       .split('\n')
       .filter((l) => / type_show$/.test(l)).length;
     expect(exact).toBeGreaterThan(1);
@@ -37,11 +37,11 @@ describe.skipIf(!have(SYSTEM_MAP, 'System.map search protocol test'))('workspace
         }[]
       ).find((x) => x.name === 'do_syscall_64')!;
     expect((await q()).location.uri).toMatch(/^ksym:/);
-    const uri = pathToFileURL(SYSTEM_MAP).toString();
-    await c.open(uri, 'kallsyms', readFileSync(SYSTEM_MAP, 'latin1'));
+    const uri = pathToFileURL(REAL_SYSTEM_MAP).toString();
+    await c.open(uri, 'kallsyms', readFileSync(REAL_SYSTEM_MAP, 'latin1'));
     const hit = await q();
     expect(hit.location.uri).toBe(uri);
-    const line = readFileSync(SYSTEM_MAP, 'latin1')
+    const line = readFileSync(REAL_SYSTEM_MAP, 'latin1')
       .split('\n')
       .findIndex((l) => / do_syscall_64$/.test(l));
     expect(hit.location.range.start.line).toBe(line);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseKallsymsInto, SymbolColumns, latin1 } from '../../../server/src/core/kallsyms/parse';
 import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
-import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';
+import { have, liveKallsyms, REAL_SYSTEM_MAP } from '../../helpers/corpus';
 
 interface Row {
   line: number;
@@ -143,8 +143,8 @@ describe('kallsyms parser against an independent reading of the grammar', () => 
   });
 
   it('agrees on the corpus System.map and on mutations of a slice of it', () => {
-    if (!have(SYSTEM_MAP, 'System.map differential test')) return;
-    const text = readFileSync(SYSTEM_MAP, 'latin1');
+    if (!have(REAL_SYSTEM_MAP, 'System.map differential test')) return;
+    const text = readFileSync(REAL_SYSTEM_MAP, 'latin1');
     const ref = reference(text);
     expect(ref.rows.length).toBeGreaterThan(90000);
     expect(parsed(text)).toEqual(ref);
@@ -223,8 +223,8 @@ describe('index construction passes (wasm) against a straightforward computation
   });
 
   it('sizes of the corpus System.map', () => {
-    if (!have(SYSTEM_MAP, 'System.map sizes')) return;
-    const bytes = readFileSync(SYSTEM_MAP);
+    if (!have(REAL_SYSTEM_MAP, 'System.map sizes')) return;
+    const bytes = readFileSync(REAL_SYSTEM_MAP);
     // Every 50th line keeps the naive check quadratic-free enough.
     const text = bytes
       .toString('latin1')
@@ -282,7 +282,7 @@ describe('section markers (_stext, _etext, ...): text search and full scan agree
     const texts: string[] = [];
     const live = liveKallsyms();
     if (live) texts.push(live.toString('latin1'));
-    if (have(SYSTEM_MAP, 'markers')) texts.push(readFileSync(SYSTEM_MAP, 'latin1'));
+    if (have(REAL_SYSTEM_MAP, 'markers')) texts.push(readFileSync(REAL_SYSTEM_MAP, 'latin1'));
     for (const t of texts) {
       const lf = buildIndex([{ file: 'a', bytes: Buffer.from(t, 'latin1'), kind: 'kallsyms' }]);
       const crlf = buildIndex([{ file: 'b', bytes: Buffer.from(t.replace(/\n/g, '\r\n'), 'latin1'), kind: 'kallsyms' }]);
