@@ -6,6 +6,7 @@
  */
 import { CodeAction, CodeActionKind, type CodeActionParams, type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
 import { describeKernel } from '../core/kernels/kernels';
+import { fetchingText } from './debuginfodFetches';
 import type { DocContext } from './kernelRegistry';
 import { text } from './markdown';
 import { uriToPath } from './pageUri';
@@ -38,6 +39,17 @@ export function kernelDiagnostics(ctx: DocContext): Diagnostic[] {
 
 /** Markdown said before the symbol answer: the mismatch, or which kernel answered. */
 export function headlineMarkdown(ctx: DocContext): string | undefined {
+  const kernel = kernelHeadline(ctx);
+  // debuginfod: what is being fetched (bytes so far, live) and what could not be.
+  const fetch = [
+    ...(ctx.fetching ?? []).filter((f) => f.status === 'fetching' || f.status === 'checking').map((f) => `⏳ ${text(fetchingText(f))}`),
+    ...(ctx.fetchProblems ?? []).map((p) => `⚠ ${text(p)}`),
+  ];
+  if (!fetch.length) return kernel;
+  return [kernel, ...fetch].filter((x) => x !== undefined).join('\n\n');
+}
+
+function kernelHeadline(ctx: DocContext): string | undefined {
   if (ctx.headline) return `**⚠ ${text(ctx.headline)}**: the answers below are from ksym's index, not from the log's kernel.`;
   const sel = ctx.selection;
   if (sel?.ok && !ctx.view.configured) {

@@ -28,6 +28,7 @@ import { logShift, NO_SHIFT } from '../core/kernels/logShift';
 import { releaseFromPath } from '../core/kernels/source';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { ModuleStore } from '../core/modules/store';
+import type { DebuginfodFetches, FetchState } from './debuginfodFetches';
 import type { Settings } from './settings';
 
 /** Indexes of other kernels kept at once (each is one kernel's symbols, modules and BTF). */
@@ -63,6 +64,10 @@ export interface DocContext {
   /** Raw text, said before anything else: this log is not from the kernel ksym resolves it with. */
   headline?: string;
   diagnostics: LogDiagnostic[];
+  /** debuginfod fetches of this log's `[mod BUILDID]` modules still running (live: bytes move). */
+  fetching?: FetchState[];
+  /** Fetches that failed or were refused, one short line each (raw text). */
+  fetchProblems?: string[];
 }
 
 export interface DocumentLike {
@@ -96,8 +101,11 @@ export class KernelRegistry {
   constructor(
     private sources: () => ConfiguredSources,
     private log: (m: string) => void,
-    private opts: { runningKernel?: () => Kernel; conventional?: string[] } = {},
+    private opts: { runningKernel?: () => Kernel; conventional?: string[]; fetches?: DebuginfodFetches } = {},
   ) {}
+
+  /** Module stores over fetched debug files plus a view's modules (key: the directories). */
+  private fetchedStores = new Map<string, ModuleStore>();
 
   private runningKernel(): Kernel {
     this.running ??= this.opts.runningKernel ? this.opts.runningKernel() : readRunningKernel({ machine: machine() });
@@ -109,6 +117,7 @@ export class KernelRegistry {
    * configured sources kept to one kernel. Returns the settings to serve.
    */
   configure(s: Settings, workspaceFolder?: string): Settings {
+    this.opts.fetches?.configure(s);
     const out = keepOneKernel(s, this.runningKernel());
     this.configuredKernel = kernelOfSettings(out, this.runningKernel());
     const found: Kernel[] = [];
@@ -241,9 +250,55 @@ export class KernelRegistry {
       headline = lk.selection.message;
     }
     const shiftOf = logShift(text, view.index, id.kaslr?.value, src.settings?.kaslrOffset);
-    const modules = view.modules ? this.logModules(view, shiftOf.shift, lk.selection) : undefined;
+    const building = view.problems.some((p) => p.startsWith('building'));
+    const fetched = lk.selection.ok && !building ? this.fetchModules(view, id) : { dirs: [], fetching: [], problems: [] };
+    const store = fetched.dirs.length ? this.fetchedStore(view, fetched.dirs) : view.modules;
+    const modules = store ? this.logModules({ ...view, modules: store }, shiftOf.shift, lk.selection) : undefined;
     const learned = modules ? learnFromText(modules, text, this.log) : Promise.resolve();
-    return { ...base, identity: id, selection: lk.selection, view, shift: shiftOf.shift, modules, learned, headline, diagnostics };
+    return {
+      ...base,
+      identity: id,
+      selection: lk.selection,
+      view,
+      shift: shiftOf.shift,
+      modules,
+      learned,
+      headline,
+      diagnostics,
+      fetching: fetched.fetching,
+      fetchProblems: fetched.problems,
+    };
+  }
+
+  /**
+   * The log's `[mod BUILDID]` modules that no module file at hand carries: asked of
+   * debuginfod (once per build id; the fetcher decides trust and cache). Returns the
+   * directories of the finished ones and the running ones.
+   */
+  private fetchModules(view: KernelView, id: LogIdentity): { dirs: string[]; fetching: FetchState[]; problems: string[] } {
+    const f = this.opts.fetches;
+    const out = { dirs: [] as string[], fetching: [] as FetchState[], problems: [] as string[] };
+    if (!f?.enabled || id.moduleBuildIds.size === 0) return out;
+    for (const [mod, fact] of id.moduleBuildIds) {
+      const st = f.module(mod, fact.value, () => carries(view.modules, mod, fact.value));
+      if (st && (st.status === 'fetching' || st.status === 'checking')) out.fetching.push(st);
+      else if (st?.status === 'failed' && st.message) out.problems.push(st.message);
+    }
+    out.dirs = f.linkDirs([...id.moduleBuildIds.values()].map((x) => x.value));
+    return out;
+  }
+
+  private fetchedStore(view: KernelView, dirs: string[]): ModuleStore {
+    const paths = [...dirs, ...(view.modules?.paths ?? [])];
+    const key = JSON.stringify(paths);
+    let s = this.fetchedStores.get(key);
+    if (!s) {
+      s = new ModuleStore(paths);
+      s.useKallsyms(view.index);
+      this.fetchedStores.set(key, s);
+      while (this.fetchedStores.size > MAX_VIEWS) this.fetchedStores.delete(this.fetchedStores.keys().next().value as string);
+    }
+    return s;
   }
 
   /**
@@ -311,6 +366,15 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
   if (btf) parts.push(`BTF ${k.btf}`);
   log(`kernel ${k.label}: ${parts.join(', ')}${problems.length ? `; ${problems.join('; ')}` : ''}`);
   return { kernel: k, index, modules, btf, configured: false, problems };
+}
+
+/** Whether a module file at hand carries the build id the log printed. */
+async function carries(store: ModuleStore | undefined, mod: string, buildId: string): Promise<boolean> {
+  if (!store) return false;
+  await store.scan();
+  if (!store.has(mod)) return false;
+  const r = await store.load(mod, buildId);
+  return r.ok && !!r.buildIdMatch;
 }
 
 /** Learn module load addresses from the log's frames printed with their address. */

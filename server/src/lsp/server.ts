@@ -28,6 +28,7 @@ import { IndexService } from './indexService';
 import { indexingError, indexingHover } from './indexing';
 import { headlineMarkdown, kernelCodeActions, kernelDiagnostics } from './kernelHandlers';
 import { KernelRegistry } from './kernelRegistry';
+import { serverFetches } from './debuginfodFetches';
 import { createGuardedConnection } from './transport';
 import { uriToPath } from './pageUri';
 import { chooseSettings, findSettings, parseSettings, type FoundSettings, type Settings } from './settings';
@@ -128,9 +129,13 @@ export function startServer(): void {
   const documents = new TextDocuments(TextDocument);
   const client: ClientState = { hasConfiguration: false, hasProgress: false };
   const service = createService(connection, client);
+  // debuginfod: a finished fetch recomputes the documents (onFetched, set below once they exist).
+  let onFetched = () => undefined as void;
+  const fetches = serverFetches(connection, () => client.hasProgress, () => onFetched());
   const kernels = new KernelRegistry(
     () => ({ index: service.index, modules: service.modules, btf: service.btf, generation: service.servedGeneration, settings: service.current }),
     (m) => connection.console.log(m),
+    { fetches },
   );
   wireLifecycle(connection, service, client, kernels);
   const source = wireSourceLines(connection, documents, service, kernels, client, lineSource);
@@ -141,6 +146,13 @@ export function startServer(): void {
     (m) => connection.console.log(m),
     (doc) => kernelDiagnostics(kernels.context(doc)),
   );
+  onFetched = () => {
+    kernels.invalidate();
+    diagnostics.refreshAll(documents.all());
+    if (client.hasInlayRefresh) void connection.languages.inlayHint.refresh().catch(() => undefined);
+  };
+  // (not onShutdown: that handler is the index service's, one per connection)
+  process.on('exit', () => fetches.dispose());
   service.onIndexChanged(() => {
     kernels.invalidate();
     diagnostics.refreshAll(documents.all());
