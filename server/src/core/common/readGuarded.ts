@@ -183,9 +183,22 @@ export function readAllGuarded(g: GuardedFile, opts: GuardOptions): Uint8Array {
   if (!g.pseudo && g.size > limit) throw tooBig(g.file, g.size, opts);
   // A regular file: up to the size it had at open. procfs/sysfs: to the end, at most limit + 1.
   const target = g.pseudo ? limit + 1 : g.size;
-  let buf = Buffer.allocUnsafe(g.pseudo ? Math.min(target, 8 << 20) : target);
+  // sysfs files that state their size (/sys/kernel/btf/vmlinux) get one buffer of exactly that size.
+  let buf = Buffer.allocUnsafe(g.pseudo ? Math.min(target, g.size > 0 ? g.size : 8 << 20) : target);
   let n = 0;
   while (n < target) {
+    if (n === buf.length && g.pseudo && n === g.size) {
+      // Filled to the stated size: is there more? (read into a small probe, not a larger copy)
+      const probe = Buffer.allocUnsafe(1 << 16);
+      const more = readSync(g.fd, probe, 0, probe.length, null);
+      if (more <= 0) break;
+      const b = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, n + more), target));
+      buf.copy(b, 0, 0, n);
+      probe.copy(b, n, 0, Math.min(more, b.length - n));
+      buf = b;
+      n += Math.min(more, b.length - n);
+      continue;
+    }
     if (n === buf.length) {
       const b = Buffer.allocUnsafe(Math.min(buf.length * 2, target));
       buf.copy(b, 0, 0, n);
