@@ -11,6 +11,9 @@ export { scanLine, scanWrapped, findKaslrOffset, tokenAt } from '../server/src/c
 export { resolveFrame, resolveAddressToken } from '../server/src/core/log/resolve';
 export { identifyLog } from '../server/src/core/kernels/identity';
 export { logShift } from '../server/src/core/kernels/logShift';
+export { kernelForLog } from '../server/src/core/kernels/forLog';
+export { discoverKernels } from '../server/src/core/kernels/storeKernels';
+export { walkNotes, buildIdInNotes, findBanner, parseProcVersion, parseVermagic, releaseFromPath } from '../server/src/core/kernels/source';
 export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
 export { extractKlpC } from '../server/src/core/livepatch/cInitializers';
 export { DwarfReader } from '../server/src/core/dwarf/reader';

@@ -2,16 +2,16 @@
 // otherwise), how an input is generated from (rng, seeds), and how it is run.
 // `core` is the parser API (from the esbuild bundle of server/src/core, or from
 // the TypeScript sources under vitest): see fuzz/core-entry.mjs.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, truncateSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, truncateSync, appendFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { gzipSync, deflateRawSync } from 'node:zlib';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { bytesOf, dictOf, mutate, randomBytes, textOf, window, INTERESTING32 } from './mutate.mjs';
 import { syntheticBtf } from './btfseed.mjs';
 import { dwarfTarget } from './dwarf.mjs';
 
-export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'guarded', 'decompress', 'dwarf'];
+export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'guarded', 'decompress', 'dwarf', 'identity', 'kerneldir'];
 
 export function defaultCorpus(root) {
   return process.env.KSYM_CORPUS ?? resolve(root, '../shared/corpus');
@@ -818,6 +818,133 @@ function decompressTarget(core) {
 }
 
 /** All targets (or the named ones), seeds loaded. */
+/**
+ * Which kernel wrote a log (issue 16): identifyLog, kernelForLog against a few kernels, the
+ * KASLR shift (logShift) against the System.map. Seeds: the corpus oopses and header lines.
+ */
+function identityTarget(core, corpus) {
+  const seeds = oopsTexts(corpus);
+  seeds.push(
+    bytesOf(
+      'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2\n' +
+        'CPU: 1 PID: 4242 Comm: drbdsetup Tainted: G        W  OE      6.1.0-56-amd64 #1 Debian 6.1.192-2 0123456789abcdef0123456789abcdef01234567\n' +
+        'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2 04/01/2014\nRIP: 0010:foo+0x1/0x2 [drbd 0123456789abcdef0123456789abcdef01234567]\n' +
+        'Call Trace:\n [<ffffffffc0b2661f>] drbd_adm_attach+0x2f/0xee0 [drbd]\n [<ffffffff8a2c3d4e>] genl_rcv_msg+0x1c5/0x2a0\n' +
+        'Kernel Offset: 0x28000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)\n' +
+        'Kernel Offset: disabled\npc : baz+0x10/0x20\nepc : ffffffff80001234 ra : ffffffff80005678\nNIP [c000000000123456] .dotted+0x10/0x20\n',
+    ),
+  );
+  const dict = dictOf([
+    'Linux version ',
+    'CPU: ',
+    ' PID: ',
+    ' Comm: ',
+    'Not tainted ',
+    'Tainted: ',
+    'Hardware name: ',
+    'Kernel Offset: ',
+    ' from 0x',
+    'disabled',
+    ' #1 SMP ',
+    'Debian ',
+    '-amd64',
+    '-arm64',
+    ' [drbd ',
+    '+0x',
+    '/0x',
+    '[<',
+    '>]',
+    'RIP: 0010:',
+    'pc : ',
+    'lr : ',
+    'NIP [',
+    'Krnl PSW',
+    '0123456789abcdef0123456789abcdef01234567',
+    '\n',
+  ]);
+  const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
+  const idx = core.buildIndex([
+    sm ? { file: 'System.map', bytes: sm, kind: 'system.map' } : { file: 'x', bytes: bytesOf('ffffffff81000000 T _text\nffffffff81000100 T foo\n'), kind: 'kallsyms' },
+  ]);
+  const kernels = [
+    { label: '6.1.0-56-amd64', kind: 'distribution', dir: '/k', release: '6.1.0-56-amd64', version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)', arch: 'x86_64', problems: [] },
+    { label: 'arm', kind: 'snapshot', dir: '/a', release: '5.9.0', arch: 'arm64', buildId: '0123456789abcdef0123456789abcdef01234567', problems: [] },
+    { label: 'running', kind: 'running', dir: 'running', problems: [] },
+  ];
+  return {
+    name: 'identity',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.05)) return randomBytes(r, 8192);
+      const src = r.chance(0.8) ? window(r.pick(seeds), r, 2048) : r.pick(seeds);
+      return mutate(src, r, dict, () => window(r.pick(seeds), r, 512), 12);
+    },
+    run(bytes, r) {
+      const text = textOf(bytes, r);
+      const lk = core.kernelForLog(text, r.chance(0.8) ? kernels : [], { maxLines: r.chance(0.1) ? r.int(50) : undefined });
+      const s = core.logShift(text, idx, lk.identity.kaslr?.value, r.chance(0.5) ? undefined : 0x1000n);
+      for (const a of [0xffffffff81000000n, 0xffffffffc0b2661fn, BigInt(r.int(1 << 30))]) s.shift.toIndex(a, r.chance(0.3) ? 'drbd' : undefined);
+      return lk.identity.linesScanned + s.problems.length + lk.diagnostics.length;
+    },
+  };
+}
+
+/**
+ * The kernel-directory recogniser (discoverKernels) on random layouts (distribution tree,
+ * build tree, kallsyms snapshot) with mutated contents, and the notes, banner, vermagic and
+ * path parsers it rests on. Seeds: the corpus System.map head, this machine's notes, banners.
+ */
+function kernelDirTarget(core, corpus) {
+  const dir = mkdtempSync(join(tmpdir(), 'ksym-fuzz-kdir-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
+  const notes = read('/sys/kernel/notes');
+  const seeds = [
+    bytesOf('Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)\n'),
+    bytesOf('vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions \0name=drbd\0'),
+    bytesOf('ffffffff81000000 T _text\nffffffffc0100000 t foo\t[drbd]\n'),
+    sm ? sm.subarray(0, 64 << 10) : bytesOf('ffffffff81000000 T _text\n'),
+    notes ?? new Uint8Array([4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 0x47, 0x4e, 0x55, 0, ...new Array(20).fill(0xab)]),
+  ];
+  const rel = ['6.1.0-56-amd64', '5.17.0-syzkaller', '6.18.44', '', '..', 'a/b', '6.1.0-56-amd64\n'];
+  const layouts = [
+    (R) => [`usr/lib/debug/boot/vmlinux-${R}`, `usr/lib/debug/boot/System.map-${R}`, `usr/lib/debug/lib/modules/${R}/kernel/drbd.ko`, `boot/System.map-${R}`, `boot/config-${R}`],
+    () => ['vmlinux', 'System.map', 'include/config/kernel.release', 'drivers/block/drbd/drbd.ko', 'Module.symvers'],
+    () => ['kallsyms', 'version', 'btf/vmlinux', 'notes', 'modules/drbd.ko'],
+  ];
+  let n = 0;
+  return {
+    name: 'kerneldir',
+    seeds: seeds.length,
+    gen(r) {
+      return mutate(r.pick(seeds), r, dictOf(['Linux version ', 'vermagic=', ' SMP ', '-amd64', '#1 ', 'GNU\0', '\t[', ']']), () => r.pick(seeds), 8);
+    },
+    run(bytes, r) {
+      // The pure parsers, on the bytes themselves.
+      const text = textOf(bytes, r);
+      core.buildIdInNotes(bytes, r.chance(0.9));
+      core.walkNotes(bytes, r.chance(0.9));
+      core.findBanner(bytes);
+      core.parseProcVersion(text);
+      core.parseVermagic(text);
+      core.releaseFromPath(`/lib/modules/${text.slice(0, 40)}/kernel/x.ko`);
+      // A random layout under a fresh directory, files of mutated bytes (or empty, or directories).
+      const root = join(dir, String(n++ % 4));
+      rmSync(root, { recursive: true, force: true });
+      const R = r.pick(rel);
+      for (const f of r.pick(layouts)(R)) {
+        if (f.includes('..') || r.chance(0.2)) continue;
+        const p = join(root, f);
+        mkdirSync(dirname(p), { recursive: true });
+        if (r.chance(0.05)) mkdirSync(p, { recursive: true });
+        else writeFileSync(p, r.chance(0.1) ? new Uint8Array(0) : r.chance(0.5) ? bytes : window(r.pick(seeds), r, 4096));
+      }
+      const found = core.discoverKernels(root);
+      return found.kernels.length + found.problems.length;
+    },
+  };
+}
+
 export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
   const makers = {
     kallsyms: kallsymsTarget,
@@ -829,6 +956,8 @@ export function makeTargets(core, { root, corpus = defaultCorpus(root), only } =
     guarded: guardedTarget,
     decompress: decompressTarget,
     dwarf: dwarfTarget,
+    identity: identityTarget,
+    kerneldir: kernelDirTarget,
   };
   const names = only ? [only].flat() : PARSERS;
   const out = {};

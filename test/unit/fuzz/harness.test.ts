@@ -26,6 +26,16 @@ import { findKaslrOffset, scanLine, scanWrapped, tokenAt } from '../../../server
 import { resolveAddressToken, resolveFrame } from '../../../server/src/core/log/resolve';
 import { identifyLog } from '../../../server/src/core/kernels/identity';
 import { logShift } from '../../../server/src/core/kernels/logShift';
+import { kernelForLog } from '../../../server/src/core/kernels/forLog';
+import { discoverKernels } from '../../../server/src/core/kernels/storeKernels';
+import {
+  buildIdInNotes,
+  findBanner,
+  parseProcVersion,
+  parseVermagic,
+  releaseFromPath,
+  walkNotes,
+} from '../../../server/src/core/kernels/source';
 import { findKlpRefs, lineStarts } from '../../../server/src/core/livepatch/textRefs';
 import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { DwarfReader } from '../../../server/src/core/dwarf/reader';
@@ -54,6 +64,14 @@ const core = {
   resolveAddressToken,
   identifyLog,
   logShift,
+  kernelForLog,
+  discoverKernels,
+  walkNotes,
+  buildIdInNotes,
+  findBanner,
+  parseProcVersion,
+  parseVermagic,
+  releaseFromPath,
   findKlpRefs,
   lineStarts,
   extractKlpC,
