@@ -8,6 +8,7 @@ import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf';
 import type { ModuleSymbols } from '../core/modules/symtab';
 import { MATCH_NAMES, search } from '../core/search/ranking';
+import { kfuncQuery, searchKfuncs } from '../core/search/kfuncs';
 import { searchSources } from '../core/search/sources';
 import { DEFAULT_BTF } from '../core/btf/read';
 import { loadBtfFile } from '../core/btf/store';
@@ -16,7 +17,7 @@ import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
 import { ModuleStore } from '../core/modules/store';
 
-const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--json] [--limit N] QUERY
+const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--kfuncs] [--json] [--limit N] QUERY
 
 Searches every symbol of the kallsyms/System.map sources (default /proc/kallsyms),
 the BTF types and functions (default ${DEFAULT_BTF} when readable) and the
@@ -30,6 +31,7 @@ An all-lowercase QUERY matches case-insensitively.
   --module PATH     a .ko (plain, .gz, .xz, .zst) or a directory of modules (repeatable)
   --btf FILE        raw BTF or an ELF with a .BTF section; --btf none: no BTF
   --limit N         at most N results (default 50)
+  --kfuncs          kfuncs only (BTF FUNCs tagged bpf_kfunc); same as a 'kfunc:' QUERY prefix
   --json            [{name, kind, container, address, detail}] in rank order
 
 Output: one line per result: address (or '-'), kind, name, container, match class.
@@ -69,14 +71,17 @@ async function run(argv: string[]): Promise<number> {
       ...SOURCE_OPTIONS,
       btf: { type: 'string' },
       limit: { type: 'string' },
+      kfuncs: { type: 'boolean' },
     },
   });
   if (values.help) {
     process.stdout.write(SEARCH_USAGE + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw new SearchUsageError('no QUERY given');
-  const query = positionals.join(' ');
+  if (positionals.length === 0 && !values.kfuncs) throw new SearchUsageError('no QUERY given');
+  const kq = kfuncQuery(positionals.join(' '));
+  const query = kq.query;
+  const onlyKfuncs = kq.kfuncs || values.kfuncs === true;
   let limit = 50;
   if (values.limit !== undefined) {
     if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1)
@@ -139,7 +144,8 @@ async function run(argv: string[]): Promise<number> {
     }
   }
 
-  const hits = search(searchSources({ index, btf, modules }), query, { cap: limit });
+  const sources = searchSources({ index, btf, modules });
+  const hits = onlyKfuncs ? searchKfuncs(sources, query, { cap: limit }) : search(sources, query, { cap: limit });
   const rows = hits.map((h) => {
     const a = h.source.address(h.id);
     return {
