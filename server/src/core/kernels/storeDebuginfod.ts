@@ -221,11 +221,16 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
 
   const details: string[] = [];
   try {
-    const winner = await firstOk(servers.map((s) => s + path), headers, controller.signal, limits, details);
+    // A winner whose answer fails verification is dropped and the other servers are asked again.
+    let urls = servers.map((s) => s + path);
+    let refused: FetchResult | undefined;
+    for (;;) {
+    const winner = await firstOk(urls, headers, controller.signal, limits, details);
     if (controller.signal.aborted && !winner) {
       if (timedOut.why) return fail('timeout', `${what}: ${timedOut.why}`, details);
       return fail('cancelled', `${what}: cancelled`, details);
     }
+    if (!winner && refused) return refused;
     if (!winner) {
       const all404 = details.length > 0 && details.every((d) => / 404\b/.test(d));
       const any406 = details.some((d) => / 406\b/.test(d));
@@ -260,7 +265,17 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
       } catch {
         /* not written */
       }
-      if (e instanceof Stop) return fail(e.reason, `${what}: ${e.message}`, details);
+      if (e instanceof Stop) {
+        const f = fail(e.reason, `${what}: ${e.message}`, details);
+        const rest = urls.filter((u) => u !== winner.server);
+        if ((e.reason === 'mismatch' || e.reason === 'not-elf' || e.reason === 'truncated') && rest.length && !controller.signal.aborted) {
+          details.push(`${winner.server}: ${e.message}; trying the other servers`);
+          urls = rest;
+          refused = f;
+          continue;
+        }
+        return f;
+      }
       if (controller.signal.aborted) return timedOut.why ? fail('timeout', `${what}: ${timedOut.why}`, details) : fail('cancelled', `${what}: cancelled after ${received} bytes`, details);
       return fail('error', `${what}: ${(e as Error).message}`, details);
     }
@@ -274,6 +289,7 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
       verified: isElfKind ? 'build-id' : 'size-only',
       note: isElfKind ? undefined : 'section and source answers are not ELF: checked by size only',
     };
+    }
   } finally {
     if (overall) clearTimeout(overall);
     r.signal?.removeEventListener('abort', onAbort);
