@@ -7,6 +7,7 @@ import type { BtfStore } from '../../core/btf/store';
 import type { SymbolIndex } from '../../core/kallsyms/symbolIndex';
 import type { ModuleStore } from '../../core/modules/store';
 import { functionPrototypeMarkdownAsync, typeLayoutMarkdown, typeWordAt } from './btf';
+import { bpfSymbolMarkdown, traceMarkdown } from './trace';
 import { hover, type HoverAnswer, type HoverContext, type LineSource } from './kallsyms';
 import { moduleAddressMarkdown, moduleFrameMarkdown } from './modules';
 
@@ -63,6 +64,13 @@ export async function hoverWithModules(
     if (fn) {
       const proto = await functionPrototypeMarkdownAsync(btf, fn.name, fn.module, { linkage: linkageOf(ctx.index, fn.name, fn.module) });
       if (proto && answer) answer.markdown += `\n\n---\n\n${proto}`;
+      const traced =
+        fn.module === 'bpf'
+          ? bpfSymbolMarkdown(fn.name, btf.vmlinux)
+          : fn.module
+            ? undefined
+            : traceMarkdown(btf.vmlinux, ctx.index, fn.name);
+      if (traced && answer) answer.markdown += `\n\n---\n\n${traced}`;
       return answer;
     }
     const l = doc.line(line);
