@@ -274,7 +274,8 @@ const attacks = [
     () => {
       // Two bundles of one size; the first run writes a code cache; the second bundle must not run the first's code.
       const cc = join(dir, 'cc.js');
-      execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [join(ROOT, 'server/src/lsp/codeCache.ts'), '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
+      const src = ['server/src/lsp/codeCache.ts', 'server/src/codecache.ts'].map((p) => join(ROOT, p)).find(existsSync); // (the pre-issue-12 layout: codecache.ts)
+      execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [src, '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
       const b = join(dir, 'bundle.js');
       const body = (tag) => `module.exports = function which() { return ${JSON.stringify(tag)}; }; process.stdout.write(module.exports() + '\\n');\n`;
       const env = { XDG_CACHE_HOME: join(dir, 'xdg') };
