@@ -618,7 +618,9 @@ describe.skipIf(!HAVE_CORPUS)('diagnoseDocument on the C fixtures', () => {
   it('hover shows the resolution and candidates', async () => {
     const text = 'patch uses .klp.sym.drbd.put_ldev,3 here';
     const h = await hoverSympos(text, 'plaintext', 0, 20, { lookup: () => loadMod(DRBD) });
-    expect(h!.markdown).toMatch(/Resolves to `#3 \.text\+0x3f00 t FUNC`: 10 matches in module drbd/);
+    // With what tells it from the other nine: the nearest global symbol before it in .text.
+    expect(h!.markdown).toMatch(/Resolves to `#3 \.text\+0x3f00 t FUNC after \w+\+0x[0-9a-f]+`: 10 matches in module drbd/);
+    expect(h!.markdown).toContain('| pos | where | type | section · nearest global before |');
     expect(h!.column).toBe(11);
     expect(await hoverSympos(text, 'plaintext', 0, 2, {})).toBeUndefined();
   });

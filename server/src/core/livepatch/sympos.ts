@@ -78,6 +78,12 @@ export interface Candidate {
   initOnly?: boolean;
   /** Position under the alternative orders, when it exists there. */
   positions?: Partial<Record<OrderId, number>>;
+  /**
+   * What tells the copies apart: the nearest global symbol at or before this copy in its
+   * object (same section for modules) and the distance to it; for vmlinux `section` is the
+   * region the kernel's own markers put the address in (`.text`, `.init.text`, ...).
+   */
+  after?: { name: string; offset: number };
 }
 
 export type OrderId = 'init' | 'sorted-functions' | 'address';
@@ -316,6 +322,8 @@ export function vmlinuxTarget(index: SymbolIndex | undefined, symbol: string): S
       type,
       line: index.line[i],
       isFunction: isFunctionLetter(type),
+      // Only worth the scan when there are copies to tell apart.
+      ...(ids.length > 1 ? { section: vmlinuxRegion(index, index.addressOf(i)), after: vmlinuxGlobalBefore(index, i) } : {}),
     };
   });
   const files = [...new Set(ids.map((i) => index.sources[index.src[i]]?.file).filter((f): f is string => !!f))];
@@ -373,6 +381,8 @@ export function moduleTarget(mod: ModuleSymbols, symbol: string, file?: string):
   kernel.forEach((c, k) => (c.position = k + 1));
   const init = list('init');
   init.forEach((c, k) => (c.positions!.init = k + 1));
+  // Only worth the scan when there are copies to tell apart.
+  if (byIndex.size > 1) for (const [i, c] of byIndex) c.after = moduleGlobalBefore(mod, i);
   const rank = (c: Candidate) => {
     const sh = mod.shndx(c.symtabIndex!);
     return [layoutClass(mod, sh), sh, c.value ?? 0, c.symtabIndex!];
@@ -419,12 +429,73 @@ export function resolvePosition(list: readonly Candidate[], sympos: bigint | num
   return { status: 'ok', count: n, chosen: list[Number(pos) - 1] };
 }
 
-/** One-line description of a candidate: `#2 ffffffff81200ce0 t` or `#2 .text+0x40 t FUNC`. */
+/**
+ * One-line description of a candidate, with what tells it from the other copies:
+ * `#2 ffffffff81200ce0 t in .text after vfs_read+0x1f0` or `#2 .text+0x40 t FUNC after drbd_open+0x90`.
+ */
 export function describeCandidate(c: Candidate): string {
   const where = c.address !== undefined ? c.address : `${c.section}+0x${(c.value ?? 0).toString(16)}`;
   const extra = c.elfType ? ` ${c.elfType}` : '';
   const init = c.initOnly ? ' (init, before init only)' : '';
-  return `${c.position > 0 ? `#${c.position}` : '#-'} ${where} ${c.type}${extra}${init}`;
+  const sec = c.address !== undefined && c.section ? ` in ${c.section}` : '';
+  const after = c.after ? ` after ${c.after.name}+0x${c.after.offset.toString(16)}` : '';
+  return `${c.position > 0 ? `#${c.position}` : '#-'} ${where} ${c.type}${extra}${init}${sec}${after}`;
+}
+
+/** How far back (symbols in address order) the nearest global symbol is looked for. */
+const NEAR_SCAN = 20000;
+
+/** The vmlinux region markers (System.map/kallsyms) and the section each one opens. */
+const VMLINUX_REGIONS: ReadonlyArray<[string, string, string]> = [
+  ['_sinittext', '_einittext', '.init.text'],
+  ['_stext', '_etext', '.text'],
+  ['__start_rodata', '__end_rodata', '.rodata'],
+  ['__init_begin', '__init_end', '.init.data'],
+  ['_sdata', '_edata', '.data'],
+  ['__bss_start', '__bss_stop', '.bss'],
+  ['__per_cpu_start', '__per_cpu_end', '.data..percpu'],
+];
+
+function vmlinuxRegion(index: SymbolIndex, address: bigint): string | undefined {
+  const at = (n: string) => {
+    const i = index.byNameAll(n).find((k) => index.mod[k] === 0);
+    return i === undefined ? undefined : index.addressOf(i);
+  };
+  for (const [a, b, name] of VMLINUX_REGIONS) {
+    const lo = at(a);
+    const hi = at(b);
+    if (lo !== undefined && hi !== undefined && address >= lo && address < hi) return name;
+  }
+  return undefined;
+}
+
+/** The nearest global (upper-case type) vmlinux symbol at or before symbol i, other than its own name. */
+function vmlinuxGlobalBefore(index: SymbolIndex, i: number): { name: string; offset: number } | undefined {
+  const name = index.nameOf(i);
+  const addr = index.addressOf(i);
+  for (let j = i, n = 0; j >= 0 && n < NEAR_SCAN; j--, n++) {
+    if (index.mod[j] !== 0) continue;
+    const t = index.type[j];
+    if (t < 0x41 || t > 0x5a || t === 0x41 || t === 0x55) continue; // A/U, lower case: not a global in a section
+    if (index.nameOf(j) === name) continue;
+    const off = addr - index.addressOf(j);
+    return off >= 0n && off <= BigInt(Number.MAX_SAFE_INTEGER) ? { name: index.nameOf(j), offset: Number(off) } : undefined;
+  }
+  return undefined;
+}
+
+/** The nearest GLOBAL symbol at or before .symtab entry i in its section, other than its own name. */
+function moduleGlobalBefore(mod: ModuleSymbols, i: number): { name: string; offset: number } | undefined {
+  const sh = mod.shndx(i);
+  const v = mod.value(i);
+  const name = mod.symbolName(i);
+  let best = -1;
+  for (let k = 1; k < mod.count; k++) {
+    if (mod.shndx(k) !== sh || mod.binding(k) !== 'GLOBAL' || mod.value(k) > v || mod.symbolName(k) === name || !mod.symbolName(k))
+      continue;
+    if (best < 0 || mod.value(k) > mod.value(best)) best = k;
+  }
+  return best < 0 ? undefined : { name: mod.symbolName(best), offset: v - mod.value(best) };
 }
 
 export interface SymposReference {

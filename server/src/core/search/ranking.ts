@@ -129,7 +129,7 @@ export function search(sources: readonly SearchSource[], query: string, opts: Se
   if (cap === 0) return [];
   const q = query.trim().replace(/\s+/g, ' ');
   try {
-    const covering = addressHits(sources, q);
+    const covering = mergeBtfRecords(sources, addressHits(sources, q));
     const hits = mergeBtfRecords(sources, searchUnsafe(sources, q, cap));
     if (covering.length === 0) return hits;
     const seen = new Set(covering.map((h) => `${sources.indexOf(h.source)}:${h.id}`));

@@ -17,12 +17,15 @@ export interface SymposHover {
 
 function candidateTable(list: readonly Candidate[], chosen?: Candidate): string {
   const rows = list.slice(0, 40).map((c) => {
-    const where = c.address !== undefined ? code(c.address) : `${code(c.section ?? '')}+0x${(c.value ?? 0).toString(16)}`;
+    const where = c.address !== undefined ? code(c.address) : code(`${c.section ?? ''}+0x${(c.value ?? 0).toString(16)}`);
     const type = `${code(c.type)}${c.elfType ? ' ' + mdText(c.elfType) : ''}${c.initOnly ? ' (init)' : ''}`;
-    return `| ${c.position > 0 ? c.position : '–'}${c === chosen ? ' ←' : ''} | ${where} | ${type} |`;
+    // What tells the copies apart: the region (vmlinux) and the nearest global symbol before each one.
+    const sec = c.address !== undefined && c.section ? code(c.section) : '';
+    const after = c.after ? code(`${c.after.name}+0x${c.after.offset.toString(16)}`) : '';
+    return `| ${c.position > 0 ? c.position : '–'}${c === chosen ? ' ←' : ''} | ${where} | ${type} | ${[sec, after].filter(Boolean).join(' · ')} |`;
   });
   const more = list.length > 40 ? `\n\n…and ${list.length - 40} more` : '';
-  return `| pos | where | type |\n|---|---|---|\n${rows.join('\n')}${more}`;
+  return `| pos | where | type | section · nearest global before |\n|---|---|---|---|\n${rows.join('\n')}${more}`;
 }
 
 /** Hover for a `.klp.sym` name (any document) or a klp_func / KLP_SYMPOS reference (C). */
