@@ -48,6 +48,8 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
   let frames = 0;
   let found = 0;
   let firstProblem: string | undefined;
+  /** Per module of the log: its debug file, or why it has none. */
+  const moduleDebug = new Map<string, string>();
   const body: string[] = [];
   const bodyLinks: DecodeLogLink[] = [];
   for (let i = 0; i < n; i++) {
@@ -62,7 +64,11 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
       if (!f.query || frames >= MAX_FRAMES) states.push(undefined);
       else {
         frames++;
-        states.push(await ctx.service.resolve(ctx.view, f.query));
+        const s = await ctx.service.resolve(ctx.view, f.query);
+        states.push(s);
+        const m = f.query.moduleFrame?.module ?? f.query.module;
+        if (m !== undefined && !moduleDebug.has(m) && (s.kind === 'ready' || s.kind === 'unavailable'))
+          moduleDebug.set(m, s.kind === 'ready' ? s.debugFile : `none: ${s.reason}`);
       }
     }
     const row = body.length;
@@ -78,7 +84,7 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
       if (f.mark && !f.mark.ok) warn.push(f.mark.text);
       if (!s) return;
       if (s.kind === 'unavailable') {
-        firstProblem ??= s.reason;
+        if (f.query?.module === undefined) firstProblem ??= s.reason;
         return;
       }
       if (s.kind !== 'ready') return;
@@ -119,6 +125,7 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
   out.push(`Decoded by ksym: ${ctx.title}`);
   if (dbg.kind === 'open') out.push(`debug info: ${dbg.file} (${dbg.detail ?? 'verified'})`);
   else out.push(`debug info: none: ${dbg.reason ?? firstProblem ?? 'not read'}`);
+  for (const [m, d] of moduleDebug) out.push(`debug info of [${m}]: ${d}`);
   out.push(
     roots.length
       ? `source tree: ${roots.join(', ')}`

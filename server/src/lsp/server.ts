@@ -178,7 +178,9 @@ export function startServer(): void {
     const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf);
     if (!answer) return null;
     // The source line (DWARF) under the kernel form; never holds the symbol answer up for the debug file's opening.
-    const tok = answer.resolved ? answer.token : undefined;
+    // A [mod] frame is read in its module's DWARF even when only the module file resolved it.
+    const modFrame = answer.token?.kind === 'frame' && answer.token.module !== undefined;
+    const tok = answer.resolved || modFrame ? answer.token : undefined;
     const src = tok ? await sourceHoverPart(source.sources(), k.view, k.shift, lineSource(doc).line(line), tok) : undefined;
     if (src) answer.markdown = insertUnderKernelForm(answer.markdown, src);
     const head = headlineMarkdown(k);

@@ -29,7 +29,12 @@ export function queryForToken(index: SymbolIndex, shift: ShiftMap, tokens: reado
   try {
     if (tok.kind === 'frame') {
       const addr = tokens.find((x): x is AddressToken => x.kind === 'address' && x.frameAt === tok.start);
-      if (addr) return addressQuery(index, shift, addr, tok);
+      const q = addr ? addressQuery(index, shift, addr, tok) : undefined;
+      if (q) return q;
+      // A module frame is read in its module's DWARF by (section, offset), whether or not the index has the module.
+      if (tok.module !== undefined && tok.offset !== undefined)
+        return { address: 0n, returnAddress: tok.role === 'trace', symbol: tok.name, module: tok.module, moduleFrame: tok };
+      if (addr) return undefined;
       const r = resolveFrame(index, tok);
       if (r.address === undefined || !r.kernel) return undefined;
       return { address: r.address, returnAddress: r.kernel.returnAddress, symbol: r.kernel.sym.name, module: r.kernel.sym.module };
@@ -57,7 +62,24 @@ function addressQuery(index: SymbolIndex, shift: ShiftMap, t: AddressToken, fram
   if (t.role === 'value') return undefined;
   const r = resolveAddressToken(index, t, shift, frame);
   if (!r.kernel) return undefined;
-  return { address: r.address, returnAddress: r.kernel.returnAddress, symbol: r.kernel.sym.name, module: r.kernel.sym.module };
+  const { sym, returnAddress } = r.kernel;
+  const q = { address: r.address, returnAddress, symbol: sym.name, module: sym.module };
+  if (sym.module === undefined) return q;
+  // In a module: the printed frame when the log names one, else the index's symbol+offset (%pB offsets are already +1).
+  const moduleFrame: FrameToken =
+    frame?.module !== undefined && frame.offset !== undefined
+      ? frame
+      : {
+          kind: 'frame',
+          start: t.start,
+          end: t.end,
+          name: sym.name,
+          offset: r.kernel.offset,
+          module: sym.module,
+          unreliable: false,
+          role: returnAddress ? 'trace' : 'ip',
+        };
+  return { ...q, moduleFrame };
 }
 
 /** Every frame of a line (and every code address printed alone), in line order. */

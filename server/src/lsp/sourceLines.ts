@@ -23,6 +23,9 @@ import { vmlinuxCandidates, type Candidate } from '../core/dwarf/locate';
 import { verifyVmlinux } from '../core/dwarf/verify';
 import type { SymbolIndex } from '../core/kallsyms/symbolIndex';
 import type { Kernel } from '../core/kernels/kernels';
+import type { FrameToken } from '../core/log/scan';
+import type { ModuleStore } from '../core/modules/store';
+import { ModuleSourceLines } from './moduleSourceLines';
 
 /** A frame or address to look up: index addresses; `returnAddress` for %pB (stack entries: addr - 1). */
 export interface FrameQuery {
@@ -32,6 +35,8 @@ export interface FrameQuery {
   readonly symbol?: string;
   /** The symbol's module, when it is one (module frames). */
   readonly module?: string;
+  /** A module symbol as `func+0xoff [mod]` (printed, or the index's answer): looked up at (section, offset) in the module's DWARF. */
+  readonly moduleFrame?: FrameToken;
 }
 
 export type SourceState =
@@ -54,6 +59,8 @@ export interface SourceConfig {
 export interface ServedView {
   readonly index: SymbolIndex;
   readonly kernel?: Kernel;
+  /** The kernel's module files: module frames are read through them. */
+  readonly modules?: ModuleStore;
 }
 
 export interface SourceHooks {
@@ -122,8 +129,11 @@ export class SourceLineService {
   private roots: string[] = [];
   private exists = new Map<string, boolean>();
   private generation = 0;
+  private readonly mods: ModuleSourceLines;
 
-  constructor(private hooks: SourceHooks) {}
+  constructor(private hooks: SourceHooks) {
+    this.mods = new ModuleSourceLines({ log: (m) => hooks.log(m), changed: () => hooks.changed() });
+  }
 
   /** New settings: every target is closed (a new debug file or tree may apply). */
   configure(c: SourceConfig): void {
@@ -142,6 +152,7 @@ export class SourceLineService {
     this.generation++;
     for (const t of this.targets.values()) this.close(t);
     this.targets.clear();
+    this.mods.reset();
     this.exists.clear();
     const roots: string[] = [];
     for (const r of this.config.sourceRoots) if (r) roots.push(r);
@@ -197,12 +208,8 @@ export class SourceLineService {
    * `done` resolves when asking again answers) or `unavailable` with the reason.
    */
   peek(view: ServedView, q: FrameQuery): SourceState {
+    if (q.module !== undefined) return this.mods.peek(view, q);
     const t = this.target(view);
-    if (q.module !== undefined)
-      return {
-        kind: 'unavailable',
-        reason: `source lines for module frames come from the CLI (ksym lookup --module); the editor reads the vmlinux only`,
-      };
     const s = t.state;
     if (s.kind === 'failed') return { kind: 'unavailable', reason: s.reason };
     if (s.kind === 'idle' || s.kind === 'opening') {

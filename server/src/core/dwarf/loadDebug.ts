@@ -35,7 +35,7 @@ export interface DebugSetOptions {
   readonly buildPrefixes?: readonly string[];
 }
 
-interface Opened {
+export interface Opened {
   reader?: DwarfReader;
   shift: bigint;
   problem?: string;
@@ -97,54 +97,12 @@ export class DebugSet implements SourceLines {
     const hit = this.mods.get(key);
     if (hit) return hit;
     const o = this.opts;
-    const done = (x: Opened): Opened => {
-      this.mods.set(key, x);
-      return x;
-    };
     // What the module must be: the build id printed in the log, or the loaded module's.
-    const expected = logBuildId ? { buildId: logBuildId, what: `the build id ${name} has in the log` } : o.moduleBuildId?.(name) ? { buildId: o.moduleBuildId(name), what: `the loaded ${name} (/sys/module/${name}/notes)` } : undefined;
-    let reader: DwarfReader | undefined;
-    try {
-      reader = readDwarfFile(file, { buildPrefixes: o.buildPrefixes });
-    } catch (e) {
-      if (!(e instanceof FormatError) || !/no DWARF/.test(e.message)) return done({ shift: 0n, file, problem: why(e) });
-    }
-    if (reader) {
-      if (expected) {
-        const v = verifyModule(file, reader.elf, expected);
-        if (!v.ok) {
-          reader.close();
-          return done({ shift: 0n, file, problem: v.reason });
-        }
-      }
-      return done({ reader, shift: 0n, file, how: 'the module file carries DWARF' });
-    }
-    // A stripped .ko: its debug file by build id, debuglink, or the debug tree.
-    let id: string | undefined, link: { file: string } | undefined;
-    try {
-      const src = fileSource(file);
-      const elf = new ElfView(src);
-      id = elf.buildId();
-      link = elf.debugLink();
-      src.close?.();
-    } catch (e) {
-      return done({ shift: 0n, file, problem: why(e) });
-    }
-    const c = moduleCandidates({ name, release: o.release, buildId: id, debugLink: link ? { dir: dirname(file), file: link.file } : undefined });
-    let dbg = firstExisting(c.files).found?.path;
-    for (const d of c.searchDirs) dbg ??= findByName(d.path, c.names);
-    if (!dbg) return done({ shift: 0n, file, problem: `${basename(file)} has no DWARF and no debug file was found for it (tried ${triedList(c.files)}${c.searchDirs.length ? `, and ${c.searchDirs.map((d) => d.path).join(', ')} by name` : ''})` });
-    try {
-      reader = readDwarfFile(dbg, { buildPrefixes: o.buildPrefixes });
-    } catch (e) {
-      return done({ shift: 0n, file: dbg, problem: why(e) });
-    }
-    const v = verifyModule(dbg, reader.elf, { buildId: expected?.buildId ?? id, what: expected?.what ?? file });
-    if (!v.ok || (!id && !expected)) {
-      reader.close();
-      return done({ shift: 0n, file: dbg, problem: v.ok ? `${dbg} cannot be verified against ${file} (neither has a build id), so it is not used` : v.reason });
-    }
-    return done({ reader, shift: 0n, file: dbg, how: v.detail });
+    const loaded = logBuildId ? undefined : o.moduleBuildId?.(name);
+    const expected = logBuildId ? { buildId: logBuildId, what: `the build id ${name} has in the log` } : loaded ? { buildId: loaded, what: `the loaded ${name} (/sys/module/${name}/notes)` } : undefined;
+    const x = openModuleDebug({ name, file, release: o.release, expected, buildPrefixes: o.buildPrefixes });
+    this.mods.set(key, x);
+    return x;
   }
 
   module(m: { module: string; file: string; section: string; offset: number; buildId?: string }, opts: { returnAddress: boolean; symbol?: string }): SourceAnswer {
@@ -159,4 +117,80 @@ export class DebugSet implements SourceLines {
     for (const x of this.mods.values()) x.reader?.close();
     this.mods.clear();
   }
+}
+
+export interface ModuleDebugQuery {
+  /** Module name as printed ([xfs]). */
+  readonly name: string;
+  /** The module file the symbols came from (.ko, maybe stripped, maybe compressed). */
+  readonly file: string;
+  /** Release of the served kernel: the distribution debug tree /usr/lib/debug/lib/modules/<release>. */
+  readonly release?: string;
+  /** What the module must be: a build id (the log's [mod BUILDID], /sys/module/NAME/notes) and where it came from. */
+  readonly expected?: { readonly buildId?: string; readonly what: string };
+  /** The module file's own build id when it is already known (a compressed .ko the module store decompressed). */
+  readonly fileBuildId?: string;
+  readonly buildPrefixes?: readonly string[];
+}
+
+const COMPRESSED = /\.(?:xz|gz|zst)$/;
+
+/**
+ * A module's DWARF (issue 15 §2): the module file itself when it carries DWARF (an in-tree
+ * build), else its debug file by build id, .gnu_debuglink, or the distribution debug tree.
+ * The debug file is used only when its build id is the module's (or the expected one);
+ * otherwise the answer says why it was refused. Synchronous: opening reads only the section
+ * headers, notes and the small DWARF sections.
+ */
+export function openModuleDebug(q: ModuleDebugQuery): Opened {
+  const { name, file, expected } = q;
+  const opts = { buildPrefixes: q.buildPrefixes };
+  let reader: DwarfReader | undefined;
+  const compressed = COMPRESSED.test(file);
+  if (!compressed) {
+    try {
+      reader = readDwarfFile(file, opts);
+    } catch (e) {
+      if (!(e instanceof FormatError) || !/no DWARF/.test(e.message)) return { shift: 0n, file, problem: why(e) };
+    }
+  }
+  if (reader) {
+    if (expected) {
+      const v = verifyModule(file, reader.elf, expected);
+      if (!v.ok) {
+        reader.close();
+        return { shift: 0n, file, problem: v.reason };
+      }
+    }
+    return { reader, shift: 0n, file, how: 'the module file carries DWARF' };
+  }
+  // A stripped (or compressed) .ko: its debug file by build id, debuglink, or the debug tree.
+  let id = q.fileBuildId, link: { file: string } | undefined;
+  if (!compressed) {
+    try {
+      const src = fileSource(file);
+      const elf = new ElfView(src);
+      id = elf.buildId();
+      link = elf.debugLink();
+      src.close?.();
+    } catch (e) {
+      return { shift: 0n, file, problem: why(e) };
+    }
+  }
+  const c = moduleCandidates({ name, release: q.release, buildId: id, debugLink: link ? { dir: dirname(file), file: link.file } : undefined });
+  let dbg = firstExisting(c.files).found?.path;
+  for (const d of c.searchDirs) dbg ??= findByName(d.path, c.names);
+  const what = compressed ? `${basename(file)} is compressed (its DWARF is not read in place)` : `${basename(file)} has no DWARF`;
+  if (!dbg) return { shift: 0n, file, problem: `${what} and no debug file was found for it (tried ${triedList(c.files)}${c.searchDirs.length ? `, and ${c.searchDirs.map((d) => d.path).join(', ')} by name` : ''})` };
+  try {
+    reader = readDwarfFile(dbg, opts);
+  } catch (e) {
+    return { shift: 0n, file: dbg, problem: why(e) };
+  }
+  const v = verifyModule(dbg, reader.elf, { buildId: expected?.buildId ?? id, what: expected?.what ?? file });
+  if (!v.ok || (!id && !expected?.buildId)) {
+    reader.close();
+    return { shift: 0n, file: dbg, problem: v.ok ? `${dbg} cannot be verified against ${file} (neither has a build id), so it is not used` : v.reason };
+  }
+  return { reader, shift: 0n, file: dbg, how: v.detail };
 }

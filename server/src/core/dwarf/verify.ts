@@ -71,10 +71,10 @@ export function elfSymbols(elf: ElfView, want?: (name: string) => boolean): ElfS
 }
 
 /** Build id check: equal ids are a match; different ids a refusal naming both. */
-export function verifyBuildId(file: string, fileId: string | undefined, expected: string | undefined, expectedWhat: string): Verdict | undefined {
+export function verifyBuildId(file: string, fileId: string | undefined, expected: string | undefined, expectedWhat: string, served = 'the kernel'): Verdict | undefined {
   if (!fileId || !expected) return undefined;
   if (fileId.toLowerCase() === expected.toLowerCase()) return { ok: true, how: 'build-id', detail: `build id ${fileId} matches ${expectedWhat}`, shift: 0n };
-  return { ok: false, reason: `${file} is not the kernel being served: its build id ${fileId} differs from ${expectedWhat} (${expected}); its lines would be wrong, so it is not used` };
+  return { ok: false, reason: `${file} is not ${served} being served: its build id ${fileId} differs from ${expectedWhat} (${expected}); its lines would be wrong, so it is not used` };
 }
 
 export interface SymbolCheck {
@@ -156,7 +156,7 @@ export function verifyModule(file: string, elf: ElfView, expected: { buildId?: s
   } catch {
     id = undefined;
   }
-  const v = verifyBuildId(file, id, expected.buildId, expected.what);
+  const v = verifyBuildId(file, id, expected.buildId, expected.what, 'the module');
   if (v) return v;
   if (!expected.buildId) return { ok: true, how: 'build-id', detail: `no build id to compare for ${expected.what}: ${file} is the module given`, shift: 0n };
   return { ok: false, reason: `${file} has no build id; ${expected.what} has ${expected.buildId}: it cannot be verified, so it is not used` };

@@ -76,10 +76,13 @@ export function sourceStateMarkdown(s: SourceState, service: SourceLineService, 
 }
 
 /**
- * Put `part` under the first paragraph (the kernel form) of a hover's markdown.
+ * Put `part` under the kernel form of a hover's markdown: the first paragraph, or a module
+ * file's `kernel form` paragraph.
  */
 export function insertUnderKernelForm(markdown: string, part: string): string {
-  const i = markdown.indexOf('\n\n');
+  // A module file's answer (hover/modules.ts) says which file first, then its kernel form.
+  const k = markdown.startsWith('kernel form') ? 0 : markdown.indexOf('\n\nkernel form');
+  const i = k < 0 ? markdown.indexOf('\n\n') : markdown.indexOf('\n\n', k + 2);
   return i < 0 ? `${markdown}\n\n${part}` : `${markdown.slice(0, i)}\n\n${part}${markdown.slice(i)}`;
 }
 
