@@ -1,7 +1,8 @@
 /**
  * Read-only symbol pages: `ksym:/symbol/...`, `ksym:/btf/...`, `ksym:/ko/...` documents
- * served by the language server (`ksym/symbolPage`). Workspace symbol results and Go to
- * Definition point at them when a symbol has no file line to open.
+ * served by the language server (`ksym/symbolPage`), shown rendered in the markdown preview.
+ * Workspace symbol results and Go to Definition point at them when a symbol has no file
+ * line to open.
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
@@ -22,12 +23,36 @@ class SymbolPages implements vscode.TextDocumentContentProvider {
   }
 }
 
+/**
+ * A page opened as text (F12, a workspace symbol, a link in another page) is shown rendered,
+ * as the statistics are: the markdown preview takes the text tab's place. Without the
+ * markdown extension the text stays (with markdown highlighting).
+ */
+async function showRendered(tab: vscode.Tab): Promise<void> {
+  const input = tab.input;
+  if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== PAGE_SCHEME) return;
+  const doc = await vscode.workspace.openTextDocument(input.uri);
+  if (doc.languageId !== 'markdown') await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+  try {
+    await vscode.commands.executeCommand('markdown.showPreview', input.uri);
+  } catch {
+    return; // markdown extension disabled: keep the source
+  }
+  // The text tab, wherever it is now (opening the preview may have moved it).
+  for (const g of vscode.window.tabGroups.all)
+    for (const t of g.tabs)
+      if (t.input instanceof vscode.TabInputText && t.input.uri.toString() === input.uri.toString()) await vscode.window.tabGroups.close(t);
+}
+
 export function registerSymbolPages(context: vscode.ExtensionContext, client: LanguageClient): void {
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(PAGE_SCHEME, new SymbolPages(client)),
     // Pages are markdown: show them with markdown highlighting.
     vscode.workspace.onDidOpenTextDocument((doc) => {
       if (doc.uri.scheme === PAGE_SCHEME && doc.languageId !== 'markdown') void vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    }),
+    vscode.window.tabGroups.onDidChangeTabs((e) => {
+      for (const tab of e.opened) void showRendered(tab).catch(() => undefined);
     }),
   );
 }

@@ -5,7 +5,7 @@
  * (it installs code-server and chromium). Every test saves a screenshot under
  * test-output/e2e/.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -195,22 +195,58 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await page.keyboard.press('Escape');
   });
 
-  it('Go to Symbol in Workspace (Ctrl+T, "#" in quick open) finds a symbol and opens its page', async () => {
+  /** The text of the rendered markdown preview (a webview: nested iframes), once it contains `want`. */
+  async function previewText(want: string): Promise<string> {
+    const deadline = Date.now() + 20000;
+    while (Date.now() < deadline) {
+      for (const f of page.frames()) {
+        const t = await f.evaluate(() => document.querySelector('.markdown-body, body.vscode-body')?.textContent ?? '').catch(() => '');
+        if (t.includes(want)) return t;
+      }
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`no rendered preview containing ${want}`);
+  }
+
+  it('Go to Symbol in Workspace (Ctrl+T, "#" in quick open) lists a symbol once and opens its page rendered', async () => {
     // In a browser Ctrl+T belongs to the browser (new tab); quick open with '#' is the same picker.
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
     await page.keyboard.type('#do_syscall_64', { delay: 10 });
     const row = await page.waitForSelector('.quick-input-list .monaco-list-row[aria-label*="do_syscall_64"]', { timeout: 20000 });
     expect(await row.innerText()).toContain('do_syscall_64');
+    // One entry for the symbol (not "do_syscall_64 btf" and "do_syscall_64 vmlinux"), BTF as its detail.
+    const rows = await page.$$eval('.quick-input-list .monaco-list-row', (els) =>
+      els.map((e) => ({
+        name: e.querySelector('.label-name')?.textContent ?? '',
+        detail: e.querySelector('.label-description')?.textContent ?? '',
+      })),
+    );
+    const exact = rows.filter((r) => r.name === 'do_syscall_64');
+    expect(exact, JSON.stringify(rows)).toHaveLength(1);
+    if (existsSync('/sys/kernel/btf/vmlinux')) expect(exact[0].detail).toContain('vmlinux · BTF');
     await shot('04-workspace-symbol-search');
     await page.keyboard.press('Enter');
-    await page.waitForSelector('.tab[aria-label*="do_syscall_64"]', { timeout: 20000 });
-    await page.waitForFunction(
-      () => document.querySelector('.monaco-editor .view-lines')?.textContent?.includes('do_syscall_64'),
-      undefined,
-      { timeout: 20000 },
-    );
+    // The page opens rendered (the markdown preview), not as markdown source.
+    await page.waitForSelector('.tab[aria-label*="Preview do_syscall_64"]', { timeout: 20000 });
+    const rendered = await previewText('Kernel form');
+    expect(rendered).toContain('do_syscall_64');
+    expect(rendered).not.toContain('# do_syscall_64');
+    expect(await page.$('.tab.active .monaco-icon-label[aria-label*="do_syscall_64"][aria-label*="ksym"]')).toBeNull();
     await shot('05-symbol-page');
+  });
+
+  it('an address typed in the picker lists the symbol covering it', async () => {
+    const f = ws.frames.find((x) => x.address);
+    if (!ws.live || !f) return console.warn('live kernel symbols unreadable: no address to search for');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type(`#${f.address}`, { delay: 5 });
+    const row = await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${f.address} →"]`, { timeout: 20000 });
+    expect(await row.innerText()).toContain(`${f.address} → ${f.text.split('+')[0]}+`);
+    await shot('04b-workspace-symbol-address');
+    await page.keyboard.press('Escape');
   });
 
   it('a .klp.sym position problem shows in the Problems panel', async () => {

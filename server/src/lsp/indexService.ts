@@ -323,6 +323,7 @@ export class IndexService {
       state: this.state,
       symbols: this.index.count,
       modules: this.index.modules.length - 1,
+      pseudoModules: this.index.moduleKinds.filter((k) => k === 'pseudo').length,
       moduleFiles: this.moduleScan?.modules ?? 0,
       sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? []), ...(this.btf.file ? [this.btf.file] : [])],
       messages: [...this.messages, ...scanErrors, ...(this.btfPath ? this.btf.messages() : [])],

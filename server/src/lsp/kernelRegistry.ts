@@ -95,6 +95,7 @@ export class KernelRegistry {
   private problems: string[] = [];
   private configuredKernel?: Kernel;
   private configuredKey = '';
+  private servedText = '';
   private views = new Map<string, Promise<KernelView>>();
   private docs = new Map<string, DocContext>();
 
@@ -120,6 +121,9 @@ export class KernelRegistry {
     this.opts.fetches?.configure(s);
     const out = keepOneKernel(s, this.runningKernel());
     this.configuredKernel = kernelOfSettings(out, this.runningKernel());
+    // The output channel names the kernel being served (once per change).
+    const served = servedKernelText(this.configuredKernel);
+    if (served !== this.servedText) this.log((this.servedText = served));
     const found: Kernel[] = [];
     const problems: string[] = [];
     const dirs = [...s.kernels, ...(this.opts.conventional ?? ['/'])];
@@ -442,6 +446,20 @@ export function kernelOfSettings(s: Settings, running: Kernel): Kernel | undefin
   if (known) return known;
   const release = releaseFromPath(file)?.release;
   return { label: release ?? file, kind: 'snapshot', dir: dirname(file), release, symbols: { kind, path: file }, problems: [] };
+}
+
+/**
+ * "serving kernel 6.1.0-56-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (…) (the running kernel, /proc/version)":
+ * the release and version of the configured symbols, from /proc/version for the running
+ * kernel, else from what the sources say (a version file next to a kallsyms snapshot, the
+ * release in a System.map-REL name).
+ */
+export function servedKernelText(k: Kernel | undefined): string {
+  if (!k) return 'serving no kernel: no kallsyms or System.map is configured';
+  const what = [k.release ?? 'of unknown release', k.version].filter(Boolean).join(' ');
+  if (k.kind === 'running') return `serving kernel ${what} (the running kernel, /proc/version)`;
+  const from = k.symbols?.path ?? k.dir;
+  return `serving kernel ${what} (${from}${k.release ? '' : ': neither its name nor a version file next to it says which'})`;
 }
 
 /** The architecture of an index from its arch-specific entry symbols. */
