@@ -102,7 +102,8 @@ export function lineFrames(index: SymbolIndex, shift: ShiftMap, line: string): L
           const r = resolveFrame(index, t);
           kernelText ??= r.kernel?.text;
           if (r.kernel) mark = r.matchesLog ? { ok: true, text: '✓' } : { ok: false, text: `⚠ index: ${r.kernel.text}` };
-          else if (r.problem) mark = { ok: false, text: `⚠ ${r.problem}` };
+          // A [mod] frame the index has no symbol for is the module file's to judge (the hover says it), not a ⚠ of the index.
+          else if (r.problem && !(t.module !== undefined && r.candidates.length === 0)) mark = { ok: false, text: `⚠ ${r.problem}` };
         }
         const body = line.slice(t.start, t.end);
         const mod = t.module !== undefined ? body.lastIndexOf(' [') : -1;
