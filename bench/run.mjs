@@ -10,6 +10,8 @@
 // index time, memory, `ksym btf --stats` vs bpftool; 6. workspace/symbol search vs fuzzysort.
 // 7. DWARF source lines vs llvm-symbolizer and addr2line (bench/dwarf.mjs).
 // 8. Source lines in the editor: symbol-first hover, the line once the vmlinux is read, later frames.
+// 9. One-shot CLI commands on the live kernel (ksym lookup ADDR / NAME, ksym stats) against the
+//    floor of any of them: starting node plus reading /proc/kallsyms once (issue 13 §5).
 // Results: the table on stdout and .cache/bench/results.json.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
@@ -973,6 +975,49 @@ if (want(8)) {
     } finally {
       await srv.close();
     }
+  }
+}
+
+// ---- 9. one-shot CLI commands on the live kernel (issue 13 §5) ------------------------------
+const S9 = '9 one-shot CLI';
+if (want(9)) {
+  const figures = ['ksym lookup ADDR', 'ksym lookup NAME', 'ksym stats'];
+  let why;
+  let sym;
+  try {
+    const text = readFileSync('/proc/kallsyms', 'latin1');
+    sym = /^([0-9a-f]+) T (do_syscall_64|schedule|vfs_read)$/m.exec(text);
+    if (!sym || /^0+$/.test(sym[1])) why = 'addresses in /proc/kallsyms are hidden (kptr_restrict / no CAP_SYSLOG)';
+  } catch (e) {
+    why = `/proc/kallsyms unreadable (${e.code ?? e.message})`;
+  }
+  if (!existsSync(CLI)) why = `${CLI} missing`;
+  if (why) for (const f of figures) skip(S9, f, why);
+  else {
+    const runs = QUICK ? 5 : 15;
+    progress(`section 9: one-shot commands, ${runs} rounds (node -e 0, cat /proc/kallsyms, lookup ADDR, lookup NAME, stats)`);
+    const cmds = {
+      node: [process.execPath, ['-e', '0']],
+      cat: ['cat', ['/proc/kallsyms']],
+      addr: [process.execPath, [CLI, 'lookup', (BigInt('0x' + sym[1]) + 0x10n).toString(16)]],
+      name: [process.execPath, [CLI, 'lookup', `${sym[2]}+0x10`]],
+      stats: [process.execPath, [CLI, 'stats']],
+    };
+    const t = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+    // Interleaved rounds: every command sees the same moments of a noisy machine.
+    for (let r = 0; r < runs; r++) {
+      for (const [k, [cmd, args]] of Object.entries(cmds)) {
+        const [ms, out] = time(() => spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 }));
+        if (out.status !== 0) throw new Error(`bench: ${cmd} ${args.join(' ')} failed: ${out.stderr}`);
+        t[k].push(ms);
+      }
+    }
+    const floor = median(t.node) + median(t.cat);
+    const floorWhat = `node -e 0 (${median(t.node).toFixed(0)}) + cat /proc/kallsyms (${median(t.cat).toFixed(0)})`;
+    const target = (limit) => ({ on: 'ratio', op: '<=', limit, text: `≤ ${limit}x` });
+    row(S9, `ksym lookup ADDR (whole process, live kernel)`, median(t.addr), 'ms', floor, floorWhat, target(1.2));
+    row(S9, `ksym lookup NAME+0xoff (whole process, live kernel)`, median(t.name), 'ms', floor, floorWhat, target(1.2));
+    row(S9, 'ksym stats (whole process, live kernel)', median(t.stats), 'ms', floor, floorWhat, target(1.3));
   }
 }
 

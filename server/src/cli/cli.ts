@@ -10,6 +10,8 @@
  * They sit next to this one and are loaded with require() at run time
  * (scripts/build.mjs keeps them external here).
  */
+import { join } from 'node:path';
+import { requireWithCodeCache } from '../codeCache';
 import { exitOnClosedStdout, fail, failUsage, help, USAGE, UsageError } from './common';
 
 interface CommandBundle {
@@ -19,7 +21,7 @@ interface CommandBundle {
 function bundleOf(cmd: string): CommandBundle | undefined {
   switch (cmd) {
     case 'btf':
-      return require('./cli-btf.js') as CommandBundle;
+      return requireWithCodeCache(join(__dirname, 'cli-btf.js')) as CommandBundle;
     case 'lookup':
     case 'decode':
     case 'stats':
@@ -27,7 +29,8 @@ function bundleOf(cmd: string): CommandBundle | undefined {
     case 'check':
     case 'search':
     case 'trace':
-      return require('./cli-cmds.js') as CommandBundle;
+      // With V8's code cache (codeCache.ts): compiling the bundle is a good part of a one-shot command.
+      return requireWithCodeCache(join(__dirname, 'cli-cmds.js')) as CommandBundle;
     case 'lsp':
       return { run: lsp };
     default:

@@ -3,15 +3,11 @@
  * check, search (bundled as dist/cli-cmds.js, loaded by the dispatcher in cli.ts).
  * One file per command; each is thin (arguments and printing), the work is in core/.
  */
-import { cmdCheck } from './check';
 import { exitOnClosedStdout, failUsage, installInertOutput, UsageError } from './common';
-import { cmdDecode } from './decode';
-import { cmdDecodeKernels, wantsKernels } from './decodeKernels';
-import { cmdLookup } from './lookup';
-import { cmdSearch } from './search';
-import { cmdStats } from './stats';
-import { cmdSymbols } from './symbols';
-import { cmdTrace } from './trace';
+
+// Each command is imported when it runs (the bundle initialises only its modules, and Node
+// loads only the built-ins they use: no https/tls for `ksym lookup`), which is a good part
+// of a one-shot command's time (bench section 9).
 
 /** Runs `ksym CMD ARGV...` for the commands of this bundle; the exit status. */
 export async function run(cmd: string, argv: string[]): Promise<number> {
@@ -20,20 +16,23 @@ export async function run(cmd: string, argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'lookup':
-        return await cmdLookup(argv);
-      case 'decode':
+        return await (await import('./lookup')).cmdLookup(argv);
+      case 'decode': {
         // --kernel / --debuginfod / --json: the log against its own kernel (decodeKernels.ts).
-        return await (wantsKernels(argv) && !argv.includes('--help') && !argv.includes('-h') ? cmdDecodeKernels(argv) : cmdDecode(argv));
+        const k = await import('./decodeKernels');
+        if (k.wantsKernels(argv) && !argv.includes('--help') && !argv.includes('-h')) return await k.cmdDecodeKernels(argv);
+        return await (await import('./decode')).cmdDecode(argv);
+      }
       case 'stats':
-        return await cmdStats(argv);
+        return await (await import('./stats')).cmdStats(argv);
       case 'symbols':
-        return await cmdSymbols(argv);
+        return await (await import('./symbols')).cmdSymbols(argv);
       case 'check':
-        return await cmdCheck(argv);
+        return await (await import('./check')).cmdCheck(argv);
       case 'search':
-        return await cmdSearch(argv);
+        return await (await import('./search')).cmdSearch(argv);
       case 'trace':
-        return await cmdTrace(argv);
+        return await (await import('./trace')).cmdTrace(argv);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }

@@ -46,6 +46,14 @@ export interface Resolution {
 }
 
 const UNKNOWN_SIZE = 0xffffffff;
+/**
+ * Lookups answered without the lookup structures before they are built: a one-shot command
+ * (`ksym lookup NAME|ADDR`) asks once or twice, and a scan of the names (~2 ms) or a binary
+ * search over the addresses costs less than the name sort (~60 ms) or the bucket table; a
+ * long-lived index (the server, decode of a long log) builds them on the next query.
+ */
+const NAME_SCANS = 8;
+const PLAIN_FLOORS = 256;
 /** How far past the last symbol of a module/BPF group an address is still attributed to it. */
 const TAIL_LIMIT = 0x10000;
 
@@ -73,6 +81,8 @@ export class SymbolIndex {
   readonly size: Uint32Array;
   /** Symbol ids sorted by name bytes, then source order. */
   private byName?: Uint32Array;
+  private nameScans = 0;
+  private plainFloors = 0;
   /** Name bytes: the source text until compactNames(), then the names back to back. */
   private nameBytes: Uint8Array;
   private compacted = false;
@@ -140,7 +150,9 @@ export class SymbolIndex {
     this.kallsymsAll = vmlinux > 0 && vmlinuxData * 20 > vmlinux;
     // Section markers, found with one pass over short vmlinux names (no name index needed:
     // it is built on first use, so that serving addresses does not wait for it).
-    const m = findMarkers(this, ['_stext', '_text', '_etext', '_sinittext', '_einittext', '_end'], !perm);
+    // (_end only matters with CONFIG_KALLSYMS_ALL, and without it the kernel does not list it: not searched for.)
+    const markers = ['_stext', '_text', '_etext', '_sinittext', '_einittext', ...(this.kallsymsAll ? ['_end'] : [])];
+    const m = findMarkers(this, markers, !perm);
     this.stext = m.get('_stext') ?? m.get('_text');
     this.etext = m.get('_etext');
     this.sinittext = m.get('_sinittext');
@@ -251,6 +263,7 @@ export class SymbolIndex {
   /** Every symbol named exactly `name`, in source (kallsyms) order. */
   byNameAll(name: string): number[] {
     const key = encodeLatin1(name);
+    if (!this.byName && this.nameScans++ < NAME_SCANS) return this.scanName(key);
     const idx = this.nameIndex();
     const out: number[] = [];
     for (let k = this.lowerBound(key); k < idx.length; k++) {
@@ -259,6 +272,25 @@ export class SymbolIndex {
       out.push(i);
     }
     return out;
+  }
+
+  /** byNameAll by one pass over the name lengths and bytes (no name index). */
+  private scanName(key: Uint8Array): number[] {
+    const names = this.names;
+    const off = this.nameOff;
+    const len = this.nameLen;
+    const n = key.length;
+    const first = n > 0 ? key[0] : -1;
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      if (len[i] !== n) continue;
+      const o = off[i];
+      if (n > 0 && names[o] !== first) continue;
+      let k = 1;
+      while (k < n && names[o + k] === key[k]) k++;
+      if (k >= n) out.push(i);
+    }
+    return this.perm ? out.sort((a, b) => this.perm![a] - this.perm![b]) : out;
   }
 
   /** Symbols whose name starts with `prefix`, in name order, at most `limit`. */
@@ -294,6 +326,16 @@ export class SymbolIndex {
     // Kernel addresses share the high half (0xffffffff...): search the low halves of that run only.
     const r = this.hiRun;
     if (r && hi === r.hi) {
+      if (!this.buckets && this.plainFloors++ < PLAIN_FLOORS) {
+        a = r.start;
+        b = r.end;
+        while (a < b) {
+          const m = (a + b) >>> 1;
+          if (L[m] <= lo) a = m + 1;
+          else b = m;
+        }
+        return a - 1;
+      }
       // A bucket table over the low halves narrows the search to a few symbols.
       const t = this.buckets ?? (this.buckets = bucketTable(L, r.start, r.end));
       if (lo < t.base) return r.start - 1;
@@ -395,29 +437,13 @@ export class SymbolIndex {
   }
 
   /** Statistics for `ksym stats` and the "Show Index Statistics" command. */
-  stats(): IndexStats {
-    const byType: Record<string, number> = {};
-    const perModule = new Uint32Array(this.modules.length);
-    for (let i = 0; i < this.count; i++) {
-      const t = String.fromCharCode(this.type[i]);
-      byType[t] = (byType[t] ?? 0) + 1;
-      perModule[this.mod[i]]++;
-    }
-    // Duplicate names: walk the name index once.
-    const idx = this.nameIndex();
+  /** Names occurring more than once and the symbols carrying them, from the sorted name index. */
+  private duplicatesSorted(idx: Uint32Array): { dupNames: number; dupSyms: number } {
     let dupNames = 0;
     let dupSyms = 0;
     let run = 1;
     for (let k = 1; k <= idx.length; k++) {
-      const same =
-        k < idx.length &&
-        this.nameLen[idx[k]] === this.nameLen[idx[k - 1]] &&
-        compareName(
-          this.names,
-          this.nameOff[idx[k]],
-          this.nameLen[idx[k]],
-          this.names.subarray(this.nameOff[idx[k - 1]], this.nameOff[idx[k - 1]] + this.nameLen[idx[k - 1]]),
-        ) === 0;
+      const same = k < idx.length && this.sameNameBytes(idx[k], idx[k - 1]);
       if (same) run++;
       else {
         if (run > 1) {
@@ -427,6 +453,59 @@ export class SymbolIndex {
         run = 1;
       }
     }
+    return { dupNames, dupSyms };
+  }
+
+  /** The same counts without sorting: an open-addressing table of symbol ids keyed by the name's FNV-1a hash. */
+  private duplicatesHashed(): { dupNames: number; dupSyms: number } {
+    const n = this.count;
+    let size = 1;
+    while (size < n * 2) size <<= 1;
+    const mask = size - 1;
+    const slot = new Int32Array(size).fill(-1);
+    const times = new Uint32Array(size);
+    const names = this.names;
+    const off = this.nameOff;
+    const len = this.nameLen;
+    let dupNames = 0;
+    let dupSyms = 0;
+    for (let i = 0; i < n; i++) {
+      const o = off[i];
+      const l = len[i];
+      let h = 0x811c9dc5;
+      for (let k = 0; k < l; k++) h = Math.imul(h ^ names[o + k], 0x01000193);
+      let p = (h >>> 0) & mask;
+      while (slot[p] >= 0 && !this.sameNameBytes(slot[p], i)) p = (p + 1) & mask;
+      if (slot[p] < 0) slot[p] = i;
+      const t = ++times[p];
+      if (t === 2) {
+        dupNames++;
+        dupSyms += 2;
+      } else if (t > 2) dupSyms++;
+    }
+    return { dupNames, dupSyms };
+  }
+
+  private sameNameBytes(a: number, b: number): boolean {
+    const l = this.nameLen[a];
+    if (l !== this.nameLen[b]) return false;
+    const names = this.names;
+    const oa = this.nameOff[a];
+    const ob = this.nameOff[b];
+    for (let k = 0; k < l; k++) if (names[oa + k] !== names[ob + k]) return false;
+    return true;
+  }
+
+  stats(): IndexStats {
+    const byType: Record<string, number> = {};
+    const perModule = new Uint32Array(this.modules.length);
+    for (let i = 0; i < this.count; i++) {
+      const t = String.fromCharCode(this.type[i]);
+      byType[t] = (byType[t] ?? 0) + 1;
+      perModule[this.mod[i]]++;
+    }
+    // Duplicate names: one pass with a hash table (the name index when it is built anyway).
+    const { dupNames, dupSyms } = this.byName ? this.duplicatesSorted(this.byName) : this.duplicatesHashed();
     const modules: { name: string; kind: ModuleKind; symbols: number }[] = [];
     for (let m = 1; m < this.modules.length; m++) {
       if (perModule[m] > 0) modules.push({ name: this.modules[m], kind: this.moduleKinds[m], symbols: perModule[m] });
@@ -489,19 +568,28 @@ function findMarkers(idx: SymbolIndex, wanted: string[], sourceOrder: boolean): 
 /**
  * The same, with a native search of the text for " NAME\n" (no pass over every symbol):
  * for input in address order only, where name offsets ascend with the symbol index, so a
- * hit maps back to its symbol by binary search. undefined when a marker is not found that
- * way (CRLF text, a marker the kernel does not have...): then scanMarkers decides.
+ * hit maps back to its symbol by binary search. A marker the kernel does not have (`_end`
+ * without CONFIG_KALLSYMS_ALL) is absent when every line ends with its name and '\n' (no
+ * CR, no blank before the newline: a vmlinux name can end nowhere else); undefined
+ * otherwise (CRLF text, trailing blanks, no final newline...): then scanMarkers decides.
  */
 function findMarkersInText(idx: SymbolIndex, wanted: string[]): Map<string, bigint> | undefined {
   if (idx.count === 0) return undefined;
   const text = Buffer.from(idx.names.buffer, idx.names.byteOffset, idx.names.length);
   const found = new Map<string, bigint>();
+  let plainLines: boolean | undefined;
+  const absenceIsCertain = () =>
+    (plainLines ??=
+      text.length > 0 && text[text.length - 1] === 0x0a && text.indexOf('\r') < 0 && text.indexOf(' \n') < 0 && text.indexOf('\t\n') < 0);
   for (const name of wanted) {
     const needle = Buffer.from(` ${name}\n`, 'latin1');
     let at = -1;
     for (let from = 0; ; from = at + 1) {
       at = text.indexOf(needle, from);
-      if (at < 0) return undefined;
+      if (at < 0) {
+        if (absenceIsCertain()) break;
+        return undefined;
+      }
       const off = at + 1;
       // The symbol whose name starts at `off`, if that line was indexed.
       let lo = 0;
@@ -562,11 +650,23 @@ export interface SourceInput {
 
 /** Parse all sources into one index. Throws FormatError only when a source is not text. */
 export function buildIndex(inputs: SourceInput[]): SymbolIndex {
+  const steps = buildIndexSteps(inputs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * buildIndex in steps: it yields after each source is parsed, so a caller may stop the
+ * build between sources (a cancelled or superseded reindex: core/kallsyms/load.ts).
+ */
+export function* buildIndexSteps(inputs: SourceInput[]): Generator<void, SymbolIndex, void> {
   const total = inputs.reduce((s, x) => s + x.bytes.length, 0);
   const cols = new SymbolColumns(Math.ceil(total / 32) + 16);
   const sources: SourceInfo[] = [];
   const messages: IndexMessages = { errors: [], warnings: [] };
-  inputs.forEach((inp, k) => {
+  for (const [k, inp] of inputs.entries()) {
     const report = parseKallsymsInto(cols, inp.bytes, inp.file, inp.kind, k);
     sources.push({ file: inp.file, kind: inp.kind, report });
     if (report.stubSystemMap) {
@@ -591,7 +691,8 @@ export function buildIndex(inputs: SourceInput[]): SymbolIndex {
         `${inp.file}: skipped ${report.problemCount} malformed line(s) (${first}${report.problemCount > 5 ? '; ...' : ''})`,
       );
     }
-  });
+    yield;
+  }
   return new SymbolIndex(cols, sources, messages);
 }
 
