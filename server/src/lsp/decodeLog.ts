@@ -31,7 +31,13 @@ export interface DecodeContext {
   service: SourceLineService;
   /** The log's name, for the header. */
   title: string;
+  /** The request's cancellation ($/cancelRequest): checked per line, the event loop given a turn every YIELD_LINES lines. */
+  token?: { readonly isCancellationRequested: boolean };
 }
+
+/** Lines decoded between two event-loop turns (when the request can be cancelled). */
+const YIELD_LINES = 2000;
+const CANCELLED: DecodeLogResult = { content: 'Kernel Symbols: decoding cancelled', links: [] };
 
 export async function decodeLog(ctx: DecodeContext, doc: LineSource): Promise<DecodeLogResult> {
   try {
@@ -53,6 +59,10 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
   const body: string[] = [];
   const bodyLinks: DecodeLogLink[] = [];
   for (let i = 0; i < n; i++) {
+    if (ctx.token) {
+      if (i > 0 && i % YIELD_LINES === 0) await new Promise((r) => setImmediate(r));
+      if (ctx.token.isCancellationRequested) return CANCELLED;
+    }
     const l = doc.line(i);
     const fs = l.length <= 4096 && (l.includes('+0x') || l.includes('[<')) ? lineFrames(ctx.index, ctx.shift, l) : [];
     if (fs.length === 0) {

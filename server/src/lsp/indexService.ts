@@ -8,7 +8,7 @@ import { watch, FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { realPathOf } from '../core/common/readGuarded';
 import { buildIndex, SymbolIndex } from '../core/kallsyms/symbolIndex';
-import { loadIndex, type IndexLoadResult } from '../core/kallsyms/load';
+import { loadIndex, type BuildStop, type IndexLoadResult } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { IndexState, StatusParams } from '../protocol';
 import { ModuleStore, ScanReport } from '../core/modules/store';
@@ -157,7 +157,8 @@ export class IndexService {
     const sourceChanged = this.settings !== undefined && this.settings.source !== s.source;
     this.settings = s;
     const btfChanged = s.btf !== this.btfPath;
-    const rebuild = before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings') : Promise.resolve();
+    const rebuild =
+      before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings', { supersede: true }) : Promise.resolve();
     if (sourceChanged && this.generation > 0) this.sendStatus(); // the status names where the settings came from
     // kallsyms first (it is what "ready" means); modules and BTF load right after.
     return rebuild.then(() => {
@@ -167,9 +168,11 @@ export class IndexService {
   }
 
   /** The build asked for and not started yet (every request until it starts joins it), and whether one runs. */
-  private queued?: { reason: string; promise: Promise<void>; resolve: () => void };
+  private queued?: QueuedBuild;
   private running = false;
   private joins = 0;
+  /** The build running now: a newer request or settings change supersedes it, its callers' cancellation stops it. */
+  private active?: { queued: QueuedBuild; stop: RunningStop };
 
   /**
    * Rebuild from the current settings. Requests coalesce: a request joins the build that
@@ -177,16 +180,25 @@ export class IndexService {
    * so a storm of ksym/reindex or a burst of file events makes one build, not one each,
    * and at most two indexes exist at once. A build (but the first) starts once the
    * requests queued behind the previous one have joined (letRequestsJoin). Each caller's promise resolves when the build it joined ends.
+   *
+   * The build is cooperative (loadIndex checks between sources and phases): with
+   * `supersede` (a reindex request, a settings change) the running build stops at its next
+   * step and the queued one replaces it; when every caller of a build has cancelled
+   * (`token`: $/cancelRequest), it stops too ('build cancelled'). A stopped build
+   * publishes nothing: the previous good index keeps serving. A file change does not
+   * supersede (a file rewritten in a loop must not starve the index); it queues behind.
    */
-  reindex(reason: string): Promise<void> {
+  reindex(reason: string, opts: { token?: Cancellation; supersede?: boolean } = {}): Promise<void> {
     this.joins++;
+    if (opts.supersede && this.active) this.active.stop.superseded = true;
     if (this.queued) {
       this.queued.reason = reason;
+      this.queued.tokens.push(opts.token);
       return this.queued.promise;
     }
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
-    this.queued = { reason, promise, resolve };
+    this.queued = { reason, promise, resolve, tokens: [opts.token] };
     if (!this.running) void this.drain();
     return promise;
   }
@@ -207,17 +219,28 @@ export class IndexService {
 
   private async drain(): Promise<void> {
     this.running = true;
+    let superseded = false;
     try {
       while (this.queued) {
-        if (this.generation > 0) await this.letRequestsJoin();
+        if (this.generation > 0 || superseded) await this.letRequestsJoin();
         const q = this.queued;
         this.queued = undefined;
+        const stop = new RunningStop(q.tokens);
+        this.active = { queued: q, stop };
+        superseded = false;
         try {
-          await this.build(q.reason);
+          await this.build(q.reason, stop);
         } catch (e) {
           this.hooks.log(`${q.reason}: index build failed: ${String(e)}`);
         } finally {
-          q.resolve();
+          this.active = undefined;
+          const next = this.queued as QueuedBuild | undefined;
+          if (stop.superseded && next) {
+            // Its callers wait for the build that replaced it.
+            superseded = true;
+            next.tokens.push(...q.tokens);
+            void next.promise.then(q.resolve);
+          } else q.resolve();
         }
       }
     } finally {
@@ -225,11 +248,12 @@ export class IndexService {
     }
   }
 
-  /** One build. */
-  private async build(reason: string): Promise<void> {
+  /** One build; `stop` is asked between its steps. */
+  private async build(reason: string, stop: RunningStop): Promise<void> {
     const settings = this.settings;
     if (!settings) return;
     const ticket = ++this.requested;
+    const before = this.state;
     this.state = 'indexing';
     this.sendStatus();
     // The progress request's round trip to the client is not waited for before reading.
@@ -249,8 +273,18 @@ export class IndexService {
       const spec = this.speculative;
       this.speculative = undefined;
       const fresh = spec && spec.key === JSON.stringify(specs) && Date.now() - spec.at < PREFETCH_TTL_MS;
-      const result = fresh ? await spec.result : await loadIndex(specs);
+      const result = fresh ? await spec.result : await loadIndex(specs, stop);
       started = await starting;
+      if (result.stopped || stop.stopped) {
+        // Nothing of it is published; a superseding build sends its own status.
+        this.hooks.log(
+          `${reason}: build ${stop.superseded ? 'superseded by a newer request' : 'cancelled'} after ${Math.round(result.millis)} ms; ${KEPT}`,
+        );
+        this.state = before === 'indexing' && this.generation > 0 ? 'ready' : before;
+        progress.done();
+        if (!stop.superseded || !this.queued) this.sendStatus();
+        return;
+      }
       if (ticket !== this.requested) return; // a newer request superseded this one
       const problems = [...settings.problems, ...result.errors];
       if (result.index) {
@@ -273,7 +307,7 @@ export class IndexService {
       if (result.index) {
         // Ready is signalled first; the name index (frames, search, sympos) is built right after.
         const idx = result.index;
-        setImmediate(() => idx.buildNameIndex()); // compacts the names, then sorts them
+        setImmediate(() => this.index === idx && idx.buildNameIndex()); // compacts the names, then sorts them (unless already replaced)
         this.indexChanged();
       }
     } finally {
@@ -387,5 +421,26 @@ export class IndexService {
   dispose(): void {
     for (const w of this.watchers) w.close();
     clearTimeout(this.watchTimer);
+  }
+}
+
+interface QueuedBuild {
+  reason: string;
+  promise: Promise<void>;
+  resolve: () => void;
+  /** One per caller; undefined for a caller that cannot cancel (settings, file changes, prefetch). */
+  tokens: (Cancellation | undefined)[];
+}
+
+/** What a running build asks between its steps (loadIndex's BuildStop). */
+class RunningStop implements BuildStop {
+  superseded = false;
+  constructor(private readonly tokens: readonly (Cancellation | undefined)[]) {}
+  /** Every caller cancelled (none of them needs the build any more). */
+  get cancelled(): boolean {
+    return this.tokens.length > 0 && this.tokens.every((t) => t?.isCancellationRequested === true);
+  }
+  get stopped(): boolean {
+    return this.superseded || this.cancelled;
   }
 }

@@ -34,7 +34,7 @@ import { uriToPath } from './pageUri';
 import { chooseSettings, findSettings, parseSettings, type FoundSettings, type Settings } from './settings';
 import { statsMarkdown } from './stats';
 import { symbolPage } from './symbolPages';
-import { prepareWorkspaceSymbols, workspaceSymbols, type WorkspaceSymbolContext } from './workspaceSymbols';
+import { prepareWorkspaceSymbols, workspaceSymbolsCancellable, type WorkspaceSymbolContext } from './workspaceSymbols';
 
 /** The server version (package.json), set by the build (scripts/build.mjs, esbuild define). */
 declare const KSYM_VERSION: string | undefined;
@@ -116,8 +116,8 @@ function wireLifecycle(connection: Connection, service: IndexService, client: Cl
     void service.configure(kernels.configure(await currentSettings(pushed), client.workspaceFolder));
     client.onSettings?.();
   });
-  connection.onRequest(ReindexRequest, async () => {
-    await service.reindex('requested');
+  connection.onRequest(ReindexRequest, async (token) => {
+    await service.reindex('requested', { token, supersede: true });
     return service.status();
   });
   connection.onRequest(StatsRequest, () => ({ markdown: statsMarkdown(service) }));
@@ -200,7 +200,11 @@ export function startServer(): void {
   });
   service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
   connection.onWorkspaceSymbol(async (params, token) =>
-    (await service.firstIndex(token)) ? workspaceSymbols(symbolContext(), params.query) : token.isCancellationRequested ? [] : indexingError(),
+    (await service.firstIndex(token))
+      ? workspaceSymbolsCancellable(symbolContext(), params.query, token)
+      : token.isCancellationRequested
+        ? []
+        : indexingError(),
   );
 
   connection.onDefinition(async (params, token) => {

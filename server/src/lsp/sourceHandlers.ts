@@ -67,13 +67,13 @@ export function wireSourceLines(
     return inlayHints({ index: k.view.index, shift: k.shift, view: k.view, service: sources() }, lineSource(doc), params.range);
   });
 
-  connection.onRequest(DecodeLogRequest, async (p) => {
+  connection.onRequest(DecodeLogRequest, async (p, token) => {
     const doc = typeof p?.uri === 'string' ? documents.get(p.uri) : undefined;
     if (!doc) return null;
-    if (!(await service.firstIndex())) return { content: INDEXING_MESSAGE, links: [] };
+    if (!(await service.firstIndex(token))) return { content: INDEXING_MESSAGE, links: [] };
     const k = await kernels.settled(doc);
     const title = (doc.uri.startsWith('file:') ? uriToPath(doc.uri) : undefined) ?? doc.uri;
-    return decodeLog({ index: k.view.index, shift: k.shift, view: k.view, service: sources(), title }, lineSource(doc));
+    return decodeLog({ index: k.view.index, shift: k.shift, view: k.view, service: sources(), title, token }, lineSource(doc));
   });
 
   connection.onShutdown(() => lines.dispose());

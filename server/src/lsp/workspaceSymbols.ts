@@ -64,6 +64,28 @@ function container(h: SearchHit): string {
   return h.btf ? `${c} · BTF` : c;
 }
 
+/**
+ * workspaceSymbols for a request that can be cancelled: the search structures of each
+ * source are built one source per event-loop turn (the first query over a large index
+ * builds them), the token checked between them; a cancelled request answers [].
+ */
+export async function workspaceSymbolsCancellable(
+  ctx: WorkspaceSymbolContext,
+  query: string,
+  token: { readonly isCancellationRequested: boolean },
+): Promise<SymbolInformation[]> {
+  try {
+    for (const s of searchSources(ctx)) {
+      if (token.isCancellationRequested) return [];
+      prepare([s]);
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch {
+    return [];
+  }
+  return token.isCancellationRequested ? [] : workspaceSymbols(ctx, query);
+}
+
 /** The ranked hits as SymbolInformation (containerName: module name, 'vmlinux', 'vmlinux · BTF' or 'btf'). */
 export function workspaceSymbols(ctx: WorkspaceSymbolContext, query: string): SymbolInformation[] {
   try {

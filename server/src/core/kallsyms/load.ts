@@ -5,7 +5,7 @@
  */
 import { describeError } from '../common/errors';
 import { SourceKind } from './parse';
-import { buildIndex, SourceInput, SymbolIndex } from './symbolIndex';
+import { buildIndexSteps, SourceInput, SymbolIndex } from './symbolIndex';
 import { takePrefetched } from './readEarly';
 import { readWholeSync } from './read';
 import { realPathOf } from '../common/readGuarded';
@@ -21,7 +21,20 @@ export interface IndexLoadResult {
   errors: string[];
   warnings: string[];
   millis: number;
+  /** The build stopped between two steps because `stop` asked it to (nothing else is set). */
+  stopped?: boolean;
 }
+
+/**
+ * Asked between the steps of a build (after each source is read, after each is parsed,
+ * before the index is sorted): a cancelled or superseded reindex stops there. With one,
+ * loadIndex yields to the event loop between steps, so a cancellation can arrive.
+ */
+export interface BuildStop {
+  readonly stopped: boolean;
+}
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 export async function readSource(spec: SourceSpec): Promise<SourceInput> {
   const bytes = takePrefetched(spec.file) ?? readWholeSync(spec.file);
@@ -44,12 +57,19 @@ function dedupeSources(specs: SourceSpec[]): { specs: SourceSpec[]; repeats: str
   return { specs: [...seen.values()].map((s) => s.spec), repeats };
 }
 
-export async function loadIndex(given: SourceSpec[]): Promise<IndexLoadResult> {
+export async function loadIndex(given: SourceSpec[], stop?: BuildStop): Promise<IndexLoadResult> {
   const t0 = performance.now();
   const errors: string[] = [];
   const inputs: SourceInput[] = [];
+  const stopped = async () => {
+    if (!stop) return false;
+    await nextTurn();
+    return stop.stopped;
+  };
+  const stoppedResult = (): IndexLoadResult => ({ errors: [], warnings: [], millis: performance.now() - t0, stopped: true });
   const { specs, repeats } = dedupeSources(given);
   for (const spec of specs) {
+    if (await stopped()) return stoppedResult();
     try {
       inputs.push(await readSource(spec));
     } catch (e) {
@@ -58,7 +78,13 @@ export async function loadIndex(given: SourceSpec[]): Promise<IndexLoadResult> {
   }
   if (errors.length > 0) return { errors, warnings: repeats, millis: performance.now() - t0 };
   try {
-    const index = buildIndex(inputs);
+    const steps = buildIndexSteps(inputs);
+    let step = steps.next();
+    while (!step.done) {
+      if (await stopped()) return stoppedResult();
+      step = steps.next();
+    }
+    const index = step.value;
     const fatal = index.sources.filter((s) => s.report.symbols === 0);
     const result: IndexLoadResult = {
       index: fatal.length > 0 ? undefined : index,
