@@ -19,8 +19,14 @@ export function traceMarkdown(btf: Btf | undefined, index: SymbolIndex | undefin
     const out: string[] = [`**Tracing**${r.kfunc ? ` — kfunc${r.kfuncFlags?.length ? ` (${r.kfuncFlags.join(' | ')})` : ''}` : ''}`, ''];
     out.push(ATTACH_KINDS.map((k) => `${MARK[String(r.attach[k]) as keyof typeof MARK]} ${k}`).join(' · '));
     out.push('');
-    for (const x of r.reasons.slice(0, 8)) out.push(`- ${text(x.attach)}: ${text(x.reason)}`);
-    if (r.copies.length > 1) out.push('', `⚠ ${text(r.notes.find((n) => /copies of/.test(n)) ?? `${r.copies.length} copies`)}`);
+    // the name (untrusted) only inside code spans, the rest escaped
+    const md = (s: string) =>
+      s
+        .split(name)
+        .map((part) => text(part))
+        .join(code(name));
+    for (const x of r.reasons.slice(0, 8)) out.push(`- ${text(x.attach)}: ${md(x.reason)}`);
+    if (r.copies.length > 1) out.push('', `⚠ ${md(r.notes.find((n) => /copies of/.test(n)) ?? `${r.copies.length} copies`)}`);
     if (r.args.length) out.push('', `args: ${r.args.map((a) => code(a.decl)).join(', ')}`);
     if (r.snippets.bpftrace) out.push('', codeBlock(r.snippets.bpftrace, 'c'), codeBlock(r.snippets.libbpf, 'c'));
     return out.join('\n');
