@@ -566,7 +566,8 @@ function findMarkers(idx: SymbolIndex, wanted: string[], sourceOrder: boolean): 
 }
 
 /**
- * The same, with a native search of the text for " NAME\n" (no pass over every symbol):
+ * The same, with a native search of the text for " NAME\n" (no pass over every symbol; one
+ * pass for all the names ending in the same 4 bytes):
  * for input in address order only, where name offsets ascend with the symbol index, so a
  * hit maps back to its symbol by binary search. A marker the kernel does not have (`_end`
  * without CONFIG_KALLSYMS_ALL) is absent when every line ends with its name and '\n' (no
@@ -581,29 +582,40 @@ function findMarkersInText(idx: SymbolIndex, wanted: string[]): Map<string, bigi
   const absenceIsCertain = () =>
     (plainLines ??=
       text.length > 0 && text[text.length - 1] === 0x0a && text.indexOf('\r') < 0 && text.indexOf(' \n') < 0 && text.indexOf('\t\n') < 0);
+  /** The vmlinux symbol whose name is `name` and starts at `off`, if that line was indexed. */
+  const symbolAt = (off: number, name: string): number => {
+    let lo = 0;
+    let hi = idx.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx.nameOff[mid] < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < idx.count && idx.nameOff[lo] === off && idx.nameLen[lo] === name.length && idx.mod[lo] === 0 ? lo : -1;
+  };
+  // Names sharing their last 4 bytes (_stext, _text, _etext, _sinittext, _einittext: "text")
+  // are found in one pass over the text: every "text\n" is checked against each of them.
+  const groups = new Map<string, string[]>();
   for (const name of wanted) {
-    const needle = Buffer.from(` ${name}\n`, 'latin1');
-    let at = -1;
-    for (let from = 0; ; from = at + 1) {
-      at = text.indexOf(needle, from);
-      if (at < 0) {
-        if (absenceIsCertain()) break;
-        return undefined;
-      }
-      const off = at + 1;
-      // The symbol whose name starts at `off`, if that line was indexed.
-      let lo = 0;
-      let hi = idx.count;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (idx.nameOff[mid] < off) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < idx.count && idx.nameOff[lo] === off && idx.nameLen[lo] === name.length && idx.mod[lo] === 0) {
-        found.set(name, idx.addressOf(lo));
+    const key = name.length >= 4 ? name.slice(-4) : name;
+    groups.set(key, [...(groups.get(key) ?? []), name]);
+  }
+  for (const [suffix, names] of groups) {
+    const needle = Buffer.from(`${suffix}\n`, 'latin1');
+    const left = new Set(names);
+    for (let at = text.indexOf(needle); at >= 0 && left.size > 0; at = text.indexOf(needle, at + 1)) {
+      const lineEnd = at + suffix.length;
+      for (const name of left) {
+        const off = lineEnd - name.length;
+        if (off < 1 || text[off - 1] !== 0x20 || text.toString('latin1', off, lineEnd) !== name) continue;
+        const i = symbolAt(off, name);
+        if (i < 0) continue;
+        found.set(name, idx.addressOf(i));
+        left.delete(name);
         break;
       }
     }
+    if (left.size > 0 && !absenceIsCertain()) return undefined;
   }
   return found;
 }
