@@ -19,55 +19,92 @@ export type Verdict =
   | { readonly ok: true; readonly how: 'build-id' | 'symbols'; readonly detail: string; readonly shift: bigint }
   | { readonly ok: false; readonly reason: string };
 
-export interface ElfSymbol {
-  readonly name: string;
-  readonly value: bigint;
-  readonly size: number;
-  /** STT_* */
-  readonly type: number;
-  readonly bind: number;
-  readonly shndx: number;
-}
-
 const SHT_SYMTAB = 2;
 
-/** The .symtab of an ELF file (names decoded), optionally only the names `want` holds. */
-export function elfSymbols(elf: ElfView, want?: (name: string) => boolean): ElfSymbol[] {
-  const st = elf.sections.find((s) => s.type === SHT_SYMTAB);
-  if (!st) return [];
-  const strs = elf.sections[st.link];
-  if (!strs) return [];
-  const ent = elf.is64 ? 24 : 16;
-  const n = Math.floor(st.size / ent);
-  const b = elf.rawSlice(st, 0, n * ent);
-  const names = elf.rawSlice(strs, 0, strs.size);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const le = elf.le;
-  const dec = new TextDecoder();
-  const out: ElfSymbol[] = [];
-  for (let i = 1; i < n; i++) {
-    const o = i * ent;
-    const nameOff = dv.getUint32(o, le);
-    let value: bigint, size: number, info: number, shndx: number;
-    if (elf.is64) {
-      info = b[o + 4];
-      shndx = dv.getUint16(o + 6, le);
-      value = dv.getBigUint64(o + 8, le);
-      size = Number(dv.getBigUint64(o + 16, le));
-    } else {
-      value = BigInt(dv.getUint32(o + 4, le));
-      size = dv.getUint32(o + 8, le);
-      info = b[o + 12];
-      shndx = dv.getUint16(o + 14, le);
-    }
-    if (nameOff === 0 || nameOff >= names.length) continue;
-    let e = names.indexOf(0, nameOff);
-    if (e < 0) e = names.length;
-    const name = dec.decode(names.subarray(nameOff, e));
-    if (want && !want(name)) continue;
-    out.push({ name, value, size, type: info & 0xf, bind: info >> 4, shndx });
+/**
+ * The .symtab's raw entries and string table: scans read the fields they need by offset
+ * and decode a name (or make a BigInt) only for the entries they keep, so checking a
+ * vmlinux of 200,000 symbols costs one pass over its bytes, not 200,000 objects.
+ */
+class RawSymtab {
+  readonly n: number;
+  private readonly ent: number;
+  private readonly dv: DataView;
+  private readonly dec = new TextDecoder();
+  private constructor(
+    private readonly elf: ElfView,
+    private readonly b: Uint8Array,
+    readonly names: Uint8Array,
+    /** sh_info: the first non-local entry (locals come first in a symbol table). */
+    readonly firstGlobal: number,
+  ) {
+    this.ent = elf.is64 ? 24 : 16;
+    this.n = Math.floor(b.length / this.ent);
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
-  return out;
+
+  static of(elf: ElfView): RawSymtab | undefined {
+    const st = elf.sections.find((x) => x.type === SHT_SYMTAB);
+    const strs = st ? elf.sections[st.link] : undefined;
+    if (!st || !strs) return undefined;
+    const ent = elf.is64 ? 24 : 16;
+    return new RawSymtab(elf, elf.rawSlice(st, 0, Math.floor(st.size / ent) * ent), elf.rawSlice(strs, 0, strs.size), st.info);
+  }
+
+  nameOff(i: number): number {
+    return this.dv.getUint32(i * this.ent, this.elf.le);
+  }
+  info(i: number): number {
+    return this.b[i * this.ent + (this.elf.is64 ? 4 : 12)];
+  }
+  shndx(i: number): number {
+    return this.dv.getUint16(i * this.ent + (this.elf.is64 ? 6 : 14), this.elf.le);
+  }
+  /** st_size as a number (> 0 is all the scan asks; 2^53 is far past any symbol). */
+  size(i: number): number {
+    const o = i * this.ent;
+    if (!this.elf.is64) return this.dv.getUint32(o + 8, this.elf.le);
+    const le = this.elf.le;
+    const lo = this.dv.getUint32(o + (le ? 16 : 20), le), hi = this.dv.getUint32(o + (le ? 20 : 16), le);
+    return hi * 2 ** 32 + lo;
+  }
+  value(i: number): bigint {
+    const o = i * this.ent;
+    return this.elf.is64 ? this.dv.getBigUint64(o + 8, this.elf.le) : BigInt(this.dv.getUint32(o + 4, this.elf.le));
+  }
+  /** A usable name offset (entries without one are not symbols to check). */
+  named(i: number): boolean {
+    const off = this.nameOff(i);
+    return off !== 0 && off < this.names.length;
+  }
+  name(i: number): string {
+    const off = this.nameOff(i);
+    let e = this.names.indexOf(0, off);
+    if (e < 0) e = this.names.length;
+    return this.dec.decode(this.names.subarray(off, e));
+  }
+  /** A global function or object with a section and a size: the symbols the check samples. */
+  checkable(i: number): boolean {
+    const info = this.info(i), type = info & 0xf, sh = this.shndx(i);
+    return this.named(i) && sh !== 0 && sh < 0xff00 && (type === 1 || type === 2) && info >> 4 === 1 && this.size(i) > 0;
+  }
+  /** The first entry named exactly `ascii`, or -1: one tight pass comparing the first byte, then the rest. */
+  find(ascii: string): number {
+    const { dv, names, ent } = this, le = this.elf.le, c0 = ascii.charCodeAt(0), c1 = ascii.charCodeAt(1), nl = names.length;
+    for (let i = 1, o = ent; i < this.n; i++, o += ent) {
+      const off = dv.getUint32(o, le);
+      if (off === 0 || off >= nl - 1 || names[off] !== c0 || names[off + 1] !== c1) continue;
+      if (this.is(i, ascii)) return i;
+    }
+    return -1;
+  }
+  /** Whether entry i is named exactly `ascii` (bytes compared, nothing decoded). */
+  is(i: number, ascii: string): boolean {
+    const off = this.nameOff(i);
+    if (off + ascii.length > this.names.length) return false;
+    for (let k = 0; k < ascii.length; k++) if (this.names[off + k] !== ascii.charCodeAt(k)) return false;
+    return off + ascii.length === this.names.length || this.names[off + ascii.length] === 0;
+  }
 }
 
 /** Build id check: equal ids are a match; different ids a refusal naming both. */
@@ -90,20 +127,25 @@ export interface SymbolCheck {
  * file's symbol table).
  */
 export function verifyBySymbols(file: string, elf: ElfView, check: SymbolCheck): Verdict {
-  const all = elfSymbols(elf);
-  const syms = all.filter((s) => s.shndx !== 0 && s.shndx < 0xff00 && (s.type === 1 || s.type === 2) && s.bind === 1 && s.size > 0);
-  const text = all.filter((s) => s.name === '_text' || s.name === '_stext');
-  const anchor = text.find((s) => s.name === '_text') ?? text.find((s) => s.name === '_stext');
-  if (!anchor) return { ok: false, reason: `${file} has no _text/_stext symbol: it cannot be checked against the symbols being served, so it is not used` };
+  const t = RawSymtab.of(elf);
+  const textAt = t ? t.find('_text') : -1;
+  const anchorAt = textAt >= 0 ? textAt : t ? t.find('_stext') : -1;
+  if (!t || anchorAt < 0) return { ok: false, reason: `${file} has no _text/_stext symbol: it cannot be checked against the symbols being served, so it is not used` };
+  const anchor = { name: textAt >= 0 ? '_text' : '_stext', value: t.value(anchorAt) };
   const idx = check.lookup(anchor.name);
   if (idx.length !== 1) return { ok: false, reason: `the symbols being served have ${idx.length ? 'several' : 'no'} ${anchor.name}: ${file} cannot be checked against them, so it is not used` };
   const shift = idx[0] - anchor.value;
   const want = check.sample ?? 32;
-  const step = Math.max(1, Math.floor(syms.length / want));
+  // Evenly spaced positions among the global entries (sh_info on, when it is sane); at each, the first global function or object with a size.
+  const from = t.firstGlobal > 0 && t.firstGlobal < t.n ? t.firstGlobal : 1;
+  const stride = Math.max(1, Math.floor((t.n - from) / want));
   let checked = 0;
   const bad: string[] = [];
-  for (let i = 0; i < syms.length && checked < want; i += step) {
-    const s = syms[i];
+  for (let p = from; p < t.n && checked < want; p += stride) {
+    let e = -1;
+    for (let i = p; i < Math.min(t.n, p + stride) && e < 0; i++) if (t.checkable(i)) e = i;
+    if (e < 0) continue;
+    const s = { name: t.name(e), value: t.value(e) };
     const at = check.lookup(s.name);
     if (at.length === 0) continue; // a symbol the index does not carry (kallsyms omits some)
     checked++;
