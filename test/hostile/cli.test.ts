@@ -132,11 +132,13 @@ describe('module directories at scale', () => {
     mkdirSync(d);
     for (let i = 0; i < 100000; i++) writeFileSync(join(d, `m${i}.ko`), '');
     const o = await cli(['search', '--kallsyms', K, '--btf', 'none', '--module', d, 'schedule'], { budgetMs: 60000 });
-    bounded(o, 30000);
+    bounded(o, 15000);
     expect(o.code).toBe(0);
     expect(o.stdout).toContain('schedule');
-    expect(o.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(11);
-    expect(o.stderr).toContain(`99990 more modules under ${d} could not be read (100000 in all)`);
+    // Empty files are skipped from the walk's stat (never opened, never loaded): one summary line.
+    expect(o.stderr.trim().split('\n')).toEqual([
+      `ksym: warning: ${d}: 100000 module files smaller than an ELF header (64 bytes) skipped unread: ${join(d, 'm0.ko')}, ${join(d, 'm1.ko')}, ${join(d, 'm10.ko')}, ...`,
+    ]);
   }, 90000);
 
   it('symbols --module DIR says it is a directory and what was expected', async () => {

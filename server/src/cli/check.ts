@@ -23,7 +23,7 @@ import { diagnoseDocument, diagnoseKo, SymposDiagnostic } from '../core/livepatc
 import { decompressModule, detectCompression } from '../core/modules/decompress';
 import { isElf, parseElf } from '../core/modules/elf';
 import { isModuleFile, moduleNameFromPath } from '../core/modules/names';
-import { readModuleBytes, walkModuleTree } from '../core/modules/read';
+import { MIN_MODULE_BYTES, readModuleBytes, smallFilesSummary, walkModuleTree } from '../core/modules/read';
 import { ModuleSymbols, parseModule } from '../core/modules/symtab';
 
 const CHECK_USAGE = `Usage: ksym check [--kallsyms FILE]... [--module FILE|DIR]... [--json] FILE...
@@ -41,13 +41,15 @@ Output: file:line:col: severity: message (1-based). Exit status: 1 when any erro
 0 otherwise, 2 on unusable input.`;
 
 /** `--module DIR`: the walk of ksym.modules, deeper than the workspace's. */
-const WALK = { maxDepth: 12, maxEntries: 500_000 };
+const WALK = { maxDepth: 12, maxEntries: 500_000, minBytes: MIN_MODULE_BYTES };
 
 /** Modules by kernel module name, read on first use. */
 class ModuleFiles {
   private readonly paths = new Map<string, string>();
   private readonly loaded = new Map<string, Promise<ModuleSymbols | undefined>>();
   readonly errors: string[] = [];
+  /** Summaries of files the walks skipped unread (empty or truncated module files). */
+  readonly warnings: string[] = [];
 
   async add(path: string): Promise<boolean> {
     let st;
@@ -60,6 +62,8 @@ class ModuleFiles {
     if (st.isDirectory()) {
       const w = await walkModuleTree(path, WALK);
       this.errors.push(...w.errors);
+      const small = smallFilesSummary(w);
+      if (small) this.warnings.push(`${path}: ${small}`);
       for (const f of w.files) if (!this.paths.has(moduleNameFromPath(f))) this.paths.set(moduleNameFromPath(f), f);
       return true;
     }
@@ -141,6 +145,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     for (const e of modules.errors) process.stderr.write(`ksym: ${e}\n`);
     return 2;
   }
+  for (const w of modules.warnings) process.stderr.write(`ksym: warning: ${w}\n`);
   const given = (values.module ?? []).join(', ');
   const opts = {
     index,

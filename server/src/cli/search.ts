@@ -123,6 +123,7 @@ async function run(argv: string[]): Promise<number> {
     if (isDir) {
       const scan = await store.scan();
       for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
+      if (scan.smallSummary) process.stderr.write(`ksym: warning: ${p}: ${scan.smallSummary}\n`);
       // A directory of broken files is summarised: the first few warnings, then a count.
       let unreadable = 0;
       for (const name of store.names()) {

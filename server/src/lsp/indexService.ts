@@ -344,7 +344,7 @@ export class IndexService {
       this.moduleScan = r;
       this.btf.clearModules();
       this.hooks.log(
-        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`,
+        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}${r.smallSummary ? `; ${r.smallSummary}` : ''}`,
       );
       this.sendStatus();
       this.indexChanged();

@@ -171,8 +171,14 @@ describe('module store: indexing', () => {
       const dir = join(root, 'kernel', `sub${d}`, 'x');
       mkdirSync(dir, { recursive: true });
       for (let i = 0; i < 100; i++)
-        writeFileSync(join(dir, `m-${d}-${i}.ko${i % 4 === 1 ? '.xz' : i % 4 === 2 ? '.zst' : i % 4 === 3 ? '.gz' : ''}`), '');
+        writeFileSync(
+          join(dir, `m-${d}-${i}.ko${i % 4 === 1 ? '.xz' : i % 4 === 2 ? '.zst' : i % 4 === 3 ? '.gz' : ''}`),
+          Buffer.alloc(64),
+        ); // an ELF header's size
       writeFileSync(join(dir, 'modules.order'), '');
+      // Empty and truncated files are skipped from the walk's stat, never opened (counted, summarised).
+      writeFileSync(join(dir, `empty-${d}.ko`), '');
+      writeFileSync(join(dir, `short-${d}.ko.zst`), Buffer.alloc(63));
     }
     // A huge tree behind `build` must not be walked.
     const big = tmpDir('headers');
@@ -188,6 +194,9 @@ describe('module store: indexing', () => {
     const rep = await store.scan();
     const ms = performance.now() - t0;
     expect(rep.files).toBe(3000);
+    expect(rep.small).toBe(60);
+    expect(rep.smallSummary).toMatch(/^60 module files smaller than an ELF header \(64 bytes\) skipped unread: \S*empty-0\.ko, /);
+    expect(store.has('empty_0')).toBe(false);
     expect(store.has('m_7_42')).toBe(true);
     expect(store.has('m_7_41')).toBe(true); // .ko.xz
     expect(store.has('should_not_see')).toBe(false);

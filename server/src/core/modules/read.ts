@@ -3,6 +3,7 @@
  * one directory walker that finds module files under a tree (the module store, the
  * workspace's livepatch modules, `ksym check --module DIR`).
  */
+import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reasonOf } from '../common/errors';
@@ -29,7 +30,17 @@ export interface WalkOptions {
   maxEntries: number;
   /** Directory names not entered (e.g. node_modules). */
   skipDir?: (name: string) => boolean;
+  /**
+   * Module files smaller than this are not listed (`small`), from a stat, never opened:
+   * MIN_MODULE_BYTES for module stores. Unset: no stat (the workspace scan reports every file).
+   */
+  minBytes?: number;
 }
+
+/** An ELF64 header: no module file (compressed or not) is smaller. */
+export const MIN_MODULE_BYTES = 64;
+/** Files stat'ed between two event-loop turns. */
+const STAT_BATCH = 4096;
 
 export interface TreeWalk {
   /** Module files found (symlinked files too), in walk order. */
@@ -43,10 +54,35 @@ export interface TreeWalk {
   errors: string[];
   /** The entry or depth cap was hit. */
   truncated: boolean;
+  /** Module files under `minBytes` (empty or truncated: no ELF header), not listed in `files`. */
+  small: string[];
 }
 
 export function newTreeWalk(): TreeWalk {
-  return { files: [], directories: 0, entries: 0, skipped: [], errors: [], truncated: false };
+  return { files: [], directories: 0, entries: 0, skipped: [], errors: [], truncated: false, small: [] };
+}
+
+/** One line for a walk's `small` files (undefined when there are none). */
+export function smallFilesSummary(w: Pick<TreeWalk, 'small'>): string | undefined {
+  const n = w.small.length;
+  if (n === 0) return undefined;
+  return `${n} module file${n === 1 ? '' : 's'} smaller than an ELF header (${MIN_MODULE_BYTES} bytes) skipped unread: ${w.small.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}`;
+}
+
+/**
+ * `files` without those under `min` bytes (moved to `small`); unstattable files are kept
+ * (the read reports them). One stat(2) each, synchronous like the module reads that
+ * follow (an async stat costs ~10 times more per file), the event loop given a turn
+ * every STAT_BATCH files.
+ */
+async function dropSmall(files: string[], min: number, small: string[]): Promise<string[]> {
+  const kept: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    if (i > 0 && i % STAT_BATCH === 0) await new Promise((r) => setImmediate(r));
+    const st = statSync(files[i], { throwIfNoEntry: false });
+    (st && st.isFile() && st.size < min ? small : kept).push(files[i]);
+  }
+  return kept;
 }
 
 /**
@@ -73,19 +109,21 @@ export async function walkModuleTree(root: string, opts: WalkOptions, into: Tree
     into.directories++;
     list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const subdirs: string[] = [];
+    const here: string[] = [];
     for (const d of list) {
       if (++into.entries > opts.maxEntries) {
         if (!stopped) into.skipped.push(`${dir}: stopped after ${opts.maxEntries} directory entries`);
         into.truncated = stopped = true;
-        return;
+        break;
       }
       const p = join(dir, d.name);
-      if (isModuleFile(d.name) && (d.isFile() || d.isSymbolicLink())) into.files.push(p);
+      if (isModuleFile(d.name) && (d.isFile() || d.isSymbolicLink())) here.push(p);
       else if (d.isDirectory()) {
         if (!opts.skipDir?.(d.name)) subdirs.push(p);
       } else if (d.isSymbolicLink() && depth === 0 && (d.name === 'build' || d.name === 'source')) continue;
       else if (d.isSymbolicLink() && !/\.\w+$/.test(d.name)) into.skipped.push(`${p}: symlink not followed`);
     }
+    into.files.push(...(opts.minBytes ? await dropSmall(here, opts.minBytes, into.small) : here));
     for (const s of subdirs) {
       if (stopped) return;
       await visit(s, depth + 1);

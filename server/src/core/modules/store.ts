@@ -22,9 +22,10 @@ import { join } from 'node:path';
 import { hiOf, loOf } from '../common/addr';
 import { describeError, isFormatError, reasonOf } from '../common/errors';
 import { moduleNameFromPath, normalizeModuleName as normalize } from './names';
-import { newTreeWalk, readModuleBytes, walkModuleTree } from './read';
+import { MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walkModuleTree } from './read';
 import { frameText, scanLine, type FrameToken } from '../log/scan';
 import { parseModule, ModuleOptions, ModuleSymbols, SymbolView } from './symtab';
+import { parseVermagic } from '../kernels/source';
 import {
   baseFromFrame,
   BaseEvidence,
@@ -61,6 +62,11 @@ export interface ModuleStoreOptions {
   sysfsRoot?: string;
   /** Alignment of the module text area end (see resolve.ts); default 4096. */
   textAlign?: number;
+  /**
+   * The release of the kernel these modules are for (never mix kernels): a file whose
+   * `.modinfo` vermagic names another release is refused, one short line, never used.
+   */
+  release?: string;
 }
 
 export interface ScanReport {
@@ -76,6 +82,9 @@ export interface ScanReport {
   errors: string[];
   /** The entry or depth cap was hit. */
   truncated: boolean;
+  /** Module files skipped unread, smaller than an ELF header (count), and the one-line summary. */
+  small: number;
+  smallSummary?: string;
 }
 
 export interface LoadedModule {
@@ -93,7 +102,8 @@ export interface LoadFailure {
   ok: false;
   name: string;
   file?: string;
-  kind: 'not-found' | 'format' | 'io';
+  /** `other-kernel`: every file found was built for another kernel (vermagic). */
+  kind: 'not-found' | 'format' | 'io' | 'other-kernel';
   /** Human-readable: names the file, the offset and the reason for format errors. */
   error: string;
   /** Per-file errors when several files were tried. */
@@ -168,8 +178,8 @@ interface ModuleBases {
 
 export class ModuleStore {
   readonly paths: readonly string[];
-  private readonly opts: Required<Omit<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>> &
-    Pick<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions'>;
+  private readonly opts: Required<Omit<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions' | 'release'>> &
+    Pick<ModuleStoreOptions, 'sysfsRoot' | 'moduleOptions' | 'release'>;
   private files = new Map<string, string[]>();
   private fileCount = 0;
   private scanning?: Promise<ScanReport>;
@@ -196,6 +206,7 @@ export class ModuleStore {
       textAlign: opts.textAlign ?? 4096,
       sysfsRoot: opts.sysfsRoot,
       moduleOptions: opts.moduleOptions,
+      release: opts.release,
     };
   }
 
@@ -208,10 +219,19 @@ export class ModuleStore {
   }
 
   private async walk(): Promise<ScanReport> {
-    const report: ScanReport = { roots: [...this.paths], files: 0, modules: 0, directories: 0, skipped: [], errors: [], truncated: false };
+    const report: ScanReport = {
+      roots: [...this.paths],
+      files: 0,
+      modules: 0,
+      directories: 0,
+      skipped: [],
+      errors: [],
+      truncated: false,
+      small: 0,
+    };
     const found: string[] = [];
     const tree = newTreeWalk();
-    const walkOpts = { maxDepth: this.opts.maxDepth, maxEntries: this.opts.maxEntries };
+    const walkOpts = { maxDepth: this.opts.maxDepth, maxEntries: this.opts.maxEntries, minBytes: MIN_MODULE_BYTES };
     for (const root of this.paths) {
       let st;
       try {
@@ -230,6 +250,8 @@ export class ModuleStore {
     report.skipped = tree.skipped;
     report.errors.push(...tree.errors);
     report.truncated = tree.truncated;
+    report.small = tree.small.length;
+    report.smallSummary = smallFilesSummary(tree);
     // depmod searches updates/ before the rest.
     const rank = (p: string) => (/[\\/]updates[\\/]/.test(p) ? 0 : 1);
     const byName = new Map<string, string[]>();
@@ -372,6 +394,12 @@ export class ModuleStore {
           tried.push({ file: f, error: r.error });
           continue;
         }
+        const refusal = this.otherKernel(r);
+        if (refusal) {
+          if (tried.length === 0) firstKind = 'other-kernel';
+          tried.push({ file: f, error: refusal });
+          continue;
+        }
         if (want === undefined) return { ...r, name, warnings: tried.map((t) => `skipped ${t.error}`) };
         if (r.buildId === want) return { ...r, name, buildIdMatch: true, warnings: [] };
         ok.push(r);
@@ -394,6 +422,22 @@ export class ModuleStore {
     } catch (e) {
       return { ok: false, name, kind: 'io', error: `${name}: ${reasonOf(e)}`, tried: [] };
     }
+  }
+
+  /** "xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused" when the store is for another release. */
+  private otherKernel(r: LoadedModule): string | undefined {
+    const want = this.opts.release;
+    if (!want) return undefined;
+    let vm: string | undefined;
+    try {
+      vm = r.module.elf.modinfoValue('vermagic');
+    } catch {
+      vm = undefined;
+    }
+    const rel = vm !== undefined ? parseVermagic(vm)?.release : undefined;
+    if (rel === undefined || rel === want) return undefined;
+    const base = r.file.slice(Math.max(r.file.lastIndexOf('/'), r.file.lastIndexOf('\\')) + 1);
+    return `${base} is built for ${rel} (vermagic), not ${want}: refused`;
   }
 
   // ---- load addresses ------------------------------------------------------
