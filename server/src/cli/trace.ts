@@ -14,6 +14,9 @@ import { loadBtfFile } from '../core/btf/store';
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
+import { ElfView } from '../core/dwarf/elf';
+import { fileSource } from '../core/dwarf/readFile';
+import { readVmlinuxKfuncs, sameBtf } from '../core/trace/btfIds';
 import { readTraceFacts } from '../core/trace/readFacts';
 import { ATTACH_KINDS, traceFunction, type TraceFacts, type TraceReport } from '../core/trace/rules';
 
@@ -26,6 +29,8 @@ blacklist); its arguments as 'bpftrace -lv' lists them; which copy a by-name att
 reaches when the name has several; a bpftrace probe and a libbpf skeleton.
 
   --btf FILE               vmlinux BTF (default ${DEFAULT_BTF})
+  --vmlinux FILE           that kernel's vmlinux ELF (a -dbg package's): kfunc sets and
+                           flags from .BTF_ids, its own .BTF, callers of inlined functions
   --kallsyms FILE          kallsyms text or System.map (repeatable; default ${DEFAULT_KALLSYMS})
   --filter-functions FILE  available_filter_functions of that kernel
   --kprobe-blacklist FILE  debugfs kprobes/blacklist of that kernel
@@ -88,6 +93,8 @@ export function traceJson(r: TraceReport): object {
     name: r.name,
     copies: r.copies.map((c) => ({ address: hex(c.address), module: c.module ?? null, type: c.type, byName: c.byName })),
     kfunc: r.kfunc,
+    ...(r.kfuncFlags ? { kfuncFlags: r.kfuncFlags } : {}),
+    ...(r.kfuncSets ? { kfuncSets: r.kfuncSets } : {}),
     args: r.args.map((a) => ({ name: a.name, type: a.type })),
     attach: r.attach,
     reasons: r.reasons.map((x) => ({ attach: x.attach, reason: x.reason })),
@@ -113,12 +120,43 @@ function text(r: TraceReport): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseTraceArgs(argv);
+  if (values.help) {
+    process.stdout.write(TRACE_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) throw new TraceUsageError('no NAME given');
+  // --vmlinux: its .BTF_ids kfunc sets hold ids of its own .BTF, so that BTF serves, and any other
+  // file given must be of the same kernel
+  let elfKfuncs: ReturnType<typeof readVmlinuxKfuncs> | undefined;
+  let elfSrc: ReturnType<typeof fileSource> | undefined;
+  if (values.vmlinux !== undefined) {
+    try {
+      elfSrc = fileSource(values.vmlinux);
+      elfKfuncs = readVmlinuxKfuncs(new ElfView(elfSrc));
+    } catch (e) {
+      elfSrc?.close?.();
+      process.stderr.write(`ksym: --vmlinux ${values.vmlinux}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  try {
+    return await report(values, positionals, elfKfuncs);
+  } finally {
+    elfSrc?.close?.();
+  }
+}
+
+type TraceValues = ReturnType<typeof parseTraceArgs>['values'];
+
+function parseTraceArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       ...SOURCE_OPTIONS,
       btf: { type: 'string' },
+      vmlinux: { type: 'string' },
       'filter-functions': { type: 'string' },
       'kprobe-blacklist': { type: 'string' },
       'error-injection': { type: 'string' },
@@ -126,13 +164,25 @@ async function run(argv: string[]): Promise<number> {
       'bpftrace-version': { type: 'string' },
     },
   });
-  if (values.help) {
-    process.stdout.write(TRACE_USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length === 0) throw new TraceUsageError('no NAME given');
+}
+
+async function report(
+  values: TraceValues,
+  positionals: string[],
+  elfKfuncs: ReturnType<typeof readVmlinuxKfuncs> | undefined,
+): Promise<number> {
   const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
-  const live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
+  let live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
+  if (elfKfuncs?.btf && live) {
+    // the running kernel's files serve only when the vmlinux is the running kernel's
+    const running = readable(DEFAULT_BTF) ? await loadBtfFile(DEFAULT_BTF) : undefined;
+    if (!running?.ok || !sameBtf(running.btf, elfKfuncs.btf)) {
+      process.stderr.write(
+        `ksym: --vmlinux ${values.vmlinux} is not the running kernel (its .BTF differs from ${DEFAULT_BTF}); give that kernel's System.map with --kallsyms\n`,
+      );
+      return 2;
+    }
+  }
   const loaded = await loadIndex(files.map((file) => ({ file, kind: sourceKind(file) })));
   for (const w of loaded.warnings) process.stderr.write(`ksym: warning: ${w}\n`);
   if (!loaded.index) {
@@ -152,8 +202,17 @@ async function run(argv: string[]): Promise<number> {
       return 2;
     } else btfProblem = r.error;
   } else btfProblem = btfFile === 'none' ? '--btf none' : `${DEFAULT_BTF} is not readable`;
+  if (elfKfuncs?.btf) {
+    if (values.btf !== undefined && btf && !sameBtf(btf, elfKfuncs.btf)) {
+      process.stderr.write(`ksym: --btf ${values.btf} and --vmlinux ${values.vmlinux} are of different kernels (their BTF differs)\n`);
+      return 2;
+    }
+    btf = elfKfuncs.btf;
+    btfProblem = undefined;
+  }
 
   const facts: TraceFacts = live ? readTraceFacts() : {};
+  if (elfKfuncs) facts.kfuncSets = elfKfuncs.byName;
   const given = (opt: string | undefined, set: (t: string) => void, label: string) => {
     if (opt === undefined) return;
     try {

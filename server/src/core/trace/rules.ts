@@ -114,6 +114,8 @@ export interface TraceFacts {
   inlineCallers?: (name: string) => string[] | undefined;
   /** kfunc flags by FUNC name from the `.BTF_ids` kfunc sets (needs the vmlinux ELF). */
   kfuncFlags?: (name: string) => number | undefined;
+  /** The `.BTF_ids` kfunc set entries naming the function (core/trace/btfIds.ts), vmlinux ELF only. */
+  kfuncSets?: (name: string) => { set: string; flags: number }[] | undefined;
   /** Names in the fmodret kfunc sets (btf_kfunc_is_modify_return). */
   fmodretKfuncs?: Set<string>;
 }
@@ -149,6 +151,8 @@ export interface TraceReport {
   btfId?: number;
   kfunc: boolean;
   kfuncFlags?: string[];
+  /** The `.BTF_ids` kfunc sets holding it (BTF_SET8_START names), when the vmlinux ELF was read. */
+  kfuncSets?: string[];
   args: TraceArg[];
   ret?: { type: string; decl: string };
   variadic: boolean;
@@ -162,11 +166,17 @@ export interface TraceReport {
   snippets: { bpftrace: string; libbpf: string };
 }
 
-/** include/linux/btf.h kfunc flags (values of 6.18; 6.1 has the first eight the same). */
+/**
+ * include/linux/btf.h kfunc flags. Bits 0-2 and 4-6 are the same since 6.0 (6.1: KF_ACQUIRE,
+ * KF_RELEASE, KF_RET_NULL, KF_KPTR_GET, KF_TRUSTED_ARGS, KF_SLEEPABLE, KF_DESTRUCTIVE); bit 3
+ * was KF_KPTR_GET until 6.3 (removed in 6.4); KF_RCU (bit 7) came in 6.2, KF_ITER_* (8-10) in
+ * 6.4, KF_RCU_PROTECTED (11) in 6.7. A bit not named here prints as `bit N`, never a guess.
+ */
 export const KF_FLAGS: readonly [number, string][] = [
   [1 << 0, 'KF_ACQUIRE'],
   [1 << 1, 'KF_RELEASE'],
   [1 << 2, 'KF_RET_NULL'],
+  [1 << 3, 'KF_KPTR_GET'],
   [1 << 4, 'KF_TRUSTED_ARGS'],
   [1 << 5, 'KF_SLEEPABLE'],
   [1 << 6, 'KF_DESTRUCTIVE'],
@@ -177,8 +187,28 @@ export const KF_FLAGS: readonly [number, string][] = [
   [1 << 11, 'KF_RCU_PROTECTED'],
 ];
 
-export function kfuncFlagNames(flags: number): string[] {
-  return KF_FLAGS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
+/** The release (major * 1000 + minor) each later flag came in. */
+const KF_SINCE: Record<string, number> = {
+  KF_RCU: 6002,
+  KF_ITER_NEW: 6004,
+  KF_ITER_NEXT: 6004,
+  KF_ITER_DESTROY: 6004,
+  KF_RCU_PROTECTED: 6007,
+};
+
+/** Flag names of a kfunc set entry; `release` ("6.1.0-57-amd64") picks the names of bits that changed. */
+export function kfuncFlagNames(flags: number, release?: string): string[] {
+  const m = /^(\d+)\.(\d+)/.exec(release ?? '');
+  const ver = m ? Number(m[1]) * 1000 + Number(m[2]) : Infinity;
+  const out: string[] = [];
+  for (let b = 0; b < 32; b++) {
+    const bit = 2 ** b;
+    if (Math.floor(flags / bit) % 2 === 0) continue;
+    const known = KF_FLAGS.find(([v]) => v === bit)?.[1];
+    const gone = known === 'KF_KPTR_GET' && ver >= 6004;
+    out.push(known && !gone && ver >= (KF_SINCE[known] ?? 0) ? known : `bit ${b}`);
+  }
+  return out;
 }
 
 const TEXT_TYPES = new Set(['t', 'T', 'w', 'W']);
@@ -566,15 +596,25 @@ export function traceFunction(input: TraceInput): TraceReport {
   }
 
   let flags: string[] | undefined;
-  if (kfunc) {
+  const sets = facts.kfuncSets?.(name);
+  if (sets?.length) {
+    // the .BTF_ids kfunc sets are the kernel's own list (6.1 predates the bpf_kfunc decl tags)
+    kfunc = true;
+    const bits = sets.reduce((a, e) => a | e.flags, 0) >>> 0;
+    flags = kfuncFlagNames(bits, facts.release ?? configRelease(facts.config));
+    notes.push(
+      `kfunc set${sets.length > 1 ? 's' : ''} ${sets.map((e) => e.set).join(', ')} (.BTF_ids); the program types that may call it are registered in code (register_btf_kfunc_id_set), not recorded in the ELF`,
+    );
+  } else if (kfunc) {
     const f = facts.kfuncFlags?.(name);
-    flags = f !== undefined ? kfuncFlagNames(f) : undefined;
+    flags = f !== undefined ? kfuncFlagNames(f, facts.release ?? configRelease(facts.config)) : undefined;
   }
   const report: TraceReport = {
     name,
     btfId,
     kfunc,
     kfuncFlags: flags,
+    kfuncSets: sets?.map((e) => e.set),
     args,
     ret,
     variadic,
