@@ -20,11 +20,13 @@ import { loadIndex } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { archFromSymbols } from '../core/kernels/arch';
+import { btfRefusal, textSymbolTest } from '../core/kernels/btfCheck';
 import { kernelForLog, type LogDiagnostic } from '../core/kernels/forLog';
 import type { LogIdentity } from '../core/kernels/identity';
 import type { AddressShift } from '../core/kernels/kaslr';
 import { belongsTo, describeKernel, type Kernel, type Selection } from '../core/kernels/kernels';
 import { logShift, NO_SHIFT } from '../core/kernels/logShift';
+import { readVmlinuxInfo } from '../core/kernels/readKernelFiles';
 import { releaseFromPath } from '../core/kernels/source';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { ModuleStore } from '../core/modules/store';
@@ -354,14 +356,15 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
     if (r.index) index = r.index;
     problems.push(...r.errors);
   } else problems.push(`${k.label}: no kallsyms or System.map`);
-  const modules = k.modulesDir ? new ModuleStore([k.modulesDir]) : undefined;
+  const modules = k.modulesDir ? new ModuleStore([k.modulesDir], { release: k.release }) : undefined;
   modules?.useKallsyms(index);
   let btf: BtfStore | undefined;
   if (k.btf) {
     btf = new BtfStore({ moduleFiles: (n) => modules?.filesOf(n) ?? [] });
     const r = await btf.load(k.btf);
-    if (!r.ok) {
-      problems.push(`BTF: ${r.error}`);
+    const refusal = r.ok && btf.vmlinux ? btfOfKernel(k, k.btf, btf, index) : undefined;
+    if (!r.ok || refusal) {
+      problems.push(refusal ?? `BTF: ${r.error}`);
       btf = undefined;
     }
   }
@@ -370,6 +373,25 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
   if (btf) parts.push(`BTF ${k.btf}`);
   log(`kernel ${k.label}: ${parts.join(', ')}${problems.length ? `; ${problems.join('; ')}` : ''}`);
   return { kernel: k, index, modules, btf, configured: false, problems };
+}
+
+/**
+ * Never mix kernels: a BTF whose ELF build id is another kernel's, or whose sampled FUNC
+ * names are not this kernel's text symbols, is refused (one short line, never rendered).
+ */
+export function btfOfKernel(k: Kernel, file: string, btf: BtfStore, index: SymbolIndex): string | undefined {
+  const b = btf.vmlinux;
+  if (!b) return undefined;
+  let elfBuildId: string | undefined;
+  if (k.buildId) {
+    try {
+      elfBuildId = readVmlinuxInfo(file).buildId;
+    } catch {
+      elfBuildId = undefined; // raw BTF (/sys/kernel/btf/vmlinux, a .btf dump): no build id
+    }
+  }
+  const kernel = { label: describeKernel(k), buildId: k.buildId, symbolCount: index.count, isText: textSymbolTest(index) };
+  return btfRefusal(file, b, kernel, elfBuildId);
 }
 
 /** Whether a module file at hand carries the build id the log printed. */
