@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { hiOf, loOf } from '../common/addr';
 import { describeError, isFormatError, reasonOf } from '../common/errors';
 import { moduleNameFromPath, normalizeModuleName as normalize } from './names';
-import { newTreeWalk, readModuleBytes, walkModuleTree } from './read';
+import { MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walkModuleTree } from './read';
 import { frameText, scanLine, type FrameToken } from '../log/scan';
 import { parseModule, ModuleOptions, ModuleSymbols, SymbolView } from './symtab';
 import { parseVermagic } from '../kernels/source';
@@ -82,6 +82,9 @@ export interface ScanReport {
   errors: string[];
   /** The entry or depth cap was hit. */
   truncated: boolean;
+  /** Module files skipped unread, smaller than an ELF header (count), and the one-line summary. */
+  small: number;
+  smallSummary?: string;
 }
 
 export interface LoadedModule {
@@ -216,10 +219,19 @@ export class ModuleStore {
   }
 
   private async walk(): Promise<ScanReport> {
-    const report: ScanReport = { roots: [...this.paths], files: 0, modules: 0, directories: 0, skipped: [], errors: [], truncated: false };
+    const report: ScanReport = {
+      roots: [...this.paths],
+      files: 0,
+      modules: 0,
+      directories: 0,
+      skipped: [],
+      errors: [],
+      truncated: false,
+      small: 0,
+    };
     const found: string[] = [];
     const tree = newTreeWalk();
-    const walkOpts = { maxDepth: this.opts.maxDepth, maxEntries: this.opts.maxEntries };
+    const walkOpts = { maxDepth: this.opts.maxDepth, maxEntries: this.opts.maxEntries, minBytes: MIN_MODULE_BYTES };
     for (const root of this.paths) {
       let st;
       try {
@@ -238,6 +250,8 @@ export class ModuleStore {
     report.skipped = tree.skipped;
     report.errors.push(...tree.errors);
     report.truncated = tree.truncated;
+    report.small = tree.small.length;
+    report.smallSummary = smallFilesSummary(tree);
     // depmod searches updates/ before the rest.
     const rank = (p: string) => (/[\\/]updates[\\/]/.test(p) ? 0 : 1);
     const byName = new Map<string, string[]>();
