@@ -3,7 +3,6 @@
  * kprobe, kretprobe), with which arguments, which copy, and ready-to-paste snippets.
  * The work is in core/trace; this reads the inputs and prints.
  */
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SOURCE_OPTIONS } from './common';
@@ -36,7 +35,9 @@ reaches when the name has several; a bpftrace probe and a libbpf skeleton.
   --kprobe-blacklist FILE  debugfs kprobes/blacklist of that kernel
   --error-injection FILE   debugfs error_injection/list of that kernel
   --config FILE            that kernel's .config (or config.gz)
-  --bpftrace-version V     snippet dialect (default: the installed bpftrace's)
+  --bpftrace-version V     snippet dialect: 0.19+ fentry:, 0.21+ args.x (default: the
+                           current syntax, with a comment on the older one; no program
+                           is run to find out)
   --json                   [{name, copies, kfunc, args, attach, reasons, snippets}]
 
 For the running kernel (the defaults) the live tracefs/debugfs files and
@@ -60,15 +61,6 @@ function readText(f: string): string {
   if (f.endsWith('.gz'))
     return (require('node:zlib') as typeof import('node:zlib')).gunzipSync(b, { maxOutputLength: 64 << 20 }).toString('latin1');
   return b.toString('latin1');
-}
-
-function installedBpftrace(): string | undefined {
-  try {
-    const out = execFileSync('bpftrace', ['--version'], { timeout: 3000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return /v?(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
-  } catch {
-    return undefined;
-  }
 }
 
 export async function cmdTrace(argv: string[]): Promise<number> {
@@ -234,7 +226,7 @@ async function report(
     facts.kprobeBlacklistProblem ??= 'not given for this kernel (--kprobe-blacklist)';
     facts.errorInjectionProblem ??= 'not given for this kernel (--error-injection)';
   }
-  const bpftraceVersion = values['bpftrace-version'] ?? installedBpftrace();
+  const bpftraceVersion = values['bpftrace-version'];
 
   const reports = positionals.map((name) => traceFunction({ name, btf, btfProblem, index: loaded.index, facts, bpftraceVersion }));
   if (values.json) writeStdout(JSON.stringify(reports.map(traceJson), null, 2) + '\n');

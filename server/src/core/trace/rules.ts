@@ -678,8 +678,15 @@ function snippets(rep: TraceReport, haveProto: boolean, bpftraceVersion: string 
   const parts = shown.map((a) => ({ a, p: printfFor(a, dot ? `args.${a.name}` : `args->${a.name}`) })).filter((x) => x.p);
   const fmt = parts.map((x) => `${x.a.name}=${x.p!.fmt}`).join(' ');
   const vals = parts.map((x) => x.p!.val).join(', ');
+  const older =
+    bpftraceVersion === undefined
+      ? `// bpftrace < 0.21: args->NAME for args.NAME; < 0.19: kfunc:vmlinux:${name} for fentry:vmlinux:${name}\n`
+      : '';
   const bpftrace =
-    `${probe}:vmlinux:${name}\n{\n` + `\tprintf("${name}(${fmt})\\n"${vals ? `, ${vals}` : ''});\n` + `\t@calls[comm] = count();\n}\n`;
+    older +
+    `${probe}:vmlinux:${name}\n{\n` +
+    `\tprintf("${name}(${fmt})\\n"${vals ? `, ${vals}` : ''});\n` +
+    `\t@calls[comm] = count();\n}\n`;
   const params = rep.args.map((a) => a.decl).join(', ');
   const sec = rep.copies[0]?.module ? `${rep.copies[0].module}:${name}` : name;
   const ident = name.replace(/[^A-Za-z0-9_]/g, '_');
