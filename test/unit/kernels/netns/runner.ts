@@ -6,7 +6,7 @@
  * debuginfod-server.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fetchDebuginfod, type FetchResult } from '../../../../server/src/core/kernels/storeDebuginfod';
 
@@ -19,6 +19,10 @@ interface Config {
   fixture: { path: string; buildId: string };
   real?: { path: string; buildId: string };
   unknownId: string;
+  /** A large served file: its fetch is cancelled after the first bytes, then fetched whole. */
+  big?: { path: string; buildId: string };
+  /** A served file overwritten after indexing by another ELF (mtime kept): the server answers with another build id. */
+  wrong?: { path: string; buildId: string; replacement: string };
   /** CLI scenario instead of the client one: argv lists run with node while the server runs, then after it stopped. */
   cli?: { before: string[][]; after: string[][] };
 }
@@ -103,6 +107,46 @@ async function main() {
     if (cfg.real) {
       out.real = brief(await fetchDebuginfod(req(cfg.real.buildId)));
       out.realSame = readFileSync(`${cfg.cache}/${cfg.real.buildId}/debuginfo`).equals(readFileSync(cfg.real.path));
+    }
+    if (cfg.big) {
+      const ac = new AbortController();
+      let at = 0;
+      let total: number | undefined;
+      const t0 = Date.now();
+      out.bigCancelled = brief(
+        await fetchDebuginfod(
+          req(cfg.big.buildId, {
+            signal: ac.signal,
+            onProgress: (p: { received: number; total?: number }) => {
+              if (at === 0) {
+                at = p.received;
+                total = p.total;
+                ac.abort();
+              }
+            },
+          }),
+        ),
+      );
+      out.bigCancelMillis = Date.now() - t0;
+      out.bigCancelAt = at;
+      out.bigTotal = total;
+      const d = `${cfg.cache}/${cfg.big.buildId}`;
+      out.bigLeft = existsSync(d) ? readdirSync(d) : [];
+      out.bigAfter = brief(await fetchDebuginfod(req(cfg.big.buildId)));
+      out.bigSame = readFileSync(`${d}/debuginfo`).equals(readFileSync(cfg.big.path));
+    }
+    if (cfg.wrong) {
+      // debuginfod -F records (path, mtime) when it scans; it serves whatever the path holds
+      // when its mtime still matches. Another ELF with the same mtime is a real server's answer
+      // carrying another build id than the one asked for.
+      const st = statSync(cfg.wrong.path);
+      writeFileSync(cfg.wrong.path, readFileSync(cfg.wrong.replacement));
+      utimesSync(cfg.wrong.path, st.atime, st.mtime);
+      const r0 = await requests();
+      out.wrong = brief(await fetchDebuginfod(req(cfg.wrong.buildId)));
+      out.wrongRequests = (await requests()) - r0;
+      const d = `${cfg.cache}/${cfg.wrong.buildId}`;
+      out.wrongLeft = existsSync(d) ? readdirSync(d) : [];
     }
     const before = await requests();
     out.unknown1 = brief(await fetchDebuginfod(req(cfg.unknownId)));
