@@ -156,6 +156,7 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
   let rip: { form: string; line: number; off: number; section: string };
   let placed = '';
   let base = new Map<string, number>();
+  const base0 = (section: string) => base.get(section)!;
 
   beforeAll(async () => {
     ko = build(tree, '');
@@ -306,6 +307,28 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     expect(h2).toContain('so it is not used');
     expect(h2).not.toContain('**source** ');
     await c.setSettings({ ...c.settings, modules: [mods], sourceRoots: [src] });
+  });
+
+  it('a bare address inside the module, its load address taught by another frame of the log: the same line as the frame', async () => {
+    const base = 0xffffffffc0a00000n;
+    const text = frames.filter((f) => f.site.section === '.text');
+    const [teach, bare] = [text[0], text[text.length - 1]];
+    const at = (f: (typeof frames)[number]) => (base + BigInt(f.off)).toString(16);
+    const lines = ['Call Trace:', ` [<${at(teach)}>] ${teach.form}`, ` [<${at(bare)}>] 0x${at(bare)}`, ` [<ffffffffc7000000>] 0xffffffffc7000000`];
+    const uri4 = pathToFileURL(join(dir, 'mod4.oops')).href;
+    await c.open(uri4, 'kernel-log', lines.join('\n'));
+    const h = await hoverLine(c, uri4, 2, 4);
+    const o = llvmSymbolize(placed, ['0x' + (base0('.text') + bare.off - 1).toString(16)])[0];
+    expect(locations(h).map((l) => l.label)).toEqual(rel(o, tree));
+    // An address no module holds: no source part at all (nothing to say, and no "reading…").
+    const none = await c.hover(uri4, 3, 4);
+    expect(none.value).not.toContain('source');
+    const hints = (await c.conn.sendRequest('textDocument/inlayHint', {
+      textDocument: { uri: uri4 },
+      range: { start: { line: 0, character: 0 }, end: { line: 4, character: 0 } },
+    })) as { position: { line: number }; label: { value: string }[] }[];
+    expect(hints.find((x) => x.position.line === 2)?.label.some((p) => p.value.trim() === rel(o, tree)[0])).toBe(true);
+    expect(hints.some((x) => x.position.line === 3)).toBe(false);
   });
 
   it("a log's [mod BUILDID] that is not the module file's: no lines, and the hover says why", async () => {

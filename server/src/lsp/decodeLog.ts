@@ -75,6 +75,8 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
       else {
         frames++;
         const s = await ctx.service.resolve(ctx.view, f.query);
+        // An address no module with known load addresses contains is not a frame to count.
+        if (s.kind === 'unavailable' && !s.reason) frames--;
         states.push(s);
         const m = f.query.moduleFrame?.module ?? f.query.module;
         if (m !== undefined && !moduleDebug.has(m) && (s.kind === 'ready' || s.kind === 'unavailable'))
@@ -94,7 +96,7 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
       if (f.mark && !f.mark.ok) warn.push(f.mark.text);
       if (!s) return;
       if (s.kind === 'unavailable') {
-        if (f.query?.module === undefined) firstProblem ??= s.reason;
+        if (f.query?.module === undefined && f.query?.moduleAddress === undefined) firstProblem ??= s.reason;
         return;
       }
       if (s.kind !== 'ready') return;

@@ -30,8 +30,20 @@ const MAX_RESOLVED = 20_000;
 
 /** A module frame placed in its file: (section, offset) of the looked-up byte's symbol. */
 type Placed =
-  | { ok: true; module: string; file: string; section: string; offset: number; buildId?: string; fileBuildId?: string }
-  | { ok: false; reason: string };
+  | {
+      ok: true;
+      module: string;
+      file: string;
+      section: string;
+      offset: number;
+      /** The symbol (the outermost frame's name) and whether it is a return address (looked up at offset - 1). */
+      symbol: string;
+      returnAddress: boolean;
+      buildId?: string;
+      fileBuildId?: string;
+    }
+  /** `quiet`: an address no module with known load addresses contains; nothing to say about its source. */
+  | { ok: false; reason: string; quiet?: boolean };
 
 type DebugState =
   | { kind: 'idle' }
@@ -100,30 +112,33 @@ export class ModuleSourceLines {
   /** The answer for a module query now, or pending (work started), or why there is none. */
   peek(view: ServedView, q: FrameQuery): SourceState {
     const frame = frameOf(q);
-    if (!frame) return { kind: 'unavailable', reason: `no module frame to look up in ${q.module ?? 'the module'}` };
+    const addr = frame ? undefined : q.moduleAddress;
+    if (!frame && addr === undefined) return { kind: 'unavailable', reason: `no module frame to look up in ${q.module ?? 'the module'}` };
     const store = view.modules;
     if (!store)
-      return {
-        kind: 'unavailable',
-        reason: `no module files to read ${frame.module} from: set ksym.modules to its .ko (with debug info) or a directory of modules`,
-      };
-    const key = frameKey(frame);
+      return addr !== undefined
+        ? { kind: 'unavailable', reason: '' }
+        : {
+            kind: 'unavailable',
+            reason: `no module files to read ${frame?.module} from: set ksym.modules to its .ko (with debug info) or a directory of modules`,
+          };
+    const key = frame ? frameKey(frame) : `@${addr!.toString(16)}:${q.returnAddress ? 'B' : 'S'}`;
     const cache = this.placedOf(store);
     const p = cache.get(key);
     if (p === undefined || p instanceof Promise) {
-      const started = p ?? this.place(store, frame, key);
+      const started = p ?? (frame ? this.place(store, frame, key) : this.placeAddress(store, addr!, q.returnAddress, key));
       return { kind: 'pending', opening: true, done: started.then(() => this.settle(view, q)) };
     }
-    if (!p.ok) return { kind: 'unavailable', reason: p.reason };
+    if (!p.ok) return { kind: 'unavailable', reason: p.quiet ? '' : p.reason };
     const d = this.debugFor(view, p);
     const s = d.state;
     if (s.kind === 'failed') return { kind: 'unavailable', reason: s.reason };
     if (s.kind !== 'open') return { kind: 'pending', opening: true, done: this.open(d).then(() => this.settle(view, q)) };
-    const rkey = `${p.section}\0${p.offset}\0${frame.role === 'trace' ? 'B' : 'S'}\0${frame.name}`;
+    const rkey = `${p.section}\0${p.offset}\0${p.returnAddress ? 'B' : 'S'}\0${p.symbol}`;
     const hit = d.results.get(rkey);
     if (hit) return { kind: 'ready', result: hit, debugFile: s.file };
-    const unit = unitOf(s.reader, p.section, p.offset - (frame.role === 'trace' ? 1 : 0));
-    const run = () => this.lookupNow(d, p, frame, rkey, unit);
+    const unit = unitOf(s.reader, p.section, p.offset - (p.returnAddress ? 1 : 0));
+    const run = () => this.lookupNow(d, p, rkey, unit);
     if (unit < 0 || d.units.has(unit)) {
       run();
       const r = d.results.get(rkey);
@@ -168,6 +183,8 @@ export class ModuleSourceLines {
             file: r.file,
             section: c.section,
             offset: c.value + (frame.offset ?? 0),
+            symbol: frame.name,
+            returnAddress: frame.role === 'trace',
             buildId: frame.buildId,
             fileBuildId: r.buildId,
           };
@@ -175,10 +192,33 @@ export class ModuleSourceLines {
       } catch (e) {
         out = { ok: false, reason: `${frame.name} [${frame.module}]: ${e instanceof Error ? e.message : String(e)}` };
       }
-      cache.set(key, out);
-      if (cache.size > MAX_RESOLVED) cache.delete(cache.keys().next().value as string);
-      // Answers that said "reading" may now say more (a refusal, or a line of a file already open).
-      this.hooks.changed();
+      this.placed1(cache, key, out);
+    })();
+    cache.set(key, p);
+    return p;
+  }
+
+  private placed1(cache: Map<string, Placed | Promise<void>>, key: string, out: Placed): void {
+    cache.set(key, out);
+    if (cache.size > MAX_RESOLVED) cache.delete(cache.keys().next().value as string);
+    // Answers that said "reading" may now say more (a refusal, or a line of a file already open).
+    this.hooks.changed();
+  }
+
+  /** A runtime address inside a module whose load addresses are known (learned from the log's frames, kallsyms or sysfs). */
+  private placeAddress(store: ModuleStore, address: bigint, returnAddress: boolean, key: string): Promise<void> {
+    const cache = this.placedOf(store);
+    const p = (async () => {
+      let out: Placed;
+      try {
+        const r = await store.resolveAddress(address, { returnAddress });
+        out = r.ok
+          ? { ok: true, module: r.module, file: r.file, section: r.section, offset: r.sectionOffset, symbol: r.symbol.name, returnAddress }
+          : { ok: false, reason: r.error, quiet: true };
+      } catch (e) {
+        out = { ok: false, reason: String(e), quiet: true };
+      }
+      this.placed1(cache, key, out);
     })();
     cache.set(key, p);
     return p;
@@ -256,12 +296,13 @@ export class ModuleSourceLines {
     return done;
   }
 
-  private lookupNow(d: ModuleDebug, p: Extract<Placed, { ok: true }>, frame: FrameToken, rkey: string, unit: number): void {
+  private lookupNow(d: ModuleDebug, p: Extract<Placed, { ok: true }>, rkey: string, unit: number): void {
     if (d.state.kind !== 'open' || d.results.has(rkey)) return;
     const reader = d.state.reader;
-    const opts = { symbol: frame.name };
-    const r: SourceResult =
-      frame.role === 'trace' ? reader.lookupReturnInSection(p.section, p.offset, opts) : reader.lookupInSection(p.section, p.offset, opts);
+    const opts = { symbol: p.symbol };
+    const r: SourceResult = p.returnAddress
+      ? reader.lookupReturnInSection(p.section, p.offset, opts)
+      : reader.lookupInSection(p.section, p.offset, opts);
     if (unit >= 0) d.units.add(unit);
     d.results.set(rkey, r);
     if (d.results.size > MAX_RESULTS) d.results.delete(d.results.keys().next().value as string);

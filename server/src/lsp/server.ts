@@ -18,7 +18,7 @@ import { moduleSources } from '../core/search/sources';
 import { ReindexRequest, StatsRequest, StatusNotification, SymbolPageRequest } from '../protocol';
 import { insertUnderKernelForm, sourceHoverPart } from './hover/source';
 import { sourceDefinition } from './sourceDefinition';
-import { wireSourceLines } from './sourceHandlers';
+import { servedView, wireSourceLines } from './sourceHandlers';
 import { definition } from './definition';
 import { codeActions, DiagnosticsScheduler } from './diagnostics';
 import { documentSymbols } from './documentSymbols';
@@ -178,10 +178,10 @@ export function startServer(): void {
     const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf);
     if (!answer) return null;
     // The source line (DWARF) under the kernel form; never holds the symbol answer up for the debug file's opening.
-    // A [mod] frame is read in its module's DWARF even when only the module file resolved it.
+    // A [mod] frame (or an address in a module) is read in its module's DWARF even when only the module file resolved it.
     const modFrame = answer.token?.kind === 'frame' && answer.token.module !== undefined;
-    const tok = answer.resolved || modFrame ? answer.token : undefined;
-    const src = tok ? await sourceHoverPart(source.sources(), k.view, k.shift, lineSource(doc).line(line), tok) : undefined;
+    const tok = answer.resolved || modFrame || answer.token?.kind === 'address' ? answer.token : undefined;
+    const src = tok ? await sourceHoverPart(source.sources(), servedView(k), k.shift, lineSource(doc).line(line), tok) : undefined;
     if (src) answer.markdown = insertUnderKernelForm(answer.markdown, src);
     const head = headlineMarkdown(k);
     return {
@@ -222,7 +222,7 @@ export function startServer(): void {
     };
     const sym = definition(lines.line(n), params.position.character, k.view.index, k.view.btf?.vmlinux, opts);
     // A frame's source line first (when a source tree has it), the symbol's location second.
-    const src = await sourceDefinition(source.sources(), k.view, k.shift, lines.line(n), opts.nextLine, params.position.character);
+    const src = await sourceDefinition(source.sources(), servedView(k), k.shift, lines.line(n), opts.nextLine, params.position.character);
     return src ? [src, ...(sym ? [sym] : [])] : (sym ?? null);
   });
 

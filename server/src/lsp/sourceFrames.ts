@@ -30,11 +30,11 @@ export function queryForToken(index: SymbolIndex, shift: ShiftMap, tokens: reado
     if (tok.kind === 'frame') {
       const addr = tokens.find((x): x is AddressToken => x.kind === 'address' && x.frameAt === tok.start);
       const q = addr ? addressQuery(index, shift, addr, tok) : undefined;
-      if (q) return q;
+      if (q && q.moduleAddress === undefined) return q;
       // A module frame is read in its module's DWARF by (section, offset), whether or not the index has the module.
       if (tok.module !== undefined && tok.offset !== undefined)
         return { address: 0n, returnAddress: tok.role === 'trace', symbol: tok.name, module: tok.module, moduleFrame: tok };
-      if (addr) return undefined;
+      if (addr) return q;
       const r = resolveFrame(index, tok);
       if (r.address === undefined || !r.kernel) return undefined;
       return { address: r.address, returnAddress: r.kernel.returnAddress, symbol: r.kernel.sym.name, module: r.kernel.sym.module };
@@ -44,12 +44,14 @@ export function queryForToken(index: SymbolIndex, shift: ShiftMap, tokens: reado
         tok.frameAt !== undefined ? tokens.find((x): x is FrameToken => x.kind === 'frame' && x.start === tok.frameAt) : undefined;
       // A frame printed with its address: the frame's own resolution names the symbol when the address does not resolve.
       const q = addressQuery(index, shift, tok, frame);
-      if (q || !frame) return q;
-      return queryForToken(
-        index,
-        shift,
-        tokens.filter((x) => x !== tok),
-        frame,
+      if ((q && q.moduleAddress === undefined) || !frame) return q;
+      return (
+        queryForToken(
+          index,
+          shift,
+          tokens.filter((x) => x !== tok),
+          frame,
+        ) ?? q
       );
     }
   } catch {
@@ -61,7 +63,8 @@ export function queryForToken(index: SymbolIndex, shift: ShiftMap, tokens: reado
 function addressQuery(index: SymbolIndex, shift: ShiftMap, t: AddressToken, frame?: FrameToken): FrameQuery | undefined {
   if (t.role === 'value') return undefined;
   const r = resolveAddressToken(index, t, shift, frame);
-  if (!r.kernel) return undefined;
+  // Not in the index: maybe inside a module whose load addresses are known (the log's own frames, kallsyms, sysfs).
+  if (!r.kernel) return { address: t.address, returnAddress: t.role === 'trace', moduleAddress: t.address };
   const { sym, returnAddress } = r.kernel;
   const q = { address: r.address, returnAddress, symbol: sym.name, module: sym.module };
   if (sym.module === undefined) return q;
@@ -117,9 +120,9 @@ export function lineFrames(index: SymbolIndex, shift: ShiftMap, line: string): L
         });
       } else if (t.kind === 'address' && t.frameAt === undefined && t.role !== 'value') {
         const r = resolveAddressToken(index, t, shift);
-        if (!r.kernel) continue;
         const q = addressQuery(index, shift, t);
-        out.push({ start: t.start, end: t.end, insertAt: t.end, query: q, kernelText: r.kernel.text });
+        // An address the index does not place gets a hint only when a module's DWARF gives it a line.
+        out.push({ start: t.start, end: t.end, insertAt: t.end, query: q, kernelText: r.kernel?.text });
       }
     }
     return out;

@@ -12,12 +12,17 @@ import type { LineSource } from './hover/kallsyms';
 import type { IndexService } from './indexService';
 import { inlayHints } from './inlayHints';
 import { INDEXING_MESSAGE } from './indexing';
-import type { KernelRegistry } from './kernelRegistry';
+import type { DocContext, KernelRegistry } from './kernelRegistry';
 import { uriToPath } from './pageUri';
-import { SourceLineService } from './sourceLines';
+import { SourceLineService, type ServedView } from './sourceLines';
 
 /** Documents that get inlay hints (logs; a kallsyms dump or C file has no frames). */
 const HINT_LANGUAGES = new Set(['kernel-log', 'log', 'plaintext']);
+
+/** The view source lines are read with: the document's index and kernel, and its own module store (load addresses learned from the log). */
+export function servedView(k: DocContext): ServedView {
+  return { index: k.view.index, kernel: k.view.kernel, modules: k.modules ?? k.view.modules };
+}
 
 export interface SourceWiring {
   /** The service, configured from the settings being served. */
@@ -64,7 +69,7 @@ export function wireSourceLines(
     if (!doc || !HINT_LANGUAGES.has(doc.languageId) || service.current?.inlayHints === false) return null;
     if (!(await service.firstIndex(token))) return null; // no ⚠ from an index not built yet
     const k = await kernels.settled(doc);
-    return inlayHints({ index: k.view.index, shift: k.shift, view: k.view, service: sources() }, lineSource(doc), params.range);
+    return inlayHints({ index: k.view.index, shift: k.shift, view: servedView(k), service: sources() }, lineSource(doc), params.range);
   });
 
   connection.onRequest(DecodeLogRequest, async (p, token) => {
@@ -73,7 +78,7 @@ export function wireSourceLines(
     if (!(await service.firstIndex(token))) return { content: INDEXING_MESSAGE, links: [] };
     const k = await kernels.settled(doc);
     const title = (doc.uri.startsWith('file:') ? uriToPath(doc.uri) : undefined) ?? doc.uri;
-    return decodeLog({ index: k.view.index, shift: k.shift, view: k.view, service: sources(), title, token }, lineSource(doc));
+    return decodeLog({ index: k.view.index, shift: k.shift, view: servedView(k), service: sources(), title, token }, lineSource(doc));
   });
 
   connection.onShutdown(() => lines.dispose());

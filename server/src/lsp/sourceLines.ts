@@ -15,9 +15,10 @@
  *   another kernel's index gets its own verdict.
  * No LSP types here: the server wires `changed` to the refresh requests.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { addrToNumber, type DwarfReader, type SourceFrame, type SourceResult } from '../core/dwarf/reader';
+import { readGuardedSync } from '../core/common/readGuarded';
 import { nodeProbe, readDwarfFile } from '../core/dwarf/readFile';
 import { vmlinuxCandidates, type Candidate } from '../core/dwarf/locate';
 import { verifyVmlinux } from '../core/dwarf/verify';
@@ -37,6 +38,8 @@ export interface FrameQuery {
   readonly module?: string;
   /** A module symbol as `func+0xoff [mod]` (printed, or the index's answer): looked up at (section, offset) in the module's DWARF. */
   readonly moduleFrame?: FrameToken;
+  /** A log address the index does not place: looked up among the modules whose load addresses are known. */
+  readonly moduleAddress?: bigint;
 }
 
 export type SourceState =
@@ -85,7 +88,7 @@ export function looksLikeKernelTree(dir: string): boolean {
   try {
     if (!statSync(join(dir, 'Kconfig')).isFile()) return false;
     if (!statSync(join(dir, 'kernel')).isDirectory() || !statSync(join(dir, 'include/linux')).isDirectory()) return false;
-    const mk = readFileSync(join(dir, 'Makefile'), 'latin1').slice(0, 8192);
+    const mk = Buffer.from(readGuardedSync(join(dir, 'Makefile'), { maxBytes: 1 << 20, what: 'Makefile' })).toString('latin1', 0, 8192);
     return /^VERSION\s*=/m.test(mk) && /^PATCHLEVEL\s*=/m.test(mk);
   } catch {
     return false;
@@ -208,7 +211,7 @@ export class SourceLineService {
    * `done` resolves when asking again answers) or `unavailable` with the reason.
    */
   peek(view: ServedView, q: FrameQuery): SourceState {
-    if (q.module !== undefined) return this.mods.peek(view, q);
+    if (q.module !== undefined || q.moduleAddress !== undefined) return this.mods.peek(view, q);
     const t = this.target(view);
     const s = t.state;
     if (s.kind === 'failed') return { kind: 'unavailable', reason: s.reason };

@@ -104,12 +104,14 @@ export async function sourceHoverPart(
     const q = queryForToken(view.index, shift, scanLine(lineText), tok);
     if (!q) return undefined;
     let s = service.peek(view, q);
-    if (s.kind === 'pending' && !s.opening) {
+    // An address the index does not place: whether a module holds it is known at once (its file is loaded by then).
+    if (s.kind === 'pending' && (!s.opening || q.moduleAddress !== undefined)) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([s.done, new Promise<void>((r) => (timer = setTimeout(r, HOVER_WAIT_MS)))]);
       clearTimeout(timer);
       s = service.peek(view, q);
     }
+    if (s.kind === 'unavailable' && !s.reason) return undefined;
     return sourceStateMarkdown(s, service, view);
   } catch {
     return undefined;
