@@ -171,3 +171,31 @@ export function limitsFrom(env: DebuginfodEnv, cacheMissFile?: string): Limits {
 export function negativeCacheFresh(mtimeMs: number, nowMs: number, l: Pick<Limits, 'cacheMissMs'>): boolean {
   return nowMs - mtimeMs < l.cacheMissMs;
 }
+
+/** Cache cleaning, as elfutils does it: `cache_clean_interval_s` and `max_unused_age_s` in the cache root. */
+export interface CleanSettings {
+  /** Clean at most once per this many ms (`cache_clean_interval_s`, 86400 s). */
+  intervalMs: number;
+  /** Remove files not used for longer than this (`max_unused_age_s`, 604800 s). */
+  maxUnusedMs: number;
+}
+
+export const DEFAULT_CLEAN_INTERVAL_S = 86400;
+export const DEFAULT_MAX_UNUSED_AGE_S = 604800;
+
+/** The settings from the two files' texts (undefined or unreadable: the default). */
+export function cleanSettingsFrom(intervalText?: string, maxUnusedText?: string): CleanSettings {
+  const i = posInt(intervalText?.trim());
+  const m = posInt(maxUnusedText?.trim());
+  return { intervalMs: (i ?? DEFAULT_CLEAN_INTERVAL_S) * 1000, maxUnusedMs: (m ?? DEFAULT_MAX_UNUSED_AGE_S) * 1000 };
+}
+
+/** Whether a clean is due: the interval file was last touched `intervalMs` or more ago. */
+export function cleanDue(intervalFileMtimeMs: number, nowMs: number, s: Pick<CleanSettings, 'intervalMs'>): boolean {
+  return nowMs - intervalFileMtimeMs >= s.intervalMs;
+}
+
+/** Whether a cached file last used (max of atime and mtime) at `usedMs` is past `maxUnusedMs` at `nowMs`. */
+export function unusedTooLong(usedMs: number, nowMs: number, s: Pick<CleanSettings, 'maxUnusedMs'>): boolean {
+  return nowMs - usedMs > s.maxUnusedMs;
+}

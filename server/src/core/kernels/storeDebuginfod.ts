@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { ElfView } from '../dwarf/elf';
 import { fileSource } from '../dwarf/readFile';
+import { cleanDebuginfodCache } from './storeDebuginfodClean';
 import {
   cacheRelPath,
   cacheRoot,
@@ -170,6 +171,8 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   if (servers.length === 0) return fail('no-servers', 'no debuginfod server is configured (DEBUGINFOD_URLS is empty)', skipped.map((s) => `${s.token}: ${s.why}`));
 
   const root = cacheRoot({ env: r.env, home: r.home, exists: (p) => existsSync(p) });
+  // elfutils cleans at the start of every query when cache_clean_interval_s has passed.
+  cleanDebuginfodCache(root, now());
   let cacheMiss: string | undefined;
   try {
     cacheMiss = readFileSync(join(root, 'cache_miss_s'), 'utf8');
