@@ -12,6 +12,7 @@ import {
 } from 'vscode-languageclient/node';
 import { SECTION, expandConfigurationValue, expandSetting, readConfig } from './config';
 import { restrictUntrusted } from './trust';
+import { COPY_SNIPPET_COMMAND } from '../../server/src/protocol';
 
 const CLIENT_ID = 'ksym';
 const CLIENT_NAME = 'Kernel Symbols';
@@ -53,6 +54,8 @@ export function createClient(
     initializationOptions: () => restrictUntrusted(readConfig(), expandSetting),
     outputChannel,
     traceOutputChannel,
+    // Hovers may run one command, the snippet copy (their links carry only percent-encoded text).
+    markdown: { isTrusted: { enabledCommands: [COPY_SNIPPET_COMMAND] } },
     middleware: {
       workspace: {
         // ...and again, expanded, whenever it pulls them with workspace/configuration.

@@ -7,6 +7,7 @@ import { StatusNotification, type StatusParams } from '../../server/src/protocol
 import { type KsymApi, StatusWatcher } from './api';
 import { createClient } from './client';
 import { registerCommands } from './commands';
+import { registerCopySnippet } from './copySnippet';
 import { registerDecodeLog } from './decodeLog';
 import { registerSymbolPages } from './pages';
 import { ErrorNotifier, StatusBar } from './status';
@@ -63,6 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<KsymAp
   registerCommands(context, { client: c, output });
   registerSymbolPages(context, c);
   registerDecodeLog(context, c, output);
+  registerCopySnippet(context);
 
   try {
     await c.start();

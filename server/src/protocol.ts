@@ -86,3 +86,9 @@ export interface DecodeLogResult {
 
 /** Client -> server: the log with every frame's source line and inline chain (Kernel Symbols: Decode Log); null: no such document. */
 export const DecodeLogRequest = new RequestType<DecodeLogParams, DecodeLogResult | null, void>('ksym/decodeLog');
+
+/**
+ * Client command behind the hover's "Copy" links: one argument, the snippet text. Registered by
+ * the client only while it runs, hidden from the palette; the hover is trusted for this command only.
+ */
+export const COPY_SNIPPET_COMMAND = 'ksym.copySnippet';

@@ -8,6 +8,7 @@ import type { SymbolIndex } from '../../core/kallsyms/symbolIndex';
 import { describeBpfSymbol, parseBpfSymbol } from '../../core/trace/bpfsyms';
 import { ATTACH_KINDS, traceFunction, type TraceFacts } from '../../core/trace/rules';
 import { code, codeBlock, text } from '../markdown';
+import { copySnippetLink } from './copyLink';
 
 const MARK = { true: '✓', false: '✗', unknown: '?' } as const;
 
@@ -28,7 +29,13 @@ export function traceMarkdown(btf: Btf | undefined, index: SymbolIndex | undefin
     for (const x of r.reasons.slice(0, 8)) out.push(`- ${text(x.attach)}: ${md(x.reason)}`);
     if (r.copies.length > 1) out.push('', `⚠ ${md(r.notes.find((n) => /copies of/.test(n)) ?? `${r.copies.length} copies`)}`);
     if (r.args.length) out.push('', `args: ${r.args.map((a) => code(a.decl)).join(', ')}`);
-    if (r.snippets.bpftrace) out.push('', codeBlock(r.snippets.bpftrace, 'c'), codeBlock(r.snippets.libbpf, 'c'));
+    if (r.snippets.bpftrace) {
+      const copy = [
+        copySnippetLink('Copy bpftrace probe', r.snippets.bpftrace),
+        copySnippetLink('Copy libbpf skeleton', r.snippets.libbpf),
+      ];
+      out.push('', codeBlock(r.snippets.bpftrace, 'c'), codeBlock(r.snippets.libbpf, 'c'), copy.filter(Boolean).join(' · '));
+    }
     return out.join('\n');
   } catch {
     return undefined;
