@@ -22,6 +22,7 @@ import { installExtension, startCodeServer, writeUserSettings } from '../../scri
 import { ensureChromium, ROOT } from '../../scripts/editor-setup.mjs';
 import { CLI } from '../helpers/lspclient';
 import { haveTool, llvmSymbolize } from '../unit/dwarf/oracle';
+import { kernelData } from '../helpers/kernelData';
 
 const OUT = resolve(ROOT as string, 'test-output/e2e');
 const VSIX = resolve(ROOT as string, 'ksym-0.1.0.vsix');
@@ -237,6 +238,50 @@ async function hoverUntil(line: number, col: number, done: (t: string) => boolea
   throw new Error(`no hover with a source line at ${line}:${col}; last: ${last}`);
 }
 
+/** A fresh profile with the extension and these user settings, code-server, and Chromium on `folder`. */
+async function startEditor(settings: Record<string, unknown>, folder: string): Promise<void> {
+  installExtension(profile, VSIX);
+  writeUserSettings(profile, { 'editor.inlayHints.enabled': 'on', 'workbench.secondarySideBar.defaultVisibility': 'hidden', ...settings });
+  server = await startCodeServer(profile);
+  context = await chromium.launchPersistentContext(join(profile, 'chromium'), {
+    executablePath: ensureChromium(),
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    env: { ...process.env, HOME: profile },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+}
+
+async function stopEditor(): Promise<void> {
+  try {
+    await page?.goto('about:blank');
+    await context?.close();
+  } finally {
+    server?.stop();
+    if (process.env.KSYM_E2E_KEEP !== '1') rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+function onFailure(ctx: { task: { name: string; result?: { state?: string } } }): void {
+  if (ctx.task.result?.state !== 'fail') return;
+  void shot(`failed-source-${ctx.task.name.replace(/[^\w]+/g, '-').slice(0, 50)}`).catch(() => undefined);
+  for (const f of findFiles(join(profile, 'user/logs'), /Kernel Symbols.*\.log$|exthost\.log$/))
+    console.error(`==== ${f}\n${readFileSync(f, 'utf8').slice(-6000)}`);
+  console.error(`==== code-server\n${server?.output.join('').slice(-4000)}`);
+}
+
 describe.skipIf(!tools)('source lines in a real VS Code (code-server + headless Chromium)', () => {
   let tree = '';
   let fixture: ReturnType<typeof makeTree>;
@@ -245,54 +290,13 @@ describe.skipIf(!tools)('source lines in a real VS Code (code-server + headless 
     profile = mkdtempSync(join(tmpdir(), 'ksym-e2e-src-'));
     tree = join(profile, 'linux');
     fixture = makeTree(tree);
-    installExtension(profile, VSIX);
-    writeUserSettings(profile, {
-      'ksym.kallsyms': [],
-      'ksym.systemMap': [join(tree, 'System.map')],
-      'ksym.modules': [join(tree, 'drivers/fxmod')],
-      'ksym.btf': '',
-      'editor.inlayHints.enabled': 'on',
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    });
-    server = await startCodeServer(profile);
-    context = await chromium.launchPersistentContext(join(profile, 'chromium'), {
-      executablePath: ensureChromium(),
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      env: { ...process.env, HOME: profile },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(tree)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    await startEditor(
+      { 'ksym.kallsyms': [], 'ksym.systemMap': [join(tree, 'System.map')], 'ksym.modules': [join(tree, 'drivers/fxmod')], 'ksym.btf': '' },
+      tree,
+    );
   }, 240000);
-
-  afterEach((ctx) => {
-    if (ctx.task.result?.state !== 'fail') return;
-    void shot(`failed-source-${ctx.task.name.replace(/[^\w]+/g, '-').slice(0, 50)}`).catch(() => undefined);
-    for (const f of findFiles(join(profile, 'user/logs'), /Kernel Symbols.*\.log$|exthost\.log$/))
-      console.error(`==== ${f}\n${readFileSync(f, 'utf8').slice(-6000)}`);
-    console.error(`==== code-server\n${server?.output.join('').slice(-4000)}`);
-  });
-
-  afterAll(async () => {
-    try {
-      await page?.goto('about:blank');
-      await context?.close();
-    } finally {
-      server?.stop();
-      if (process.env.KSYM_E2E_KEEP !== '1') rmSync(profile, { recursive: true, force: true });
-    }
-  });
+  afterEach(onFailure);
+  afterAll(stopEditor);
 
   it('a hover on the RIP: frame shows the kernel form, then the source line and the inline chain (llvm-symbolizer)', async () => {
     await openFile('trace.oops');
@@ -352,5 +356,51 @@ describe.skipIf(!tools)('source lines in a real VS Code (code-server + headless 
     await page.click('.editor-instance .view-lines');
     await page.keyboard.type('x');
     expect((await page.innerText('.editor-instance .view-lines')).replace(/\u00a0/g, ' ')).toBe(text);
+  });
+});
+
+// The real Debian kernel (optional: only when `npm run fetch-data` has put it in .cache/kernel-data).
+const kd = kernelData();
+describe.skipIf(!tools || !kd)('source lines in a real VS Code on the Debian vmlinux (633 MB, optional)', () => {
+  let log: string[] = [];
+  let form = '';
+  let want: string[] = [];
+
+  beforeAll(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'ksym-e2e-real-'));
+    const ws = join(profile, 'logs');
+    mkdirSync(ws);
+    // RIP inside vfs_read; its chain by llvm-symbolizer, paths relative to the tree (the build prefix stripped).
+    const map = readFileSync(kd!.systemMap, 'latin1');
+    const at = BigInt('0x' + /^([0-9a-f]+) T vfs_read$/m.exec(map)![1]) + 0x40n;
+    form = execFileSync(process.execPath, [CLI, 'lookup', '--kallsyms', kd!.systemMap, '0x' + at.toString(16)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)[1];
+    want = llvmSymbolize(kd!.vmlinux, ['0x' + at.toString(16)])[0].map(
+      (f) =>
+        `${f.file.replace(/^.*?debian\/build\/build_amd64_none_amd64\//, '').replace(/^\/build\/reproducible-path\/linux-[^/]+\//, '')}:${f.line}`,
+    );
+    log = ['[  100.000000] BUG: unable to handle page fault for address: ffffc90000000000', `[  100.000001] RIP: 0010:${form}`];
+    writeFileSync(join(ws, 'real.oops'), log.join('\n') + '\n');
+    await startEditor(
+      { 'ksym.kallsyms': [], 'ksym.systemMap': [kd!.systemMap], 'ksym.modules': [], 'ksym.btf': '', 'ksym.vmlinux': kd!.vmlinux },
+      ws,
+    );
+  }, 240000);
+  afterEach(onFailure);
+  afterAll(stopEditor);
+
+  it('a hover on RIP: shows the source line and chain from the Debian vmlinux (llvm-symbolizer), tree-relative without a source tree', async () => {
+    await openFile('real.oops');
+    await waitStatus((t) => /ksym: [\d,]+ symbols/.test(t), 'the ready index');
+    const h = await hoverUntil(2, log[1].indexOf(form) + 3, (t) => /source\s/.test(t) && !t.includes('reading debug info'));
+    let from = 0;
+    for (const loc of want) {
+      const i = h.indexOf(loc, from);
+      expect(i, `${loc} in ${h}`).toBeGreaterThanOrEqual(0);
+      from = i + loc.length;
+    }
+    expect(h).toContain('ksym.sourceRoots');
+    await shot('source-04-hover-debian-vmlinux');
   });
 });
