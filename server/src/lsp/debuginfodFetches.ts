@@ -21,6 +21,7 @@ import { validBuildId } from '../core/kernels/debuginfod';
 import type { Settings } from './settings';
 
 export interface FetchState {
+  /** The module name, or `vmlinux` for the kernel image's debug file. */
   module: string;
   buildId: string;
   status: 'checking' | 'fetching' | 'done' | 'local' | 'failed';
@@ -70,6 +71,8 @@ export class DebuginfodFetches {
   private aborts = new Map<string, AbortController>();
   private urls = '';
   private trusted = false;
+  /** Called once when a fetch ends (the vmlinux debug file's waiters). */
+  private waiters = new Map<string, Array<() => void>>();
 
   constructor(private readonly deps: FetchesDeps) {}
 
@@ -105,6 +108,25 @@ export class DebuginfodFetches {
     const st: FetchState = { module, buildId, status: 'checking', received: 0 };
     this.states.set(buildId, st);
     void this.run(st, haveLocal);
+    return st;
+  }
+
+  /**
+   * The vmlinux debug file for a kernel build id no local file carries (the log's CPU: line
+   * build id, or the kernel's): the state, starting the fetch once; `ended` is called once
+   * when a running fetch finishes (then ask again).
+   */
+  vmlinux(buildIdIn: string, ended?: () => void): FetchState | undefined {
+    const buildId = validBuildId(buildIdIn);
+    if (!buildId || !this.enabled) return undefined;
+    const hit = this.states.get(buildId);
+    if (hit && (hit.status === 'checking' || hit.status === 'fetching') && ended)
+      this.waiters.set(buildId, [...(this.waiters.get(buildId) ?? []), ended]);
+    if (hit) return hit;
+    const st: FetchState = { module: 'vmlinux', buildId, status: 'checking', received: 0 };
+    this.states.set(buildId, st);
+    if (ended) this.waiters.set(buildId, [ended]);
+    void this.run(st, async () => false);
     return st;
   }
 
@@ -170,7 +192,11 @@ export class DebuginfodFetches {
       },
     });
     this.aborts.delete(st.buildId);
-    if (r.ok) {
+    if (r.ok && st.module === 'vmlinux') {
+      st.status = 'done';
+      st.path = r.path;
+      this.deps.log(`debuginfod: vmlinux ${st.buildId}: ${r.fromCache ? 'from the cache' : `fetched from ${r.server}`} (${r.path})`);
+    } else if (r.ok) {
       try {
         const dir = join(this.deps.linkRoot, st.buildId);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -192,8 +218,24 @@ export class DebuginfodFetches {
       this.deps.log(st.message);
     }
     if (ui) ui.done();
+    const waiting = this.waiters.get(st.buildId) ?? [];
+    this.waiters.delete(st.buildId);
+    for (const w of waiting) w();
     this.deps.changed();
   }
+}
+
+/** The source-lines hook for the vmlinux debug file by build id (sourceLines.ts SourceHooks.vmlinuxDebug). */
+export function vmlinuxDebugHook(
+  fetches: () => DebuginfodFetches | undefined,
+): (buildId: string, ended: () => void) => { path?: string; waiting?: () => string; failed?: string } | undefined {
+  return (buildId, ended) => {
+    const st = fetches()?.vmlinux(buildId, ended);
+    if (!st) return undefined;
+    if (st.status === 'done' && st.path) return { path: st.path };
+    if (st.status === 'failed') return { failed: st.message ?? `debuginfod: vmlinux ${st.buildId}: failed` };
+    return { waiting: () => fetchingText(st) };
+  };
 }
 
 /** Work-done progress over the LSP connection (cancellable: the cancel aborts the fetch). */

@@ -342,6 +342,11 @@ export class KernelRegistry {
   messages(): string[] {
     return [...this.problems];
   }
+
+  /** The debuginfod fetches (source lines fetch the vmlinux debug file through them). */
+  get debuginfod(): DebuginfodFetches | undefined {
+    return this.opts.fetches;
+  }
 }
 
 function viewKey(k: Kernel): string {

@@ -15,13 +15,16 @@ import { INDEXING_MESSAGE } from './indexing';
 import type { DocContext, KernelRegistry } from './kernelRegistry';
 import { uriToPath } from './pageUri';
 import { SourceLineService, type ServedView } from './sourceLines';
+import { vmlinuxDebugHook } from './debuginfodFetches';
 
 /** Documents that get inlay hints (logs; a kallsyms dump or C file has no frames). */
 const HINT_LANGUAGES = new Set(['kernel-log', 'log', 'plaintext']);
 
 /** The view source lines are read with: the document's index and kernel, and its own module store (load addresses learned from the log). */
 export function servedView(k: DocContext): ServedView {
-  return { index: k.view.index, kernel: k.view.kernel, modules: k.modules ?? k.view.modules };
+  // The log's CPU: line build id is the vmlinux's when the kernel was chosen for the log (a known, different one is never chosen).
+  const buildId = k.view.kernel?.buildId ?? (k.selection?.ok ? k.identity?.buildId?.value : undefined);
+  return { index: k.view.index, kernel: k.view.kernel, modules: k.modules ?? k.view.modules, buildId };
 }
 
 export interface SourceWiring {
@@ -46,7 +49,11 @@ export function wireSourceLines(
       void connection.languages.inlayHint.refresh().catch(() => undefined);
     });
   };
-  const lines = new SourceLineService({ log: (m) => connection.console.log(m), changed: refresh });
+  const lines = new SourceLineService({
+    log: (m) => connection.console.log(m),
+    changed: refresh,
+    vmlinuxDebug: vmlinuxDebugHook(() => kernels.debuginfod),
+  });
   let hints = true;
   const sources = (): SourceLineService => {
     const s = service.current;

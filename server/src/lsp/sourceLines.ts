@@ -64,6 +64,8 @@ export interface ServedView {
   readonly kernel?: Kernel;
   /** The kernel's module files: module frames are read through them. */
   readonly modules?: ModuleStore;
+  /** The vmlinux build id (the kernel's, else the log's CPU: line): a debug file no local file has is fetched by it. */
+  readonly buildId?: string;
 }
 
 export interface SourceHooks {
@@ -72,6 +74,12 @@ export interface SourceHooks {
   changed(): void;
   /** Bytes of /sys/kernel/notes (the running kernel's build id); tests pass their own. */
   kernelNotes?(): Uint8Array | undefined;
+  /**
+   * The vmlinux debug file by build id from debuginfod (when configured): `path` once in the
+   * cache, `waiting` (a live one-line text) while it is fetched (`ended` is called when it
+   * finishes), `failed` with the reason; undefined when no server is configured.
+   */
+  vmlinuxDebug?(buildId: string, ended: () => void): { path?: string; waiting?: () => string; failed?: string } | undefined;
 }
 
 /** Targets (one per served index) kept open at once. */
@@ -107,7 +115,7 @@ type TargetState =
   | { kind: 'idle' }
   | { kind: 'opening'; done: Promise<void> }
   | { kind: 'open'; reader: DwarfReader; shift: bigint; file: string; detail: string }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string; live?: () => string };
 
 interface Waiting {
   query: FrameQuery;
@@ -214,7 +222,7 @@ export class SourceLineService {
     if (q.module !== undefined || q.moduleAddress !== undefined) return this.mods.peek(view, q);
     const t = this.target(view);
     const s = t.state;
-    if (s.kind === 'failed') return { kind: 'unavailable', reason: s.reason };
+    if (s.kind === 'failed') return { kind: 'unavailable', reason: s.live?.() ?? s.reason };
     if (s.kind === 'idle' || s.kind === 'opening') {
       const done = this.open(t).then(() => this.wait(t, q));
       return { kind: 'pending', done, opening: true };
@@ -336,6 +344,32 @@ export class SourceLineService {
         );
         return;
       }
+      // No local file: the debug file by build id from debuginfod (never for an untrusted workspace: the hook says why).
+      const bid = t.view.buildId ?? t.view.kernel?.buildId;
+      const f = bid && this.hooks.vmlinuxDebug ? this.hooks.vmlinuxDebug(bid, () => this.retryAfterFetch(t, gen)) : undefined;
+      if (f?.waiting) {
+        t.state = { kind: 'failed', reason: f.waiting(), live: f.waiting };
+        return;
+      }
+      if (f?.failed) refusals.push(f.failed);
+      if (f?.path && gen === this.generation) {
+        const started = performance.now();
+        try {
+          const reader = readDwarfFile(f.path);
+          await turn();
+          if (gen !== this.generation) return reader.close();
+          const v = this.verify(t.view, f.path, reader, bid);
+          if (v.ok) {
+            t.state = { kind: 'open', reader, shift: v.shift, file: f.path, detail: v.detail };
+            this.hooks.log(`source lines: ${f.path} (debuginfod, build id ${bid}): ${v.detail}; opened and verified in ${Math.round(performance.now() - started)} ms`);
+            return;
+          }
+          reader.close();
+          refusals.push(v.reason);
+        } catch (e) {
+          refusals.push(`${f.path}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       const reason = failureReason(this.config.vmlinux, cands, refusals, missingExplicit);
       t.state = { kind: 'failed', reason };
       this.hooks.log(`source lines: ${reason}`);
@@ -350,7 +384,14 @@ export class SourceLineService {
     return done;
   }
 
-  private verify(view: ServedView, file: string, reader: DwarfReader) {
+  /** A debuginfod fetch this target waited for ended: open again (the file is in the cache, or the failure is said). */
+  private retryAfterFetch(t: Target, gen: number): void {
+    if (gen !== this.generation || t.state.kind !== 'failed' || !t.state.live) return;
+    t.state = { kind: 'idle' };
+    this.hooks.changed();
+  }
+
+  private verify(view: ServedView, file: string, reader: DwarfReader, buildId = view.kernel?.buildId) {
     const index = view.index;
     const running = view.kernel?.kind === 'running';
     const notes = running ? (this.hooks.kernelNotes ? this.hooks.kernelNotes() : nodeProbe.readSmall('/sys/kernel/notes')) : undefined;
@@ -358,7 +399,7 @@ export class SourceLineService {
       file,
       elf: reader.elf,
       kernelNotes: notes,
-      buildId: view.kernel?.buildId,
+      buildId,
       symbols: {
         lookup: (name) =>
           index
