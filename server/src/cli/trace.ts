@@ -3,9 +3,10 @@
  * kprobe, kretprobe), with which arguments, which copy, and ready-to-paste snippets.
  * The work is in core/trace; this reads the inputs and prints.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SOURCE_OPTIONS } from './common';
+import { readGuardedSync } from '../core/common/readGuarded';
 import { writeStdout } from './stdout';
 import type { Btf } from '../core/btf';
 import { DEFAULT_BTF } from '../core/btf/read';
@@ -14,6 +15,7 @@ import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { ElfView } from '../core/dwarf/elf';
+import { inlinedInto } from '../core/dwarf/inlinedInto';
 import { fileSource } from '../core/dwarf/readFile';
 import { readVmlinuxKfuncs, sameBtf } from '../core/trace/btfIds';
 import { readTraceFacts } from '../core/trace/readFacts';
@@ -57,7 +59,8 @@ function readable(f: string): boolean {
 }
 
 function readText(f: string): string {
-  const b = readFileSync(f);
+  const g = readGuardedSync(f, { maxBytes: 64 << 20, pseudo: true, what: 'text file' });
+  const b = Buffer.from(g.buffer, g.byteOffset, g.byteLength);
   if (f.endsWith('.gz'))
     return (require('node:zlib') as typeof import('node:zlib')).gunzipSync(b, { maxOutputLength: 64 << 20 }).toString('latin1');
   return b.toString('latin1');
@@ -122,10 +125,12 @@ async function run(argv: string[]): Promise<number> {
   // file given must be of the same kernel
   let elfKfuncs: ReturnType<typeof readVmlinuxKfuncs> | undefined;
   let elfSrc: ReturnType<typeof fileSource> | undefined;
+  let elf: ElfView | undefined;
   if (values.vmlinux !== undefined) {
     try {
       elfSrc = fileSource(values.vmlinux);
-      elfKfuncs = readVmlinuxKfuncs(new ElfView(elfSrc));
+      elf = new ElfView(elfSrc);
+      elfKfuncs = readVmlinuxKfuncs(elf);
     } catch (e) {
       elfSrc?.close?.();
       process.stderr.write(`ksym: --vmlinux ${values.vmlinux}: ${(e as Error).message}\n`);
@@ -133,7 +138,7 @@ async function run(argv: string[]): Promise<number> {
     }
   }
   try {
-    return await report(values, positionals, elfKfuncs);
+    return await report(values, positionals, elfKfuncs, elf);
   } finally {
     elfSrc?.close?.();
   }
@@ -162,6 +167,7 @@ async function report(
   values: TraceValues,
   positionals: string[],
   elfKfuncs: ReturnType<typeof readVmlinuxKfuncs> | undefined,
+  elf?: ElfView,
 ): Promise<number> {
   const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
   let live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
@@ -205,6 +211,21 @@ async function report(
 
   const facts: TraceFacts = live ? readTraceFacts() : {};
   if (elfKfuncs) facts.kfuncSets = elfKfuncs.byName;
+  if (elf) {
+    const seen = new Map<string, string[] | undefined>();
+    facts.inlineCallers = (name) => {
+      if (!seen.has(name)) {
+        try {
+          const r = inlinedInto(elf, name);
+          seen.set(name, r.callers.length ? [...r.callers.map((c) => c.caller), ...(r.complete ? [] : [`… (${r.note})`])] : undefined);
+        } catch (e) {
+          process.stderr.write(`ksym: --vmlinux ${values.vmlinux}: DWARF: ${(e as Error).message}\n`);
+          seen.set(name, undefined);
+        }
+      }
+      return seen.get(name);
+    };
+  }
   const given = (opt: string | undefined, set: (t: string) => void, label: string) => {
     if (opt === undefined) return;
     try {

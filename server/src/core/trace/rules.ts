@@ -496,14 +496,19 @@ export function traceFunction(input: TraceInput): TraceReport {
         why =
           `kallsyms has no ${name}, only the compiler's specialized ${variants.map((v) => v.name).join(', ')} ` +
           `(their arguments may differ from the BTF prototype); a kprobe can use that exact name`;
-      } else if (btfId !== undefined) {
+      } else {
         const callers = facts.inlineCallers?.(name);
-        why =
-          `${name} is in BTF but has no kallsyms symbol: it was inlined into every caller (or discarded)` +
-          (callers && callers.length
+        const into =
+          callers && callers.length
             ? `; DWARF inlines it into ${callers.slice(0, 8).join(', ')}${callers.length > 8 ? `, … (${callers.length})` : ''}: trace those`
-            : '');
-      } else why = `no kallsyms symbol ${name}`;
+            : '';
+        why =
+          btfId !== undefined
+            ? `${name} is in BTF but has no kallsyms symbol: it was inlined into every caller (or discarded)` + into
+            : callers?.length
+              ? `no kallsyms symbol ${name}: it was inlined into every caller` + into
+              : `no kallsyms symbol ${name}`;
+      }
       deny(TRAMP, false, `The address of function ${name} cannot be found: ${why}`);
       deny(KPROBE, false, why);
     } else {
