@@ -29,6 +29,12 @@ export interface AbbrevTable {
   readonly sibSize: Uint8Array;
   /** 1 when the abbrev has DW_AT_low_pc or DW_AT_ranges (it can carry code). */
   readonly hasCode: Uint8Array;
+  /**
+   * 1 when a DIE of this abbrev that is not itself a frame has a subtree the walk may skip:
+   * types and their kin (no code below), and subprograms without code (declarations,
+   * abstract instances: their inlined copies live in the concrete functions).
+   */
+  readonly skipKids: Uint8Array;
 }
 
 /** Fixed size of a form in a unit (address size, offset size, version), or -1 when variable. */
@@ -48,24 +54,61 @@ export function formSize(form: number, addrSize: number, offSize: number, versio
   }
 }
 
+/** Tags whose subtrees never hold code that can be a frame (types, namespaces' kin): skipped whole. */
+const NO_CODE_BELOW = new Set([0x01, 0x04, 0x13, 0x15, 0x17, 0x48, 0x4109]);
+
+/** ULEB128 at `p` of `b` (bounded by `end`); the position after it in `ULP`. */
+let ULP = 0;
+function ulebAt(c: Cursor, b: Uint8Array, p: number, end: number): number {
+  const at = p;
+  let r = 0, m = 1, x = 0;
+  do {
+    if (p >= end) c.fail('truncated LEB128', at);
+    x = b[p++];
+    r += (x & 0x7f) * m;
+    m *= 128;
+  } while (x & 0x80 && m < 2 ** 64);
+  while (x & 0x80) {
+    if (p >= end) c.fail('truncated LEB128', at);
+    x = b[p++];
+  }
+  ULP = p;
+  return r;
+}
+
+/** A growable typed-array column (the table is built once per unit, without JS arrays of numbers). */
+function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a: T, n: number): T {
+  if (n < a.length) return a;
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
   const c = new Cursor(s, offset);
   if (offset < 0 || offset >= s.bytes.length) c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
-  const tags: number[] = [], kids: number[] = [], firsts: number[] = [], counts: number[] = [], fixed: number[] = [];
-  const sibAt: number[] = [], sibSize: number[] = [], hasCode: number[] = [];
-  const attrs: number[] = [], forms: number[] = [], imps: number[] = [];
-  const codes: number[] = [];
+  const b = s.bytes, end = b.length;
+  let na = 0, nt = 0;
+  let tags = new Uint32Array(256), kids = new Uint8Array(256), firsts = new Uint32Array(256), counts = new Uint32Array(256), fixed = new Int32Array(256);
+  let sibAt = new Int32Array(256), sibSize = new Uint8Array(256), hasCode = new Uint8Array(256), skipKids = new Uint8Array(256), codes = new Float64Array(256);
+  let attrs = new Uint32Array(1024), forms = new Uint32Array(1024), imps = new Float64Array(1024);
   let maxCode = 0;
+  let p = offset;
   // Each abbrev takes at least 4 bytes: the loop is bounded by the section size.
   for (;;) {
-    const code = c.uleb();
+    const code = ulebAt(c, b, p, end);
+    p = ULP;
     if (code === 0) break;
-    const tag = c.uleb();
-    const ch = c.u8();
-    const first = attrs.length;
+    const tag = ulebAt(c, b, p, end);
+    p = ULP;
+    if (p >= end) c.fail('truncated: need 1 byte', p);
+    const ch = b[p++];
+    const first = na;
     let fx = 0, sa = -1, ss = 0, code_ = 0;
     for (;;) {
-      const at = c.uleb(), fm = c.uleb();
+      const at = ulebAt(c, b, p, end);
+      const fm = ulebAt(c, b, ULP, end);
+      p = ULP;
       if (at === 0 && fm === 0) break;
       if (at === C.DW_AT_low_pc || at === C.DW_AT_ranges) code_ = 1;
       if (at === C.DW_AT_sibling && sa < 0 && fx >= 0) {
@@ -76,36 +119,52 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
         }
       }
       let imp = 0;
-      if (fm === C.DW_FORM_implicit_const) imp = c.sleb();
-      attrs.push(at);
-      forms.push(fm);
-      imps.push(imp);
+      if (fm === C.DW_FORM_implicit_const) {
+        c.pos = p;
+        imp = c.sleb();
+        p = c.pos;
+      }
+      if (na >= attrs.length) {
+        attrs = grow(attrs, na);
+        forms = grow(forms, na);
+        imps = grow(imps, na);
+      }
+      attrs[na] = at;
+      forms[na] = fm;
+      imps[na] = imp;
+      na++;
       const sz = formSize(fm, addrSize, offSize, version);
       fx = fx < 0 || sz < 0 ? -1 : fx + sz;
     }
-    codes.push(code);
+    if (nt >= tags.length) {
+      tags = grow(tags, nt); kids = grow(kids, nt); firsts = grow(firsts, nt); counts = grow(counts, nt); fixed = grow(fixed, nt);
+      sibAt = grow(sibAt, nt); sibSize = grow(sibSize, nt); hasCode = grow(hasCode, nt); skipKids = grow(skipKids, nt); codes = grow(codes, nt);
+    }
+    codes[nt] = code;
     if (code > maxCode) maxCode = code;
-    tags.push(tag);
-    kids.push(ch);
-    firsts.push(first);
-    counts.push(attrs.length - first);
-    fixed.push(fx);
-    sibAt.push(sa);
-    sibSize.push(ss);
-    hasCode.push(code_);
+    tags[nt] = tag;
+    kids[nt] = ch;
+    firsts[nt] = first;
+    counts[nt] = na - first;
+    fixed[nt] = fx;
+    sibAt[nt] = sa;
+    sibSize[nt] = ss;
+    hasCode[nt] = code_;
+    skipKids[nt] = NO_CODE_BELOW.has(tag) || tag === C.DW_TAG_subprogram ? 1 : 0;
+    nt++;
   }
-  const denseLen = Math.min(maxCode + 1, Math.max(1024, codes.length * 2));
+  const denseLen = Math.min(maxCode + 1, Math.max(1024, nt * 2));
   const dense = new Int32Array(denseLen);
   const big = new Map<number, number>();
-  for (let i = codes.length - 1; i >= 0; i--) {
+  for (let i = nt - 1; i >= 0; i--) {
     if (codes[i] < denseLen) dense[codes[i]] = i + 1;
     else big.set(codes[i], i + 1);
   }
   const t: AbbrevTable = {
     dense, big,
-    tag: Uint32Array.from(tags), children: Uint8Array.from(kids), first: Uint32Array.from(firsts), count: Uint32Array.from(counts),
-    attr: Uint32Array.from(attrs), form: Uint32Array.from(forms), implicit: Float64Array.from(imps), fixed: Int32Array.from(fixed),
-    sibAt: Int32Array.from(sibAt), sibSize: Uint8Array.from(sibSize), hasCode: Uint8Array.from(hasCode),
+    tag: tags.slice(0, nt), children: kids.slice(0, nt), first: firsts.slice(0, nt), count: counts.slice(0, nt),
+    attr: attrs.slice(0, na), form: forms.slice(0, na), implicit: imps.slice(0, na), fixed: fixed.slice(0, nt),
+    sibAt: sibAt.slice(0, nt), sibSize: sibSize.slice(0, nt), hasCode: hasCode.slice(0, nt), skipKids: skipKids.slice(0, nt),
   };
   return t;
 }

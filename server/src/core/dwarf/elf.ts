@@ -320,22 +320,31 @@ export class ElfView {
     const dv = new DataView(rb.buffer, rb.byteOffset, rb.byteLength);
     const out = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const le = this.le;
+    // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
+    // carries ~700k relocations against a few thousand symbols).
+    const nsym = syms.value.length;
+    const S = new Float64Array(nsym);
+    for (let k = 0; k < nsym; k++) {
+      const sh = syms.shndx[k];
+      S[k] = (sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0) + syms.value[k];
+    }
+    // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section
+    // offset (< 2^32 here, checked against the section size), r_addend a signed value whose
+    // magnitude in debug relocations is far below 2^53, so hi * 2^32 + lo is exact.
+    const L = le ? 0 : 4, H = le ? 4 : 0;
     for (let i = 0; i < n; i++) {
       const o = i * 24;
-      const off = Number(dv.getBigUint64(o, le));
-      const infoLo = dv.getUint32(o + (le ? 8 : 12), le), infoHi = dv.getUint32(o + (le ? 12 : 8), le);
-      const type = infoLo, sym = infoHi;
-      const addend = Number(dv.getBigInt64(o + 16, le));
+      const off = dv.getUint32(o + H, le) * TWO32 + dv.getUint32(o + L, le);
+      const type = dv.getUint32(o + 8 + L, le), sym = dv.getUint32(o + 8 + H, le);
+      const addend = (dv.getUint32(o + 16 + H, le) | 0) * TWO32 + dv.getUint32(o + 16 + L, le);
       if (type === none) continue;
-      if (sym >= syms.value.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${syms.value.length}`);
-      const sh = syms.shndx[sym];
-      const base = sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0;
-      const v = base + syms.value[sym] + addend;
+      if (sym >= nsym) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${nsym}`);
+      const v = S[sym] + addend;
       if (type === abs64) {
         if (off + 8 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
         const hi = Math.floor(v / TWO32), lo = v - hi * TWO32;
-        out.setUint32(off + (le ? 0 : 4), lo >>> 0, le);
-        out.setUint32(off + (le ? 4 : 0), hi >>> 0, le);
+        out.setUint32(off + L, lo >>> 0, le);
+        out.setUint32(off + H, hi >>> 0, le);
       } else if (type === abs32 || type === abs32s) {
         if (off + 4 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
         out.setUint32(off, v >>> 0, le);

@@ -50,7 +50,7 @@ const RES = { found: 0, file: 0, line: 0, column: 0, disc: 0, lo: 0 };
  * RES. With `seq`, each sequence's (program offset, low, high) is recorded (the per-unit
  * sequence index); with `one`, only the sequence starting at `start` runs.
  */
-function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minInst: number, lineBase: number, lineRange: number, opcodeBase: number, stdLen: Uint8Array, addrSize: number, addr: number, seq: number[] | undefined, one: boolean, ck?: number[], from?: Float64Array, fromAt = 0): void {
+function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: Int32Array, opcodeBase: number, stdLen: Uint8Array, addrSize: number, addr: number, seq: number[] | undefined, one: boolean, ck?: number[], from?: Float64Array, fromAt = 0): void {
   const fail = (why: string, at: number): never => c.fail(why, at);
   let address = 0, file = 1, line = 1, column = 0, disc = 0;
   let rows = 0, lo = 0, cf = 0, cFile = 0, cLine = 0, cCol = 0, cDisc = 0, seqAt = start, ckFirst = ck ? ck.length : 0;
@@ -74,9 +74,8 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIn
   while (p < end) {
     const op = b[p++];
     if (op >= special) {
-      const adj = op - special;
-      address += ((adj / lineRange) | 0) * minInst;
-      line += lineBase + (adj % lineRange);
+      address += adv[op];
+      line += adv[256 + op];
       emitRow = true;
     } else {
       let v = 0;
@@ -111,7 +110,7 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIn
           v = b[p];
           if (p < end && v < 0x80) p++;
           else { v = ulebAt(b, p, end, c); p = LP; }
-          address += v * minInst;
+          address += v * adv[513];
           break;
         case 3: line += slebAt(b, p, end, c); p = LP; break;
         case 4:
@@ -127,7 +126,7 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, minIn
           column = v;
           break;
         case 6: case 7: case 10: case 11: break;
-        case 8: address += (((255 - opcodeBase) / lineRange) | 0) * minInst; break;
+        case 8: address += adv[512]; break;
         case 9:
           if (p + 2 > end) fail('truncated DW_LNS_fixed_advance_pc', p);
           address += c.le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
@@ -279,6 +278,19 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
   if (lineRange === 0) c.fail('line_range is 0', c.pos - 2);
   const stdLen = new Uint8Array(Math.max(opcodeBase, 1));
   for (let i = 1; i < opcodeBase; i++) stdLen[i] = c.u8();
+  // Special opcodes precomputed (a division and a remainder per row otherwise): adv[op] is
+  // the address advance of special opcode op, adv[256 + op] its line advance, adv[512]
+  // DW_LNS_const_add_pc's advance (that of special opcode 255), adv[513] minimum_instruction_length
+  // (DW_LNS_advance_pc's unit) — the same integers the
+  // formulas of DWARF 5 §6.2.5.1 give.
+  const adv = new Int32Array(514);
+  for (let op = opcodeBase; op < 256; op++) {
+    const adj = op - opcodeBase;
+    adv[op] = ((adj / lineRange) | 0) * minInst;
+    adv[256 + op] = lineBase + (adj % lineRange);
+  }
+  adv[512] = (((255 - opcodeBase) / lineRange) | 0) * minInst;
+  adv[513] = minInst;
 
   const dirs: string[] = [];
   // File names are decoded on first use (a kernel unit lists hundreds of headers, a
@@ -372,7 +384,7 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     if (!seqIdx) {
       const seq: number[] = [];
       const ckl: number[] = [];
-      scanProgram(b, progStart, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, seq, false, ckl);
+      scanProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, addr, seq, false, ckl);
       // sorted by low address (stable: program order among equal lows)
       const n = seq.length / SEQ;
       const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => seq[SEQ * x + 1] - seq[SEQ * y + 1] || x - y);
@@ -402,8 +414,8 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
           if (ck[m + 1] <= addr) x = m + CK;
           else y = m;
         }
-        if (x > ix[SEQ * k + 3]) scanProgram(b, 0, end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, undefined, true, undefined, ck, x - CK);
-        else scanProgram(b, ix[SEQ * k], end, c, minInst, lineBase, lineRange, opcodeBase, stdLen, addrSize, addr, undefined, true);
+        if (x > ix[SEQ * k + 3]) scanProgram(b, 0, end, c, adv, opcodeBase, stdLen, addrSize, addr, undefined, true, undefined, ck, x - CK);
+        else scanProgram(b, ix[SEQ * k], end, c, adv, opcodeBase, stdLen, addrSize, addr, undefined, true);
         if (RES.found) break;
       }
     }

@@ -66,8 +66,6 @@ export function parseUnitHeader(s: SectionBytes, pos: number, at: number): UnitH
 /** Size of the header fields needed to know a unit's total length and header (the largest header). */
 export const MAX_UNIT_HEADER = 4 + 8 + 2 + 1 + 1 + 8 + 8 + 8;
 
-const SKIP_SUBTREE = new Set([0x01, 0x04, 0x13, 0x15, 0x17, 0x48, 0x4109]);
-
 export interface DecodedUnit {
   readonly header: UnitHeader;
   readonly bytes: SectionBytes;
@@ -208,7 +206,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
   const unitEnd = Math.min(h.size, s.bytes.length);
-  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed, sibAt, sibSize, hasCode } = abbrev;
+  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed, sibAt, sibSize, hasCode, skipKids } = abbrev;
   const bytes = s.bytes;
   const out = new Cols();
   let cuName = '', compDir = '', stmtList = -1, cuLow = 0;
@@ -241,7 +239,10 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
       // resumable top level: stop between top-level DIEs once the function is found
       if (topHit && depth === 1) return c.pos;
       const dieOff = c.pos;
-      const code = c.uleb();
+      // abbrev codes are almost always below 128: one byte, no call
+      let code = bytes[dieOff];
+      if (code < 0x80 && dieOff < c.end) c.pos = dieOff + 1;
+      else code = c.uleb();
       if (code === 0) {
         if (depth === depth0) break; // end of this sibling chain
         depth--;
@@ -259,12 +260,11 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
       // its subtree is skipped like a type's.
       const isScope = (tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine) && hasCode[ai] !== 0;
       const isUnit = depth === 0 && !cuDone;
-      const top = (): number => (stack.length ? stack[stack.length - 1] : parent0);
       if (!isScope && !isUnit) {
         let sib = -1;
         const fx = fixed[ai];
         const sa = sibAt[ai];
-        if (hasKids && sa >= 0 && (SKIP_SUBTREE.has(tg) || tg === C.DW_TAG_subprogram)) {
+        if (hasKids && sa >= 0 && skipKids[ai] !== 0) {
           // one read, one jump: the sibling reference sits at a fixed offset
           const q = c.pos + sa, z = sibSize[ai];
           if (z === 4 && q + 4 <= c.end) sib = c.le ? (bytes[q] | (bytes[q + 1] << 8) | (bytes[q + 2] << 16) | (bytes[q + 3] << 24)) >>> 0 : ((bytes[q] << 24) | (bytes[q + 1] << 16) | (bytes[q + 2] << 8) | bytes[q + 3]) >>> 0;
@@ -282,7 +282,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
             c.need(fx);
             c.pos += fx;
           } else for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
-        } else if (hasKids && (SKIP_SUBTREE.has(tg) || tg === C.DW_TAG_subprogram)) {
+        } else if (hasKids && skipKids[ai] !== 0) {
           for (let k = a0; k < a1; k++) {
             const f = form[k];
             if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
@@ -298,7 +298,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
           if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
           else {
             depth++;
-            stack.push(top());
+            stack.push(stack.length ? stack[stack.length - 1] : parent0);
           }
         }
         continue;
@@ -371,7 +371,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
       }
       const nr = (out.ranges.length - rFirst) >> 1;
       if (stopAddr !== undefined && depth === 1) for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) topHit = true;
-      const parent = top();
+      const parent = stack.length ? stack[stack.length - 1] : parent0;
       let self = parent;
       if (nr > 0) {
         self = out.n++;
