@@ -75,3 +75,61 @@ describe('only server/src/lsp speaks LSP', () => {
     });
   }
 });
+
+describe('files are read through the guarded reader (core/common/readGuarded.ts)', () => {
+  // node:fs's whole-file and stream readers open a FIFO blocking, read /dev/zero without
+  // end and take any size: every file ksym did not write itself is read with openGuarded,
+  // readGuardedSync or readGuardedText instead (issue 14). A new reader that needs one of
+  // these names goes on this list with the reason it is safe.
+  const ALLOWED: Record<string, string> = {
+    // The guarded reader itself: opens with O_NONBLOCK after the type check.
+    'server/src/core/common/readGuarded.ts': 'openSync readSync',
+    // BTF: preads (readSync) on descriptors opened by openGuarded, by offset and length.
+    'server/src/core/btf/read.ts': 'readSync',
+    // The V8 code cache: reads its own bundle and the cache files it writes, opens them to write.
+    'server/src/codeCache.ts': 'openSync readFileSync',
+    // debuginfod: openSync writes the cache's temporary files; createReadStream serves
+    // file:// servers (a regular file checked by stat, copied under the download's byte and time caps).
+    'server/src/core/kernels/storeDebuginfod.ts': 'openSync createReadStream',
+  };
+  const READERS = ['readFileSync', 'openSync', 'createReadStream', 'readFile', 'open', 'openAsBlob', 'readSync'];
+  /** The names a file imports from node:fs / node:fs/promises, and whether it imports the module whole. */
+  function fsImports(src: string): { names: string[]; whole: boolean } {
+    const names: string[] = [];
+    let whole = false;
+    for (const m of src.matchAll(/^\s*import\s+([^'";]*?)\s+from\s+['"](?:node:)?fs(?:\/promises)?['"]/gm)) {
+      const clause = m[1];
+      const braces = clause.match(/\{([^}]*)\}/);
+      if (braces)
+        for (const part of braces[1].split(',')) {
+          const name = part
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0];
+          if (name) names.push(name);
+        }
+      if (/(^|,)\s*(\*\s+as\s+\w+|\w+)\s*(,|$)/.test(clause.replace(/\{[^}]*\}/, ''))) whole = true;
+    }
+    if (/\brequire\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/.test(src)) whole = true;
+    return { names, whole };
+  }
+  it('the scan sees an import', () => {
+    expect(fsImports("import { readFileSync as r, statSync } from 'node:fs';\nimport * as fs from 'fs';")).toEqual({
+      names: ['readFileSync', 'statSync'],
+      whole: true,
+    });
+  });
+  for (const f of files(SRC)) {
+    it(rel(f), () => {
+      const { names, whole } = fsImports(readFileSync(f, 'utf8'));
+      const allowed = (ALLOWED[rel(f)] ?? '').split(' ');
+      expect(whole, `${rel(f)} imports node:fs whole: import the names it uses (the guarded reader for reads)`).toBe(false);
+      for (const n of names)
+        if (READERS.includes(n))
+          expect(
+            allowed,
+            `${rel(f)} imports ${n} from node:fs: read files with core/common/readGuarded.ts (or add it to ALLOWED with the reason)`,
+          ).toContain(n);
+    });
+  }
+});

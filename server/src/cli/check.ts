@@ -12,10 +12,11 @@
  * rarely the machine running the check; without --kallsyms vmlinux references are
  * reported as undecidable.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SOURCE_OPTIONS } from './common';
 import { describeError } from '../core/common/errors';
+import { readGuardedSync } from '../core/common/readGuarded';
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { SymbolIndex } from '../core/kallsyms/symbolIndex';
@@ -23,7 +24,7 @@ import { diagnoseDocument, diagnoseKo, SymposDiagnostic } from '../core/livepatc
 import { decompressModule, detectCompression } from '../core/modules/decompress';
 import { isElf, parseElf } from '../core/modules/elf';
 import { isModuleFile, moduleNameFromPath } from '../core/modules/names';
-import { MIN_MODULE_BYTES, readModuleBytes, smallFilesSummary, walkModuleTree } from '../core/modules/read';
+import { MAX_MODULE_FILE, MIN_MODULE_BYTES, readModuleBytes, smallFilesSummary, walkModuleTree } from '../core/modules/read';
 import { ModuleSymbols, parseModule } from '../core/modules/symtab';
 
 const CHECK_USAGE = `Usage: ksym check [--kallsyms FILE]... [--module FILE|DIR]... [--json] FILE...
@@ -161,7 +162,8 @@ export async function cmdCheck(argv: string[]): Promise<number> {
   for (const file of positionals) {
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await readFile(file));
+      // Regular files only, at most a module file's limit (a FIFO or a device is refused, never read).
+      bytes = readGuardedSync(file, { maxBytes: MAX_MODULE_FILE, what: 'livepatch module or source file' });
     } catch (e) {
       process.stderr.write(`ksym: ${describeError(file, e)}\n`);
       unusable = true;

@@ -11,7 +11,8 @@
  * throws: failures are messages naming the file, the byte offset and the reason.
  * A failed reload keeps the previous good BTF serving.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { realPathOf } from '../common/readGuarded';
 import { join } from 'node:path';
 import { describeError, reasonOf } from '../common/errors';
 import { normalizeModuleName as normModule } from '../modules/names';
@@ -136,13 +137,7 @@ function fileKey(file: string): string {
   }
 }
 
-function real(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
-}
+const real = realPathOf;
 
 export class BtfStore {
   private opts: Required<Omit<BtfStoreOptions, 'moduleFiles'>> & { moduleFiles?: ModuleFileLookup };

@@ -4,10 +4,10 @@
  * read by offset (pread), never read whole. The only file of core/dwarf that touches
  * node:fs.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../common/errors';
-import { openGuarded } from '../common/readGuarded';
+import { openGuarded, readGuardedSync } from '../common/readGuarded';
 import type { ByteSource } from './source';
 import { DwarfReader, type DwarfReaderOptions } from './reader';
 import type { Candidate } from './locate';
@@ -15,10 +15,11 @@ import type { Candidate } from './locate';
 /** Largest debug file accepted (a vmlinux with DWARF is 0.6–1.5 GB). */
 const MAX_DEBUG_FILE = 8 * 1024 ** 3;
 
-export function fileSource(path: string): ByteSource {
+/** `maxBytes`: the largest file accepted (a debuginfod download's own limit; default MAX_DEBUG_FILE). */
+export function fileSource(path: string, maxBytes = MAX_DEBUG_FILE): ByteSource {
   let g: ReturnType<typeof openGuarded> | undefined;
   try {
-    g = openGuarded(path, { maxBytes: MAX_DEBUG_FILE, what: 'debug file (vmlinux or .ko)' });
+    g = openGuarded(path, { maxBytes, what: 'debug file (vmlinux or .ko)' });
   } catch (e) {
     throw new FormatError(path, 0, `cannot open: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -73,8 +74,8 @@ export const nodeProbe = {
   /** Small files only (/sys/kernel/notes, /sys/module/X/notes/.note.gnu.build-id). */
   readSmall(p: string, max = 1 << 16): Uint8Array | undefined {
     try {
-      const b = readFileSync(p);
-      return b.length <= max ? new Uint8Array(b.buffer, b.byteOffset, b.length) : undefined;
+      // Guarded: a FIFO or a device is refused unread, a file over `max` bytes is not read at all.
+      return readGuardedSync(p, { maxBytes: max, pseudo: true, what: 'notes file' });
     } catch {
       return undefined;
     }

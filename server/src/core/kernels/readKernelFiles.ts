@@ -7,10 +7,11 @@
  * The ELF view and the pread file source are the DWARF reader's (core/dwarf/elf.ts
  * ElfView, core/dwarf/readFile.ts fileSource).
  */
-import { readFileSync } from 'node:fs';
 import { ElfView } from '../dwarf/elf';
 import { fileSource } from '../dwarf/readFile';
+import { readGuardedSync } from '../common/readGuarded';
 import { decompressModuleSync } from '../modules/decompress';
+import { MAX_MODULE_FILE } from '../modules/read';
 import { parseElf } from '../modules/elf';
 import { archFromElfMachine, type Arch } from './arch';
 import { findBanner, parseVermagic, releaseFromPath, buildIdInNotes, type Banner } from './source';
@@ -79,8 +80,8 @@ export interface ModuleInfo {
 
 /** What a module (.ko, .ko.xz/.gz/.zst) says about its kernel. Throws FormatError on a bad file. */
 export function readModuleInfo(path: string): ModuleInfo {
-  const raw = readFileSync(path);
-  const bytes = decompressModuleSync(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), path);
+  const raw = readGuardedSync(path, { maxBytes: MAX_MODULE_FILE, what: 'module file (.ko, .ko.gz, .ko.xz, .ko.zst)' });
+  const bytes = decompressModuleSync(raw, path);
   const elf = parseElf(bytes, path);
   const vm = elf.modinfoValue('vermagic');
   const v = vm !== undefined ? parseVermagic(vm) : undefined;
@@ -89,6 +90,6 @@ export function readModuleInfo(path: string): ModuleInfo {
 
 /** The GNU build id in a raw notes file (/sys/kernel/notes, /sys/module/M/notes/.note.gnu.build-id). */
 export function readNotesBuildId(path: string, littleEndian = true): string | undefined {
-  const b = readFileSync(path);
-  return buildIdInNotes(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), littleEndian);
+  // sysfs (or a copy of it): guarded, at most 1 MiB (a notes file is a few hundred bytes).
+  return buildIdInNotes(readGuardedSync(path, { maxBytes: 1 << 20, pseudo: true, what: 'notes file' }), littleEndian);
 }

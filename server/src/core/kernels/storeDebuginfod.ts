@@ -16,7 +16,7 @@
  *   large), DEBUGINFOD_RETRY_LIMIT, plus the caller's hard byte and time caps.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname, join } from 'node:path';
@@ -25,6 +25,7 @@ import type { Readable } from 'node:stream';
 import { ElfView } from '../dwarf/elf';
 import { fileSource } from '../dwarf/readFile';
 import { cleanDebuginfodCache } from './storeDebuginfodClean';
+import { readGuardedText } from '../common/readGuarded';
 import {
   cacheRelPath,
   cacheRoot,
@@ -103,10 +104,10 @@ class Stop extends Error {
 }
 
 /** The build id of an ELF file, or a reason it has none. */
-function elfBuildId(path: string): { id?: string; error?: string } {
+function elfBuildId(path: string, maxBytes: number): { id?: string; error?: string } {
   let src: ReturnType<typeof fileSource> | undefined;
   try {
-    src = fileSource(path);
+    src = fileSource(path, maxBytes);
     return { id: new ElfView(src).buildId() };
   } catch (e) {
     return { error: (e as Error).message };
@@ -115,8 +116,9 @@ function elfBuildId(path: string): { id?: string; error?: string } {
   }
 }
 
-function verifyElf(path: string, buildId: string): { reason: FetchFailure; message: string } | undefined {
-  const r = elfBuildId(path);
+/** `maxBytes`: the download limit (a cached file past it is refused unread). */
+function verifyElf(path: string, buildId: string, maxBytes: number): { reason: FetchFailure; message: string } | undefined {
+  const r = elfBuildId(path, maxBytes);
   if (r.error) return { reason: 'not-elf', message: `not an ELF file with a build id: ${r.error}` };
   if (!r.id) return { reason: 'mismatch', message: 'the ELF file carries no build id' };
   if (r.id !== buildId) return { reason: 'mismatch', message: `the file carries build id ${r.id}, not the requested ${buildId}` };
@@ -175,11 +177,12 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   cleanDebuginfodCache(root, now());
   let cacheMiss: string | undefined;
   try {
-    cacheMiss = readFileSync(join(root, 'cache_miss_s'), 'utf8');
+    cacheMiss = readGuardedText(join(root, 'cache_miss_s'), { maxBytes: 4096, what: 'cache_miss_s file' });
   } catch {
     /* default */
   }
   const limits = limitsFrom(r.env, cacheMiss);
+  const maxBytes = Math.min(limits.maxSize, r.maxBytes ?? 4 * 1024 ** 3);
   const rel = cacheRelPath(buildId, r.artifact);
   const target = join(root, rel);
   const what = `${buildId}/${r.artifact.kind}${r.artifact.name ? ` ${r.artifact.name}` : ''}`;
@@ -190,7 +193,7 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
     const st = statSync(target);
     if (st.isFile() && st.size > 0) {
       if (isElfKind) {
-        const v = verifyElf(target, buildId);
+        const v = verifyElf(target, buildId, maxBytes);
         if (v) return fail(v.reason, `${target} (cached): ${v.message}`);
       }
       return { ok: true, path: target, fromCache: true, size: st.size, verified: isElfKind ? 'build-id' : 'size-only', note: isElfKind ? undefined : 'from the cache; section and source files are not ELF and carry no build id' };
@@ -212,7 +215,6 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   const onAbort = () => controller.abort();
   r.signal?.addEventListener('abort', onAbort, { once: true });
   if (r.signal?.aborted) controller.abort();
-  const maxBytes = Math.min(limits.maxSize, r.maxBytes ?? 4 * 1024 ** 3);
   const maxTime = Math.min(limits.maxTimeMs, r.maxTimeMs ?? 30 * 60_000);
   const headers: Record<string, string> = { 'User-Agent': 'ksym debuginfod client' };
   if (Number.isFinite(limits.maxSize)) headers['X-DEBUGINFOD-MAXSIZE'] = String(limits.maxSize);
@@ -257,7 +259,7 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
       if (winner.total !== undefined && received !== winner.total) throw new Stop('truncated', `${winner.server}: the answer ended after ${received} of ${winner.total} bytes`);
       if (received === 0) throw new Stop('truncated', `${winner.server}: empty answer`);
       if (isElfKind) {
-        const v = verifyElf(tmp, buildId);
+        const v = verifyElf(tmp, buildId, maxBytes);
         if (v) throw new Stop(v.reason, `${winner.server}: ${v.message}; refused`);
       }
       chmodSync(tmp, 0o400);

@@ -14,8 +14,9 @@
  *
  * No `process` here: the running kernel's machine name is passed in by the caller.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readGuardedSync, readGuardedText } from '../common/readGuarded';
 import { archFromMachine, archFromRelease, archFromSymbols, type Arch } from './arch';
 import type { Kernel } from './kernels';
 import { readNotesBuildId, readVmlinuxInfo, type VmlinuxInfo } from './readKernelFiles';
@@ -43,12 +44,16 @@ const list = (d: string): string[] => {
   }
 };
 
+/** Largest one-line text file read (kernel.release, /proc/version and its copies). */
+const SMALL_TEXT = 64 << 10;
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
 /** A System.map's first bytes: the one-line stub distributions ship (`ffffffffffffffff …`). */
 function systemMapProblem(path: string): string | undefined {
   try {
     const st = statSync(path);
     if (st.size < 200) {
-      const t = readFileSync(path, 'latin1');
+      const t = latin1(readGuardedSync(path, { maxBytes: 200, what: 'System.map' }));
       if (/^f{8,16}\s/.test(t) && t.trim().split('\n').length <= 1) return `${path} is the one-line placeholder System.map of an image package; the real one is in the -dbg package`;
     }
   } catch (e) {
@@ -61,7 +66,7 @@ function systemMapProblem(path: string): string | undefined {
 function archOfSymbolFile(path: string): Arch | undefined {
   try {
     if (statSync(path).size > 64 << 20) return undefined;
-    const t = readFileSync(path, 'latin1');
+    const t = latin1(readGuardedSync(path, { maxBytes: 64 << 20, pseudo: true, what: 'kallsyms or System.map file' }));
     return archFromSymbols((n) => t.includes(` ${n}\n`) || t.includes(` ${n}\t`))?.arch;
   } catch {
     return undefined;
@@ -163,7 +168,7 @@ function buildTreeKernel(dir: string): Kernel | undefined {
   if (!isFile(vmlinux) && !isFile(relFile)) return undefined;
   const problems: string[] = [];
   const k: Kernel = { label: dir, kind: 'build-tree', dir, problems };
-  if (isFile(relFile)) k.release = readFileSync(relFile, 'utf8').trim().split('\n')[0] || undefined;
+  if (isFile(relFile)) k.release = readGuardedText(relFile, { maxBytes: SMALL_TEXT, what: 'kernel.release file' }).trim().split('\n')[0] || undefined;
   if (isFile(vmlinux)) fillFromVmlinux(k, vmlinuxInfo(vmlinux, problems));
   else problems.push(`${dir}: no vmlinux (not built yet?)`);
   if (isFile(join(dir, 'System.map'))) k.symbols = { kind: 'system.map', path: join(dir, 'System.map') };
@@ -181,7 +186,7 @@ function snapshotKernel(dir: string): Kernel | undefined {
   if (!isFile(ks) || !isFile(ver)) return undefined;
   const problems: string[] = [];
   const k: Kernel = { label: dir, kind: 'snapshot', dir, problems, symbols: { kind: 'kallsyms', path: ks } };
-  const b = parseProcVersion(readFileSync(ver, 'utf8'));
+  const b = parseProcVersion(readGuardedText(ver, { maxBytes: SMALL_TEXT, what: 'copy of /proc/version' }));
   if (b) {
     k.release = b.release;
     k.version = b.version || undefined;
@@ -229,7 +234,7 @@ export function readRunningKernel(input: RunningKernelInput): Kernel {
   const problems: string[] = [];
   const k: Kernel = { label: 'running', kind: 'running', dir: 'running', problems, arch: archFromMachine(input.machine) };
   try {
-    const b = parseProcVersion(readFileSync(join(proc, 'version'), 'utf8'));
+    const b = parseProcVersion(readGuardedText(join(proc, 'version'), { maxBytes: SMALL_TEXT, pseudo: true, what: '/proc/version' }));
     if (b) {
       k.release = b.release;
       k.version = b.version || undefined;

@@ -12,7 +12,7 @@ import { decompressModule } from './decompress';
 import { isModuleFile } from './names';
 
 /** Largest module file read (compressed or not; the decompressed image has its own cap, decompress.ts). */
-const MAX_MODULE_FILE = 512 << 20;
+export const MAX_MODULE_FILE = 512 << 20;
 
 /**
  * Read a module file (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`) through the guarded reader

@@ -16,11 +16,12 @@
  *    find_kallsyms_symbol (see resolve.ts for the size rule).
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { hiOf, loOf } from '../common/addr';
 import { describeError, isFormatError, reasonOf } from '../common/errors';
+import { readGuardedText } from '../common/readGuarded';
 import { moduleNameFromPath, normalizeModuleName as normalize } from './names';
 import { MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walkModuleTree } from './read';
 import { frameText, scanLine, type FrameToken } from '../log/scan';
@@ -558,7 +559,8 @@ export class ModuleStore {
     let zero = 0;
     for (const s of entries) {
       try {
-        const t = (await readFile(join(dir, s), 'utf8')).trim();
+        // sysfs attributes (one address each): guarded, at most a page, never a FIFO planted in a test root.
+        const t = readGuardedText(join(dir, s), { maxBytes: 4096, pseudo: true, what: 'section address file' }).trim();
         if (!/^0x[0-9a-fA-F]+$/.test(t)) continue;
         const v = BigInt(t);
         if (v === 0n) zero++;

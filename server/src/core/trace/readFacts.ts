@@ -3,11 +3,13 @@
  * blacklist, the error-injection list and the kernel config, each when readable, with a
  * plain reason when lockdown, permissions or an unmounted tracefs/debugfs hide it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { readGuardedSync } from '../common/readGuarded';
 import type { TraceFacts } from './rules';
 
 const MAX_TEXT = 64 * 1024 * 1024;
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
 function why(file: string, e: unknown): string {
   const code = (e as { code?: string }).code;
@@ -21,9 +23,8 @@ function readFirst(files: string[]): { text?: string; problem?: string } {
   const problems: string[] = [];
   for (const f of files) {
     try {
-      const b = readFileSync(f);
-      if (b.length > MAX_TEXT) return { problem: `${f}: larger than ${MAX_TEXT} bytes` };
-      return { text: b.toString('latin1') };
+      // tracefs/debugfs files through the guarded reader: never a FIFO, at most MAX_TEXT bytes (EFBIG past it).
+      return { text: latin1(readGuardedSync(f, { maxBytes: MAX_TEXT, pseudo: true, what: 'tracefs/debugfs list' })) };
     } catch (e) {
       problems.push(why(f, e));
     }
@@ -55,14 +56,14 @@ export function readTraceFacts(opts: ReadFactsOptions = {}): TraceFacts {
     errorInjectionProblem: ei.problem,
   };
   try {
-    facts.release = readFileSync('/proc/sys/kernel/osrelease', 'latin1').trim();
+    facts.release = latin1(readGuardedSync('/proc/sys/kernel/osrelease', { maxBytes: 4096, pseudo: true })).trim();
   } catch {
     // the release stays unknown: the newest rules apply
   }
   for (const f of opts.config ?? ['/proc/config.gz']) {
     try {
       if (!existsSync(f)) continue;
-      const raw = readFileSync(f);
+      const raw = Buffer.from(readGuardedSync(f, { maxBytes: MAX_TEXT, pseudo: true, what: 'kernel config' }));
       facts.config = (f.endsWith('.gz') ? gunzipSync(raw, { maxOutputLength: MAX_TEXT }) : raw).toString('latin1');
       break;
     } catch {
