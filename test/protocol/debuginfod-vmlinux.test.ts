@@ -7,7 +7,7 @@
  * An untrusted workspace never makes the request.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { startClient, ready } from '../helpers/lspclient';
 const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
 const VML = join(D57, 'vmlinux-6.1.0-57-amd64');
 const MAP = join(D57, 'System.map-6.1.0-57-amd64');
+const BTF = join(D57, 'vmlinux-6.1.0-57-amd64.btf');
 const haveAll = have(VML, 'the 6.1.0-57 -dbg vmlinux (npm run fetch-data)') && have(MAP, 'the 6.1.0-57 System.map');
 
 async function until<T>(f: () => T | undefined | Promise<T | undefined>, what: string, ms = 60000): Promise<T> {
@@ -52,9 +53,15 @@ describe.skipIf(!haveAll)('the vmlinux debug file by the log build id, from debu
     dir = mkdtempSync(join(tmpdir(), 'ksym-dbgd-vmlinux-'));
     srv = http.createServer((req, res) => {
       requests.push(req.url ?? '');
-      if (req.url !== `/buildid/${buildId}/debuginfo`) return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Length': statSync(VML).size });
-      createReadStream(VML).pipe(res);
+      const file =
+        req.url === `/buildid/${buildId}/debuginfo`
+          ? VML
+          : req.url === `/buildid/${buildId}/section/.BTF` && existsSync(BTF)
+            ? BTF
+            : undefined;
+      if (!file) return void res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Length': statSync(file).size });
+      createReadStream(file).pipe(res);
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
@@ -107,4 +114,37 @@ describe.skipIf(!haveAll)('the vmlinux debug file by the log build id, from debu
       await c.close();
     }
   }, 120000);
+
+  it.skipIf(!existsSync(BTF))(
+    'a kernel directory without BTF: its /section/.BTF by the log build id, checked against its symbols, gives the prototypes',
+    async () => {
+      // The kernel: a directory with the 6.1.0-57 System.map alone (no vmlinux, no BTF).
+      const kdir = join(dir, 'k57');
+      mkdirSync(kdir, { recursive: true });
+      symlinkSync(MAP, join(kdir, 'System.map-6.1.0-57-amd64'));
+      const before = requests.length;
+      const c = await startClient(
+        { kernels: [kdir], btf: '', vmlinux: join(dir, 'none'), debuginfod: { urls: [url] }, workspaceTrusted: true },
+        undefined,
+        { env: env('btf') },
+      );
+      try {
+        await c.waitStatus(ready, 'index');
+        await c.open('file:///b.oops', 'kernel-log', log);
+        // bpftool btf dump file vmlinux-6.1.0-57-amd64.btf: FUNC 'vfs_read' with (file, buf, count, pos).
+        const dump = execFileSync('bpftool', ['btf', 'dump', 'file', BTF], { encoding: 'utf8', maxBuffer: 1 << 28 });
+        expect(dump).toMatch(/FUNC 'vfs_read' type_id=\d+/);
+        const md = await until(async () => {
+          const h = await c.hover('file:///b.oops', 1, 14);
+          return h && /vfs_read\s*\(/.test(h) && h.includes('loff_t') ? h : undefined;
+        }, 'the BTF prototype of vfs_read');
+        expect(md).toContain('6.1.0-57-amd64');
+        expect(requests.slice(before).filter((r) => r.endsWith('/section/.BTF'))).toEqual([`/buildid/${buildId}/section/.BTF`]);
+        expect(existsSync(join(dir, 'btf', 'cache', buildId, 'section-.BTF'))).toBe(true);
+      } finally {
+        await c.close();
+      }
+    },
+    120000,
+  );
 });

@@ -21,8 +21,10 @@ import { validBuildId } from '../core/kernels/debuginfod';
 import type { Settings } from './settings';
 
 export interface FetchState {
-  /** The module name, or `vmlinux` for the kernel image's debug file. */
+  /** The module name, or `vmlinux` for the kernel image's debug file (or its BTF section). */
   module: string;
+  /** `/section/NAME` instead of the debug file (`.BTF`: BTF is all that is needed). */
+  section?: string;
   buildId: string;
   status: 'checking' | 'fetching' | 'done' | 'local' | 'failed';
   received: number;
@@ -63,7 +65,7 @@ export function mb(n: number): string {
 /** "fetching debug info for drbd (1.2 MB of 3.4 MB)…" */
 export function fetchingText(s: FetchState): string {
   const amount = s.total !== undefined ? ` (${mb(s.received)} of ${mb(s.total)})` : s.received > 0 ? ` (${mb(s.received)})` : '';
-  return `fetching debug info for ${s.module}${amount}…`;
+  return `fetching ${s.section === '.BTF' ? 'BTF' : 'debug info'} for ${s.module}${amount}…`;
 }
 
 export class DebuginfodFetches {
@@ -116,18 +118,24 @@ export class DebuginfodFetches {
    * build id, or the kernel's): the state, starting the fetch once; `ended` is called once
    * when a running fetch finishes (then ask again).
    */
-  vmlinux(buildIdIn: string, ended?: () => void): FetchState | undefined {
+  vmlinux(buildIdIn: string, ended?: () => void, section?: '.BTF'): FetchState | undefined {
     const buildId = validBuildId(buildIdIn);
     if (!buildId || !this.enabled) return undefined;
-    const hit = this.states.get(buildId);
+    const key = section ? `${buildId}/${section}` : buildId;
+    const hit = this.states.get(key);
     if (hit && (hit.status === 'checking' || hit.status === 'fetching') && ended)
-      this.waiters.set(buildId, [...(this.waiters.get(buildId) ?? []), ended]);
+      this.waiters.set(key, [...(this.waiters.get(key) ?? []), ended]);
     if (hit) return hit;
-    const st: FetchState = { module: 'vmlinux', buildId, status: 'checking', received: 0 };
-    this.states.set(buildId, st);
-    if (ended) this.waiters.set(buildId, [ended]);
+    const st: FetchState = { module: 'vmlinux', buildId, status: 'checking', received: 0, section };
+    this.states.set(key, st);
+    if (ended) this.waiters.set(key, [ended]);
     void this.run(st, async () => false);
     return st;
+  }
+
+  /** The vmlinux `.BTF` section by build id (a few MB instead of the whole debug file). */
+  vmlinuxBtf(buildId: string, ended?: () => void): FetchState | undefined {
+    return this.vmlinux(buildId, ended, '.BTF');
   }
 
   /** The symlink directories of the finished fetches among `buildIds`. */
@@ -157,14 +165,15 @@ export class DebuginfodFetches {
     }
     st.status = 'fetching';
     const ac = new AbortController();
-    this.aborts.set(st.buildId, ac);
+    const key = st.section ? `${st.buildId}/${st.section}` : st.buildId;
+    this.aborts.set(key, ac);
     let ui: Awaited<ReturnType<FetchProgressUi['begin']>> | undefined;
     let uiStarting: Promise<unknown> | undefined;
     let lastReport = 0;
     const startUi = () => {
       if (uiStarting || !this.deps.progress) return;
       uiStarting = this.deps.progress
-        .begin(`ksym: debug info for ${st.module}`, fetchingText(st))
+        .begin(`ksym: ${st.section === '.BTF' ? 'BTF' : 'debug info'} for ${st.module}`, fetchingText(st))
         .then((u) => {
           ui = u;
           u.onCancel(() => ac.abort());
@@ -175,7 +184,7 @@ export class DebuginfodFetches {
     const fetch = this.deps.fetch ?? fetchDebuginfod;
     const r = await fetch({
       buildId: st.buildId,
-      artifact: { kind: 'debuginfo' },
+      artifact: st.section ? { kind: 'section', name: st.section } : { kind: 'debuginfo' },
       allowNetwork: this.trusted,
       env: { ...this.deps.env, DEBUGINFOD_URLS: this.urls },
       home: this.deps.home,
@@ -191,11 +200,13 @@ export class DebuginfodFetches {
         }
       },
     });
-    this.aborts.delete(st.buildId);
+    this.aborts.delete(key);
     if (r.ok && st.module === 'vmlinux') {
       st.status = 'done';
       st.path = r.path;
-      this.deps.log(`debuginfod: vmlinux ${st.buildId}: ${r.fromCache ? 'from the cache' : `fetched from ${r.server}`} (${r.path})`);
+      this.deps.log(
+        `debuginfod: vmlinux${st.section ? ` ${st.section}` : ''} ${st.buildId}: ${r.fromCache ? 'from the cache' : `fetched from ${r.server}`} (${r.path})`,
+      );
     } else if (r.ok) {
       try {
         const dir = join(this.deps.linkRoot, st.buildId);
@@ -218,8 +229,8 @@ export class DebuginfodFetches {
       this.deps.log(st.message);
     }
     if (ui) ui.done();
-    const waiting = this.waiters.get(st.buildId) ?? [];
-    this.waiters.delete(st.buildId);
+    const waiting = this.waiters.get(key) ?? [];
+    this.waiters.delete(key);
     for (const w of waiting) w();
     this.deps.changed();
   }

@@ -109,6 +109,8 @@ export class KernelRegistry {
 
   /** Module stores over fetched debug files plus a view's modules (key: the directories). */
   private fetchedStores = new Map<string, ModuleStore>();
+  /** Kernel views whose debuginfod BTF was loaded or failed (asked once each). */
+  private btfTried = new WeakSet<KernelView>();
 
   private runningKernel(): Kernel {
     this.running ??= this.opts.runningKernel ? this.opts.runningKernel() : readRunningKernel({ machine: machine() });
@@ -258,6 +260,7 @@ export class KernelRegistry {
     const shiftOf = logShift(text, view.index, id.kaslr?.value, src.settings?.kaslrOffset);
     const building = view.problems.some((p) => p.startsWith('building'));
     const fetched = lk.selection.ok && !building ? this.fetchModules(view, id) : { dirs: [], fetching: [], problems: [] };
+    if (lk.selection.ok && !building) this.fetchBtf(view, view.kernel?.buildId ?? id.buildId?.value, fetched);
     const store = fetched.dirs.length ? this.fetchedStore(view, fetched.dirs) : view.modules;
     const modules = store ? this.logModules({ ...view, modules: store }, shiftOf.shift, lk.selection) : undefined;
     const learned = modules ? learnFromText(modules, text, this.log) : Promise.resolve();
@@ -292,6 +295,39 @@ export class KernelRegistry {
     }
     out.dirs = f.linkDirs([...id.moduleBuildIds.values()].map((x) => x.value));
     return out;
+  }
+
+  /**
+   * A kernel view without BTF whose vmlinux build id is known (the kernel's, else the log's
+   * CPU: line): its `/section/.BTF` from debuginfod (a few MB; BTF is all the prototypes
+   * need), loaded once in the cache and checked against the kernel's symbols like a local one.
+   */
+  private fetchBtf(view: KernelView, buildId: string | undefined, out: { fetching: FetchState[]; problems: string[] }): void {
+    const f = this.opts.fetches;
+    if (!f?.enabled || !buildId || view.btf || view.configured || !view.kernel || this.btfTried.has(view)) return;
+    const st = f.vmlinuxBtf(buildId);
+    if (!st) return;
+    if (st.status === 'fetching' || st.status === 'checking') out.fetching.push(st);
+    else if (st.status === 'failed') {
+      this.btfTried.add(view);
+      if (st.message) view.problems.push(st.message);
+    } else if (st.status === 'done' && st.path) {
+      this.btfTried.add(view);
+      const k = view.kernel;
+      const path = st.path;
+      const btf = new BtfStore({ moduleFiles: (n) => view.modules?.filesOf(n) ?? [] });
+      void btf.load(path).then((r) => {
+        const refusal = r.ok ? btfOfKernel(k, path, btf, view.index) : `BTF: ${r.error}`;
+        if (refusal) {
+          view.problems.push(refusal);
+          this.log(`kernel ${k.label}: debuginfod BTF ${path}: ${refusal}`);
+          return;
+        }
+        view.btf = btf;
+        this.log(`kernel ${k.label}: BTF ${path} (debuginfod, build id ${buildId})`);
+        this.invalidate();
+      });
+    }
   }
 
   private fetchedStore(view: KernelView, dirs: string[]): ModuleStore {
