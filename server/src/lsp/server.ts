@@ -23,6 +23,7 @@ import { definition } from './definition';
 import { codeActions, DiagnosticsScheduler } from './diagnostics';
 import { documentSymbols } from './documentSymbols';
 import { hoverWithModules } from './hover/hover';
+import { vmlinuxTraceFacts } from './hover/traceFacts';
 import type { LineSource } from './hover/kallsyms';
 import { IndexService } from './indexService';
 import { indexingError, indexingHover } from './indexing';
@@ -175,7 +176,8 @@ export function startServer(): void {
     // The log's kernel: its own index, modules (load addresses learned from this log) and BTF.
     const k = await kernels.settled(doc);
     const ctx = { index: k.view.index, shift: k.shift, languageId: doc.languageId };
-    const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf);
+    const trace = vmlinuxTraceFacts(source.sources().openedElf(servedView(k)), k.view.btf?.vmlinux);
+    const answer = await hoverWithModules(ctx, lineSource(doc), line, character, k.modules ?? k.view.modules, k.view.btf, trace);
     if (!answer) return null;
     // The source line (DWARF) under the kernel form; never holds the symbol answer up for the debug file's opening.
     // A [mod] frame (or an address in a module) is read in its module's DWARF even when only the module file resolved it.

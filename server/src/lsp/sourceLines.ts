@@ -18,6 +18,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { addrToNumber, type DwarfReader, type SourceFrame, type SourceResult } from '../core/dwarf/reader';
+import type { ElfView } from '../core/dwarf/elf';
 import { readGuardedSync } from '../core/common/readGuarded';
 import { nodeProbe, readDwarfFile } from '../core/dwarf/readFile';
 import { vmlinuxCandidates, type Candidate } from '../core/dwarf/locate';
@@ -212,6 +213,12 @@ export class SourceLineService {
     if (s.kind === 'open') return { kind: 'open', file: s.file, detail: s.detail };
     if (s.kind === 'failed') return { kind: 'failed', reason: s.reason };
     return { kind: s.kind === 'idle' ? 'none' : 'opening' };
+  }
+
+  /** The ELF of `view`'s vmlinux debug file once it is open and verified (never starts opening it). */
+  openedElf(view: ServedView): ElfView | undefined {
+    const s = this.targets.get(view.index)?.state;
+    return s?.kind === 'open' ? s.reader.elf : undefined;
   }
 
   /**

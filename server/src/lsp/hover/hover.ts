@@ -7,6 +7,7 @@ import type { BtfStore } from '../../core/btf/store';
 import type { SymbolIndex } from '../../core/kallsyms/symbolIndex';
 import type { ModuleStore } from '../../core/modules/store';
 import { functionPrototypeMarkdownAsync, typeLayoutMarkdown, typeWordAt } from './btf';
+import type { TraceFacts } from '../../core/trace/rules';
 import { bpfSymbolMarkdown, traceMarkdown } from './trace';
 import { hover, type HoverAnswer, type HoverContext, type LineSource } from './kallsyms';
 import { moduleAddressMarkdown, moduleFrameMarkdown } from './modules';
@@ -43,6 +44,7 @@ export async function hoverWithModules(
   col: number,
   store: ModuleStore | undefined,
   btf?: BtfStore,
+  trace?: TraceFacts,
 ): Promise<HoverAnswer | undefined> {
   let answer = hover(ctx, doc, line, col);
   const t = answer?.token;
@@ -69,7 +71,7 @@ export async function hoverWithModules(
           ? bpfSymbolMarkdown(fn.name, btf.vmlinux)
           : fn.module
             ? undefined
-            : traceMarkdown(btf.vmlinux, ctx.index, fn.name);
+            : traceMarkdown(btf.vmlinux, ctx.index, fn.name, trace);
       if (traced && answer) answer.markdown += `\n\n---\n\n${traced}`;
       return answer;
     }

@@ -28,6 +28,11 @@ export function traceMarkdown(btf: Btf | undefined, index: SymbolIndex | undefin
         .join(code(name));
     for (const x of r.reasons.slice(0, 8)) out.push(`- ${text(x.attach)}: ${md(x.reason)}`);
     if (r.copies.length > 1) out.push('', `⚠ ${md(r.notes.find((n) => /copies of/.test(n)) ?? `${r.copies.length} copies`)}`);
+    if (r.kfuncSets?.length)
+      out.push(
+        '',
+        `kfunc set ${r.kfuncSets.map((x) => code(x)).join(', ')} (.BTF_ids); which program types may call it is registered in code (${code('register_btf_kfunc_id_set')}), not in the ELF`,
+      );
     if (r.args.length) out.push('', `args: ${r.args.map((a) => code(a.decl)).join(', ')}`);
     if (r.snippets.bpftrace) {
       const copy = [
