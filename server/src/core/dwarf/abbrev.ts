@@ -54,8 +54,15 @@ export function formSize(form: number, addrSize: number, offSize: number, versio
   }
 }
 
-/** Tags whose subtrees never hold code that can be a frame (types, namespaces' kin): skipped whole. */
-const NO_CODE_BELOW = new Set([0x01, 0x04, 0x13, 0x15, 0x17, 0x48, 0x4109]);
+/** Tags whose subtrees never hold code that can be a frame (types and their kin), and subprograms. */
+function skippableTag(tag: number): boolean {
+  switch (tag) {
+    case 0x01: case 0x04: case 0x13: case 0x15: case 0x17: case 0x48: case 0x4109: case C.DW_TAG_subprogram:
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** ULEB128 at `p` of `b` (bounded by `end`); the position after it in `ULP`. */
 let ULP = 0;
@@ -76,9 +83,17 @@ function ulebAt(c: Cursor, b: Uint8Array, p: number, end: number): number {
   return r;
 }
 
-/** A growable typed-array column (the table is built once per unit, without JS arrays of numbers). */
-function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a: T, n: number): T {
-  if (n < a.length) return a;
+/**
+ * Scratch columns shared by every parse (a parse runs to completion, nothing re-enters it):
+ * a table is built here and copied out at its exact size, so a unit's table costs one
+ * allocation per column instead of a growing JS array each.
+ */
+const S = {
+  tags: new Uint32Array(256), kids: new Uint8Array(256), firsts: new Uint32Array(256), counts: new Uint32Array(256), fixed: new Int32Array(256),
+  sibAt: new Int32Array(256), sibSize: new Uint8Array(256), hasCode: new Uint8Array(256), skipKids: new Uint8Array(256), codes: new Float64Array(256),
+  attrs: new Uint32Array(2048), forms: new Uint32Array(2048), imps: new Float64Array(2048),
+};
+function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a: T): T {
   const b = new (a.constructor as new (n: number) => T)(a.length * 2);
   b.set(a);
   return b;
@@ -89,26 +104,42 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
   if (offset < 0 || offset >= s.bytes.length) c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
   const b = s.bytes, end = b.length;
   let na = 0, nt = 0;
-  let tags = new Uint32Array(256), kids = new Uint8Array(256), firsts = new Uint32Array(256), counts = new Uint32Array(256), fixed = new Int32Array(256);
-  let sibAt = new Int32Array(256), sibSize = new Uint8Array(256), hasCode = new Uint8Array(256), skipKids = new Uint8Array(256), codes = new Float64Array(256);
-  let attrs = new Uint32Array(1024), forms = new Uint32Array(1024), imps = new Float64Array(1024);
+  let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, attrs, forms, imps } = S;
   let maxCode = 0;
   let p = offset;
-  // Each abbrev takes at least 4 bytes: the loop is bounded by the section size.
+  // Each abbrev takes at least 4 bytes: the loop is bounded by the section size. LEB128
+  // values below 0x80 (nearly every code, tag, attribute and form) take the one-byte path.
   for (;;) {
-    const code = ulebAt(c, b, p, end);
-    p = ULP;
+    let code = b[p];
+    if (code < 0x80 && p < end) p++;
+    else {
+      code = ulebAt(c, b, p, end);
+      p = ULP;
+    }
     if (code === 0) break;
-    const tag = ulebAt(c, b, p, end);
-    p = ULP;
+    let tag = b[p];
+    if (tag < 0x80 && p < end) p++;
+    else {
+      tag = ulebAt(c, b, p, end);
+      p = ULP;
+    }
     if (p >= end) c.fail('truncated: need 1 byte', p);
     const ch = b[p++];
     const first = na;
     let fx = 0, sa = -1, ss = 0, code_ = 0;
     for (;;) {
-      const at = ulebAt(c, b, p, end);
-      const fm = ulebAt(c, b, ULP, end);
-      p = ULP;
+      let at = b[p];
+      if (at < 0x80 && p < end) p++;
+      else {
+        at = ulebAt(c, b, p, end);
+        p = ULP;
+      }
+      let fm = b[p];
+      if (fm < 0x80 && p < end) p++;
+      else {
+        fm = ulebAt(c, b, p, end);
+        p = ULP;
+      }
       if (at === 0 && fm === 0) break;
       if (at === C.DW_AT_low_pc || at === C.DW_AT_ranges) code_ = 1;
       if (at === C.DW_AT_sibling && sa < 0 && fx >= 0) {
@@ -125,9 +156,9 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
         p = c.pos;
       }
       if (na >= attrs.length) {
-        attrs = grow(attrs, na);
-        forms = grow(forms, na);
-        imps = grow(imps, na);
+        S.attrs = attrs = grow(attrs);
+        S.forms = forms = grow(forms);
+        S.imps = imps = grow(imps);
       }
       attrs[na] = at;
       forms[na] = fm;
@@ -137,8 +168,8 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
       fx = fx < 0 || sz < 0 ? -1 : fx + sz;
     }
     if (nt >= tags.length) {
-      tags = grow(tags, nt); kids = grow(kids, nt); firsts = grow(firsts, nt); counts = grow(counts, nt); fixed = grow(fixed, nt);
-      sibAt = grow(sibAt, nt); sibSize = grow(sibSize, nt); hasCode = grow(hasCode, nt); skipKids = grow(skipKids, nt); codes = grow(codes, nt);
+      S.tags = tags = grow(tags); S.kids = kids = grow(kids); S.firsts = firsts = grow(firsts); S.counts = counts = grow(counts); S.fixed = fixed = grow(fixed);
+      S.sibAt = sibAt = grow(sibAt); S.sibSize = sibSize = grow(sibSize); S.hasCode = hasCode = grow(hasCode); S.skipKids = skipKids = grow(skipKids); S.codes = codes = grow(codes);
     }
     codes[nt] = code;
     if (code > maxCode) maxCode = code;
@@ -150,7 +181,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     sibAt[nt] = sa;
     sibSize[nt] = ss;
     hasCode[nt] = code_;
-    skipKids[nt] = NO_CODE_BELOW.has(tag) || tag === C.DW_TAG_subprogram ? 1 : 0;
+    skipKids[nt] = skippableTag(tag) ? 1 : 0;
     nt++;
   }
   const denseLen = Math.min(maxCode + 1, Math.max(1024, nt * 2));
