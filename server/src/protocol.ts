@@ -31,13 +31,13 @@ export interface StatusParams {
   millis: number;
   /** Monotonic generation counter of the served index. */
   generation: number;
-}
-
   /**
    * Where the settings being served came from: 'workspace/configuration',
    * 'initializationOptions {settings: {ksym: ...}}', 'didChangeConfiguration {settings: {ksym: ...}}', ..., or 'defaults'.
    */
   settingsSource?: string;
+}
+
 /**
  * Server -> client: index state, shown in the status bar. Sent once the first index is
  * built (this is the "ready" signal tests wait for) and on every change after that.
