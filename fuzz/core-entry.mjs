@@ -17,4 +17,6 @@ export { walkNotes, buildIdInNotes, findBanner, parseProcVersion, parseVermagic,
 export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
 export { extractKlpC } from '../server/src/core/livepatch/cInitializers';
 export { DwarfReader } from '../server/src/core/dwarf/reader';
+export { inlinedInto } from '../server/src/core/dwarf/inlinedInto';
+export { readKfuncSets } from '../server/src/core/trace/btfIds';
 export { bytesSource } from '../server/src/core/dwarf/source';

@@ -84,6 +84,9 @@ export function dwarfTarget(core, _corpus, root) {
           check(rd.lookupReturnInSection(s.index, off + 1));
         }
       }
+      // the bounded callers-of-an-inlined-function search and the .BTF_ids kfunc sets read the same ELF
+      n += core.inlinedInto(rd.elf, r.chance(0.5) ? 'work' : 'main', 8, 16).callers.length;
+      if (rd.elf.section('.BTF_ids')) n += core.readKfuncSets(rd.elf).sets.length;
       rd.close();
       return n;
     },
