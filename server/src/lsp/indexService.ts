@@ -344,7 +344,8 @@ export class IndexService {
       this.moduleScan = r;
       this.btf.clearModules();
       this.hooks.log(
-        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}${r.errors.length ? `; ${r.errors.join('; ')}` : ''}${r.smallSummary ? `; ${r.smallSummary}` : ''}`,
+        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}` +
+          [...r.errors, ...(r.smallSummary ? [r.smallSummary] : [])].map((e) => `; ${e}`).join(''),
       );
       this.sendStatus();
       this.indexChanged();

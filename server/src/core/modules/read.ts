@@ -66,7 +66,8 @@ export function newTreeWalk(): TreeWalk {
 export function smallFilesSummary(w: Pick<TreeWalk, 'small'>): string | undefined {
   const n = w.small.length;
   if (n === 0) return undefined;
-  return `${n} module file${n === 1 ? '' : 's'} smaller than an ELF header (${MIN_MODULE_BYTES} bytes) skipped unread: ${w.small.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}`;
+  const some = `${w.small.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}`;
+  return `${n} module file${n === 1 ? '' : 's'} smaller than an ELF header (${MIN_MODULE_BYTES} bytes) skipped unread: ${some}`;
 }
 
 /**
