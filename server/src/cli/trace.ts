@@ -210,7 +210,10 @@ async function report(
   }
 
   const facts: TraceFacts = live ? readTraceFacts() : {};
-  if (elfKfuncs) facts.kfuncSets = elfKfuncs.byName;
+  if (elfKfuncs) {
+    facts.kfuncSets = elfKfuncs.byName;
+    facts.release ??= elfKfuncs.release;
+  }
   if (elf) {
     const seen = new Map<string, string[] | undefined>();
     facts.inlineCallers = (name) => {

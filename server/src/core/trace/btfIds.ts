@@ -15,6 +15,7 @@
 import { FormatError } from '../common/errors';
 import { Kind, parseBtf, type Btf } from '../btf';
 import type { ElfView } from '../dwarf/elf';
+import { findBanner } from '../kernels/source';
 
 export interface KfuncSetEntry {
   /** The set's name (BTF_SET8_START argument). */
@@ -101,12 +102,16 @@ export function sameBtf(a: Btf, b: Btf): boolean {
  */
 export function readVmlinuxKfuncs(elf: ElfView): {
   btf?: Btf;
+  /** The release of the linux_banner in .rodata (flag names follow it). */
+  release?: string;
   sets: KfuncSets;
   byName: (name: string) => KfuncSetEntry[] | undefined;
 } {
   const sets = readKfuncSets(elf);
+  const ro = elf.section('.rodata');
+  const release = ro && ro.type !== 8 && ro.size <= 64 << 20 ? findBanner(elf.rawSlice(ro, 0, ro.size))?.banner.release : undefined;
   const s = elf.section('.BTF');
-  if (!s) return { sets, byName: () => undefined };
+  if (!s) return { sets, release, byName: () => undefined };
   const btf = parseBtf(elf.rawSlice(s, 0, s.size), `${elf.file} (.BTF)`);
   const names = new Map<string, KfuncSetEntry[]>();
   for (const set of sets.sets)
@@ -119,5 +124,5 @@ export function readVmlinuxKfuncs(elf: ElfView): {
       if (l) l.push(e);
       else names.set(n, [e]);
     }
-  return { btf, sets, byName: (n) => names.get(n) };
+  return { btf, sets, release, byName: (n) => names.get(n) };
 }

@@ -29,7 +29,7 @@ export function vmlinuxTraceFacts(elf: ElfView | undefined, btf: Btf | undefined
     let m = same.get(elf);
     if (!m) same.set(elf, (m = new WeakMap()));
     if (!m.has(btf)) m.set(btf, sameBtf(k.btf, btf));
-    return m.get(btf) ? { kfuncSets: k.byName } : undefined;
+    return m.get(btf) ? { kfuncSets: k.byName, release: k.release } : undefined;
   } catch {
     return undefined;
   }
