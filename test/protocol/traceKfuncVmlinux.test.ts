@@ -33,7 +33,7 @@ describe.skipIf(!ok)('kfunc sets in the hover with ksym.vmlinux (Debian 6.1)', (
     await refreshed;
     const h = await c.hover(uri, 1, 3);
     expect(h.value).toContain('**Tracing** — kfunc (KF_SLEEPABLE)');
-    expect(h.value).toContain('kfunc set `bpf_rstat_kfunc_ids` (.BTF_ids)');
+    expect(h.value).toContain('kfunc set `bpf_rstat_kfunc_ids` (.BTF\\_ids)');
     const v = await c.hover(uri, 2, 3);
     expect(v.value).toContain('**Tracing**');
     expect(v.value).not.toContain('**Tracing** — kfunc');

@@ -170,7 +170,7 @@ async function report(
   elf?: ElfView,
 ): Promise<number> {
   const files = values.kallsyms?.length ? values.kallsyms : [DEFAULT_KALLSYMS];
-  let live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
+  const live = files.length === 1 && files[0] === DEFAULT_KALLSYMS && (values.btf === undefined || values.btf === DEFAULT_BTF);
   if (elfKfuncs?.btf && live) {
     // the running kernel's files serve only when the vmlinux is the running kernel's
     const running = readable(DEFAULT_BTF) ? await loadBtfFile(DEFAULT_BTF) : undefined;

@@ -31,7 +31,8 @@ export function traceMarkdown(btf: Btf | undefined, index: SymbolIndex | undefin
     if (r.kfuncSets?.length)
       out.push(
         '',
-        `kfunc set ${r.kfuncSets.map((x) => code(x)).join(', ')} (.BTF_ids); which program types may call it is registered in code (${code('register_btf_kfunc_id_set')}), not in the ELF`,
+        `kfunc set ${r.kfuncSets.map((x) => code(x)).join(', ')} (.BTF\\_ids); which program types may call it is registered ` +
+          `in code (${code('register_btf_kfunc_id_set')}), not in the ELF`,
       );
     if (r.args.length) out.push('', `args: ${r.args.map((a) => code(a.decl)).join(', ')}`);
     if (r.snippets.bpftrace) {
