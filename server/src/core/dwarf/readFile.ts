@@ -29,7 +29,10 @@ export function fileSource(path: string, maxBytes = MAX_DEBUG_FILE): ByteSource 
     size,
     read(offset: number, length: number): Uint8Array {
       if (!g) throw new FormatError(path, offset, 'read after close');
-      const ub = Buffer.allocUnsafeSlow(length);
+      // Small reads (unit and line-program headers, parsed and dropped) come from Node's
+      // shared pool instead of an ArrayBuffer each; large ones (units, sections, which the
+      // caches keep) get their own buffer so that no pool slab is kept alive by them.
+      const ub = length < 4096 ? Buffer.allocUnsafe(length) : Buffer.allocUnsafeSlow(length);
       const buf = new Uint8Array(ub.buffer, ub.byteOffset, length);
       const got = g.readAt(buf, 0, offset, length);
       return got === length ? buf : buf.subarray(0, got);

@@ -111,6 +111,8 @@ export class DwarfReader {
   private cacheMem = 0;
   private readonly cacheBytes: number;
   private readonly buildPrefixes: readonly string[];
+  /** treeRelative() results by comp_dir + file (bounded: cleared at 4096 entries). */
+  private readonly relPaths = new Map<string, string | null>();
   /** Number of units decoded so far (tests, bench). */
   unitsDecoded = 0;
 
@@ -335,7 +337,18 @@ export class DwarfReader {
 
   private srcLine(u: DecodedUnit, file: string | undefined, line: number, column: number, disc: number): SourceLine {
     const f = file ?? '??';
-    const p = file ? treeRelative(file, u.compDir, this.buildPrefixes) : undefined;
+    let p: string | undefined;
+    if (file) {
+      // the same few files answer many frames: their tree-relative form is computed once
+      const key = u.compDir + '\0' + file;
+      const hit = this.relPaths.get(key);
+      if (hit !== undefined) p = hit ?? undefined;
+      else {
+        p = treeRelative(file, u.compDir, this.buildPrefixes);
+        if (this.relPaths.size >= 4096) this.relPaths.clear();
+        this.relPaths.set(key, p ?? null);
+      }
+    }
     return { file: f, path: p ?? null, line, column: column === 0 ? null : column, ...(disc ? { discriminator: disc } : {}) };
   }
 
