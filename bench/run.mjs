@@ -12,6 +12,8 @@
 // 8. Source lines in the editor: symbol-first hover, the line once the vmlinux is read, later frames.
 // 9. One-shot CLI commands on the live kernel (ksym lookup ADDR / NAME, ksym stats) against the
 //    floor of any of them: starting node plus reading /proc/kallsyms once (issue 13 §5).
+// 10. Decoding a 1,000-frame log of the Debian 6.1 kernel (CLI and server) vs decode_stacktrace.sh
+//    on the same log and debug files (bench/decode.mjs; issue 16 §5).
 // Results: the table on stdout and .cache/bench/results.json.
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
@@ -1018,6 +1020,27 @@ if (want(9)) {
     row(S9, `ksym lookup ADDR (whole process, live kernel)`, median(t.addr), 'ms', floor, floorWhat, target(1.2));
     row(S9, `ksym lookup NAME+0xoff (whole process, live kernel)`, median(t.name), 'ms', floor, floorWhat, target(1.2));
     row(S9, 'ksym stats (whole process, live kernel)', median(t.stats), 'ms', floor, floorWhat, target(1.3));
+  }
+}
+
+// ---- 10. decoding a 1,000-frame log of another kernel vs decode_stacktrace.sh (bench/decode.mjs) --
+if (want(10)) {
+  const S10 = '10. Decode a log of another kernel';
+  const { runDecodeBench } = await import('./decode.mjs');
+  const dr = await runDecodeBench({ quick: QUICK, log: progress });
+  if (dr.skipped) skip(S10, 'ksym decode / ksym/decodeLog vs decode_stacktrace.sh', dr.skipped);
+  else {
+    const { res } = dr;
+    const what = `decode_stacktrace.sh (file:line for ${res.peer.lines}/${res.frames})`;
+    row(
+      S10,
+      `ksym decode --json, ${res.frames} frames of ${res.kernel?.release} (file:line for ${res.cli.lines})`,
+      res.cli.ms,
+      'ms',
+      res.peer.ms,
+      what,
+    );
+    row(S10, `ksym/decodeLog over stdio, spawn to answer (file:line for ${res.server.lines})`, res.server.ms, 'ms', res.peer.ms, what);
   }
 }
 
