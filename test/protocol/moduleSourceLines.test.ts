@@ -271,6 +271,7 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     };
     const out = r.content.split('\n');
     expect(r.content).toContain(`debug info of [fxmod]: ${join(mods, 'fxmod.ko')}`);
+    expect(r.content).not.toMatch(/^debug info: none/m); // no vmlinux frame: no vmlinux line to explain
     // The outermost frame is named by the symbol (what the kernel prints), inner ones by DWARF.
     const outerName = (i: number, j: number) => (j + 1 === oracle[i].length - 1 ? frames[i].site.fn : oracle[i][j + 1].function);
     for (let i = 0; i < frames.length; i++) {

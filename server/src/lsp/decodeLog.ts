@@ -56,6 +56,8 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
   let firstProblem: string | undefined;
   /** Per module of the log: its debug file, or why it has none. */
   const moduleDebug = new Map<string, string>();
+  /** Whether any frame asked the vmlinux (a log of module frames only has no vmlinux line to explain). */
+  let askedVmlinux = false;
   const body: string[] = [];
   const bodyLinks: DecodeLogLink[] = [];
   for (let i = 0; i < n; i++) {
@@ -79,6 +81,7 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
         if (s.kind === 'unavailable' && !s.reason) frames--;
         states.push(s);
         const m = f.query.moduleFrame?.module ?? f.query.module;
+        if (m === undefined && f.query.moduleAddress === undefined) askedVmlinux = true;
         if (m !== undefined && !moduleDebug.has(m) && (s.kind === 'ready' || s.kind === 'unavailable'))
           moduleDebug.set(m, s.kind === 'ready' ? s.debugFile : `none: ${s.reason}`);
       }
@@ -136,7 +139,7 @@ async function decodeLogUnsafe(ctx: DecodeContext, doc: LineSource): Promise<Dec
   const dbg = ctx.service.debugState(ctx.view);
   out.push(`Decoded by ksym: ${ctx.title}`);
   if (dbg.kind === 'open') out.push(`debug info: ${dbg.file} (${dbg.detail ?? 'verified'})`);
-  else out.push(`debug info: none: ${dbg.reason ?? firstProblem ?? 'not read'}`);
+  else if (askedVmlinux || moduleDebug.size === 0) out.push(`debug info: none: ${dbg.reason ?? firstProblem ?? 'not read'}`);
   for (const [m, d] of moduleDebug) out.push(`debug info of [${m}]: ${d}`);
   out.push(
     roots.length
