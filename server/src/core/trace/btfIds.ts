@@ -32,6 +32,8 @@ export interface KfuncSets {
 }
 
 const PREFIX = '__BTF_ID__set8__';
+/** include/linux/btf_ids.h (6.9+): the set holds kfuncs (BTF_KFUNCS_START). */
+export const BTF_SET8_KFUNCS = 1;
 const SHT_SYMTAB = 2;
 /** A set larger than this is not a kfunc set (the largest in 6.18 holds ~120). */
 const MAX_SET = 1 << 16;
@@ -114,7 +116,13 @@ export function readVmlinuxKfuncs(elf: ElfView): {
   if (!s) return { sets, release, byName: () => undefined };
   const btf = parseBtf(elf.rawSlice(s, 0, s.size), `${elf.file} (.BTF)`);
   const names = new Map<string, KfuncSetEntry[]>();
-  for (const set of sets.sets)
+  // 6.9+ marks kfunc sets with BTF_SET8_KFUNCS (include/linux/btf_ids.h, bit 0 of the set's
+  // flags); a set8 without it (an fmodret set, a plain id set) is no kfunc set. Before 6.9 every
+  // set8 of the vmlinux is a kfunc set (or, in net/bpf/test_run.c, an fmodret one).
+  const m = /^(\d+)\.(\d+)/.exec(release ?? '');
+  const flagged = m ? Number(m[1]) * 1000 + Number(m[2]) >= 6009 : sets.sets.some((x) => (x.setFlags & BTF_SET8_KFUNCS) !== 0);
+  for (const set of sets.sets) {
+    if (flagged && (set.setFlags & BTF_SET8_KFUNCS) === 0) continue;
     for (let i = 0; i < set.ids.length; i++) {
       const id = set.ids[i];
       if (id === 0 || !btf.has(id) || btf.kindOf(id) !== Kind.FUNC) continue; // 0: resolve_btfids found no such FUNC
@@ -124,5 +132,6 @@ export function readVmlinuxKfuncs(elf: ElfView): {
       if (l) l.push(e);
       else names.set(n, [e]);
     }
+  }
   return { btf, sets, release, byName: (n) => names.get(n) };
 }
