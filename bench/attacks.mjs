@@ -4,7 +4,7 @@
 // outcome. `node bench/attacks.mjs [--only SUBSTR] [--budget-ms N] [--json]`.
 // It measures; the assertions live in test/hostile/. Needs `npm run build` first.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync, unlinkSync, renameSync, appendFileSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync, unlinkSync, renameSync, appendFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync, constants as zc } from 'node:zlib';
@@ -285,6 +285,29 @@ const attacks = [
       return run(['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], { env });
     },
   ],
+  ...[true, false].map((cancel) => [
+    cancel ? 'cancel: ksym/reindex of 6 × 400,000 symbols, cancelled as it starts' : 'cancel: the same ksym/reindex, not cancelled (baseline)',
+    () => {
+      // Six sources: each one read and parsed is a step of the cooperative build.
+      const big = join(dir, 'big0.kallsyms');
+      if (!existsSync(big)) writeFileSync(big, execFileSync(process.execPath, [join(ROOT, 'bench/gen-kallsyms.mjs'), '400000'], { maxBuffer: 1 << 30 }));
+      const files = [big, ...[1, 2, 3, 4, 5].map((i) => join(dir, `big${i}.kallsyms`))];
+      for (const f of files.slice(1)) if (!existsSync(f)) copyFileSync(big, f);
+      let note = '';
+      const script = async ({ send, wait }) => {
+        await wait(/"state":"ready"/);
+        send({ jsonrpc: '2.0', id: 6, method: 'ksym/stats', params: null }); // the first index's deferred work has run
+        await wait(/"id":6,/);
+        const t0 = performance.now();
+        send({ jsonrpc: '2.0', id: 7, method: 'ksym/reindex', params: {} });
+        await wait(/"state":"indexing"/);
+        if (cancel) send({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 7 } });
+        const m = await wait(/"id":7,[^\n]*?"generation":(\d+)/); // generation 1 when the build stopped, 2 when it ran
+        note = `reindex answered in ${Math.round(performance.now() - t0)} ms, generation ${m[1]}${m[1] === '1' ? ' (build stopped, previous index kept)' : ''}`;
+      };
+      return serverScript({ kallsyms: files, modules: [], btf: '' }, script).then((r) => ({ ...r, note }));
+    },
+  ]),
   [
     'c1: lookup prints a name with ESC/CSI bytes',
     () => {
@@ -301,7 +324,7 @@ for (const [name, fn] of attacks) {
   const r = await fn();
   const outcome = r.timedOut ? `HANG (killed at ${budget} ms)` : r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
   const answer = /"id":7,[^\n]{0,140}/.exec(r.out)?.[0];
-  const msg = answer ?? (r.err || r.out).split('\n').find((l) => l.trim()) ?? '';
+  const msg = r.note || answer || ((r.err || r.out).split('\n').find((l) => l.trim()) ?? '');
   rows.push({ name, ms: Math.round(r.ms), peakMiB: +(r.peak / 2 ** 20).toFixed(1), outcome, message: msg.slice(0, 160).replace(/[\x00-\x1f\x7f-\x9f]/g, '?') });
   if (!asJson) console.log(`${name.padEnd(58)} ${String(Math.round(r.ms)).padStart(6)} ms ${(r.peak / 2 ** 20).toFixed(0).padStart(6)} MiB  ${outcome}  ${rows.at(-1).message}`);
 }

@@ -138,6 +138,9 @@ class GuardedReader implements MessageReader {
       if (r.params === null) delete r.params;
       const why = invalidParams(r.method, r.params);
       if (!why) {
+        // A method that reads no params (ksym/reindex, shutdown) gets none: vscode-jsonrpc hands a
+        // handler of a params-less type its cancellation token first only when params are absent.
+        if (SHAPES[r.method] === null) delete r.params;
         callback(m);
         return;
       }
