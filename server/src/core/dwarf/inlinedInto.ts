@@ -170,7 +170,11 @@ export function inlinedInto(elf: ElfView, name: string, limit = 32, maxUnits = 4
   const abbrevS = elf.data(abbrevH);
   const infoSize = elf.dataSize(infoH);
   const offs = strOffsets(str.bytes, name);
-  const note = elf.section('.debug_str_offsets') ? 'units naming functions by DW_FORM_strx were not searched' : undefined;
+  const note = elf.section('.debug_str_offsets')
+    ? 'units naming functions by DW_FORM_strx were not searched'
+    : name.length < 4
+      ? 'names this short are often inline DW_FORM_string values, which are not searched'
+      : undefined;
   if (offs.length === 0) return { callers: [], complete: !note, note };
 
   // 2. the units whose bytes hold one of the offsets as a 4-byte strp value
