@@ -28,6 +28,15 @@ export default class SkipReporter {
     }
   }
 
+  /** The reasons printed under the test, else under its nearest suite that printed one, else under its file. */
+  reasonsOf(t, fileReasons) {
+    for (let n = t; n && n.type !== 'module'; n = n.parent) {
+      const r = this.reasons.get(n.id);
+      if (r) return r;
+    }
+    return fileReasons;
+  }
+
   onTestRunEnd(testModules) {
     const byReason = new Map();
     let skipped = 0;
@@ -40,7 +49,7 @@ export default class SkipReporter {
         if (r.state !== 'skipped') continue;
         if (t.options.mode === 'todo') continue;
         skipped++;
-        const why = r.note ?? (this.reasons.get(t.id) ?? fileReasons).join('; ') ?? '';
+        const why = r.note ?? this.reasonsOf(t, fileReasons).join('; ');
         const key = why || `no reason given (${mod.relativeModuleId ?? mod.moduleId})`;
         byReason.set(key, (byReason.get(key) ?? 0) + 1);
       }
