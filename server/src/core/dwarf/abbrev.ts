@@ -18,6 +18,8 @@ export interface AbbrevTable {
   readonly attr: Uint32Array;
   readonly form: Uint32Array;
   readonly implicit: Float64Array;
+  /** Per attribute: the byte size of its form in this unit, or -1 when variable (formSize). */
+  readonly size: Int32Array;
   /** Fixed byte size of the attributes, or -1 when a form is variable-sized. */
   readonly fixed: Int32Array;
   /**
@@ -91,7 +93,7 @@ function ulebAt(c: Cursor, b: Uint8Array, p: number, end: number): number {
 const S = {
   tags: new Uint32Array(256), kids: new Uint8Array(256), firsts: new Uint32Array(256), counts: new Uint32Array(256), fixed: new Int32Array(256),
   sibAt: new Int32Array(256), sibSize: new Uint8Array(256), hasCode: new Uint8Array(256), skipKids: new Uint8Array(256), codes: new Float64Array(256),
-  attrs: new Uint32Array(2048), forms: new Uint32Array(2048), imps: new Float64Array(2048),
+  attrs: new Uint32Array(2048), forms: new Uint32Array(2048), imps: new Float64Array(2048), sizes: new Int32Array(2048),
 };
 function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a: T): T {
   const b = new (a.constructor as new (n: number) => T)(a.length * 2);
@@ -104,7 +106,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
   if (offset < 0 || offset >= s.bytes.length) c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
   const b = s.bytes, end = b.length;
   let na = 0, nt = 0;
-  let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, attrs, forms, imps } = S;
+  let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, attrs, forms, imps, sizes } = S;
   let maxCode = 0;
   let p = offset;
   // Each abbrev takes at least 4 bytes: the loop is bounded by the section size. LEB128
@@ -159,12 +161,14 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
         S.attrs = attrs = grow(attrs);
         S.forms = forms = grow(forms);
         S.imps = imps = grow(imps);
+        S.sizes = sizes = grow(sizes);
       }
       attrs[na] = at;
       forms[na] = fm;
       imps[na] = imp;
       na++;
       const sz = formSize(fm, addrSize, offSize, version);
+      sizes[na - 1] = sz;
       fx = fx < 0 || sz < 0 ? -1 : fx + sz;
     }
     if (nt >= tags.length) {
@@ -194,7 +198,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
   const t: AbbrevTable = {
     dense, big,
     tag: tags.slice(0, nt), children: kids.slice(0, nt), first: firsts.slice(0, nt), count: counts.slice(0, nt),
-    attr: attrs.slice(0, na), form: forms.slice(0, na), implicit: imps.slice(0, na), fixed: fixed.slice(0, nt),
+    attr: attrs.slice(0, na), form: forms.slice(0, na), implicit: imps.slice(0, na), size: sizes.slice(0, na), fixed: fixed.slice(0, nt),
     sibAt: sibAt.slice(0, nt), sibSize: sibSize.slice(0, nt), hasCode: hasCode.slice(0, nt), skipKids: skipKids.slice(0, nt),
   };
   return t;

@@ -137,6 +137,20 @@ function skipForm(c: Cursor, form: number, h: UnitHeader): void {
   }
 }
 
+/**
+ * Skip the attributes [a0, a1) of a DIE: fixed-size forms by their precomputed size (the
+ * size skipForm would skip, checked the same way), the others through skipForm.
+ */
+function skipAttrs(c: Cursor, a0: number, a1: number, form: Uint32Array, size: Int32Array, h: UnitHeader): void {
+  for (let k = a0; k < a1; k++) {
+    const z = size[k];
+    if (z > 0) {
+      if (c.pos + z > c.end) c.need(z);
+      c.pos += z;
+    } else if (z < 0) skipForm(c, form[k], h);
+  }
+}
+
 /** Unsigned/offset/reference/address value of an attribute (NaN for string and block forms, after skipping them). */
 function readNum(c: Cursor, form: number, u: UnitCtx): number {
   const h = u.h;
@@ -206,7 +220,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
   const unitEnd = Math.min(h.size, s.bytes.length);
-  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, fixed, sibAt, sibSize, hasCode, skipKids } = abbrev;
+  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, size: aSize, fixed, sibAt, sibSize, hasCode, skipKids } = abbrev;
   const bytes = s.bytes;
   const out = new Cols();
   let cuName = '', compDir = '', stmtList = -1, cuLow = 0;
@@ -281,7 +295,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
           if (fx >= 0) {
             c.need(fx);
             c.pos += fx;
-          } else for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
+          } else skipAttrs(c, a0, a1, form, aSize, h);
         } else if (hasKids && skipKids[ai] !== 0) {
           for (let k = a0; k < a1; k++) {
             const f = form[k];
@@ -292,7 +306,7 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
           c.need(fx);
           c.pos += fx;
         } else {
-          for (let k = a0; k < a1; k++) skipForm(c, form[k], h);
+          skipAttrs(c, a0, a1, form, aSize, h);
         }
         if (hasKids) {
           if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
