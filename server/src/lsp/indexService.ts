@@ -228,14 +228,15 @@ export class IndexService {
         const stop = new RunningStop(q.tokens);
         this.active = { queued: q, stop };
         superseded = false;
+        let stopped = false;
         try {
-          await this.build(q.reason, stop);
+          stopped = await this.build(q.reason, stop);
         } catch (e) {
           this.hooks.log(`${q.reason}: index build failed: ${String(e)}`);
         } finally {
           this.active = undefined;
           const next = this.queued as QueuedBuild | undefined;
-          if (stop.superseded && next) {
+          if (stopped && stop.superseded && next) {
             // Its callers wait for the build that replaced it.
             superseded = true;
             next.tokens.push(...q.tokens);
@@ -248,10 +249,10 @@ export class IndexService {
     }
   }
 
-  /** One build; `stop` is asked between its steps. */
-  private async build(reason: string, stop: RunningStop): Promise<void> {
+  /** One build; `stop` is asked between its steps (once complete, a build is published). True when it stopped. */
+  private async build(reason: string, stop: RunningStop): Promise<boolean> {
     const settings = this.settings;
-    if (!settings) return;
+    if (!settings) return false;
     const ticket = ++this.requested;
     const before = this.state;
     this.state = 'indexing';
@@ -275,7 +276,7 @@ export class IndexService {
       const fresh = spec && spec.key === JSON.stringify(specs) && Date.now() - spec.at < PREFETCH_TTL_MS;
       const result = fresh ? await spec.result : await loadIndex(specs, stop);
       started = await starting;
-      if (result.stopped || stop.stopped) {
+      if (result.stopped) {
         // Nothing of it is published; a superseding build sends its own status.
         this.hooks.log(
           `${reason}: build ${stop.superseded ? 'superseded by a newer request' : 'cancelled'} after ${Math.round(result.millis)} ms; ${KEPT}`,
@@ -283,9 +284,9 @@ export class IndexService {
         this.state = before === 'indexing' && this.generation > 0 ? 'ready' : before;
         progress.done();
         if (!stop.superseded || !this.queued) this.sendStatus();
-        return;
+        return true;
       }
-      if (ticket !== this.requested) return; // a newer request superseded this one
+      if (ticket !== this.requested) return false; // a newer request superseded this one
       const problems = [...settings.problems, ...result.errors];
       if (result.index) {
         this.index = result.index;
@@ -310,6 +311,7 @@ export class IndexService {
         setImmediate(() => this.index === idx && idx.buildNameIndex()); // compacts the names, then sorts them (unless already replaced)
         this.indexChanged();
       }
+      return false;
     } finally {
       progress.done();
     }
