@@ -82,6 +82,7 @@ export class SymbolIndex {
   /** Symbol ids sorted by name bytes, then source order. */
   private byName?: Uint32Array;
   private nameScans = 0;
+  private lastScan?: { name: string; ids: number[] };
   private plainFloors = 0;
   /** Name bytes: the source text until compactNames(), then the names back to back. */
   private nameBytes: Uint8Array;
@@ -263,7 +264,12 @@ export class SymbolIndex {
   /** Every symbol named exactly `name`, in source (kallsyms) order. */
   byNameAll(name: string): number[] {
     const key = encodeLatin1(name);
-    if (!this.byName && this.nameScans++ < NAME_SCANS) return this.scanName(key);
+    if (!this.byName && this.lastScan?.name === name) return [...this.lastScan.ids];
+    if (!this.byName && this.nameScans++ < NAME_SCANS) {
+      const ids = this.scanName(key);
+      this.lastScan = { name, ids }; // a query asks for its name more than once (resolve, then sympos)
+      return [...ids];
+    }
     const idx = this.nameIndex();
     const out: number[] = [];
     for (let k = this.lowerBound(key); k < idx.length; k++) {
