@@ -175,12 +175,24 @@ export function buildLog(d) {
   return { text: lines.join('\n') + '\n', frames: TRACES * DEPTH, xfsFrames: (TRACES / 2) * 6 };
 }
 
+/** Wall time and CPU time (user + system, with the children it waited for: /usr/bin/time) of a process. */
 function timedSpawn(cmd, args, opts = {}) {
+  const cpuFile = join(mkdtempSync(join(tmpdir(), 'ksym-decode-cpu-')), 'cpu');
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
-  return { ms, stdout: r.stdout, stderr: r.stderr, status: r.status };
+  const [u, sy] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  rmSync(dirname(cpuFile), { recursive: true, force: true });
+  return { ms, cpu: (u + sy) * 1000, stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** CPU time (user + system) a live process has used so far, from /proc/PID/stat. */
+function cpuOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  const tck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  return ((Number(x[11]) + Number(x[12])) * 1000) / tck; // fields 14, 15: utime, stime
 }
 
 function ksymCli(d, log) {
@@ -189,6 +201,7 @@ function ksymCli(d, log) {
   const frames = j.tokens.filter((t) => t.kind === 'frame');
   return {
     ms: r.ms,
+    cpu: r.cpu,
     lines: frames.filter((t) => Array.isArray(t.source) && t.source.length > 0).length,
     frames: frames.length,
     kernel: j.kernel,
@@ -211,8 +224,9 @@ async function ksymServer(d, text) {
     await s.open(uri, 'kernel-log', text);
     const r = await s.conn.sendRequest('ksym/decodeLog', { uri });
     const ms = performance.now() - t0;
+    const cpu = cpuOf(s.proc.pid);
     const m = /^(\d+) of (\d+) frames with a source line/m.exec(r?.content ?? '');
-    return { ms, lines: m ? Number(m[1]) : 0, frames: m ? Number(m[2]) : 0 };
+    return { ms, cpu, lines: m ? Number(m[1]) : 0, frames: m ? Number(m[2]) : 0 };
   } finally {
     await s.close();
   }
@@ -225,10 +239,10 @@ function peer(script, d, text) {
   // A resolved frame becomes `name (file:line[ file:line…]) [mod]`; an unresolved one keeps its +0xoff/0xsize.
   const out = r.stdout.split('\n');
   const lines = out.filter((l) => /\] \S+ \([^)]*:\d+/.test(l)).length;
-  return { ms: r.ms, lines, frames: lines + out.filter((l) => /\+0x[0-9a-f]+\/0x[0-9a-f]+/.test(l)).length };
+  return { ms: r.ms, cpu: r.cpu, lines, frames: lines + out.filter((l) => /\+0x[0-9a-f]+\/0x[0-9a-f]+/.test(l)).length };
 }
 
-/** Rows { figure, value, unit, baseline, baselineWhat } (bench/run.mjs), or { skipped: reason }. */
+/** { res: { frames, kernel, cli, server, peer: { ms, cpu, lines, frames } } } (medians; bench/run.mjs), or { skipped: reason }. */
 export async function runDecodeBench({ quick = process.argv.includes('--quick'), log = console.error } = {}) {
   const d = findData();
   if (typeof d === 'string') return { skipped: d };
@@ -252,39 +266,17 @@ export async function runDecodeBench({ quick = process.argv.includes('--quick'),
       c.push(ksymCli(d, file));
       s.push(await ksymServer(d, text));
       p.push(peer(script, d, text));
-      log(`  run ${i + 1}: cli ${c[i].ms.toFixed(0)} ms, server ${s[i].ms.toFixed(0)} ms, decode_stacktrace.sh ${p[i].ms.toFixed(0)} ms`);
+      const f = (x) => `${x.ms.toFixed(0)} ms (cpu ${x.cpu.toFixed(0)})`;
+      log(`  run ${i + 1}: cli ${f(c[i])}, server ${f(s[i])}, decode_stacktrace.sh ${f(p[i])}`);
     }
     const res = {
       frames,
       kernel: c[0].kernel,
-      cli: { ms: median(c.map((x) => x.ms)), lines: c[0].lines, frames: c[0].frames },
-      server: { ms: median(s.map((x) => x.ms)), lines: s[0].lines, frames: s[0].frames },
-      peer: { ms: median(p.map((x) => x.ms)), lines: p[0].lines, frames: p[0].frames },
+      cli: { ms: median(c.map((x) => x.ms)), cpu: median(c.map((x) => x.cpu)), lines: c[0].lines, frames: c[0].frames },
+      server: { ms: median(s.map((x) => x.ms)), cpu: median(s.map((x) => x.cpu)), lines: s[0].lines, frames: s[0].frames },
+      peer: { ms: median(p.map((x) => x.ms)), cpu: median(p.map((x) => x.cpu)), lines: p[0].lines, frames: p[0].frames },
     };
-    const peerWhat = 'decode_stacktrace.sh (6.1)';
-    const rows = [
-      {
-        figure: `ksym decode (CLI), ${frames}-frame ${d.abi} log`,
-        value: res.cli.ms,
-        unit: 'ms',
-        baseline: res.peer.ms,
-        baselineWhat: peerWhat,
-      },
-      {
-        figure: `ksym/decodeLog (server, spawn to answer), same log`,
-        value: res.server.ms,
-        unit: 'ms',
-        baseline: res.peer.ms,
-        baselineWhat: peerWhat,
-      },
-      {
-        figure: `frames with file:line: CLI / server / peer`,
-        value: res.cli.lines,
-        unit: 'frames',
-        extra: `${res.cli.lines} / ${res.server.lines} / ${res.peer.lines} of ${frames}`,
-      },
-    ];
-    return { rows, res };
+    return { res };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -304,8 +296,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       ['server', 'ksym server (ksym/decodeLog)'],
       ['peer', 'decode_stacktrace.sh'],
     ])
-      console.log(`${what.padEnd(30)} ${res[k].ms.toFixed(0).padStart(8)} ms   file:line for ${res[k].lines}/${res.frames} frames`);
-    console.log(`ratio ksym-CLI/peer:    ${(res.cli.ms / res.peer.ms).toFixed(3)}x`);
-    console.log(`ratio ksym-server/peer: ${(res.server.ms / res.peer.ms).toFixed(3)}x`);
+      console.log(
+        `${what.padEnd(30)} ${res[k].ms.toFixed(0).padStart(8)} ms wall ${res[k].cpu.toFixed(0).padStart(8)} ms cpu   file:line for ${res[k].lines}/${res.frames} frames`,
+      );
+    const ratio = (a, b) => `${(a.ms / b.ms).toFixed(3)}x wall, ${(a.cpu / b.cpu).toFixed(3)}x cpu`;
+    console.log(`ratio ksym-CLI/peer:    ${ratio(res.cli, res.peer)}`);
+    console.log(`ratio ksym-server/peer: ${ratio(res.server, res.peer)}`);
   }
 }

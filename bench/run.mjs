@@ -1041,6 +1041,15 @@ if (want(10)) {
       what,
     );
     row(S10, `ksym/decodeLog over stdio, spawn to answer (file:line for ${res.server.lines})`, res.server.ms, 'ms', res.peer.ms, what);
+    row(S10, 'ksym decode --json: CPU time (user + system)', res.cli.cpu, 'ms', res.peer.cpu, 'decode_stacktrace.sh with its nm/addr2line');
+    row(
+      S10,
+      'ksym/decodeLog: server CPU time (user + system)',
+      res.server.cpu,
+      'ms',
+      res.peer.cpu,
+      'decode_stacktrace.sh with its nm/addr2line',
+    );
   }
 }
 
