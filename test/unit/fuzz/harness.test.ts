@@ -40,6 +40,8 @@ import { findKlpRefs, lineStarts } from '../../../server/src/core/livepatch/text
 import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { DwarfReader } from '../../../server/src/core/dwarf/reader';
 import { bytesSource } from '../../../server/src/core/dwarf/source';
+import { inlinedInto } from '../../../server/src/core/dwarf/inlinedInto';
+import { readKfuncSets } from '../../../server/src/core/trace/btfIds';
 import { ROOT } from '../../helpers/corpus';
 
 const core = {
@@ -77,6 +79,8 @@ const core = {
   extractKlpC,
   DwarfReader,
   bytesSource,
+  inlinedInto,
+  readKfuncSets,
 };
 
 interface Row {
