@@ -608,7 +608,8 @@ export function traceFunction(input: TraceInput): TraceReport {
     const bits = sets.reduce((a, e) => a | e.flags, 0) >>> 0;
     flags = kfuncFlagNames(bits, facts.release ?? configRelease(facts.config));
     notes.push(
-      `kfunc set${sets.length > 1 ? 's' : ''} ${sets.map((e) => e.set).join(', ')} (.BTF_ids); the program types that may call it are registered in code (register_btf_kfunc_id_set), not recorded in the ELF`,
+      `kfunc set${sets.length > 1 ? 's' : ''} ${sets.map((e) => e.set).join(', ')} (.BTF_ids); ` +
+        'the program types that may call it are registered in code (register_btf_kfunc_id_set), not recorded in the ELF',
     );
   } else if (kfunc) {
     const f = facts.kfuncFlags?.(name);
