@@ -297,7 +297,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       ['peer', 'decode_stacktrace.sh'],
     ])
       console.log(
-        `${what.padEnd(30)} ${res[k].ms.toFixed(0).padStart(8)} ms wall ${res[k].cpu.toFixed(0).padStart(8)} ms cpu   file:line for ${res[k].lines}/${res.frames} frames`,
+        `${what.padEnd(30)} ${res[k].ms.toFixed(0).padStart(8)} ms wall ${res[k].cpu.toFixed(0).padStart(8)} ms cpu   ` +
+          `file:line for ${res[k].lines}/${res.frames} frames`,
       );
     const ratio = (a, b) => `${(a.ms / b.ms).toFixed(3)}x wall, ${(a.cpu / b.cpu).toFixed(3)}x cpu`;
     console.log(`ratio ksym-CLI/peer:    ${ratio(res.cli, res.peer)}`);
