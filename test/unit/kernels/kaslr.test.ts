@@ -55,8 +55,12 @@ describe.skipIf(!haveMap)('KASLR shift inferred from [<addr>] frames against Deb
     expect(inf.vmlinux.learned?.basis).toBe('confirmed');
     expect(inf.vmlinux.learned?.symbols).toEqual(['ksys_read', 'vfs_read', '__x64_sys_read', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
     expect(inf.vmlinux.problems).toEqual([]);
-    // drbd is not in a System.map: no module shift.
+    // drbd is not in a System.map: no module shift, and no problem either — the module is
+    // placed from its .ko, so an index without it says nothing about the log's kernel
+    // (a decode of a log with [mod] frames against System.map + --module reported it).
     expect(inf.modules.get('drbd')?.learned).toBeUndefined();
+    expect(inf.modules.get('drbd')?.problems).toEqual([]);
+    expect(addressShift(undefined, inf, lookup).problems).toEqual([]);
 
     const { shift } = addressShift(undefined, inf, lookup);
     const text = fromMap(map, '_text').address;

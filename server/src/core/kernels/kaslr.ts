@@ -191,8 +191,11 @@ export function inferKaslr(pairs: readonly FramePair[], lookup: SymbolLookup): K
     l.push(p);
   }
   for (const [m, ps] of byMod) {
-    if (!lookup.module) {
-      modules.set(m, { problems: [`${m}: the index has no module addresses`], unknown: [] });
+    // An index with no symbols of this module at all (a System.map, a snapshot taken without
+    // it) says nothing about the log's kernel: the module is placed from its own .ko by the
+    // module store, so there is no shift to learn here and nothing to report.
+    if (!lookup.module || (lookup.moduleRange && lookup.moduleRange(m) === undefined)) {
+      modules.set(m, { problems: [], unknown: [] });
       continue;
     }
     modules.set(m, learn(ps, (p) => lookup.module!(m, p.name), m));
