@@ -16,7 +16,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGuardedSync, readGuardedText } from '../common/readGuarded';
+import { openGuarded, readGuardedSync, readGuardedText } from '../common/readGuarded';
 import { archFromMachine, archFromRelease, archFromSymbols, type Arch } from './arch';
 import type { Kernel } from './kernels';
 import { readNotesBuildId, readVmlinuxInfo, type VmlinuxInfo } from './readKernelFiles';
@@ -44,8 +44,29 @@ const list = (d: string): string[] => {
   }
 };
 
-/** Largest one-line text file read (kernel.release, /proc/version and its copies). */
+/** Largest one-line text file read (/proc/version). */
 const SMALL_TEXT = 64 << 10;
+
+/**
+ * The head of a one-line text file (kernel.release, a copy of /proc/version): at most its
+ * first SMALL_TEXT bytes, read through the guarded reader; undefined with a problem when it
+ * cannot be read.
+ */
+function headText(path: string, problems: string[]): string | undefined {
+  try {
+    const g = openGuarded(path, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'text file' });
+    try {
+      const b = new Uint8Array(Math.min(g.size, SMALL_TEXT));
+      const n = g.readAt(b, 0, 0, b.length);
+      return Buffer.from(b.buffer, 0, n).toString('utf8');
+    } finally {
+      g.close();
+    }
+  } catch (e) {
+    problems.push(`${path}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
 const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
 /** A System.map's first bytes: the one-line stub distributions ship (`ffffffffffffffff …`). */
@@ -168,7 +189,7 @@ function buildTreeKernel(dir: string): Kernel | undefined {
   if (!isFile(vmlinux) && !isFile(relFile)) return undefined;
   const problems: string[] = [];
   const k: Kernel = { label: dir, kind: 'build-tree', dir, problems };
-  if (isFile(relFile)) k.release = readGuardedText(relFile, { maxBytes: SMALL_TEXT, what: 'kernel.release file' }).trim().split('\n')[0] || undefined;
+  if (isFile(relFile)) k.release = headText(relFile, problems)?.trim().split('\n')[0] || undefined;
   if (isFile(vmlinux)) fillFromVmlinux(k, vmlinuxInfo(vmlinux, problems));
   else problems.push(`${dir}: no vmlinux (not built yet?)`);
   if (isFile(join(dir, 'System.map'))) k.symbols = { kind: 'system.map', path: join(dir, 'System.map') };
@@ -186,7 +207,7 @@ function snapshotKernel(dir: string): Kernel | undefined {
   if (!isFile(ks) || !isFile(ver)) return undefined;
   const problems: string[] = [];
   const k: Kernel = { label: dir, kind: 'snapshot', dir, problems, symbols: { kind: 'kallsyms', path: ks } };
-  const b = parseProcVersion(readGuardedText(ver, { maxBytes: SMALL_TEXT, what: 'copy of /proc/version' }));
+  const b = parseProcVersion(headText(ver, problems) ?? '');
   if (b) {
     k.release = b.release;
     k.version = b.version || undefined;
