@@ -4,10 +4,23 @@
 // outcome. `node bench/attacks.mjs [--only SUBSTR] [--budget-ms N] [--json]`.
 // It measures; the assertions live in test/hostile/. Needs `npm run build` first.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, symlinkSync, unlinkSync, renameSync, appendFileSync, writeSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  ftruncateSync,
+  closeSync,
+  unlinkSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync, constants as zc } from 'node:zlib';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/cli.js');
@@ -79,7 +92,13 @@ function lspFrame(obj) {
   const body = Buffer.from(JSON.stringify(obj));
   return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]);
 }
-const init = (opts = {}) => lspFrame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: opts } });
+const init = (opts = {}) =>
+  lspFrame({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: opts },
+  });
 /** Server attack: send `frames` after initialize; succeed when stdout contains `want` (regex) before the budget. */
 function server(opts, frames, want, env) {
   return run([SERVER, '--stdio'], {
@@ -121,14 +140,26 @@ function serverScript(opts, script, { env, rootUri = null } = {}) {
           }, 10);
           p.on('exit', () => clearInterval(iv));
         });
-      send(lspFrame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri, capabilities: {}, initializationOptions: opts } }));
+      send(
+        lspFrame({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { processId: null, rootUri, capabilities: {}, initializationOptions: opts },
+        }),
+      );
       send({ jsonrpc: '2.0', method: 'initialized', params: {} });
       script({ send, wait }).then(() => p.kill('SIGTERM'));
     },
   });
 }
 const kallsymsText = (n) =>
-  ['ffffffff81000000 T _stext', 'ffffffff81000000 T _text', ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`), 'ffffffff82000000 T _etext'].join('\n') + '\n';
+  [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000000 T _text',
+    ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`),
+    'ffffffff82000000 T _etext',
+  ].join('\n') + '\n';
 
 function sparse(name, size) {
   const f = join(dir, name);
@@ -162,16 +193,35 @@ const attacks = [
   ['huge: symbols --module 2 GiB sparse .ko', () => cli('symbols', '--module', sparse('huge.ko', 2 * 2 ** 30))],
   ['huge: stats --kallsyms 2 GiB sparse', () => cli('stats', '--kallsyms', sparse('huge.kallsyms', 2 * 2 ** 30))],
   ['bomb: symbols --module 1 GiB .ko.gz', () => cli('symbols', '--module', bomb('b.ko.gz', 'gzip -1', 1024))],
-  ['bomb: symbols --module 1 GiB .ko.zst (no content size)', () => cli('symbols', '--module', bomb('b.ko.zst', 'zstd -q -19 --no-content-size', 1024))],
+  [
+    'bomb: symbols --module 1 GiB .ko.zst (no content size)',
+    () => cli('symbols', '--module', bomb('b.ko.zst', 'zstd -q -19 --no-content-size', 1024)),
+  ],
   ['bomb: symbols --module 1 GiB .ko.xz', () => cli('symbols', '--module', bomb('b.ko.xz', 'xz -1 -T1', 1024))],
   [
     'protocol: didChangeConfiguration params null',
-    () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', method: 'workspace/didChangeConfiguration', params: null }), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7/),
+    () =>
+      server(
+        { kallsyms: [K] },
+        [
+          lspFrame({ jsonrpc: '2.0', method: 'workspace/didChangeConfiguration', params: null }),
+          lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null }),
+        ],
+        /"id":7/,
+      ),
   ],
-  ['protocol: ksym/symbolPage params null', () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', id: 7, method: 'ksym/symbolPage', params: null })], /"id":7/)],
+  [
+    'protocol: ksym/symbolPage params null',
+    () => server({ kallsyms: [K] }, [lspFrame({ jsonrpc: '2.0', id: 7, method: 'ksym/symbolPage', params: null })], /"id":7/),
+  ],
   [
     'framing: Content-Length: abc, then a request',
-    () => server({ kallsyms: [K] }, [Buffer.from('Content-Length: abc\r\n\r\n{}'), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7|never/),
+    () =>
+      server(
+        { kallsyms: [K] },
+        [Buffer.from('Content-Length: abc\r\n\r\n{}'), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })],
+        /"id":7|never/,
+      ),
   ],
   [
     'framing: Content-Length longer than the body, then end of input',
@@ -183,7 +233,15 @@ const attacks = [
         },
       }),
   ],
-  ['storm: 200 concurrent ksym/reindex (/proc/kallsyms)', () => server({ kallsyms: ['/proc/kallsyms'] }, Array.from({ length: 200 }, (_, i) => lspFrame({ jsonrpc: '2.0', id: 100 + i, method: 'ksym/reindex', params: {} })), /"id":299,/)],
+  [
+    'storm: 200 concurrent ksym/reindex (/proc/kallsyms)',
+    () =>
+      server(
+        { kallsyms: ['/proc/kallsyms'] },
+        Array.from({ length: 200 }, (_, i) => lspFrame({ jsonrpc: '2.0', id: 100 + i, method: 'ksym/reindex', params: {} })),
+        /"id":299,/,
+      ),
+  ],
   ['offset: lookup schedule+0x<300 f>', () => cli('lookup', '--kallsyms', K, 'schedule+0x' + 'f'.repeat(300))],
   ['offset: lookup schedule+0x1fffffffffffffffff', () => cli('lookup', '--kallsyms', K, 'schedule+0x1fffffffffffffffff')],
   ['repeat: stats --kallsyms K x1000', () => cli('stats', ...Array.from({ length: 1000 }, () => ['--kallsyms', K]).flat())],
@@ -225,7 +283,15 @@ const attacks = [
   ],
   [
     'framing: Content-Length missing, then a request',
-    () => server({ kallsyms: [K] }, [Buffer.from('Content-Type: application/vscode-jsonrpc\r\n\r\n{}'), lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null })], /"id":7|never/),
+    () =>
+      server(
+        { kallsyms: [K] },
+        [
+          Buffer.from('Content-Type: application/vscode-jsonrpc\r\n\r\n{}'),
+          lspFrame({ jsonrpc: '2.0', id: 7, method: 'shutdown', params: null }),
+        ],
+        /"id":7|never/,
+      ),
   ],
   [
     'protocol: textDocument/hover params null',
@@ -266,7 +332,11 @@ const attacks = [
       const ws = join(dir, 'ws');
       mkdirSync(ws, { recursive: true });
       execFileSync('sh', ['-c', `head -c 1024M /dev/zero | gzip -1 > '${join(ws, 'evil.ko.gz')}'`]);
-      return serverScript({ kallsyms: [K] }, async ({ wait }) => void (await wait(/publishDiagnostics[^\n]*evil\.ko\.gz|evil\.ko\.gz[^\n]*publishDiagnostics/)), { rootUri: `file://${ws}` });
+      return serverScript(
+        { kallsyms: [K] },
+        async ({ wait }) => void (await wait(/publishDiagnostics[^\n]*evil\.ko\.gz|evil\.ko\.gz[^\n]*publishDiagnostics/)),
+        { rootUri: `file://${ws}` },
+      );
     },
   ],
   [
@@ -275,22 +345,35 @@ const attacks = [
       // Two bundles of one size; the first run writes a code cache; the second bundle must not run the first's code.
       const cc = join(dir, 'cc.js');
       const src = ['server/src/lsp/codeCache.ts', 'server/src/codecache.ts'].map((p) => join(ROOT, p)).find(existsSync); // (the pre-issue-12 layout: codecache.ts)
-      execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [src, '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
+      execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [
+        src,
+        '--bundle',
+        '--platform=node',
+        '--format=cjs',
+        `--outfile=${cc}`,
+        '--log-level=error',
+      ]);
       const b = join(dir, 'bundle.js');
-      const body = (tag) => `module.exports = function which() { return ${JSON.stringify(tag)}; }; process.stdout.write(module.exports() + '\\n');\n`;
+      const body = (tag) =>
+        `module.exports = function which() { return ${JSON.stringify(tag)}; }; process.stdout.write(module.exports() + '\\n');\n`;
       const env = { XDG_CACHE_HOME: join(dir, 'xdg') };
       writeFileSync(b, body('AAAA'));
-      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], { env: { ...process.env, ...env } });
+      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], {
+        env: { ...process.env, ...env },
+      });
       writeFileSync(b, body('BBBB'));
       return run(['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(b)})`], { env });
     },
   ],
   ...[true, false].map((cancel) => [
-    cancel ? 'cancel: ksym/reindex of 6 × 400,000 symbols, cancelled as it starts' : 'cancel: the same ksym/reindex, not cancelled (baseline)',
+    cancel
+      ? 'cancel: ksym/reindex of 6 × 400,000 symbols, cancelled as it starts'
+      : 'cancel: the same ksym/reindex, not cancelled (baseline)',
     () => {
       // Six sources: each one read and parsed is a step of the cooperative build.
       const big = join(dir, 'big0.kallsyms');
-      if (!existsSync(big)) writeFileSync(big, execFileSync(process.execPath, [join(ROOT, 'bench/gen-kallsyms.mjs'), '400000'], { maxBuffer: 1 << 30 }));
+      if (!existsSync(big))
+        writeFileSync(big, execFileSync(process.execPath, [join(ROOT, 'bench/gen-kallsyms.mjs'), '400000'], { maxBuffer: 1 << 30 }));
       const files = [big, ...[1, 2, 3, 4, 5].map((i) => join(dir, `big${i}.kallsyms`))];
       for (const f of files.slice(1)) if (!existsSync(f)) copyFileSync(big, f);
       let note = '';
@@ -312,7 +395,12 @@ const attacks = [
     'c1: lookup prints a name with ESC/CSI bytes',
     () => {
       const f = join(dir, 'evil.kallsyms');
-      writeFileSync(f, Buffer.concat([Buffer.from('ffffffff81000000 T _stext\nffffffff81001000 T evil\x1b[31m\x9b2J\nffffffff81002000 T _etext\n', 'latin1')]));
+      writeFileSync(
+        f,
+        Buffer.concat([
+          Buffer.from('ffffffff81000000 T _stext\nffffffff81001000 T evil\x1b[31m\x9b2J\nffffffff81002000 T _etext\n', 'latin1'),
+        ]),
+      );
       return cli('lookup', '--kallsyms', f, 'ffffffff81001004');
     },
   ],
@@ -325,7 +413,16 @@ for (const [name, fn] of attacks) {
   const outcome = r.timedOut ? `HANG (killed at ${budget} ms)` : r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
   const answer = /"id":7,[^\n]{0,140}/.exec(r.out)?.[0];
   const msg = r.note || answer || ((r.err || r.out).split('\n').find((l) => l.trim()) ?? '');
-  rows.push({ name, ms: Math.round(r.ms), peakMiB: +(r.peak / 2 ** 20).toFixed(1), outcome, message: msg.slice(0, 160).replace(/[\x00-\x1f\x7f-\x9f]/g, '?') });
-  if (!asJson) console.log(`${name.padEnd(58)} ${String(Math.round(r.ms)).padStart(6)} ms ${(r.peak / 2 ** 20).toFixed(0).padStart(6)} MiB  ${outcome}  ${rows.at(-1).message}`);
+  rows.push({
+    name,
+    ms: Math.round(r.ms),
+    peakMiB: +(r.peak / 2 ** 20).toFixed(1),
+    outcome,
+    message: msg.slice(0, 160).replace(/[\x00-\x1f\x7f-\x9f]/g, '?'),
+  });
+  if (!asJson)
+    console.log(
+      `${name.padEnd(58)} ${String(Math.round(r.ms)).padStart(6)} ms ${(r.peak / 2 ** 20).toFixed(0).padStart(6)} MiB  ${outcome}  ${rows.at(-1).message}`,
+    );
 }
 if (asJson) console.log(JSON.stringify(rows, null, 1));

@@ -47,7 +47,8 @@ function timed(cmd, args, input) {
 export async function runDwarfBench({ quick = QUICK, log = console.error } = {}) {
   const runs = quick ? 1 : RUNS;
   const rows = [];
-  const row = (figure, value, unit, baseline, baselineWhat, target, ok) => rows.push({ figure, value, unit, baseline, baselineWhat, ratio: baseline ? value / baseline : undefined, target, ok });
+  const row = (figure, value, unit, baseline, baselineWhat, target, ok) =>
+    rows.push({ figure, value, unit, baseline, baselineWhat, ratio: baseline ? value / baseline : undefined, target, ok });
   let abi;
   try {
     abi = readFileSync(join(DATA, 'current'), 'utf8').trim();
@@ -63,10 +64,20 @@ export async function runDwarfBench({ quick = QUICK, log = console.error } = {})
   const tmp = mkdtempSync(join(tmpdir(), 'ksym-dwarf-bench-'));
   try {
     const reader = join(tmp, 'reader.cjs');
-    await build({ entryPoints: [join(ROOT, 'server/src/core/dwarf/readFile.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: reader, logLevel: 'warning' });
+    await build({
+      entryPoints: [join(ROOT, 'server/src/core/dwarf/readFile.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: reader,
+      logLevel: 'warning',
+    });
     // The ksym side: one process, addresses from a file, every lookup's frames counted (so none is skipped).
     const driver = join(tmp, 'driver.cjs');
-    writeFileSync(driver, `
+    writeFileSync(
+      driver,
+      `
 const { readDwarfFile } = require(${JSON.stringify(reader)});
 const [file, list, mode] = process.argv.slice(2);
 const r = readDwarfFile(file);
@@ -96,7 +107,8 @@ if (mode === 'sections') {
   for (const l of lines) { const k = r.lookup(BigInt(l)); if (k.kind === 'found') frames += k.frames.length; }
 }
 process.stdout.write(JSON.stringify({ frames, ms: performance.now() - t0, units: r.unitsDecoded }));
-`);
+`,
+    );
     // 1. vmlinux: 5,000 random text addresses (System.map _stext.._etext)
     const map = readFileSync(join(dir, `System.map-${abi}`), 'latin1');
     const stext = BigInt('0x' + /^([0-9a-f]+) T _stext$/m.exec(map)[1]);
@@ -108,13 +120,16 @@ process.stdout.write(JSON.stringify({ frames, ms: performance.now() - t0, units:
     writeFileSync(list, addrs.join('\n') + '\n');
     if (hasCmd('llvm-symbolizer')) {
       log('dwarf bench: 5,000 vmlinux addresses, ksym vs llvm-symbolizer');
-      const k = [], l = [];
+      const k = [],
+        l = [];
       for (let i = 0; i < runs; i++) {
         k.push(timed(process.execPath, [driver, vmlinux, list]));
         l.push(timed('llvm-symbolizer', ['--inlining', '--output-style=JSON', `--obj=${vmlinux}`], addrs.join('\n') + '\n'));
       }
-      const km = median(k.map((x) => x.ms)), lm = median(l.map((x) => x.ms));
-      const kr = median(k.map((x) => x.rssMB)), lr = median(l.map((x) => x.rssMB));
+      const km = median(k.map((x) => x.ms)),
+        lm = median(l.map((x) => x.ms));
+      const kr = median(k.map((x) => x.rssMB)),
+        lr = median(l.map((x) => x.rssMB));
       row('vmlinux, 5,000 addresses in one process: time', km, 'ms', lm, 'llvm-symbolizer --inlining', '≤ 0.5x', km <= 0.5 * lm);
       row('vmlinux, 5,000 addresses in one process: peak RSS', kr, 'MB', lr, 'llvm-symbolizer --inlining', '≤ 0.5x', kr <= 0.5 * lr);
       const inner = JSON.parse(k[0].stdout);
@@ -131,12 +146,14 @@ process.stdout.write(JSON.stringify({ frames, ms: performance.now() - t0, units:
       const l2 = join(tmp, 'xfs.txt');
       writeFileSync(l2, offs.map((o) => `.text ${o}`).join('\n') + '\n');
       log('dwarf bench: 1,000 xfs.ko .text addresses, ksym vs addr2line -j .text');
-      const k = [], a = [];
+      const k = [],
+        a = [];
       for (let i = 0; i < runs; i++) {
         k.push(timed(process.execPath, [driver, xfs, l2, 'sections']));
         a.push(timed('addr2line', ['-f', '-i', '-j', '.text', '-e', xfs], offs.map((o) => '0x' + o).join('\n') + '\n'));
       }
-      const km = median(k.map((x) => x.ms)), am = median(a.map((x) => x.ms));
+      const km = median(k.map((x) => x.ms)),
+        am = median(a.map((x) => x.ms));
       row('xfs.ko, 1,000 .text addresses in one process: time', km, 'ms', am, 'addr2line -f -i -j .text', '≤ 0.5x', km <= 0.5 * am);
     } else log('dwarf bench: xfs.ko or addr2line missing, module row skipped');
 
@@ -148,9 +165,26 @@ process.stdout.write(JSON.stringify({ frames, ms: performance.now() - t0, units:
       writeFileSync(l3, wa.join('\n') + '\n');
       const res = [];
       for (let i = 0; i < runs; i++) res.push(JSON.parse(timed(process.execPath, [driver, vmlinux, l3, 'warm']).stdout));
-      const first = median(res.map((x) => x.first)), later = median(res.map((x) => x.later));
-      row(`warm reader: first line in a never-read unit (median of ${res[0].nFirst}; p90 ${median(res.map((x) => x.firstP90)).toFixed(1)} ms)`, first, 'ms', undefined, '', '< 30 ms', first < 30);
-      row(`warm reader: later frames of the same unit (median of ${res[0].nLater}; p90 ${median(res.map((x) => x.laterP90)).toFixed(2)} ms)`, later, 'ms', undefined, '', '< 2 ms', later < 2);
+      const first = median(res.map((x) => x.first)),
+        later = median(res.map((x) => x.later));
+      row(
+        `warm reader: first line in a never-read unit (median of ${res[0].nFirst}; p90 ${median(res.map((x) => x.firstP90)).toFixed(1)} ms)`,
+        first,
+        'ms',
+        undefined,
+        '',
+        '< 30 ms',
+        first < 30,
+      );
+      row(
+        `warm reader: later frames of the same unit (median of ${res[0].nLater}; p90 ${median(res.map((x) => x.laterP90)).toFixed(2)} ms)`,
+        later,
+        'ms',
+        undefined,
+        '',
+        '< 2 ms',
+        later < 2,
+      );
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -161,7 +195,10 @@ process.stdout.write(JSON.stringify({ frames, ms: performance.now() - t0, units:
 function print(rows) {
   const fmt = (v) => (v === undefined ? '' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
   console.log('figure | ksym | baseline | ratio | target | met?');
-  for (const x of rows) console.log(`${x.figure} | ${fmt(x.value)} ${x.unit} | ${x.baseline === undefined ? '—' : `${fmt(x.baseline)} ${x.unit} (${x.baselineWhat})`} | ${x.ratio === undefined ? '—' : x.ratio.toFixed(2) + 'x'} | ${x.target} | ${x.ok ? 'met' : 'missed'}`);
+  for (const x of rows)
+    console.log(
+      `${x.figure} | ${fmt(x.value)} ${x.unit} | ${x.baseline === undefined ? '—' : `${fmt(x.baseline)} ${x.unit} (${x.baselineWhat})`} | ${x.ratio === undefined ? '—' : x.ratio.toFixed(2) + 'x'} | ${x.target} | ${x.ok ? 'met' : 'missed'}`,
+    );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -26,7 +26,13 @@ function gccSeeds() {
   const out = [];
   try {
     writeFileSync(join(dir, 'f.c'), SRC);
-    for (const [name, flags] of [['o5', ['-gdwarf-5', '-c']], ['o4', ['-gdwarf-4', '-c']], ['oz', ['-gdwarf-5', '-gz=zlib', '-c']], ['x5', ['-gdwarf-5']], ['x4', ['-gdwarf-4', '-gz=zlib-gnu']]]) {
+    for (const [name, flags] of [
+      ['o5', ['-gdwarf-5', '-c']],
+      ['o4', ['-gdwarf-4', '-c']],
+      ['oz', ['-gdwarf-5', '-gz=zlib', '-c']],
+      ['x5', ['-gdwarf-5']],
+      ['x4', ['-gdwarf-4', '-gz=zlib-gnu']],
+    ]) {
       const f = join(dir, name);
       try {
         execFileSync('gcc', ['-g', '-O2', ...flags, '-o', f, join(dir, 'f.c')], { stdio: 'ignore' });
@@ -59,7 +65,23 @@ export function dwarfTarget(core, _corpus, root) {
   const seeds = [...gccSeeds(), ...realSeeds(root ?? process.cwd())];
   // A minimal ELF header so that the target runs without gcc (and mutations reach the section table).
   if (!seeds.length) seeds.push(bytesOf('\x7fELF\x02\x01\x01' + '\0'.repeat(9) + '\x01\0\x3e\0' + '\0'.repeat(44)));
-  const dict = dictOf(['.debug_info', '.debug_line', '.debug_abbrev', '.debug_rnglists', '.debug_ranges', '.zdebug_info', 'ZLIB', '\x7fELF', '\xff\xff\xff\xff', '\0\0\0\0', '\x05\0', '\x04\0', '\x11\x01', '\x55\x17', '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01']);
+  const dict = dictOf([
+    '.debug_info',
+    '.debug_line',
+    '.debug_abbrev',
+    '.debug_rnglists',
+    '.debug_ranges',
+    '.zdebug_info',
+    'ZLIB',
+    '\x7fELF',
+    '\xff\xff\xff\xff',
+    '\0\0\0\0',
+    '\x05\0',
+    '\x04\0',
+    '\x11\x01',
+    '\x55\x17',
+    '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01',
+  ]);
   return {
     name: 'dwarf',
     seeds: seeds.length,

@@ -2,7 +2,22 @@
 // otherwise), how an input is generated from (rng, seeds), and how it is run.
 // `core` is the parser API (from the esbuild bundle of server/src/core, or from
 // the TypeScript sources under vitest): see fuzz/core-entry.mjs.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync, truncateSync, appendFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  openSync,
+  ftruncateSync,
+  closeSync,
+  truncateSync,
+  appendFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { gzipSync, deflateRawSync } from 'node:zlib';
@@ -731,7 +746,22 @@ function guardedTarget(core) {
   const devLink = join(dir, 'dev-link');
   symlinkSync('/dev/zero', devLink);
   const file = join(dir, 'file');
-  const kinds = ['bytes', 'bytes', 'bytes', 'sparse', 'shrink', 'grow', 'fifo', '/dev/zero', '/dev/null', 'dir', 'link', 'devlink', '/proc/self/maps', 'missing'];
+  const kinds = [
+    'bytes',
+    'bytes',
+    'bytes',
+    'sparse',
+    'shrink',
+    'grow',
+    'fifo',
+    '/dev/zero',
+    '/dev/null',
+    'dir',
+    'link',
+    'devlink',
+    '/proc/self/maps',
+    'missing',
+  ];
   return {
     name: 'guarded',
     seeds: 1,
@@ -767,12 +797,14 @@ function guardedTarget(core) {
           }
         } else out = core.readGuardedSync(path, opts);
         if (out.length > maxBytes) throw new Error(`read ${out.length} bytes past the ${maxBytes} limit (${kind})`);
-        if (sizeAtOpen !== undefined && out.length > sizeAtOpen) throw new Error(`read ${out.length} bytes of a file of ${sizeAtOpen} at open (${kind})`);
+        if (sizeAtOpen !== undefined && out.length > sizeAtOpen)
+          throw new Error(`read ${out.length} bytes of a file of ${sizeAtOpen} at open (${kind})`);
         if (kind === 'bytes' && Buffer.compare(Buffer.from(out), Buffer.from(bytes)) !== 0) throw new Error('bytes differ');
         if (['fifo', '/dev/zero', '/dev/null', 'dir', 'devlink', 'missing', 'sparse'].includes(kind)) throw new Error(`${kind} was read`);
         return out.length;
       } catch (e) {
-        if (e instanceof core.GuardedReadError || e instanceof core.FormatError || (e && typeof e.code === 'string' && e.syscall)) return -1;
+        if (e instanceof core.GuardedReadError || e instanceof core.FormatError || (e && typeof e.code === 'string' && e.syscall))
+          return -1;
         throw e;
       }
     },
@@ -864,11 +896,29 @@ function identityTarget(core, corpus) {
   ]);
   const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
   const idx = core.buildIndex([
-    sm ? { file: 'System.map', bytes: sm, kind: 'system.map' } : { file: 'x', bytes: bytesOf('ffffffff81000000 T _text\nffffffff81000100 T foo\n'), kind: 'kallsyms' },
+    sm
+      ? { file: 'System.map', bytes: sm, kind: 'system.map' }
+      : { file: 'x', bytes: bytesOf('ffffffff81000000 T _text\nffffffff81000100 T foo\n'), kind: 'kallsyms' },
   ]);
   const kernels = [
-    { label: '6.1.0-56-amd64', kind: 'distribution', dir: '/k', release: '6.1.0-56-amd64', version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)', arch: 'x86_64', problems: [] },
-    { label: 'arm', kind: 'snapshot', dir: '/a', release: '5.9.0', arch: 'arm64', buildId: '0123456789abcdef0123456789abcdef01234567', problems: [] },
+    {
+      label: '6.1.0-56-amd64',
+      kind: 'distribution',
+      dir: '/k',
+      release: '6.1.0-56-amd64',
+      version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)',
+      arch: 'x86_64',
+      problems: [],
+    },
+    {
+      label: 'arm',
+      kind: 'snapshot',
+      dir: '/a',
+      release: '5.9.0',
+      arch: 'arm64',
+      buildId: '0123456789abcdef0123456789abcdef01234567',
+      problems: [],
+    },
     { label: 'running', kind: 'running', dir: 'running', problems: [] },
   ];
   return {
@@ -883,7 +933,8 @@ function identityTarget(core, corpus) {
       const text = textOf(bytes, r);
       const lk = core.kernelForLog(text, r.chance(0.8) ? kernels : [], { maxLines: r.chance(0.1) ? r.int(50) : undefined });
       const s = core.logShift(text, idx, lk.identity.kaslr?.value, r.chance(0.5) ? undefined : 0x1000n);
-      for (const a of [0xffffffff81000000n, 0xffffffffc0b2661fn, BigInt(r.int(1 << 30))]) s.shift.toIndex(a, r.chance(0.3) ? 'drbd' : undefined);
+      for (const a of [0xffffffff81000000n, 0xffffffffc0b2661fn, BigInt(r.int(1 << 30))])
+        s.shift.toIndex(a, r.chance(0.3) ? 'drbd' : undefined);
       return lk.identity.linesScanned + s.problems.length + lk.diagnostics.length;
     },
   };
@@ -900,7 +951,9 @@ function kernelDirTarget(core, corpus) {
   const sm = read(join(corpus, 'debian-6.1.0-56-amd64/System.map-6.1.0-56-amd64'));
   const notes = read('/sys/kernel/notes');
   const seeds = [
-    bytesOf('Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)\n'),
+    bytesOf(
+      'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-15)\n',
+    ),
     bytesOf('vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions \0name=drbd\0'),
     bytesOf('ffffffff81000000 T _text\nffffffffc0100000 t foo\t[drbd]\n'),
     sm ? sm.subarray(0, 64 << 10) : bytesOf('ffffffff81000000 T _text\n'),
@@ -908,7 +961,13 @@ function kernelDirTarget(core, corpus) {
   ];
   const rel = ['6.1.0-56-amd64', '5.17.0-syzkaller', '6.18.44', '', '..', 'a/b', '6.1.0-56-amd64\n'];
   const layouts = [
-    (R) => [`usr/lib/debug/boot/vmlinux-${R}`, `usr/lib/debug/boot/System.map-${R}`, `usr/lib/debug/lib/modules/${R}/kernel/drbd.ko`, `boot/System.map-${R}`, `boot/config-${R}`],
+    (R) => [
+      `usr/lib/debug/boot/vmlinux-${R}`,
+      `usr/lib/debug/boot/System.map-${R}`,
+      `usr/lib/debug/lib/modules/${R}/kernel/drbd.ko`,
+      `boot/System.map-${R}`,
+      `boot/config-${R}`,
+    ],
     () => ['vmlinux', 'System.map', 'include/config/kernel.release', 'drivers/block/drbd/drbd.ko', 'Module.symvers'],
     () => ['kallsyms', 'version', 'btf/vmlinux', 'notes', 'modules/drbd.ko'],
   ];
@@ -917,7 +976,13 @@ function kernelDirTarget(core, corpus) {
     name: 'kerneldir',
     seeds: seeds.length,
     gen(r) {
-      return mutate(r.pick(seeds), r, dictOf(['Linux version ', 'vermagic=', ' SMP ', '-amd64', '#1 ', 'GNU\0', '\t[', ']']), () => r.pick(seeds), 8);
+      return mutate(
+        r.pick(seeds),
+        r,
+        dictOf(['Linux version ', 'vermagic=', ' SMP ', '-amd64', '#1 ', 'GNU\0', '\t[', ']']),
+        () => r.pick(seeds),
+        8,
+      );
     },
     run(bytes, r) {
       // The pure parsers, on the bytes themselves.

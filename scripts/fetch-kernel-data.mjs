@@ -22,7 +22,15 @@ const cacheDir = join(root, '.cache', 'kernel-data');
 const force = process.argv.includes('--force');
 
 /** Modules extracted (path under kernel/ without the .ko): big, medium and small ones. */
-const MODULES = ['fs/xfs/xfs', 'drivers/block/drbd/drbd', 'fs/f2fs/f2fs', 'drivers/block/loop', 'fs/fat/vfat', 'net/ipv4/tcp_bbr', 'drivers/char/hw_random/virtio-rng'];
+const MODULES = [
+  'fs/xfs/xfs',
+  'drivers/block/drbd/drbd',
+  'fs/f2fs/f2fs',
+  'drivers/block/loop',
+  'fs/fat/vfat',
+  'net/ipv4/tcp_bbr',
+  'drivers/char/hw_random/virtio-rng',
+];
 
 function die(msg) {
   console.error(`fetch-kernel-data: ${msg}`);
@@ -57,7 +65,8 @@ if (!dbgPkg) {
   run('apt-get', ['update', '-qq']);
   dbgPkg = dependsOf('linux-image-amd64-dbg');
 }
-if (!dbgPkg) die('apt-cache depends linux-image-amd64-dbg gives no linux-image-*-dbg dependency (is the Debian archive configured and reachable?)');
+if (!dbgPkg)
+  die('apt-cache depends linux-image-amd64-dbg gives no linux-image-*-dbg dependency (is the Debian archive configured and reachable?)');
 const abi = dbgPkg.replace(/^linux-image-/, '').replace(/-dbg$/, '');
 console.log(`fetch-kernel-data: linux-image-amd64-dbg depends on ${dbgPkg} today (ABI ${abi})`);
 
@@ -82,21 +91,26 @@ function download(pkg) {
   run('apt-get', ['download', '-q', pkg], { cwd: debDir, stdio: ['ignore', 'pipe', 'pipe'] });
   deb = findDeb(pkg);
   if (!deb) die(`apt-get download ${pkg} produced no .deb in ${debDir}`);
-  console.log(`fetch-kernel-data: downloaded ${deb} (${(statSync(join(debDir, deb)).size / 1e6).toFixed(0)} MB, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  console.log(
+    `fetch-kernel-data: downloaded ${deb} (${(statSync(join(debDir, deb)).size / 1e6).toFixed(0)} MB, ${((Date.now() - t) / 1000).toFixed(1)} s)`,
+  );
   return join(debDir, deb);
 }
 
 /** Extract members (paths as listed by dpkg-deb, "./usr/...") into a temp dir, then move them to their targets. */
 function extract(deb, pairs) {
   const todo = pairs.filter(([, dest]) => force || !existsSync(dest));
-  for (const [, dest] of pairs.filter((p) => !todo.includes(p))) console.log(`fetch-kernel-data: ${dest.slice(root.length + 1)} present, skipped`);
+  for (const [, dest] of pairs.filter((p) => !todo.includes(p)))
+    console.log(`fetch-kernel-data: ${dest.slice(root.length + 1)} present, skipped`);
   if (!todo.length) return;
   const tmp = join(cacheDir, `.extract-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const t = Date.now();
   console.log(`fetch-kernel-data: extracting ${todo.length} member(s) from ${deb.slice(root.length + 1)}`);
-  const r = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$@"', deb, tmp, ...todo.map(([m]) => m)], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$@"', deb, tmp, ...todo.map(([m]) => m)], {
+    encoding: 'utf8',
+  });
   for (const [member, dest] of todo) {
     const src = join(tmp, member);
     if (!existsSync(src)) {
@@ -125,7 +139,10 @@ const imgPkg = `linux-image-${abi}-unsigned`;
 const imgOk = spawnSync('apt-cache', ['show', imgPkg], { stdio: 'ignore' }).status === 0;
 if (imgOk) {
   const imgDeb = download(imgPkg);
-  const listing = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -t', imgDeb], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n');
+  const listing = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -t', imgDeb], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  }).split('\n');
   const pairs = [];
   for (const m of MODULES) {
     const hit = listing.find((l) => l.startsWith(`./lib/modules/${abi}/kernel/${m}.ko`));
@@ -142,7 +159,9 @@ const btfOut = join(outDir, `vmlinux-${abi}.btf`);
 if (force || !existsSync(btfOut)) {
   if (have('objcopy')) {
     run('objcopy', ['--dump-section', `.BTF=${btfOut}`, join(outDir, `vmlinux-${abi}`), '/dev/null']);
-    console.log(`fetch-kernel-data: wrote ${btfOut.slice(root.length + 1)} (${(statSync(btfOut).size / 1e6).toFixed(1)} MB, objcopy --dump-section .BTF)`);
+    console.log(
+      `fetch-kernel-data: wrote ${btfOut.slice(root.length + 1)} (${(statSync(btfOut).size / 1e6).toFixed(1)} MB, objcopy --dump-section .BTF)`,
+    );
   } else console.log('fetch-kernel-data: objcopy (binutils) is not installed: the vmlinux BTF was not extracted');
 }
 

@@ -32,7 +32,9 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
     const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', LOOP], { encoding: 'utf8' }))![1];
     const syms = readelfSymbols(LOOP);
     const s = syms.find((r) => r.name === 'loop_set_status_from_info' && r.type === 'FUNC')!;
-    const next = syms.filter((r) => r.ndx === s.ndx && r.value > s.value && r.name !== '' && r.type !== 'SECTION').reduce((m, r) => Math.min(m, r.value), Infinity);
+    const next = syms
+      .filter((r) => r.ndx === s.ndx && r.value > s.value && r.name !== '' && r.type !== 'SECTION')
+      .reduce((m, r) => Math.min(m, r.value), Infinity);
     const size = next - s.value;
     // A kernel directory with the System.map only: the module has to come from debuginfod.
     const kdir = join(dir, 'kernel');
@@ -53,7 +55,14 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
     mkdirSync(srv);
     copyFileSync(LOOP, join(srv, 'loop.ko')); // debuginfod -F does not follow symlinks
     const runner = join(dir, 'runner.cjs');
-    buildSync({ entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: runner, logLevel: 'error' });
+    buildSync({
+      entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: runner,
+      logLevel: 'error',
+    });
     const port = 8003;
     const argv = [CLI, 'decode', '--kernel', kdir, '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];
     const cfg = {
@@ -66,18 +75,25 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
       unknownId: unknown,
       cli: { before: [argv, argv], after: [argv] },
     };
-    const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)], {
-      encoding: 'utf8',
-      timeout: 240000,
-      maxBuffer: 64 << 20,
-    });
+    const r = spawnSync(
+      'unshare',
+      ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
+      {
+        encoding: 'utf8',
+        timeout: 240000,
+        maxBuffer: 64 << 20,
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out.error, out.stderr).toBeUndefined();
     type Run = { status: number; stdout: string; stderr: string };
     const check = (run: Run) => {
       expect(run.status, run.stderr).toBe(0);
-      const j = JSON.parse(run.stdout) as { kernel: { problems: string[] }; tokens: { name: string | null; offset: number; size: number; module: string; matchesLog: boolean; text: string }[] };
+      const j = JSON.parse(run.stdout) as {
+        kernel: { problems: string[] };
+        tokens: { name: string | null; offset: number; size: number; module: string; matchesLog: boolean; text: string }[];
+      };
       const t = j.tokens.find((x) => x.text.startsWith('loop_set_status_from_info'))!;
       expect(t).toMatchObject({ name: 'loop_set_status_from_info', offset: 0x10, size, module: 'loop', matchesLog: true });
       expect(j.kernel.problems.some((p) => p.includes(`ghost ${unknown}`))).toBe(true);

@@ -20,16 +20,31 @@ import { placeCopy } from '../unit/dwarf/placed';
 import { pick, returnAddresses, rng, textSymbols } from '../unit/dwarf/samples';
 
 const cli = process.env.KSYM_TEST_CLI ?? CLI;
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
 
-interface Src { function: string; file: string; line: number; column: number | null; path: string | null }
-interface Row { query: string; address: string | null; name: string | null; module: string | null; source?: Src[]; sourceProblem?: string }
+interface Src {
+  function: string;
+  file: string;
+  line: number;
+  column: number | null;
+  path: string | null;
+}
+interface Row {
+  query: string;
+  address: string | null;
+  name: string | null;
+  module: string | null;
+  source?: Src[];
+  sourceProblem?: string;
+}
 
 /** llvm's chain in ksym's JSON terms (the outermost name is the symbol: compared apart). */
 const chainOf = (o: OracleFrame[]) => o.map((f) => `${f.function}@${f.file}:${f.line}:${f.column || null}`);
 const chainMine = (s: Src[]) => s.map((f) => `${f.function}@${f.file}:${f.line}:${f.column}`);
 function sameChain(s: Src[], o: OracleFrame[]): boolean {
-  const a = chainMine(s), b = chainOf(o);
+  const a = chainMine(s),
+    b = chainOf(o);
   if (a.length !== b.length) return false;
   // outermost: file/line/column only (llvm prints the symbol table's name, ksym the kernel's)
   return a.every((x, i) => (i === a.length - 1 ? x.replace(/^[^@]*/, '') === b[i].replace(/^[^@]*/, '') : x === b[i]));
@@ -47,13 +62,20 @@ if (!fixture) console.warn('skipping CLI source-line fixture tests: gcc, nm or l
 
 describe.skipIf(!fixture)('ksym lookup --vmlinux on a gcc fixture', () => {
   const dir = fixture ? mkdtempSync(join(tmpdir(), 'ksym-cli-src-')) : '';
-  const exe = join(dir, 'fx'), map = join(dir, 'System.map-fx');
+  const exe = join(dir, 'fx'),
+    map = join(dir, 'System.map-fx');
   beforeAll(() => {
     if (!process.env.KSYM_TEST_CLI) assertBuilt();
     writeFileSync(join(dir, 'fx.c'), SRC);
     execFileSync('gcc', ['-g', '-O2', '-no-pie', '-Wl,--defsym,_text=main', '-o', exe, join(dir, 'fx.c')]);
     const nm = execFileSync('nm', ['-n', exe], { encoding: 'utf8' });
-    writeFileSync(map, nm.split('\n').filter((l) => /^[0-9a-f]{16} [tTdDbBrR] /.test(l)).join('\n') + '\n');
+    writeFileSync(
+      map,
+      nm
+        .split('\n')
+        .filter((l) => /^[0-9a-f]{16} [tTdDbBrR] /.test(l))
+        .join('\n') + '\n',
+    );
   });
 
   it('--json: every answer has a source array matching llvm-symbolizer, innermost first', () => {
@@ -62,7 +84,10 @@ describe.skipIf(!fixture)('ksym lookup --vmlinux on a gcc fixture', () => {
     const r = run(['lookup', '--kallsyms', map, '--vmlinux', exe, '--json', ...qs]);
     expect(r.stderr).toBe('');
     const rows = JSON.parse(r.stdout) as Row[];
-    const o = llvmSymbolize(exe, rows.map((x) => '0x' + x.address));
+    const o = llvmSymbolize(
+      exe,
+      rows.map((x) => '0x' + x.address),
+    );
     let inlined = 0;
     rows.forEach((x, i) => {
       expect(Object.keys(x)).toEqual(expect.arrayContaining(['query', 'address', 'name', 'source']));
@@ -80,11 +105,15 @@ describe.skipIf(!fixture)('ksym lookup --vmlinux on a gcc fixture', () => {
     const s = j[0].source!;
     expect(t[0]).toMatch(new RegExp(`^${j[0].address} g3\\+0x7/0x[0-9a-f]+ ${s[0].path ?? s[0].file}:${s[0].line}$`.replace(/\./g, '\\.')));
     expect(t.length).toBe(s.length);
-    for (let i = 1; i < s.length; i++) expect(t[i]).toBe(`    ${s[i - 1].function} inlined into ${s[i].function} at ${s[i].path ?? s[i].file}:${s[i].line}`);
+    for (let i = 1; i < s.length; i++)
+      expect(t[i]).toBe(`    ${s[i - 1].function} inlined into ${s[i].function} at ${s[i].path ?? s[i].file}:${s[i].line}`);
   });
 
   it('a symbol table of another build is refused: source [] and the reason', () => {
-    const moved = readFileSync(map, 'utf8').replace(/^([0-9a-f]{16})( [tT] g\d+)$/gm, (_, a: string, rest: string) => (BigInt('0x' + a) + 0x10n).toString(16).padStart(16, '0') + rest);
+    const moved = readFileSync(map, 'utf8').replace(
+      /^([0-9a-f]{16})( [tT] g\d+)$/gm,
+      (_, a: string, rest: string) => (BigInt('0x' + a) + 0x10n).toString(16).padStart(16, '0') + rest,
+    );
     const other = join(dir, 'System.map-other');
     writeFileSync(other, moved);
     const rows = JSON.parse(run(['lookup', '--kallsyms', other, '--vmlinux', exe, '--json', 'g1+0x4']).stdout) as Row[];
@@ -111,8 +140,12 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
     const res = run(['lookup', '--kallsyms', kd!.systemMap, '--vmlinux', kd!.vmlinux, '--json', ...raw, ...named]);
     const rows = JSON.parse(res.stdout) as Row[];
     const withAddr = rows.filter((x) => x.address !== null && x.name !== null);
-    const o = llvmSymbolize(kd!.vmlinux, withAddr.map((x) => '0x' + x.address));
-    let same = 0, none = 0;
+    const o = llvmSymbolize(
+      kd!.vmlinux,
+      withAddr.map((x) => '0x' + x.address),
+    );
+    let same = 0,
+      none = 0;
     const bad: string[] = [];
     withAddr.forEach((x, i) => {
       expect(Array.isArray(x.source)).toBe(true);
@@ -125,7 +158,9 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
       if (sameChain(x.source!, o[i])) same++;
       else bad.push(`${x.query}: ${chainMine(x.source!).join(' < ')} | llvm ${chainOf(o[i]).join(' < ')}`);
     });
-    console.log(`ksym lookup --vmlinux: ${same}/${withAddr.length - none} chains agree with llvm-symbolizer (${none} without a DWARF function)${bad.length ? '\n  ' + bad.slice(0, 5).join('\n  ') : ''}`);
+    console.log(
+      `ksym lookup --vmlinux: ${same}/${withAddr.length - none} chains agree with llvm-symbolizer (${none} without a DWARF function)${bad.length ? '\n  ' + bad.slice(0, 5).join('\n  ') : ''}`,
+    );
     expect(bad).toEqual([]);
   });
 
@@ -134,21 +169,32 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
     const dir = mkdtempSync(join(tmpdir(), 'ksym-cli-xfs-'));
     const placed = join(dir, 'xfs.placed');
     const base = placeCopy(ko, placed);
-    const nm = execFileSync('nm', ['--defined-only', ko], { encoding: 'utf8' }).split('\n').filter((l) => / [tT] xfs_/.test(l)).map((l) => l.split(' ')[2]);
+    const nm = execFileSync('nm', ['--defined-only', ko], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => / [tT] xfs_/.test(l))
+      .map((l) => l.split(' ')[2]);
     const r = rng(77);
     const names = pick(r, [...new Set(nm)], 40);
     const qs = names.map((n) => `${n}+0x${(1 + Math.floor(r() * 12)).toString(16)} [xfs]`);
-    const rows = JSON.parse(run(['lookup', '--kallsyms', kd!.systemMap, '--module', ko, '--json', ...qs]).stdout) as (Row & { section?: string; sectionOffset?: number })[];
+    const rows = JSON.parse(run(['lookup', '--kallsyms', kd!.systemMap, '--module', ko, '--json', ...qs]).stdout) as (Row & {
+      section?: string;
+      sectionOffset?: number;
+    })[];
     const ok = rows.filter((x) => x.section !== undefined && x.name !== null);
     expect(ok.length).toBeGreaterThan(30);
-    const o = llvmSymbolize(placed, ok.map((x) => '0x' + (base.get(x.section!)! + x.sectionOffset!).toString(16)));
+    const o = llvmSymbolize(
+      placed,
+      ok.map((x) => '0x' + (base.get(x.section!)! + x.sectionOffset!).toString(16)),
+    );
     let same = 0;
     const bad: string[] = [];
     ok.forEach((x, i) => {
       if (x.source!.length && sameChain(x.source!, o[i])) same++;
       else bad.push(`${x.query}: ${x.sourceProblem ?? chainMine(x.source!).join(' < ')} | llvm ${chainOf(o[i]).join(' < ')}`);
     });
-    console.log(`ksym lookup --module xfs.ko: ${same}/${ok.length} chains agree with llvm-symbolizer on the placed copy${bad.length ? '\n  ' + bad.slice(0, 5).join('\n  ') : ''}`);
+    console.log(
+      `ksym lookup --module xfs.ko: ${same}/${ok.length} chains agree with llvm-symbolizer on the placed copy${bad.length ? '\n  ' + bad.slice(0, 5).join('\n  ') : ''}`,
+    );
     expect(bad).toEqual([]);
     // a stripped .ko has no DWARF: [] and where ksym looked
     const st = `${kd!.dir}/modules-stripped/xfs.ko`;
@@ -188,17 +234,23 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
     for (const s of syms) count.set(s.name, (count.get(s.name) ?? 0) + 1);
     // static names that several functions share (pmd_val x5) are ambiguous in a log without addresses: left out
     const uniqueAt = (a: bigint) => count.get(symAtName(a)) === 1;
-    const rets = pick(r, returnAddresses(kd!.vmlinux, wins).filter((a) => uniqueAt(a - 1n) && uniqueAt(a)), 24);
+    const rets = pick(
+      r,
+      returnAddresses(kd!.vmlinux, wins).filter((a) => uniqueAt(a - 1n) && uniqueAt(a)),
+      24,
+    );
     function symAt(a: bigint): { name: string; off: bigint; size: bigint } {
-      let lo = 0, hi = syms.length;
+      let lo = 0,
+        hi = syms.length;
       while (lo < hi) {
         const m = (lo + hi) >> 1;
         if (syms[m].addr <= a) lo = m + 1;
         else hi = m;
       }
-      const s = syms[lo - 1], next = syms[lo];
+      const s = syms[lo - 1],
+        next = syms[lo];
       return { name: s.name, off: a - s.addr, size: next.addr - s.addr };
-    };
+    }
     function symAtName(a: bigint): string {
       return symAt(a).name;
     }
@@ -212,8 +264,10 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
     const ko = kd!.modules.get('xfs');
     const modFrames: { name: string; off: number; ret: number; size: number }[] = [];
     if (ko) {
-      const fsyms = execFileSync('readelf', ['-sW', ko], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n')
-        .map((l) => /^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+FUNC\s+\S+\s+\S+\s+3\s+(\S+)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+      const fsyms = execFileSync('readelf', ['-sW', ko], { encoding: 'utf8', maxBuffer: 1 << 26 })
+        .split('\n')
+        .map((l) => /^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+FUNC\s+\S+\s+\S+\s+3\s+(\S+)$/.exec(l))
+        .filter((m): m is RegExpExecArray => !!m)
         .map((m) => ({ value: parseInt(m[1], 16), size: Number(m[2]), name: m[3] }));
       const names = new Map<string, number>();
       for (const f of fsyms) names.set(f.name, (names.get(f.name) ?? 0) + 1);
@@ -247,10 +301,17 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
     }
     expect(groups.map((g) => g.line.split('  ⟶ ')[0])).toEqual(lines);
     const frames = [{ a: rip, ret: false }, ...rets.slice(1).map((a) => ({ a, ret: true }))];
-    const o = llvmSymbolize(kd!.vmlinux, frames.map((f) => '0x' + (f.ret ? f.a - 1n : f.a).toString(16)));
+    const o = llvmSymbolize(
+      kd!.vmlinux,
+      frames.map((f) => '0x' + (f.ret ? f.a - 1n : f.a).toString(16)),
+    );
     // what decode_stacktrace.sh would print: addr2line -i at the printed address (no - 1)
-    const dst = llvmSymbolize(kd!.vmlinux, frames.map((f) => '0x' + f.a.toString(16)));
-    let moreRight = 0, differs = 0;
+    const dst = llvmSymbolize(
+      kd!.vmlinux,
+      frames.map((f) => '0x' + f.a.toString(16)),
+    );
+    let moreRight = 0,
+      differs = 0;
     frames.forEach((f, i) => {
       const g = groups[i === 0 ? 1 : i + 3];
       const note = g.line.split('  ⟶ ')[1] ?? '';
@@ -263,14 +324,21 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
       expect(note).toContain(`${path(chain[0])}:${chain[0].line}`);
       // one indented line per inlined level, with the caller's call site
       expect(g.inl.length, g.line).toBe(chain.length - 1);
-      g.inl.forEach((l, k) => expect(l).toBe(`${chain[k].function} inlined into ${k + 1 === chain.length - 1 ? fmt(f.a, f.ret).split('+')[0] : chain[k + 1].function} at ${path(chain[k + 1])}:${chain[k + 1].line}`));
+      g.inl.forEach((l, k) =>
+        expect(l).toBe(
+          `${chain[k].function} inlined into ${k + 1 === chain.length - 1 ? fmt(f.a, f.ret).split('+')[0] : chain[k + 1].function} at ${path(chain[k + 1])}:${chain[k + 1].line}`,
+        ),
+      );
       if (f.ret) moreRight++;
       if (f.ret && JSON.stringify(dst[i].map((x) => [x.file, x.line])) !== JSON.stringify(chain.map((x) => [x.file, x.line]))) differs++;
     });
     if (ko && modFrames.length) {
       const placed = join(dir, 'xfs.placed');
       const base = placeCopy(ko, placed).get('.text')!;
-      const om = llvmSymbolize(placed, modFrames.map((m) => '0x' + (base + m.ret - 1).toString(16)));
+      const om = llvmSymbolize(
+        placed,
+        modFrames.map((m) => '0x' + (base + m.ret - 1).toString(16)),
+      );
       modFrames.forEach((m, k) => {
         const g = groups[3 + rets.length + k];
         const note = g.line.split('  ⟶ ')[1] ?? '';
@@ -280,7 +348,9 @@ describe.skipIf(!real)('ksym lookup/decode with the Debian vmlinux and xfs.ko', 
         expect(g.inl.length, g.line).toBe(om[k].length - 1);
       });
     }
-    console.log(`ksym decode: ${frames.length} vmlinux and ${modFrames.length} xfs frames with their full inline chains; at ${differs} of ${moreRight} stack entries decode_stacktrace.sh (no addr - 1) would print other lines`);
+    console.log(
+      `ksym decode: ${frames.length} vmlinux and ${modFrames.length} xfs frames with their full inline chains; at ${differs} of ${moreRight} stack entries decode_stacktrace.sh (no addr - 1) would print other lines`,
+    );
     expect(moreRight).toBeGreaterThan(10);
   });
 });

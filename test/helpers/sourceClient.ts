@@ -37,7 +37,10 @@ export async function startSourceClient(settings: Record<string, unknown>, works
   let statusWaiters: ((s: StatusParams) => void)[] = [];
   const timeout = <T>(p: Promise<T>, what: string): Promise<T> =>
     new Promise<T>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`timed out waiting for ${what}; logs: ${logs.join('\n')}; stderr: ${stderr.join('')}`)), 60_000);
+      const t = setTimeout(
+        () => rej(new Error(`timed out waiting for ${what}; logs: ${logs.join('\n')}; stderr: ${stderr.join('')}`)),
+        60_000,
+      );
       void p.then((v) => (clearTimeout(t), res(v)), rej);
     });
   const c: SourceClient = {

@@ -97,17 +97,21 @@ describe('cancellation stops the work', () => {
     expect(idle).toBeLessThan(200);
   });
 
-  it('the same with params {} (how Neovim sends a params-less request): the handler still gets its token', { timeout: 120_000 }, async () => {
-    const logsBefore = c.logs.length;
-    const statusesBefore = c.statuses.length;
-    const cts = new CancellationTokenSource();
-    const answer = c.conn.sendRequest('ksym/reindex', {}, cts.token).catch(() => 'cancelled');
-    await c.waitStatus((x) => c.statuses.indexOf(x) >= statusesBefore && x.state === 'indexing', 'the reindex to start');
-    cts.cancel();
-    await waitLog(c, /requested: build cancelled/, logsBefore);
-    await answer;
-    expect(c.statuses.slice(statusesBefore).every((s) => s.generation === 1)).toBe(true);
-  });
+  it(
+    'the same with params {} (how Neovim sends a params-less request): the handler still gets its token',
+    { timeout: 120_000 },
+    async () => {
+      const logsBefore = c.logs.length;
+      const statusesBefore = c.statuses.length;
+      const cts = new CancellationTokenSource();
+      const answer = c.conn.sendRequest('ksym/reindex', {}, cts.token).catch(() => 'cancelled');
+      await c.waitStatus((x) => c.statuses.indexOf(x) >= statusesBefore && x.state === 'indexing', 'the reindex to start');
+      cts.cancel();
+      await waitLog(c, /requested: build cancelled/, logsBefore);
+      await answer;
+      expect(c.statuses.slice(statusesBefore).every((s) => s.generation === 1)).toBe(true);
+    },
+  );
 
   it('a newer ksym/reindex supersedes the running build: one index, both requests answered', { timeout: 120_000 }, async () => {
     const logsBefore = c.logs.length;

@@ -14,7 +14,16 @@ const dir = mkdtempSync(join(tmpdir(), 'ksym-hostile-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const K = join(dir, 'kallsyms');
-writeFileSync(K, ['ffffffff81000000 T _stext', 'ffffffff81000000 T _text', 'ffffffff81001000 T schedule', 'ffffffff81001100 t helper', 'ffffffff81002000 T _etext'].join('\n') + '\n');
+writeFileSync(
+  K,
+  [
+    'ffffffff81000000 T _stext',
+    'ffffffff81000000 T _text',
+    'ffffffff81001000 T schedule',
+    'ffffffff81001100 t helper',
+    'ffffffff81002000 T _etext',
+  ].join('\n') + '\n',
+);
 
 function fifo(name: string): string {
   const f = join(dir, name);
@@ -67,14 +76,18 @@ describe('devices and sparse giants: refused from their type or size, nothing re
     const o = await cli(['btf', '--stats', '--btf', f]);
     bounded(o, 5000, 150);
     expect(o.code).toBe(2);
-    expect(o.stderr.trim()).toBe(`ksym: ${f}: 4 GiB (4294967296 bytes): more than the 256 MiB limit for a BTF file (raw BTF, or an ELF file with a .BTF section)`);
+    expect(o.stderr.trim()).toBe(
+      `ksym: ${f}: 4 GiB (4294967296 bytes): more than the 256 MiB limit for a BTF file (raw BTF, or an ELF file with a .BTF section)`,
+    );
   });
 
   it('a 2 GiB sparse .ko and a 2 GiB sparse kallsyms: the file named once, the right size', async () => {
     const ko = sparse('huge.ko', 2 ** 31);
     let o = await cli(['symbols', '--module', ko]);
     bounded(o, 5000, 150);
-    expect(o.stderr.trim()).toBe(`ksym: ${ko}: 2 GiB (2147483648 bytes): more than the 512 MiB limit for a module file (.ko, .ko.gz, .ko.xz, .ko.zst)`);
+    expect(o.stderr.trim()).toBe(
+      `ksym: ${ko}: 2 GiB (2147483648 bytes): more than the 512 MiB limit for a module file (.ko, .ko.gz, .ko.xz, .ko.zst)`,
+    );
     const ks = sparse('huge.kallsyms', 2 ** 31);
     o = await cli(['stats', '--kallsyms', ks]);
     bounded(o, 5000, 150);
@@ -93,7 +106,9 @@ describe('decompression bombs: capped, streamed', () => {
     const o = await cli(['symbols', '--module', f]);
     bounded(o);
     expect(o.code).toBe(2);
-    expect(o.stderr).toMatch(/data decompresses to more than [\d.]+ MiB \(the cap: 64 times the .* compressed, at least 16 MiB, at most 256 MiB\): a decompression bomb, or not a module/);
+    expect(o.stderr).toMatch(
+      /data decompresses to more than [\d.]+ MiB \(the cap: 64 times the .* compressed, at least 16 MiB, at most 256 MiB\): a decompression bomb, or not a module/,
+    );
   });
 });
 

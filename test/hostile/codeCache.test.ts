@@ -14,12 +14,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('V8 code cache keyed by content', () => {
   it('a changed bundle of the same size runs its own code; one cache file per bundle name', () => {
     const cc = join(dir, 'cc.js');
-    execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [join(ROOT, 'server/src/lsp/codeCache.ts'), '--bundle', '--platform=node', '--format=cjs', `--outfile=${cc}`, '--log-level=error']);
+    execFileSync(join(ROOT, 'node_modules/esbuild/bin/esbuild'), [
+      join(ROOT, 'server/src/lsp/codeCache.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      `--outfile=${cc}`,
+      '--log-level=error',
+    ]);
     const bundle = join(dir, 'bundle.js');
     const body = (tag: string) => `function which() { return ${JSON.stringify(tag)}; }\nprocess.stdout.write(which() + '\\n');\n`;
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') };
     delete env.KSYM_NO_CODE_CACHE;
-    const start = () => execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(bundle)})`], { env }).toString();
+    const start = () =>
+      execFileSync(process.execPath, ['-e', `require(${JSON.stringify(cc)}).requireWithCodeCache(${JSON.stringify(bundle)})`], {
+        env,
+      }).toString();
     writeFileSync(bundle, body('AAAA'));
     expect(start()).toBe('AAAA\n'); // writes the cache at exit
     expect(start()).toBe('AAAA\n'); // runs from it

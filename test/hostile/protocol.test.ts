@@ -16,8 +16,11 @@ const dir = mkdtempSync(join(tmpdir(), 'ksym-hostile-lsp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const kallsyms = (n: number) =>
-  ['ffffffff81000000 T _stext', ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`), 'ffffffff82000000 T _etext'].join('\n') +
-  '\n';
+  [
+    'ffffffff81000000 T _stext',
+    ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`),
+    'ffffffff82000000 T _etext',
+  ].join('\n') + '\n';
 const K = join(dir, 'kallsyms');
 writeFileSync(K, kallsyms(3));
 /** No module scan, no BTF: only what each case abuses. */
@@ -30,7 +33,12 @@ function fifo(name: string): string {
 }
 
 /** Start the server with `opts` as initializationOptions, run `script`, end it. */
-function server(opts: unknown, script: (send: (m: unknown) => void, out: () => string) => Promise<void>, env?: Record<string, string>, rootUri: string | null = null) {
+function server(
+  opts: unknown,
+  script: (send: (m: unknown) => void, out: () => string) => Promise<void>,
+  env?: Record<string, string>,
+  rootUri: string | null = null,
+) {
   return runNode([SERVER, '--stdio'], {
     env,
     budgetMs: 30000,
@@ -69,19 +77,40 @@ describe('special files in settings never stall the event loop', () => {
 
 describe('params: validated, never thrown out of a handler', () => {
   it('null params for every request and notification: InvalidParams answers, the server goes on', async () => {
-    const requests = ['textDocument/hover', 'textDocument/definition', 'textDocument/documentSymbol', 'textDocument/codeAction', 'workspace/symbol', 'ksym/symbolPage'];
-    const notifications = ['workspace/didChangeConfiguration', 'textDocument/didOpen', 'textDocument/didChange', 'textDocument/didClose', '$/cancelRequest'];
+    const requests = [
+      'textDocument/hover',
+      'textDocument/definition',
+      'textDocument/documentSymbol',
+      'textDocument/codeAction',
+      'workspace/symbol',
+      'ksym/symbolPage',
+    ];
+    const notifications = [
+      'workspace/didChangeConfiguration',
+      'textDocument/didOpen',
+      'textDocument/didChange',
+      'textDocument/didClose',
+      '$/cancelRequest',
+    ];
     const o = await server({ ...base, kallsyms: [K] }, async (send, out) => {
       for (const m of notifications) send({ jsonrpc: '2.0', method: m, params: null });
       requests.forEach((m, i) => send({ jsonrpc: '2.0', id: 100 + i, method: m, params: null }));
-      send({ jsonrpc: '2.0', id: 200, method: 'textDocument/hover', params: { textDocument: { uri: 'file:///x' }, position: { line: 'a', character: 0 } } });
+      send({
+        jsonrpc: '2.0',
+        id: 200,
+        method: 'textDocument/hover',
+        params: { textDocument: { uri: 'file:///x' }, position: { line: 'a', character: 0 } },
+      });
       send({ jsonrpc: '2.0', id: 201, method: 'ksym/symbolPage', params: { uri: 42 } });
       send({ jsonrpc: '2.0', id: 202, method: 'ksym/stats', params: null }); // still serving
       await waitFor(out, /"id":202,"result"/);
     });
     bounded(o);
-    for (let i = 0; i < 6; i++) expect(o.stdout).toMatch(new RegExp(`"id":${100 + i},"error":\\{"code":-32602,"message":"ksym: [^"]+ needs params \\(an object\\)"`));
-    expect(o.stdout).toContain('"id":200,"error":{"code":-32602,"message":"ksym: textDocument/hover: params.position.line must be a non-negative integer"}');
+    for (let i = 0; i < 6; i++)
+      expect(o.stdout).toMatch(new RegExp(`"id":${100 + i},"error":\\{"code":-32602,"message":"ksym: [^"]+ needs params \\(an object\\)"`));
+    expect(o.stdout).toContain(
+      '"id":200,"error":{"code":-32602,"message":"ksym: textDocument/hover: params.position.line must be a non-negative integer"}',
+    );
     expect(o.stdout).toContain('"id":201,"error":{"code":-32602');
     expect(o.stdout).not.toMatch(/Cannot read properties/);
     expect(o.stderr).toContain('dropped notification: workspace/didChangeConfiguration needs params (an object)');
@@ -106,7 +135,9 @@ describe('broken framing: the server says so and exits (the client restarts it)'
     });
     bounded(o);
     expect(o.code).toBe(1);
-    expect(o.stdout).toMatch(/"method":"window\/showMessage","params":\{"type":1,"message":"ksym: the language server's input stream is broken/);
+    expect(o.stdout).toMatch(
+      /"method":"window\/showMessage","params":\{"type":1,"message":"ksym: the language server's input stream is broken/,
+    );
     expect(o.stderr).toMatch(msg);
   });
 
@@ -202,7 +233,8 @@ describe('workspace scans', () => {
       pathToFileURL(ws).toString(),
     );
     bounded(o);
-    const published = [...o.stdout.matchAll(/"method":"textDocument\/publishDiagnostics","params":\{"uri":"[^"]+","diagnostics":\[\{/g)].length;
+    const published = [...o.stdout.matchAll(/"method":"textDocument\/publishDiagnostics","params":\{"uri":"[^"]+","diagnostics":\[\{/g)]
+      .length;
     expect(published).toBeGreaterThan(0);
     expect(published).toBeLessThanOrEqual(40); // 20 per scan
     expect(o.stdout).toMatch(/evil\.ko\.gz: offset 0x0: gzip data decompresses to more than [\d.]+ MiB \(the cap: 64 times/);

@@ -2,7 +2,18 @@
 // FIFOs (no writer: neither open nor read blocks), devices, directories, sockets,
 // sparse giants, procfs files of stat size 0, files appended to or shrunk while read.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, ftruncateSync, mkdtempSync, openSync, constants, readSync, fstatSync, writeFileSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  constants,
+  readSync,
+  fstatSync,
+  writeFileSync,
+  truncateSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +73,9 @@ describe('type before open', () => {
   });
 
   it('devices, directories and sockets are refused without reading', async () => {
-    expect(describeError('/dev/zero', timed(() => readGuardedSync('/dev/zero', opts)).error)).toBe('/dev/zero: a character device, not a regular file: expected a test file');
+    expect(describeError('/dev/zero', timed(() => readGuardedSync('/dev/zero', opts)).error)).toBe(
+      '/dev/zero: a character device, not a regular file: expected a test file',
+    );
     expect(code(() => readGuardedSync('/dev/null', opts))).toBe('ENOTREG');
     expect(code(() => readGuardedSync(dir, opts))).toBe('EISDIR');
     const sock = join(dir, 's.sock');
@@ -131,7 +144,12 @@ describe('files that change while read', () => {
   it('appended to by another process all the time: ends, in bounded time', () => {
     const f = join(dir, 'appended');
     writeFileSync(f, 'x'.repeat(1 << 20));
-    const writer = execFileSync('sh', ['-c', `(i=0; while [ $i -lt 2000 ]; do printf '%01024d' 0 >> '${f}'; i=$((i+1)); done) >/dev/null 2>&1 & echo $!`]).toString().trim();
+    const writer = execFileSync('sh', [
+      '-c',
+      `(i=0; while [ $i -lt 2000 ]; do printf '%01024d' 0 >> '${f}'; i=$((i+1)); done) >/dev/null 2>&1 & echo $!`,
+    ])
+      .toString()
+      .trim();
     try {
       const r = timed(() => readGuardedSync(f, { maxBytes: 64 << 20 }));
       expect(r.error).toBeUndefined();

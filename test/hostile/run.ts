@@ -53,12 +53,21 @@ export function runNode(argv: string[], opts: RunOptions = {}): Promise<Outcome>
     let peak = 0;
     const poll = setInterval(() => (peak = Math.max(peak, peakOf(p.pid))), 10);
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill('SIGKILL');
-    }, opts.budgetMs ?? MAX_MS * 3);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        p.kill('SIGKILL');
+      },
+      opts.budgetMs ?? MAX_MS * 3,
+    );
     if (opts.input !== undefined) p.stdin.end(opts.input);
-    if (opts.drive) void opts.drive(p, () => stdout).then(() => p.kill('SIGTERM'), () => p.kill('SIGKILL'));
+    if (opts.drive)
+      void opts
+        .drive(p, () => stdout)
+        .then(
+          () => p.kill('SIGTERM'),
+          () => p.kill('SIGKILL'),
+        );
     p.on('exit', (code, signal) => {
       peak = Math.max(peak, peakOf(p.pid));
       clearInterval(poll);

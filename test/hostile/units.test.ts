@@ -43,7 +43,9 @@ describe('decompression output caps', () => {
       const b = bomb(tool, 256);
       const r = await heapAfter(() => decompressModule(b, 'evil.ko'));
       expect(r.error).toBeInstanceOf(FormatError);
-      expect((r.error as FormatError).message).toMatch(/^evil\.ko: offset 0x0: (gzip|zstd|xz) data (decompresses to more than|frame declares)/);
+      expect((r.error as FormatError).message).toMatch(
+        /^evil\.ko: offset 0x0: (gzip|zstd|xz) data (decompresses to more than|frame declares)/,
+      );
       expect(r.ms).toBeLessThan(5000);
       expect(r.grewMiB).toBeLessThan(400);
     });
@@ -94,7 +96,9 @@ describe('offsets that cannot be addresses (core/log/lookup.ts)', () => {
     {
       file: 'k',
       kind: 'kallsyms',
-      bytes: new TextEncoder().encode('ffffffff81000000 T _stext\nffffffff81001000 T schedule\nffffffff81002000 T _etext\nffffffffffffff00 T top\n'),
+      bytes: new TextEncoder().encode(
+        'ffffffff81000000 T _stext\nffffffff81001000 T schedule\nffffffff81002000 T _etext\nffffffffffffff00 T top\n',
+      ),
     },
   ]);
   it('an offset past 2^53, a hex address past 64 bits, a symbol plus offset past 2^64: QueryError', () => {
@@ -110,21 +114,38 @@ describe('offsets that cannot be addresses (core/log/lookup.ts)', () => {
 
 describe('LSP params (lsp/transport.ts invalidParams)', () => {
   it('null or missing params where a handler reads them', () => {
-    for (const m of ['textDocument/hover', 'textDocument/definition', 'ksym/symbolPage', 'workspace/didChangeConfiguration', 'textDocument/didOpen', 'workspace/symbol', 'textDocument/codeAction', '$/cancelRequest']) {
+    for (const m of [
+      'textDocument/hover',
+      'textDocument/definition',
+      'ksym/symbolPage',
+      'workspace/didChangeConfiguration',
+      'textDocument/didOpen',
+      'workspace/symbol',
+      'textDocument/codeAction',
+      '$/cancelRequest',
+    ]) {
       expect(invalidParams(m, null), m).toBe(`${m} needs params (an object)`);
       expect(invalidParams(m, 'x'), m).toBe(`${m}: params must be an object`);
       expect(invalidParams(m, [1]), m).toBe(`${m}: params must be an object`);
     }
   });
   it('fields of the wrong type', () => {
-    expect(invalidParams('textDocument/hover', { textDocument: { uri: 'file:///a' }, position: { line: -1, character: 0 } })).toBe('textDocument/hover: params.position.line must be a non-negative integer');
-    expect(invalidParams('textDocument/hover', { textDocument: { uri: 7 }, position: { line: 0, character: 0 } })).toBe('textDocument/hover: params.textDocument.uri must be a string');
-    expect(invalidParams('textDocument/didOpen', { textDocument: { uri: 'u', languageId: 'c', version: 1, text: null } })).toBe('textDocument/didOpen: params.textDocument.text must be a string');
+    expect(invalidParams('textDocument/hover', { textDocument: { uri: 'file:///a' }, position: { line: -1, character: 0 } })).toBe(
+      'textDocument/hover: params.position.line must be a non-negative integer',
+    );
+    expect(invalidParams('textDocument/hover', { textDocument: { uri: 7 }, position: { line: 0, character: 0 } })).toBe(
+      'textDocument/hover: params.textDocument.uri must be a string',
+    );
+    expect(invalidParams('textDocument/didOpen', { textDocument: { uri: 'u', languageId: 'c', version: 1, text: null } })).toBe(
+      'textDocument/didOpen: params.textDocument.text must be a string',
+    );
     expect(invalidParams('workspace/symbol', { query: 3 })).toBe('workspace/symbol: params.query must be a string');
     expect(invalidParams('ksym/symbolPage', { uri: {} })).toBe('ksym/symbolPage: params.uri must be a string');
   });
   it('well-formed params, and methods without params', () => {
-    expect(invalidParams('textDocument/hover', { textDocument: { uri: 'file:///a' }, position: { line: 3, character: 9 } })).toBeUndefined();
+    expect(
+      invalidParams('textDocument/hover', { textDocument: { uri: 'file:///a' }, position: { line: 3, character: 9 } }),
+    ).toBeUndefined();
     expect(invalidParams('workspace/didChangeConfiguration', { settings: null })).toBeUndefined();
     expect(invalidParams('shutdown', undefined)).toBeUndefined();
     expect(invalidParams('ksym/reindex', {})).toBeUndefined();

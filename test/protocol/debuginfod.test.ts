@@ -22,7 +22,8 @@ import { DRBD, drbdOracle, h, MODS } from '../helpers/kernelLogs';
 import { startClient, ready } from '../helpers/lspclient';
 
 const XFS = join(MODS, 'fs/xfs/xfs.ko');
-const haveAll = have(SYSTEM_MAP, 'debuginfod protocol tests') && have(DRBD, 'debuginfod protocol tests') && have(XFS, 'debuginfod protocol tests');
+const haveAll =
+  have(SYSTEM_MAP, 'debuginfod protocol tests') && have(DRBD, 'debuginfod protocol tests') && have(XFS, 'debuginfod protocol tests');
 const buildIdOf = (f: string) => /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', f], { encoding: 'utf8' }))![1];
 
 async function until<T>(f: () => T | undefined | Promise<T | undefined>, what: string, ms = 20000): Promise<T> {
@@ -110,7 +111,11 @@ describe.skipIf(!haveAll)('debuginfod in the server (protocol, fake server on 12
     debuginfod: { urls },
     workspaceTrusted: trusted,
   });
-  const env = (name: string, urls = '') => ({ DEBUGINFOD_URLS: urls, DEBUGINFOD_CACHE_PATH: join(dir, name, 'cache'), HOME: join(dir, name) });
+  const env = (name: string, urls = '') => ({
+    DEBUGINFOD_URLS: urls,
+    DEBUGINFOD_CACHE_PATH: join(dir, name, 'cache'),
+    HOME: join(dir, name),
+  });
 
   it('an untrusted workspace never triggers a request (ksym.debuginfod.urls or DEBUGINFOD_URLS); the hover says why', async () => {
     const c = await startClient(settings(false, [fake.url]), undefined, { env: env('untrusted', fake.url) });
@@ -169,12 +174,22 @@ describe.skipIf(!haveAll)('debuginfod in the server (protocol, fake server on 12
     c.conn.onNotification('$/progress', (p: (typeof prog)[number]) => prog.push(p));
     try {
       await c.waitStatus(ready, 'index');
-      const xfsLog = ['CPU: 0 PID: 1 Comm: mount Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2', 'Call Trace:', ` xfs_fs_fill_super+0x10/0x20 [xfs ${xfsId}]`].join('\n');
+      const xfsLog = [
+        'CPU: 0 PID: 1 Comm: mount Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2',
+        'Call Trace:',
+        ` xfs_fs_fill_super+0x10/0x20 [xfs ${xfsId}]`,
+      ].join('\n');
       await c.open('file:///c.oops', 'kernel-log', xfsLog);
       await c.hover('file:///c.oops', 2, 4);
-      const begin = await until(() => prog.find((p) => p.value.kind === 'begin' && p.value.title === 'ksym: debug info for xfs'), 'progress begin');
+      const begin = await until(
+        () => prog.find((p) => p.value.kind === 'begin' && p.value.title === 'ksym: debug info for xfs'),
+        'progress begin',
+      );
       await c.conn.sendNotification('window/workDoneProgress/cancel', { token: begin.token });
-      await until(() => (fake.closedEarly.includes(`/buildid/${xfsId}/debuginfo`) ? true : undefined), 'the server to see the download aborted');
+      await until(
+        () => (fake.closedEarly.includes(`/buildid/${xfsId}/debuginfo`) ? true : undefined),
+        'the server to see the download aborted',
+      );
       const md = await until(async () => {
         const m = await c.hover('file:///c.oops', 2, 4);
         return m && /cancel/i.test(m) ? m : undefined;
@@ -186,4 +201,3 @@ describe.skipIf(!haveAll)('debuginfod in the server (protocol, fake server on 12
     }
   });
 });
-

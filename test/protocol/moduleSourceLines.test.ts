@@ -278,9 +278,7 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
       const row = out.findIndex((l) => l.includes(frames[i].form.replace(' [fxmod]', ' (')));
       expect(out[row]).toContain(`${frames[i].form.replace(' [fxmod]', '')} (${rel(oracle[i], tree)[0]}) [fxmod]`);
       for (let j = 0; j + 1 < oracle[i].length; j++)
-        expect(out[row + 1 + j]).toBe(
-          `    ${oracle[i][j].function} inlined into ${outerName(i, j)} at ${rel(oracle[i], tree)[j + 1]}`,
-        );
+        expect(out[row + 1 + j]).toBe(`    ${oracle[i][j].function} inlined into ${outerName(i, j)} at ${rel(oracle[i], tree)[j + 1]}`);
     }
     for (const l of r.links) {
       const [path, line] = out[l.line].slice(l.start, l.end).split(':');
@@ -315,7 +313,12 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     const text = frames.filter((f) => f.site.section === '.text');
     const [teach, bare] = [text[0], text[text.length - 1]];
     const at = (f: (typeof frames)[number]) => (base + BigInt(f.off)).toString(16);
-    const lines = ['Call Trace:', ` [<${at(teach)}>] ${teach.form}`, ` [<${at(bare)}>] 0x${at(bare)}`, ` [<ffffffffc7000000>] 0xffffffffc7000000`];
+    const lines = [
+      'Call Trace:',
+      ` [<${at(teach)}>] ${teach.form}`,
+      ` [<${at(bare)}>] 0x${at(bare)}`,
+      ` [<ffffffffc7000000>] 0xffffffffc7000000`,
+    ];
     const uri4 = pathToFileURL(join(dir, 'mod4.oops')).href;
     await c.open(uri4, 'kernel-log', lines.join('\n'));
     const h = await hoverLine(c, uri4, 2, 4);

@@ -78,12 +78,32 @@ function build(tree: string, out: string, extra: string): Built {
   const vmlinux = join(out, 'vmlinux');
   execFileSync(
     'gcc',
-    ['-g', '-O2', '-static', '-nostdlib', '-fno-pie', '-no-pie', '-ffreestanding', '-fno-stack-protector', '-Iinclude', '-Wl,-e,_start', '-o', vmlinux, 'kernel/fx.c'],
+    [
+      '-g',
+      '-O2',
+      '-static',
+      '-nostdlib',
+      '-fno-pie',
+      '-no-pie',
+      '-ffreestanding',
+      '-fno-stack-protector',
+      '-Iinclude',
+      '-Wl,-e,_start',
+      '-o',
+      vmlinux,
+      'kernel/fx.c',
+    ],
     { cwd: tree },
   );
   const map = join(out, 'System.map');
   const nm = execFileSync('nm', ['-n', vmlinux], { encoding: 'utf8' });
-  writeFileSync(map, nm.split('\n').filter((l) => /^[0-9a-f]+ [TtDdBbRr] /.test(l)).join('\n') + '\n');
+  writeFileSync(
+    map,
+    nm
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+ [TtDdBbRr] /.test(l))
+      .join('\n') + '\n',
+  );
   return { vmlinux, map };
 }
 
@@ -110,7 +130,9 @@ function callSites(vmlinux: string): { ret: bigint; fn: string }[] {
 
 /** The kernel form of an address with this System.map (ksym lookup, the %pS form). */
 function kernelForms(map: string, addrs: bigint[]): string[] {
-  const o = execFileSync(process.execPath, [CLI, 'lookup', '--kallsyms', map, ...addrs.map((a) => '0x' + a.toString(16))], { encoding: 'utf8' });
+  const o = execFileSync(process.execPath, [CLI, 'lookup', '--kallsyms', map, ...addrs.map((a) => '0x' + a.toString(16))], {
+    encoding: 'utf8',
+  });
   return o
     .trim()
     .split('\n')
@@ -160,13 +182,20 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     rmSync(join(buildTree, 'kernel'), { recursive: true });
     rmSync(join(buildTree, 'include'), { recursive: true });
     // Another build: same _text, every function moved.
-    other = build(join(dir, 'build2'), join(dir, 'out2'), '__attribute__((noinline)) int fx_pad(int x) { return fx_mid(x) + fx_mid(x + 2) + fx_mid(x * 5); }');
+    other = build(
+      join(dir, 'build2'),
+      join(dir, 'out2'),
+      '__attribute__((noinline)) int fx_pad(int x) { return fx_mid(x) + fx_mid(x + 2) + fx_mid(x * 5); }',
+    );
 
     // A trace: RIP inside an inlined helper (a chain of 3, by llvm-symbolizer), then stack entries at call sites.
     const text = execFileSync('nm', ['-n', good.vmlinux], { encoding: 'utf8' });
     const f0 = BigInt('0x' + /^([0-9a-f]+) T fx_f1$/m.exec(text)![1]);
     const cand = Array.from({ length: 64 }, (_, i) => f0 + BigInt(i));
-    const oc = llvmSymbolize(good.vmlinux, cand.map((a) => '0x' + a.toString(16)));
+    const oc = llvmSymbolize(
+      good.vmlinux,
+      cand.map((a) => '0x' + a.toString(16)),
+    );
     const k = oc.findIndex((o) => o.length === 3);
     expect(k).toBeGreaterThanOrEqual(0);
     const sites = callSites(good.vmlinux).filter((s) => /^fx_f[2-9]$/.test(s.fn));
@@ -178,7 +207,14 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     log.push('[    1.000000]  </TASK>');
     writeFileSync(join(dir, 'trace.oops'), log.join('\n'));
 
-    c = await startSourceClient({ kallsyms: [], systemMap: [good.map], modules: [], btf: '', vmlinux: good.vmlinux, sourceRoots: [srcTree] });
+    c = await startSourceClient({
+      kallsyms: [],
+      systemMap: [good.map],
+      modules: [],
+      btf: '',
+      vmlinux: good.vmlinux,
+      sourceRoots: [srcTree],
+    });
     await c.waitReady();
     await c.open(uri, 'kernel-log', log.join('\n'));
   }, 60_000);
@@ -206,7 +242,10 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
   });
 
   it('file:line and the inline chain equal llvm-symbolizer --inlining (stack entries at addr - 1, RIP at addr); links into ksym.sourceRoots', async () => {
-    const oracle = llvmSymbolize(good.vmlinux, stack.map((s) => '0x' + (s.ret - 1n).toString(16)));
+    const oracle = llvmSymbolize(
+      good.vmlinux,
+      stack.map((s) => '0x' + (s.ret - 1n).toString(16)),
+    );
     let agree = 0;
     for (let i = 0; i < stack.length; i++) {
       const s = stack[i];
@@ -245,11 +284,15 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
 
   it('inlay hints: ✓ and file:line after each frame, with a link; off with ksym.inlayHints.enable = false', async () => {
     const req = () =>
-      c.conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: log.length, character: 0 } } }) as Promise<
-        { position: { line: number }; label: { value: string; location?: { uri: string } }[] }[] | null
-      >;
+      c.conn.sendRequest('textDocument/inlayHint', {
+        textDocument: { uri },
+        range: { start: { line: 0, character: 0 }, end: { line: log.length, character: 0 } },
+      }) as Promise<{ position: { line: number }; label: { value: string; location?: { uri: string } }[] }[] | null>;
     const hints = (await req())!;
-    const oracle = llvmSymbolize(good.vmlinux, stack.map((s) => '0x' + (s.ret - 1n).toString(16)));
+    const oracle = llvmSymbolize(
+      good.vmlinux,
+      stack.map((s) => '0x' + (s.ret - 1n).toString(16)),
+    );
     for (let i = 0; i < stack.length; i++) {
       const h = hints.find((x) => x.position.line === stack[i].line)!;
       expect(h.label[0].value).toBe('✓');
@@ -262,7 +305,10 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
   });
 
   it('Decode Log: name+off/size (file:line), one indented line per inlined frame, every location a link', async () => {
-    const r = (await c.conn.sendRequest('ksym/decodeLog', { uri })) as { content: string; links: { line: number; start: number; end: number; target: string }[] };
+    const r = (await c.conn.sendRequest('ksym/decodeLog', { uri })) as {
+      content: string;
+      links: { line: number; start: number; end: number; target: string }[];
+    };
     const out = r.content.split('\n');
     expect(out[1]).toContain(`debug info: ${good.vmlinux}`);
     const oracle = llvmSymbolize(good.vmlinux, ['0x' + rip.addr.toString(16), ...stack.map((s) => '0x' + (s.ret - 1n).toString(16))]);
@@ -331,7 +377,9 @@ describe.skipIf(!tools)('a kernel source tree open as the workspace is a source 
         await refreshed;
         const h = await c.hover(u, 1, 4);
         const o = llvmSymbolize(b.vmlinux, ['0x' + (ret - 1n).toString(16)])[0];
-        expect(locations(h.value)[0].target).toContain(`${pathToFileURL(join(tree, relative(join(dir, 'b'), o[0].file))).href}#L${o[0].line}`);
+        expect(locations(h.value)[0].target).toContain(
+          `${pathToFileURL(join(tree, relative(join(dir, 'b'), o[0].file))).href}#L${o[0].line}`,
+        );
       } finally {
         await c.close();
       }

@@ -76,16 +76,29 @@ async function sourceHook(
         if (mods.has(key)) continue;
         const r = await store.resolveModuleFrame(t);
         if (!r.ok) mods.set(key, { source: [], sourceProblem: r.error });
-        else if (r.candidates.length !== 1) mods.set(key, { source: [], sourceProblem: `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous` });
+        else if (r.candidates.length !== 1)
+          mods.set(key, { source: [], sourceProblem: `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous` });
         else {
           const c = r.candidates[0];
-          mods.set(key, debug.module({ module: r.module, file: r.file, section: c.section, offset: c.value + t.offset, buildId: t.buildId }, { returnAddress: t.role === 'trace', symbol: t.name }));
+          mods.set(
+            key,
+            debug.module(
+              { module: r.module, file: r.file, section: c.section, offset: c.value + t.offset, buildId: t.buildId },
+              { returnAddress: t.role === 'trace', symbol: t.name },
+            ),
+          );
         }
       }
     }
   }
   const hook: DecodeSource = (t: FrameToken, r) => {
-    if (t.module) return mods.get(`${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`) ?? { source: [], sourceProblem: `module ${t.module}: give its .ko (with debug info) with --module FILE.ko|DIR` };
+    if (t.module)
+      return (
+        mods.get(`${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`) ?? {
+          source: [],
+          sourceProblem: `module ${t.module}: give its .ko (with debug info) with --module FILE.ko|DIR`,
+        }
+      );
     if (r.address === undefined) return undefined;
     return debug.vmlinux(r.address, { returnAddress: t.role === 'trace', symbol: t.name });
   };

@@ -37,7 +37,11 @@ export function debugSetFor(index: SymbolIndex, o: DebugCliOptions): DebugSet {
     release,
     kernelNotes,
     symbols: {
-      lookup: (name) => index.byNameAll(name).filter((i) => index.mod[i] === 0).map((i) => index.addressOf(i)),
+      lookup: (name) =>
+        index
+          .byNameAll(name)
+          .filter((i) => index.mod[i] === 0)
+          .map((i) => index.addressOf(i)),
     },
     moduleBuildId: running
       ? (name) => {

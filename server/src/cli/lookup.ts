@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { lookupInModule, lookupQuery, lookupSource, QueryError, type LookupEntry } from '../core/log/lookup';
 import { sourceText, type SourceAnswer } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
-import { fail, help, UsageError } from './common';
+import { fail, help, SOURCE_OPTIONS, UsageError } from './common';
 import { debugSetFor } from './loadDebug';
 import { loadIndexOrExit } from './loadIndex';
 
@@ -11,13 +11,7 @@ export async function cmdLookup(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      kallsyms: { type: 'string', multiple: true },
-      module: { type: 'string', multiple: true },
-      vmlinux: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...SOURCE_OPTIONS, vmlinux: { type: 'string' } },
   });
   if (values.help) return help('lookup');
   if (positionals.length === 0) throw new UsageError('lookup: no QUERY given');
@@ -39,18 +33,18 @@ export async function cmdLookup(argv: string[]): Promise<number> {
       if (err instanceof QueryError) fail(2, `ksym: lookup: ${err.message}`);
       throw err;
     }
-    // The printed size is the kernel's own (distance to the next symbol): another size, another build.
-    if (e.sizeMatches === false)
-      process.stderr.write(
-        `ksym: ${e.query}: the printed size 0x${e.printedSize!.toString(16)} is not ${e.name}'s size in this index ` +
-          `(0x${e.size!.toString(16)}): the frame comes from another build of ${e.module ?? 'the kernel'}; the answer may be wrong\n`,
-      );
     if (store && e.name === null && e.candidates.length === 0) {
       const m = await lookupInModule(store, index, q);
       if (m && 'error' in m) process.stderr.write(`ksym: ${m.error}\n`);
       else if (m) e = m.entry;
     }
     entries.push(e);
+    // The printed size is the kernel's own (distance to the next symbol): another size, another build.
+    if (e.sizeMatches === false)
+      process.stderr.write(
+        `ksym: ${e.query}: the printed size 0x${e.printedSize!.toString(16)} is not ${e.name}'s size in this index ` +
+          `(0x${e.size!.toString(16)}): the frame comes from another build of ${e.module ?? 'the kernel'}; the answer may be wrong\n`,
+      );
   }
   // Source lines (issue 15 §4): with --vmlinux/--module, or a vmlinux found for the running kernel.
   const debug = debugSetFor(index, { kallsyms: values.kallsyms, vmlinux: values.vmlinux, modules: values.module });
@@ -59,7 +53,11 @@ export async function cmdLookup(argv: string[]): Promise<number> {
   for (const e of entries) sources.push(wantSource ? await lookupSource(e, debug, store) : undefined);
   debug.close();
   if (values.json) {
-    const rows = entries.map(({ text: _t, ...e }, i) => ({ ...e, candidates: e.candidates.map(({ text: _c, ...c }) => c), ...(sources[i] ?? {}) }));
+    const rows = entries.map(({ text: _t, ...e }, i) => ({
+      ...e,
+      candidates: e.candidates.map(({ text: _c, ...c }) => c),
+      ...(sources[i] ?? {}),
+    }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   } else {
     const where = (e: LookupEntry) =>
@@ -72,7 +70,8 @@ export async function cmdLookup(argv: string[]): Promise<number> {
         const list = e.candidates.map((c) => `${where(c)} ${c.text ?? c.name}`).join(', ');
         process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${list}\n`);
       } else process.stdout.write(`${e.address ?? e.query} ?\n`);
-      if (e.name !== null && !st && sources[i]?.sourceProblem) process.stderr.write(`ksym: ${e.query}: no source line: ${sources[i]!.sourceProblem}\n`);
+      if (e.name !== null && !st && sources[i]?.sourceProblem)
+        process.stderr.write(`ksym: ${e.query}: no source line: ${sources[i]!.sourceProblem}\n`);
     });
   }
   return entries.every((e) => e.name !== null) ? 0 : 1;

@@ -132,9 +132,19 @@ export function startServer(): void {
   const service = createService(connection, client);
   // debuginfod: a finished fetch recomputes the documents (onFetched, set below once they exist).
   let onFetched = () => undefined as void;
-  const fetches = serverFetches(connection, () => client.hasProgress, () => onFetched());
+  const fetches = serverFetches(
+    connection,
+    () => client.hasProgress,
+    () => onFetched(),
+  );
   const kernels = new KernelRegistry(
-    () => ({ index: service.index, modules: service.modules, btf: service.btf, generation: service.servedGeneration, settings: service.current }),
+    () => ({
+      index: service.index,
+      modules: service.modules,
+      btf: service.btf,
+      generation: service.servedGeneration,
+      settings: service.current,
+    }),
     (m) => connection.console.log(m),
     { fetches },
   );

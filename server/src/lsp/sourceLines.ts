@@ -368,7 +368,9 @@ export class SourceLineService {
           const v = this.verify(t.view, f.path, reader, bid);
           if (v.ok) {
             t.state = { kind: 'open', reader, shift: v.shift, file: f.path, detail: v.detail };
-            this.hooks.log(`source lines: ${f.path} (debuginfod, build id ${bid}): ${v.detail}; opened and verified in ${Math.round(performance.now() - started)} ms`);
+            this.hooks.log(
+              `source lines: ${f.path} (debuginfod, build id ${bid}): ${v.detail}; opened and verified in ${Math.round(performance.now() - started)} ms`,
+            );
             return;
           }
           reader.close();

@@ -44,10 +44,22 @@ function field(p: Record<string, unknown>, path: string, ok: (v: unknown) => boo
   for (const k of path.split('.')) v = isObj(v) ? v[k] : undefined;
   return ok(v) ? undefined : `params.${path} must be ${what}`;
 }
-const str = (path: string): Check => (p) => field(p, path, (v) => typeof v === 'string', 'a string');
-const obj = (path: string): Check => (p) => field(p, path, isObj, 'an object');
-const arr = (path: string): Check => (p) => field(p, path, Array.isArray, 'an array');
-const uint = (path: string): Check => (p) => field(p, path, isUint, 'a non-negative integer');
+const str =
+  (path: string): Check =>
+  (p) =>
+    field(p, path, (v) => typeof v === 'string', 'a string');
+const obj =
+  (path: string): Check =>
+  (p) =>
+    field(p, path, isObj, 'an object');
+const arr =
+  (path: string): Check =>
+  (p) =>
+    field(p, path, Array.isArray, 'an array');
+const uint =
+  (path: string): Check =>
+  (p) =>
+    field(p, path, isUint, 'a non-negative integer');
 const optional =
   (path: string, c: Check): Check =>
   (p) => {
@@ -70,7 +82,12 @@ const SHAPES: Record<string, Check[] | null> = {
   'workspace/didChangeConfiguration': [],
   'workspace/didChangeWorkspaceFolders': [obj('event')],
   'workspace/symbol': [str('query')],
-  'textDocument/didOpen': [...textDocument, str('textDocument.languageId'), (p) => field(p, 'textDocument.version', Number.isInteger, 'an integer'), str('textDocument.text')],
+  'textDocument/didOpen': [
+    ...textDocument,
+    str('textDocument.languageId'),
+    (p) => field(p, 'textDocument.version', Number.isInteger, 'an integer'),
+    str('textDocument.text'),
+  ],
   'textDocument/didChange': [...textDocument, arr('contentChanges')],
   'textDocument/didClose': textDocument,
   'textDocument/didSave': textDocument,
@@ -146,7 +163,8 @@ class GuardedReader implements MessageReader {
       }
       const isRequest = r.id !== undefined && r.id !== null;
       this.log(`ksym: ${isRequest ? 'refused request' : 'dropped notification'}: ${why}`);
-      if (isRequest) void this.writer.write({ jsonrpc: '2.0', id: r.id, error: { code: ErrorCodes.InvalidParams, message: `ksym: ${why}` } } as Message);
+      if (isRequest)
+        void this.writer.write({ jsonrpc: '2.0', id: r.id, error: { code: ErrorCodes.InvalidParams, message: `ksym: ${why}` } } as Message);
     });
   }
   dispose(): void {
@@ -158,7 +176,9 @@ let shutdownReceived = false;
 
 /** The LSP connection: guarded over stdio (--stdio), vscode-languageserver's own for other transports. */
 export function createGuardedConnection(): Connection {
-  process.on('unhandledRejection', (e) => process.stderr.write(`ksym: unhandled rejection (the server goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+  process.on('unhandledRejection', (e) =>
+    process.stderr.write(`ksym: unhandled rejection (the server goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
+  );
   process.on('uncaughtException', (e) => process.stderr.write(`ksym: uncaught exception (the server goes on): ${e.stack ?? e.message}\n`));
   if (!process.argv.includes('--stdio')) return createConnection(ProposedFeatures.all);
   // What vscode-languageserver does for --stdio, which it skips for a reader of our own:
@@ -174,7 +194,12 @@ export function createGuardedConnection(): Connection {
     if (/Content-Length|Header must provide/i.test(msg)) reportFatal(writer, msg.split('\n')[0]);
     else process.stderr.write(`ksym: unreadable message ignored: ${msg}\n`);
   });
-  inner.onPartialMessage((info) => reportFatal(writer, `a message stopped arriving: waited ${info.waitingTime} ms for the rest of its body (a Content-Length longer than the body?)`));
+  inner.onPartialMessage((info) =>
+    reportFatal(
+      writer,
+      `a message stopped arriving: waited ${info.waitingTime} ms for the rest of its body (a Content-Length longer than the body?)`,
+    ),
+  );
   const end = () => process.exit(shutdownReceived ? 0 : 1);
   process.stdin.on('end', end);
   process.stdin.on('close', end);

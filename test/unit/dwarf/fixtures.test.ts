@@ -94,16 +94,23 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
 
   for (const [name, flags, post] of variants) {
     const ok = gcc && flags.every((f) => gccAccepts(f)) && (post !== 'zstd' || objcopyZstd());
-    if (gcc && !ok) console.warn(`skipping the ${name} DWARF fixture: ${post === 'zstd' ? 'objcopy cannot write zstd sections' : `gcc rejects ${flags.join(' ')}`}`);
+    if (gcc && !ok)
+      console.warn(
+        `skipping the ${name} DWARF fixture: ${post === 'zstd' ? 'objcopy cannot write zstd sections' : `gcc rejects ${flags.join(' ')}`}`,
+      );
     it.skipIf(!ok)(`${name}: linked executable, every byte of .text vs llvm-symbolizer`, () => {
       const exe = join(dir, `fx-${name}`);
       const oracleExe = build(dir, flags, post, exe, false);
       const reader = DwarfReader.open(bytesSource(readFileSync(exe), exe));
-      if (post === 'zstd') expect(reader.elf.sections.filter((x) => x.name.startsWith('.debug_') && x.flags & 0x800).length).toBeGreaterThan(3);
+      if (post === 'zstd')
+        expect(reader.elf.sections.filter((x) => x.name.startsWith('.debug_') && x.flags & 0x800).length).toBeGreaterThan(3);
       const text = reader.elf.sections.find((s) => s.name === '.text')!;
       const addrs: number[] = [];
       for (let a = text.addr; a < text.addr + text.size; a++) addrs.push(a);
-      const o = llvmSymbolize(oracleExe, addrs.map((a) => '0x' + a.toString(16)));
+      const o = llvmSymbolize(
+        oracleExe,
+        addrs.map((a) => '0x' + a.toString(16)),
+      );
       let same = 0;
       const bad: string[] = [];
       addrs.forEach((a, i) => {
@@ -111,7 +118,9 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
         if (!d) same++;
         else if (bad.length < 5) bad.push(`0x${a.toString(16)}: ${d}`);
       });
-      console.log(`${name} executable: ${same}/${addrs.length} bytes agree with llvm-symbolizer${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
+      console.log(
+        `${name} executable: ${same}/${addrs.length} bytes agree with llvm-symbolizer${bad.length ? '\n  ' + bad.join('\n  ') : ''}`,
+      );
       expect(bad).toEqual([]);
       // An inline chain is found somewhere (helper2 < helper < work).
       const chains = addrs.map((a) => reader.lookup(BigInt(a))).filter((r) => r.kind === 'found' && r.frames.length >= 3);
@@ -122,14 +131,17 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
     // dwarf64 object is checked against the dwarf5 object (same code) read by ksym instead,
     // which is itself checked against addr2line above.
     it.skipIf(!ok || name !== 'dwarf64')(`${name}: relocatable object gives the same chains as the 32-bit DWARF object`, () => {
-      const o64 = join(dir, 'fx-64.o'), o32 = join(dir, 'fx-32.o');
+      const o64 = join(dir, 'fx-64.o'),
+        o32 = join(dir, 'fx-32.o');
       execFileSync('gcc', ['-g', '-O2', ...flags, '-c', '-o', o64, join(dir, 'fx.c')]);
       execFileSync('gcc', ['-g', '-O2', '-gdwarf-5', '-c', '-o', o32, join(dir, 'fx.c')]);
-      const a = DwarfReader.open(bytesSource(readFileSync(o64), o64)), b = DwarfReader.open(bytesSource(readFileSync(o32), o32));
+      const a = DwarfReader.open(bytesSource(readFileSync(o64), o64)),
+        b = DwarfReader.open(bytesSource(readFileSync(o32), o32));
       let n = 0;
       for (const s of a.elf.sections.filter((x) => x.flags & 4 && x.size > 0)) {
         for (let off = 0; off < s.size; off++) {
-          const x = a.lookupInSection(s.name, off), y = b.lookupInSection(s.name, off);
+          const x = a.lookupInSection(s.name, off),
+            y = b.lookupInSection(s.name, off);
           expect(JSON.stringify(x).replaceAll('fx-64', 'fx-32'), `${s.name}+${off}`).toBe(JSON.stringify(y));
           if (x.kind === 'found') n++;
         }
@@ -137,65 +149,95 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
       expect(n).toBeGreaterThan(100);
     });
 
-    it.skipIf(!ok || name === 'dwarf64')(`${name}: relocatable object (sections at 0) vs llvm-symbolizer on an ld-placed copy and addr2line -j SECTION`, () => {
-      const obj = join(dir, `fx-${name}.o`);
-      const plain = build(dir, flags, post, obj, true);
-      const reader = DwarfReader.open(bytesSource(readFileSync(obj), obj));
-      expect(reader.isRelocatable).toBe(true);
-      const execs = reader.elf.sections.filter((s) => s.flags & 4 && s.size > 0);
-      expect(execs.map((s) => s.name)).toEqual(expect.arrayContaining(['.text', '.text.unlikely']));
-      const placed = join(dir, `fx-${name}.placed`);
-      const base = placeCopy(plain, placed);
-      const rangeLists = execFileSync('llvm-dwarfdump-14', ['--debug-ranges', placed], { encoding: 'utf8' });
-      let same = 0, total = 0, llvmSame = 0, borrowed = 0, emptyFirst = 0;
-      const bad: string[] = [], llvmBad: string[] = [];
-      for (const s of execs) {
-        const offs = Array.from({ length: s.size }, (_, i) => i);
-        const o = addr2line(obj, offs.map((x) => '0x' + x.toString(16)), s.name);
-        const L = llvmSymbolize(placed, offs.map((x) => '0x' + (base.get(s.name)! + x).toString(16)));
-        offs.forEach((off, i) => {
-          total++;
-          const k = reader.lookupInSection(s.name, off);
-          const d = diffLlvm(k, L[i]);
-          if (!d) llvmSame++;
-          else if (llvmBad.length < 5) llvmBad.push(`${s.name}+0x${off.toString(16)}: ${d}`);
-          const of = o[i] ?? [];
-          const theirs = of.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ');
-          const mine = k.kind === 'found' ? k.frames.map((f) => `${f.dwarfFunction}@${f.file}:${f.line}`).join(' < ') : k.kind === 'no-function' && k.line ? `??@${k.line.file}:${k.line.line}` : '??@??:0';
-          if (mine === theirs || (k.kind !== 'found' && of.length === 1 && of[0].function === '??')) {
-            same++;
-            return;
-          }
-          // addr2line is wrong here in two known ways; llvm-symbolizer on the placed copy
-          // (checked above for every byte) agrees with ksym:
-          // 1. No DWARF function covers the byte (alignment padding after a cold noreturn
-          //    function: rare() ends at its call to abort); addr2line borrows the nearest
-          //    symbol's name. ksym says no function, never borrowing one.
-          if (k.kind !== 'found' && of.length === 1 && of[0].function !== '??' && !d) {
-            borrowed++;
-            return;
-          }
-          // 2. DWARF 4 .debug_ranges in an object: gcc emits an inlined helper's range list
-          //    starting with an empty range at offset 0 of .text ([.text+0, .text+0)); with
-          //    .text at 0 that pair reads as (0, 0), the end-of-list entry, so addr2line drops
-          //    the inlined frame and prints the outer function at the inner line. In the
-          //    placed copy the pair is (base, base), llvm-dwarfdump shows it, and the chain is
-          //    ksym's.
-          if (k.kind === 'found' && !d && of.length === 1 && k.frames.length > 1 && of[0].function === k.frames[k.frames.length - 1].dwarfFunction && of[0].line === k.frames[0].line && hasEmptyFirstRange(rangeLists, base)) {
-            emptyFirst++;
-            return;
-          }
-          if (bad.length < 5) bad.push(`${s.name}+0x${off.toString(16)}: ksym ${mine}\n    addr2line ${theirs}`);
-        });
-      }
-      console.log(`${name} object: ${llvmSame}/${total} bytes agree with llvm-symbolizer on the placed copy; ${same}/${total} with addr2line -j, ${borrowed} where addr2line borrows a symbol name for bytes no DWARF function covers, ${emptyFirst} where it reads an empty first range at .text+0 as end of list${llvmBad.length ? '\n  ' + llvmBad.join('\n  ') : ''}${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
-      expect(llvmBad).toEqual([]);
-      expect(llvmSame).toBe(total);
-      expect(bad).toEqual([]);
-      expect(same + borrowed + emptyFirst).toBe(total);
-      // binutils' .debug_rnglists reader (DWARF 5) has no such ambiguity: offset pairs after a base address.
-      if (!flags.includes('-gdwarf-4')) expect(emptyFirst).toBe(0);
-    });
+    it.skipIf(!ok || name === 'dwarf64')(
+      `${name}: relocatable object (sections at 0) vs llvm-symbolizer on an ld-placed copy and addr2line -j SECTION`,
+      () => {
+        const obj = join(dir, `fx-${name}.o`);
+        const plain = build(dir, flags, post, obj, true);
+        const reader = DwarfReader.open(bytesSource(readFileSync(obj), obj));
+        expect(reader.isRelocatable).toBe(true);
+        const execs = reader.elf.sections.filter((s) => s.flags & 4 && s.size > 0);
+        expect(execs.map((s) => s.name)).toEqual(expect.arrayContaining(['.text', '.text.unlikely']));
+        const placed = join(dir, `fx-${name}.placed`);
+        const base = placeCopy(plain, placed);
+        const rangeLists = execFileSync('llvm-dwarfdump-14', ['--debug-ranges', placed], { encoding: 'utf8' });
+        let same = 0,
+          total = 0,
+          llvmSame = 0,
+          borrowed = 0,
+          emptyFirst = 0;
+        const bad: string[] = [],
+          llvmBad: string[] = [];
+        for (const s of execs) {
+          const offs = Array.from({ length: s.size }, (_, i) => i);
+          const o = addr2line(
+            obj,
+            offs.map((x) => '0x' + x.toString(16)),
+            s.name,
+          );
+          const L = llvmSymbolize(
+            placed,
+            offs.map((x) => '0x' + (base.get(s.name)! + x).toString(16)),
+          );
+          offs.forEach((off, i) => {
+            total++;
+            const k = reader.lookupInSection(s.name, off);
+            const d = diffLlvm(k, L[i]);
+            if (!d) llvmSame++;
+            else if (llvmBad.length < 5) llvmBad.push(`${s.name}+0x${off.toString(16)}: ${d}`);
+            const of = o[i] ?? [];
+            const theirs = of.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ');
+            const mine =
+              k.kind === 'found'
+                ? k.frames.map((f) => `${f.dwarfFunction}@${f.file}:${f.line}`).join(' < ')
+                : k.kind === 'no-function' && k.line
+                  ? `??@${k.line.file}:${k.line.line}`
+                  : '??@??:0';
+            if (mine === theirs || (k.kind !== 'found' && of.length === 1 && of[0].function === '??')) {
+              same++;
+              return;
+            }
+            // addr2line is wrong here in two known ways; llvm-symbolizer on the placed copy
+            // (checked above for every byte) agrees with ksym:
+            // 1. No DWARF function covers the byte (alignment padding after a cold noreturn
+            //    function: rare() ends at its call to abort); addr2line borrows the nearest
+            //    symbol's name. ksym says no function, never borrowing one.
+            if (k.kind !== 'found' && of.length === 1 && of[0].function !== '??' && !d) {
+              borrowed++;
+              return;
+            }
+            // 2. DWARF 4 .debug_ranges in an object: gcc emits an inlined helper's range list
+            //    starting with an empty range at offset 0 of .text ([.text+0, .text+0)); with
+            //    .text at 0 that pair reads as (0, 0), the end-of-list entry, so addr2line drops
+            //    the inlined frame and prints the outer function at the inner line. In the
+            //    placed copy the pair is (base, base), llvm-dwarfdump shows it, and the chain is
+            //    ksym's.
+            if (
+              k.kind === 'found' &&
+              !d &&
+              of.length === 1 &&
+              k.frames.length > 1 &&
+              of[0].function === k.frames[k.frames.length - 1].dwarfFunction &&
+              of[0].line === k.frames[0].line &&
+              hasEmptyFirstRange(rangeLists, base)
+            ) {
+              emptyFirst++;
+              return;
+            }
+            if (bad.length < 5) bad.push(`${s.name}+0x${off.toString(16)}: ksym ${mine}\n    addr2line ${theirs}`);
+          });
+        }
+        console.log(
+          `${name} object: ${llvmSame}/${total} bytes agree with llvm-symbolizer on the placed copy; ${same}/${total} with addr2line -j, ${borrowed} where addr2line borrows a symbol name for bytes no DWARF function covers, ${emptyFirst} where it reads an empty first range at .text+0 as end of list${llvmBad.length ? '\n  ' + llvmBad.join('\n  ') : ''}${bad.length ? '\n  ' + bad.join('\n  ') : ''}`,
+        );
+        expect(llvmBad).toEqual([]);
+        expect(llvmSame).toBe(total);
+        expect(bad).toEqual([]);
+        expect(same + borrowed + emptyFirst).toBe(total);
+        // binutils' .debug_rnglists reader (DWARF 5) has no such ambiguity: offset pairs after a base address.
+        if (!flags.includes('-gdwarf-4')) expect(emptyFirst).toBe(0);
+      },
+    );
   }
 
   it('malformed DWARF: truncated and mutated files give typed results, in bounded time', () => {
@@ -204,7 +246,8 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
     const good = readFileSync(obj);
     const r = rng(7);
     const t = performance.now();
-    let errors = 0, results = 0;
+    let errors = 0,
+      results = 0;
     for (let i = 0; i < 300; i++) {
       const b = new Uint8Array(good);
       const cut = i % 3 === 0 ? Math.floor(r() * b.length) : b.length;

@@ -53,15 +53,35 @@ describe('locate: candidate lists', () => {
   it('an explicit --vmlinux is the only place looked at (file, then as a directory)', () => {
     const c = vmlinuxCandidates({ explicit: '/x/build//', release: 'r', workspaceRoots: ['/w'] });
     expect(c.every((x) => x.explicit)).toBe(true);
-    expect(c.map((x) => x.path)).toEqual(['/x/build', '/x/build/vmlinux', '/x/build/vmlinux-r', '/x/build/usr/lib/debug/boot/vmlinux-r', '/x/build/usr/lib/debug/lib/modules/r/vmlinux', '/x/build/boot/vmlinux-r']);
+    expect(c.map((x) => x.path)).toEqual([
+      '/x/build',
+      '/x/build/vmlinux',
+      '/x/build/vmlinux-r',
+      '/x/build/usr/lib/debug/boot/vmlinux-r',
+      '/x/build/usr/lib/debug/lib/modules/r/vmlinux',
+      '/x/build/boot/vmlinux-r',
+    ]);
   });
   it('a fake root prefixes the system paths; bad build ids give nothing', () => {
     expect(vmlinuxCandidates({ release: 'r', root: '/tmp/root' })[0].path).toBe('/tmp/root/usr/lib/debug/boot/vmlinux-r');
     expect(buildIdPaths('../../etc')).toEqual([]);
   });
   it('modules: given files, build id, debuglink, the debug tree searched by name (- and _ alike)', () => {
-    const m = moduleCandidates({ name: 'nf_conntrack', release: 'r', buildId: '00112233', explicit: ['/m/x.ko', '/m/dir'], debugLink: { dir: '/lib/modules/r/kernel/net', file: 'nf_conntrack.ko.debug' } });
-    expect(m.files.map((x) => x.path)).toEqual(['/m/x.ko', '/usr/lib/debug/.build-id/00/112233.debug', '/usr/lib/debug/.build-id/00/112233', '/lib/modules/r/kernel/net/nf_conntrack.ko.debug', '/lib/modules/r/kernel/net/.debug/nf_conntrack.ko.debug', '/usr/lib/debug/lib/modules/r/kernel/net/nf_conntrack.ko.debug']);
+    const m = moduleCandidates({
+      name: 'nf_conntrack',
+      release: 'r',
+      buildId: '00112233',
+      explicit: ['/m/x.ko', '/m/dir'],
+      debugLink: { dir: '/lib/modules/r/kernel/net', file: 'nf_conntrack.ko.debug' },
+    });
+    expect(m.files.map((x) => x.path)).toEqual([
+      '/m/x.ko',
+      '/usr/lib/debug/.build-id/00/112233.debug',
+      '/usr/lib/debug/.build-id/00/112233',
+      '/lib/modules/r/kernel/net/nf_conntrack.ko.debug',
+      '/lib/modules/r/kernel/net/.debug/nf_conntrack.ko.debug',
+      '/usr/lib/debug/lib/modules/r/kernel/net/nf_conntrack.ko.debug',
+    ]);
     expect(m.searchDirs.map((x) => x.path)).toEqual(['/m/dir', '/usr/lib/debug/lib/modules/r']);
     expect(m.names).toContain('nf-conntrack.ko');
   });
@@ -87,16 +107,20 @@ describe.skipIf(!kd)('verify: the Debian vmlinux against symbol indexes and note
     expect(v.ok).toBe(false);
     if (!v.ok) expect(v.reason).toMatch(/does not match the symbols being served \(\d+ of \d+ sampled symbols differ/);
   });
-  it.skipIf(!existsSync(prev) || kd?.abi === '6.1.0-56-amd64')('the corpus 6.1.0-56 System.map: same text layout as -57 (a rebuild), so only a build id tells them apart', () => {
-    // Debian's -56 and -57 images are the same source rebuilt: every text symbol is at the same
-    // address (checked here), so the symbol check accepts -56's map, rightly for addresses; a
-    // build id (a log's, /sys/kernel/notes) is what refuses the other image.
-    const a = mapLookup(kd!.systemMap), b = mapLookup(prev);
-    for (const n of ['_text', 'vfs_read', 'schedule', '_etext']) expect(b(n)).toEqual(a(n));
-    expect(verifyVmlinux({ file: kd!.vmlinux, elf: elf(), symbols: { lookup: b } }).ok).toBe(true);
-    expect(verifyVmlinux({ file: kd!.vmlinux, elf: elf(), buildId: '11'.repeat(20), symbols: { lookup: b } }).ok).toBe(false);
-  });
-  it('build id: this machine\'s /sys/kernel/notes (another kernel) refused; notes with the file\'s id accepted', () => {
+  it.skipIf(!existsSync(prev) || kd?.abi === '6.1.0-56-amd64')(
+    'the corpus 6.1.0-56 System.map: same text layout as -57 (a rebuild), so only a build id tells them apart',
+    () => {
+      // Debian's -56 and -57 images are the same source rebuilt: every text symbol is at the same
+      // address (checked here), so the symbol check accepts -56's map, rightly for addresses; a
+      // build id (a log's, /sys/kernel/notes) is what refuses the other image.
+      const a = mapLookup(kd!.systemMap),
+        b = mapLookup(prev);
+      for (const n of ['_text', 'vfs_read', 'schedule', '_etext']) expect(b(n)).toEqual(a(n));
+      expect(verifyVmlinux({ file: kd!.vmlinux, elf: elf(), symbols: { lookup: b } }).ok).toBe(true);
+      expect(verifyVmlinux({ file: kd!.vmlinux, elf: elf(), buildId: '11'.repeat(20), symbols: { lookup: b } }).ok).toBe(false);
+    },
+  );
+  it("build id: this machine's /sys/kernel/notes (another kernel) refused; notes with the file's id accepted", () => {
     const e = elf();
     const id = e.buildId()!;
     const live = existsSync('/sys/kernel/notes') ? new Uint8Array(readFileSync('/sys/kernel/notes')) : notes('00'.repeat(20));
@@ -105,9 +129,11 @@ describe.skipIf(!kd)('verify: the Debian vmlinux against symbol indexes and note
     if (!bad.ok) expect(bad.reason).toContain(id);
     expect(verifyVmlinux({ file: kd!.vmlinux, elf: e, kernelNotes: notes(id) })).toMatchObject({ ok: true, how: 'build-id' });
     // ids match and the index is shifted (a running kernel's kallsyms): accepted with the shift
-    expect(verifyVmlinux({ file: kd!.vmlinux, elf: e, kernelNotes: notes(id), symbols: { lookup: mapLookup(kd!.systemMap, 0x2000000n) } })).toMatchObject({ ok: true, how: 'build-id', shift: 0x2000000n });
+    expect(
+      verifyVmlinux({ file: kd!.vmlinux, elf: e, kernelNotes: notes(id), symbols: { lookup: mapLookup(kd!.systemMap, 0x2000000n) } }),
+    ).toMatchObject({ ok: true, how: 'build-id', shift: 0x2000000n });
   });
-  it.skipIf(!kd?.modules.has('xfs'))('a module against the stripped module\'s build id', () => {
+  it.skipIf(!kd?.modules.has('xfs'))("a module against the stripped module's build id", () => {
     const dbg = new ElfView(fileSource(kd!.modules.get('xfs')!));
     const stripped = new ElfView(fileSource(`${kd!.dir}/modules-stripped/xfs.ko`));
     expect(verifyModule('xfs.ko', dbg, { buildId: stripped.buildId(), what: 'the loaded xfs' })).toMatchObject({ ok: true });

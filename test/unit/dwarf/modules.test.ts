@@ -24,7 +24,10 @@ const kd = kernelData();
 const tools = haveTool('llvm-symbolizer') && haveTool('addr2line') && haveTool('objdump') && haveTool('ld') && haveTool('readelf');
 if (kd && !tools) console.warn('skipping module DWARF oracle tests: llvm-symbolizer/addr2line/objdump/ld/readelf missing');
 
-interface Addr { section: string; off: number }
+interface Addr {
+  section: string;
+  off: number;
+}
 
 /** FUNC symbols of a relocatable object: section name and offset (readelf -sW is the oracle for the table). */
 function funcSymbols(ko: string): Addr[] {
@@ -41,7 +44,8 @@ function funcSymbols(ko: string): Addr[] {
   return out;
 }
 
-const fmt = (fs: { function: string; file: string; line: number }[]): string => fs.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ');
+const fmt = (fs: { function: string; file: string; line: number }[]): string =>
+  fs.map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ');
 const mineFrames = (k: SourceResult): { function: string; file: string; line: number }[] =>
   k.kind === 'found' ? k.frames.map((f) => ({ function: f.dwarfFunction, file: f.file, line: f.line })) : [];
 
@@ -57,14 +61,17 @@ for (const mod of ['xfs', 'drbd']) {
       const classes = new Map<string, Addr[]>();
       classes.set('entry', pick(r, funcSymbols(ko!), 300));
       const total = execs.reduce((n, s) => n + s.size, 0);
-      classes.set('random', Array.from({ length: 400 }, () => {
-        let x = Math.floor(r() * total);
-        for (const s of execs) {
-          if (x < s.size) return { section: s.name, off: x };
-          x -= s.size;
-        }
-        return { section: execs[0].name, off: 0 };
-      }));
+      classes.set(
+        'random',
+        Array.from({ length: 400 }, () => {
+          let x = Math.floor(r() * total);
+          for (const s of execs) {
+            if (x < s.size) return { section: s.name, off: x };
+            x -= s.size;
+          }
+          return { section: execs[0].name, off: 0 };
+        }),
+      );
       const text = execs.find((s) => s.name === '.text')!;
       const wins: [bigint, bigint][] = [];
       for (let i = 0; i < 8; i++) {
@@ -73,32 +80,48 @@ for (const mod of ['xfs', 'drbd']) {
       }
       const rets = pick(r, returnAddresses(ko!, wins, '.text'), 300).map((a) => ({ section: '.text', off: Number(a) }));
       classes.set('return', rets);
-      classes.set('return-1', rets.map((a) => ({ section: a.section, off: a.off - 1 })));
+      classes.set(
+        'return-1',
+        rets.map((a) => ({ section: a.section, off: a.off - 1 })),
+      );
 
       const dir = mkdtempSync(join(tmpdir(), `ksym-${mod}-`));
       const placed = join(dir, `${mod}.placed`);
       const base = placeCopy(ko!, placed);
       const report: string[] = [];
-      let llvmBadAll = 0, otherAll = 0;
+      let llvmBadAll = 0,
+        otherAll = 0;
       for (const [cls, addrs] of classes) {
         const mine = addrs.map((a) => reader.lookupInSection(a.section, a.off));
-        const L: OracleFrame[][] = llvmSymbolize(placed, addrs.map((a) => '0x' + (base.get(a.section)! + a.off).toString(16)));
+        const L: OracleFrame[][] = llvmSymbolize(
+          placed,
+          addrs.map((a) => '0x' + (base.get(a.section)! + a.off).toString(16)),
+        );
         // addr2line -j: one run per section, answers put back in order
         const A: { function: string; file: string; line: number }[][] = new Array(addrs.length);
         for (const s of new Set(addrs.map((a) => a.section))) {
           const idx = addrs.map((a, i) => (a.section === s ? i : -1)).filter((i) => i >= 0);
-          const o = addr2line(ko!, idx.map((i) => '0x' + addrs[i].off.toString(16)), s);
+          const o = addr2line(
+            ko!,
+            idx.map((i) => '0x' + addrs[i].off.toString(16)),
+            s,
+          );
           idx.forEach((i, j) => (A[i] = o[j] ?? []));
         }
-        let llvmSame = 0, a2lSame = 0, borrowed = 0, fileIndex = 0;
-        const llvmBad: string[] = [], other: string[] = [];
+        let llvmSame = 0,
+          a2lSame = 0,
+          borrowed = 0,
+          fileIndex = 0;
+        const llvmBad: string[] = [],
+          other: string[] = [];
         addrs.forEach((a, i) => {
           const k = mine[i];
           const where = `${a.section}+0x${a.off.toString(16)}`;
           const d = diffLlvm(k, L[i]);
           if (!d) llvmSame++;
           else if (llvmBad.length < 5) llvmBad.push(`${where}: ${d}`);
-          const m = mineFrames(k), t = A[i];
+          const m = mineFrames(k),
+            t = A[i];
           if (fmt(m) === fmt(t) || (k.kind !== 'found' && t.length === 1 && t[0].function === '??')) {
             a2lSame++;
             return;
@@ -118,12 +141,17 @@ for (const mod of ['xfs', 'drbd']) {
               return;
             }
           }
-          if (other.length < 8) other.push(`${where}: ksym ${fmt(m) || k.kind}\n      addr2line ${fmt(t)}\n      llvm ${L[i].map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ')}`);
+          if (other.length < 8)
+            other.push(
+              `${where}: ksym ${fmt(m) || k.kind}\n      addr2line ${fmt(t)}\n      llvm ${L[i].map((f) => `${f.function}@${f.file}:${f.line}`).join(' < ')}`,
+            );
           else other.push('');
         });
         llvmBadAll += addrs.length - llvmSame;
         otherAll += other.length;
-        report.push(`${cls}: llvm-symbolizer (placed) ${llvmSame}/${addrs.length}; addr2line -j ${a2lSame}/${addrs.length} (+${borrowed} no DWARF function where addr2line borrows a symbol, +${fileIndex} addr2line DWARF 5 file-index bug, ${other.length} other)${llvmBad.length ? '\n    ' + llvmBad.join('\n    ') : ''}${other.length ? '\n    ' + other.filter(Boolean).join('\n    ') : ''}`);
+        report.push(
+          `${cls}: llvm-symbolizer (placed) ${llvmSame}/${addrs.length}; addr2line -j ${a2lSame}/${addrs.length} (+${borrowed} no DWARF function where addr2line borrows a symbol, +${fileIndex} addr2line DWARF 5 file-index bug, ${other.length} other)${llvmBad.length ? '\n    ' + llvmBad.join('\n    ') : ''}${other.length ? '\n    ' + other.filter(Boolean).join('\n    ') : ''}`,
+        );
       }
       console.log(`${mod}.ko (${execs.map((s) => s.name).join(', ')}):\n  ` + report.join('\n  '));
       expect(llvmBadAll).toBe(0);

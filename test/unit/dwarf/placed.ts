@@ -27,6 +27,8 @@ export function placeCopy(obj: string, out: string): Map<string, number> {
   });
   const script = `${out}.ld`;
   writeFileSync(script, `SECTIONS {\n${lines.join('\n')}\n}\n`);
-  execFileSync('ld', ['-o', out, '--unresolved-symbols=ignore-all', '--no-check-sections', '-e', '0', '-T', script, obj], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('ld', ['-o', out, '--unresolved-symbols=ignore-all', '--no-check-sections', '-e', '0', '-T', script, obj], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return base;
 }

@@ -13,12 +13,16 @@ export function rng(seed: number): () => number {
   };
 }
 
-export interface TextSym { addr: bigint; name: string }
+export interface TextSym {
+  addr: bigint;
+  name: string;
+}
 
 /** Text symbols of a System.map between _stext and _etext, sorted. */
 export function textSymbols(systemMap: string): { syms: TextSym[]; stext: bigint; etext: bigint } {
   const syms: TextSym[] = [];
-  let stext = 0n, etext = 0n;
+  let stext = 0n,
+    etext = 0n;
   for (const l of readFileSync(systemMap, 'latin1').split('\n')) {
     const m = /^([0-9a-f]{16}) ([tTwW]) (\S+)$/.exec(l);
     if (!m) continue;
@@ -27,14 +31,25 @@ export function textSymbols(systemMap: string): { syms: TextSym[]; stext: bigint
     if (m[3] === '_etext') etext = a;
     syms.push({ addr: a, name: m[3] });
   }
-  return { syms: syms.filter((s) => s.addr >= stext && s.addr < etext).sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0)), stext, etext };
+  return {
+    syms: syms.filter((s) => s.addr >= stext && s.addr < etext).sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0)),
+    stext,
+    etext,
+  };
 }
 
 /** Return addresses (the instruction after each call) found by objdump in windows of `obj`. */
 export function returnAddresses(obj: string, windows: [bigint, bigint][], section?: string): bigint[] {
   const out: bigint[] = [];
   for (const [a, b] of windows) {
-    const args = ['-d', '--no-show-raw-insn', `--start-address=0x${a.toString(16)}`, `--stop-address=0x${b.toString(16)}`, ...(section ? ['-j', section] : []), obj];
+    const args = [
+      '-d',
+      '--no-show-raw-insn',
+      `--start-address=0x${a.toString(16)}`,
+      `--stop-address=0x${b.toString(16)}`,
+      ...(section ? ['-j', section] : []),
+      obj,
+    ];
     const txt = execFileSync('objdump', args, { maxBuffer: 1 << 28, encoding: 'latin1' });
     let pendingCall = false;
     for (const l of txt.split('\n')) {

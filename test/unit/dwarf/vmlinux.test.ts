@@ -34,9 +34,15 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
   it('agrees with llvm-symbolizer on thousands of addresses, per class', () => {
     const r = rng(15);
     const { syms, stext, etext } = textSymbols(kd!.systemMap);
-    classes.set('entry', pick(r, syms, 700).map((s) => s.addr));
+    classes.set(
+      'entry',
+      pick(r, syms, 700).map((s) => s.addr),
+    );
     const span = Number(etext - stext);
-    classes.set('random', Array.from({ length: 900 }, () => stext + BigInt(Math.floor(r() * span))));
+    classes.set(
+      'random',
+      Array.from({ length: 900 }, () => stext + BigInt(Math.floor(r() * span))),
+    );
     const wins: [bigint, bigint][] = [];
     for (let i = 0; i < 10; i++) {
       const a = stext + BigInt(Math.floor(r() * (span - 0x4000)));
@@ -44,7 +50,10 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
     }
     const rets = pick(r, returnAddresses(kd!.vmlinux, wins), 600);
     classes.set('return', rets);
-    classes.set('return-1', rets.map((a) => a - 1n));
+    classes.set(
+      'return-1',
+      rets.map((a) => a - 1n),
+    );
     const report: string[] = [];
     let worst = 1;
     let checked = 0;
@@ -67,11 +76,12 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
             const dump = execFileSync('llvm-dwarfdump-14', [`--lookup=${hex[i]}`, kd!.vmlinux], { encoding: 'utf8', maxBuffer: 1 << 26 });
             expect(dump, hex[i]).not.toMatch(/DW_TAG_subprogram/);
           }
-        }
-        else if (bad.length < 5) bad.push(`${hex[i]}: ${d}`);
+        } else if (bad.length < 5) bad.push(`${hex[i]}: ${d}`);
       });
       worst = Math.min(worst, same / addrs.length);
-      report.push(`${cls}: ${same}/${addrs.length} agree with llvm-symbolizer (ksym ${ms.toFixed(0)} ms)${bad.length ? '\n    ' + bad.join('\n    ') : ''}`);
+      report.push(
+        `${cls}: ${same}/${addrs.length} agree with llvm-symbolizer (ksym ${ms.toFixed(0)} ms)${bad.length ? '\n    ' + bad.join('\n    ') : ''}`,
+      );
     }
     console.log('vmlinux vs llvm-symbolizer --inlining:\n  ' + report.join('\n  '));
     expect(worst).toBe(1);
@@ -79,8 +89,13 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
 
   it('outermost DWARF name agrees with addr2line -f -i', () => {
     const addrs = [...classes.get('random')!.slice(0, 400), ...classes.get('return-1')!.slice(0, 300)];
-    const o = addr2line(kd!.vmlinux, addrs.map((a) => '0x' + a.toString(16)));
-    let same = 0, n = 0, borrowed = 0;
+    const o = addr2line(
+      kd!.vmlinux,
+      addrs.map((a) => '0x' + a.toString(16)),
+    );
+    let same = 0,
+      n = 0,
+      borrowed = 0;
     const bad: string[] = [];
     addrs.forEach((a, i) => {
       const k = reader.lookup(a);
@@ -98,7 +113,9 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
       if (mine === theirs) same++;
       else if (bad.length < 5) bad.push(`0x${a.toString(16)}: ksym ${mine}, addr2line ${theirs}`);
     });
-    console.log(`vmlinux outermost DWARF name vs addr2line: ${same}/${n} agree; ${borrowed} addresses without a DWARF function (addr2line names the nearest symbol there)${bad.length ? '\n  ' + bad.join('\n  ') : ''}`);
+    console.log(
+      `vmlinux outermost DWARF name vs addr2line: ${same}/${n} agree; ${borrowed} addresses without a DWARF function (addr2line names the nearest symbol there)${bad.length ? '\n  ' + bad.join('\n  ') : ''}`,
+    );
     expect(same).toBe(n);
   });
 
@@ -124,13 +141,16 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
     const cases: bigint[] = ex ? [ex.addr] : [];
     const sample = [...classes.get('random')!, ...classes.get('return-1')!];
     const hex = sample.map((a) => '0x' + a.toString(16));
-    const a2l = addr2line(kd!.vmlinux, hex), llvm = llvmSymbolize(kd!.vmlinux, hex);
+    const a2l = addr2line(kd!.vmlinux, hex),
+      llvm = llvmSymbolize(kd!.vmlinux, hex);
     sample.forEach((a, i) => {
-      const x = a2l[i]?.[0], y = llvm[i]?.[0];
+      const x = a2l[i]?.[0],
+        y = llvm[i]?.[0];
       if (x && y && x.line === y.line && x.line > 0 && x.file !== y.file) cases.push(a);
     });
     const ch = cases.map((a) => '0x' + a.toString(16));
-    const A = addr2line(kd!.vmlinux, ch), L = llvmSymbolize(kd!.vmlinux, ch);
+    const A = addr2line(kd!.vmlinux, ch),
+      L = llvmSymbolize(kd!.vmlinux, ch);
     let bug = 0;
     const other: string[] = [];
     cases.forEach((a, i) => {
@@ -144,9 +164,14 @@ describe.skipIf(!kd || !tools)('DWARF reader on the Debian vmlinux', () => {
       expect(k.frames[0].file).toBe(row.file);
       // the documented cause: a DWARF 5 row in file 1 ≠ file 0, addr2line printing file 0
       if (row.version === 5 && row.fileIndex === 1 && row.file !== row.primaryFile && A[i][0].file === row.primaryFile) bug++;
-      else other.push(`${ch[i]}: row file ${row.fileIndex} ${row.file}, addr2line ${A[i][0].file}:${A[i][0].line}, llvm ${L[i][0].file}:${L[i][0].line}`);
+      else
+        other.push(
+          `${ch[i]}: row file ${row.fileIndex} ${row.file}, addr2line ${A[i][0].file}:${A[i][0].line}, llvm ${L[i][0].file}:${L[i][0].line}`,
+        );
     });
-    console.log(`addr2line DWARF 5 file-index bug: ${bug} of ${sample.length} sampled addresses (+ the doc's example); other file differences: ${other.length}${other.length ? '\n  ' + other.slice(0, 5).join('\n  ') : ''}`);
+    console.log(
+      `addr2line DWARF 5 file-index bug: ${bug} of ${sample.length} sampled addresses (+ the doc's example); other file differences: ${other.length}${other.length ? '\n  ' + other.slice(0, 5).join('\n  ') : ''}`,
+    );
     if (ex) {
       const k = reader.lookup(ex.addr);
       expect(k.kind === 'found' && [k.frames[0].path, k.frames[0].line]).toEqual(['include/trace/events/block.h', 58]);

@@ -24,9 +24,21 @@ describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
   it('fetch by build id, cancelled mid-way, another build id refused, from the cache with the server stopped, 404 negative-cached, sections', () => {
     const fixture = buildFixture(join(dir, 'srv'), 'fixture', 'int fixture_fn(int x) { return x * 5; }\nint fixture_data = 3;\n');
     const runner = join(dir, 'runner.cjs');
-    buildSync({ entryPoints: [join(__dirname, 'netns/runner.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: runner, logLevel: 'error' });
+    buildSync({
+      entryPoints: [join(__dirname, 'netns/runner.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: runner,
+      logLevel: 'error',
+    });
     // The real Debian debug module: readelf -n is the oracle for its build id.
-    const real = haveReal ? { path: join(REAL_MODULES, 'loop.ko'), buildId: /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', join(REAL_MODULES, 'loop.ko')], { encoding: 'utf8' }))![1] } : undefined;
+    const real = haveReal
+      ? {
+          path: join(REAL_MODULES, 'loop.ko'),
+          buildId: /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', join(REAL_MODULES, 'loop.ko')], { encoding: 'utf8' }))![1],
+        }
+      : undefined;
     const cfg = {
       port: 8002,
       db: join(dir, 'db.sqlite'),
@@ -44,7 +56,11 @@ describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
         return { path: victim.path, buildId: victim.buildId, replacement: other.path, otherBuildId: other.buildId };
       })(),
     };
-    const r = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)], { encoding: 'utf8', timeout: 240000, maxBuffer: 16 << 20 });
+    const r = spawnSync(
+      'unshare',
+      ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
+      { encoding: 'utf8', timeout: 240000, maxBuffer: 16 << 20 },
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out.error, out.stderr).toBeUndefined();
@@ -54,7 +70,12 @@ describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
     expect(out.fixtureProgress).toBe(out.fixture.size);
     // A section: not ELF, size only (and said so).
     expect(out.section).toMatchObject({ ok: true, verified: 'size-only' });
-    const symtabSize = parseInt(/\.symtab\s+SYMTAB\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', fixture.path], { encoding: 'utf8' }))![1], 16);
+    const symtabSize = parseInt(
+      /\.symtab\s+SYMTAB\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(
+        execFileSync('readelf', ['-SW', fixture.path], { encoding: 'utf8' }),
+      )![1],
+      16,
+    );
     expect(out.section.size).toBe(symtabSize);
     // .ko files are relocatable: /executable is always 404 for them.
     expect(out.executable).toMatchObject({ ok: false, reason: 'not-found' });

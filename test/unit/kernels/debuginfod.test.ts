@@ -4,14 +4,29 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheRelPath, cacheRoot, escapeSourcePath, limitsFrom, parseServerUrls, requestPath, validBuildId } from '../../../server/src/core/kernels/debuginfod';
+import {
+  cacheRelPath,
+  cacheRoot,
+  escapeSourcePath,
+  limitsFrom,
+  parseServerUrls,
+  requestPath,
+  validBuildId,
+} from '../../../server/src/core/kernels/debuginfod';
 import { fetchDebuginfod, type FetchRequest } from '../../../server/src/core/kernels/storeDebuginfod';
 import { buildFixture, haveToolchain } from './fixtures';
 
 describe('debuginfod conventions (pure)', () => {
   it('DEBUGINFOD_URLS: space separated, buildid/ appended, duplicates dropped, ima: skipped', () => {
-    const r = parseServerUrls('https://debuginfod.debian.net  http://127.0.0.1:8002/ ima:enforcing https://debuginfod.debian.net/ file:///srv/di ftp://x\thttp://a');
-    expect(r.servers).toEqual(['https://debuginfod.debian.net/buildid/', 'http://127.0.0.1:8002/buildid/', 'file:///srv/di/buildid/', 'http://a/buildid/']);
+    const r = parseServerUrls(
+      'https://debuginfod.debian.net  http://127.0.0.1:8002/ ima:enforcing https://debuginfod.debian.net/ file:///srv/di ftp://x\thttp://a',
+    );
+    expect(r.servers).toEqual([
+      'https://debuginfod.debian.net/buildid/',
+      'http://127.0.0.1:8002/buildid/',
+      'file:///srv/di/buildid/',
+      'http://a/buildid/',
+    ]);
     expect(r.skipped.map((s) => s.token)).toEqual(['ima:enforcing', 'ftp://x']);
     expect(parseServerUrls(undefined).servers).toEqual([]);
     expect(parseServerUrls('  ').servers).toEqual([]);
@@ -19,7 +34,9 @@ describe('debuginfod conventions (pure)', () => {
   it('cache root: DEBUGINFOD_CACHE_PATH, ~/.debuginfod_client_cache if it exists, XDG_CACHE_HOME, ~/.cache', () => {
     const none = () => false;
     expect(cacheRoot({ env: { DEBUGINFOD_CACHE_PATH: '/c/', XDG_CACHE_HOME: '/x' }, home: '/h', exists: () => true })).toBe('/c');
-    expect(cacheRoot({ env: { XDG_CACHE_HOME: '/x' }, home: '/h', exists: (p) => p === '/h/.debuginfod_client_cache' })).toBe('/h/.debuginfod_client_cache');
+    expect(cacheRoot({ env: { XDG_CACHE_HOME: '/x' }, home: '/h', exists: (p) => p === '/h/.debuginfod_client_cache' })).toBe(
+      '/h/.debuginfod_client_cache',
+    );
     expect(cacheRoot({ env: { XDG_CACHE_HOME: '/x' }, home: '/h', exists: none })).toBe('/x/debuginfod_client');
     expect(cacheRoot({ env: {}, home: '/h', exists: none })).toBe('/h/.cache/debuginfod_client');
   });
@@ -36,8 +53,18 @@ describe('debuginfod conventions (pure)', () => {
     expect(validBuildId('../etc')).toBeUndefined();
   });
   it('limits from the environment and cache_miss_s', () => {
-    expect(limitsFrom({})).toEqual({ timeoutMs: 90000, lowSpeedBytes: 102400, maxTimeMs: Infinity, maxSize: Infinity, retryLimit: 2, cacheMissMs: 600000 });
-    const l = limitsFrom({ DEBUGINFOD_TIMEOUT: '5', DEBUGINFOD_MAXTIME: '60', DEBUGINFOD_MAXSIZE: '1000', DEBUGINFOD_RETRY_LIMIT: '0' }, '30\n');
+    expect(limitsFrom({})).toEqual({
+      timeoutMs: 90000,
+      lowSpeedBytes: 102400,
+      maxTimeMs: Infinity,
+      maxSize: Infinity,
+      retryLimit: 2,
+      cacheMissMs: 600000,
+    });
+    const l = limitsFrom(
+      { DEBUGINFOD_TIMEOUT: '5', DEBUGINFOD_MAXTIME: '60', DEBUGINFOD_MAXSIZE: '1000', DEBUGINFOD_RETRY_LIMIT: '0' },
+      '30\n',
+    );
     expect(l).toMatchObject({ timeoutMs: 5000, maxTimeMs: 60000, maxSize: 1000, retryLimit: 0, cacheMissMs: 30000 });
   });
 });
@@ -111,7 +138,11 @@ describe.skipIf(!toolchain)('fetchDebuginfod against fake servers on 127.0.0.1',
     return new Promise((resolve) => {
       srv.listen(0, '127.0.0.1', () => {
         f.url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-        f.close = () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); });
+        f.close = () =>
+          new Promise((r) => {
+            srv.closeAllConnections();
+            srv.close(() => r());
+          });
         fakes.push(f);
         resolve(f);
       });
@@ -201,7 +232,11 @@ describe.skipIf(!toolchain)('fetchDebuginfod against fake servers on 127.0.0.1',
     const trunc = await fetchDebuginfod(req((await fake('truncated')).url, c));
     expect(trunc).toMatchObject({ ok: false, reason: 'truncated' });
     expect(existsSync(join(c, good.buildId, 'debuginfo'))).toBe(false);
-    const small = await fetchDebuginfod(req((await fake('good')).url, cache(), { env: { DEBUGINFOD_URLS: fakes.at(-1)!.url, DEBUGINFOD_CACHE_PATH: cache(), DEBUGINFOD_MAXSIZE: '100' } }));
+    const small = await fetchDebuginfod(
+      req((await fake('good')).url, cache(), {
+        env: { DEBUGINFOD_URLS: fakes.at(-1)!.url, DEBUGINFOD_CACHE_PATH: cache(), DEBUGINFOD_MAXSIZE: '100' },
+      }),
+    );
     expect(small).toMatchObject({ ok: false, reason: 'too-large' });
     expect(fakes.at(-1)!.requests).toHaveLength(1);
     const huge = await fake('huge');
@@ -213,12 +248,21 @@ describe.skipIf(!toolchain)('fetchDebuginfod against fake servers on 127.0.0.1',
     const slow = await fake('slow');
     const ac = new AbortController();
     const c = cache();
-    const r = await fetchDebuginfod(req(slow.url, c, { signal: ac.signal, onProgress: (p) => { if (p.received >= 64) ac.abort(); } }));
+    const r = await fetchDebuginfod(
+      req(slow.url, c, {
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.received >= 64) ac.abort();
+        },
+      }),
+    );
     expect(r).toMatchObject({ ok: false, reason: 'cancelled' });
     expect(existsSync(join(c, good.buildId, 'debuginfo'))).toBe(false);
     // Not a 404: nothing negative-cached.
     expect(existsSync(join(c, good.buildId))).toBe(true);
-    const t = await fetchDebuginfod(req(slow.url, cache(), { env: { DEBUGINFOD_URLS: slow.url, DEBUGINFOD_CACHE_PATH: cache(), DEBUGINFOD_TIMEOUT: '1' } }));
+    const t = await fetchDebuginfod(
+      req(slow.url, cache(), { env: { DEBUGINFOD_URLS: slow.url, DEBUGINFOD_CACHE_PATH: cache(), DEBUGINFOD_TIMEOUT: '1' } }),
+    );
     expect(t).toMatchObject({ ok: false, reason: 'timeout' });
     expect(!t.ok && t.message).toMatch(/fewer than 102400 bytes in 1 s/);
   });
@@ -254,7 +298,11 @@ describe.skipIf(!toolchain)('fetchDebuginfod against fake servers on 127.0.0.1',
 
   it('bad requests are refused before anything happens', async () => {
     expect(await fetchDebuginfod(req('http://127.0.0.1:1', cache(), { buildId: 'xyz' }))).toMatchObject({ reason: 'invalid-request' });
-    expect(await fetchDebuginfod(req('http://127.0.0.1:1', cache(), { artifact: { kind: 'section', name: '../../x' } }))).toMatchObject({ reason: 'invalid-request' });
-    expect(await fetchDebuginfod(req('http://127.0.0.1:1', cache(), { artifact: { kind: 'source', name: 'relative.c' } }))).toMatchObject({ reason: 'invalid-request' });
+    expect(await fetchDebuginfod(req('http://127.0.0.1:1', cache(), { artifact: { kind: 'section', name: '../../x' } }))).toMatchObject({
+      reason: 'invalid-request',
+    });
+    expect(await fetchDebuginfod(req('http://127.0.0.1:1', cache(), { artifact: { kind: 'source', name: 'relative.c' } }))).toMatchObject({
+      reason: 'invalid-request',
+    });
   });
 });

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { archFromSymbols } from '../../../server/src/core/kernels/arch';
 import { identifyLog, parseBanner } from '../../../server/src/core/kernels/identity';
 import { framePairs } from '../../../server/src/core/kernels/kaslr';
-import { buildIdInNotes, findBanner, parseProcVersion, parseVermagic, releaseFromPath, walkNotes } from '../../../server/src/core/kernels/source';
+import {
+  buildIdInNotes,
+  findBanner,
+  parseProcVersion,
+  parseVermagic,
+  releaseFromPath,
+  walkNotes,
+} from '../../../server/src/core/kernels/source';
 import { parseServerUrls } from '../../../server/src/core/kernels/debuginfod';
 import { have, SYSTEM_MAP } from '../../helpers/corpus';
 
@@ -14,7 +21,32 @@ function rng(seed: number) {
   return () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), s >>> 0);
 }
 
-const PIECES = ['Linux version ', 'CPU: 0 PID: 1 Comm: ', 'Not tainted ', 'Tainted: ', '6.1.0 ', '#1 ', '(', ')', '\n', ' [', ']', '+0x', '/0x', 'Kernel Offset: 0x', ' from 0x', 'ffffffff81000000', 'Hardware name: ', 'RIP: 0010:', 'x29: ', '\0', '\r', 'é', '[<', '>] '];
+const PIECES = [
+  'Linux version ',
+  'CPU: 0 PID: 1 Comm: ',
+  'Not tainted ',
+  'Tainted: ',
+  '6.1.0 ',
+  '#1 ',
+  '(',
+  ')',
+  '\n',
+  ' [',
+  ']',
+  '+0x',
+  '/0x',
+  'Kernel Offset: 0x',
+  ' from 0x',
+  'ffffffff81000000',
+  'Hardware name: ',
+  'RIP: 0010:',
+  'x29: ',
+  '\0',
+  '\r',
+  'é',
+  '[<',
+  '>] ',
+];
 
 describe('hostile input', () => {
   it('random splices of kernel tokens: identifyLog, framePairs, parseBanner never throw and stay bounded', () => {
@@ -40,7 +72,12 @@ describe('hostile input', () => {
       const b = new Uint8Array(r() % 300);
       for (let i = 0; i < b.length; i++) b[i] = r() & 0xff;
       // Plausible note headers now and then.
-      if (b.length > 12 && k % 3 === 0) { b[0] = 4; b[1] = b[2] = b[3] = 0; b[4] = r() % 40; b[5] = b[6] = b[7] = 0; }
+      if (b.length > 12 && k % 3 === 0) {
+        b[0] = 4;
+        b[1] = b[2] = b[3] = 0;
+        b[4] = r() % 40;
+        b[5] = b[6] = b[7] = 0;
+      }
       walkNotes(b, k % 2 === 0);
       buildIdInNotes(b);
       findBanner(b);

@@ -17,21 +17,76 @@ function at(lines: string[], f: Fact<string> | undefined): string | undefined {
  * Expected facts, read off the logs (`grep -n 'Comm:\|Tainted\|Hardware name' *.txt`)
  * and the architecture named in SOURCES.md.
  */
-const EXPECT: Record<string, { release?: [string, number]; version?: string; arch: string; tainted?: boolean; flags?: string; hardware?: [string, number] }> = {
-  '01-x86_64-kasan-uaf-raw-task-qmark.txt': { release: ['5.17.0-syzkaller-13532-gb4a5ea09b293', 5], version: '#0', arch: 'x86_64', tainted: true, flags: 'G        W', hardware: ['Google Google Compute Engine/Google Compute Engine, BIOS Google 01/01/2011', 6] },
-  '02-x86_64-kasan-module-frames-test_kasan.txt': { release: ['4.20.0-next-20190102', 5], version: '#4', arch: 'x86_64', tainted: false, hardware: ['QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.10.2-1 04/01/2014', 6] },
+const EXPECT: Record<
+  string,
+  { release?: [string, number]; version?: string; arch: string; tainted?: boolean; flags?: string; hardware?: [string, number] }
+> = {
+  '01-x86_64-kasan-uaf-raw-task-qmark.txt': {
+    release: ['5.17.0-syzkaller-13532-gb4a5ea09b293', 5],
+    version: '#0',
+    arch: 'x86_64',
+    tainted: true,
+    flags: 'G        W',
+    hardware: ['Google Google Compute Engine/Google Compute Engine, BIOS Google 01/01/2011', 6],
+  },
+  '02-x86_64-kasan-module-frames-test_kasan.txt': {
+    release: ['4.20.0-next-20190102', 5],
+    version: '#4',
+    arch: 'x86_64',
+    tainted: false,
+    hardware: ['QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.10.2-1 04/01/2014', 6],
+  },
   '03-x86_64-4.4-oldfmt-gpf-qmark-rip-brackets.txt': { release: ['4.4.107-g610c835', 8], version: '#4', arch: 'x86_64', tainted: false },
   '04-x86_64-rcu-stall.txt': { arch: 'x86_64' },
-  '05-arm64-5.9-oops-pc-lr-calltrace-interleaved.txt': { release: ['5.9.0-12994-gf9893351acae', 20], version: '#16', arch: 'arm64', tainted: false, hardware: ['linux,dummy-virt (DT)', 21] },
-  '06-arm64-6.1-symbolized-fileline-inline.txt': { release: ['6.1.0-rc8-syzkaller-33330-ga5541c0811a0', 15], version: '#0', arch: 'arm64', tainted: false },
-  '07-arm32-5.10-backtrace-from-format.txt': { release: ['5.10.2', 9], version: '#10', arch: 'arm32', tainted: false, hardware: ['ARM-Versatile Express', 10] },
-  '08-riscv64-5.11-oops-epc-ra.txt': { release: ['5.11.0-11272-gf01e631cccab-dirty', 4], version: '#35', arch: 'riscv', tainted: false, hardware: ['riscv-virtio,qemu (DT)', 5] },
+  '05-arm64-5.9-oops-pc-lr-calltrace-interleaved.txt': {
+    release: ['5.9.0-12994-gf9893351acae', 20],
+    version: '#16',
+    arch: 'arm64',
+    tainted: false,
+    hardware: ['linux,dummy-virt (DT)', 21],
+  },
+  '06-arm64-6.1-symbolized-fileline-inline.txt': {
+    release: ['6.1.0-rc8-syzkaller-33330-ga5541c0811a0', 15],
+    version: '#0',
+    arch: 'arm64',
+    tainted: false,
+  },
+  '07-arm32-5.10-backtrace-from-format.txt': {
+    release: ['5.10.2', 9],
+    version: '#10',
+    arch: 'arm32',
+    tainted: false,
+    hardware: ['ARM-Versatile Express', 10],
+  },
+  '08-riscv64-5.11-oops-epc-ra.txt': {
+    release: ['5.11.0-11272-gf01e631cccab-dirty', 4],
+    version: '#35',
+    arch: 'riscv',
+    tainted: false,
+    hardware: ['riscv-virtio,qemu (DT)', 5],
+  },
   '09-ppc64le-5.4-oops-symbolized.txt': { release: ['5.4.0-rc2-00104-g9e208aa06c21', 8], version: '#0', arch: 'ppc64', tainted: false },
-  '10-x86_64-4.0-soft-lockup-oldfmt-modules-qmark-code.txt': { release: ['4.0.5-300.fc22.x86_64+debug', 9], version: '#1', arch: 'x86_64', tainted: false },
+  '10-x86_64-4.0-soft-lockup-oldfmt-modules-qmark-code.txt': {
+    release: ['4.0.5-300.fc22.x86_64+debug', 9],
+    version: '#1',
+    arch: 'x86_64',
+    tainted: false,
+  },
   // The CPU: line is broken across lines 6-7 (`PID: 1\n88243 Comm:`): the tail still counts.
-  '11-x86_64-5.3-amdgpu-module-frames-linewrapped.txt': { release: ['5.3.6-300.fc31.x86_64', 7], version: '#1', arch: 'x86_64', tainted: false },
+  '11-x86_64-5.3-amdgpu-module-frames-linewrapped.txt': {
+    release: ['5.3.6-300.fc31.x86_64', 7],
+    version: '#1',
+    arch: 'x86_64',
+    tainted: false,
+  },
   '12-ppc64-oops-modules.txt': { release: ['3.10.0-33.el7.ppc64', 3], version: '#1', arch: 'ppc64', tainted: false },
-  '13-s390x-oops-modules.txt': { release: ['3.10.0-54.0.1.el7.s390x', 6], version: '#1', arch: 's390', tainted: true, flags: 'GF          O--------------' },
+  '13-s390x-oops-modules.txt': {
+    release: ['3.10.0-54.0.1.el7.s390x', 6],
+    version: '#1',
+    arch: 's390',
+    tainted: true,
+    flags: 'GF          O--------------',
+  },
   // lockdep's print_kernel_ident line `3.4.0-rc5+ #34 Not tainted` (line 3) comes before the old `Pid: …, comm:` line.
   '14-x86_64-gitlog-21-many-module-frames.txt': { release: ['3.4.0-rc5+', 3], version: '#34', arch: 'x86_64', tainted: false },
 };
@@ -127,7 +182,8 @@ describe('identifyLog on synthetic lines (kernel formats)', () => {
   });
 
   it('Linux version banner: release and the whole uname -v, nested parentheses', () => {
-    const banner = 'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-20)';
+    const banner =
+      'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2025-08-20)';
     const t = `[    0.000000] ${banner}\n[    1.0] x\nCPU: 0 PID: 1 Comm: systemd Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\n`;
     const id = identifyLog(t);
     expect(id.release?.value).toBe('6.1.0-56-amd64');
@@ -143,12 +199,15 @@ describe('identifyLog on synthetic lines (kernel formats)', () => {
   });
 
   it('two kernels in one log are a conflict, reported with both lines', () => {
-    const t = 'CPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\nCPU: 0 PID: 1 Comm: a Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3\n';
+    const t =
+      'CPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\nCPU: 0 PID: 1 Comm: a Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3\n';
     const id = identifyLog(t);
     expect(id.release?.value).toBe('6.1.0-56-amd64');
     expect(id.conflicts).toHaveLength(1);
     expect(id.conflicts[0]).toMatch(/line 2 names kernel 6\.1\.0-57-amd64, line 1 names 6\.1\.0-56-amd64/);
-    const two = identifyLog('CPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\nCPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-9\n');
+    const two = identifyLog(
+      'CPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\nCPU: 0 PID: 1 Comm: a Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-9\n',
+    );
     expect(two.conflicts[0]).toMatch(/two builds of the same release/);
     const mods = identifyLog(` a+0x1/0x2 [m ${MBID}]\n b+0x1/0x2 [m ${BID}]\n`);
     expect(mods.conflicts[0]).toMatch(/module m has build id/);
@@ -164,7 +223,9 @@ describe('identifyLog on synthetic lines (kernel formats)', () => {
   });
 
   it('old forms: powerpc REGS (release in parentheses), arm CPU: line, Pid:/comm:', () => {
-    expect(identifyLog('REGS: c00000007a3ef6e0 TRAP: 0380   Not tainted  (5.4.0-rc2-00104-g9e208aa06c21)').release?.value).toBe('5.4.0-rc2-00104-g9e208aa06c21');
+    expect(identifyLog('REGS: c00000007a3ef6e0 TRAP: 0380   Not tainted  (5.4.0-rc2-00104-g9e208aa06c21)').release?.value).toBe(
+      '5.4.0-rc2-00104-g9e208aa06c21',
+    );
     const arm = identifyLog('CPU: 0    Not tainted  (3.2.0-4-kirkwood #1)');
     expect(arm.release?.value).toBe('3.2.0-4-kirkwood');
     expect(arm.version?.value).toBe('#1');
@@ -215,11 +276,25 @@ describe('versionsCompatible / arch helpers', () => {
 describe('kernelForLog: the log-wide diagnostic at the fact it is about', () => {
   it('no known kernel: one error on the release, worded from the facts', async () => {
     const { kernelForLog } = await import('../../../server/src/core/kernels/forLog');
-    const k = { label: '6.18.44-fc-v1045', kind: 'running' as const, dir: 'running', release: '6.18.44-fc-v1045', arch: 'x86_64' as const, problems: [] };
-    const t = 'x\nCPU: 1 PID: 3072 Comm: syz Not tainted 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 #0\npstate: 80400005 (Nzcv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)\n';
+    const k = {
+      label: '6.18.44-fc-v1045',
+      kind: 'running' as const,
+      dir: 'running',
+      release: '6.18.44-fc-v1045',
+      arch: 'x86_64' as const,
+      problems: [],
+    };
+    const t =
+      'x\nCPU: 1 PID: 3072 Comm: syz Not tainted 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 #0\npstate: 80400005 (Nzcv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)\n';
     const r = kernelForLog(t, [k]);
     expect(r.selection.ok).toBe(false);
-    expect(r.diagnostics[0]).toEqual({ line: 2, start: 39, end: 78, severity: 'error', message: 'this log is from 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 (arm64); ksym has 6.18.44-fc-v1045 (x86_64)' });
+    expect(r.diagnostics[0]).toEqual({
+      line: 2,
+      start: 39,
+      end: 78,
+      severity: 'error',
+      message: 'this log is from 6.1.0-rc8-syzkaller-33330-ga5541c0811a0 (arm64); ksym has 6.18.44-fc-v1045 (x86_64)',
+    });
     expect(t.split('\n')[1].slice(39, 78)).toBe('6.1.0-rc8-syzkaller-33330-ga5541c0811a0');
     const same = kernelForLog('CPU: 0 PID: 1 Comm: a Not tainted 6.18.44-fc-v1045 #1\n', [k]);
     expect(same.selection).toMatchObject({ ok: true, by: 'release' });

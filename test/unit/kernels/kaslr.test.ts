@@ -53,7 +53,13 @@ describe.skipIf(!haveMap)('KASLR shift inferred from [<addr>] frames against Deb
     const inf = inferKaslr(pairs, lookup);
     expect(inf.vmlinux.learned?.shift).toBe(SHIFT);
     expect(inf.vmlinux.learned?.basis).toBe('confirmed');
-    expect(inf.vmlinux.learned?.symbols).toEqual(['ksys_read', 'vfs_read', '__x64_sys_read', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+    expect(inf.vmlinux.learned?.symbols).toEqual([
+      'ksys_read',
+      'vfs_read',
+      '__x64_sys_read',
+      'do_syscall_64',
+      'entry_SYSCALL_64_after_hwframe',
+    ]);
     expect(inf.vmlinux.problems).toEqual([]);
     // drbd is not in a System.map: no module shift, and no problem either — the module is
     // placed from its .ko, so an index without it says nothing about the log's kernel
@@ -96,7 +102,11 @@ describe.skipIf(!haveMap)('KASLR shift inferred from [<addr>] frames against Deb
 
   it('the Kernel Offset line wins when the frames agree, and is refused when they do not', () => {
     const lookup = lookupFromIndex(index);
-    const ok = [frame('ksys_read', 0x6e), frame('vfs_read', 0x20), 'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)'].join('\n');
+    const ok = [
+      frame('ksys_read', 0x6e),
+      frame('vfs_read', 0x20),
+      'Kernel Offset: 0x1e000000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)',
+    ].join('\n');
     const id = identifyLog(ok);
     const a = addressShift(id.kaslr?.value, inferKaslr(framePairs(ok), lookup), lookup);
     expect(a.shift.vmlinuxShift).toBe(SHIFT);
@@ -108,15 +118,18 @@ describe.skipIf(!haveMap)('KASLR shift inferred from [<addr>] frames against Deb
     expect(b.problems[0]).toMatch(/Kernel Offset line gives a shift of 0x2a000000 but the frames give 0x1e000000/);
   });
 
-  it.skipIf(!have(OOPS, 'corpus oops'))('a real 4.4 log against the 6.1 System.map: the frames disagree, no shift (never a wrong one)', () => {
-    const log = readFileSync(join(OOPS, '03-x86_64-4.4-oldfmt-gpf-qmark-rip-brackets.txt'), 'utf8');
-    const pairs = framePairs(log);
-    // `grep -c '\[<[0-9a-f]*>\].*+0x'`: 32 lines carry an address and a frame (the RIP: line, 30 trace lines, the last RIP line).
-    expect(pairs.length).toBe(32);
-    const inf = inferKaslr(pairs, lookupFromIndex(index));
-    expect(inf.vmlinux.learned).toBeUndefined();
-    expect(inf.vmlinux.problems.join('\n')).toMatch(/disagree|not page aligned/);
-  });
+  it.skipIf(!have(OOPS, 'corpus oops'))(
+    'a real 4.4 log against the 6.1 System.map: the frames disagree, no shift (never a wrong one)',
+    () => {
+      const log = readFileSync(join(OOPS, '03-x86_64-4.4-oldfmt-gpf-qmark-rip-brackets.txt'), 'utf8');
+      const pairs = framePairs(log);
+      // `grep -c '\[<[0-9a-f]*>\].*+0x'`: 32 lines carry an address and a frame (the RIP: line, 30 trace lines, the last RIP line).
+      expect(pairs.length).toBe(32);
+      const inf = inferKaslr(pairs, lookupFromIndex(index));
+      expect(inf.vmlinux.learned).toBeUndefined();
+      expect(inf.vmlinux.problems.join('\n')).toMatch(/disagree|not page aligned/);
+    },
+  );
 });
 
 describe('module shifts from a kallsyms snapshot of another boot', () => {

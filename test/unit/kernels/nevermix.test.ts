@@ -62,23 +62,28 @@ function vermagic(file: string): string {
 }
 
 describe('BTF checked against the kernel (sampled FUNC names must be its text symbols)', () => {
-  it.skipIf(!haveCorpus || !liveKallsyms)('Debian 6.1.0-56 BTF is refused for the running kernel; the running BTF is accepted', async () => {
-    const live = await index('/proc/kallsyms', 'kallsyms');
-    const b56 = await btf(BTF56);
-    const own = await btf(LIVE_BTF);
-    const label = release();
-    const refusal = btfRefusal(BTF56, b56, kernel(label, live));
-    expect(refusal).toMatch(new RegExp(`^BTF vmlinux-6\\.1\\.0-56-amd64\\.btf is not of ${label.replace(/\./g, '\\.')}: \\d+ of \\d+ sampled functions`));
-    expect(refusal).not.toContain('\n');
-    // The running kernel's own BTF: every sampled FUNC is in /proc/kallsyms (as bpftool btf dump lists them).
-    const s = sampleAgainstSymbols(sampleFuncNames(own), textOf(live));
-    expect(s.checked).toBeGreaterThan(300);
-    expect(s.missing).toBeLessThanOrEqual(s.checked * 0.02);
-    // and Debian 6.1's BTF misses more than a fifth of its sample against 6.18.
-    const o = sampleAgainstSymbols(sampleFuncNames(b56), textOf(live));
-    expect(o.missing).toBeGreaterThan(o.checked * 0.2);
-    expect(btfRefusal(LIVE_BTF, own, kernel(label, live))).toBeUndefined();
-  });
+  it.skipIf(!haveCorpus || !liveKallsyms)(
+    'Debian 6.1.0-56 BTF is refused for the running kernel; the running BTF is accepted',
+    async () => {
+      const live = await index('/proc/kallsyms', 'kallsyms');
+      const b56 = await btf(BTF56);
+      const own = await btf(LIVE_BTF);
+      const label = release();
+      const refusal = btfRefusal(BTF56, b56, kernel(label, live));
+      expect(refusal).toMatch(
+        new RegExp(`^BTF vmlinux-6\\.1\\.0-56-amd64\\.btf is not of ${label.replace(/\./g, '\\.')}: \\d+ of \\d+ sampled functions`),
+      );
+      expect(refusal).not.toContain('\n');
+      // The running kernel's own BTF: every sampled FUNC is in /proc/kallsyms (as bpftool btf dump lists them).
+      const s = sampleAgainstSymbols(sampleFuncNames(own), textOf(live));
+      expect(s.checked).toBeGreaterThan(300);
+      expect(s.missing).toBeLessThanOrEqual(s.checked * 0.02);
+      // and Debian 6.1's BTF misses more than a fifth of its sample against 6.18.
+      const o = sampleAgainstSymbols(sampleFuncNames(b56), textOf(live));
+      expect(o.missing).toBeGreaterThan(o.checked * 0.2);
+      expect(btfRefusal(LIVE_BTF, own, kernel(label, live))).toBeUndefined();
+    },
+  );
 
   it.skipIf(!haveCorpus)('Debian 6.1.0-56 BTF is accepted with its own System.map', async () => {
     const map = await index(MAP56, 'system.map');
@@ -122,17 +127,20 @@ describe('module files checked by vermagic before the store uses them', () => {
     if (ok.ok) expect(ok.buildId).toBe(readelfBuildId(xfs56));
   });
 
-  it.skipIf(!haveCorpus || !have57)('6.1.0-57 modules are refused for 6.1.0-56 and a 6.1.0-56 file is preferred where both are given', async () => {
-    expect(vermagic(resolve(MODS57, 'xfs.ko'))).toBe('6.1.0-57-amd64');
-    const s = new ModuleStore([MODS57], { release: '6.1.0-56-amd64' });
-    const r = await s.load('xfs');
-    expect(r.ok ? 'used' : r.error).toBe('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
-    const both = new ModuleStore([MODS57, MODS56], { release: '6.1.0-56-amd64' });
-    const b = await both.load('xfs');
-    expect(b.ok).toBe(true);
-    if (b.ok) {
-      expect(b.file).toBe(xfs56);
-      expect(b.warnings.join('\n')).toContain('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
-    }
-  });
+  it.skipIf(!haveCorpus || !have57)(
+    '6.1.0-57 modules are refused for 6.1.0-56 and a 6.1.0-56 file is preferred where both are given',
+    async () => {
+      expect(vermagic(resolve(MODS57, 'xfs.ko'))).toBe('6.1.0-57-amd64');
+      const s = new ModuleStore([MODS57], { release: '6.1.0-56-amd64' });
+      const r = await s.load('xfs');
+      expect(r.ok ? 'used' : r.error).toBe('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
+      const both = new ModuleStore([MODS57, MODS56], { release: '6.1.0-56-amd64' });
+      const b = await both.load('xfs');
+      expect(b.ok).toBe(true);
+      if (b.ok) {
+        expect(b.file).toBe(xfs56);
+        expect(b.warnings.join('\n')).toContain('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
+      }
+    },
+  );
 });

@@ -6,7 +6,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { identifyLog } from '../../../server/src/core/kernels/identity';
 import { belongsTo, mismatchMessage, selectKernel, type Kernel } from '../../../server/src/core/kernels/kernels';
 import { readModuleInfo, readNotesBuildId, readVmlinuxInfo } from '../../../server/src/core/kernels/readKernelFiles';
-import { buildIdInNotes, buildIdsMatch, findBanner, parseProcVersion, parseVermagic, releaseFromPath } from '../../../server/src/core/kernels/source';
+import {
+  buildIdInNotes,
+  buildIdsMatch,
+  findBanner,
+  parseProcVersion,
+  parseVermagic,
+  releaseFromPath,
+} from '../../../server/src/core/kernels/source';
 import { discoverKernels, readRunningKernel } from '../../../server/src/core/kernels/storeKernels';
 import { DEBIAN, have, koFiles, OOPS, ROOT } from '../../helpers/corpus';
 
@@ -32,7 +39,11 @@ describe('pure parsers', () => {
     expect(releaseFromPath('/tmp/vmlinux-foo')).toBeUndefined();
   });
   it('vermagic and build id comparison', () => {
-    expect(parseVermagic('6.1.0-56-amd64 SMP preempt mod_unload modversions ')).toEqual({ release: '6.1.0-56-amd64', flags: ['SMP', 'preempt', 'mod_unload', 'modversions'], raw: '6.1.0-56-amd64 SMP preempt mod_unload modversions ' });
+    expect(parseVermagic('6.1.0-56-amd64 SMP preempt mod_unload modversions ')).toEqual({
+      release: '6.1.0-56-amd64',
+      flags: ['SMP', 'preempt', 'mod_unload', 'modversions'],
+      raw: '6.1.0-56-amd64 SMP preempt mod_unload modversions ',
+    });
     expect(parseVermagic('garbage')).toBeUndefined();
     // The log prints %20phN of a zero-filled buffer: a 16-byte (md5) id gets 8 zeros.
     expect(buildIdsMatch('00112233445566778899aabbccddeeff00000000', '00112233445566778899aabbccddeeff')).toBe(true);
@@ -87,7 +98,10 @@ describe.skipIf(!haveVmlinux)('a real 633 MB Debian -dbg vmlinux, read by offset
     mkdirSync(join(root, 'usr/lib/debug/lib/modules/6.1.0-57-amd64/kernel'), { recursive: true });
     mkdirSync(join(root, 'boot'), { recursive: true });
     symlinkSync(VMLINUX, join(root, 'usr/lib/debug/boot/vmlinux-6.1.0-57-amd64'));
-    writeFileSync(join(root, 'boot/System.map-6.1.0-57-amd64'), 'ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n');
+    writeFileSync(
+      join(root, 'boot/System.map-6.1.0-57-amd64'),
+      'ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n',
+    );
     const { kernels } = discoverKernels(root);
     expect(kernels).toHaveLength(1);
     const k = kernels[0];
@@ -115,7 +129,9 @@ describe.skipIf(!haveVmlinux)('a real 633 MB Debian -dbg vmlinux, read by offset
     const deb = discoverKernels(DATA).kernels[0];
     const running = readRunningKernel({ machine: machine() });
     const kernels = [deb, running];
-    const log = identifyLog('CPU: 2 PID: 1 Comm: systemd Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3\nRIP: 0010:do_syscall_64+0x5c/0x90\n');
+    const log = identifyLog(
+      'CPU: 2 PID: 1 Comm: systemd Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3\nRIP: 0010:do_syscall_64+0x5c/0x90\n',
+    );
     const s = selectKernel(log, kernels);
     expect(s).toMatchObject({ ok: true, by: 'release+version' });
     expect(s.ok && s.kernel).toBe(deb);
@@ -132,7 +148,9 @@ describe.skipIf(!haveVmlinux)('a real 633 MB Debian -dbg vmlinux, read by offset
       const r = selectKernel(syz, kernels);
       expect(r.ok).toBe(false);
       const uname = sh('uname', ['-r']).trim();
-      expect(!r.ok && r.message).toBe(`this log is from 5.17.0-syzkaller-13532-gb4a5ea09b293 (x86_64); ksym has 6.1.0-57-amd64 (x86_64), ${uname} (${running.arch})`);
+      expect(!r.ok && r.message).toBe(
+        `this log is from 5.17.0-syzkaller-13532-gb4a5ea09b293 (x86_64); ksym has 6.1.0-57-amd64 (x86_64), ${uname} (${running.arch})`,
+      );
       const arm = selectKernel(identifyLog(readFileSync(join(OOPS, '05-arm64-5.9-oops-pc-lr-calltrace-interleaved.txt'), 'utf8')), kernels);
       expect(!arm.ok && arm.message).toMatch(/^this log is from 5\.9\.0-12994-gf9893351acae \(arm64\); ksym has/);
       // No release in the log (RCU stall): the only x86_64 kernel would be a guess; with two there is no choice.
@@ -162,10 +180,18 @@ describe.skipIf(!haveDebian)('modules of the Debian corpus: vermagic, build id, 
     const k: Kernel = { label: '6.1.0-57-amd64', kind: 'distribution', dir: '/x', release: '6.1.0-57-amd64', arch: 'x86_64', problems: [] };
     const f = koFiles(join(DEBIAN, 'modules')).find((p) => p.endsWith('/drbd.ko'))!;
     const m = readModuleInfo(f);
-    expect(belongsTo(k, { kind: 'module', path: f, buildId: m.buildId, vermagicRelease: m.vermagicRelease })).toBe('drbd.ko is built for 6.1.0-56-amd64 (vermagic), not 6.1.0-57-amd64 (x86_64)');
-    expect(belongsTo({ ...k, release: '6.1.0-56-amd64' }, { kind: 'module', path: f, buildId: m.buildId, vermagicRelease: m.vermagicRelease })).toBeUndefined();
-    expect(belongsTo({ ...k, release: '6.1.0-56-amd64' }, { kind: 'module', path: f, buildId: m.buildId, expectedBuildId: 'ab'.repeat(20) })).toMatch(/not the module that ran/);
-    expect(belongsTo({ ...k, buildId: 'aa'.repeat(20) }, { kind: 'debug', path: '/d/vmlinux', buildId: 'bb'.repeat(20) })).toMatch(/another kernel/);
+    expect(belongsTo(k, { kind: 'module', path: f, buildId: m.buildId, vermagicRelease: m.vermagicRelease })).toBe(
+      'drbd.ko is built for 6.1.0-56-amd64 (vermagic), not 6.1.0-57-amd64 (x86_64)',
+    );
+    expect(
+      belongsTo({ ...k, release: '6.1.0-56-amd64' }, { kind: 'module', path: f, buildId: m.buildId, vermagicRelease: m.vermagicRelease }),
+    ).toBeUndefined();
+    expect(
+      belongsTo({ ...k, release: '6.1.0-56-amd64' }, { kind: 'module', path: f, buildId: m.buildId, expectedBuildId: 'ab'.repeat(20) }),
+    ).toMatch(/not the module that ran/);
+    expect(belongsTo({ ...k, buildId: 'aa'.repeat(20) }, { kind: 'debug', path: '/d/vmlinux', buildId: 'bb'.repeat(20) })).toMatch(
+      /another kernel/,
+    );
   });
   it('the corpus folder (flat, like /boot): the stub System.map is not a second kernel', () => {
     const { kernels } = discoverKernels(DEBIAN);
@@ -186,21 +212,29 @@ describe('the running kernel and a snapshot of it', () => {
     expect(k.version).toBe(sh('uname', ['-v']).trim());
     expect(k.symbols).toEqual({ kind: 'kallsyms', path: '/proc/kallsyms' });
   });
-  it.skipIf(!canRead || !existsSync('/proc/kallsyms'))('a folder with kallsyms + version (+ btf, notes) is a snapshot kernel labelled by its version', () => {
-    const d = join(tmp, 'snap');
-    mkdirSync(d);
-    writeFileSync(join(d, 'kallsyms'), readFileSync('/proc/kallsyms'));
-    writeFileSync(join(d, 'version'), readFileSync('/proc/version')); // copyFileSync would copy 0 bytes: /proc files report size 0
-    if (existsSync('/sys/kernel/btf/vmlinux')) writeFileSync(join(d, 'btf'), readFileSync('/sys/kernel/btf/vmlinux'));
-    if (existsSync('/sys/kernel/notes')) writeFileSync(join(d, 'notes'), readFileSync('/sys/kernel/notes'));
-    const k = discoverKernels(d).kernels[0];
-    expect(k.kind).toBe('snapshot');
-    expect(k.release).toBe(sh('uname', ['-r']).trim());
-    expect(k.symbols).toEqual({ kind: 'kallsyms', path: join(d, 'kallsyms') });
-    if (existsSync('/sys/kernel/btf/vmlinux')) expect(k.btf).toBe(join(d, 'btf'));
-    if (sh('uname', ['-m']).trim() === 'x86_64') expect(k.arch).toBe('x86_64');
-    expect(mismatchMessage(identifyLog('CPU: 0 PID: 1 Comm: a Not tainted 5.10.2 #10\npc : [<8054b7c0>]    lr : [<8054b7b0>]    psr: 40000013'), [k])).toBe(`this log is from 5.10.2 (arm32); ksym has ${k.release} (${k.arch})`);
-  });
+  it.skipIf(!canRead || !existsSync('/proc/kallsyms'))(
+    'a folder with kallsyms + version (+ btf, notes) is a snapshot kernel labelled by its version',
+    () => {
+      const d = join(tmp, 'snap');
+      mkdirSync(d);
+      writeFileSync(join(d, 'kallsyms'), readFileSync('/proc/kallsyms'));
+      writeFileSync(join(d, 'version'), readFileSync('/proc/version')); // copyFileSync would copy 0 bytes: /proc files report size 0
+      if (existsSync('/sys/kernel/btf/vmlinux')) writeFileSync(join(d, 'btf'), readFileSync('/sys/kernel/btf/vmlinux'));
+      if (existsSync('/sys/kernel/notes')) writeFileSync(join(d, 'notes'), readFileSync('/sys/kernel/notes'));
+      const k = discoverKernels(d).kernels[0];
+      expect(k.kind).toBe('snapshot');
+      expect(k.release).toBe(sh('uname', ['-r']).trim());
+      expect(k.symbols).toEqual({ kind: 'kallsyms', path: join(d, 'kallsyms') });
+      if (existsSync('/sys/kernel/btf/vmlinux')) expect(k.btf).toBe(join(d, 'btf'));
+      if (sh('uname', ['-m']).trim() === 'x86_64') expect(k.arch).toBe('x86_64');
+      expect(
+        mismatchMessage(
+          identifyLog('CPU: 0 PID: 1 Comm: a Not tainted 5.10.2 #10\npc : [<8054b7c0>]    lr : [<8054b7b0>]    psr: 40000013'),
+          [k],
+        ),
+      ).toBe(`this log is from 5.10.2 (arm32); ksym has ${k.release} (${k.arch})`);
+    },
+  );
   it('nothing there: a clear problem', () => {
     expect(discoverKernels(join(tmp, 'absent')).problems[0]).toMatch(/not a directory/);
     mkdirSync(join(tmp, 'empty'));

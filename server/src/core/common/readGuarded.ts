@@ -211,7 +211,8 @@ export function readAllGuarded(g: GuardedFile, opts: GuardOptions): Uint8Array {
       got = readSync(g.fd, buf, n, want, g.pseudo ? null : n);
     } catch (e) {
       // O_NONBLOCK: a procfs file that waits for data (/proc/kmsg) says so instead of blocking.
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') throw new GuardedReadError(g.file, 'ENOTREG', `would block waiting for data (like /proc/kmsg): not a file that can be read whole`);
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN')
+        throw new GuardedReadError(g.file, 'ENOTREG', `would block waiting for data (like /proc/kmsg): not a file that can be read whole`);
       throw e;
     }
     if (got <= 0) break;

@@ -42,24 +42,63 @@ export interface AbbrevTable {
 /** Fixed size of a form in a unit (address size, offset size, version), or -1 when variable. */
 export function formSize(form: number, addrSize: number, offSize: number, version: number): number {
   switch (form) {
-    case C.DW_FORM_addr: return addrSize;
-    case C.DW_FORM_data1: case C.DW_FORM_ref1: case C.DW_FORM_flag: case C.DW_FORM_strx1: case C.DW_FORM_addrx1: return 1;
-    case C.DW_FORM_data2: case C.DW_FORM_ref2: case C.DW_FORM_strx2: case C.DW_FORM_addrx2: return 2;
-    case C.DW_FORM_strx3: case C.DW_FORM_addrx3: return 3;
-    case C.DW_FORM_data4: case C.DW_FORM_ref4: case C.DW_FORM_ref_sup4: case C.DW_FORM_strx4: case C.DW_FORM_addrx4: return 4;
-    case C.DW_FORM_data8: case C.DW_FORM_ref8: case C.DW_FORM_ref_sig8: case C.DW_FORM_ref_sup8: return 8;
-    case C.DW_FORM_data16: return 16;
-    case C.DW_FORM_strp: case C.DW_FORM_line_strp: case C.DW_FORM_sec_offset: case C.DW_FORM_strp_sup: case C.DW_FORM_GNU_ref_alt: case C.DW_FORM_GNU_strp_alt: return offSize;
-    case C.DW_FORM_ref_addr: return version <= 2 ? addrSize : offSize;
-    case C.DW_FORM_flag_present: case C.DW_FORM_implicit_const: return 0;
-    default: return -1;
+    case C.DW_FORM_addr:
+      return addrSize;
+    case C.DW_FORM_data1:
+    case C.DW_FORM_ref1:
+    case C.DW_FORM_flag:
+    case C.DW_FORM_strx1:
+    case C.DW_FORM_addrx1:
+      return 1;
+    case C.DW_FORM_data2:
+    case C.DW_FORM_ref2:
+    case C.DW_FORM_strx2:
+    case C.DW_FORM_addrx2:
+      return 2;
+    case C.DW_FORM_strx3:
+    case C.DW_FORM_addrx3:
+      return 3;
+    case C.DW_FORM_data4:
+    case C.DW_FORM_ref4:
+    case C.DW_FORM_ref_sup4:
+    case C.DW_FORM_strx4:
+    case C.DW_FORM_addrx4:
+      return 4;
+    case C.DW_FORM_data8:
+    case C.DW_FORM_ref8:
+    case C.DW_FORM_ref_sig8:
+    case C.DW_FORM_ref_sup8:
+      return 8;
+    case C.DW_FORM_data16:
+      return 16;
+    case C.DW_FORM_strp:
+    case C.DW_FORM_line_strp:
+    case C.DW_FORM_sec_offset:
+    case C.DW_FORM_strp_sup:
+    case C.DW_FORM_GNU_ref_alt:
+    case C.DW_FORM_GNU_strp_alt:
+      return offSize;
+    case C.DW_FORM_ref_addr:
+      return version <= 2 ? addrSize : offSize;
+    case C.DW_FORM_flag_present:
+    case C.DW_FORM_implicit_const:
+      return 0;
+    default:
+      return -1;
   }
 }
 
 /** Tags whose subtrees never hold code that can be a frame (types and their kin), and subprograms. */
 function skippableTag(tag: number): boolean {
   switch (tag) {
-    case 0x01: case 0x04: case 0x13: case 0x15: case 0x17: case 0x48: case 0x4109: case C.DW_TAG_subprogram:
+    case 0x01:
+    case 0x04:
+    case 0x13:
+    case 0x15:
+    case 0x17:
+    case 0x48:
+    case 0x4109:
+    case C.DW_TAG_subprogram:
       return true;
     default:
       return false;
@@ -70,7 +109,9 @@ function skippableTag(tag: number): boolean {
 let ULP = 0;
 function ulebAt(c: Cursor, b: Uint8Array, p: number, end: number): number {
   const at = p;
-  let r = 0, m = 1, x = 0;
+  let r = 0,
+    m = 1,
+    x = 0;
   do {
     if (p >= end) c.fail('truncated LEB128', at);
     x = b[p++];
@@ -91,9 +132,20 @@ function ulebAt(c: Cursor, b: Uint8Array, p: number, end: number): number {
  * allocation per column instead of a growing JS array each.
  */
 const S = {
-  tags: new Uint32Array(256), kids: new Uint8Array(256), firsts: new Uint32Array(256), counts: new Uint32Array(256), fixed: new Int32Array(256),
-  sibAt: new Int32Array(256), sibSize: new Uint8Array(256), hasCode: new Uint8Array(256), skipKids: new Uint8Array(256), codes: new Float64Array(256),
-  attrs: new Uint32Array(2048), forms: new Uint32Array(2048), imps: new Float64Array(2048), sizes: new Int32Array(2048),
+  tags: new Uint32Array(256),
+  kids: new Uint8Array(256),
+  firsts: new Uint32Array(256),
+  counts: new Uint32Array(256),
+  fixed: new Int32Array(256),
+  sibAt: new Int32Array(256),
+  sibSize: new Uint8Array(256),
+  hasCode: new Uint8Array(256),
+  skipKids: new Uint8Array(256),
+  codes: new Float64Array(256),
+  attrs: new Uint32Array(2048),
+  forms: new Uint32Array(2048),
+  imps: new Float64Array(2048),
+  sizes: new Int32Array(2048),
 };
 function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a: T): T {
   const b = new (a.constructor as new (n: number) => T)(a.length * 2);
@@ -103,9 +155,12 @@ function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a:
 
 export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
   const c = new Cursor(s, offset);
-  if (offset < 0 || offset >= s.bytes.length) c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
-  const b = s.bytes, end = b.length;
-  let na = 0, nt = 0;
+  if (offset < 0 || offset >= s.bytes.length)
+    c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
+  const b = s.bytes,
+    end = b.length;
+  let na = 0,
+    nt = 0;
   let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, attrs, forms, imps, sizes } = S;
   let maxCode = 0;
   let p = offset;
@@ -128,7 +183,10 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     if (p >= end) c.fail('truncated: need 1 byte', p);
     const ch = b[p++];
     const first = na;
-    let fx = 0, sa = -1, ss = 0, code_ = 0;
+    let fx = 0,
+      sa = -1,
+      ss = 0,
+      code_ = 0;
     for (;;) {
       let at = b[p];
       if (at < 0x80 && p < end) p++;
@@ -145,7 +203,18 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
       if (at === 0 && fm === 0) break;
       if (at === C.DW_AT_low_pc || at === C.DW_AT_ranges) code_ = 1;
       if (at === C.DW_AT_sibling && sa < 0 && fx >= 0) {
-        const z = fm === C.DW_FORM_ref_udata ? 0 : fm === C.DW_FORM_ref1 ? 1 : fm === C.DW_FORM_ref2 ? 2 : fm === C.DW_FORM_ref4 ? 4 : fm === C.DW_FORM_ref8 ? 8 : -1;
+        const z =
+          fm === C.DW_FORM_ref_udata
+            ? 0
+            : fm === C.DW_FORM_ref1
+              ? 1
+              : fm === C.DW_FORM_ref2
+                ? 2
+                : fm === C.DW_FORM_ref4
+                  ? 4
+                  : fm === C.DW_FORM_ref8
+                    ? 8
+                    : -1;
         if (z >= 0) {
           sa = fx;
           ss = z;
@@ -172,8 +241,16 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
       fx = fx < 0 || sz < 0 ? -1 : fx + sz;
     }
     if (nt >= tags.length) {
-      S.tags = tags = grow(tags); S.kids = kids = grow(kids); S.firsts = firsts = grow(firsts); S.counts = counts = grow(counts); S.fixed = fixed = grow(fixed);
-      S.sibAt = sibAt = grow(sibAt); S.sibSize = sibSize = grow(sibSize); S.hasCode = hasCode = grow(hasCode); S.skipKids = skipKids = grow(skipKids); S.codes = codes = grow(codes);
+      S.tags = tags = grow(tags);
+      S.kids = kids = grow(kids);
+      S.firsts = firsts = grow(firsts);
+      S.counts = counts = grow(counts);
+      S.fixed = fixed = grow(fixed);
+      S.sibAt = sibAt = grow(sibAt);
+      S.sibSize = sibSize = grow(sibSize);
+      S.hasCode = hasCode = grow(hasCode);
+      S.skipKids = skipKids = grow(skipKids);
+      S.codes = codes = grow(codes);
     }
     codes[nt] = code;
     if (code > maxCode) maxCode = code;
@@ -196,10 +273,21 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     else big.set(codes[i], i + 1);
   }
   const t: AbbrevTable = {
-    dense, big,
-    tag: tags.slice(0, nt), children: kids.slice(0, nt), first: firsts.slice(0, nt), count: counts.slice(0, nt),
-    attr: attrs.slice(0, na), form: forms.slice(0, na), implicit: imps.slice(0, na), size: sizes.slice(0, na), fixed: fixed.slice(0, nt),
-    sibAt: sibAt.slice(0, nt), sibSize: sibSize.slice(0, nt), hasCode: hasCode.slice(0, nt), skipKids: skipKids.slice(0, nt),
+    dense,
+    big,
+    tag: tags.slice(0, nt),
+    children: kids.slice(0, nt),
+    first: firsts.slice(0, nt),
+    count: counts.slice(0, nt),
+    attr: attrs.slice(0, na),
+    form: forms.slice(0, na),
+    implicit: imps.slice(0, na),
+    size: sizes.slice(0, na),
+    fixed: fixed.slice(0, nt),
+    sibAt: sibAt.slice(0, nt),
+    sibSize: sibSize.slice(0, nt),
+    hasCode: hasCode.slice(0, nt),
+    skipKids: skipKids.slice(0, nt),
   };
   return t;
 }

@@ -57,21 +57,24 @@ export class Cursor {
 
   u16(): number {
     this.need(2);
-    const b = this.b, p = this.pos;
+    const b = this.b,
+      p = this.pos;
     this.pos = p + 2;
     return this.le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
   }
 
   u24(): number {
     this.need(3);
-    const b = this.b, p = this.pos;
+    const b = this.b,
+      p = this.pos;
     this.pos = p + 3;
     return this.le ? b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) : (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
   }
 
   u32(): number {
     this.need(4);
-    const b = this.b, p = this.pos;
+    const b = this.b,
+      p = this.pos;
     this.pos = p + 4;
     return this.le
       ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
@@ -80,7 +83,8 @@ export class Cursor {
 
   /** 64-bit value as an unsigned Number (exact below 2^53; used for offsets and sizes). */
   u64(): number {
-    const a = this.u32(), c = this.u32();
+    const a = this.u32(),
+      c = this.u32();
     return this.le ? c * TWO32 + a : a * TWO32 + c;
   }
 
@@ -89,19 +93,26 @@ export class Cursor {
    * negatives and stay exact, as do all values below 2^53 in magnitude.
    */
   addr64(): number {
-    const a = this.u32(), c = this.u32();
-    const hi = this.le ? c : a, lo = this.le ? a : c;
+    const a = this.u32(),
+      c = this.u32();
+    const hi = this.le ? c : a,
+      lo = this.le ? a : c;
     return (hi | 0) * TWO32 + lo;
   }
 
   /** Address of `size` bytes (1, 2, 4 or 8); 4-byte addresses are unsigned. */
   addr(size: number): number {
     switch (size) {
-      case 8: return this.addr64();
-      case 4: return this.u32();
-      case 2: return this.u16();
-      case 1: return this.u8();
-      default: return this.fail(`unsupported address size ${size}`);
+      case 8:
+        return this.addr64();
+      case 4:
+        return this.u32();
+      case 2:
+        return this.u16();
+      case 1:
+        return this.u8();
+      default:
+        return this.fail(`unsupported address size ${size}`);
     }
   }
 
@@ -111,8 +122,10 @@ export class Cursor {
   }
 
   uleb(): number {
-    let result = 0, mul = 1;
-    const b = this.b, end = this.end;
+    let result = 0,
+      mul = 1;
+    const b = this.b,
+      end = this.end;
     let p = this.pos;
     for (;;) {
       if (p >= end) this.fail('truncated LEB128');
@@ -133,8 +146,11 @@ export class Cursor {
   }
 
   sleb(): number {
-    let result = 0, mul = 1, byte = 0;
-    const b = this.b, end = this.end;
+    let result = 0,
+      mul = 1,
+      byte = 0;
+    const b = this.b,
+      end = this.end;
     let p = this.pos;
     for (;;) {
       if (p >= end) this.fail('truncated LEB128');
@@ -174,11 +190,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 /** NUL-terminated string at `pos` of a section; a FormatError when out of range or unterminated. */
 export function cstringAt(s: SectionBytes, pos: number): string {
   const b = s.bytes;
-  if (pos < 0 || pos >= b.length) throw dwarfError(s, pos, `string offset 0x${pos.toString(16)} outside ${s.section} (size 0x${b.length.toString(16)})`);
+  if (pos < 0 || pos >= b.length)
+    throw dwarfError(s, pos, `string offset 0x${pos.toString(16)} outside ${s.section} (size 0x${b.length.toString(16)})`);
   const i = b.indexOf(0, pos);
   if (i < 0) throw dwarfError(s, pos, 'unterminated string');
   let ascii = true;
-  for (let k = pos; k < i; k++) if (b[k] >= 0x80) { ascii = false; break; }
+  for (let k = pos; k < i; k++)
+    if (b[k] >= 0x80) {
+      ascii = false;
+      break;
+    }
   if (ascii && i - pos < 64) {
     let out = '';
     for (let k = pos; k < i; k++) out += String.fromCharCode(b[k]);

@@ -109,13 +109,15 @@ export class ElfView {
     const first = this.readHeader(src.read(shoff, shentsize), 0, shoff);
     if (shnum === 0) shnum = first.size;
     if (shstrndx === 0xffff) shstrndx = first.link;
-    if (shnum > 1 << 20 || shoff + shnum * shentsize > src.size) throw new FormatError(f, shoff, `section header table (${shnum} entries) outside the file`);
+    if (shnum > 1 << 20 || shoff + shnum * shentsize > src.size)
+      throw new FormatError(f, shoff, `section header table (${shnum} entries) outside the file`);
     const table = src.read(shoff, shnum * shentsize);
     const raw: ElfSectionHeader[] = [];
     for (let i = 0; i < shnum; i++) raw.push(this.readHeader(table.subarray(i * shentsize, (i + 1) * shentsize), i, shoff + i * shentsize));
     let names: Uint8Array | undefined;
     const strh = raw[shstrndx];
-    if (strh && strh.type !== SHT_NOBITS && strh.offset + strh.size <= src.size && strh.size <= MAX_SECTION) names = src.read(strh.offset, strh.size);
+    if (strh && strh.type !== SHT_NOBITS && strh.offset + strh.size <= src.size && strh.size <= MAX_SECTION)
+      names = src.read(strh.offset, strh.size);
     const dec = new TextDecoder();
     for (const r of raw) {
       let name = '';
@@ -138,13 +140,38 @@ export class ElfView {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const le = this.le;
     if (this.is64) {
-      const addrLo = dv.getUint32(le ? 16 : 20, le), addrHi = dv.getUint32(le ? 20 : 16, le);
+      const addrLo = dv.getUint32(le ? 16 : 20, le),
+        addrHi = dv.getUint32(le ? 20 : 16, le);
       const offset = Number(dv.getBigUint64(24, le));
       const size = Number(dv.getBigUint64(32, le));
-      return { index, name: '', nameOff: dv.getUint32(0, le), type: dv.getUint32(4, le), flags: Number(dv.getBigUint64(8, le) & 0xffffffffn), addr: (addrHi | 0) * TWO32 + addrLo, offset, size, link: dv.getUint32(40, le), info: dv.getUint32(44, le), entsize: Number(dv.getBigUint64(56, le)) };
+      return {
+        index,
+        name: '',
+        nameOff: dv.getUint32(0, le),
+        type: dv.getUint32(4, le),
+        flags: Number(dv.getBigUint64(8, le) & 0xffffffffn),
+        addr: (addrHi | 0) * TWO32 + addrLo,
+        offset,
+        size,
+        link: dv.getUint32(40, le),
+        info: dv.getUint32(44, le),
+        entsize: Number(dv.getBigUint64(56, le)),
+      };
     }
     void at;
-    return { index, name: '', nameOff: dv.getUint32(0, le), type: dv.getUint32(4, le), flags: dv.getUint32(8, le), addr: dv.getUint32(12, le), offset: dv.getUint32(16, le), size: dv.getUint32(20, le), link: dv.getUint32(24, le), info: dv.getUint32(28, le), entsize: dv.getUint32(36, le) };
+    return {
+      index,
+      name: '',
+      nameOff: dv.getUint32(0, le),
+      type: dv.getUint32(4, le),
+      flags: dv.getUint32(8, le),
+      addr: dv.getUint32(12, le),
+      offset: dv.getUint32(16, le),
+      size: dv.getUint32(20, le),
+      link: dv.getUint32(24, le),
+      info: dv.getUint32(28, le),
+      entsize: dv.getUint32(36, le),
+    };
   }
 
   get isRelocatable(): boolean {
@@ -180,15 +207,26 @@ export class ElfView {
 
   private checkRange(s: ElfSectionHeader, off: number, len: number): void {
     if (s.type === SHT_NOBITS) throw new FormatError(this.file, s.offset, `${s.name}: section has no data (SHT_NOBITS)`);
-    if (s.offset + s.size > this.src.size) throw new FormatError(this.file, s.offset, `${s.name}: section data (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extends past the end of the file (0x${this.src.size.toString(16)})`);
-    if (off < 0 || len < 0 || off + len > s.size) throw new FormatError(this.file, s.offset + off, `${s.name}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section (size 0x${s.size.toString(16)})`);
+    if (s.offset + s.size > this.src.size)
+      throw new FormatError(
+        this.file,
+        s.offset,
+        `${s.name}: section data (0x${s.size.toString(16)} bytes at 0x${s.offset.toString(16)}) extends past the end of the file (0x${this.src.size.toString(16)})`,
+      );
+    if (off < 0 || len < 0 || off + len > s.size)
+      throw new FormatError(
+        this.file,
+        s.offset + off,
+        `${s.name}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section (size 0x${s.size.toString(16)})`,
+      );
   }
 
   /** Raw bytes `len` at `off` within a section (no decompression, no relocation). */
   rawSlice(s: ElfSectionHeader, off: number, len: number): Uint8Array {
     this.checkRange(s, off, len);
     const b = this.src.read(s.offset + off, len);
-    if (b.length !== len) throw new FormatError(this.file, s.offset + off, `${s.name}: short read (${b.length} of ${len} bytes; file changed?)`);
+    if (b.length !== len)
+      throw new FormatError(this.file, s.offset + off, `${s.name}: short read (${b.length} of ${len} bytes; file changed?)`);
     return b;
   }
 
@@ -224,10 +262,22 @@ export class ElfView {
   slice(s: ElfSectionHeader, off: number, len: number): SectionBytes {
     if (!this.sliceable(s)) {
       const d = this.data(s);
-      if (off < 0 || len < 0 || off + len > d.bytes.length) throw new FormatError(this.file, d.fileOffset + off, `${d.section}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section`);
+      if (off < 0 || len < 0 || off + len > d.bytes.length)
+        throw new FormatError(
+          this.file,
+          d.fileOffset + off,
+          `${d.section}: range 0x${off.toString(16)}+0x${len.toString(16)} outside the section`,
+        );
       return { ...d, bytes: d.bytes.subarray(off, off + len), fileOffset: d.fileOffset + off };
     }
-    return { file: this.file, section: s.name, fileOffset: s.offset + off, bytes: this.rawSlice(s, off, len), le: this.le, decompressed: false };
+    return {
+      file: this.file,
+      section: s.name,
+      fileOffset: s.offset + off,
+      bytes: this.rawSlice(s, off, len),
+      le: this.le,
+      decompressed: false,
+    };
   }
 
   /** Size of a section's data once decompressed. */
@@ -247,7 +297,8 @@ export class ElfView {
   }
 
   private decompressZdebug(s: ElfSectionHeader, raw: Uint8Array): Uint8Array {
-    if (raw.length < 12 || raw[0] !== 0x5a || raw[1] !== 0x4c || raw[2] !== 0x49 || raw[3] !== 0x42) throw new FormatError(this.file, s.offset, `${s.name}: missing ZLIB header`);
+    if (raw.length < 12 || raw[0] !== 0x5a || raw[1] !== 0x4c || raw[2] !== 0x49 || raw[3] !== 0x42)
+      throw new FormatError(this.file, s.offset, `${s.name}: missing ZLIB header`);
     let size = 0;
     for (let i = 4; i < 12; i++) size = size * 256 + raw[i];
     if (size > MAX_SECTION) throw new FormatError(this.file, s.offset, `${s.name}: compressed section declares ${size} bytes`);
@@ -264,7 +315,8 @@ export class ElfView {
       if (e instanceof FormatError) throw e;
       throw new FormatError(this.file, s.offset, `${s.name}: ${kind} decompression failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (out.length !== size) throw new FormatError(this.file, s.offset, `${s.name}: decompressed to ${out.length} bytes, header says ${size}`);
+    if (out.length !== size)
+      throw new FormatError(this.file, s.offset, `${s.name}: decompressed to ${out.length} bytes, header says ${size}`);
     return out;
   }
 
@@ -286,12 +338,14 @@ export class ElfView {
   private symbols(symtabIndex: number): { value: Float64Array; shndx: Uint32Array } {
     if (this.symCache) return this.symCache;
     const st = this.sections[symtabIndex];
-    if (!st || st.type !== SHT_SYMTAB) throw new FormatError(this.file, 0, `relocation section links to section ${symtabIndex}, which is not a symbol table`);
+    if (!st || st.type !== SHT_SYMTAB)
+      throw new FormatError(this.file, 0, `relocation section links to section ${symtabIndex}, which is not a symbol table`);
     const ent = this.is64 ? 24 : 16;
     const n = Math.floor(st.size / ent);
     const b = this.rawSlice(st, 0, n * ent);
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const value = new Float64Array(n), shndx = new Uint32Array(n);
+    const value = new Float64Array(n),
+      shndx = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       const o = i * ent;
       if (this.is64) {
@@ -313,7 +367,8 @@ export class ElfView {
     let abs64: number, abs32: number, abs32s: number, none: number;
     if (this.machine === EM_X86_64) [abs64, abs32, abs32s, none] = [1, 10, 11, 0];
     else if (this.machine === EM_AARCH64) [abs64, abs32, abs32s, none] = [257, 258, -1, 0];
-    else throw new FormatError(f, r.offset, `${r.name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`);
+    else
+      throw new FormatError(f, r.offset, `${r.name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`);
     const syms = this.symbols(r.link);
     const n = Math.floor(r.size / 24);
     const rb = this.rawSlice(r, 0, n * 24);
@@ -331,22 +386,27 @@ export class ElfView {
     // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section
     // offset (< 2^32 here, checked against the section size), r_addend a signed value whose
     // magnitude in debug relocations is far below 2^53, so hi * 2^32 + lo is exact.
-    const L = le ? 0 : 4, H = le ? 4 : 0;
+    const L = le ? 0 : 4,
+      H = le ? 4 : 0;
     for (let i = 0; i < n; i++) {
       const o = i * 24;
       const off = dv.getUint32(o + H, le) * TWO32 + dv.getUint32(o + L, le);
-      const type = dv.getUint32(o + 8 + L, le), sym = dv.getUint32(o + 8 + H, le);
+      const type = dv.getUint32(o + 8 + L, le),
+        sym = dv.getUint32(o + 8 + H, le);
       const addend = (dv.getUint32(o + 16 + H, le) | 0) * TWO32 + dv.getUint32(o + 16 + L, le);
       if (type === none) continue;
       if (sym >= nsym) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${nsym}`);
       const v = S[sym] + addend;
       if (type === abs64) {
-        if (off + 8 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
-        const hi = Math.floor(v / TWO32), lo = v - hi * TWO32;
+        if (off + 8 > bytes.length)
+          throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
+        const hi = Math.floor(v / TWO32),
+          lo = v - hi * TWO32;
         out.setUint32(off + L, lo >>> 0, le);
         out.setUint32(off + H, hi >>> 0, le);
       } else if (type === abs32 || type === abs32s) {
-        if (off + 4 > bytes.length) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
+        if (off + 4 > bytes.length)
+          throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
         out.setUint32(off, v >>> 0, le);
       } else throw new FormatError(f, r.offset + o, `${r.name}: unsupported relocation type ${type} for machine ${this.machine}`);
     }
@@ -394,7 +454,9 @@ export function parseNoteBytes(b: Uint8Array, le = true): { name: string; type: 
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let p = 0;
   while (p + 12 <= b.length) {
-    const namesz = dv.getUint32(p, le), descsz = dv.getUint32(p + 4, le), type = dv.getUint32(p + 8, le);
+    const namesz = dv.getUint32(p, le),
+      descsz = dv.getUint32(p + 4, le),
+      type = dv.getUint32(p + 8, le);
     const nameAt = p + 12;
     const descAt = nameAt + ((namesz + 3) & ~3);
     const next = descAt + ((descsz + 3) & ~3);

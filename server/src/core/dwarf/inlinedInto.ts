@@ -196,9 +196,10 @@ export function inlinedInto(elf: ElfView, name: string, limit = 32, maxUnits = 4
   // unit starts: walk the headers once
   const units: number[] = [];
   const sizes: number[] = [];
-  for (let p = 0; p + 11 <= infoSize; ) {
+  for (let p = 0; p + 11 <= infoSize;) {
     const h = parseUnitHeader(elf.slice(infoH, p, Math.min(MAX_UNIT_HEADER, infoSize - p)), 0, p);
-    if (h.size <= 0 || p + h.size > infoSize) throw new FormatError(elf.file, infoH.offset + p, `.debug_info+0x${p.toString(16)}: unit runs past the section`);
+    if (h.size <= 0 || p + h.size > infoSize)
+      throw new FormatError(elf.file, infoH.offset + p, `.debug_info+0x${p.toString(16)}: unit runs past the section`);
     units.push(p);
     sizes.push(h.size);
     p += h.size;

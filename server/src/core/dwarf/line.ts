@@ -37,7 +37,8 @@ export interface LineRow {
 }
 
 /** Fields per sequence in the index (program offset, low, high, first and end checkpoint) and per checkpoint. */
-const SEQ = 5, CK = 7;
+const SEQ = 5,
+  CK = 7;
 
 /** Result of the last scanProgram: the row found for the address asked (found = 0: none). */
 const RES = { found: 0, file: 0, line: 0, column: 0, disc: 0, lo: 0 };
@@ -50,18 +51,53 @@ const RES = { found: 0, file: 0, line: 0, column: 0, disc: 0, lo: 0 };
  * RES. With `seq`, each sequence's (program offset, low, high) is recorded (the per-unit
  * sequence index); with `one`, only the sequence starting at `start` runs.
  */
-function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: Int32Array, opcodeBase: number, stdLen: Uint8Array, addrSize: number, addr: number, seq: number[] | undefined, one: boolean, ck?: number[], from?: Float64Array, fromAt = 0): void {
+function scanProgram(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  c: Cursor,
+  adv: Int32Array,
+  opcodeBase: number,
+  stdLen: Uint8Array,
+  addrSize: number,
+  addr: number,
+  seq: number[] | undefined,
+  one: boolean,
+  ck?: number[],
+  from?: Float64Array,
+  fromAt = 0,
+): void {
   const fail = (why: string, at: number): never => c.fail(why, at);
-  let address = 0, file = 1, line = 1, column = 0, disc = 0;
-  let rows = 0, lo = 0, cf = 0, cFile = 0, cLine = 0, cCol = 0, cDisc = 0, seqAt = start, ckFirst = ck ? ck.length : 0;
+  let address = 0,
+    file = 1,
+    line = 1,
+    column = 0,
+    disc = 0;
+  let rows = 0,
+    lo = 0,
+    cf = 0,
+    cFile = 0,
+    cLine = 0,
+    cCol = 0,
+    cDisc = 0,
+    seqAt = start,
+    ckFirst = ck ? ck.length : 0;
   RES.found = 0;
   RES.lo = -Infinity;
   if (from) {
     // resume at a checkpoint (the state right after a row at or below addr): rows ascend, so
     // the first row past addr ends the search
     const f = fromAt;
-    address = from[f + 1]; file = from[f + 2]; line = from[f + 3]; column = from[f + 4];
-    cf = 1; cFile = file; cLine = line; cCol = column; cDisc = from[f + 5]; lo = from[f + 6];
+    address = from[f + 1];
+    file = from[f + 2];
+    line = from[f + 3];
+    column = from[f + 4];
+    cf = 1;
+    cFile = file;
+    cLine = line;
+    cCol = column;
+    cDisc = from[f + 5];
+    lo = from[f + 6];
     rows = 1;
     start = from[f];
   }
@@ -91,12 +127,24 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: 
             if (rows > 0) {
               if (seq) seq.push(seqAt, lo, address, ckFirst, ck ? ck.length : 0);
               if (cf && lo <= addr && addr < address && lo >= RES.lo) {
-                RES.found = 1; RES.file = cFile; RES.line = cLine; RES.column = cCol; RES.disc = cDisc; RES.lo = lo;
+                RES.found = 1;
+                RES.file = cFile;
+                RES.line = cLine;
+                RES.column = cCol;
+                RES.disc = cDisc;
+                RES.lo = lo;
               }
             }
             if (one) return;
-            address = 0; file = 1; line = 1; column = 0; disc = 0;
-            rows = 0; cf = 0; seqAt = subEnd; ckFirst = ck ? ck.length : 0;
+            address = 0;
+            file = 1;
+            line = 1;
+            column = 0;
+            disc = 0;
+            rows = 0;
+            cf = 0;
+            seqAt = subEnd;
+            ckFirst = ck ? ck.length : 0;
           } else if (sub === 2) {
             const k = len - 1;
             c.pos = p;
@@ -105,36 +153,62 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: 
           p = subEnd;
           break;
         }
-        case 1: emitRow = true; break;
+        case 1:
+          emitRow = true;
+          break;
         case 2:
           v = b[p];
           if (p < end && v < 0x80) p++;
-          else { v = ulebAt(b, p, end, c); p = LP; }
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
           address += v * adv[513];
           break;
-        case 3: line += slebAt(b, p, end, c); p = LP; break;
+        case 3:
+          line += slebAt(b, p, end, c);
+          p = LP;
+          break;
         case 4:
           v = b[p];
           if (p < end && v < 0x80) p++;
-          else { v = ulebAt(b, p, end, c); p = LP; }
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
           file = v;
           break;
         case 5:
           v = b[p];
           if (p < end && v < 0x80) p++;
-          else { v = ulebAt(b, p, end, c); p = LP; }
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
           column = v;
           break;
-        case 6: case 7: case 10: case 11: break;
-        case 8: address += adv[512]; break;
+        case 6:
+        case 7:
+        case 10:
+        case 11:
+          break;
+        case 8:
+          address += adv[512];
+          break;
         case 9:
           if (p + 2 > end) fail('truncated DW_LNS_fixed_advance_pc', p);
           address += c.le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
           p += 2;
           break;
-        case 12: ulebAt(b, p, end, c); p = LP; break;
+        case 12:
+          ulebAt(b, p, end, c);
+          p = LP;
+          break;
         default:
-          for (let i = 0; i < stdLen[op]; i++) { ulebAt(b, p, end, c); p = LP; }
+          for (let i = 0; i < stdLen[op]; i++) {
+            ulebAt(b, p, end, c);
+            p = LP;
+          }
       }
     }
     if (emitRow) {
@@ -143,9 +217,18 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: 
       rows++;
       // rows of a sequence ascend: the last one at or below addr is the candidate
       if (address <= addr) {
-        cf = 1; cFile = file; cLine = line >>> 0; cCol = column; cDisc = disc;
+        cf = 1;
+        cFile = file;
+        cLine = line >>> 0;
+        cCol = column;
+        cDisc = disc;
       } else if (stopPast) {
-        RES.found = 1; RES.file = cFile; RES.line = cLine; RES.column = cCol; RES.disc = cDisc; RES.lo = lo;
+        RES.found = 1;
+        RES.file = cFile;
+        RES.line = cLine;
+        RES.column = cCol;
+        RES.disc = cDisc;
+        RES.lo = lo;
         return;
       }
       // a checkpoint every 32 rows: later lookups resume from the nearest one
@@ -158,7 +241,9 @@ function scanProgram(b: Uint8Array, start: number, end: number, c: Cursor, adv: 
 /** Position after the last ulebAt/slebAt. */
 let LP = 0;
 function ulebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
-  let r = 0, m = 1, x = 0;
+  let r = 0,
+    m = 1,
+    x = 0;
   do {
     if (p >= end) c.fail('truncated LEB128', p);
     x = b[p++];
@@ -173,7 +258,9 @@ function ulebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
   return r;
 }
 function slebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
-  let r = 0, m = 1, x = 0;
+  let r = 0,
+    m = 1,
+    x = 0;
   do {
     if (p >= end) c.fail('truncated LEB128', p);
     x = b[p++];
@@ -213,32 +300,74 @@ function readFormString(c: Cursor, form: number, offSize: number, strs: LineStri
 
 function readFormUnsigned(c: Cursor, form: number, offSize: number): number {
   switch (form) {
-    case C.DW_FORM_data1: return c.u8();
-    case C.DW_FORM_data2: return c.u16();
-    case C.DW_FORM_data4: return c.u32();
-    case C.DW_FORM_data8: return c.u64();
-    case C.DW_FORM_udata: return c.uleb();
-    default: skipLineForm(c, form, offSize); return 0;
+    case C.DW_FORM_data1:
+      return c.u8();
+    case C.DW_FORM_data2:
+      return c.u16();
+    case C.DW_FORM_data4:
+      return c.u32();
+    case C.DW_FORM_data8:
+      return c.u64();
+    case C.DW_FORM_udata:
+      return c.uleb();
+    default:
+      skipLineForm(c, form, offSize);
+      return 0;
   }
 }
 
 function skipLineForm(c: Cursor, form: number, offSize: number): void {
   switch (form) {
-    case C.DW_FORM_block: c.skip(c.uleb()); return;
-    case C.DW_FORM_block1: c.skip(c.u8()); return;
-    case C.DW_FORM_block2: c.skip(c.u16()); return;
-    case C.DW_FORM_block4: c.skip(c.u32()); return;
-    case C.DW_FORM_data1: case C.DW_FORM_strx1: c.skip(1); return;
-    case C.DW_FORM_data2: case C.DW_FORM_strx2: c.skip(2); return;
-    case C.DW_FORM_strx3: c.skip(3); return;
-    case C.DW_FORM_data4: case C.DW_FORM_strx4: c.skip(4); return;
-    case C.DW_FORM_data8: c.skip(8); return;
-    case C.DW_FORM_data16: c.skip(16); return;
-    case C.DW_FORM_udata: case C.DW_FORM_strx: c.uleb(); return;
-    case C.DW_FORM_sdata: c.sleb(); return;
-    case C.DW_FORM_string: c.skipCString(); return;
-    case C.DW_FORM_strp: case C.DW_FORM_line_strp: case C.DW_FORM_sec_offset: c.skip(offSize); return;
-    default: c.fail(`unsupported form 0x${form.toString(16)} in a line table header`);
+    case C.DW_FORM_block:
+      c.skip(c.uleb());
+      return;
+    case C.DW_FORM_block1:
+      c.skip(c.u8());
+      return;
+    case C.DW_FORM_block2:
+      c.skip(c.u16());
+      return;
+    case C.DW_FORM_block4:
+      c.skip(c.u32());
+      return;
+    case C.DW_FORM_data1:
+    case C.DW_FORM_strx1:
+      c.skip(1);
+      return;
+    case C.DW_FORM_data2:
+    case C.DW_FORM_strx2:
+      c.skip(2);
+      return;
+    case C.DW_FORM_strx3:
+      c.skip(3);
+      return;
+    case C.DW_FORM_data4:
+    case C.DW_FORM_strx4:
+      c.skip(4);
+      return;
+    case C.DW_FORM_data8:
+      c.skip(8);
+      return;
+    case C.DW_FORM_data16:
+      c.skip(16);
+      return;
+    case C.DW_FORM_udata:
+    case C.DW_FORM_strx:
+      c.uleb();
+      return;
+    case C.DW_FORM_sdata:
+      c.sleb();
+      return;
+    case C.DW_FORM_string:
+      c.skipCString();
+      return;
+    case C.DW_FORM_strp:
+    case C.DW_FORM_line_strp:
+    case C.DW_FORM_sec_offset:
+      c.skip(offSize);
+      return;
+    default:
+      c.fail(`unsupported form 0x${form.toString(16)} in a line table header`);
   }
 }
 
@@ -246,7 +375,14 @@ function skipLineForm(c: Cursor, form: number, offSize: number): void {
  * Decode the line program at `offset` of `.debug_line` (`s` may be a slice starting at the
  * program: pass offset 0). `compDir` and `cuName` come from the unit's DIE.
  */
-export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: number, compDir: string, cuName: string, strs: LineStrings): LineTable {
+export function readLineTable(
+  s: SectionBytes,
+  offset: number,
+  addrSizeCu: number,
+  compDir: string,
+  cuName: string,
+  strs: LineStrings,
+): LineTable {
   const c = new Cursor(s, offset);
   let unitLength = c.u32();
   let offSize = 4;
@@ -335,9 +471,12 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
       const count = c.uleb();
       if (count > c.left) c.fail(`${count} line table ${isFile ? 'file' : 'directory'} entries cannot fit`);
       for (let k = 0; k < count; k++) {
-        let name: string | number = '', dir = 0, named = false;
+        let name: string | number = '',
+          dir = 0,
+          named = false;
         for (let i = 0; i < fmt.length; i += 2) {
-          const ct = fmt[i], form = fmt[i + 1];
+          const ct = fmt[i],
+            form = fmt[i + 1];
           if (ct === 1 && isFile && !named) {
             name = lazyName(form);
             named = true;
@@ -397,7 +536,8 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
     } else {
       // the sequences containing addr, highest start first: the first whose rows answer
       const ix = seqIdx;
-      let lo = 0, hi = ix.length / SEQ;
+      let lo = 0,
+        hi = ix.length / SEQ;
       while (lo < hi) {
         const m = (lo + hi) >> 1;
         if (ix[SEQ * m + 1] <= addr) lo = m + 1;
@@ -407,7 +547,8 @@ export function readLineTable(s: SectionBytes, offset: number, addrSizeCu: numbe
       for (let k = lo - 1, tries = 0; k >= 0 && tries < 8; k--, tries++) {
         if (addr >= ix[SEQ * k + 2]) continue;
         // the last checkpoint of this sequence at or below addr
-        let x = ix[SEQ * k + 3], y = ix[SEQ * k + 4];
+        let x = ix[SEQ * k + 3],
+          y = ix[SEQ * k + 4];
         const ck = cks!;
         while (x < y) {
           const m = x + (((y - x) / CK) >> 1) * CK;

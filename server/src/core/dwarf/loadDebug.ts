@@ -67,9 +67,18 @@ export class DebugSet implements SourceLines {
     const o = this.opts;
     if (!this.wantsVmlinux) return (this.vm = { shift: 0n, problem: 'no vmlinux with debug info given (--vmlinux FILE|DIR)' });
     const notesId = o.kernelNotes ? buildIdFromNotes(o.kernelNotes) : undefined;
-    const cands = vmlinuxCandidates({ explicit: o.vmlinux, release: o.release, buildId: notesId ?? o.buildId, workspaceRoots: o.workspaceRoots });
+    const cands = vmlinuxCandidates({
+      explicit: o.vmlinux,
+      release: o.release,
+      buildId: notesId ?? o.buildId,
+      workspaceRoots: o.workspaceRoots,
+    });
     const { found, tried } = firstExisting(cands);
-    if (!found) return (this.vm = { shift: 0n, problem: `no vmlinux with debug info found (tried ${triedList(tried)})${o.vmlinux ? '' : '; give one with --vmlinux FILE|DIR'}` });
+    if (!found)
+      return (this.vm = {
+        shift: 0n,
+        problem: `no vmlinux with debug info found (tried ${triedList(tried)})${o.vmlinux ? '' : '; give one with --vmlinux FILE|DIR'}`,
+      });
     let reader: DwarfReader;
     try {
       reader = readDwarfFile(found.path, { buildPrefixes: o.buildPrefixes });
@@ -89,7 +98,10 @@ export class DebugSet implements SourceLines {
     if (!vm.reader) return { source: [], sourceProblem: vm.problem };
     const a = address - vm.shift;
     const r = opts.returnAddress ? vm.reader.lookupReturn(a, { symbol: opts.symbol }) : vm.reader.lookup(a, { symbol: opts.symbol });
-    return answerOf(r, `0x${BigInt.asUintN(64, opts.returnAddress ? a - 1n : a).toString(16)}${opts.returnAddress ? ' (return address - 1)' : ''}`);
+    return answerOf(
+      r,
+      `0x${BigInt.asUintN(64, opts.returnAddress ? a - 1n : a).toString(16)}${opts.returnAddress ? ' (return address - 1)' : ''}`,
+    );
   }
 
   private openModule(name: string, file: string, logBuildId?: string): Opened {
@@ -99,17 +111,29 @@ export class DebugSet implements SourceLines {
     const o = this.opts;
     // What the module must be: the build id printed in the log, or the loaded module's.
     const loaded = logBuildId ? undefined : o.moduleBuildId?.(name);
-    const expected = logBuildId ? { buildId: logBuildId, what: `the build id ${name} has in the log` } : loaded ? { buildId: loaded, what: `the loaded ${name} (/sys/module/${name}/notes)` } : undefined;
+    const expected = logBuildId
+      ? { buildId: logBuildId, what: `the build id ${name} has in the log` }
+      : loaded
+        ? { buildId: loaded, what: `the loaded ${name} (/sys/module/${name}/notes)` }
+        : undefined;
     const x = openModuleDebug({ name, file, release: o.release, expected, buildPrefixes: o.buildPrefixes });
     this.mods.set(key, x);
     return x;
   }
 
-  module(m: { module: string; file: string; section: string; offset: number; buildId?: string }, opts: { returnAddress: boolean; symbol?: string }): SourceAnswer {
+  module(
+    m: { module: string; file: string; section: string; offset: number; buildId?: string },
+    opts: { returnAddress: boolean; symbol?: string },
+  ): SourceAnswer {
     const mo = this.openModule(m.module, m.file, m.buildId);
     if (!mo.reader) return { source: [], sourceProblem: mo.problem };
-    const r = opts.returnAddress ? mo.reader.lookupReturnInSection(m.section, m.offset, { symbol: opts.symbol }) : mo.reader.lookupInSection(m.section, m.offset, { symbol: opts.symbol });
-    return answerOf(r, `${m.section}+0x${(opts.returnAddress ? m.offset - 1 : m.offset).toString(16)}${opts.returnAddress ? ' (return address - 1)' : ''} of ${m.module}`);
+    const r = opts.returnAddress
+      ? mo.reader.lookupReturnInSection(m.section, m.offset, { symbol: opts.symbol })
+      : mo.reader.lookupInSection(m.section, m.offset, { symbol: opts.symbol });
+    return answerOf(
+      r,
+      `${m.section}+0x${(opts.returnAddress ? m.offset - 1 : m.offset).toString(16)}${opts.returnAddress ? ' (return address - 1)' : ''} of ${m.module}`,
+    );
   }
 
   close(): void {
@@ -165,7 +189,8 @@ export function openModuleDebug(q: ModuleDebugQuery): Opened {
     return { reader, shift: 0n, file, how: 'the module file carries DWARF' };
   }
   // A stripped (or compressed) .ko: its debug file by build id, debuglink, or the debug tree.
-  let id = q.fileBuildId, link: { file: string } | undefined;
+  let id = q.fileBuildId,
+    link: { file: string } | undefined;
   if (!compressed) {
     try {
       const src = fileSource(file);
@@ -177,11 +202,21 @@ export function openModuleDebug(q: ModuleDebugQuery): Opened {
       return { shift: 0n, file, problem: why(e) };
     }
   }
-  const c = moduleCandidates({ name, release: q.release, buildId: id, debugLink: link ? { dir: dirname(file), file: link.file } : undefined });
+  const c = moduleCandidates({
+    name,
+    release: q.release,
+    buildId: id,
+    debugLink: link ? { dir: dirname(file), file: link.file } : undefined,
+  });
   let dbg = firstExisting(c.files).found?.path;
   for (const d of c.searchDirs) dbg ??= findByName(d.path, c.names);
   const what = compressed ? `${basename(file)} is compressed (its DWARF is not read in place)` : `${basename(file)} has no DWARF`;
-  if (!dbg) return { shift: 0n, file, problem: `${what} and no debug file was found for it (tried ${triedList(c.files)}${c.searchDirs.length ? `, and ${c.searchDirs.map((d) => d.path).join(', ')} by name` : ''})` };
+  if (!dbg)
+    return {
+      shift: 0n,
+      file,
+      problem: `${what} and no debug file was found for it (tried ${triedList(c.files)}${c.searchDirs.length ? `, and ${c.searchDirs.map((d) => d.path).join(', ')} by name` : ''})`,
+    };
   try {
     reader = readDwarfFile(dbg, opts);
   } catch (e) {
@@ -190,7 +225,11 @@ export function openModuleDebug(q: ModuleDebugQuery): Opened {
   const v = verifyModule(dbg, reader.elf, { buildId: expected?.buildId ?? id, what: expected?.what ?? file });
   if (!v.ok || (!id && !expected?.buildId)) {
     reader.close();
-    return { shift: 0n, file: dbg, problem: v.ok ? `${dbg} cannot be verified against ${file} (neither has a build id), so it is not used` : v.reason };
+    return {
+      shift: 0n,
+      file: dbg,
+      problem: v.ok ? `${dbg} cannot be verified against ${file} (neither has a build id), so it is not used` : v.reason,
+    };
   }
   return { reader, shift: 0n, file: dbg, how: v.detail };
 }

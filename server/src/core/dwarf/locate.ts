@@ -87,7 +87,8 @@ export interface ModuleQuery {
 
 /** The file names a module may have (xfs.ko, with '-'/'_' variants; compressed forms are the caller's concern). */
 export function moduleFileNames(name: string): string[] {
-  const a = name.replace(/-/g, '_'), b = name.replace(/_/g, '-');
+  const a = name.replace(/-/g, '_'),
+    b = name.replace(/_/g, '-');
   return [...new Set([`${name}.ko`, `${a}.ko`, `${b}.ko`, `${name}.ko.debug`, `${a}.ko.debug`, `${b}.ko.debug`])];
 }
 
@@ -97,10 +98,12 @@ export function moduleFileNames(name: string): string[] {
  * name under /usr/lib/debug/lib/modules/<release>: the caller walks that directory).
  */
 export function moduleCandidates(q: ModuleQuery): { files: Candidate[]; searchDirs: Candidate[]; names: string[] } {
-  const files: Candidate[] = [], searchDirs: Candidate[] = [];
+  const files: Candidate[] = [],
+    searchDirs: Candidate[] = [];
   const names = moduleFileNames(q.name);
   for (const e of q.explicit ?? []) {
-    if (e.endsWith('.ko') || e.endsWith('.debug')) files.push({ path: normalizePath(e), why: 'the module file given (--module)', explicit: true });
+    if (e.endsWith('.ko') || e.endsWith('.debug'))
+      files.push({ path: normalizePath(e), why: 'the module file given (--module)', explicit: true });
     else searchDirs.push({ path: normalizePath(e), why: 'the module directory given (--module)', explicit: true });
   }
   if (q.buildId) files.push(...buildIdPaths(q.buildId, q.root));
@@ -108,7 +111,10 @@ export function moduleCandidates(q: ModuleQuery): { files: Candidate[]; searchDi
     const { dir, file } = q.debugLink;
     files.push({ path: joinPath(dir, file), why: '.gnu_debuglink next to the module' });
     files.push({ path: joinPath(dir, `.debug/${file}`), why: '.gnu_debuglink in .debug/' });
-    files.push({ path: under(q.root, joinPath('/usr/lib/debug', joinPath(dir, file).replace(/^\/+/, ''))), why: '.gnu_debuglink under /usr/lib/debug' });
+    files.push({
+      path: under(q.root, joinPath('/usr/lib/debug', joinPath(dir, file).replace(/^\/+/, ''))),
+      why: '.gnu_debuglink under /usr/lib/debug',
+    });
   }
   if (q.release) searchDirs.push({ path: under(q.root, `/usr/lib/debug/lib/modules/${q.release}`), why: 'distribution debug package' });
   return { files, searchDirs, names };

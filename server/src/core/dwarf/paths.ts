@@ -31,7 +31,30 @@ export function joinPath(a: string, b: string): string {
 }
 
 /** Top-level directories of a Linux source tree (used to find the tree root in absolute paths). */
-export const KERNEL_TOP_DIRS = new Set(['arch', 'block', 'certs', 'crypto', 'drivers', 'fs', 'include', 'init', 'io_uring', 'ipc', 'kernel', 'lib', 'mm', 'net', 'rust', 'samples', 'scripts', 'security', 'sound', 'tools', 'usr', 'virt']);
+export const KERNEL_TOP_DIRS = new Set([
+  'arch',
+  'block',
+  'certs',
+  'crypto',
+  'drivers',
+  'fs',
+  'include',
+  'init',
+  'io_uring',
+  'ipc',
+  'kernel',
+  'lib',
+  'mm',
+  'net',
+  'rust',
+  'samples',
+  'scripts',
+  'security',
+  'sound',
+  'tools',
+  'usr',
+  'virt',
+]);
 
 /**
  * The path of `file` relative to the kernel source tree, or undefined when it cannot be

@@ -25,7 +25,8 @@ export function readDebugRanges(s: SectionBytes, offset: number, ctx: RangeConte
   let base = ctx.base;
   const max = maxAddr(ctx.addrSize);
   while (c.left > 0) {
-    const a = c.addr(ctx.addrSize), b = c.addr(ctx.addrSize);
+    const a = c.addr(ctx.addrSize),
+      b = c.addr(ctx.addrSize);
     if (a === 0 && b === 0) return;
     if (a === max) {
       base = b;
@@ -43,17 +44,39 @@ export function readRngList(s: SectionBytes, offset: number, ctx: RangeContext, 
   const as = ctx.addrSize;
   while (c.left > 0) {
     const kind = c.u8();
-    let lo = 0, hi = 0;
+    let lo = 0,
+      hi = 0;
     switch (kind) {
-      case 0: return; // DW_RLE_end_of_list
-      case 1: base = ctx.addrx(c.uleb()); continue; // base_addressx
-      case 2: lo = ctx.addrx(c.uleb()); hi = ctx.addrx(c.uleb()); break; // startx_endx
-      case 3: lo = ctx.addrx(c.uleb()); hi = lo + c.uleb(); break; // startx_length
-      case 4: lo = base + c.uleb(); hi = base + c.uleb(); break; // offset_pair
-      case 5: base = c.addr(as); continue; // base_address
-      case 6: lo = c.addr(as); hi = c.addr(as); break; // start_end
-      case 7: lo = c.addr(as); hi = lo + c.uleb(); break; // start_length
-      default: c.fail(`unknown range list entry kind ${kind}`, c.pos - 1);
+      case 0:
+        return; // DW_RLE_end_of_list
+      case 1:
+        base = ctx.addrx(c.uleb());
+        continue; // base_addressx
+      case 2:
+        lo = ctx.addrx(c.uleb());
+        hi = ctx.addrx(c.uleb());
+        break; // startx_endx
+      case 3:
+        lo = ctx.addrx(c.uleb());
+        hi = lo + c.uleb();
+        break; // startx_length
+      case 4:
+        lo = base + c.uleb();
+        hi = base + c.uleb();
+        break; // offset_pair
+      case 5:
+        base = c.addr(as);
+        continue; // base_address
+      case 6:
+        lo = c.addr(as);
+        hi = c.addr(as);
+        break; // start_end
+      case 7:
+        lo = c.addr(as);
+        hi = lo + c.uleb();
+        break; // start_length
+      default:
+        c.fail(`unknown range list entry kind ${kind}`, c.pos - 1);
     }
     if (hi > lo) out.push(lo, hi);
   }

@@ -109,10 +109,11 @@ export function findByName(dir: string, names: readonly string[], maxDepth = 8, 
     }
     seen += ents.length;
     for (const e of ents) if (e.isFile() && want.has(e.name)) return join(d, e.name);
-    for (const e of ents) if (e.isDirectory()) {
-      const r = walk(join(d, e.name), depth + 1);
-      if (r) return r;
-    }
+    for (const e of ents)
+      if (e.isDirectory()) {
+        const r = walk(join(d, e.name), depth + 1);
+        if (r) return r;
+      }
     return undefined;
   };
   return isDir(dir) ? walk(dir, 0) : undefined;

@@ -18,7 +18,16 @@ import { ElfView, SHF_EXECINSTR, type ElfSectionHeader } from './elf';
 import { readLineTable, type LineRow, type LineTable } from './line';
 import { joinPath, treeRelative } from './paths';
 import type { ByteSource } from './source';
-import { decodeUnit, dieName, MAX_UNIT_HEADER, parseUnitHeader, unitRangesOnly, type DebugSections, type DecodedUnit, type UnitHeader } from './unit';
+import {
+  decodeUnit,
+  dieName,
+  MAX_UNIT_HEADER,
+  parseUnitHeader,
+  unitRangesOnly,
+  type DebugSections,
+  type DecodedUnit,
+  type UnitHeader,
+} from './unit';
 
 export interface SourceFrame {
   /** Function name: DWARF name for inlined frames; for the outermost frame the caller's symbol name when given. */
@@ -79,7 +88,8 @@ const TWO32 = 4294967296;
 /** bigint address → the reader's signed-Number form (exact for kernel and small addresses). */
 export function addrToNumber(a: bigint): number {
   const u = BigInt.asUintN(64, a);
-  const hi = Number(u >> 32n), lo = Number(u & 0xffffffffn);
+  const hi = Number(u >> 32n),
+    lo = Number(u & 0xffffffffn);
   return (hi | 0) * TWO32 + lo;
 }
 
@@ -128,11 +138,21 @@ export class DwarfReader {
     this.info = elf.section('.debug_info');
     this.lineSec = elf.section('.debug_line');
     const abbrev = whole('.debug_abbrev');
-    if (!this.info || !abbrev) throw new FormatError(elf.file, 0, 'no DWARF: the file has no .debug_info/.debug_abbrev section (a stripped file? look for its -dbg/debuginfo counterpart)');
+    if (!this.info || !abbrev)
+      throw new FormatError(
+        elf.file,
+        0,
+        'no DWARF: the file has no .debug_info/.debug_abbrev section (a stripped file? look for its -dbg/debuginfo counterpart)',
+      );
     this.sec = {
-      file: elf.file, abbrev,
-      str: whole('.debug_str'), lineStr: whole('.debug_line_str'), strOffsets: whole('.debug_str_offsets'), addr: whole('.debug_addr'),
-      ranges: whole('.debug_ranges'), rnglists: whole('.debug_rnglists'),
+      file: elf.file,
+      abbrev,
+      str: whole('.debug_str'),
+      lineStr: whole('.debug_line_str'),
+      strOffsets: whole('.debug_str_offsets'),
+      addr: whole('.debug_addr'),
+      ranges: whole('.debug_ranges'),
+      rnglists: whole('.debug_rnglists'),
     };
     this.infoSize = elf.dataSize(this.info);
     this.readAranges(whole('.debug_aranges'));
@@ -157,7 +177,9 @@ export class DwarfReader {
 
   private readAranges(s: SectionBytes | undefined): void {
     if (!s) return;
-    const lo: number[] = [], hi: number[] = [], unit: number[] = [];
+    const lo: number[] = [],
+      hi: number[] = [],
+      unit: number[] = [];
     const c = new Cursor(s);
     while (c.left >= 4) {
       const start = c.pos;
@@ -173,7 +195,10 @@ export class DwarfReader {
       const cu = c.offset(off);
       const as = c.u8();
       const seg = c.u8();
-      if (version !== 2 && version !== 3) { c.pos = end; continue; }
+      if (version !== 2 && version !== 3) {
+        c.pos = end;
+        continue;
+      }
       if (as !== 4 && as !== 8 && as !== 2) c.fail(`bad address size ${as}`, c.pos - 2);
       const tuple = as * 2 + seg;
       // tuples start at a multiple of the tuple size from the set start
@@ -182,7 +207,8 @@ export class DwarfReader {
       c.end = end;
       while (c.left >= 2 * as) {
         if (seg) c.skip(seg);
-        const a = c.addr(as), l = c.addr(as);
+        const a = c.addr(as),
+          l = c.addr(as);
         if (a === 0 && l === 0) break;
         if (l > 0) {
           lo.push(a);
@@ -201,7 +227,8 @@ export class DwarfReader {
   }
 
   private static search(loA: Float64Array, hiA: Float64Array, unitA: Float64Array, addr: number): number {
-    let a = 0, b = loA.length;
+    let a = 0,
+      b = loA.length;
     while (a < b) {
       const m = (a + b) >> 1;
       if (loA[m] <= addr) a = m + 1;
@@ -233,12 +260,19 @@ export class DwarfReader {
   private header(off: number): UnitHeader {
     const s = this.infoSlice(off, MAX_UNIT_HEADER);
     const h = parseUnitHeader(s, 0, off);
-    if (off + h.size > this.infoSize) throw new FormatError(this.file, off, `.debug_info+0x${off.toString(16)}: unit length 0x${h.size.toString(16)} runs past the section (size 0x${this.infoSize.toString(16)})`);
+    if (off + h.size > this.infoSize)
+      throw new FormatError(
+        this.file,
+        off,
+        `.debug_info+0x${off.toString(16)}: unit length 0x${h.size.toString(16)} runs past the section (size 0x${this.infoSize.toString(16)})`,
+      );
     return h;
   }
 
   private buildExtra(): void {
-    const lo: number[] = [], hi: number[] = [], unit: number[] = [];
+    const lo: number[] = [],
+      hi: number[] = [],
+      unit: number[] = [];
     for (const off of this.unitList()) {
       if (this.arCovered.has(off)) continue;
       const h = this.header(off);
@@ -256,7 +290,11 @@ export class DwarfReader {
       }
     }
     const idx = lo.map((_, i) => i).sort((x, y) => lo[x] - lo[y]);
-    this.extra = { lo: Float64Array.from(idx, (i) => lo[i]), hi: Float64Array.from(idx, (i) => hi[i]), unit: Float64Array.from(idx, (i) => unit[i]) };
+    this.extra = {
+      lo: Float64Array.from(idx, (i) => lo[i]),
+      hi: Float64Array.from(idx, (i) => hi[i]),
+      unit: Float64Array.from(idx, (i) => unit[i]),
+    };
   }
 
   /** .debug_info offset of the unit covering `addr`, or -1. */
@@ -302,7 +340,8 @@ export class DwarfReader {
     }
     try {
       const total = this.elf.dataSize(this.lineSec);
-      if (u.stmtList >= total) throw new FormatError(this.file, u.stmtList, `.debug_line: DW_AT_stmt_list 0x${u.stmtList.toString(16)} outside the section`);
+      if (u.stmtList >= total)
+        throw new FormatError(this.file, u.stmtList, `.debug_line: DW_AT_stmt_list 0x${u.stmtList.toString(16)} outside the section`);
       const head = this.elf.slice(this.lineSec, u.stmtList, Math.min(12, total - u.stmtList));
       const c = new Cursor(head);
       let len = c.u32();
@@ -324,7 +363,8 @@ export class DwarfReader {
 
   private refAddrName = (off: number): string | undefined => {
     const units = this.unitList();
-    let a = 0, b = units.length;
+    let a = 0,
+      b = units.length;
     while (a < b) {
       const m = (a + b) >> 1;
       if (units[m] <= off) a = m + 1;
@@ -368,11 +408,13 @@ export class DwarfReader {
         cu.memory += u.memory - before;
         this.cacheMem += u.memory - before;
       }
-      let best = -1, bestDepth = -1;
+      let best = -1,
+        bestDepth = -1;
       const { ranges, rf: rangeFirst, rc: rangeCount, depth } = u.s;
       for (let i = 0; i < u.s.n; i++) {
         if (depth[i] <= bestDepth) continue;
-        const r0 = rangeFirst[i] * 2, r1 = r0 + rangeCount[i] * 2;
+        const r0 = rangeFirst[i] * 2,
+          r1 = r0 + rangeCount[i] * 2;
         for (let r = r0; r < r1; r += 2) {
           if (addr >= ranges[r] && addr < ranges[r + 1]) {
             best = i;
@@ -384,7 +426,12 @@ export class DwarfReader {
       const leaf = table && row ? this.srcLine(u, table.fileName(row.file), row.line, row.column, row.discriminator) : undefined;
       if (best < 0) {
         const why = cu.lineError ? `; line table: ${cu.lineError.message}` : '';
-        return { kind: 'no-function', unit: u.name, ...(leaf ? { line: leaf } : {}), reason: `no DWARF function covers this address in unit ${u.name}${why}` };
+        return {
+          kind: 'no-function',
+          unit: u.name,
+          ...(leaf ? { line: leaf } : {}),
+          reason: `no DWARF function covers this address in unit ${u.name}${why}`,
+        };
       }
       const frames: SourceFrame[] = [];
       let loc: SourceLine = leaf ?? { file: '??', path: null, line: 0, column: null };
@@ -392,7 +439,16 @@ export class DwarfReader {
       for (let i = best; i >= 0; i = sc.parent[i]) {
         const dn = dieName(u, this.sec, sc.die[i], this.refAddrName) ?? '??';
         const outer = sc.parent[i] < 0;
-        frames.push({ function: outer && opts.symbol ? opts.symbol : dn, dwarfFunction: dn, file: loc.file, path: loc.path, line: loc.line, column: loc.column, ...(loc.discriminator ? { discriminator: loc.discriminator } : {}), inlined: !outer });
+        frames.push({
+          function: outer && opts.symbol ? opts.symbol : dn,
+          dwarfFunction: dn,
+          file: loc.file,
+          path: loc.path,
+          line: loc.line,
+          column: loc.column,
+          ...(loc.discriminator ? { discriminator: loc.discriminator } : {}),
+          inlined: !outer,
+        });
         if (outer) break;
         // the caller's location is this inlined subroutine's call site
         const fname = table ? table.fileName(sc.cf[i]) : undefined;
@@ -410,7 +466,9 @@ export class DwarfReader {
    * table's primary file (index 0 in DWARF 5, the unit's name before) and the line.
    * For tests and diagnostics (binutils' DWARF 5 file-index bug shows here).
    */
-  lineRow(addr: bigint): { fileIndex: number; file: string | undefined; primaryFile: string | undefined; line: number; version: number } | undefined {
+  lineRow(
+    addr: bigint,
+  ): { fileIndex: number; file: string | undefined; primaryFile: string | undefined; line: number; version: number } | undefined {
     const a = addrToNumber(addr);
     const uo = this.unitFor(a);
     if (uo < 0) return undefined;
@@ -419,7 +477,13 @@ export class DwarfReader {
     if (!t) return undefined;
     const row = t.find(a);
     if (!row) return undefined;
-    return { fileIndex: row.file, file: t.fileName(row.file), primaryFile: t.version >= 5 ? t.fileName(0) : joinPath(cu.unit.compDir, cu.unit.name), line: row.line, version: t.version };
+    return {
+      fileIndex: row.file,
+      file: t.fileName(row.file),
+      primaryFile: t.version >= 5 ? t.fileName(0) : joinPath(cu.unit.compDir, cu.unit.name),
+      line: row.line,
+      version: t.version,
+    };
   }
 
   /** Look up an address of a vmlinux (or any ET_EXEC/ET_DYN file). */
@@ -446,7 +510,8 @@ export class DwarfReader {
     const s = this.sectionOf(section);
     if (!s) return { kind: 'no-unit', reason: `${this.file} has no section ${String(section)}` };
     const off = Number(offset);
-    if (!(off >= 0) || off > s.size) return { kind: 'no-unit', reason: `offset 0x${off.toString(16)} is outside ${s.name} (size 0x${s.size.toString(16)})` };
+    if (!(off >= 0) || off > s.size)
+      return { kind: 'no-unit', reason: `offset 0x${off.toString(16)} is outside ${s.name} (size 0x${s.size.toString(16)})` };
     if (!(s.flags & SHF_EXECINSTR)) return { kind: 'no-unit', reason: `${s.name} is not an executable section` };
     const base = this.elf.isRelocatable ? this.elf.sectionBase(s.index) : s.addr;
     return this.lookupNumber(base + off, opts);

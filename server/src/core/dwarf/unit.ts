@@ -48,12 +48,15 @@ export function parseUnitHeader(s: SectionBytes, pos: number, at: number): UnitH
   const size = len + (offSize === 8 ? 12 : 4);
   const version = c.u16();
   if (version < 2 || version > 5) c.fail(`unsupported DWARF version ${version} in the unit at 0x${at.toString(16)}`, c.pos - 2);
-  let unitType = 1, addrSize: number, abbrevOffset: number;
+  let unitType = 1,
+    addrSize: number,
+    abbrevOffset: number;
   if (version >= 5) {
     unitType = c.u8();
     addrSize = c.u8();
     abbrevOffset = c.offset(offSize);
-    if (unitType === 4 || unitType === 5) c.skip(8); // skeleton, split_compile: dwo_id
+    if (unitType === 4 || unitType === 5)
+      c.skip(8); // skeleton, split_compile: dwo_id
     else if (unitType === 2 || unitType === 6) c.skip(8 + offSize); // type, split_type: signature + type offset
   } else {
     abbrevOffset = c.offset(offSize);
@@ -95,7 +98,11 @@ class UnitCtx {
   strOffsetsBase = 0;
   addrBase = 0;
   rnglistsBase = 0;
-  constructor(readonly h: UnitHeader, readonly sec: DebugSections, readonly s: SectionBytes) {}
+  constructor(
+    readonly h: UnitHeader,
+    readonly sec: DebugSections,
+    readonly s: SectionBytes,
+  ) {}
 
   addrx(index: number): number {
     const a = this.sec.addr;
@@ -115,25 +122,90 @@ class UnitCtx {
 /** Skip one attribute value of `form`. */
 function skipForm(c: Cursor, form: number, h: UnitHeader): void {
   switch (form) {
-    case C.DW_FORM_addr: c.skip(h.addrSize); return;
-    case C.DW_FORM_data1: case C.DW_FORM_ref1: case C.DW_FORM_flag: case C.DW_FORM_strx1: case C.DW_FORM_addrx1: c.skip(1); return;
-    case C.DW_FORM_data2: case C.DW_FORM_ref2: case C.DW_FORM_strx2: case C.DW_FORM_addrx2: c.skip(2); return;
-    case C.DW_FORM_strx3: case C.DW_FORM_addrx3: c.skip(3); return;
-    case C.DW_FORM_data4: case C.DW_FORM_ref4: case C.DW_FORM_ref_sup4: case C.DW_FORM_strx4: case C.DW_FORM_addrx4: c.skip(4); return;
-    case C.DW_FORM_data8: case C.DW_FORM_ref8: case C.DW_FORM_ref_sig8: case C.DW_FORM_ref_sup8: c.skip(8); return;
-    case C.DW_FORM_data16: c.skip(16); return;
-    case C.DW_FORM_strp: case C.DW_FORM_line_strp: case C.DW_FORM_sec_offset: case C.DW_FORM_strp_sup: case C.DW_FORM_GNU_ref_alt: case C.DW_FORM_GNU_strp_alt: c.skip(h.offSize); return;
-    case C.DW_FORM_ref_addr: c.skip(h.version <= 2 ? h.addrSize : h.offSize); return;
-    case C.DW_FORM_flag_present: case C.DW_FORM_implicit_const: return;
-    case C.DW_FORM_udata: case C.DW_FORM_ref_udata: case C.DW_FORM_strx: case C.DW_FORM_addrx: case C.DW_FORM_loclistx: case C.DW_FORM_rnglistx: case C.DW_FORM_GNU_addr_index: case C.DW_FORM_GNU_str_index: c.uleb(); return;
-    case C.DW_FORM_sdata: c.sleb(); return;
-    case C.DW_FORM_string: c.skipCString(); return;
-    case C.DW_FORM_block1: c.skip(c.u8()); return;
-    case C.DW_FORM_block2: c.skip(c.u16()); return;
-    case C.DW_FORM_block4: c.skip(c.u32()); return;
-    case C.DW_FORM_block: case C.DW_FORM_exprloc: c.skip(c.uleb()); return;
-    case C.DW_FORM_indirect: skipForm(c, c.uleb(), h); return;
-    default: c.fail(`unknown attribute form 0x${form.toString(16)}`);
+    case C.DW_FORM_addr:
+      c.skip(h.addrSize);
+      return;
+    case C.DW_FORM_data1:
+    case C.DW_FORM_ref1:
+    case C.DW_FORM_flag:
+    case C.DW_FORM_strx1:
+    case C.DW_FORM_addrx1:
+      c.skip(1);
+      return;
+    case C.DW_FORM_data2:
+    case C.DW_FORM_ref2:
+    case C.DW_FORM_strx2:
+    case C.DW_FORM_addrx2:
+      c.skip(2);
+      return;
+    case C.DW_FORM_strx3:
+    case C.DW_FORM_addrx3:
+      c.skip(3);
+      return;
+    case C.DW_FORM_data4:
+    case C.DW_FORM_ref4:
+    case C.DW_FORM_ref_sup4:
+    case C.DW_FORM_strx4:
+    case C.DW_FORM_addrx4:
+      c.skip(4);
+      return;
+    case C.DW_FORM_data8:
+    case C.DW_FORM_ref8:
+    case C.DW_FORM_ref_sig8:
+    case C.DW_FORM_ref_sup8:
+      c.skip(8);
+      return;
+    case C.DW_FORM_data16:
+      c.skip(16);
+      return;
+    case C.DW_FORM_strp:
+    case C.DW_FORM_line_strp:
+    case C.DW_FORM_sec_offset:
+    case C.DW_FORM_strp_sup:
+    case C.DW_FORM_GNU_ref_alt:
+    case C.DW_FORM_GNU_strp_alt:
+      c.skip(h.offSize);
+      return;
+    case C.DW_FORM_ref_addr:
+      c.skip(h.version <= 2 ? h.addrSize : h.offSize);
+      return;
+    case C.DW_FORM_flag_present:
+    case C.DW_FORM_implicit_const:
+      return;
+    case C.DW_FORM_udata:
+    case C.DW_FORM_ref_udata:
+    case C.DW_FORM_strx:
+    case C.DW_FORM_addrx:
+    case C.DW_FORM_loclistx:
+    case C.DW_FORM_rnglistx:
+    case C.DW_FORM_GNU_addr_index:
+    case C.DW_FORM_GNU_str_index:
+      c.uleb();
+      return;
+    case C.DW_FORM_sdata:
+      c.sleb();
+      return;
+    case C.DW_FORM_string:
+      c.skipCString();
+      return;
+    case C.DW_FORM_block1:
+      c.skip(c.u8());
+      return;
+    case C.DW_FORM_block2:
+      c.skip(c.u16());
+      return;
+    case C.DW_FORM_block4:
+      c.skip(c.u32());
+      return;
+    case C.DW_FORM_block:
+    case C.DW_FORM_exprloc:
+      c.skip(c.uleb());
+      return;
+    case C.DW_FORM_indirect:
+      skipForm(c, c.uleb(), h);
+      return;
+    default:
+      c.fail(`unknown attribute form 0x${form.toString(16)}`);
   }
 }
 
@@ -155,28 +227,57 @@ function skipAttrs(c: Cursor, a0: number, a1: number, form: Uint32Array, size: I
 function readNum(c: Cursor, form: number, u: UnitCtx): number {
   const h = u.h;
   switch (form) {
-    case C.DW_FORM_addr: return c.addr(h.addrSize);
-    case C.DW_FORM_data1: case C.DW_FORM_ref1: case C.DW_FORM_flag: return c.u8();
-    case C.DW_FORM_data2: case C.DW_FORM_ref2: return c.u16();
-    case C.DW_FORM_data4: case C.DW_FORM_ref4: return c.u32();
-    case C.DW_FORM_data8: case C.DW_FORM_ref8: return c.u64();
-    case C.DW_FORM_sec_offset: case C.DW_FORM_strp: case C.DW_FORM_line_strp: return c.offset(h.offSize);
-    case C.DW_FORM_ref_addr: return h.version <= 2 ? c.addr(h.addrSize) : c.offset(h.offSize);
-    case C.DW_FORM_udata: case C.DW_FORM_ref_udata: case C.DW_FORM_rnglistx: case C.DW_FORM_loclistx: return c.uleb();
-    case C.DW_FORM_sdata: return c.sleb();
-    case C.DW_FORM_flag_present: return 1;
-    case C.DW_FORM_addrx: case C.DW_FORM_GNU_addr_index: return u.addrx(c.uleb());
-    case C.DW_FORM_addrx1: return u.addrx(c.u8());
-    case C.DW_FORM_addrx2: return u.addrx(c.u16());
-    case C.DW_FORM_addrx3: return u.addrx(c.u24());
-    case C.DW_FORM_addrx4: return u.addrx(c.u32());
-    default: skipForm(c, form, h); return NaN;
+    case C.DW_FORM_addr:
+      return c.addr(h.addrSize);
+    case C.DW_FORM_data1:
+    case C.DW_FORM_ref1:
+    case C.DW_FORM_flag:
+      return c.u8();
+    case C.DW_FORM_data2:
+    case C.DW_FORM_ref2:
+      return c.u16();
+    case C.DW_FORM_data4:
+    case C.DW_FORM_ref4:
+      return c.u32();
+    case C.DW_FORM_data8:
+    case C.DW_FORM_ref8:
+      return c.u64();
+    case C.DW_FORM_sec_offset:
+    case C.DW_FORM_strp:
+    case C.DW_FORM_line_strp:
+      return c.offset(h.offSize);
+    case C.DW_FORM_ref_addr:
+      return h.version <= 2 ? c.addr(h.addrSize) : c.offset(h.offSize);
+    case C.DW_FORM_udata:
+    case C.DW_FORM_ref_udata:
+    case C.DW_FORM_rnglistx:
+    case C.DW_FORM_loclistx:
+      return c.uleb();
+    case C.DW_FORM_sdata:
+      return c.sleb();
+    case C.DW_FORM_flag_present:
+      return 1;
+    case C.DW_FORM_addrx:
+    case C.DW_FORM_GNU_addr_index:
+      return u.addrx(c.uleb());
+    case C.DW_FORM_addrx1:
+      return u.addrx(c.u8());
+    case C.DW_FORM_addrx2:
+      return u.addrx(c.u16());
+    case C.DW_FORM_addrx3:
+      return u.addrx(c.u24());
+    case C.DW_FORM_addrx4:
+      return u.addrx(c.u32());
+    default:
+      skipForm(c, form, h);
+      return NaN;
   }
 }
 
 function readStr(c: Cursor, form: number, u: UnitCtx): string | undefined {
   switch (form) {
-    case C.DW_FORM_string: return cstringAt(c.s, c.skipCString());
+    case C.DW_FORM_string:
+      return cstringAt(c.s, c.skipCString());
     case C.DW_FORM_strp: {
       const o = c.offset(u.h.offSize);
       if (!u.sec.str) c.fail('DW_FORM_strp without a .debug_str section');
@@ -187,17 +288,30 @@ function readStr(c: Cursor, form: number, u: UnitCtx): string | undefined {
       if (!u.sec.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
       return cstringAt(u.sec.lineStr, o);
     }
-    case C.DW_FORM_strx: case C.DW_FORM_GNU_str_index: return u.strx(c.uleb());
-    case C.DW_FORM_strx1: return u.strx(c.u8());
-    case C.DW_FORM_strx2: return u.strx(c.u16());
-    case C.DW_FORM_strx3: return u.strx(c.u24());
-    case C.DW_FORM_strx4: return u.strx(c.u32());
-    default: skipForm(c, form, u.h); return undefined;
+    case C.DW_FORM_strx:
+    case C.DW_FORM_GNU_str_index:
+      return u.strx(c.uleb());
+    case C.DW_FORM_strx1:
+      return u.strx(c.u8());
+    case C.DW_FORM_strx2:
+      return u.strx(c.u16());
+    case C.DW_FORM_strx3:
+      return u.strx(c.u24());
+    case C.DW_FORM_strx4:
+      return u.strx(c.u32());
+    default:
+      skipForm(c, form, u.h);
+      return undefined;
   }
 }
 
 function isAddrForm(form: number): boolean {
-  return form === C.DW_FORM_addr || form === C.DW_FORM_addrx || (form >= C.DW_FORM_addrx1 && form <= C.DW_FORM_addrx4) || form === C.DW_FORM_GNU_addr_index;
+  return (
+    form === C.DW_FORM_addr ||
+    form === C.DW_FORM_addrx ||
+    (form >= C.DW_FORM_addrx1 && form <= C.DW_FORM_addrx4) ||
+    form === C.DW_FORM_GNU_addr_index
+  );
 }
 
 function isRefForm(form: number): boolean {
@@ -206,11 +320,21 @@ function isRefForm(form: number): boolean {
 
 export class Cols {
   n = 0;
-  tag: number[] = []; parent: number[] = []; depth: number[] = []; die: number[] = [];
-  rf: number[] = []; rc: number[] = []; cf: number[] = []; cl: number[] = []; cc: number[] = []; cd: number[] = [];
+  tag: number[] = [];
+  parent: number[] = [];
+  depth: number[] = [];
+  die: number[] = [];
+  rf: number[] = [];
+  rc: number[] = [];
+  cf: number[] = [];
+  cl: number[] = [];
+  cc: number[] = [];
+  cd: number[] = [];
   ranges: number[] = [];
   /** Pending subtrees: scope index, children start, subtree end (-1 = decoded). */
-  lazyScope: number[] = []; lazyStart: number[] = []; lazyEnd: number[] = [];
+  lazyScope: number[] = [];
+  lazyStart: number[] = [];
+  lazyEnd: number[] = [];
 }
 
 /**
@@ -220,10 +344,29 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
   const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
   const u = new UnitCtx(h, sec, s);
   const unitEnd = Math.min(h.size, s.bytes.length);
-  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, size: aSize, fixed, sibAt, sibSize, hasCode, skipKids } = abbrev;
+  const {
+    dense,
+    big,
+    tag: aTag,
+    children,
+    first,
+    count,
+    attr,
+    form,
+    implicit,
+    size: aSize,
+    fixed,
+    sibAt,
+    sibSize,
+    hasCode,
+    skipKids,
+  } = abbrev;
   const bytes = s.bytes;
   const out = new Cols();
-  let cuName = '', compDir = '', stmtList = -1, cuLow = 0;
+  let cuName = '',
+    compDir = '',
+    stmtList = -1,
+    cuLow = 0;
   let cuDone = false;
   const unitRanges: number[] = [];
   const rctx = (): RangeContext => ({ addrSize: h.addrSize, offSize: h.offSize, base: cuLow, addrx: (i) => u.addrx(i) });
@@ -264,12 +407,13 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
         if (depth === 0 && cuDone) break;
         continue;
       }
-      let ai = code < dense.length ? dense[code] : big.get(code) ?? 0;
+      let ai = code < dense.length ? dense[code] : (big.get(code) ?? 0);
       if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
       ai--;
       const tg = aTag[ai];
       const hasKids = children[ai] !== 0;
-      const a0 = first[ai], a1 = a0 + count[ai];
+      const a0 = first[ai],
+        a1 = a0 + count[ai];
       // A subprogram without low_pc/ranges (a declaration, an abstract instance) has no code:
       // its subtree is skipped like a type's.
       const isScope = (tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine) && hasCode[ai] !== 0;
@@ -280,11 +424,27 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
         const sa = sibAt[ai];
         if (hasKids && sa >= 0 && skipKids[ai] !== 0) {
           // one read, one jump: the sibling reference sits at a fixed offset
-          const q = c.pos + sa, z = sibSize[ai];
-          if (z === 4 && q + 4 <= c.end) sib = c.le ? (bytes[q] | (bytes[q + 1] << 8) | (bytes[q + 2] << 16) | (bytes[q + 3] << 24)) >>> 0 : ((bytes[q] << 24) | (bytes[q + 1] << 16) | (bytes[q + 2] << 8) | bytes[q + 3]) >>> 0;
+          const q = c.pos + sa,
+            z = sibSize[ai];
+          if (z === 4 && q + 4 <= c.end)
+            sib = c.le
+              ? (bytes[q] | (bytes[q + 1] << 8) | (bytes[q + 2] << 16) | (bytes[q + 3] << 24)) >>> 0
+              : ((bytes[q] << 24) | (bytes[q + 1] << 16) | (bytes[q + 2] << 8) | bytes[q + 3]) >>> 0;
           else {
             c.pos = q;
-            sib = readNum(c, z === 0 ? C.DW_FORM_ref_udata : z === 1 ? C.DW_FORM_ref1 : z === 2 ? C.DW_FORM_ref2 : z === 8 ? C.DW_FORM_ref8 : C.DW_FORM_ref4, u);
+            sib = readNum(
+              c,
+              z === 0
+                ? C.DW_FORM_ref_udata
+                : z === 1
+                  ? C.DW_FORM_ref1
+                  : z === 2
+                    ? C.DW_FORM_ref2
+                    : z === 8
+                      ? C.DW_FORM_ref8
+                      : C.DW_FORM_ref4,
+              u,
+            );
           }
           if (sib > dieOff && sib <= c.end) {
             c.pos = sib;
@@ -309,7 +469,8 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
           skipAttrs(c, a0, a1, form, aSize, h);
         }
         if (hasKids) {
-          if (sib > dieOff && sib <= c.end) c.pos = sib; // skip the subtree
+          if (sib > dieOff && sib <= c.end)
+            c.pos = sib; // skip the subtree
           else {
             depth++;
             stack.push(stack.length ? stack[stack.length - 1] : parent0);
@@ -318,33 +479,83 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
         continue;
       }
       // A scope (or the unit DIE): decode the attributes we need.
-      let low = NaN, high = NaN, highIsAddr = false, rOff = -1, rForm = 0, cf = 0, cl = 0, cc = 0, cd = 0, sib = -1;
+      let low = NaN,
+        high = NaN,
+        highIsAddr = false,
+        rOff = -1,
+        rForm = 0,
+        cf = 0,
+        cl = 0,
+        cc = 0,
+        cd = 0,
+        sib = -1;
       for (let k = a0; k < a1; k++) {
         let f = form[k];
         const at = attr[k];
         if (f === C.DW_FORM_indirect) f = c.uleb();
         if (f === C.DW_FORM_implicit_const) {
           const v = implicit[k];
-          if (at === C.DW_AT_call_file) cf = v; else if (at === C.DW_AT_call_line) cl = v; else if (at === C.DW_AT_call_column) cc = v;
+          if (at === C.DW_AT_call_file) cf = v;
+          else if (at === C.DW_AT_call_line) cl = v;
+          else if (at === C.DW_AT_call_column) cc = v;
           else if (at === C.DW_AT_high_pc) high = v;
           continue;
         }
         switch (at) {
-          case C.DW_AT_sibling: if (isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u); else skipForm(c, f, h); break;
-          case C.DW_AT_low_pc: low = readNum(c, f, u); break;
-          case C.DW_AT_high_pc: highIsAddr = isAddrForm(f); high = readNum(c, f, u); break;
-          case C.DW_AT_ranges: rForm = f; rOff = readNum(c, f, u); break;
-          case C.DW_AT_call_file: cf = readNum(c, f, u); break;
-          case C.DW_AT_call_line: cl = readNum(c, f, u); break;
-          case C.DW_AT_call_column: cc = readNum(c, f, u); break;
-          case C.DW_AT_GNU_discriminator: cd = readNum(c, f, u); break;
-          case C.DW_AT_name: if (isUnit) cuName = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
-          case C.DW_AT_comp_dir: if (isUnit) compDir = readStr(c, f, u) ?? ''; else skipForm(c, f, h); break;
-          case C.DW_AT_stmt_list: if (isUnit) stmtList = readNum(c, f, u); else skipForm(c, f, h); break;
-          case C.DW_AT_str_offsets_base: if (isUnit) u.strOffsetsBase = readNum(c, f, u); else skipForm(c, f, h); break;
-          case C.DW_AT_addr_base: case C.DW_AT_GNU_addr_base: if (isUnit) u.addrBase = readNum(c, f, u); else skipForm(c, f, h); break;
-          case C.DW_AT_rnglists_base: if (isUnit) u.rnglistsBase = readNum(c, f, u); else skipForm(c, f, h); break;
-          default: skipForm(c, f, h);
+          case C.DW_AT_sibling:
+            if (isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_low_pc:
+            low = readNum(c, f, u);
+            break;
+          case C.DW_AT_high_pc:
+            highIsAddr = isAddrForm(f);
+            high = readNum(c, f, u);
+            break;
+          case C.DW_AT_ranges:
+            rForm = f;
+            rOff = readNum(c, f, u);
+            break;
+          case C.DW_AT_call_file:
+            cf = readNum(c, f, u);
+            break;
+          case C.DW_AT_call_line:
+            cl = readNum(c, f, u);
+            break;
+          case C.DW_AT_call_column:
+            cc = readNum(c, f, u);
+            break;
+          case C.DW_AT_GNU_discriminator:
+            cd = readNum(c, f, u);
+            break;
+          case C.DW_AT_name:
+            if (isUnit) cuName = readStr(c, f, u) ?? '';
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_comp_dir:
+            if (isUnit) compDir = readStr(c, f, u) ?? '';
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_stmt_list:
+            if (isUnit) stmtList = readNum(c, f, u);
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_str_offsets_base:
+            if (isUnit) u.strOffsetsBase = readNum(c, f, u);
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_addr_base:
+          case C.DW_AT_GNU_addr_base:
+            if (isUnit) u.addrBase = readNum(c, f, u);
+            else skipForm(c, f, h);
+            break;
+          case C.DW_AT_rnglists_base:
+            if (isUnit) u.rnglistsBase = readNum(c, f, u);
+            else skipForm(c, f, h);
+            break;
+          default:
+            skipForm(c, f, h);
         }
       }
       if (isUnit) {
@@ -384,7 +595,8 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
         if (hi > low) out.ranges.push(low, hi);
       }
       const nr = (out.ranges.length - rFirst) >> 1;
-      if (stopAddr !== undefined && depth === 1) for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) topHit = true;
+      if (stopAddr !== undefined && depth === 1)
+        for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) topHit = true;
       const parent = stack.length ? stack[stack.length - 1] : parent0;
       let self = parent;
       if (nr > 0) {
@@ -395,7 +607,10 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
         out.die.push(dieOff);
         out.rf.push(rFirst >> 1);
         out.rc.push(nr);
-        out.cf.push(cf); out.cl.push(cl); out.cc.push(cc); out.cd.push(cd);
+        out.cf.push(cf);
+        out.cl.push(cl);
+        out.cc.push(cc);
+        out.cd.push(cd);
       }
       if (hasKids) {
         if (lazyTop && depth === 1 && sib > c.pos && sib <= c.end) {
@@ -430,17 +645,31 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
     }
   };
   const unit: DecodedUnit = {
-    header: h, bytes: s, abbrev, name: cuName, compDir, stmtList, strOffsetsBase: u.strOffsetsBase, addrBase: u.addrBase,
-    s: out, unitRanges: Float64Array.from(unitRanges), memory: 0,
+    header: h,
+    bytes: s,
+    abbrev,
+    name: cuName,
+    compDir,
+    stmtList,
+    strOffsetsBase: u.strOffsetsBase,
+    addrBase: u.addrBase,
+    s: out,
+    unitRanges: Float64Array.from(unitRanges),
+    memory: 0,
     expandFor(addr: number): void {
       ensureTop(addr);
       const L = out.lazyScope;
       for (let i = 0; i < L.length; i++) {
         if (out.lazyEnd[i] < 0) continue;
         const sc = L[i];
-        const r0 = out.rf[sc] * 2, r1 = r0 + out.rc[sc] * 2;
+        const r0 = out.rf[sc] * 2,
+          r1 = r0 + out.rc[sc] * 2;
         let hit = false;
-        for (let r = r0; r < r1; r += 2) if (addr >= out.ranges[r] && addr < out.ranges[r + 1]) { hit = true; break; }
+        for (let r = r0; r < r1; r += 2)
+          if (addr >= out.ranges[r] && addr < out.ranges[r + 1]) {
+            hit = true;
+            break;
+          }
         if (!hit) continue;
         const end = out.lazyEnd[i];
         out.lazyEnd[i] = -1;
@@ -467,34 +696,51 @@ function decodeUnitDieOnly(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
   const c = new Cursor(s, h.dieStart, Math.min(h.size, s.bytes.length));
   const code = c.uleb();
   if (code === 0) return new Float64Array(0);
-  let ai = code < abbrev.dense.length ? abbrev.dense[code] : abbrev.big.get(code) ?? 0;
+  let ai = code < abbrev.dense.length ? abbrev.dense[code] : (abbrev.big.get(code) ?? 0);
   if (ai === 0) c.fail(`abbreviation code ${code} not in the table`, h.dieStart);
   ai--;
-  const a0 = abbrev.first[ai], a1 = a0 + abbrev.count[ai];
+  const a0 = abbrev.first[ai],
+    a1 = a0 + abbrev.count[ai];
   // first pass: bases
   const start = c.pos;
   for (let k = a0; k < a1; k++) {
-    const f = abbrev.form[k], at = abbrev.attr[k];
+    const f = abbrev.form[k],
+      at = abbrev.attr[k];
     if (f === C.DW_FORM_implicit_const) continue;
     if (at === C.DW_AT_addr_base || at === C.DW_AT_GNU_addr_base) u.addrBase = readNum(c, f, u);
     else if (at === C.DW_AT_rnglists_base) u.rnglistsBase = readNum(c, f, u);
     else skipForm(c, f, h);
   }
   c.pos = start;
-  let low = NaN, high = NaN, hiAddr = false, rOff = -1, rForm = 0;
+  let low = NaN,
+    high = NaN,
+    hiAddr = false,
+    rOff = -1,
+    rForm = 0;
   for (let k = a0; k < a1; k++) {
-    const f = abbrev.form[k], at = abbrev.attr[k];
+    const f = abbrev.form[k],
+      at = abbrev.attr[k];
     if (f === C.DW_FORM_implicit_const) continue;
     if (at === C.DW_AT_low_pc) low = readNum(c, f, u);
-    else if (at === C.DW_AT_high_pc) { hiAddr = isAddrForm(f); high = readNum(c, f, u); }
-    else if (at === C.DW_AT_ranges) { rForm = f; rOff = readNum(c, f, u); }
-    else skipForm(c, f, h);
+    else if (at === C.DW_AT_high_pc) {
+      hiAddr = isAddrForm(f);
+      high = readNum(c, f, u);
+    } else if (at === C.DW_AT_ranges) {
+      rForm = f;
+      rOff = readNum(c, f, u);
+    } else skipForm(c, f, h);
   }
   const out: number[] = [];
   const base = Number.isNaN(low) ? 0 : low;
   const ctx: RangeContext = { addrSize: h.addrSize, offSize: h.offSize, base, addrx: (i) => u.addrx(i) };
   if (rOff >= 0) {
-    if (h.version >= 5 && sec.rnglists) readRngList(sec.rnglists, rForm === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, rOff, h.offSize) : rOff, ctx, out);
+    if (h.version >= 5 && sec.rnglists)
+      readRngList(
+        sec.rnglists,
+        rForm === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, rOff, h.offSize) : rOff,
+        ctx,
+        out,
+      );
     else if (h.version < 5 && sec.ranges) readDebugRanges(sec.ranges, rOff, ctx, out);
   } else if (!Number.isNaN(low) && !Number.isNaN(high)) {
     const hi = hiAddr ? high : low + high;
@@ -507,7 +753,13 @@ function decodeUnitDieOnly(h: UnitHeader, s: SectionBytes, sec: DebugSections): 
  * Name of the DIE at unit offset `dieOff`: DW_AT_name, else through DW_AT_abstract_origin /
  * DW_AT_specification (at most 16 hops). `refAddr` resolves a DW_FORM_ref_addr (another unit).
  */
-export function dieName(unit: DecodedUnit, sec: DebugSections, dieOff: number, refAddr?: (sectionOffset: number) => string | undefined, hops = 0): string | undefined {
+export function dieName(
+  unit: DecodedUnit,
+  sec: DebugSections,
+  dieOff: number,
+  refAddr?: (sectionOffset: number) => string | undefined,
+  hops = 0,
+): string | undefined {
   if (hops > 16) return undefined;
   const h = unit.header;
   const u = new UnitCtx(h, sec, unit.bytes);
@@ -518,10 +770,11 @@ export function dieName(unit: DecodedUnit, sec: DebugSections, dieOff: number, r
   if (dieOff < h.dieStart || dieOff >= c.end) return undefined;
   const code = c.uleb();
   if (code === 0) return undefined;
-  let ai = code < a.dense.length ? a.dense[code] : a.big.get(code) ?? 0;
+  let ai = code < a.dense.length ? a.dense[code] : (a.big.get(code) ?? 0);
   if (ai === 0) return undefined;
   ai--;
-  let ref = -1, refIsAddr = false;
+  let ref = -1,
+    refIsAddr = false;
   let linkage: string | undefined;
   for (let k = a.first[ai], e = k + a.count[ai]; k < e; k++) {
     let f = a.form[k];

@@ -65,7 +65,8 @@ class RawSymtab {
     const o = i * this.ent;
     if (!this.elf.is64) return this.dv.getUint32(o + 8, this.elf.le);
     const le = this.elf.le;
-    const lo = this.dv.getUint32(o + (le ? 16 : 20), le), hi = this.dv.getUint32(o + (le ? 20 : 16), le);
+    const lo = this.dv.getUint32(o + (le ? 16 : 20), le),
+      hi = this.dv.getUint32(o + (le ? 20 : 16), le);
     return hi * 2 ** 32 + lo;
   }
   value(i: number): bigint {
@@ -85,12 +86,18 @@ class RawSymtab {
   }
   /** A global function or object with a section and a size: the symbols the check samples. */
   checkable(i: number): boolean {
-    const info = this.info(i), type = info & 0xf, sh = this.shndx(i);
+    const info = this.info(i),
+      type = info & 0xf,
+      sh = this.shndx(i);
     return this.named(i) && sh !== 0 && sh < 0xff00 && (type === 1 || type === 2) && info >> 4 === 1 && this.size(i) > 0;
   }
   /** The first entry named exactly `ascii`, or -1: one tight pass comparing the first byte, then the rest. */
   find(ascii: string): number {
-    const { dv, names, ent } = this, le = this.elf.le, c0 = ascii.charCodeAt(0), c1 = ascii.charCodeAt(1), nl = names.length;
+    const { dv, names, ent } = this,
+      le = this.elf.le,
+      c0 = ascii.charCodeAt(0),
+      c1 = ascii.charCodeAt(1),
+      nl = names.length;
     for (let i = 1, o = ent; i < this.n; i++, o += ent) {
       const off = dv.getUint32(o, le);
       if (off === 0 || off >= nl - 1 || names[off] !== c0 || names[off + 1] !== c1) continue;
@@ -108,10 +115,20 @@ class RawSymtab {
 }
 
 /** Build id check: equal ids are a match; different ids a refusal naming both. */
-export function verifyBuildId(file: string, fileId: string | undefined, expected: string | undefined, expectedWhat: string, served = 'the kernel'): Verdict | undefined {
+export function verifyBuildId(
+  file: string,
+  fileId: string | undefined,
+  expected: string | undefined,
+  expectedWhat: string,
+  served = 'the kernel',
+): Verdict | undefined {
   if (!fileId || !expected) return undefined;
-  if (fileId.toLowerCase() === expected.toLowerCase()) return { ok: true, how: 'build-id', detail: `build id ${fileId} matches ${expectedWhat}`, shift: 0n };
-  return { ok: false, reason: `${file} is not ${served} being served: its build id ${fileId} differs from ${expectedWhat} (${expected}); its lines would be wrong, so it is not used` };
+  if (fileId.toLowerCase() === expected.toLowerCase())
+    return { ok: true, how: 'build-id', detail: `build id ${fileId} matches ${expectedWhat}`, shift: 0n };
+  return {
+    ok: false,
+    reason: `${file} is not ${served} being served: its build id ${fileId} differs from ${expectedWhat} (${expected}); its lines would be wrong, so it is not used`,
+  };
 }
 
 export interface SymbolCheck {
@@ -130,10 +147,18 @@ export function verifyBySymbols(file: string, elf: ElfView, check: SymbolCheck):
   const t = RawSymtab.of(elf);
   const textAt = t ? t.find('_text') : -1;
   const anchorAt = textAt >= 0 ? textAt : t ? t.find('_stext') : -1;
-  if (!t || anchorAt < 0) return { ok: false, reason: `${file} has no _text/_stext symbol: it cannot be checked against the symbols being served, so it is not used` };
+  if (!t || anchorAt < 0)
+    return {
+      ok: false,
+      reason: `${file} has no _text/_stext symbol: it cannot be checked against the symbols being served, so it is not used`,
+    };
   const anchor = { name: textAt >= 0 ? '_text' : '_stext', value: t.value(anchorAt) };
   const idx = check.lookup(anchor.name);
-  if (idx.length !== 1) return { ok: false, reason: `the symbols being served have ${idx.length ? 'several' : 'no'} ${anchor.name}: ${file} cannot be checked against them, so it is not used` };
+  if (idx.length !== 1)
+    return {
+      ok: false,
+      reason: `the symbols being served have ${idx.length ? 'several' : 'no'} ${anchor.name}: ${file} cannot be checked against them, so it is not used`,
+    };
   const shift = idx[0] - anchor.value;
   const want = check.sample ?? 32;
   // Evenly spaced positions among the global entries (sh_info on, when it is sane); at each, the first global function or object with a size.
@@ -149,10 +174,19 @@ export function verifyBySymbols(file: string, elf: ElfView, check: SymbolCheck):
     const at = check.lookup(s.name);
     if (at.length === 0) continue; // a symbol the index does not carry (kallsyms omits some)
     checked++;
-    if (!at.some((a) => a - s.value === shift)) bad.push(`${s.name} at 0x${(s.value + shift).toString(16)} expected, 0x${at[0].toString(16)} served`);
+    if (!at.some((a) => a - s.value === shift))
+      bad.push(`${s.name} at 0x${(s.value + shift).toString(16)} expected, 0x${at[0].toString(16)} served`);
   }
-  if (checked < Math.min(8, want)) return { ok: false, reason: `only ${checked} of ${file}'s symbols are among the symbols being served: it cannot be verified, so it is not used` };
-  if (bad.length) return { ok: false, reason: `${file} does not match the symbols being served (${bad.length} of ${checked} sampled symbols differ, e.g. ${bad[0]}); its lines would be wrong, so it is not used` };
+  if (checked < Math.min(8, want))
+    return {
+      ok: false,
+      reason: `only ${checked} of ${file}'s symbols are among the symbols being served: it cannot be verified, so it is not used`,
+    };
+  if (bad.length)
+    return {
+      ok: false,
+      reason: `${file} does not match the symbols being served (${bad.length} of ${checked} sampled symbols differ, e.g. ${bad[0]}); its lines would be wrong, so it is not used`,
+    };
   const how = shift === 0n ? 'at the same addresses' : `shifted by 0x${BigInt.asUintN(64, shift).toString(16)} (KASLR)`;
   return { ok: true, how: 'symbols', detail: `${anchor.name} and ${checked} sampled symbols match the index ${how}`, shift };
 }
@@ -177,7 +211,9 @@ export function verifyVmlinux(c: VmlinuxCheck): Verdict {
     fileId = undefined;
   }
   const notesId = c.kernelNotes ? buildIdFromNotes(c.kernelNotes) : undefined;
-  const byId = verifyBuildId(c.file, fileId, notesId, 'the running kernel (/sys/kernel/notes)') ?? verifyBuildId(c.file, fileId, c.buildId, "the served kernel's build id");
+  const byId =
+    verifyBuildId(c.file, fileId, notesId, 'the running kernel (/sys/kernel/notes)') ??
+    verifyBuildId(c.file, fileId, c.buildId, "the served kernel's build id");
   if (byId && !byId.ok) return byId;
   if (byId && c.symbols) {
     // The ids match; the index may still be shifted (KASLR): take the shift from _text.
@@ -186,7 +222,8 @@ export function verifyVmlinux(c: VmlinuxCheck): Verdict {
     return { ok: true, how: 'build-id', detail: `${byId.detail}; ${v.detail}`, shift: v.shift };
   }
   if (byId) return byId;
-  if (!c.symbols) return { ok: false, reason: `${c.file} cannot be checked: no build id to compare and no symbols to check against, so it is not used` };
+  if (!c.symbols)
+    return { ok: false, reason: `${c.file} cannot be checked: no build id to compare and no symbols to check against, so it is not used` };
   return verifyBySymbols(c.file, c.elf, c.symbols);
 }
 
@@ -200,6 +237,10 @@ export function verifyModule(file: string, elf: ElfView, expected: { buildId?: s
   }
   const v = verifyBuildId(file, id, expected.buildId, expected.what, 'the module');
   if (v) return v;
-  if (!expected.buildId) return { ok: true, how: 'build-id', detail: `no build id to compare for ${expected.what}: ${file} is the module given`, shift: 0n };
-  return { ok: false, reason: `${file} has no build id; ${expected.what} has ${expected.buildId}: it cannot be verified, so it is not used` };
+  if (!expected.buildId)
+    return { ok: true, how: 'build-id', detail: `no build id to compare for ${expected.what}: ${file} is the module given`, shift: 0n };
+  return {
+    ok: false,
+    reason: `${file} has no build id; ${expected.what} has ${expected.buildId}: it cannot be verified, so it is not used`,
+  };
 }

@@ -29,7 +29,10 @@ export function archFromMachine(machine: string): Arch | undefined {
  */
 export function archFromRelease(release: string): Arch | undefined {
   const r = release.toLowerCase();
-  const tail = /[.-](x86_64|amd64|cloud-amd64|rt-amd64|i[3-6]86|686(?:-pae)?|aarch64|arm64(?:-16k)?|rt-arm64|armv7hl|armmp(?:-lpae)?|marvell|rpi|riscv64|ppc64le|ppc64|powerpc64le|powerpc64|powerpc|s390x)(?:\+[\w.]*)?$/.exec(r);
+  const tail =
+    /[.-](x86_64|amd64|cloud-amd64|rt-amd64|i[3-6]86|686(?:-pae)?|aarch64|arm64(?:-16k)?|rt-arm64|armv7hl|armmp(?:-lpae)?|marvell|rpi|riscv64|ppc64le|ppc64|powerpc64le|powerpc64|powerpc|s390x)(?:\+[\w.]*)?$/.exec(
+      r,
+    );
   if (!tail) return undefined;
   const t = tail[1];
   if (t.endsWith('amd64') || t === 'x86_64') return 'x86_64';
@@ -46,15 +49,24 @@ export function archFromRelease(release: string): Arch | undefined {
 /** ELF e_machine (+ class) → Arch. */
 export function archFromElfMachine(machine: number, is64: boolean): Arch | undefined {
   switch (machine) {
-    case 62: return 'x86_64'; // EM_X86_64
-    case 3: return 'x86'; // EM_386
-    case 183: return 'arm64'; // EM_AARCH64
-    case 40: return 'arm32'; // EM_ARM
-    case 243: return 'riscv'; // EM_RISCV
-    case 21: return 'ppc64'; // EM_PPC64
-    case 20: return 'ppc'; // EM_PPC
-    case 22: return is64 ? 's390' : 's390'; // EM_S390
-    default: return undefined;
+    case 62:
+      return 'x86_64'; // EM_X86_64
+    case 3:
+      return 'x86'; // EM_386
+    case 183:
+      return 'arm64'; // EM_AARCH64
+    case 40:
+      return 'arm32'; // EM_ARM
+    case 243:
+      return 'riscv'; // EM_RISCV
+    case 21:
+      return 'ppc64'; // EM_PPC64
+    case 20:
+      return 'ppc'; // EM_PPC
+    case 22:
+      return is64 ? 's390' : 's390'; // EM_S390
+    default:
+      return undefined;
   }
 }
 

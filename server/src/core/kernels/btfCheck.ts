@@ -87,7 +87,9 @@ export function btfRefusal(
 ): string | undefined {
   const name = file.slice(file.lastIndexOf('/') + 1) || file;
   if (btfBuildId && kernel.buildId) {
-    return buildIdsMatch(kernel.buildId, btfBuildId) ? undefined : `BTF ${name} has build id ${btfBuildId}, ${kernel.label} has ${kernel.buildId}: another kernel, refused`;
+    return buildIdsMatch(kernel.buildId, btfBuildId)
+      ? undefined
+      : `BTF ${name} has build id ${btfBuildId}, ${kernel.label} has ${kernel.buildId}: another kernel, refused`;
   }
   if (kernel.symbolCount === 0) return undefined;
   const s = sampleAgainstSymbols(sampleFuncNames(btf), kernel.isText);

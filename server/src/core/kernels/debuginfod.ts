@@ -126,7 +126,8 @@ export function checkArtifact(a: Artifact): string | undefined {
     if (!a.name || !/^[.\w-]{1,128}$/.test(a.name)) return `section name ${JSON.stringify(a.name)} is not a plain section name`;
   }
   if (a.kind === 'source') {
-    if (!a.name || !a.name.startsWith('/') || a.name.length > 4096 || /\0/.test(a.name)) return `source path ${JSON.stringify(a.name)} is not an absolute path`;
+    if (!a.name || !a.name.startsWith('/') || a.name.length > 4096 || /\0/.test(a.name))
+      return `source path ${JSON.stringify(a.name)} is not an absolute path`;
   }
   return undefined;
 }

@@ -30,6 +30,13 @@ export function kernelForLog(text: string, kernels: readonly Kernel[], opts?: Id
   if (!selection.ok) diagnostics.push({ ...where, severity: 'error', message: selection.message });
   for (const n of selection.notes) diagnostics.push({ ...where, severity: selection.ok ? 'info' : 'warning', message: n });
   for (const c of identity.conflicts) diagnostics.push({ line: 1, start: 0, end: 0, severity: 'warning', message: c });
-  if (identity.truncated) diagnostics.push({ line: identity.linesScanned, start: 0, end: 0, severity: 'info', message: `only the first ${identity.linesScanned} lines were read to recognise the kernel` });
+  if (identity.truncated)
+    diagnostics.push({
+      line: identity.linesScanned,
+      start: 0,
+      end: 0,
+      severity: 'info',
+      message: `only the first ${identity.linesScanned} lines were read to recognise the kernel`,
+    });
   return { identity, selection, diagnostics };
 }

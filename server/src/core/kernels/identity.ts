@@ -103,13 +103,14 @@ const BANNER = /Linux version (\S{1,200})/;
  * `Comm:` and not `CPU:` anchors it: a wrapped line (`CPU: 1 PID: 1\n88243 Comm: …`) keeps the tail.
  * FLAGS are taint letters, spaces and RHEL's dashes; REL starts with a digit.
  */
-const COMM = /\bComm: .{1,20}? (?:Kdump: loaded )?(Not tainted|Tainted: ([A-Za-z \-]{0,40}?))\s+(\d+\.\d+[^\s()]*)(?: (#[^\r\n]*?))?(?: ([0-9a-f]{40}))?\s*$/;
+const COMM =
+  /\bComm: .{1,20}? (?:Kdump: loaded )?(Not tainted|Tainted: ([A-Za-z -]{0,40}?))\s+(\d+\.\d+[^\s()]*)(?: (#[^\r\n]*?))?(?: ([0-9a-f]{40}))?\s*$/;
 /** Before 3.10: `Pid: 2484, comm: NAME Not tainted 3.4.0-rc5+ #34`. */
-const PID_COMM = /\bPid: \d+, comm: .{1,20}? (Not tainted|Tainted: ([A-Za-z \-]{0,40}?))\s+(\d+\.\d+[^\s()]*)(?: (#[^\r\n]*?))?\s*$/;
+const PID_COMM = /\bPid: \d+, comm: .{1,20}? (Not tainted|Tainted: ([A-Za-z -]{0,40}?))\s+(\d+\.\d+[^\s()]*)(?: (#[^\r\n]*?))?\s*$/;
 /** lockdep print_kernel_ident: `3.4.0-rc5+ #34 Not tainted` / `… Tainted: G W`. */
-const IDENT = /^\s*(\d+\.\d+[^\s()]*) (#\S*)(?: [^\r\n]*?)? (Not tainted|Tainted: ([A-Za-z \-]{0,40}?))\s*$/;
+const IDENT = /^\s*(\d+\.\d+[^\s()]*) (#\S*)(?: [^\r\n]*?)? (Not tainted|Tainted: ([A-Za-z -]{0,40}?))\s*$/;
 /** powerpc `REGS: … Not tainted  (5.4.0-rc2)`, arm `CPU: 0    Not tainted  (3.2.0 #1)`. */
-const PAREN = /(Not tainted|Tainted: ([A-Za-z \-]{0,40}?))\s+\((\d+\.\d+[^\s()]*)(?: (#[^()\r\n]*))?\)/;
+const PAREN = /(Not tainted|Tainted: ([A-Za-z -]{0,40}?))\s+\((\d+\.\d+[^\s()]*)(?: (#[^()\r\n]*))?\)/;
 const TAINT_VERBOSE = /\bTainted: (\[[A-Z]\]=[A-Z_]+(?:, \[[A-Z]\]=[A-Z_]+)*)/;
 const HARDWARE = /\bHardware name: ([^\r\n]+?)\s*$/;
 const KASLR = /\bKernel Offset: (?:0x([0-9a-fA-F]{1,16}) from 0x([0-9a-fA-F]{1,16})|(disabled))/;
@@ -131,26 +132,104 @@ interface ArchRule {
 
 const ARCH_RULES: ArchRule[] = [
   { arch: 'x86_64', key: 'RAX: ', re: /\bRAX: [0-9a-f]{16}\b/, evidence: 'register dump (RAX:)', weight: 3, bits: 64 },
-  { arch: 'x86_64', key: 'RIP: ', re: /\bRIP: [0-9a-f]{4}:(?:\[<)?(?:[0-9a-f]{16}|0x[0-9a-f]+|[A-Za-z_.])/, evidence: 'instruction pointer (RIP:)', weight: 3, bits: 64 },
+  {
+    arch: 'x86_64',
+    key: 'RIP: ',
+    re: /\bRIP: [0-9a-f]{4}:(?:\[<)?(?:[0-9a-f]{16}|0x[0-9a-f]+|[A-Za-z_.])/,
+    evidence: 'instruction pointer (RIP:)',
+    weight: 3,
+    bits: 64,
+  },
   { arch: 'x86', key: 'EAX: ', re: /\bEAX: [0-9a-f]{8}\b/, evidence: 'register dump (EAX:)', weight: 3, bits: 32 },
-  { arch: 'x86', key: 'EIP: ', re: /\bEIP: (?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]{8}>\]|[A-Za-z_.])/, evidence: 'instruction pointer (EIP:)', weight: 3, bits: 32 },
+  {
+    arch: 'x86',
+    key: 'EIP: ',
+    re: /\bEIP: (?:[0-9a-f]{4}:)?(?:\[<[0-9a-f]{8}>\]|[A-Za-z_.])/,
+    evidence: 'instruction pointer (EIP:)',
+    weight: 3,
+    bits: 32,
+  },
   { arch: 'arm64', key: 'x29', re: /\bx29: [0-9a-f]{16}\b/, evidence: 'register dump (x29:)', weight: 3, bits: 64 },
   { arch: 'arm64', key: 'pstate: ', re: /\bpstate: [0-9a-f]{8} \(/, evidence: 'processor state (pstate:)', weight: 3, bits: 64 },
-  { arch: 'arm32', key: 'psr: ', re: /\bpc : \[<[0-9a-f]{8}>\]\s+lr : \[<[0-9a-f]{8}>\]\s+psr: [0-9a-f]{8}/, evidence: 'register dump (pc/lr/psr)', weight: 3, bits: 32 },
+  {
+    arch: 'arm32',
+    key: 'psr: ',
+    re: /\bpc : \[<[0-9a-f]{8}>\]\s+lr : \[<[0-9a-f]{8}>\]\s+psr: [0-9a-f]{8}/,
+    evidence: 'register dump (pc/lr/psr)',
+    weight: 3,
+    bits: 32,
+  },
   { arch: 'arm32', key: 'r10: ', re: /\br10: [0-9a-f]{8}\s+r9 : [0-9a-f]{8}/, evidence: 'register dump (r10:/r9 :)', weight: 3, bits: 32 },
-  { arch: 'arm32', key: ') from [<', re: /\[<[0-9a-f]{8}>\] \([.\w$]+\) from \[<[0-9a-f]{8}>\]/, evidence: 'backtrace syntax ((func) from [<addr>])', weight: 2, bits: 32 },
-  { arch: 'riscv', key: 'epc : ', re: /\bepc : [0-9a-f]{8,16} ra : [0-9a-f]{8,16} sp : /, evidence: 'register dump (epc/ra/sp)', weight: 3 },
-  { arch: 'riscv', key: 'badaddr: ', re: /\bstatus: [0-9a-f]{8,16} badaddr: [0-9a-f]{8,16} cause: /, evidence: 'trap registers (status/badaddr/cause)', weight: 3 },
+  {
+    arch: 'arm32',
+    key: ') from [<',
+    re: /\[<[0-9a-f]{8}>\] \([.\w$]+\) from \[<[0-9a-f]{8}>\]/,
+    evidence: 'backtrace syntax ((func) from [<addr>])',
+    weight: 2,
+    bits: 32,
+  },
+  {
+    arch: 'riscv',
+    key: 'epc : ',
+    re: /\bepc : [0-9a-f]{8,16} ra : [0-9a-f]{8,16} sp : /,
+    evidence: 'register dump (epc/ra/sp)',
+    weight: 3,
+  },
+  {
+    arch: 'riscv',
+    key: 'badaddr: ',
+    re: /\bstatus: [0-9a-f]{8,16} badaddr: [0-9a-f]{8,16} cause: /,
+    evidence: 'trap registers (status/badaddr/cause)',
+    weight: 3,
+  },
   { arch: 'ppc64', key: 'GPR', re: /^(?:\[[^\]]*\]\s*)?GPR00: [0-9a-f]{16}\b/, evidence: 'register dump (GPR00:)', weight: 3, bits: 64 },
   { arch: 'ppc', key: 'GPR', re: /^(?:\[[^\]]*\]\s*)?GPR00: [0-9a-f]{8} /, evidence: 'register dump (GPR00:)', weight: 3, bits: 32 },
-  { arch: 'ppc64', key: 'NIP', re: /\bNIP:\s+[0-9a-f]{16} LR: [0-9a-f]{16}/, evidence: 'instruction pointer (NIP:/LR:)', weight: 3, bits: 64 },
-  { arch: 'ppc', key: 'NIP', re: /\bNIP:\s+[0-9a-f]{8} LR: [0-9a-f]{8}\b/, evidence: 'instruction pointer (NIP:/LR:)', weight: 3, bits: 32 },
+  {
+    arch: 'ppc64',
+    key: 'NIP',
+    re: /\bNIP:\s+[0-9a-f]{16} LR: [0-9a-f]{16}/,
+    evidence: 'instruction pointer (NIP:/LR:)',
+    weight: 3,
+    bits: 64,
+  },
+  {
+    arch: 'ppc',
+    key: 'NIP',
+    re: /\bNIP:\s+[0-9a-f]{8} LR: [0-9a-f]{8}\b/,
+    evidence: 'instruction pointer (NIP:/LR:)',
+    weight: 3,
+    bits: 32,
+  },
   { arch: 's390', key: 'Krnl ', re: /\bKrnl (?:PSW :|GPRS:|Code:)/, evidence: 'register dump (Krnl PSW/GPRS)', weight: 3, bits: 64 },
   // Frames through an architecture's own entry code (weak: names only).
-  { arch: 'x86_64', key: '+0x', re: /(?<![\w.])(?:entry_SYSCALL_64\w*|__x64_sys_\w+|system_call_fastpath|asm_exc_\w+|asm_sysvec_\w+)\+0x/, evidence: 'x86_64 entry code in a frame', weight: 1 },
-  { arch: 'arm64', key: '+0x', re: /(?<![\w.])(?:el0t_64_\w+|el1h_64_\w+|el0_svc\w*|__arm64_sys_\w+|do_el0_svc)\+0x/, evidence: 'arm64 entry code in a frame', weight: 1 },
-  { arch: 'riscv', key: '+0x', re: /(?<![\w.])(?:__riscv_sys_\w+|ret_from_exception|do_trap_\w+)\+0x/, evidence: 'riscv entry code in a frame', weight: 1 },
-  { arch: 's390', key: '+0x', re: /(?<![\w.])(?:__s390x_sys_\w+|sysc_\w+|__do_syscall)\+0x/, evidence: 's390 entry code in a frame', weight: 1 },
+  {
+    arch: 'x86_64',
+    key: '+0x',
+    re: /(?<![\w.])(?:entry_SYSCALL_64\w*|__x64_sys_\w+|system_call_fastpath|asm_exc_\w+|asm_sysvec_\w+)\+0x/,
+    evidence: 'x86_64 entry code in a frame',
+    weight: 1,
+  },
+  {
+    arch: 'arm64',
+    key: '+0x',
+    re: /(?<![\w.])(?:el0t_64_\w+|el1h_64_\w+|el0_svc\w*|__arm64_sys_\w+|do_el0_svc)\+0x/,
+    evidence: 'arm64 entry code in a frame',
+    weight: 1,
+  },
+  {
+    arch: 'riscv',
+    key: '+0x',
+    re: /(?<![\w.])(?:__riscv_sys_\w+|ret_from_exception|do_trap_\w+)\+0x/,
+    evidence: 'riscv entry code in a frame',
+    weight: 1,
+  },
+  {
+    arch: 's390',
+    key: '+0x',
+    re: /(?<![\w.])(?:__s390x_sys_\w+|sysc_\w+|__do_syscall)\+0x/,
+    evidence: 's390 entry code in a frame',
+    weight: 1,
+  },
 ];
 
 const STRONG_RULES = ARCH_RULES.filter((r) => r.weight >= 2);
@@ -161,11 +240,25 @@ const WEAK_RULES = ARCH_RULES.filter((r) => r.weight < 2);
  * `) from [<` (arm32), epc : (riscv), NIP (powerpc), Krnl (s390); the other rules then
  * apply to those lines.
  */
-const MAIN_KEYS: readonly string[] = ['Linux version ', 'ainted', 'Hardware name: ', 'Kernel Offset: ', 'RIP: ', 'EIP: ', 'pstate: ', 'psr: ', ') from [<', 'epc : ', 'NIP', 'Krnl '];
+const MAIN_KEYS: readonly string[] = [
+  'Linux version ',
+  'ainted',
+  'Hardware name: ',
+  'Kernel Offset: ',
+  'RIP: ',
+  'EIP: ',
+  'pstate: ',
+  'psr: ',
+  ') from [<',
+  'epc : ',
+  'NIP',
+  'Krnl ',
+];
 
 function archOfFrameLine(line: string): { arch: Arch; evidence: string; bits?: 32 | 64 } | undefined {
   // riscv/x86 `[<16 hex>] f+0x` frames are shared by several architectures: weak, not used.
-  if (line.includes('] [') && /\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] \.?[A-Za-z_]/.test(line)) return { arch: 'ppc64', evidence: 'stack frame syntax ([sp] [ip] func)', bits: 64 };
+  if (line.includes('] [') && /\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] \.?[A-Za-z_]/.test(line))
+    return { arch: 'ppc64', evidence: 'stack frame syntax ([sp] [ip] func)', bits: 64 };
   return undefined;
 }
 
@@ -225,16 +318,24 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
   const seeRelease = (rel: string, rs: number, ver: string | undefined, vs: number, lineNo: number, full: boolean) => {
     rel = clip(rel);
     if (!release) release = fact(rel, lineNo, rs, rs + rel.length);
-    else if (release.value !== rel) conflict(`rel:${rel}`, `line ${lineNo} names kernel ${rel}, line ${release.line} names ${release.value}: the log holds more than one kernel`);
+    else if (release.value !== rel)
+      conflict(
+        `rel:${rel}`,
+        `line ${lineNo} names kernel ${rel}, line ${release.line} names ${release.value}: the log holds more than one kernel`,
+      );
     if (ver === undefined || ver === '') return;
     ver = clip(ver.trimEnd());
     if (release.value !== rel) return;
     if (!version || (full && !versionIsFull)) {
-      if (version && !versionsCompatible(version.value, ver)) conflict(`ver:${ver}`, `line ${lineNo} has build ${ver}, line ${version.line} has ${version.value}`);
+      if (version && !versionsCompatible(version.value, ver))
+        conflict(`ver:${ver}`, `line ${lineNo} has build ${ver}, line ${version.line} has ${version.value}`);
       version = fact(ver, lineNo, vs, vs + ver.length);
       versionIsFull = full;
     } else if (!versionsCompatible(version.value, ver) && !versionsCompatible(ver, version.value)) {
-      conflict(`ver:${ver}`, `line ${lineNo} has build ${ver} of ${rel}, line ${version.line} has ${version.value}: two builds of the same release`);
+      conflict(
+        `ver:${ver}`,
+        `line ${lineNo} has build ${ver} of ${rel}, line ${version.line} has ${version.value}: two builds of the same release`,
+      );
     }
   };
   const seeTaint = (flagsRaw: string | undefined, tainted: boolean, lineNo: number, s: number, e: number) => {
@@ -247,7 +348,16 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
       for (const r of WEAK_RULES) {
         if (!line.includes(r.key) || archVotes.has(r.arch)) continue;
         const m = r.re.exec(line);
-        if (m) vote({ arch: r.arch, weight: r.weight, line: lineNo, start: m.index, end: m.index + m[0].length, evidence: r.evidence, bits: r.bits });
+        if (m)
+          vote({
+            arch: r.arch,
+            weight: r.weight,
+            line: lineNo,
+            start: m.index,
+            end: m.index + m[0].length,
+            evidence: r.evidence,
+            bits: r.bits,
+          });
       }
       if (!archVotes.has('ppc64')) {
         const f = archOfFrameLine(line);
@@ -280,7 +390,8 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
         if (m[5]) {
           const s = line.lastIndexOf(m[5]);
           if (!buildId) buildId = fact(m[5], lineNo, s, s + 40);
-          else if (buildId.value !== m[5]) conflict(`bid:${m[5]}`, `line ${lineNo} has vmlinux build id ${m[5]}, line ${buildId.line} has ${buildId.value}`);
+          else if (buildId.value !== m[5])
+            conflict(`bid:${m[5]}`, `line ${lineNo} has vmlinux build id ${m[5]}, line ${buildId.line} has ${buildId.value}`);
         }
       } else if (line.includes('comm: ') && (m = PID_COMM.exec(line))) {
         const rs = line.indexOf(m[3], m.index + m[0].indexOf(m[1]) + m[1].length);
@@ -314,9 +425,15 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
     if (line.includes('Kernel Offset: ')) {
       const m = KASLR.exec(line);
       if (m) {
-        const k: KaslrFact = m[3] ? { offset: 0n, disabled: true } : { offset: BigInt('0x' + m[1]), from: BigInt('0x' + m[2]), disabled: false };
+        const k: KaslrFact = m[3]
+          ? { offset: 0n, disabled: true }
+          : { offset: BigInt('0x' + m[1]), from: BigInt('0x' + m[2]), disabled: false };
         if (!kaslr) kaslr = fact(k, lineNo, m.index, m.index + m[0].length);
-        else if (kaslr.value.offset !== k.offset) conflict(`kaslr:${k.offset}`, `line ${lineNo} has another Kernel Offset than line ${kaslr.line}: the log holds more than one boot`);
+        else if (kaslr.value.offset !== k.offset)
+          conflict(
+            `kaslr:${k.offset}`,
+            `line ${lineNo} has another Kernel Offset than line ${kaslr.line}: the log holds more than one boot`,
+          );
       }
     }
     if (line.includes('] ') || line.includes(']\t') || line.endsWith(']')) {
@@ -330,7 +447,10 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
           if (!old) {
             if (moduleBuildIds.size < maxModules) moduleBuildIds.set(name, fact(id, lineNo, s, s + 40));
           } else if (old.value !== id) {
-            conflict(`mod:${name}:${id}`, `module ${name} has build id ${id} on line ${lineNo} and ${old.value} on line ${old.line}: two builds of the module in one log`);
+            conflict(
+              `mod:${name}:${id}`,
+              `module ${name} has build id ${id} on line ${lineNo} and ${old.value} on line ${old.line}: two builds of the module in one log`,
+            );
           }
         }
       }
@@ -340,7 +460,16 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
       const old = archVotes.get(r.arch);
       if (old && old.weight >= r.weight) continue;
       const m = r.re.exec(line);
-      if (m) vote({ arch: r.arch, weight: r.weight, line: lineNo, start: m.index, end: m.index + m[0].length, evidence: r.evidence, bits: r.bits });
+      if (m)
+        vote({
+          arch: r.arch,
+          weight: r.weight,
+          line: lineNo,
+          start: m.index,
+          end: m.index + m[0].length,
+          evidence: r.evidence,
+          bits: r.bits,
+        });
     }
   };
 
@@ -403,15 +532,33 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
     const v = votes[0];
     arch = { value: v.arch, line: v.line, start: v.start, end: v.end, evidence: v.evidence, bits: v.bits };
     for (const o of votes.slice(1)) {
-      if (o.weight === v.weight) conflict(`arch:${o.arch}`, `line ${o.line} looks like ${o.arch} (${o.evidence}), line ${v.line} like ${v.arch} (${v.evidence})`);
+      if (o.weight === v.weight)
+        conflict(`arch:${o.arch}`, `line ${o.line} looks like ${o.arch} (${o.evidence}), line ${v.line} like ${v.arch} (${v.evidence})`);
     }
   }
   if (release) {
     const ra = archFromRelease(release.value);
-    if (ra && !arch) arch = { value: ra, line: release.line, start: release.start, end: release.end, evidence: `release name (${release.value})` };
-    else if (ra && arch && ra !== arch.value) conflict(`relarch:${ra}`, `the release ${release.value} names ${ra}, the ${arch.evidence} on line ${arch.line} is ${arch.value}`);
+    if (ra && !arch)
+      arch = { value: ra, line: release.line, start: release.start, end: release.end, evidence: `release name (${release.value})` };
+    else if (ra && arch && ra !== arch.value)
+      conflict(`relarch:${ra}`, `the release ${release.value} names ${ra}, the ${arch.evidence} on line ${arch.line} is ${arch.value}`);
   }
-  return { release, version, versionIsFull, banner, taint, taintVerbose, hardware, buildId, moduleBuildIds, arch, kaslr, conflicts, linesScanned: lineNo, truncated };
+  return {
+    release,
+    version,
+    versionIsFull,
+    banner,
+    taint,
+    taintVerbose,
+    hardware,
+    buildId,
+    moduleBuildIds,
+    arch,
+    kaslr,
+    conflicts,
+    linesScanned: lineNo,
+    truncated,
+  };
 }
 
 /** Drop a `[ 12.345678]` / `[  12.3][T123]` / `<4>` / syslog prefix. */

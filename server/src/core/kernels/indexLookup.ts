@@ -15,10 +15,17 @@ export function lookupFromIndex(index: SymbolIndex): SymbolLookup {
   };
   let range: { start: bigint; end: bigint } | undefined | null = null;
   return {
-    vmlinux: (name) => index.byNameAll(name).filter((i) => index.mod[i] === 0).map(at),
+    vmlinux: (name) =>
+      index
+        .byNameAll(name)
+        .filter((i) => index.mod[i] === 0)
+        .map(at),
     module: (module, name) => {
       const want = module.replace(/-/g, '_');
-      return index.byNameAll(name).filter((i) => index.mod[i] !== 0 && index.modules[index.mod[i]].replace(/-/g, '_') === want).map(at);
+      return index
+        .byNameAll(name)
+        .filter((i) => index.mod[i] !== 0 && index.modules[index.mod[i]].replace(/-/g, '_') === want)
+        .map(at);
     },
     textStart: () => first('_text') ?? first('_stext'),
     moduleRange: (module) => {
@@ -42,7 +49,10 @@ export function lookupFromIndex(index: SymbolIndex): SymbolLookup {
       let end = first('_end');
       if (end === undefined) {
         for (let i = index.count - 1; i >= 0; i--) {
-          if (index.mod[i] === 0) { end = index.addressOf(i) + 1n; break; }
+          if (index.mod[i] === 0) {
+            end = index.addressOf(i) + 1n;
+            break;
+          }
         }
       }
       range = start !== undefined && end !== undefined && end > start ? { start, end } : undefined;

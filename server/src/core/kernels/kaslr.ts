@@ -68,7 +68,16 @@ export function framePairs(text: string, opts: { maxLines?: number; maxPairs?: n
     if (!line.includes('+0x') || !line.includes('[')) continue;
     for (const t of scanLine(line)) {
       if (t.kind !== 'frame' || t.address === undefined || t.offset === undefined) continue;
-      out.push({ line: lineNo, column: t.start, address: t.address, name: t.name, offset: t.offset, size: t.size, module: t.module, unreliable: t.unreliable });
+      out.push({
+        line: lineNo,
+        column: t.start,
+        address: t.address,
+        name: t.name,
+        offset: t.offset,
+        size: t.size,
+        module: t.module,
+        unreliable: t.unreliable,
+      });
       if (out.length >= maxPairs) break;
     }
   }
@@ -171,7 +180,10 @@ function learn(
   const basis: ShiftBasis = symbols.length >= 2 ? 'confirmed' : 'single';
   if (basis === 'single') problems.push(`${what} shift ${hex(shift)} rests on one symbol (${symbols[0]}) with no frame contradicting it`);
   if ((shift & 0xfffn) !== 0n) {
-    return { problems: [`${what} frames imply a shift of ${hex(shift)}, which is not page aligned: the index is not this log's kernel`], unknown };
+    return {
+      problems: [`${what} frames imply a shift of ${hex(shift)}, which is not page aligned: the index is not this log's kernel`],
+      unknown,
+    };
   }
   problems.push(...sizeNotes);
   return { learned: { shift, basis, symbols, pairs: agreeing.length, line: agreeing[0].p.line }, problems, unknown };
@@ -198,7 +210,10 @@ export function inferKaslr(pairs: readonly FramePair[], lookup: SymbolLookup): K
       modules.set(m, { problems: [], unknown: [] });
       continue;
     }
-    modules.set(m, learn(ps, (p) => lookup.module!(m, p.name), m));
+    modules.set(
+      m,
+      learn(ps, (p) => lookup.module!(m, p.name), m),
+    );
   }
   return { vmlinux, modules };
 }
@@ -285,7 +300,9 @@ export class AddressShift {
     return {
       address: logAddress,
       applied: 'none',
-      note: this.imageRange ? 'outside the kernel image: the KASLR shift does not apply' : 'the kernel image range is unknown: the KASLR shift is not applied',
+      note: this.imageRange
+        ? 'outside the kernel image: the KASLR shift does not apply'
+        : 'the kernel image range is unknown: the KASLR shift is not applied',
     };
   }
 }
@@ -295,7 +312,11 @@ export class AddressShift {
  * (cross-checked with the frames: a disagreement is reported and the line's shift is
  * not used), else the inferred shift. Module shifts as learned.
  */
-export function addressShift(kaslr: KaslrFact | undefined, inference: KaslrInference, lookup: SymbolLookup): { shift: AddressShift; problems: string[] } {
+export function addressShift(
+  kaslr: KaslrFact | undefined,
+  inference: KaslrInference,
+  lookup: SymbolLookup,
+): { shift: AddressShift; problems: string[] } {
   const problems: string[] = [];
   let vm: bigint | undefined;
   let basis: ShiftBasis | undefined;
@@ -303,7 +324,9 @@ export function addressShift(kaslr: KaslrFact | undefined, inference: KaslrInfer
   if (kaslr) {
     const fromLine = shiftFromKernelOffset(kaslr, lookup.textStart?.());
     if (inferred && inferred.shift !== fromLine) {
-      problems.push(`the Kernel Offset line gives a shift of ${hex(fromLine)} but the frames give ${hex(inferred.shift)} (${inferred.symbols.slice(0, 3).join(', ')}): the index is not this log's kernel`);
+      problems.push(
+        `the Kernel Offset line gives a shift of ${hex(fromLine)} but the frames give ${hex(inferred.shift)} (${inferred.symbols.slice(0, 3).join(', ')}): the index is not this log's kernel`,
+      );
     } else {
       vm = fromLine;
       basis = 'kernel-offset-line';

@@ -36,9 +36,7 @@ export interface Kernel {
 
 export type MatchBasis = 'build-id' | 'release+version' | 'release' | 'arch';
 
-export type Selection =
-  | { ok: true; kernel: Kernel; by: MatchBasis; notes: string[] }
-  | { ok: false; message: string; notes: string[] };
+export type Selection = { ok: true; kernel: Kernel; by: MatchBasis; notes: string[] } | { ok: false; message: string; notes: string[] };
 
 /** "5.17.0-syzkaller (arm64)" / "an unknown kernel (arm64)" / "5.10.2". */
 function describeLog(id: LogIdentity): string {
@@ -83,7 +81,8 @@ export function selectKernel(id: LogIdentity, kernels: readonly Kernel[]): Selec
     const same = kernels.filter((k) => k.release === rel && archOk(k));
     // A known, different build id rules a kernel out.
     const usable = same.filter((k) => !(id.buildId && k.buildId && !buildIdsMatch(id.buildId.value, k.buildId)));
-    if (same.length > usable.length) notes.push(`${same.length - usable.length} kernel(s) of release ${rel} have another build id than the log's ${id.buildId!.value}`);
+    if (same.length > usable.length)
+      notes.push(`${same.length - usable.length} kernel(s) of release ${rel} have another build id than the log's ${id.buildId!.value}`);
     const ver = id.version?.value;
     const exact = usable.filter((k) => ver !== undefined && k.version !== undefined && versionsCompatible(ver, k.version));
     if (exact.length >= 1) {
@@ -93,10 +92,15 @@ export function selectKernel(id: LogIdentity, kernels: readonly Kernel[]): Selec
     const unknownVer = usable.filter((k) => ver === undefined || k.version === undefined);
     if (unknownVer.length >= 1) {
       const k = unknownVer[0];
-      notes.push(ver === undefined ? `the log names release ${rel} but no build string: matched by release only` : `${k.label} has no build string to compare with the log's ${ver}: matched by release only`);
+      notes.push(
+        ver === undefined
+          ? `the log names release ${rel} but no build string: matched by release only`
+          : `${k.label} has no build string to compare with the log's ${ver}: matched by release only`,
+      );
       return { ok: true, kernel: k, by: 'release', notes };
     }
-    if (usable.length > 0) notes.push(`ksym has ${rel} but as another build (${usable.map((k) => k.version).join('; ')}), the log has ${ver}`);
+    if (usable.length > 0)
+      notes.push(`ksym has ${rel} but as another build (${usable.map((k) => k.version).join('; ')}), the log has ${ver}`);
     return { ok: false, message: mismatchMessage(id, kernels), notes };
   }
   if (!id.buildId && arch) {
@@ -132,13 +136,16 @@ export function belongsTo(k: Kernel, f: CandidateFile): string | undefined {
   const name = f.path.slice(f.path.lastIndexOf('/') + 1) || f.path;
   const want = describeKernel(k);
   if (f.kind === 'module') {
-    if (f.expectedBuildId && f.buildId && !buildIdsMatch(f.expectedBuildId, f.buildId)) return `${name} has build id ${f.buildId}, the log's frame names ${f.expectedBuildId}: not the module that ran`;
-    if (f.vermagicRelease && k.release && f.vermagicRelease !== k.release) return `${name} is built for ${f.vermagicRelease} (vermagic), not ${want}`;
+    if (f.expectedBuildId && f.buildId && !buildIdsMatch(f.expectedBuildId, f.buildId))
+      return `${name} has build id ${f.buildId}, the log's frame names ${f.expectedBuildId}: not the module that ran`;
+    if (f.vermagicRelease && k.release && f.vermagicRelease !== k.release)
+      return `${name} is built for ${f.vermagicRelease} (vermagic), not ${want}`;
     if (f.release && k.release && f.release !== k.release) return `${name} is from ${f.release}, not ${want}`;
     return undefined;
   }
   if (f.kind === 'debug' || f.kind === 'btf' || f.kind === 'symbols') {
-    if (f.buildId && k.buildId && f.buildId !== k.buildId) return `${name} has build id ${f.buildId}, ${want} has ${k.buildId}: another kernel`;
+    if (f.buildId && k.buildId && f.buildId !== k.buildId)
+      return `${name} has build id ${f.buildId}, ${want} has ${k.buildId}: another kernel`;
     if (f.release && k.release && f.release !== k.release) return `${name} is from ${f.release}, not ${want}`;
     return undefined;
   }

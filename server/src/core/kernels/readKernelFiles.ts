@@ -48,7 +48,9 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
     };
     // linux_banner is in .rodata; other read-only alloc sections as a fallback.
     const ro = elf.sections.filter((s) => s.name === '.rodata');
-    const rest = elf.sections.filter((s) => s.name !== '.rodata' && s.type === 1 && (s.flags & 0x2) !== 0 && (s.flags & 0x5) === 0 && s.size <= 64 << 20);
+    const rest = elf.sections.filter(
+      (s) => s.name !== '.rodata' && s.type === 1 && (s.flags & 0x2) !== 0 && (s.flags & 0x5) === 0 && s.size <= 64 << 20,
+    );
     for (const s of [...ro, ...rest]) {
       if (s.offset + s.size > src.size) continue;
       for (let off = 0; off < s.size; off += CHUNK - 1024) {
@@ -85,7 +87,14 @@ export function readModuleInfo(path: string): ModuleInfo {
   const elf = parseElf(bytes, path);
   const vm = elf.modinfoValue('vermagic');
   const v = vm !== undefined ? parseVermagic(vm) : undefined;
-  return { path, name: elf.moduleName(), buildId: elf.buildId(), vermagic: vm, vermagicRelease: v?.release, pathRelease: releaseFromPath(path)?.release };
+  return {
+    path,
+    name: elf.moduleName(),
+    buildId: elf.buildId(),
+    vermagic: vm,
+    vermagicRelease: v?.release,
+    pathRelease: releaseFromPath(path)?.release,
+  };
 }
 
 /** The GNU build id in a raw notes file (/sys/kernel/notes, /sys/module/M/notes/.note.gnu.build-id). */

@@ -16,7 +16,19 @@
  *   large), DEBUGINFOD_RETRY_LIMIT, plus the caller's hard byte and time caps.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname, join } from 'node:path';
@@ -170,7 +182,12 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   if (bad) return fail('invalid-request', bad);
   const { servers, skipped } = parseServerUrls(r.env.DEBUGINFOD_URLS);
   // No servers: no network and no cache access at all (elfutils behaves the same).
-  if (servers.length === 0) return fail('no-servers', 'no debuginfod server is configured (DEBUGINFOD_URLS is empty)', skipped.map((s) => `${s.token}: ${s.why}`));
+  if (servers.length === 0)
+    return fail(
+      'no-servers',
+      'no debuginfod server is configured (DEBUGINFOD_URLS is empty)',
+      skipped.map((s) => `${s.token}: ${s.why}`),
+    );
 
   const root = cacheRoot({ env: r.env, home: r.home, exists: (p) => existsSync(p) });
   // elfutils cleans at the start of every query when cache_clean_interval_s has passed.
@@ -196,10 +213,18 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
         const v = verifyElf(target, buildId, maxBytes);
         if (v) return fail(v.reason, `${target} (cached): ${v.message}`);
       }
-      return { ok: true, path: target, fromCache: true, size: st.size, verified: isElfKind ? 'build-id' : 'size-only', note: isElfKind ? undefined : 'from the cache; section and source files are not ELF and carry no build id' };
+      return {
+        ok: true,
+        path: target,
+        fromCache: true,
+        size: st.size,
+        verified: isElfKind ? 'build-id' : 'size-only',
+        note: isElfKind ? undefined : 'from the cache; section and source files are not ELF and carry no build id',
+      };
     }
     if (st.isFile() && st.size === 0) {
-      if (negativeCacheFresh(st.mtimeMs, now(), limits)) return fail('negative-cache', `${what}: not found on any server (cached answer, ${Math.round(limits.cacheMissMs / 1000)} s)`);
+      if (negativeCacheFresh(st.mtimeMs, now(), limits))
+        return fail('negative-cache', `${what}: not found on any server (cached answer, ${Math.round(limits.cacheMissMs / 1000)} s)`);
       try {
         unlinkSync(target);
       } catch {
@@ -209,7 +234,11 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   } catch {
     /* not cached */
   }
-  if (!r.allowNetwork) return fail('network-not-allowed', `${what} is not in the debuginfod cache and contacting a server is not allowed here (untrusted workspace)`);
+  if (!r.allowNetwork)
+    return fail(
+      'network-not-allowed',
+      `${what} is not in the debuginfod cache and contacting a server is not allowed here (untrusted workspace)`,
+    );
 
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -222,7 +251,11 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   const started = now();
   let overall: NodeJS.Timeout | undefined;
   const timedOut = { why: '' };
-  if (Number.isFinite(maxTime)) overall = setTimeout(() => { timedOut.why = `no complete answer within ${Math.round(maxTime / 1000)} s (DEBUGINFOD_MAXTIME)`; controller.abort(); }, maxTime);
+  if (Number.isFinite(maxTime))
+    overall = setTimeout(() => {
+      timedOut.why = `no complete answer within ${Math.round(maxTime / 1000)} s (DEBUGINFOD_MAXTIME)`;
+      controller.abort();
+    }, maxTime);
 
   const details: string[] = [];
   try {
@@ -230,70 +263,87 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
     let urls = servers.map((s) => s + path);
     let refused: FetchResult | undefined;
     for (;;) {
-    const winner = await firstOk(urls, headers, controller.signal, limits, details);
-    if (controller.signal.aborted && !winner) {
-      if (timedOut.why) return fail('timeout', `${what}: ${timedOut.why}`, details);
-      return fail('cancelled', `${what}: cancelled`, details);
-    }
-    if (!winner && refused) return refused;
-    if (!winner) {
-      const all404 = details.length > 0 && details.every((d) => / 404\b/.test(d));
-      const any406 = details.some((d) => / 406\b/.test(d));
-      if (any406) return fail('too-large', `${what} is larger than DEBUGINFOD_MAXSIZE (${limits.maxSize} bytes)`, details);
-      if (all404) {
-        writeNegative(target);
-        return fail('not-found', `${what}: no server has it`, details);
+      const winner = await firstOk(urls, headers, controller.signal, limits, details);
+      if (controller.signal.aborted && !winner) {
+        if (timedOut.why) return fail('timeout', `${what}: ${timedOut.why}`, details);
+        return fail('cancelled', `${what}: cancelled`, details);
       }
-      if (timedOut.why || details.some((d) => /timeout/i.test(d))) return fail('timeout', `${what}: ${timedOut.why || 'the servers were too slow'}`, details);
-      return fail('error', `${what}: no server answered`, details);
-    }
-    if (winner.total !== undefined && winner.total > maxBytes) {
-      winner.abort();
-      return fail('too-large', `${what} is ${winner.total} bytes, more than the ${maxBytes} accepted`, details);
-    }
-    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-    const tmp = join(dirname(target), `.ksym-${randomBytes(6).toString('hex')}.tmp`);
-    let received = 0;
-    try {
-      received = await download(winner, tmp, maxBytes, limits, controller.signal, (n) => r.onProgress?.({ received: n, total: winner.total, server: winner.server }), timedOut);
-      if (winner.total !== undefined && received !== winner.total) throw new Stop('truncated', `${winner.server}: the answer ended after ${received} of ${winner.total} bytes`);
-      if (received === 0) throw new Stop('truncated', `${winner.server}: empty answer`);
-      if (isElfKind) {
-        const v = verifyElf(tmp, buildId, maxBytes);
-        if (v) throw new Stop(v.reason, `${winner.server}: ${v.message}; refused`);
-      }
-      chmodSync(tmp, 0o400);
-      renameSync(tmp, target);
-    } catch (e) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        /* not written */
-      }
-      if (e instanceof Stop) {
-        const f = fail(e.reason, `${what}: ${e.message}`, details);
-        const rest = urls.filter((u) => u !== winner.server);
-        if ((e.reason === 'mismatch' || e.reason === 'not-elf' || e.reason === 'truncated') && rest.length && !controller.signal.aborted) {
-          details.push(`${winner.server}: ${e.message}; trying the other servers`);
-          urls = rest;
-          refused = f;
-          continue;
+      if (!winner && refused) return refused;
+      if (!winner) {
+        const all404 = details.length > 0 && details.every((d) => / 404\b/.test(d));
+        const any406 = details.some((d) => / 406\b/.test(d));
+        if (any406) return fail('too-large', `${what} is larger than DEBUGINFOD_MAXSIZE (${limits.maxSize} bytes)`, details);
+        if (all404) {
+          writeNegative(target);
+          return fail('not-found', `${what}: no server has it`, details);
         }
-        return f;
+        if (timedOut.why || details.some((d) => /timeout/i.test(d)))
+          return fail('timeout', `${what}: ${timedOut.why || 'the servers were too slow'}`, details);
+        return fail('error', `${what}: no server answered`, details);
       }
-      if (controller.signal.aborted) return timedOut.why ? fail('timeout', `${what}: ${timedOut.why}`, details) : fail('cancelled', `${what}: cancelled after ${received} bytes`, details);
-      return fail('error', `${what}: ${(e as Error).message}`, details);
-    }
-    void started;
-    return {
-      ok: true,
-      path: target,
-      fromCache: false,
-      server: winner.server,
-      size: received,
-      verified: isElfKind ? 'build-id' : 'size-only',
-      note: isElfKind ? undefined : 'section and source answers are not ELF: checked by size only',
-    };
+      if (winner.total !== undefined && winner.total > maxBytes) {
+        winner.abort();
+        return fail('too-large', `${what} is ${winner.total} bytes, more than the ${maxBytes} accepted`, details);
+      }
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      const tmp = join(dirname(target), `.ksym-${randomBytes(6).toString('hex')}.tmp`);
+      let received = 0;
+      try {
+        received = await download(
+          winner,
+          tmp,
+          maxBytes,
+          limits,
+          controller.signal,
+          (n) => r.onProgress?.({ received: n, total: winner.total, server: winner.server }),
+          timedOut,
+        );
+        if (winner.total !== undefined && received !== winner.total)
+          throw new Stop('truncated', `${winner.server}: the answer ended after ${received} of ${winner.total} bytes`);
+        if (received === 0) throw new Stop('truncated', `${winner.server}: empty answer`);
+        if (isElfKind) {
+          const v = verifyElf(tmp, buildId, maxBytes);
+          if (v) throw new Stop(v.reason, `${winner.server}: ${v.message}; refused`);
+        }
+        chmodSync(tmp, 0o400);
+        renameSync(tmp, target);
+      } catch (e) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* not written */
+        }
+        if (e instanceof Stop) {
+          const f = fail(e.reason, `${what}: ${e.message}`, details);
+          const rest = urls.filter((u) => u !== winner.server);
+          if (
+            (e.reason === 'mismatch' || e.reason === 'not-elf' || e.reason === 'truncated') &&
+            rest.length &&
+            !controller.signal.aborted
+          ) {
+            details.push(`${winner.server}: ${e.message}; trying the other servers`);
+            urls = rest;
+            refused = f;
+            continue;
+          }
+          return f;
+        }
+        if (controller.signal.aborted)
+          return timedOut.why
+            ? fail('timeout', `${what}: ${timedOut.why}`, details)
+            : fail('cancelled', `${what}: cancelled after ${received} bytes`, details);
+        return fail('error', `${what}: ${(e as Error).message}`, details);
+      }
+      void started;
+      return {
+        ok: true,
+        path: target,
+        fromCache: false,
+        server: winner.server,
+        size: received,
+        verified: isElfKind ? 'build-id' : 'size-only',
+        note: isElfKind ? undefined : 'section and source answers are not ELF: checked by size only',
+      };
     }
   } finally {
     if (overall) clearTimeout(overall);
@@ -316,7 +366,13 @@ function writeNegative(target: string): void {
  * Ask every server; resolve with the first 200 (others aborted), or undefined when none
  * answered 200 (`details` says what each did). Errors other than 404 are retried.
  */
-function firstOk(urls: string[], headers: Record<string, string>, signal: AbortSignal, l: Limits, details: string[]): Promise<Answer | undefined> {
+function firstOk(
+  urls: string[],
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  l: Limits,
+  details: string[],
+): Promise<Answer | undefined> {
   return new Promise((resolve) => {
     let pending = urls.length;
     let done = false;
@@ -338,7 +394,10 @@ function firstOk(urls: string[], headers: Record<string, string>, signal: AbortS
         signal.addEventListener('abort', onAbort, { once: true });
         // The headers must arrive within DEBUGINFOD_TIMEOUT.
         let headerTimeout = false;
-        const t = setTimeout(() => { headerTimeout = true; sub.abort(); }, l.timeoutMs);
+        const t = setTimeout(() => {
+          headerTimeout = true;
+          sub.abort();
+        }, l.timeoutMs);
         get(url, headers, sub.signal).then(
           (a) => {
             clearTimeout(t);
@@ -375,7 +434,15 @@ function firstOk(urls: string[], headers: Record<string, string>, signal: AbortS
 }
 
 /** Stream a body to `tmp` with the byte cap, the low-speed rule and progress. Returns bytes written. */
-function download(a: Answer, tmp: string, maxBytes: number, l: Limits, signal: AbortSignal, progress: (n: number) => void, timedOut: { why: string }): Promise<number> {
+function download(
+  a: Answer,
+  tmp: string,
+  maxBytes: number,
+  l: Limits,
+  signal: AbortSignal,
+  progress: (n: number) => void,
+  timedOut: { why: string },
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const fd = openSync(tmp, 'wx', 0o600);
     let received = 0;
@@ -402,7 +469,13 @@ function download(a: Answer, tmp: string, maxBytes: number, l: Limits, signal: A
     if (signal.aborted) return onAbort();
     // DEBUGINFOD_TIMEOUT: fewer than 100 KiB in a window of that length is too slow.
     const speed = setInterval(() => {
-      if (received - windowStart < l.lowSpeedBytes) end(new Stop('timeout', `${a.server}: fewer than ${l.lowSpeedBytes} bytes in ${Math.round(l.timeoutMs / 1000)} s (DEBUGINFOD_TIMEOUT)`));
+      if (received - windowStart < l.lowSpeedBytes)
+        end(
+          new Stop(
+            'timeout',
+            `${a.server}: fewer than ${l.lowSpeedBytes} bytes in ${Math.round(l.timeoutMs / 1000)} s (DEBUGINFOD_TIMEOUT)`,
+          ),
+        );
       windowStart = received;
     }, l.timeoutMs);
     a.body.on('data', (chunk: Buffer) => {
@@ -420,6 +493,8 @@ function download(a: Answer, tmp: string, maxBytes: number, l: Limits, signal: A
     a.body.on('end', () => end());
     a.body.on('aborted', () => end(new Stop('truncated', `${a.server}: the connection closed after ${received} bytes`)));
     a.body.on('close', () => end(new Stop('truncated', `${a.server}: the connection closed after ${received} bytes`)));
-    a.body.on('error', (e: Error) => end(finished ? undefined : new Stop('truncated', `${a.server}: ${e.message} after ${received} bytes`)));
+    a.body.on('error', (e: Error) =>
+      end(finished ? undefined : new Stop('truncated', `${a.server}: ${e.message} after ${received} bytes`)),
+    );
   });
 }

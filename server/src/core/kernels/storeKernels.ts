@@ -75,7 +75,8 @@ function systemMapProblem(path: string): string | undefined {
     const st = statSync(path);
     if (st.size < 200) {
       const t = latin1(readGuardedSync(path, { maxBytes: 200, what: 'System.map' }));
-      if (/^f{8,16}\s/.test(t) && t.trim().split('\n').length <= 1) return `${path} is the one-line placeholder System.map of an image package; the real one is in the -dbg package`;
+      if (/^f{8,16}\s/.test(t) && t.trim().split('\n').length <= 1)
+        return `${path} is the one-line placeholder System.map of an image package; the real one is in the -dbg package`;
     }
   } catch (e) {
     return `${path}: ${(e as Error).message}`;
@@ -112,7 +113,8 @@ function label(release: string | undefined, version: string | undefined, fallbac
 function fillFromVmlinux(k: Kernel, info: VmlinuxInfo | undefined): void {
   if (!info) return;
   if (info.banner) {
-    if (k.release && info.banner.release !== k.release) k.problems.push(`${info.path} says it is ${info.banner.release}, its name says ${k.release}`);
+    if (k.release && info.banner.release !== k.release)
+      k.problems.push(`${info.path} says it is ${info.banner.release}, its name says ${k.release}`);
     k.release ??= info.banner.release;
     k.version ??= info.banner.version || undefined;
   }
@@ -235,7 +237,12 @@ export function discoverKernels(dir: string): { kernels: Kernel[]; problems: str
   if (tree) return { kernels: [tree], problems: [] };
   const dist = distributionKernels(dir);
   if (dist.length) return { kernels: dist, problems: [] };
-  return { kernels: [], problems: [`${dir}: no kernel found (expected kallsyms + version, a build tree with vmlinux, or System.map-REL / vmlinux-REL / lib/modules/REL)`] };
+  return {
+    kernels: [],
+    problems: [
+      `${dir}: no kernel found (expected kallsyms + version, a build tree with vmlinux, or System.map-REL / vmlinux-REL / lib/modules/REL)`,
+    ],
+  };
 }
 
 export interface RunningKernelInput {
@@ -272,11 +279,16 @@ export function readRunningKernel(input: RunningKernelInput): Kernel {
   if (isFile(join(sys, 'kernel/btf/vmlinux'))) k.btf = join(sys, 'kernel/btf/vmlinux');
   if (k.release) {
     if (isDir(join(root, 'lib/modules', k.release))) k.modulesDir = join(root, 'lib/modules', k.release);
-    for (const p of [`usr/lib/debug/boot/vmlinux-${k.release}`, `usr/lib/debug/lib/modules/${k.release}/vmlinux`, `boot/vmlinux-${k.release}`]) {
+    for (const p of [
+      `usr/lib/debug/boot/vmlinux-${k.release}`,
+      `usr/lib/debug/lib/modules/${k.release}/vmlinux`,
+      `boot/vmlinux-${k.release}`,
+    ]) {
       if (!k.vmlinuxDebug && isFile(join(root, p))) {
         const info = vmlinuxInfo(join(root, p), problems);
         if (info && info.hasDebugInfo && (!k.buildId || !info.buildId || info.buildId === k.buildId)) k.vmlinuxDebug = info.path;
-        else if (info?.buildId && k.buildId && info.buildId !== k.buildId) problems.push(`${info.path} has build id ${info.buildId}, the running kernel ${k.buildId}: not used`);
+        else if (info?.buildId && k.buildId && info.buildId !== k.buildId)
+          problems.push(`${info.path} has build id ${info.buildId}, the running kernel ${k.buildId}: not used`);
       }
     }
   }

@@ -184,13 +184,31 @@ export async function lookupInModule(
  * a `source` array, `[]` with `sourceProblem` when nothing covers it.
  */
 export async function lookupSource(e: LookupEntry, lines: SourceLines, store: ModuleStore | undefined): Promise<SourceAnswer> {
-  if (e.name === null || (e.address === null && e.section === undefined)) return { source: [], sourceProblem: e.candidates.length > 1 ? 'ambiguous: no single address to look up' : 'no symbol covers this address' };
+  if (e.name === null || (e.address === null && e.section === undefined))
+    return {
+      source: [],
+      sourceProblem: e.candidates.length > 1 ? 'ambiguous: no single address to look up' : 'no symbol covers this address',
+    };
   if (e.module === null) return lines.vmlinux(BigInt('0x' + e.address!.replace(/^0x/, '')), { returnAddress: false, symbol: e.name });
-  if (!store) return { source: [], sourceProblem: `${e.name} is in module ${e.module}: give its .ko (with debug info) with --module FILE.ko|DIR` };
-  const frame: FrameToken = { kind: 'frame', start: 0, end: 0, name: e.name, offset: e.offset ?? 0, module: e.module, unreliable: false, role: 'ip' };
+  if (!store)
+    return { source: [], sourceProblem: `${e.name} is in module ${e.module}: give its .ko (with debug info) with --module FILE.ko|DIR` };
+  const frame: FrameToken = {
+    kind: 'frame',
+    start: 0,
+    end: 0,
+    name: e.name,
+    offset: e.offset ?? 0,
+    module: e.module,
+    unreliable: false,
+    role: 'ip',
+  };
   const r = await store.resolveModuleFrame(frame);
   if (!r.ok) return { source: [], sourceProblem: r.error };
-  if (r.candidates.length !== 1) return { source: [], sourceProblem: `${r.candidates.length} symbols named ${e.name} in ${r.module}: ambiguous` };
+  if (r.candidates.length !== 1)
+    return { source: [], sourceProblem: `${r.candidates.length} symbols named ${e.name} in ${r.module}: ambiguous` };
   const c = r.candidates[0];
-  return lines.module({ module: r.module, file: r.file, section: c.section, offset: c.value + (e.offset ?? 0) }, { returnAddress: false, symbol: e.name });
+  return lines.module(
+    { module: r.module, file: r.file, section: c.section, offset: c.value + (e.offset ?? 0) },
+    { returnAddress: false, symbol: e.name },
+  );
 }

@@ -28,12 +28,16 @@ export interface SourceLines {
   /** A vmlinux address of the index (%pB: `returnAddress`, looked up at addr - 1). */
   vmlinux(address: bigint, opts: { returnAddress: boolean; symbol?: string }): SourceAnswer;
   /** A module symbol's (section, offset) in the .ko the symbols came from. */
-  module(m: { module: string; file: string; section: string; offset: number; buildId?: string }, opts: { returnAddress: boolean; symbol?: string }): SourceAnswer;
+  module(
+    m: { module: string; file: string; section: string; offset: number; buildId?: string },
+    opts: { returnAddress: boolean; symbol?: string },
+  ): SourceAnswer;
 }
 
 /** A reader result as an answer: frames, or [] with the reason. */
 export function answerOf(r: SourceResult, what: string): SourceAnswer {
-  if (r.kind === 'found') return { source: r.frames.map((f) => ({ function: f.function, file: f.file, line: f.line, column: f.column, path: f.path })) };
+  if (r.kind === 'found')
+    return { source: r.frames.map((f) => ({ function: f.function, file: f.file, line: f.line, column: f.column, path: f.path })) };
   if (r.kind === 'no-function') {
     const at = r.line ? ` (the line table says ${r.line.path ?? r.line.file}:${r.line.line})` : '';
     return { source: [], sourceProblem: `no DWARF function covers ${what} in ${r.unit}${at}: not borrowing the next function's` };

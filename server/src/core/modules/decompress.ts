@@ -119,7 +119,8 @@ function checkZstdFrame(b: Uint8Array, file: string, cap: number): void {
     const wd = b[p++];
     const base = 2 ** (10 + (wd >> 3));
     const window = base + (base / 8) * (wd & 7);
-    if (window > maxWindow) throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${maxWindow} (corrupt or hostile frame)`);
+    if (window > maxWindow)
+      throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${maxWindow} (corrupt or hostile frame)`);
   }
   p += didSize;
   const fcsSize = fcsFlag === 0 ? (single ? 1 : 0) : fcsFlag === 1 ? 2 : fcsFlag === 2 ? 4 : 8;

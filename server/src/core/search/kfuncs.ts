@@ -33,7 +33,5 @@ export function searchKfuncs(sources: readonly SearchSource[], query: string, op
     }
     return out;
   }
-  return search(sources, query, { cap: MAX_SEARCH_LIMIT })
-    .filter(isKfuncHit)
-    .slice(0, cap);
+  return search(sources, query, { cap: MAX_SEARCH_LIMIT }).filter(isKfuncHit).slice(0, cap);
 }

@@ -104,7 +104,9 @@ function hoverUnsafe(ctx: HoverContext, doc: LineSource, line: number, col: numb
   if (vmShift !== undefined)
     lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus KASLR shift ${code(hex(vmShift))}`);
   else if (modShift !== undefined)
-    lines.push(`log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus the load shift of ${code(frame!.module!)} ${code(hex(modShift))} learned from the log`);
+    lines.push(
+      `log address ${code(hexAddr(t.address, ctx.index.addressDigits))} minus the load shift of ${code(frame!.module!)} ${code(hex(modShift))} learned from the log`,
+    );
   if (r.printed !== undefined) {
     lines.push(
       r.matchesLog

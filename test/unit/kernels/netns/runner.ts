@@ -32,12 +32,14 @@ const base = `http://127.0.0.1:${cfg.port}`;
 
 function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -78,13 +80,20 @@ async function requests(): Promise<number> {
   return sum;
 }
 
-const brief = (r: FetchResult) => (r.ok ? { ok: true, fromCache: r.fromCache, verified: r.verified, size: r.size, path: r.path, note: r.note } : { ok: false, reason: r.reason, message: r.message });
+const brief = (r: FetchResult) =>
+  r.ok
+    ? { ok: true, fromCache: r.fromCache, verified: r.verified, size: r.size, path: r.path, note: r.note }
+    : { ok: false, reason: r.reason, message: r.message };
 
 async function main() {
   const out: Record<string, unknown> = {};
-  const d = spawn('debuginfod', ['-p', String(cfg.port), '-d', cfg.db, '-F', '-t', '0', '-g', '0', '-v', ...cfg.dirs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const d = spawn('debuginfod', ['-p', String(cfg.port), '-d', cfg.db, '-F', '-t', '0', '-g', '0', '-v', ...cfg.dirs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  d.stderr.on('data', (c: Buffer) => { if (stderr.length < 20000) stderr += c.toString(); });
+  d.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 20000) stderr += c.toString();
+  });
   const exited = new Promise<void>((r) => d.on('exit', () => r()));
   try {
     out.ready = await waitReady();
@@ -96,10 +105,19 @@ async function main() {
       return;
     }
     const env = { DEBUGINFOD_URLS: base, DEBUGINFOD_CACHE_PATH: cfg.cache };
-    const req = (buildId: string, extra: object = {}) => ({ buildId, artifact: { kind: 'debuginfo' as const }, allowNetwork: true, env, home: cfg.home, ...extra });
+    const req = (buildId: string, extra: object = {}) => ({
+      buildId,
+      artifact: { kind: 'debuginfo' as const },
+      allowNetwork: true,
+      env,
+      home: cfg.home,
+      ...extra,
+    });
 
     let progress = 0;
-    out.fixture = brief(await fetchDebuginfod(req(cfg.fixture.buildId, { onProgress: (p: { received: number }) => (progress = p.received) })));
+    out.fixture = brief(
+      await fetchDebuginfod(req(cfg.fixture.buildId, { onProgress: (p: { received: number }) => (progress = p.received) })),
+    );
     out.fixtureProgress = progress;
     out.fixtureSame = readFileSync(`${cfg.cache}/${cfg.fixture.buildId}/debuginfo`).equals(readFileSync(cfg.fixture.path));
     out.section = brief(await fetchDebuginfod(req(cfg.fixture.buildId, { artifact: { kind: 'section', name: '.symtab' } })));
@@ -183,7 +201,11 @@ async function main() {
 /** `ksym` commands against the server (DEBUGINFOD_CACHE_PATH = cfg.cache), then with it stopped. */
 async function cliScenario(cli: NonNullable<Config['cli']>, out: Record<string, unknown>, stop: () => Promise<void>): Promise<void> {
   const run = (argv: string[]) => {
-    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, DEBUGINFOD_CACHE_PATH: cfg.cache, HOME: cfg.home }, maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, argv, {
+      encoding: 'utf8',
+      env: { ...process.env, DEBUGINFOD_CACHE_PATH: cfg.cache, HOME: cfg.home },
+      maxBuffer: 64 << 20,
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const before: unknown[] = [];
