@@ -123,6 +123,35 @@ describe.skipIf(!haveAll)('a log against its own kernel (protocol)', () => {
     }
   });
 
+  it('a log that names no kernel, of the served architecture: no mismatch claimed (no headline, no error)', async () => {
+    // Only an x86 RIP: line and a call trace: the log does not say which kernel wrote it, and
+    // ksym has several x86_64 kernels (the System.map, the running one). Saying "from an
+    // unknown kernel … not the log's kernel" would claim what nobody knows.
+    const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: '' });
+    const diags = collectDiagnostics(c);
+    try {
+      await c.waitStatus(ready, 'index');
+      const uri = 'file:///anon.oops';
+      const text = [
+        'BUG: kernel NULL pointer dereference, address: 0000000000000008',
+        'RIP: 0010:do_syscall_64+0x5c/0xb0',
+        'Call Trace:',
+        ' <TASK>',
+        ' vfs_read+0x20/0x170',
+        ' </TASK>',
+        '',
+      ].join('\n');
+      await c.open(uri, 'kernel-log', text);
+      const got = await until(() => diags.get(uri), 'diagnostics');
+      expect(got.filter((x) => x.severity === 1)).toEqual([]);
+      const md = (await c.hover(uri, 1, 14))!;
+      expect(md).toContain('do_syscall_64');
+      expect(md).not.toMatch(/this log is from/);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a Debian 6.1 log against the Debian 6.1 System.map: matched, no mismatch', async () => {
     const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: '' });
     const diags = collectDiagnostics(c);

@@ -238,10 +238,14 @@ export class KernelRegistry {
     const says = !!(id.release || id.buildId || id.arch);
     let view = configured;
     let headline: string | undefined;
-    const diagnostics = says ? lk.diagnostics : [];
     // A log that names no release or build id (matched by architecture only) stays with the
     // configured sources, unless they are of another architecture.
     const cfgArch = this.configuredKernel?.arch ?? archOfIndex(src.index);
+    // Such a log is no mismatch when its architecture is the served one: it does not say which
+    // kernel wrote it, so "from an unknown kernel … not the log's kernel" would claim what nobody
+    // knows; each answer is still checked against the frame the log printed (✓/⚠).
+    const silent = !id.release && !id.buildId && (!cfgArch || !id.arch || cfgArch === id.arch.value);
+    const diagnostics = says && !silent ? lk.diagnostics : [];
     const archOnly = lk.selection.ok && lk.selection.by === 'arch' && (!cfgArch || cfgArch === id.arch?.value);
     if (lk.selection.ok && !archOnly) {
       const k = lk.selection.kernel;
@@ -254,7 +258,7 @@ export class KernelRegistry {
           view.configured = false;
         }
       }
-    } else if (says && !lk.selection.ok) {
+    } else if (says && !lk.selection.ok && !silent) {
       headline = lk.selection.message;
     }
     const shiftOf = logShift(text, view.index, id.kaslr?.value, src.settings?.kaslrOffset);
