@@ -94,5 +94,20 @@ describe.skipIf(!have(XFS, 'decode --module test') || !existsSync(SYSTEM_MAP) ||
       ['xfs_buf_ioend', 'xfs', size, true],
       ['xfs_buf_ioend', 'xfs', size, false],
     ]);
+    // Text mode too: each [xfs] frame judged from xfs.ko (section + offset from readelf's
+    // value), the wrong size flagged with what the kernel would print — not "no symbol in the index".
+    const t = run(['decode', '--kallsyms', SYSTEM_MAP, '--module', MODS, log]);
+    expect(t.status, t.stderr).toBe(0);
+    const lines = t.stdout.split('\n').filter((l) => l.includes('xfs_buf_ioend+0x3c'));
+    const sec = /\[\s*(\d+)\] (\S+)/g.exec(
+      spawnSync('readelf', ['-SW', XFS])
+        .stdout.toString()
+        .split('\n')
+        .find((l) => new RegExp(`\\[\\s*${row.ndx}\\] `).test(l)) ?? '',
+    )?.[2];
+    const at = `xfs.ko ${sec}+0x${(row.value + 0x3c).toString(16)}`;
+    expect(lines[0]).toContain(`⟶ ✓ ${at}`);
+    expect(lines[1]).toContain(`⟶ ⚠ ${at}: the kernel would print xfs_buf_ioend+0x3c/0x${size.toString(16)} [xfs]`);
+    expect(t.stdout).not.toMatch(/no symbol named xfs_buf_ioend/);
   });
 });

@@ -3,7 +3,7 @@ import { readFdBounded, readGuardedSync, type GuardOptions } from '../core/commo
 import { parseArgs } from 'node:util';
 import { parseHexAddr } from '../core/common/addr';
 import { describeError } from '../core/common/errors';
-import { decodeText, type DecodeSource } from '../core/log/decode';
+import { decodeText, type DecodeModuleFrame, type DecodeSource } from '../core/log/decode';
 import { scanLine, frameText, type FrameToken } from '../core/log/scan';
 import type { SourceAnswer } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
@@ -44,7 +44,7 @@ export async function cmdDecode(argv: string[]): Promise<number> {
   }
   const index = await loadIndexOrExit(values.kallsyms);
   const source = await sourceHook(index, input, values.kallsyms, values.vmlinux, values.module);
-  process.stdout.write(decodeText(index, input, shift, source?.hook) + (input.endsWith('\n') ? '' : '\n'));
+  process.stdout.write(decodeText(index, input, shift, source?.hook, source?.moduleFrame) + (input.endsWith('\n') ? '' : '\n'));
   source?.close();
   return 0;
 }
@@ -60,10 +60,12 @@ async function sourceHook(
   kallsyms: string[] | undefined,
   vmlinux: string | undefined,
   modules: string[] | undefined,
-): Promise<{ hook: DecodeSource; close(): void } | undefined> {
+): Promise<{ hook: DecodeSource; moduleFrame: DecodeModuleFrame; close(): void } | undefined> {
   const debug = debugSetFor(index, { kallsyms, vmlinux, modules });
   if (!vmlinux && !modules?.length && !debug.vmlinuxStatus().reader) return undefined;
   const mods = new Map<string, SourceAnswer>();
+  // The verdict on each [mod] frame from the module's .ko (what the kernel would print there).
+  const verdicts = new Map<string, string>();
   if (modules?.length) {
     const store = new ModuleStore(modules);
     const scan = await store.scan();
@@ -75,6 +77,17 @@ async function sourceHook(
         const key = `${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`;
         if (mods.has(key)) continue;
         const r = await store.resolveModuleFrame(t);
+        if (r.ok && r.candidates.length === 1) {
+          const c = r.candidates[0];
+          const where = `${r.file.slice(r.file.lastIndexOf('/') + 1)} ${c.section}+0x${(c.value + t.offset).toString(16)}`;
+          verdicts.set(
+            key,
+            c.printedMatches === false && c.printed
+              ? `⚠ ${where}: the kernel would print ${c.printed.text}`
+              : `${c.printedMatches ? '✓ ' : ''}${where}`,
+          );
+        } else if (r.ok && r.candidates.length > 1)
+          verdicts.set(key, `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous`);
         if (!r.ok) mods.set(key, { source: [], sourceProblem: r.error });
         else if (r.candidates.length !== 1)
           mods.set(key, { source: [], sourceProblem: `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous` });
@@ -102,5 +115,6 @@ async function sourceHook(
     if (r.address === undefined) return undefined;
     return debug.vmlinux(r.address, { returnAddress: t.role === 'trace', symbol: t.name });
   };
-  return { hook, close: () => debug.close() };
+  const moduleFrame: DecodeModuleFrame = (t) => verdicts.get(`${t.role === 'trace' ? 'r' : 'i'} ${frameText(t)}`);
+  return { hook, moduleFrame, close: () => debug.close() };
 }

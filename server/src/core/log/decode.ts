@@ -20,16 +20,33 @@ import { sourceText, type SourceAnswer } from './source';
  */
 export type DecodeSource = (frame: FrameToken, resolved: { address?: bigint; symbol?: string }) => SourceAnswer | undefined;
 
+/**
+ * The verdict on a `[mod]` frame the index has no symbol for, from the module's own .ko
+ * (`ksym decode --module`): e.g. '✓ drbd.ko .text+0x2661f'. undefined: no module file says.
+ */
+export type DecodeModuleFrame = (frame: FrameToken) => string | undefined;
+
 /** Indentation of the inlined-frame lines under a log line. */
 const INLINE_INDENT = '        ';
 
 /** The notes for one frame token (none when it says nothing). */
-function frameNotes(index: SymbolIndex, t: FrameToken, shift: AddressShift, notes: string[], src?: DecodeSource, extra?: string[]): void {
+function frameNotes(
+  index: SymbolIndex,
+  t: FrameToken,
+  shift: AddressShift,
+  notes: string[],
+  src?: DecodeSource,
+  extra?: string[],
+  mod?: DecodeModuleFrame,
+): void {
   if (t.offset === undefined) return;
   const r = resolveFrame(index, t);
   const hex = (a: bigint) => hexAddr(a, index.addressDigits);
   const shown = frameText(t, { buildId: false });
-  if (r.address !== undefined && r.kernel) {
+  const fromModule = t.module && r.address === undefined ? mod?.(t) : undefined;
+  if (fromModule) {
+    notes.push(fromModule);
+  } else if (r.address !== undefined && r.kernel) {
     const printedAt = t.address !== undefined ? shift.toIndex(t.address, t.module).address : undefined;
     if (printedAt === r.address && r.matchesLog) notes.push('✓');
     else if (printedAt !== undefined && printedAt !== r.address) {
@@ -57,10 +74,11 @@ function lineNotes(
   shift: AddressShift,
   src?: DecodeSource,
   extra?: string[],
+  mod?: DecodeModuleFrame,
 ): string[] {
   const notes: string[] = [];
   for (const t of toks) {
-    if (t.kind === 'frame') frameNotes(index, t, shift, notes, src, extra);
+    if (t.kind === 'frame') frameNotes(index, t, shift, notes, src, extra, mod);
     else if (t.kind === 'address' && t.frameAt === undefined) {
       const r = resolveAddressToken(index, t, shift);
       if (r.kernel) notes.push(`${line.slice(t.start, t.end)} = ${r.kernel.text}`);
@@ -78,14 +96,20 @@ function lineNotes(
  * has none). With `source`, every frame also gets its source line after the kernel form,
  * and one indented line per inlined frame (innermost first, outermost last) below it.
  */
-export function decodeText(index: SymbolIndex, input: string, configuredShift?: bigint, source?: DecodeSource): string {
+export function decodeText(
+  index: SymbolIndex,
+  input: string,
+  configuredShift?: bigint,
+  source?: DecodeSource,
+  moduleFrame?: DecodeModuleFrame,
+): string {
   const lines = input.split('\n');
   // The vmlinux shift only inside the kernel image; a [mod] frame's address gets its module's own.
   const shift = logShift(input, index, identifyLog(input).kaslr?.value, configuredShift).shift;
   const out: string[] = [];
   for (const line of lines) {
     const extra: string[] = [];
-    const notes = lineNotes(index, line, scanLine(line), shift, source, extra);
+    const notes = lineNotes(index, line, scanLine(line), shift, source, extra, moduleFrame);
     out.push(notes.length ? `${line}  ⟶ ${notes.join('; ')}` : line);
     out.push(...extra);
   }
