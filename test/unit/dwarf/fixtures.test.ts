@@ -88,6 +88,9 @@ function build(dir: string, flags: string[], post: 'zstd' | undefined, out: stri
   return plain;
 }
 
+/** A comparison that does not apply to a variant is no test at all (not a skip: nothing is missing). */
+const notApplicable = (() => undefined) as unknown as typeof it;
+
 describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
   const dir = gcc ? mkdtempSync(join(tmpdir(), 'ksym-dwarf-')) : '';
   if (gcc) writeFileSync(join(dir, 'fx.c'), SRC);
@@ -130,26 +133,29 @@ describe.skipIf(!gcc)('DWARF reader on gcc fixtures', () => {
     // binutils 2.40 addr2line reads 64-bit DWARF objects as line 0 without a directory, so the
     // dwarf64 object is checked against the dwarf5 object (same code) read by ksym instead,
     // which is itself checked against addr2line above.
-    it.skipIf(!ok || name !== 'dwarf64')(`${name}: relocatable object gives the same chains as the 32-bit DWARF object`, () => {
-      const o64 = join(dir, 'fx-64.o'),
-        o32 = join(dir, 'fx-32.o');
-      execFileSync('gcc', ['-g', '-O2', ...flags, '-c', '-o', o64, join(dir, 'fx.c')]);
-      execFileSync('gcc', ['-g', '-O2', '-gdwarf-5', '-c', '-o', o32, join(dir, 'fx.c')]);
-      const a = DwarfReader.open(bytesSource(readFileSync(o64), o64)),
-        b = DwarfReader.open(bytesSource(readFileSync(o32), o32));
-      let n = 0;
-      for (const s of a.elf.sections.filter((x) => x.flags & 4 && x.size > 0)) {
-        for (let off = 0; off < s.size; off++) {
-          const x = a.lookupInSection(s.name, off),
-            y = b.lookupInSection(s.name, off);
-          expect(JSON.stringify(x).replaceAll('fx-64', 'fx-32'), `${s.name}+${off}`).toBe(JSON.stringify(y));
-          if (x.kind === 'found') n++;
+    (name === 'dwarf64' ? it.skipIf(!ok) : notApplicable)(
+      `${name}: relocatable object gives the same chains as the 32-bit DWARF object`,
+      () => {
+        const o64 = join(dir, 'fx-64.o'),
+          o32 = join(dir, 'fx-32.o');
+        execFileSync('gcc', ['-g', '-O2', ...flags, '-c', '-o', o64, join(dir, 'fx.c')]);
+        execFileSync('gcc', ['-g', '-O2', '-gdwarf-5', '-c', '-o', o32, join(dir, 'fx.c')]);
+        const a = DwarfReader.open(bytesSource(readFileSync(o64), o64)),
+          b = DwarfReader.open(bytesSource(readFileSync(o32), o32));
+        let n = 0;
+        for (const s of a.elf.sections.filter((x) => x.flags & 4 && x.size > 0)) {
+          for (let off = 0; off < s.size; off++) {
+            const x = a.lookupInSection(s.name, off),
+              y = b.lookupInSection(s.name, off);
+            expect(JSON.stringify(x).replaceAll('fx-64', 'fx-32'), `${s.name}+${off}`).toBe(JSON.stringify(y));
+            if (x.kind === 'found') n++;
+          }
         }
-      }
-      expect(n).toBeGreaterThan(100);
-    });
+        expect(n).toBeGreaterThan(100);
+      },
+    );
 
-    it.skipIf(!ok || name === 'dwarf64')(
+    (name === 'dwarf64' ? notApplicable : it.skipIf(!ok))(
       `${name}: relocatable object (sections at 0) vs llvm-symbolizer on an ld-placed copy and addr2line -j SECTION`,
       () => {
         const obj = join(dir, `fx-${name}.o`);
