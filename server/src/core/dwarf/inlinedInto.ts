@@ -16,7 +16,7 @@ import { formSize, readAbbrevTable, type AbbrevTable } from './abbrev';
 import * as C from './consts';
 import { Cursor, cstringAt, type SectionBytes } from './cursor';
 import type { ElfView } from './elf';
-import { parseUnitHeader, MAX_UNIT_HEADER, type UnitHeader } from './unit';
+import { parseUnitHeader, MAX_UNIT_HEADER, skipForm, type UnitHeader } from './unit';
 
 export interface InlinedCaller {
   /** The concrete function the copy sits in. */
@@ -78,33 +78,9 @@ function value(c: Cursor, form: number, h: UnitHeader, implicit: number): number
     case C.DW_FORM_flag_present:
       return 1;
   }
-  if (fixed >= 0) {
-    c.skip(fixed);
-    return NaN;
-  }
-  switch (form) {
-    case C.DW_FORM_string:
-      c.skipCString();
-      break;
-    case C.DW_FORM_block1:
-      c.skip(c.u8());
-      break;
-    case C.DW_FORM_block2:
-      c.skip(c.u16());
-      break;
-    case C.DW_FORM_block4:
-      c.skip(c.u32());
-      break;
-    case C.DW_FORM_block:
-    case C.DW_FORM_exprloc:
-      c.skip(c.uleb());
-      break;
-    case C.DW_FORM_indirect:
-      return value(c, c.uleb(), h, implicit);
-    default:
-      // the remaining variable forms are ULEB128 indexes (strx, addrx, loclistx, rnglistx)
-      c.uleb();
-  }
+  // Every other form is skipped by the reader's own rule (one place knows each form's length).
+  if (fixed >= 0) c.skip(fixed);
+  else skipForm(c, form, h);
   return NaN;
 }
 

@@ -119,8 +119,8 @@ class UnitCtx {
   }
 }
 
-/** Skip one attribute value of `form`. */
-function skipForm(c: Cursor, form: number, h: UnitHeader): void {
+/** Skip one attribute value of `form` (an unknown form is a FormatError, never a guess). */
+export function skipForm(c: Cursor, form: number, h: UnitHeader): void {
   switch (form) {
     case C.DW_FORM_addr:
       c.skip(h.addrSize);
