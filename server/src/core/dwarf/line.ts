@@ -238,7 +238,12 @@ function scanProgram(
   }
 }
 
-/** Position after the last ulebAt/slebAt. */
+/**
+ * LEB128 over raw bytes for the line-program loop: deliberate copies of Cursor.uleb/sleb (the
+ * hot loop keeps its position in a local and must not go through the cursor object per byte;
+ * profiled with the vmlinux bench). Same bounds: a truncated LEB128 is a FormatError.
+ * Position after the last ulebAt/slebAt.
+ */
 let LP = 0;
 function ulebAt(b: Uint8Array, p: number, end: number, c: Cursor): number {
   let r = 0,
