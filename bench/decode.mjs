@@ -110,9 +110,17 @@ function containing(syms, a) {
   return { name: syms[lo].name, addr: syms[lo].addr, size: syms[next].addr - syms[lo].addr };
 }
 
-/** The 1,000-frame log of the data's kernel (see the header). */
-export function buildLog(d) {
-  const r = rng(16);
+/**
+ * The 1,000-frame log of the data's kernel (see the header). `distinct`: every frame a different
+ * call site, spread over the whole text (the worst case for the server's memory: as many units
+ * read as the frames reach), instead of frames drawn from a small pool as real logs repeat them.
+ */
+export function buildLog(d, { distinct = false } = {}) {
+  const r = rng(distinct ? 17 : 16);
+  const windows = distinct ? 160 : 8,
+    windowSize = distinct ? 0x2000n : 0x10000n;
+  const poolVmlinux = distinct ? DEPTH * TRACES : POOL_VMLINUX,
+    poolXfs = distinct ? (TRACES / 2) * 6 : POOL_XFS;
   const banner = /Linux version (\S+) .*?#\S* \S+ ?\S* (Debian \S+)/.exec(
     spawnSync('grep', ['-a', '-o', '-m1', `Linux version ${d.abi} [^%]*`, d.vmlinux], { encoding: 'latin1' }).stdout,
   );
@@ -123,15 +131,15 @@ export function buildLog(d) {
     etext = at('_etext');
   // vmlinux call sites: a few 64 KiB windows of .text, disassembled, then a pool of frames.
   const sites = [];
-  for (let w = 0; w < 8; w++) {
-    const start = stext + BigInt(Math.floor(r() * Number(etext - stext - 0x10000n)));
-    for (const ret of callSites(d.vmlinux, [`--start-address=0x${hex(start)}`, `--stop-address=0x${hex(start + 0x10000n)}`])) {
+  for (let w = 0; w < windows; w++) {
+    const start = stext + BigInt(Math.floor(r() * Number(etext - stext - windowSize)));
+    for (const ret of callSites(d.vmlinux, [`--start-address=0x${hex(start)}`, `--stop-address=0x${hex(start + windowSize)}`])) {
       const s = containing(syms, ret);
       if (s && ret > s.addr && ret - s.addr < s.size && !s.name.startsWith('__pfx_')) sites.push({ ret, s });
     }
   }
   const pool = [];
-  while (pool.length < POOL_VMLINUX && sites.length) pool.push(sites.splice(Math.floor(r() * sites.length), 1)[0]);
+  while (pool.length < poolVmlinux && sites.length) pool.push(sites.splice(Math.floor(r() * sites.length), 1)[0]);
   // xfs.ko call sites in .text, its FUNC symbols (readelf) for name and size.
   const secs = spawnSync('readelf', ['-SW', d.xfs], { encoding: 'utf8' }).stdout;
   const textIdx = /\[\s*(\d+)\]\s+\.text\s/.exec(secs)[1];
@@ -149,10 +157,12 @@ export function buildLog(d) {
     if (s) xsites.push({ ret, s });
   }
   const xpool = [];
-  while (xpool.length < POOL_XFS && xsites.length) xpool.push(xsites.splice(Math.floor(r() * xsites.length), 1)[0]);
+  while (xpool.length < poolXfs && xsites.length) xpool.push(xsites.splice(Math.floor(r() * xsites.length), 1)[0]);
   const xbase = 0xffffffffc0a00000n; // xfs .text load address in this made-up boot
   const lines = [`[    0.000000] Linux version ${d.abi} (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC ${build}`];
-  let t = 100;
+  let t = 100,
+    vi = 0,
+    xi = 0;
   for (let k = 0; k < TRACES; k++) {
     const ts = () => `[${(t++ + 0.123456).toFixed(6).padStart(12)}]`;
     lines.push(`${ts()} BUG: kernel NULL pointer dereference, address: 0000000000000008`);
@@ -163,10 +173,10 @@ export function buildLog(d) {
     const nx = k % 2 === 0 ? 6 : 0; // every other trace starts in xfs
     for (let i = 0; i < DEPTH; i++) {
       if (i < nx) {
-        const f = xpool[Math.floor(r() * xpool.length)];
+        const f = distinct ? xpool[xi++ % xpool.length] : xpool[Math.floor(r() * xpool.length)];
         lines.push(`${ts()}  [<${hex(xbase + f.ret)}>] ${f.s.name}+0x${hex(f.ret - f.s.addr)}/0x${hex(f.s.size)} [xfs]`);
       } else {
-        const f = pool[Math.floor(r() * pool.length)];
+        const f = distinct ? pool[vi++ % pool.length] : pool[Math.floor(r() * pool.length)];
         lines.push(`${ts()}  [<${hex(f.ret)}>] ${f.s.name}+0x${hex(f.ret - f.s.addr)}/0x${hex(f.s.size)}`);
       }
     }
@@ -193,6 +203,13 @@ function cpuOf(pid) {
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
   const tck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
   return ((Number(x[11]) + Number(x[12])) * 1000) / tck; // fields 14, 15: utime, stime
+}
+
+/** Resident set size now and its peak (VmRSS, VmHWM of /proc/PID/status), in MB. */
+function memOf(pid) {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? NaN);
+  return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
 }
 
 function ksymCli(d, log) {
@@ -225,8 +242,9 @@ async function ksymServer(d, text) {
     const r = await s.conn.sendRequest('ksym/decodeLog', { uri });
     const ms = performance.now() - t0;
     const cpu = cpuOf(s.proc.pid);
+    const mem = memOf(s.proc.pid);
     const m = /^(\d+) of (\d+) frames with a source line/m.exec(r?.content ?? '');
-    return { ms, cpu, lines: m ? Number(m[1]) : 0, frames: m ? Number(m[2]) : 0 };
+    return { ms, cpu, ...mem, lines: m ? Number(m[1]) : 0, frames: m ? Number(m[2]) : 0 };
   } finally {
     await s.close();
   }
@@ -269,11 +287,25 @@ export async function runDecodeBench({ quick = process.argv.includes('--quick'),
       const f = (x) => `${x.ms.toFixed(0)} ms (cpu ${x.cpu.toFixed(0)})`;
       log(`  run ${i + 1}: cli ${f(c[i])}, server ${f(s[i])}, decode_stacktrace.sh ${f(p[i])}`);
     }
+    // The server's memory after every frame of a log of 1,000 distinct call sites (issue 15 §5).
+    const wide = buildLog(d, { distinct: true });
+    const w = await ksymServer(d, wide.text);
+    log(
+      `  server, ${wide.frames} distinct frames: RSS ${w.rssMB.toFixed(0)} MB (peak ${w.peakMB.toFixed(0)} MB), file:line for ${w.lines}`,
+    );
     const res = {
+      wide: { frames: wide.frames, ...w },
       frames,
       kernel: c[0].kernel,
       cli: { ms: median(c.map((x) => x.ms)), cpu: median(c.map((x) => x.cpu)), lines: c[0].lines, frames: c[0].frames },
-      server: { ms: median(s.map((x) => x.ms)), cpu: median(s.map((x) => x.cpu)), lines: s[0].lines, frames: s[0].frames },
+      server: {
+        ms: median(s.map((x) => x.ms)),
+        cpu: median(s.map((x) => x.cpu)),
+        rssMB: median(s.map((x) => x.rssMB)),
+        peakMB: median(s.map((x) => x.peakMB)),
+        lines: s[0].lines,
+        frames: s[0].frames,
+      },
       peer: { ms: median(p.map((x) => x.ms)), cpu: median(p.map((x) => x.cpu)), lines: p[0].lines, frames: p[0].frames },
     };
     return { res };
@@ -303,5 +335,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const ratio = (a, b) => `${(a.ms / b.ms).toFixed(3)}x wall, ${(a.cpu / b.cpu).toFixed(3)}x cpu`;
     console.log(`ratio ksym-CLI/peer:    ${ratio(res.cli, res.peer)}`);
     console.log(`ratio ksym-server/peer: ${ratio(res.server, res.peer)}`);
+    console.log(`server RSS after the log: ${res.server.rssMB.toFixed(0)} MB (peak ${res.server.peakMB.toFixed(0)} MB)`);
+    console.log(
+      `server RSS after ${res.wide.frames} distinct frames: ${res.wide.rssMB.toFixed(0)} MB (peak ${res.wide.peakMB.toFixed(0)} MB), file:line for ${res.wide.lines}`,
+    );
   }
 }

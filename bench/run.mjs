@@ -1058,6 +1058,25 @@ if (want(10)) {
     );
     row(S10, `ksym/decodeLog over stdio, spawn to answer (file:line for ${res.server.lines})`, res.server.ms, 'ms', res.peer.ms, what);
     row(S10, 'ksym decode --json: CPU time (user + system)', res.cli.cpu, 'ms', res.peer.cpu, 'decode_stacktrace.sh with its nm/addr2line');
+    const rss = { on: 'value', op: '<', limit: 300, text: '< 300 MB' };
+    row(
+      S10,
+      `server RSS after every frame of that log (peak ${res.server.peakMB.toFixed(0)} MB)`,
+      res.server.rssMB,
+      'MB',
+      undefined,
+      '',
+      rss,
+    );
+    row(
+      S10,
+      `server RSS after ${res.wide.frames} distinct frames (file:line for ${res.wide.lines}; peak ${res.wide.peakMB.toFixed(0)} MB)`,
+      res.wide.rssMB,
+      'MB',
+      undefined,
+      '',
+      rss,
+    );
     row(
       S10,
       'ksym/decodeLog: server CPU time (user + system)',
