@@ -32,6 +32,8 @@ import { kernelForLog } from '../core/kernels/forLog';
 import { logShift } from '../core/kernels/logShift';
 import { releaseFromPath } from '../core/kernels/source';
 import { fetchDebuginfod } from '../core/kernels/storeDebuginfod';
+import { fetchKernelSymtab } from '../core/kernels/storeSymtab';
+import { elfLayoutOf, symtabKernel } from '../core/kernels/symtabSection';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { linkModules } from '../core/kernels/storeModuleLinks';
 import { sourceText, type SourceJson } from '../core/log/source';
@@ -107,21 +109,38 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
   const explicitFiles = !values.kernel?.length && values.kallsyms?.length ? values.kallsyms : undefined;
   if (explicitFiles) candidates.push(kernelOfFiles(explicitFiles));
   else if (!values.kernel?.length) candidates.push(readRunningKernel({ machine: machine() }));
-  const lk = kernelForLog(input, candidates);
+  const urls = [...(values.debuginfod ?? [])];
+  const env = { ...process.env, DEBUGINFOD_URLS: urls.length ? urls.join(' ') : process.env.DEBUGINFOD_URLS };
+  let lk = kernelForLog(input, candidates);
+  // No known kernel has the log's vmlinux build id: its symbols by build id from debuginfod
+  // (/section/.symtab + .strtab, checked against the log's own frames) when a server is configured.
+  const fromSymtab =
+    !lk.selection.ok && lk.identity.buildId && (env.DEBUGINFOD_URLS ?? '').trim() ? await symtabOfLog(lk, input, env) : undefined;
+  if (fromSymtab?.ok) lk = kernelForLog(input, [...candidates, fromSymtab.kernel]);
+  else if (fromSymtab) problems.push(fromSymtab.message);
   const sel = lk.selection;
   const k = sel.ok ? sel.kernel : undefined;
-  const selected = k ? (k.kind === 'running' ? 'running' : explicitFiles ? explicitFiles.join(',') : k.dir) : null;
+  const symtab = fromSymtab?.ok && k === fromSymtab.kernel ? fromSymtab : undefined;
+  const selected = k
+    ? k.kind === 'running'
+      ? 'running'
+      : symtab
+        ? symtab.selected
+        : explicitFiles
+          ? explicitFiles.join(',')
+          : k.dir
+    : null;
 
-  const { index, errors } = k
-    ? await indexOf(k, explicitFiles ?? (values.kernel?.length ? values.kallsyms : undefined))
-    : { index: buildIndex([]), errors: [] };
+  const { index, errors } = symtab
+    ? { index: symtab.index, errors: [] }
+    : k
+      ? await indexOf(k, explicitFiles ?? (values.kernel?.length ? values.kallsyms : undefined))
+      : { index: buildIndex([]), errors: [] };
   problems.push(...errors);
   const shift = logShift(input, index, lk.identity.kaslr?.value, configured);
 
   // Modules: --module, else the kernel's own; [mod BUILDID] frames fetched from debuginfod.
   const modulePaths = values.module?.length ? [...values.module] : k?.modulesDir ? [k.modulesDir] : [];
-  const urls = [...(values.debuginfod ?? [])];
-  const env = { ...process.env, DEBUGINFOD_URLS: urls.length ? urls.join(' ') : process.env.DEBUGINFOD_URLS };
   let links: { dir: string; dispose(): void } | undefined;
   if (k && lk.identity.moduleBuildIds.size > 0 && (env.DEBUGINFOD_URLS ?? '').trim()) {
     const have = new ModuleStore(modulePaths);
@@ -173,6 +192,7 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
     decoded.kernel.problems.push(...problems);
     if (values.json) process.stdout.write(JSON.stringify(decoded, null, 1) + '\n');
     else {
+      if (symtab) process.stderr.write(`ksym: ${symtab.note}\n`);
       if (!sel.ok) process.stderr.write(`ksym: ${sel.message}\n`);
       for (const p of sel.ok ? decoded.kernel.problems : problems) process.stderr.write(`ksym: ${p}\n`);
       process.stdout.write(renderText(input, decoded));
@@ -182,6 +202,26 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
     links?.dispose();
   }
   return sel.ok ? 0 : 1;
+}
+
+/** The log's kernel symbols by its vmlinux build id from debuginfod (.symtab + .strtab), or why not (one line). */
+async function symtabOfLog(
+  lk: ReturnType<typeof kernelForLog>,
+  input: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: true; kernel: Kernel; index: SymbolIndex; selected: string; note: string } | { ok: false; message: string }> {
+  const id = lk.identity;
+  const buildId = id.buildId!.value;
+  const r = await fetchKernelSymtab({
+    buildId,
+    env,
+    home: homedir(),
+    allowNetwork: true,
+    logText: input,
+    ...elfLayoutOf(id.arch?.value),
+  });
+  if (!r.ok) return { ok: false, message: `debuginfod: vmlinux ${r.message}` };
+  return { ok: true, kernel: symtabKernel(id, buildId, r.selected), index: r.index, selected: r.selected, note: r.note };
 }
 
 /**

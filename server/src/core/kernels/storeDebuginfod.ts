@@ -10,7 +10,10 @@
  *   renamed; a 404 from every server leaves an empty file (negative cache) honoured for
  *   cache_miss_s. Timeouts and refused connections are not negative-cached.
  * - Verified: a debuginfo/executable must be an ELF carrying the requested build id;
- *   /section/ and /source/ answers are not ELF and are checked by size only (said so).
+ *   /section/ and /source/ answers are not ELF (a section answer is the section's raw
+ *   bytes) and carry no build id: checked by size only (said so), or by the caller's
+ *   `verify` (the content against what it must be), before it enters the cache and when
+ *   served from it.
  * - Limits: DEBUGINFOD_TIMEOUT (fewer than 100 KiB in that time: give up),
  *   DEBUGINFOD_MAXTIME, DEBUGINFOD_MAXSIZE (sent as X-DEBUGINFOD-MAXSIZE; 406 = too
  *   large), DEBUGINFOD_RETRY_LIMIT, plus the caller's hard byte and time caps.
@@ -75,6 +78,12 @@ export interface FetchRequest {
   maxTimeMs?: number;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * For a section or source answer: check the content (the downloaded file before it enters
+   * the cache, a cached one before it is served). A refusal is a `mismatch`: the other
+   * servers are asked; nothing refused is cached.
+   */
+  verify?: (path: string) => { message: string } | undefined;
 }
 
 export type FetchFailure =
@@ -98,8 +107,8 @@ export type FetchResult =
       fromCache: boolean;
       server?: string;
       size: number;
-      /** How the content was checked: its ELF build id, or (sections, sources) only its size. */
-      verified: 'build-id' | 'size-only';
+      /** How the content was checked: its ELF build id, the caller's `verify`, or (sections, sources) only its size. */
+      verified: 'build-id' | 'content' | 'size-only';
       note?: string;
     }
   | { ok: false; reason: FetchFailure; message: string; details: string[] };
@@ -204,6 +213,8 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
   const target = join(root, rel);
   const what = `${buildId}/${r.artifact.kind}${r.artifact.name ? ` ${r.artifact.name}` : ''}`;
   const isElfKind = r.artifact.kind === 'debuginfo' || r.artifact.kind === 'executable';
+  const verifyContent = !isElfKind ? r.verify : undefined;
+  const verifiedBy = isElfKind ? 'build-id' : verifyContent ? 'content' : 'size-only';
 
   // The cache.
   try {
@@ -213,13 +224,22 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
         const v = verifyElf(target, buildId, maxBytes);
         if (v) return fail(v.reason, `${target} (cached): ${v.message}`);
       }
+      if (verifyContent) {
+        if (st.size > maxBytes) return fail('too-large', `${target} (cached) is ${st.size} bytes, more than the ${maxBytes} accepted`);
+        const v = verifyContent(target);
+        if (v) return fail('mismatch', `${target} (cached): ${v.message}`);
+      }
       return {
         ok: true,
         path: target,
         fromCache: true,
         size: st.size,
-        verified: isElfKind ? 'build-id' : 'size-only',
-        note: isElfKind ? undefined : 'from the cache; section and source files are not ELF and carry no build id',
+        verified: verifiedBy,
+        note: isElfKind
+          ? undefined
+          : verifyContent
+            ? 'from the cache'
+            : 'from the cache; section and source files are not ELF and carry no build id',
       };
     }
     if (st.isFile() && st.size === 0) {
@@ -305,6 +325,10 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
           const v = verifyElf(tmp, buildId, maxBytes);
           if (v) throw new Stop(v.reason, `${winner.server}: ${v.message}; refused`);
         }
+        if (verifyContent) {
+          const v = verifyContent(tmp);
+          if (v) throw new Stop('mismatch', `${winner.server}: ${v.message}; refused`);
+        }
         chmodSync(tmp, 0o400);
         renameSync(tmp, target);
       } catch (e) {
@@ -341,8 +365,8 @@ export async function fetchDebuginfod(r: FetchRequest): Promise<FetchResult> {
         fromCache: false,
         server: winner.server,
         size: received,
-        verified: isElfKind ? 'build-id' : 'size-only',
-        note: isElfKind ? undefined : 'section and source answers are not ELF: checked by size only',
+        verified: verifiedBy,
+        note: isElfKind || verifyContent ? undefined : 'section and source answers are not ELF: checked by size only',
       };
     }
   } finally {
