@@ -20,3 +20,4 @@ export { DwarfReader } from '../server/src/core/dwarf/reader';
 export { inlinedInto } from '../server/src/core/dwarf/inlinedInto';
 export { readKfuncSets } from '../server/src/core/trace/btfIds';
 export { bytesSource } from '../server/src/core/dwarf/source';
+export { parseSymtabSections, symtabIndex, checkFrames } from '../server/src/core/kernels/symtabSection';

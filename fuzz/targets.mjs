@@ -17,6 +17,7 @@ import {
   closeSync,
   truncateSync,
   appendFileSync,
+  readSync,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,20 @@ import { bytesOf, dictOf, mutate, randomBytes, textOf, window, INTERESTING32 } f
 import { syntheticBtf } from './btfseed.mjs';
 import { dwarfTarget } from './dwarf.mjs';
 
-export const PARSERS = ['kallsyms', 'elf', 'btf', 'log', 'klpsym', 'klpc', 'guarded', 'decompress', 'dwarf', 'identity', 'kerneldir'];
+export const PARSERS = [
+  'kallsyms',
+  'elf',
+  'btf',
+  'log',
+  'klpsym',
+  'klpc',
+  'guarded',
+  'decompress',
+  'dwarf',
+  'identity',
+  'kerneldir',
+  'symtab',
+];
 
 export function defaultCorpus(root) {
   return process.env.KSYM_CORPUS ?? resolve(root, '../shared/corpus');
@@ -1010,6 +1024,119 @@ function kernelDirTarget(core, corpus) {
   };
 }
 
+/**
+ * Raw `.symtab` + `.strtab` section bytes as a debuginfod server answers them (core/kernels
+ * symtabSection.ts). An input is `u32 LE symtab length | symtab | strtab`. Seeds: the first
+ * 2,000 entries of the real Debian vmlinux .symtab with its .strtab (when .cache/kernel-data
+ * has it, located with readelf -SW), and a synthetic pair; mutations smash Elf64_Sym fields.
+ */
+function symtabTarget(core, _corpus, root) {
+  const seeds = [];
+  const pack = (symtab, strtab) => {
+    const b = new Uint8Array(4 + symtab.length + strtab.length);
+    new DataView(b.buffer).setUint32(0, symtab.length, true);
+    b.set(symtab, 4);
+    b.set(strtab, 4 + symtab.length);
+    return b;
+  };
+  const vml = join(root ?? '.', '.cache/kernel-data/6.1.0-57-amd64/vmlinux-6.1.0-57-amd64');
+  if (existsSync(vml)) {
+    try {
+      const t = execFileSync('readelf', ['-SW', vml], { encoding: 'utf8' });
+      const sec = (name) => {
+        const m = new RegExp(`\\] \\${name}\\s+\\S+\\s+[0-9a-f]+ ([0-9a-f]+) ([0-9a-f]+)`).exec(t);
+        if (!m) return undefined;
+        const fd = openSync(vml, 'r');
+        try {
+          const size = Math.min(parseInt(m[2], 16), name === '.symtab' ? 24 * 2000 : 1 << 22);
+          const b = Buffer.alloc(size);
+          readSync(fd, b, 0, size, parseInt(m[1], 16));
+          return new Uint8Array(b.buffer, b.byteOffset, size);
+        } finally {
+          closeSync(fd);
+        }
+      };
+      const st = sec('.symtab');
+      const str = sec('.strtab');
+      if (st && str) seeds.push(pack(st, str));
+    } catch {
+      /* no readelf: the synthetic seed */
+    }
+  }
+  {
+    const names = [0];
+    const syms = [];
+    const add = (name, value, info, shndx) => {
+      syms.push({ off: names.length, value, info, shndx });
+      for (const c of name) names.push(c.charCodeAt(0));
+      names.push(0);
+    };
+    add('helper', 0xffffffff81000100n, 0x02, 1);
+    add('_stext', 0xffffffff81000000n, 0x10, 1);
+    add('start_kernel', 0xffffffff81000200n, 0x12, 1);
+    add('_etext', 0xffffffff81000400n, 0x10, 1);
+    add('data', 0xffffffff82000000n, 0x11, 2);
+    add('__bss_start', 0xffffffff83000000n, 0x10, 3);
+    add('__bss_stop', 0xffffffff83001000n, 0x10, 3);
+    add('weak', 0xffffffff81000300n, 0x22, 1);
+    add('abs', 0x1ean, 0x10, 0xfff1);
+    const st = new Uint8Array(24 * (syms.length + 1));
+    const dv = new DataView(st.buffer);
+    syms.forEach((x, k) => {
+      const o = 24 * (k + 1);
+      dv.setUint32(o, x.off, true);
+      st[o + 4] = x.info;
+      dv.setUint16(o + 6, x.shndx, true);
+      dv.setBigUint64(o + 8, x.value, true);
+    });
+    seeds.push(pack(st, Uint8Array.from(names)));
+  }
+  const dict = dictOf(['\0', '_stext', '__crc_', '.L', '$x', '__bss_start', '\n', ' ']);
+  const log = 'RIP: 0010:start_kernel+0x10/0x100\n helper+0x1/0x100\n f+0x1/0x2 [m]\n';
+  return {
+    name: 'symtab',
+    seeds: seeds.length,
+    gen(r) {
+      if (r.chance(0.05)) return randomBytes(r, 4096);
+      const src = pickSeed(r, seeds);
+      if (r.chance(0.4)) return mutate(src, r, dict, () => r.pick(seeds), 8);
+      // Structure-aware: smash fields of a few Elf64_Sym entries (st_name, st_info, st_shndx, st_value).
+      const b = Uint8Array.from(src);
+      const dv = new DataView(b.buffer);
+      const n = Math.floor(Math.min(dv.getUint32(0, true), b.length - 4) / 24);
+      for (let k = 0; k < 1 + r.int(6) && n > 1; k++) {
+        const o = 4 + 24 * (1 + r.int(n - 1));
+        const f = r.int(4);
+        if (f === 0) dv.setUint32(o, r.chance(0.5) ? r.pick(INTERESTING32) >>> 0 : r.int(1 << 16), true);
+        else if (f === 1) b[o + 4] = r.int(256);
+        else if (f === 2) dv.setUint16(o + 6, r.chance(0.5) ? 0xfff1 : r.int(8), true);
+        else dv.setBigUint64(o + 8, BigInt(r.int(1 << 30)) | (r.chance(0.5) ? 0xffffffff00000000n : 0n), true);
+      }
+      if (r.chance(0.1)) dv.setUint32(0, r.int(b.length), true);
+      return b;
+    },
+    run(bytes, r) {
+      if (bytes.length < 4) return 0;
+      const len = Math.min(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true), bytes.length - 4);
+      const symtab = bytes.subarray(4, 4 + len);
+      const strtab = bytes.subarray(4 + len);
+      const { index } = core.symtabIndex(
+        {
+          symtab,
+          strtab,
+          symtabName: 'fuzz.symtab',
+          strtabName: 'fuzz.strtab',
+          elfClass: r.chance(0.9) ? 64 : 32,
+          bigEndian: r.chance(0.1),
+        },
+        'fuzz',
+      );
+      const c = core.checkFrames(index, log);
+      return index.count + c.checked;
+    },
+  };
+}
+
 export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
   const makers = {
     kallsyms: kallsymsTarget,
@@ -1023,6 +1150,7 @@ export function makeTargets(core, { root, corpus = defaultCorpus(root), only } =
     dwarf: dwarfTarget,
     identity: identityTarget,
     kerneldir: kernelDirTarget,
+    symtab: symtabTarget,
   };
   const names = only ? [only].flat() : PARSERS;
   const out = {};

@@ -42,10 +42,14 @@ import { DwarfReader } from '../../../server/src/core/dwarf/reader';
 import { bytesSource } from '../../../server/src/core/dwarf/source';
 import { inlinedInto } from '../../../server/src/core/dwarf/inlinedInto';
 import { readKfuncSets } from '../../../server/src/core/trace/btfIds';
+import { checkFrames, parseSymtabSections, symtabIndex } from '../../../server/src/core/kernels/symtabSection';
 import { ROOT } from '../../helpers/corpus';
 
 const core = {
   FormatError,
+  parseSymtabSections,
+  symtabIndex,
+  checkFrames,
   buildIndex,
   parseElf,
   ModuleSymbols,

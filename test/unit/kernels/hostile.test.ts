@@ -13,6 +13,8 @@ import {
   walkNotes,
 } from '../../../server/src/core/kernels/source';
 import { parseServerUrls } from '../../../server/src/core/kernels/debuginfod';
+import { checkFrames, parseSymtabSections, symtabIndex } from '../../../server/src/core/kernels/symtabSection';
+import { FormatError } from '../../../server/src/core/common/errors';
 import { have, SYSTEM_MAP } from '../../helpers/corpus';
 
 /** xorshift32: reproducible random bytes. */
@@ -95,5 +97,37 @@ describe('hostile input', () => {
   it.skipIf(!have(SYSTEM_MAP, 'System.map architecture'))('the architecture of a real System.map from its entry symbols', () => {
     const t = readFileSync(SYSTEM_MAP, 'latin1');
     expect(archFromSymbols((n) => t.includes(` ${n}\n`))).toEqual({ arch: 'x86_64', symbol: 'entry_SYSCALL_64' });
+  });
+  it('raw .symtab/.strtab section answers: truncated, misaligned, st_name out of range, hostile fields: a result or a FormatError naming the section and the offset', () => {
+    const r = rng(0x5e);
+    const url = 'http://srv/buildid/ab/section/.symtab';
+    let errors = 0;
+    for (let k = 0; k < 3000; k++) {
+      const n = 1 + (r() % 40);
+      const symtab = new Uint8Array(24 * n + (k % 5 === 0 ? r() % 24 : 0));
+      for (let i = 24; i < symtab.length; i++) symtab[i] = r() % 3 === 0 ? r() & 0xff : 0;
+      const dv = new DataView(symtab.buffer);
+      for (let e = 1; e < n; e++) if (24 * e + 24 <= symtab.length) dv.setUint32(24 * e, r() % (k % 7 === 0 ? 0xffffffff : 64), true);
+      const strtab = new Uint8Array(r() % 80);
+      for (let i = 0; i < strtab.length; i++) strtab[i] = r() % 4 === 0 ? 0 : 0x21 + (r() % 90);
+      if (strtab.length && k % 2 === 0) strtab[0] = 0;
+      const t0 = performance.now();
+      try {
+        const { index } = symtabIndex({ symtab, symtabName: url, strtab, strtabName: 'cache/section-.strtab' }, 'L');
+        checkFrames(index, ' f+0x1/0x2\n');
+      } catch (e) {
+        expect(e).toBeInstanceOf(FormatError);
+        expect((e as Error).message).toMatch(
+          /^(http:\/\/srv\/buildid\/ab\/section\/\.symtab|cache\/section-\.strtab): offset 0x[0-9a-f]+: \S/,
+        );
+        errors++;
+      }
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+    expect(errors).toBeGreaterThan(100);
+    // A huge claimed size is refused before anything is read.
+    expect(() =>
+      parseSymtabSections({ symtab: new Uint8Array(96), symtabName: url, strtab: new Uint8Array(1), strtabName: 's', maxBytes: 64 }),
+    ).toThrow(/offset 0x0: .symtab is 96 bytes, more than the 64 accepted/);
   });
 });

@@ -41,6 +41,8 @@ export interface SymtabInput {
   /** ELF class of the kernel: 64 (default; x86_64, arm64, riscv64, ppc64, s390x) or 32 (arm). */
   elfClass?: 32 | 64;
   bigEndian?: boolean;
+  /** The largest section accepted (default MAX_SECTION_BYTES). */
+  maxBytes?: number;
 }
 
 export interface SymtabReport {
@@ -98,10 +100,9 @@ export function parseSymtabSections(i: SymtabInput): { text: Uint8Array; report:
   const is64 = (i.elfClass ?? 64) === 64;
   const ent = is64 ? 24 : 16;
   const { symtab, strtab } = i;
-  if (symtab.length > MAX_SECTION_BYTES)
-    throw new FormatError(i.symtabName, 0, `.symtab is ${symtab.length} bytes, more than the ${MAX_SECTION_BYTES} accepted`);
-  if (strtab.length > MAX_SECTION_BYTES)
-    throw new FormatError(i.strtabName, 0, `.strtab is ${strtab.length} bytes, more than the ${MAX_SECTION_BYTES} accepted`);
+  const max = i.maxBytes ?? MAX_SECTION_BYTES;
+  if (symtab.length > max) throw new FormatError(i.symtabName, 0, `.symtab is ${symtab.length} bytes, more than the ${max} accepted`);
+  if (strtab.length > max) throw new FormatError(i.strtabName, 0, `.strtab is ${strtab.length} bytes, more than the ${max} accepted`);
   if (symtab.length < ent * 2)
     throw new FormatError(
       i.symtabName,
