@@ -5,17 +5,21 @@
  * No LSP types here: the server passes callbacks.
  */
 import { watch, FSWatcher } from 'node:fs';
+import { machine } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { realPathOf } from '../core/common/readGuarded';
 import { buildIndex, SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { loadIndex, type BuildStop, type IndexLoadResult } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { IndexState, StatusParams } from '../protocol';
-import { ModuleStore, ScanReport } from '../core/modules/store';
+import { ModuleStore, type KernelCheck, type Refusal, type ScanReport } from '../core/modules/store';
 import { DEFAULT_SEARCH_LIMIT } from '../core/search/ranking';
 import { specsOf, type Settings } from './settings';
 import type { SymposOptions } from '../core/livepatch/checks';
 import { BtfStore } from '../core/btf/store';
+import type { Kernel } from '../core/kernels/kernels';
+import { readRunningKernel } from '../core/kernels/storeKernels';
+import { btfOfKernel, describeKernel, kernelOfSettings } from './kernelRegistry';
 
 /** Event-loop turns without a new reindex request before a build starts, and the most turns waited. */
 const QUIET_TURNS = 3;
@@ -24,6 +28,10 @@ const MAX_JOIN_TURNS = 10_000;
 /** How long a prefetched index (read at initialize) may wait for the settings to confirm it. */
 const PREFETCH_TTL_MS = 10_000;
 const KEPT = 'index not rebuilt, keeping the previous one';
+/** Module files whose vermagic is read right after the scan (the others are checked when used). */
+const MODULES_CHECKED = 64;
+/** Refused module files named in the status summary. */
+const REFUSALS_NAMED = 3;
 /** How long a request waits for the first index before it says that indexing is in progress (KSYM_FIRST_INDEX_WAIT_MS: tests). */
 export const FIRST_INDEX_WAIT_MS = Number(process.env.KSYM_FIRST_INDEX_WAIT_MS) || 10_000;
 
@@ -37,16 +45,34 @@ export interface ServiceHooks {
   log(message: string): void;
   status(s: StatusParams): void;
   progress(title: string): Promise<{ done(): void }>;
+  /** The running kernel (tests); default: read from /proc/version and /sys/kernel/notes (once). */
+  runningKernel?(): Kernel;
 }
 
 export class IndexService {
   index: SymbolIndex = buildIndex([]);
-  /** Module files (.ko) from ksym.modules; names are walked up front, symbols loaded on demand. */
+  /**
+   * Module files (.ko) from ksym.modules; names are walked up front, symbols loaded on
+   * demand. Files whose vermagic names another release than the served symbols' are refused.
+   */
   modules?: ModuleStore;
   private moduleScan?: ScanReport;
+  /** The vermagic check of the module files right after the scan. */
+  private moduleCheck?: KernelCheck;
+  /** Said when the module files cannot be checked (the served symbols' release is unknown). */
+  private moduleNote?: string;
   /** vmlinux BTF and module split BTF (ksym.btf), loaded once, modules on demand. */
-  readonly btf = new BtfStore({ moduleFiles: (n) => this.modules?.filesOf(n) ?? [] });
+  private readonly loadedBtf = new BtfStore({ moduleFiles: (n) => this.moduleBtfFiles(n) });
+  /** Served in place of a BTF that is not of the served symbols' kernel (or not checked yet): no types. */
+  private readonly noBtf = new BtfStore({ path: '/nonexistent/ksym-no-btf' });
+  /** The loaded BTF passed the check against the served symbols (btfCheck.ts through btfOfKernel). */
+  private btfAccepted = false;
+  /** Why the loaded BTF is not served (one short line), or that it could not be checked. */
+  private btfNote?: string;
   private btfPath?: string;
+  /** The kernel the served symbols are of (kernelRegistry.ts kernelOfSettings). */
+  private kernel?: Kernel;
+  private runningK?: Kernel;
   private settings?: Settings;
   private state: IndexState = 'indexing';
   private messages: string[] = [];
@@ -65,6 +91,44 @@ export class IndexService {
   private readonly first = new Promise<void>((r) => (this.firstEnded = r));
 
   constructor(private hooks: ServiceHooks) {}
+
+  /**
+   * The vmlinux BTF and module split BTF being served: the ksym.btf file once it is known
+   * to be of the served symbols' kernel (never mix kernels), else a store with no types.
+   */
+  get btf(): BtfStore {
+    return this.btfAccepted ? this.loadedBtf : this.noBtf;
+  }
+
+  /**
+   * The files a module's split BTF is read from: the module's files not refused for another
+   * kernel. When every file is refused, the refusal is the answer (not "no such file").
+   */
+  private async moduleBtfFiles(name: string): Promise<readonly string[]> {
+    const store = this.modules;
+    if (!store) return [];
+    const usable = await store.usableFilesOf(name);
+    if (usable.length > 0) return usable;
+    const files = new Set(store.filesOf(name));
+    const refused = store.refusals().find((r) => files.has(r.file));
+    if (refused) throw new Error(refused.message);
+    return [];
+  }
+
+  private runningKernel(): Kernel {
+    this.runningK ??= this.hooks.runningKernel ? this.hooks.runningKernel() : readRunningKernel({ machine: machine() });
+    return this.runningK;
+  }
+
+  /** The kernel of the settings' symbol sources (undefined: no source, or it could not be told). */
+  private kernelOf(s: Settings): Kernel | undefined {
+    try {
+      return kernelOfSettings(s, this.runningKernel());
+    } catch (e) {
+      this.hooks.log(`the kernel of the symbol sources: ${String(e)}`);
+      return undefined;
+    }
+  }
 
   /**
    * Whether the first index build has ended: before that, an empty answer would be a
@@ -156,14 +220,22 @@ export class IndexService {
     this.hooks.log(`settings from ${s.source ?? 'defaults'}`);
     const sourceChanged = this.settings !== undefined && this.settings.source !== s.source;
     this.settings = s;
+    const kernel = this.kernelOf(s);
+    const kernelChanged = kernelKey(kernel) !== kernelKey(this.kernel);
+    this.kernel = kernel;
     const btfChanged = s.btf !== this.btfPath;
     const rebuild =
       before !== JSON.stringify(specsOf(s)) || this.generation === 0 ? this.reindex('settings', { supersede: true }) : Promise.resolve();
     if (sourceChanged && this.generation > 0) this.sendStatus(); // the status names where the settings came from
     // kallsyms first (it is what "ready" means); modules and BTF load right after.
     return rebuild.then(() => {
-      if (modulesChanged) this.configureModules(s.modules);
+      // The modules are checked against the served kernel's release: a new kernel, a new store.
+      if (modulesChanged || kernelChanged) this.configureModules(s.modules);
       if (btfChanged) this.configureBtf(s.btf);
+      else if (kernelChanged && this.checkBtf()) {
+        this.sendStatus();
+        this.indexChanged();
+      }
     });
   }
 
@@ -292,6 +364,8 @@ export class IndexService {
         this.index = result.index;
         this.generation++;
         this.modules?.useKallsyms(this.index);
+        // Never mix kernels: the BTF is checked against the symbols now served, before anything reads them.
+        this.checkBtf();
       }
       this.millis = Math.round(result.millis);
       this.messages = [...problems, ...settings.warnings, ...result.warnings];
@@ -319,17 +393,57 @@ export class IndexService {
 
   private configureBtf(path: string): void {
     this.btfPath = path;
+    this.btfAccepted = false;
+    this.btfNote = undefined;
     if (!path) return;
-    void this.btf.load(path).then((r) => {
+    void this.loadedBtf.load(path).then((r) => {
+      if (path !== this.btfPath) return; // a newer ksym.btf replaced it
       this.hooks.log(
         r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`,
       );
+      this.checkBtf();
       this.sendStatus();
-      if (r.ok && !r.cached) this.indexChanged();
+      if (this.btfAccepted) this.indexChanged();
     });
   }
 
+  /**
+   * Never mix kernels: serve the loaded BTF only when it is of the served symbols' kernel —
+   * the same rule as a kernel of the registry (kernelRegistry.ts btfOfKernel: the build id
+   * when the ELF and the kernel both have one, else a sample of its FUNC names must be
+   * text symbols of the served index). Synchronous, so nothing reads a BTF in between.
+   * Returns whether the verdict changed.
+   */
+  private checkBtf(): boolean {
+    const before = `${this.btfAccepted}:${this.btfNote}`;
+    const b = this.loadedBtf;
+    const file = b.file;
+    if (!this.btfPath || !b.vmlinux || !file) {
+      this.btfAccepted = false;
+      this.btfNote = undefined;
+    } else {
+      const k: Kernel = this.kernel ?? { label: 'the configured symbols', kind: 'snapshot', dir: '', problems: [] };
+      let refusal: string | undefined;
+      try {
+        refusal = btfOfKernel(k, file, b, this.index);
+      } catch (e) {
+        refusal = `BTF ${file}: could not be checked against the symbols (${String(e)}), not used`;
+      }
+      this.btfAccepted = refusal === undefined;
+      this.btfNote =
+        refusal !== undefined
+          ? `ksym.btf refused: ${refusal}`
+          : this.index.count === 0
+            ? `ksym.btf ${file} is not checked against the kernel's symbols: no kallsyms or System.map is indexed`
+            : undefined;
+      if (refusal !== undefined && `${this.btfAccepted}:${this.btfNote}` !== before) this.hooks.log(this.btfNote!);
+    }
+    return `${this.btfAccepted}:${this.btfNote}` !== before;
+  }
+
   private configureModules(paths: string[]): void {
+    this.moduleCheck = undefined;
+    this.moduleNote = undefined;
     if (paths.length === 0) {
       this.modules = undefined;
       this.moduleScan = undefined;
@@ -338,20 +452,64 @@ export class IndexService {
     // Section load addresses from /sys/module/<mod>/sections only when the log is read
     // against the running kernel (its /proc/kallsyms is a source).
     const live = this.settings?.kallsyms.includes(DEFAULT_KALLSYMS) ?? false;
-    const store = new ModuleStore(paths, { sysfsRoot: live ? '/sys/module' : undefined });
+    // Never mix kernels: module files are checked (vermagic) against the served symbols' release.
+    const k = this.kernel;
+    const release = k?.release;
+    if (k && !release)
+      this.moduleNote = `ksym.modules is not checked against the kernel: the release of ${k.symbols?.path ?? k.label} is unknown (neither its name nor a version file next to it says which)`;
+    const store = new ModuleStore(paths, { sysfsRoot: live ? '/sys/module' : undefined, release });
     this.modules = store;
     store.useKallsyms(this.index);
-    void store.scan().then((r) => {
-      if (this.modules !== store) return;
-      this.moduleScan = r;
-      this.btf.clearModules();
-      this.hooks.log(
-        `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}` +
-          [...r.errors, ...(r.smallSummary ? [r.smallSummary] : [])].map((e) => `; ${e}`).join(''),
-      );
-      this.sendStatus();
-      this.indexChanged();
-    });
+    void store
+      .scan()
+      .then(async (r) => {
+        const check = release ? await store.checkFiles(MODULES_CHECKED) : undefined;
+        return { r, check };
+      })
+      .then(({ r, check }) => {
+        if (this.modules !== store) return;
+        this.moduleScan = r;
+        this.moduleCheck = check;
+        this.loadedBtf.clearModules();
+        this.hooks.log(
+          `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}` +
+            [...r.errors, ...(r.smallSummary ? [r.smallSummary] : [])].map((e) => `; ${e}`).join(''),
+        );
+        if (check) {
+          const n = check.refused.length;
+          this.hooks.log(
+            `modules: vermagic of ${check.checked} of ${check.files} files checked against ${release}: ${n === 0 ? 'none refused' : `${n} refused`}` +
+              (check.noVermagic ? `; ${check.noVermagic} without vermagic (kept)` : ''),
+          );
+          for (const x of check.refused) this.hooks.log(`ksym.modules refused: ${x.message}`);
+        }
+        if (this.moduleNote) this.hooks.log(this.moduleNote);
+        this.sendStatus();
+        this.indexChanged();
+      });
+  }
+
+  /**
+   * One short line for the module files refused so far (at the scan's check or on use),
+   * grouped by the release their vermagic names; the single file's own refusal when only one is.
+   */
+  private moduleRefusalSummary(): string | undefined {
+    const store = this.modules;
+    const release = this.kernel?.release;
+    if (!store || !release) return undefined;
+    const refused: Refusal[] = store.refusals();
+    if (refused.length === 0) return undefined;
+    if (refused.length === 1) return `ksym.modules refused: ${refused[0].message}`;
+    const base = (f: string) => f.slice(f.lastIndexOf('/') + 1);
+    const rels = [...new Set(refused.map((x) => x.release))];
+    const named = refused.slice(0, REFUSALS_NAMED).map((x) => base(x.file));
+    const more = refused.length > REFUSALS_NAMED ? ', …' : '';
+    const c = this.moduleCheck;
+    const partial = c && c.checked < c.files ? ` (${c.checked} of ${c.files} files checked so far; the others are checked when used)` : '';
+    return (
+      `ksym.modules refused: ${refused.length} module files are built for ${rels.join(', ')} (vermagic), not ${release}: ` +
+      `${named.join(', ')}${more}${partial}`
+    );
   }
 
   status(): StatusParams {
@@ -363,7 +521,13 @@ export class IndexService {
       pseudoModules: this.index.moduleKinds.filter((k) => k === 'pseudo').length,
       moduleFiles: this.moduleScan?.modules ?? 0,
       sources: [...this.index.sources.map((s) => s.file), ...(this.settings?.modules ?? []), ...(this.btf.file ? [this.btf.file] : [])],
-      messages: [...this.messages, ...scanErrors, ...(this.btfPath ? this.btf.messages() : [])],
+      messages: [
+        ...this.messages,
+        ...scanErrors,
+        ...[this.moduleRefusalSummary(), this.moduleNote].filter((m): m is string => m !== undefined),
+        ...(this.btfNote ? [this.btfNote] : []),
+        ...(this.btfPath && (this.btfAccepted || !this.loadedBtf.vmlinux) ? this.loadedBtf.messages() : []),
+      ],
       btfTypes: this.btfPath ? (this.btf.vmlinux?.types ?? 0) : 0,
       millis: this.millis,
       generation: this.generation,
@@ -425,6 +589,11 @@ export class IndexService {
     for (const w of this.watchers) w.close();
     clearTimeout(this.watchTimer);
   }
+}
+
+/** What a kernel is compared by when the settings change (the checks depend on these). */
+function kernelKey(k: Kernel | undefined): string {
+  return k ? JSON.stringify([k.kind, k.release, k.buildId, k.symbols?.path, describeKernel(k)]) : '';
 }
 
 interface QueuedBuild {

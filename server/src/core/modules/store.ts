@@ -27,6 +27,7 @@ import { MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walk
 import { frameText, scanLine, type FrameToken } from '../log/scan';
 import { parseModule, ModuleOptions, ModuleSymbols, SymbolView } from './symtab';
 import { parseVermagic } from '../kernels/source';
+import { belongsTo, type Kernel } from '../kernels/kernels';
 import {
   baseFromFrame,
   BaseEvidence,
@@ -65,9 +66,35 @@ export interface ModuleStoreOptions {
   textAlign?: number;
   /**
    * The release of the kernel these modules are for (never mix kernels): a file whose
-   * `.modinfo` vermagic names another release is refused, one short line, never used.
+   * `.modinfo` vermagic names another release is refused, one short line, never used
+   * (not by load, not by the load-address learning, not by loadedModules or usableFilesOf).
+   * A file without vermagic is not refused (nothing says it is of another kernel).
    */
   release?: string;
+}
+
+/** A module file refused because its vermagic names another release than the store's. */
+export interface Refusal {
+  file: string;
+  /** The release the file's vermagic names. */
+  release: string;
+  /** One short line: `xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused`. */
+  message: string;
+}
+
+/** What checkFiles found: files whose vermagic was read, and those refused. */
+export interface KernelCheck {
+  /** The release the files were checked against (undefined: the store has none, nothing was checked). */
+  release?: string;
+  /** Module files in the store. */
+  files: number;
+  /** Files read (vermagic looked at). */
+  checked: number;
+  /** Of those, without a vermagic (not refused). */
+  noVermagic: number;
+  /** Files that could not be read or parsed (their error is in the load result). */
+  unreadable: number;
+  refused: Refusal[];
 }
 
 export interface ScanReport {
@@ -94,6 +121,8 @@ export interface LoadedModule {
   file: string;
   module: ModuleSymbols;
   buildId?: string;
+  /** The release the file's `.modinfo` vermagic names (undefined: no vermagic). */
+  vermagicRelease?: string;
   /** Set when a build id was asked for: whether the chosen file has it. */
   buildIdMatch?: boolean;
   warnings: string[];
@@ -196,6 +225,8 @@ export class ModuleStore {
   private kallsymsByModule?: Map<number, number[]>;
   private triedKallsyms = new Set<string>();
   private triedSysfs = new Set<string>();
+  /** Files refused for another kernel's vermagic, by path (kept by the root store, shared with forLog stores). */
+  private refused = new Map<string, Refusal>();
 
   constructor(paths: readonly string[], opts: ModuleStoreOptions = {}) {
     this.paths = [...paths];
@@ -300,7 +331,11 @@ export class ModuleStore {
 
   // ---- loading -------------------------------------------------------------
 
-  /** Load one file (cached). Never throws. */
+  /**
+   * Load one file (cached). A file built for another kernel than the store's release
+   * (vermagic) comes back as an `other-kernel` failure and its parsed module is dropped.
+   * Never throws.
+   */
   loadFile(file: string): Promise<LoadedModule | LoadFailure> {
     if (this.parent) return this.parent.loadFile(file);
     const hit = this.cache.get(file);
@@ -316,15 +351,27 @@ export class ModuleStore {
       try {
         const bytes = await readModuleBytes(file);
         const module = parseModule(bytes, file, this.opts.moduleOptions);
-        entry.bytes = bytes.length;
-        this.cachedBytes += bytes.length;
         let buildId: string | undefined;
         try {
           buildId = module.elf.buildId();
         } catch {
           buildId = undefined;
         }
-        entry.loaded = { ok: true, name, file, module, buildId, warnings: [] };
+        let vm: string | undefined;
+        try {
+          vm = module.elf.modinfoValue('vermagic');
+        } catch {
+          vm = undefined;
+        }
+        const vermagicRelease = vm !== undefined ? parseVermagic(vm)?.release : undefined;
+        const refusal = this.otherKernel(file, vermagicRelease);
+        if (refusal) {
+          this.refused.set(file, { file, release: vermagicRelease!, message: refusal });
+          return { ok: false, name, file, kind: 'other-kernel', error: refusal, tried: [] };
+        }
+        entry.bytes = bytes.length;
+        this.cachedBytes += bytes.length;
+        entry.loaded = { ok: true, name, file, module, buildId, vermagicRelease, warnings: [] };
         return entry.loaded;
       } catch (e) {
         this.failures++;
@@ -344,6 +391,60 @@ export class ModuleStore {
     })();
     this.cache.set(file, entry);
     return entry.promise;
+  }
+
+  /** The files of a module name that are not refused for another kernel (reads them when the store has a release). */
+  async usableFilesOf(name: string): Promise<string[]> {
+    await this.scan();
+    const files = this.filesOf(name);
+    if (!this.opts.release) return files;
+    const out: string[] = [];
+    for (const f of files) {
+      const r = await this.loadFile(f);
+      if (r.ok || r.kind !== 'other-kernel') out.push(f);
+    }
+    return out;
+  }
+
+  /** Files refused so far for another kernel's vermagic (by checkFiles or on use). */
+  refusals(): Refusal[] {
+    return [...(this.parent ?? this).refused.values()];
+  }
+
+  /**
+   * Read the vermagic of up to `max` module files (the first file of each name, names
+   * spread evenly over the sorted list, then the other files) against the store's
+   * release, so that refusals are known before anything asks for a module. Files read
+   * stay in the cache (as far as it holds them). Never throws.
+   */
+  async checkFiles(max = 64): Promise<KernelCheck> {
+    const report = await this.scan().catch(() => undefined);
+    const out: KernelCheck = {
+      release: this.opts.release,
+      files: report?.files ?? 0,
+      checked: 0,
+      noVermagic: 0,
+      unreadable: 0,
+      refused: [],
+    };
+    if (!this.opts.release) return out;
+    const names = this.names();
+    const picked: string[] = [];
+    const step = Math.max(1, names.length / max);
+    for (let i = 0; i < names.length && picked.length < max; i += step) picked.push(this.filesOf(names[Math.floor(i)])[0]);
+    if (picked.length < max)
+      for (const n of names) for (const f of this.filesOf(n)) if (picked.length < max && !picked.includes(f)) picked.push(f);
+    for (const f of picked) {
+      const r = await this.loadFile(f);
+      out.checked++;
+      if (r.ok) {
+        if (r.vermagicRelease === undefined) out.noVermagic++;
+      } else if (r.kind === 'other-kernel') {
+        const x = (this.parent ?? this).refused.get(f);
+        if (x) out.refused.push(x);
+      } else out.unreadable++;
+    }
+    return out;
   }
 
   /** Modules parsed and still cached (for workspace symbol search), most recent last. */
@@ -395,12 +496,6 @@ export class ModuleStore {
           tried.push({ file: f, error: r.error });
           continue;
         }
-        const refusal = this.otherKernel(r);
-        if (refusal) {
-          if (tried.length === 0) firstKind = 'other-kernel';
-          tried.push({ file: f, error: refusal });
-          continue;
-        }
         if (want === undefined) return { ...r, name, warnings: tried.map((t) => `skipped ${t.error}`) };
         if (r.buildId === want) return { ...r, name, buildIdMatch: true, warnings: [] };
         ok.push(r);
@@ -425,20 +520,16 @@ export class ModuleStore {
     }
   }
 
-  /** "xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused" when the store is for another release. */
-  private otherKernel(r: LoadedModule): string | undefined {
+  /**
+   * "xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused" when the store is
+   * for another release: the one rule of kernels.ts belongsTo, applied to the store's release.
+   */
+  private otherKernel(file: string, vermagicRelease: string | undefined): string | undefined {
     const want = this.opts.release;
-    if (!want) return undefined;
-    let vm: string | undefined;
-    try {
-      vm = r.module.elf.modinfoValue('vermagic');
-    } catch {
-      vm = undefined;
-    }
-    const rel = vm !== undefined ? parseVermagic(vm)?.release : undefined;
-    if (rel === undefined || rel === want) return undefined;
-    const base = r.file.slice(Math.max(r.file.lastIndexOf('/'), r.file.lastIndexOf('\\')) + 1);
-    return `${base} is built for ${rel} (vermagic), not ${want}: refused`;
+    if (!want || vermagicRelease === undefined) return undefined;
+    const k: Kernel = { label: want, kind: 'snapshot', dir: '', release: want, problems: [] };
+    const refusal = belongsTo(k, { kind: 'module', path: file.replace(/\\/g, '/'), vermagicRelease });
+    return refusal ? `${refusal}: refused` : undefined;
   }
 
   // ---- load addresses ------------------------------------------------------

@@ -1,0 +1,176 @@
+/**
+ * Never mix kernels for the sources named directly in the settings (issue 16 §2), in the
+ * index service: ksym.btf is served only once its content is of the served symbols'
+ * kernel (btfCheck.ts through kernelRegistry.ts btfOfKernel, the view's rule), and again
+ * after every index change; ksym.modules is checked by vermagic against the served
+ * symbols' release (System.map-REL name, /proc/version, a `version` file beside a
+ * kallsyms snapshot); an unknown release is said, not guessed. Oracles: /proc/version,
+ * readelf -p .modinfo, bpftool btf dump (the FUNC records each BTF has), /proc/kallsyms.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IndexService } from '../../../server/src/lsp/indexService';
+import { parseSettings, type Settings } from '../../../server/src/lsp/settings';
+import type { StatusParams } from '../../../server/src/protocol';
+import { DEBIAN, have, SYSTEM_MAP } from '../../helpers/corpus';
+import { needs } from '../../helpers/skip';
+
+const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
+const MODS = resolve(DEBIAN, 'modules');
+const LIVE_BTF = '/sys/kernel/btf/vmlinux';
+const haveCorpus = have(BTF56, 'settings never-mix tests') && have(SYSTEM_MAP, 'settings never-mix tests');
+const liveKallsyms = (() => {
+  try {
+    return !/^0{8,16} /.test(readFileSync('/proc/kallsyms', 'latin1').slice(0, 40)) && existsSync(LIVE_BTF);
+  } catch {
+    return false;
+  }
+})();
+const haveLive = needs(liveKallsyms, 'running-kernel settings tests: /proc/kallsyms hides addresses or no /sys/kernel/btf/vmlinux');
+
+const tmp = mkdtempSync(join(tmpdir(), 'ksym-settings-nevermix-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** bpftool: whether a BTF has a FUNC record of this name (an accepted BTF would render its prototype). */
+function btfHasFunc(btf: string, fn: string): boolean {
+  const out = execFileSync('bpftool', ['btf', 'dump', 'file', btf, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return new RegExp(`\\] FUNC '${fn}' type_id=`).test(out);
+}
+
+/** An index service with its statuses and log; `until` waits for a status (no sleeps). */
+function service() {
+  const statuses: StatusParams[] = [];
+  const logs: string[] = [];
+  const waiters: { pred: (s: StatusParams) => boolean; res: (s: StatusParams) => void }[] = [];
+  const svc = new IndexService({
+    log: (m) => logs.push(m),
+    status: (s) => {
+      statuses.push(s);
+      for (let i = waiters.length - 1; i >= 0; i--)
+        if (waiters[i].pred(s)) {
+          waiters[i].res(s);
+          waiters.splice(i, 1);
+        }
+    },
+    progress: () => Promise.resolve({ done: () => undefined }),
+  });
+  const until = (pred: (s: StatusParams) => boolean, what: string) =>
+    new Promise<StatusParams>((res, rej) => {
+      const t = setTimeout(
+        () => rej(new Error(`timed out waiting for ${what}: ${JSON.stringify(statuses.at(-1))}\n${logs.join('\n')}`)),
+        20000,
+      );
+      waiters.push({ pred, res: (s) => (clearTimeout(t), res(s)) });
+    });
+  return { svc, statuses, logs, until };
+}
+
+const settings = (raw: Record<string, unknown>): Settings => parseSettings(raw);
+const btfRefused = (s: StatusParams) => s.messages.filter((m) => m.startsWith('ksym.btf refused'));
+
+describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served symbols’ kernel', () => {
+  it.skipIf(!haveLive)('a BTF whose name says nothing is refused by content, and rechecked when the symbols change', async () => {
+    // One System.map file, first the Debian 6.1 map, then rewritten with the running kernel's
+    // vmlinux symbols (the lines of /proc/kallsyms without a [module]: System.map's format).
+    const map = join(tmp, 'System.map');
+    copyFileSync(SYSTEM_MAP, map);
+    const btf = join(tmp, 'vmlinux.btf');
+    copyFileSync(BTF56, btf);
+    expect(btfHasFunc(btf, 'do_syscall_64')).toBe(true);
+    const { svc, until } = service();
+    try {
+      await svc.configure(settings({ kallsyms: [], systemMap: [map], btf, modules: [] }));
+      const ok = await until((s) => s.btfTypes > 0, 'the 6.1 BTF accepted for the 6.1 map');
+      expect(btfRefused(ok)).toEqual([]);
+      expect(svc.btf.vmlinux?.idsByName('do_syscall_64').length).toBeGreaterThan(0);
+      const vmlinuxLines = readFileSync('/proc/kallsyms', 'latin1')
+        .split('\n')
+        .filter((l) => l && !l.includes('['))
+        .join('\n');
+      writeFileSync(map, vmlinuxLines + '\n');
+      await svc.reindex('test: the map changed');
+      const s = svc.status();
+      expect(btfRefused(s)).toHaveLength(1);
+      expect(btfRefused(s)[0]).toMatch(
+        /^ksym\.btf refused: BTF vmlinux\.btf is not of .*: \d+ of \d+ sampled functions \(e\.g\. .*\) are not in its symbols, refused$/,
+      );
+      expect(s.btfTypes).toBe(0);
+      expect(svc.btf.vmlinux).toBeUndefined();
+    } finally {
+      svc.dispose();
+    }
+  });
+
+  it.skipIf(!haveLive)(
+    'the running kernel’s /proc/kallsyms: its own BTF is served, the Debian 6.1 modules are refused by vermagic',
+    async () => {
+      const rel = /^Linux version (\S+)/.exec(readFileSync('/proc/version', 'utf8'))![1];
+      const { svc, until, logs } = service();
+      try {
+        await svc.configure(settings({ modules: [MODS] }));
+        const s = await until((x) => x.moduleFiles === 15 && x.btfTypes > 0, 'modules checked and BTF served');
+        expect(btfRefused(s)).toEqual([]);
+        const m = s.messages.filter((x) => x.startsWith('ksym.modules refused'));
+        expect(m).toHaveLength(1);
+        expect(m[0]).toContain(`15 module files are built for 6.1.0-56-amd64 (vermagic), not ${rel}`);
+        expect(logs.filter((l) => l.startsWith('ksym.modules refused: ') && l.endsWith(`(vermagic), not ${rel}: refused`))).toHaveLength(
+          15,
+        );
+        // The split BTF of a refused module is not read: the refusal is the answer.
+        const b = await svc.btf.module('drbd');
+        expect(b.btf).toBeUndefined();
+        expect(b.message).toContain(`drbd.ko is built for 6.1.0-56-amd64 (vermagic), not ${rel}: refused`);
+        expect(b.noModuleFile).toBeFalsy();
+      } finally {
+        svc.dispose();
+      }
+    },
+  );
+
+  it.skipIf(!haveLive)(
+    'a kallsyms snapshot (copies of /proc/kallsyms and /proc/version): the version file’s release is the one checked',
+    async () => {
+      const dir = join(tmp, 'snap');
+      mkdirSync(dir);
+      // (read and written: copy_file_range copies nothing out of procfs, whose files have size 0)
+      writeFileSync(join(dir, 'kallsyms'), readFileSync('/proc/kallsyms'));
+      writeFileSync(join(dir, 'version'), readFileSync('/proc/version'));
+      const rel = /^Linux version (\S+)/.exec(readFileSync('/proc/version', 'utf8'))![1];
+      const { svc, until } = service();
+      try {
+        await svc.configure(settings({ kallsyms: [join(dir, 'kallsyms')], modules: [MODS], btf: '' }));
+        const s = await until((x) => x.moduleFiles === 15, 'modules checked');
+        // The version file names the running release; the corpus modules' vermagic (readelf) says 6.1.0-56-amd64.
+        const m = s.messages.filter((x) => x.startsWith('ksym.modules refused'));
+        expect(m).toHaveLength(1);
+        expect(m[0]).toContain(`15 module files are built for 6.1.0-56-amd64 (vermagic), not ${rel}`);
+        expect(s.messages.filter((x) => x.includes('not checked'))).toEqual([]);
+      } finally {
+        svc.dispose();
+      }
+    },
+  );
+
+  it('a System.map whose release nothing names: modules used and said to be unchecked; the BTF still checked by content', async () => {
+    const dir = join(tmp, 'norel');
+    mkdirSync(dir);
+    const map = join(dir, 'System.map');
+    copyFileSync(SYSTEM_MAP, map);
+    const { svc, until } = service();
+    try {
+      await svc.configure(settings({ kallsyms: [], systemMap: [map], modules: [MODS], btf: BTF56 }));
+      const s = await until((x) => x.moduleFiles === 15 && x.btfTypes > 0, 'modules scanned and BTF served');
+      expect(s.messages.filter((x) => x.includes('refused'))).toEqual([]);
+      expect(s.messages.filter((x) => x.startsWith('ksym.modules is not checked'))).toEqual([
+        `ksym.modules is not checked against the kernel: the release of ${map} is unknown (neither its name nor a version file next to it says which)`,
+      ]);
+      const r = await svc.modules!.load('xfs');
+      expect(r.ok).toBe(true);
+    } finally {
+      svc.dispose();
+    }
+  });
+});
