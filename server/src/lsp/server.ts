@@ -35,7 +35,7 @@ import { uriToPath } from './pageUri';
 import { chooseSettings, findSettings, parseSettings, type FoundSettings, type Settings } from './settings';
 import { statsMarkdown } from './stats';
 import { symbolPage } from './symbolPages';
-import { prepareWorkspaceSymbols, workspaceSymbolsCancellable, type WorkspaceSymbolContext } from './workspaceSymbols';
+import { prepareWorkspaceSymbolsSoon, workspaceSymbolsCancellable, type WorkspaceSymbolContext } from './workspaceSymbols';
 
 /** The server version (package.json), set by the build (scripts/build.mjs, esbuild define). */
 declare const KSYM_VERSION: string | undefined;
@@ -210,7 +210,11 @@ export function startServer(): void {
     cap: service.searchCap(),
     openFile,
   });
-  service.onIndexChanged(() => setImmediate(() => prepareWorkspaceSymbols(symbolContext())));
+  let stopPrepare = (): void => undefined;
+  service.onIndexChanged(() => {
+    stopPrepare();
+    stopPrepare = prepareWorkspaceSymbolsSoon(symbolContext);
+  });
   connection.onWorkspaceSymbol(async (params, token) =>
     (await service.firstIndex(token))
       ? workspaceSymbolsCancellable(symbolContext(), params.query, token)

@@ -14,9 +14,43 @@ export interface WorkspaceSymbolContext extends LocationOptions, SearchScope {
   cap?: number;
 }
 
-/** Build the search structures now (call after a reindex so the first Ctrl+T is fast). */
-export function prepareWorkspaceSymbols(ctx: SearchScope): void {
-  prepare(searchSources(ctx));
+/** How long after a reindex the search structures start being built (requests come first). */
+export const PREPARE_DELAY_MS = 400;
+
+/**
+ * The search structures, built in the background after a reindex (so that the first Ctrl+T
+ * is fast): it starts PREPARE_DELAY_MS
+ * later and builds one source per event-loop turn, so that the requests an editor sends as
+ * soon as the server is ready (didOpen, hover, inlay hints) are answered first instead of
+ * waiting ~100 ms behind a search corpus nobody has asked for yet. A later call (the index
+ * changed again) supersedes an earlier one. Never throws; returns a canceller.
+ */
+export function prepareWorkspaceSymbolsSoon(ctx: () => SearchScope, delayMs = PREPARE_DELAY_MS): () => void {
+  let stopped = false;
+  const timer = setTimeout(() => {
+    let sources: ReturnType<typeof searchSources>;
+    try {
+      sources = searchSources(ctx());
+    } catch {
+      return;
+    }
+    let k = 0;
+    const step = (): void => {
+      if (stopped || k >= sources.length) return;
+      try {
+        prepare([sources[k++]]);
+      } catch {
+        return;
+      }
+      setImmediate(step);
+    };
+    step();
+  }, delayMs);
+  timer.unref?.();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 function lspKind(hit: Pick<SearchHit, 'source' | 'id'>): SymbolKind {
