@@ -7,7 +7,18 @@
  * values and sizes to the next symbol) of the real Debian debug module.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -16,6 +27,7 @@ import { ROOT } from '../helpers/corpus';
 import { CLI } from '../helpers/lspclient';
 import { readelfSymbols } from '../helpers/readelf';
 import { canNetns } from '../unit/kernels/fixtures';
+import { sectionBytes } from '../unit/kernels/sections';
 
 const DATA = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
 const LOOP = join(DATA, 'modules/loop.ko');
@@ -109,5 +121,108 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
     // Server stopped: the cache answers.
     expect(out.stopped).toBe(true);
     check((out.cliAfter as Run[])[0]);
+  });
+});
+
+const VML = join(DATA, 'vmlinux-6.1.0-57-amd64');
+const haveVml = haveData && existsSync(VML);
+if (haveData && !haveVml) console.warn(`skipping decode --debuginfod .symtab: ${VML} is absent (npm run fetch-data)`);
+
+describe.skipIf(!(haveVml && ok))('ksym decode --debuginfod: the vmlinux symbols by build id from /section/.symtab', () => {
+  // Under .cache: the served vmlinux is a hard link (debuginfod -F does not follow symlinks; a copy is 633 MB).
+  const dir = mkdtempSync(join(ROOT, '.cache/ksym-decode-symtab-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a log with a vmlinux build id and no local kernel: frames resolved from .symtab + .strtab, then from the cache with the server stopped', () => {
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', VML], { encoding: 'utf8' }))![1];
+    const loopId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', LOOP], { encoding: 'utf8' }))![1];
+    // Oracle: the System.map of the same kernel (address of each symbol, size to the next address).
+    const map = readFileSync(MAP, 'latin1');
+    const sym = (name: string) => {
+      const m = new RegExp(`^([0-9a-f]{16}) [tT] ${name}\\n(?:\\1 .*\\n)*([0-9a-f]{16}) `, 'm').exec(map)!;
+      return { at: BigInt('0x' + m[1]), size: Number(BigInt('0x' + m[2]) - BigInt('0x' + m[1])) };
+    };
+    const vr = sym('vfs_read');
+    const kr = sym('ksys_read');
+    const log = join(dir, 'read.oops');
+    writeFileSync(
+      log,
+      [
+        `CPU: 0 PID: 1 Comm: cat Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3 ${buildId}`,
+        `RIP: 0010:vfs_read+0x20/0x${vr.size.toString(16)}`,
+        'Call Trace:',
+        ' <TASK>',
+        ` ksys_read+0x6f/0x${kr.size.toString(16)}`,
+        ' </TASK>',
+      ].join('\n'),
+    );
+    const srv = join(dir, 'srv');
+    mkdirSync(srv);
+    copyFileSync(LOOP, join(srv, 'loop.ko'));
+    linkSync(VML, join(srv, 'vmlinux-6.1.0-57-amd64'));
+    const runner = join(dir, 'runner.cjs');
+    buildSync({
+      entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: runner,
+      logLevel: 'error',
+    });
+    const port = 8004;
+    // No --kernel: the running kernel is the only candidate, and it is not the log's.
+    const argv = [CLI, 'decode', '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];
+    const cache = join(dir, 'cache');
+    const cfg = {
+      port,
+      db: join(dir, 'db.sqlite'),
+      dirs: [srv],
+      cache,
+      home: join(dir, 'home'),
+      fixture: { path: LOOP, buildId: loopId },
+      unknownId: '0123456789abcdef0123456789abcdef01234567',
+      cli: { before: [argv, argv], after: [argv] },
+    };
+    const r = spawnSync(
+      'unshare',
+      ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
+      { encoding: 'utf8', timeout: 240000, maxBuffer: 64 << 20 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.error, out.stderr).toBeUndefined();
+    type Run = { status: number; stdout: string; stderr: string };
+    const check = (run: Run) => {
+      expect(run.status, run.stderr).toBe(0);
+      const j = JSON.parse(run.stdout) as {
+        kernel: { selected: string | null; buildId: string; problems: string[] };
+        tokens: { text: string; address: string | null; name: string | null; offset: number; size: number; matchesLog: boolean }[];
+      };
+      expect(j.kernel.selected).toBe(`debuginfod:${buildId}/section/.symtab`);
+      expect(j.kernel.problems.join('\n')).not.toMatch(/this log is from/);
+      const rip = j.tokens.find((t) => t.text.startsWith('vfs_read'))!;
+      expect(rip).toMatchObject({ name: 'vfs_read', offset: 0x20, size: vr.size, matchesLog: true });
+      expect(BigInt('0x' + rip.address)).toBe(vr.at + 0x20n);
+      expect(j.tokens.find((t) => t.text.startsWith('ksys_read'))).toMatchObject({
+        name: 'ksys_read',
+        offset: 0x6f,
+        size: kr.size,
+        matchesLog: true,
+      });
+    };
+    const [first, second] = out.cliBefore as Run[];
+    check(first);
+    check(second);
+    // The first run asked for the two sections; the second asked nothing (the cache).
+    expect(out.cliRequests[0]).toBeGreaterThanOrEqual(2);
+    expect(out.cliRequests[1]).toBe(0);
+    expect(out.stopped).toBe(true);
+    check((out.cliAfter as Run[])[0]);
+    // What the real 0.188 server answered is the raw section bytes (readelf -SW offsets and sizes), cached 0400.
+    for (const name of ['.symtab', '.strtab']) {
+      const p = join(cache, buildId, `section-${name}`);
+      expect(readFileSync(p).equals(Buffer.from(sectionBytes(VML, name))), name).toBe(true);
+      expect(statSync(p).mode & 0o777).toBe(0o400);
+    }
   });
 });

@@ -6,13 +6,14 @@
  * 6.1.0-57 -dbg vmlinux in .cache/kernel-data; built fixtures for the rules and the refusals.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../../server/src/core/common/errors';
 import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { checkFrames, elfLayoutOf, parseSymtabSections, symtabIndex } from '../../../server/src/core/kernels/symtabSection';
 import { have, ROOT } from '../../helpers/corpus';
+import { sectionBytes } from './sections';
 
 interface Sym {
   name: string;
@@ -204,23 +205,6 @@ const D57 = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
 const VML = join(D57, 'vmlinux-6.1.0-57-amd64');
 const MAP = join(D57, 'System.map-6.1.0-57-amd64');
 const haveReal = have(VML, 'the Debian 6.1.0-57 -dbg vmlinux (npm run fetch-data)') && have(MAP, 'the 6.1.0-57 System.map');
-
-/** A section's raw bytes at the offset and size `readelf -SW` gives: what debuginfod answers for /section/NAME. */
-export function sectionBytes(elf: string, name: string): Uint8Array {
-  const t = execFileSync('readelf', ['-SW', elf], { encoding: 'utf8' });
-  const m = new RegExp(`\\] ${name.replace('.', '\\.')}\\s+\\S+\\s+[0-9a-f]+ ([0-9a-f]+) ([0-9a-f]+)`).exec(t);
-  if (!m) throw new Error(`${elf}: no section ${name}`);
-  const off = parseInt(m[1], 16);
-  const size = parseInt(m[2], 16);
-  const b = Buffer.alloc(size);
-  const fd = openSync(elf, 'r');
-  try {
-    readSync(fd, b, 0, size, off);
-  } finally {
-    closeSync(fd);
-  }
-  return new Uint8Array(b.buffer, b.byteOffset, size);
-}
 
 describe.skipIf(!haveReal)('.symtab + .strtab of the real Debian 6.1.0-57 vmlinux', () => {
   const symtab = haveReal ? sectionBytes(VML, '.symtab') : new Uint8Array();
