@@ -8,14 +8,14 @@
  * readelf -p .modinfo, bpftool btf dump (the FUNC records each BTF has), /proc/kallsyms.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexService } from '../../../server/src/lsp/indexService';
 import { parseSettings, type Settings } from '../../../server/src/lsp/settings';
 import type { StatusParams } from '../../../server/src/protocol';
-import { DEBIAN, have, SYSTEM_MAP } from '../../helpers/corpus';
+import { DEBIAN, have, ROOT, SYSTEM_MAP } from '../../helpers/corpus';
 import { needs } from '../../helpers/skip';
 
 const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
@@ -30,6 +30,15 @@ const liveKallsyms = (() => {
   }
 })();
 const haveLive = needs(liveKallsyms, 'running-kernel settings tests: /proc/kallsyms hides addresses or no /sys/kernel/btf/vmlinux');
+
+const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
+const VML57 = join(D57, 'vmlinux-6.1.0-57-amd64');
+const MAP57 = join(D57, 'System.map-6.1.0-57-amd64');
+const have57 = needs(existsSync(VML57) && existsSync(MAP57), `the build-id tests: ${VML57} is absent (npm run fetch-data)`);
+
+/** readelf -n: the GNU build id of an ELF file. */
+const readelfBuildId = (f: string) =>
+  /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', f], { encoding: 'utf8', maxBuffer: 1 << 24 }))![1];
 
 const tmp = mkdtempSync(join(tmpdir(), 'ksym-settings-nevermix-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -150,6 +159,37 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
         expect(s.messages.filter((x) => x.includes('not checked'))).toEqual([]);
       } finally {
         svc.dispose();
+      }
+    },
+  );
+
+  it.skipIf(!have57 || !haveLive)(
+    'a vmlinux ELF as ksym.btf: its build id decides, against the running kernel and against its own System.map',
+    async () => {
+      // Under a name without a release: the path check cannot tell.
+      const plain = join(tmp, 'vmlinux');
+      symlinkSync(VML57, plain);
+      const id = readelfBuildId(VML57);
+      const a = service();
+      try {
+        await a.svc.configure(settings({ btf: plain, modules: [] }));
+        const s = await a.until((x) => btfRefused(x).length > 0, 'the 6.1.0-57 vmlinux refused for the running kernel');
+        expect(btfRefused(s)).toHaveLength(1);
+        expect(btfRefused(s)[0]).toMatch(
+          new RegExp(`^ksym\\.btf refused: BTF vmlinux has build id ${id}, .* has [0-9a-f]{40}: another kernel, refused$`),
+        );
+        expect(s.btfTypes).toBe(0);
+      } finally {
+        a.svc.dispose();
+      }
+      // Its own System.map (the directory holds both: the kernel's build id is the vmlinux's).
+      const b = service();
+      try {
+        await b.svc.configure(settings({ kallsyms: [], systemMap: [MAP57], btf: VML57, modules: [] }));
+        const s = await b.until((x) => x.btfTypes > 0, 'the 6.1.0-57 BTF served with its System.map');
+        expect(btfRefused(s)).toEqual([]);
+      } finally {
+        b.svc.dispose();
       }
     },
   );

@@ -242,6 +242,11 @@ export class ModuleStore {
     };
   }
 
+  /** The release the files are checked against (vermagic), if any: a store over more paths should keep it. */
+  get release(): string | undefined {
+    return this.opts.release;
+  }
+
   // ---- indexing ----------------------------------------------------------
 
   /** Walk the paths (once; later calls return the same report). Only names are read. */
