@@ -18,6 +18,10 @@ import { join } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import { fetchDebuginfod, type FetchRequest, type FetchResult } from '../core/kernels/storeDebuginfod';
 import { validBuildId } from '../core/kernels/debuginfod';
+import type { Arch } from '../core/kernels/arch';
+import type { SymbolIndex } from '../core/kallsyms/symbolIndex';
+import { fetchKernelSymtab } from '../core/kernels/storeSymtab';
+import { elfLayoutOf } from '../core/kernels/symtabSection';
 import type { Settings } from './settings';
 
 export interface FetchState {
@@ -33,6 +37,9 @@ export interface FetchState {
   path?: string;
   /** Why it failed (raw text, one line). */
   message?: string;
+  /** `.symtab`: the symbol index built from the fetched sections (done), and where they came from. */
+  index?: SymbolIndex;
+  selected?: string;
 }
 
 /** What the editor shows while a fetch runs (LSP work-done progress, cancellable). */
@@ -65,7 +72,7 @@ export function mb(n: number): string {
 /** "fetching debug info for drbd (1.2 MB of 3.4 MB)…" */
 export function fetchingText(s: FetchState): string {
   const amount = s.total !== undefined ? ` (${mb(s.received)} of ${mb(s.total)})` : s.received > 0 ? ` (${mb(s.received)})` : '';
-  return `fetching ${s.section === '.BTF' ? 'BTF' : 'debug info'} for ${s.module}${amount}…`;
+  return `fetching ${s.section === '.BTF' ? 'BTF' : s.section === '.symtab' ? 'symbols' : 'debug info'} for ${s.module}${amount}…`;
 }
 
 export class DebuginfodFetches {
@@ -136,6 +143,89 @@ export class DebuginfodFetches {
   /** The vmlinux `.BTF` section by build id (a few MB instead of the whole debug file). */
   vmlinuxBtf(buildId: string, ended?: () => void): FetchState | undefined {
     return this.vmlinux(buildId, ended, '.BTF');
+  }
+
+  /**
+   * The vmlinux symbols for a log whose build id no known kernel has: `/section/.strtab` and
+   * `/section/.symtab` (a few MB), checked against the log's own frames before they are used
+   * (core/kernels/storeSymtab.ts). Once per build id; `ended` is called when it finishes.
+   */
+  vmlinuxSymtab(buildIdIn: string, logText: string, arch: Arch | undefined, ended?: () => void): FetchState | undefined {
+    const buildId = validBuildId(buildIdIn);
+    if (!buildId || !this.enabled) return undefined;
+    const key = `${buildId}/.symtab`;
+    const hit = this.states.get(key);
+    if (hit && (hit.status === 'checking' || hit.status === 'fetching') && ended)
+      this.waiters.set(key, [...(this.waiters.get(key) ?? []), ended]);
+    if (hit) return hit;
+    const st: FetchState = { module: 'vmlinux', buildId, status: 'fetching', received: 0, section: '.symtab' };
+    this.states.set(key, st);
+    if (ended) this.waiters.set(key, [ended]);
+    void this.runSymtab(st, key, logText, arch);
+    return st;
+  }
+
+  private async runSymtab(st: FetchState, key: string, logText: string, arch: Arch | undefined): Promise<void> {
+    const ac = new AbortController();
+    this.aborts.set(key, ac);
+    let ui: Awaited<ReturnType<FetchProgressUi['begin']>> | undefined;
+    let uiStarting = false;
+    let lastReport = 0;
+    try {
+      const r = await fetchKernelSymtab({
+        buildId: st.buildId,
+        env: { ...this.deps.env, DEBUGINFOD_URLS: this.urls },
+        home: this.deps.home,
+        allowNetwork: this.trusted,
+        logText,
+        ...elfLayoutOf(arch),
+        signal: ac.signal,
+        fetch: this.deps.fetch,
+        onProgress: (p) => {
+          st.received = p.received;
+          st.total = p.total;
+          if (!uiStarting && this.deps.progress) {
+            uiStarting = true;
+            void this.deps.progress
+              .begin(`ksym: symbols for vmlinux ${st.buildId.slice(0, 12)}…`, fetchingText(st))
+              .then((u) => {
+                ui = u;
+                u.onCancel(() => ac.abort());
+                if (st.status !== 'fetching') u.done();
+              })
+              .catch(() => undefined);
+          }
+          const now = Date.now();
+          if (ui && now - lastReport > 100) {
+            lastReport = now;
+            ui.report(fetchingText(st), st.total ? Math.min(100, Math.floor((st.received / st.total) * 100)) : undefined);
+          }
+        },
+      });
+      if (r.ok) {
+        st.status = 'done';
+        st.path = r.paths.symtab;
+        st.index = r.index;
+        st.selected = r.selected;
+        this.deps.log(`debuginfod: ${r.note}`);
+      } else {
+        st.status = 'failed';
+        st.message =
+          r.reason === 'network-not-allowed'
+            ? `the symbols of vmlinux ${st.buildId} are not in the debuginfod cache, and no server is contacted for an untrusted workspace`
+            : `debuginfod: vmlinux ${r.message}`;
+        this.deps.log(st.message);
+      }
+    } catch (e) {
+      st.status = 'failed';
+      st.message = `debuginfod: vmlinux ${st.buildId} .symtab: ${String(e)}`;
+    }
+    this.aborts.delete(key);
+    if (ui) ui.done();
+    const waiting = this.waiters.get(key) ?? [];
+    this.waiters.delete(key);
+    for (const w of waiting) w();
+    this.deps.changed();
   }
 
   /** The symlink directories of the finished fetches among `buildIds`. */

@@ -29,6 +29,7 @@ import { logShift, NO_SHIFT } from '../core/kernels/logShift';
 import { readVmlinuxInfo } from '../core/kernels/readKernelFiles';
 import { releaseFromPath } from '../core/kernels/source';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
+import { symtabKernel } from '../core/kernels/symtabSection';
 import { ModuleStore } from '../core/modules/store';
 import type { DebuginfodFetches, FetchState } from './debuginfodFetches';
 import type { Settings } from './settings';
@@ -109,6 +110,8 @@ export class KernelRegistry {
 
   /** Module stores over fetched debug files plus a view's modules (key: the directories). */
   private fetchedStores = new Map<string, ModuleStore>();
+  /** Kernels made of a fetched vmlinux .symtab, by build id (symbols only: no modules, BTF or debug file). */
+  private symtabViews = new Map<string, KernelView>();
   /** Kernel views whose debuginfod BTF was loaded or failed (asked once each). */
   private btfTried = new WeakSet<KernelView>();
 
@@ -233,7 +236,7 @@ export class KernelRegistry {
     if (!LOG_LANGUAGES.has(doc.languageId)) return { ...base, view: configured, shift: NO_SHIFT, learned: Promise.resolve() };
     const text = doc.getText();
     const candidates = this.candidates();
-    const lk = kernelForLog(text, candidates);
+    let lk = kernelForLog(text, candidates);
     const id = lk.identity;
     const says = !!(id.release || id.buildId || id.arch);
     let view = configured;
@@ -259,8 +262,14 @@ export class KernelRegistry {
         }
       }
     } else if (says && !lk.selection.ok && !silent) {
-      headline = lk.selection.message;
+      const fromSymtab = this.symtabView(text, lk);
+      if (fromSymtab) {
+        lk = fromSymtab.lk;
+        view = fromSymtab.view;
+      } else headline = lk.selection.message;
     }
+    const symtabFetch =
+      !lk.selection.ok && id.buildId ? this.opts.fetches?.vmlinuxSymtab(id.buildId.value, text, id.arch?.value) : undefined;
     const shiftOf = logShift(text, view.index, id.kaslr?.value, src.settings?.kaslrOffset);
     const building = view.problems.some((p) => p.startsWith('building'));
     const fetched = lk.selection.ok && !building ? this.fetchModules(view, id) : { dirs: [], fetching: [], problems: [] };
@@ -278,9 +287,36 @@ export class KernelRegistry {
       learned,
       headline,
       diagnostics,
-      fetching: fetched.fetching,
-      fetchProblems: fetched.problems,
+      fetching: symtabFetch?.status === 'fetching' ? [...fetched.fetching, symtabFetch] : fetched.fetching,
+      fetchProblems:
+        symtabFetch?.status === 'failed' && symtabFetch.message ? [...fetched.problems, symtabFetch.message] : fetched.problems,
     };
+  }
+
+  /**
+   * A log whose vmlinux build id no known kernel has, with a debuginfod server configured:
+   * its symbols from `/section/.symtab` + `.strtab` of that build id (fetched once, checked
+   * against the log's own frames), as a kernel of their own selected by build id. Undefined
+   * while the fetch runs or when it failed (the mismatch headline stays; the fetch is listed).
+   */
+  private symtabView(
+    text: string,
+    lk: ReturnType<typeof kernelForLog>,
+  ): { lk: ReturnType<typeof kernelForLog>; view: KernelView } | undefined {
+    const id = lk.identity;
+    const f = this.opts.fetches;
+    if (!id.buildId || !f?.enabled) return undefined;
+    const st = f.vmlinuxSymtab(id.buildId.value, text, id.arch?.value);
+    if (st?.status !== 'done' || !st.index || !st.selected) return undefined;
+    let v = this.symtabViews.get(st.buildId);
+    if (!v) {
+      const kernel = symtabKernel(id, st.buildId, st.selected);
+      v = { kernel, index: st.index, configured: false, problems: [] };
+      this.symtabViews.set(st.buildId, v);
+      while (this.symtabViews.size > MAX_VIEWS) this.symtabViews.delete(this.symtabViews.keys().next().value as string);
+    }
+    const again = kernelForLog(text, [v.kernel!]);
+    return again.selection.ok ? { lk: again, view: v } : undefined;
   }
 
   /**

@@ -13,48 +13,7 @@ import { FormatError } from '../../../server/src/core/common/errors';
 import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { checkFrames, elfLayoutOf, parseSymtabSections, symtabIndex } from '../../../server/src/core/kernels/symtabSection';
 import { have, ROOT } from '../../helpers/corpus';
-import { sectionBytes } from './sections';
-
-interface Sym {
-  name: string;
-  value: bigint;
-  size?: bigint;
-  type?: number;
-  bind?: number;
-  shndx?: number;
-}
-
-/** A .symtab/.strtab pair: entry 0 zero, then `syms` in order (ELF64 or ELF32, either byte order). */
-export function sections(syms: Sym[], o: { elfClass?: 32 | 64; bigEndian?: boolean } = {}): { symtab: Uint8Array; strtab: Uint8Array } {
-  const is64 = (o.elfClass ?? 64) === 64;
-  const ent = is64 ? 24 : 16;
-  const le = !o.bigEndian;
-  const names: number[] = [0];
-  const offs: number[] = [];
-  for (const s of syms) {
-    offs.push(names.length);
-    names.push(...Buffer.from(s.name, 'latin1'), 0);
-  }
-  const symtab = new Uint8Array(ent * (syms.length + 1));
-  const dv = new DataView(symtab.buffer);
-  syms.forEach((s, k) => {
-    const b = (k + 1) * ent;
-    const info = ((s.bind ?? 1) << 4) | (s.type ?? 2);
-    dv.setUint32(b, offs[k], le);
-    if (is64) {
-      symtab[b + 4] = info;
-      dv.setUint16(b + 6, s.shndx ?? 1, le);
-      dv.setBigUint64(b + 8, s.value, le);
-      dv.setBigUint64(b + 16, s.size ?? 0n, le);
-    } else {
-      dv.setUint32(b + 4, Number(s.value), le);
-      dv.setUint32(b + 8, Number(s.size ?? 0n), le);
-      symtab[b + 12] = info;
-      dv.setUint16(b + 14, s.shndx ?? 1, le);
-    }
-  });
-  return { symtab, strtab: Uint8Array.from(names) };
-}
+import { sectionBytes, sections, type Sym } from './sections';
 
 const parse = (p: { symtab: Uint8Array; strtab: Uint8Array }, o: { elfClass?: 32 | 64; bigEndian?: boolean } = {}) =>
   Buffer.from(parseSymtabSections({ ...p, symtabName: 'S', strtabName: 'T', ...o }).text).toString('latin1');
