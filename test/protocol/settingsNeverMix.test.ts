@@ -12,9 +12,9 @@
  * each BTF holds).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ready, startClient } from '../helpers/lspclient';
 import { have, koFiles, ROOT, SYSTEM_MAP } from '../helpers/corpus';
@@ -152,6 +152,31 @@ describe.skipIf(!haveCorpus)('settings that mix kernels are kept to the symbolsâ
         expect(md).toContain('do_syscall_64');
         expect(md).not.toContain('**BTF**');
         expect(md).not.toMatch(/\b(void|bool|long) do_syscall_64\(/);
+      } finally {
+        await c.close();
+      }
+    },
+  );
+
+  it.skipIf(!haveLive || !have(BTF61, 'Debian BTF'))(
+    'ksym.btf changed under an open log to another kernelâ€™s BTF: the prototype shown before is not shown after',
+    async () => {
+      const disguised = join(tmp, 'swap', 'vmlinux-6.1.0-56-amd64.btf');
+      mkdirSync(dirname(disguised));
+      copyFileSync(LIVE_BTF, disguised);
+      const base = { kallsyms: [], systemMap: [SYSTEM_MAP], modules: [] };
+      const c = await startClient({ ...base, btf: BTF61 });
+      try {
+        await c.waitStatus((x) => ready(x) && x.btfTypes > 0, 'the 6.1 BTF');
+        const uri = 'file:///swap.log';
+        await c.open(uri, 'kernel-log', FRAME);
+        expect(await c.hover(uri, 1, 4)).toContain('**BTF**');
+        const n = c.statuses.length;
+        await c.setSettings({ ...base, btf: disguised });
+        await c.waitStatus((x) => c.statuses.indexOf(x) >= n && refusals(x, 'btf').length === 1, 'the refusal');
+        const md = (await c.hover(uri, 1, 4))!;
+        expect(md).toContain('do_syscall_64');
+        expect(md).not.toContain('**BTF**');
       } finally {
         await c.close();
       }

@@ -61,14 +61,21 @@ export class IndexService {
   private moduleCheck?: KernelCheck;
   /** Said when the module files cannot be checked (the served symbols' release is unknown). */
   private moduleNote?: string;
-  /** vmlinux BTF and module split BTF (ksym.btf), loaded once, modules on demand. */
-  private readonly loadedBtf = new BtfStore({ moduleFiles: (n) => this.moduleBtfFiles(n) });
-  /** Served in place of a BTF that is not of the served symbols' kernel (or not checked yet): no types. */
+  /**
+   * The vmlinux BTF (ksym.btf) last loaded, with its module split BTF on demand: served
+   * (servedBtf) only while it passes the check against the served symbols. A store is
+   * never loaded again once made: a new ksym.btf is loaded into a new one, so a store that
+   * a document's context holds never changes its BTF behind the check.
+   */
+  private btfCandidate?: BtfStore;
+  /** The candidate, once it passed the check against the served symbols (btfCheck.ts through btfOfKernel). */
+  private servedBtf?: BtfStore;
+  /** Served in place of a BTF that is not of the served symbols' kernel (or not loaded or checked yet): no types. */
   private readonly noBtf = new BtfStore({ path: '/nonexistent/ksym-no-btf' });
-  /** The loaded BTF passed the check against the served symbols (btfCheck.ts through btfOfKernel). */
-  private btfAccepted = false;
-  /** Why the loaded BTF is not served (one short line), or that it could not be checked. */
+  /** Why the candidate is not served (one short line), or that it could not be checked. */
   private btfNote?: string;
+  /** The last ksym.btf load error (the previous candidate, if any, stays). */
+  private btfLoadError?: string;
   private btfPath?: string;
   /** The kernel the served symbols are of (kernelRegistry.ts kernelOfSettings). */
   private kernel?: Kernel;
@@ -97,7 +104,7 @@ export class IndexService {
    * to be of the served symbols' kernel (never mix kernels), else a store with no types.
    */
   get btf(): BtfStore {
-    return this.btfAccepted ? this.loadedBtf : this.noBtf;
+    return this.servedBtf ?? this.noBtf;
   }
 
   /**
@@ -393,17 +400,21 @@ export class IndexService {
 
   private configureBtf(path: string): void {
     this.btfPath = path;
-    this.btfAccepted = false;
-    this.btfNote = undefined;
-    if (!path) return;
-    void this.loadedBtf.load(path).then((r) => {
+    this.btfLoadError = undefined;
+    if (!path) {
+      this.btfCandidate = undefined;
+      if (this.checkBtf()) this.indexChanged();
+      return;
+    }
+    const staged = new BtfStore({ moduleFiles: (n) => this.moduleBtfFiles(n) });
+    void staged.load(path).then((r) => {
       if (path !== this.btfPath) return; // a newer ksym.btf replaced it
-      this.hooks.log(
-        r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms${r.cached ? ' (unchanged)' : ''}` : `BTF: ${r.error}`,
-      );
-      this.checkBtf();
+      this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms` : `BTF: ${r.error}`);
+      if (r.ok) this.btfCandidate = staged;
+      else this.btfLoadError = this.btfCandidate?.file ? `${r.error} (still using ${this.btfCandidate.file})` : r.error;
+      const changed = this.checkBtf();
       this.sendStatus();
-      if (this.btfAccepted) this.indexChanged();
+      if (changed) this.indexChanged();
     });
   }
 
@@ -412,14 +423,14 @@ export class IndexService {
    * the same rule as a kernel of the registry (kernelRegistry.ts btfOfKernel: the build id
    * when the ELF and the kernel both have one, else a sample of its FUNC names must be
    * text symbols of the served index). Synchronous, so nothing reads a BTF in between.
-   * Returns whether the verdict changed.
+   * Returns whether what is served changed (the documents' contexts must be recomputed).
    */
   private checkBtf(): boolean {
-    const before = `${this.btfAccepted}:${this.btfNote}`;
-    const b = this.loadedBtf;
-    const file = b.file;
-    if (!this.btfPath || !b.vmlinux || !file) {
-      this.btfAccepted = false;
+    const before = { served: this.servedBtf, note: this.btfNote };
+    const b = this.btfCandidate;
+    const file = b?.file;
+    if (!this.btfPath || !b?.vmlinux || !file) {
+      this.servedBtf = undefined;
       this.btfNote = undefined;
     } else {
       const k: Kernel = this.kernel ?? { label: 'the configured symbols', kind: 'snapshot', dir: '', problems: [] };
@@ -429,16 +440,16 @@ export class IndexService {
       } catch (e) {
         refusal = `BTF ${file}: could not be checked against the symbols (${String(e)}), not used`;
       }
-      this.btfAccepted = refusal === undefined;
+      this.servedBtf = refusal === undefined ? b : undefined;
       this.btfNote =
         refusal !== undefined
           ? `ksym.btf refused: ${refusal}`
           : this.index.count === 0
             ? `ksym.btf ${file} is not checked against the kernel's symbols: no kallsyms or System.map is indexed`
             : undefined;
-      if (refusal !== undefined && `${this.btfAccepted}:${this.btfNote}` !== before) this.hooks.log(this.btfNote!);
+      if (refusal !== undefined && this.btfNote !== before.note) this.hooks.log(this.btfNote!);
     }
-    return `${this.btfAccepted}:${this.btfNote}` !== before;
+    return this.servedBtf !== before.served || this.btfNote !== before.note;
   }
 
   private configureModules(paths: string[]): void {
@@ -470,7 +481,7 @@ export class IndexService {
         if (this.modules !== store) return;
         this.moduleScan = r;
         this.moduleCheck = check;
-        this.loadedBtf.clearModules();
+        this.btfCandidate?.clearModules();
         this.hooks.log(
           `modules: ${r.modules} modules (${r.files} files) under ${r.roots.join(', ')}` +
             [...r.errors, ...(r.smallSummary ? [r.smallSummary] : [])].map((e) => `; ${e}`).join(''),
@@ -525,8 +536,8 @@ export class IndexService {
         ...this.messages,
         ...scanErrors,
         ...[this.moduleRefusalSummary(), this.moduleNote].filter((m): m is string => m !== undefined),
-        ...(this.btfNote ? [this.btfNote] : []),
-        ...(this.btfPath && (this.btfAccepted || !this.loadedBtf.vmlinux) ? this.loadedBtf.messages() : []),
+        ...[this.btfLoadError, this.btfNote].filter((m): m is string => m !== undefined),
+        ...(this.btfPath && this.servedBtf ? this.servedBtf.messages() : []),
       ],
       btfTypes: this.btfPath ? (this.btf.vmlinux?.types ?? 0) : 0,
       millis: this.millis,
