@@ -84,7 +84,7 @@ describe.skipIf(!haveCorpus)('settings that mix kernels are kept to the symbolsâ
         for (const f of other) {
           const base = f.slice(f.lastIndexOf('/') + 1);
           expect(
-            c.logs.filter((l) => l.includes(`ksym.modules refused: ${base} is built for 6.1.0-56-amd64 (vermagic), not ${rel}: refused`)),
+            c.logs.filter((l) => l.includes(`ksym.modules refused: ${base} is built for 6.1.0-56-amd64 (vermagic), not ${rel}`)),
           ).toHaveLength(1);
         }
         const uri = 'file:///mixed-modules.log';

@@ -18,6 +18,7 @@ import { specsOf, type Settings } from './settings';
 import type { SymposOptions } from '../core/livepatch/checks';
 import { BtfStore } from '../core/btf/store';
 import type { Kernel } from '../core/kernels/kernels';
+import { releaseFromPath } from '../core/kernels/source';
 import { readRunningKernel } from '../core/kernels/storeKernels';
 import { btfOfKernel, describeKernel, kernelOfSettings } from './kernelRegistry';
 
@@ -471,10 +472,13 @@ export class IndexService {
     const store = new ModuleStore(paths, { sysfsRoot: live ? '/sys/module' : undefined, release });
     this.modules = store;
     store.useKallsyms(this.index);
+    // Files are checked when used; up front too (to say so in the status) unless every path is
+    // the conventional …/lib/modules/<the served release> (thousands of compressed modules).
+    const upFront = !!release && !paths.every((p) => releaseFromPath(p)?.release === release);
     void store
       .scan()
       .then(async (r) => {
-        const check = release ? await store.checkFiles(MODULES_CHECKED) : undefined;
+        const check = upFront ? await store.checkFiles(MODULES_CHECKED) : undefined;
         return { r, check };
       })
       .then(({ r, check }) => {
@@ -492,7 +496,7 @@ export class IndexService {
             `modules: vermagic of ${check.checked} of ${check.files} files checked against ${release}: ${n === 0 ? 'none refused' : `${n} refused`}` +
               (check.noVermagic ? `; ${check.noVermagic} without vermagic (kept)` : ''),
           );
-          for (const x of check.refused) this.hooks.log(`ksym.modules refused: ${x.message}`);
+          for (const x of check.refused) this.hooks.log(`ksym.modules refused: ${x.reason}`);
         }
         if (this.moduleNote) this.hooks.log(this.moduleNote);
         this.sendStatus();
@@ -510,7 +514,7 @@ export class IndexService {
     if (!store || !release) return undefined;
     const refused: Refusal[] = store.refusals();
     if (refused.length === 0) return undefined;
-    if (refused.length === 1) return `ksym.modules refused: ${refused[0].message}`;
+    if (refused.length === 1) return `ksym.modules refused: ${refused[0].reason}`;
     const base = (f: string) => f.slice(f.lastIndexOf('/') + 1);
     const rels = [...new Set(refused.map((x) => x.release))];
     const named = refused.slice(0, REFUSALS_NAMED).map((x) => base(x.file));

@@ -48,7 +48,8 @@ describe.skipIf(!ok)('a module store for one release refuses other kernels’ fi
     for (const r of check.refused) {
       const vm = vermagic(r.file)!;
       expect(r.release).toBe(vm);
-      expect(r.message).toBe(`${belongsTo(k, { kind: 'module', path: r.file, vermagicRelease: vm })}: refused`);
+      expect(r.reason).toBe(belongsTo(k, { kind: 'module', path: r.file, vermagicRelease: vm }));
+      expect(r.message).toBe(`${r.reason}: refused`);
       expect(r.message).toBe(`${r.file.slice(r.file.lastIndexOf('/') + 1)} is built for ${vm} (vermagic), not ${OTHER}: refused`);
     }
     // Nothing refused is served: not by name, not among the loaded modules, not as a split-BTF source.

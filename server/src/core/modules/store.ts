@@ -78,7 +78,9 @@ export interface Refusal {
   file: string;
   /** The release the file's vermagic names. */
   release: string;
-  /** One short line: `xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused`. */
+  /** Why, as kernels.ts belongsTo says it: `xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0`. */
+  reason: string;
+  /** One short line: the reason and `: refused` (what load() answers). */
   message: string;
 }
 
@@ -369,10 +371,11 @@ export class ModuleStore {
           vm = undefined;
         }
         const vermagicRelease = vm !== undefined ? parseVermagic(vm)?.release : undefined;
-        const refusal = this.otherKernel(file, vermagicRelease);
-        if (refusal) {
-          this.refused.set(file, { file, release: vermagicRelease!, message: refusal });
-          return { ok: false, name, file, kind: 'other-kernel', error: refusal, tried: [] };
+        const reason = this.otherKernel(file, vermagicRelease);
+        if (reason) {
+          const message = `${reason}: refused`;
+          this.refused.set(file, { file, release: vermagicRelease!, reason, message });
+          return { ok: false, name, file, kind: 'other-kernel', error: message, tried: [] };
         }
         entry.bytes = bytes.length;
         this.cachedBytes += bytes.length;
@@ -526,15 +529,14 @@ export class ModuleStore {
   }
 
   /**
-   * "xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0: refused" when the store is
-   * for another release: the one rule of kernels.ts belongsTo, applied to the store's release.
+   * "xfs.ko is built for 6.1.0-56-amd64 (vermagic), not 6.18.0" when the store is for
+   * another release: the one rule of kernels.ts belongsTo, applied to the store's release.
    */
   private otherKernel(file: string, vermagicRelease: string | undefined): string | undefined {
     const want = this.opts.release;
     if (!want || vermagicRelease === undefined) return undefined;
     const k: Kernel = { label: want, kind: 'snapshot', dir: '', release: want, problems: [] };
-    const refusal = belongsTo(k, { kind: 'module', path: file.replace(/\\/g, '/'), vermagicRelease });
-    return refusal ? `${refusal}: refused` : undefined;
+    return belongsTo(k, { kind: 'module', path: file.replace(/\\/g, '/'), vermagicRelease });
   }
 
   // ---- load addresses ------------------------------------------------------
