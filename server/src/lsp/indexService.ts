@@ -17,6 +17,7 @@ import { DEFAULT_SEARCH_LIMIT } from '../core/search/ranking';
 import { specsOf, type Settings } from './settings';
 import type { SymposOptions } from '../core/livepatch/checks';
 import { BtfStore } from '../core/btf/store';
+import { usableModuleFiles } from '../core/kernels/moduleBtfFiles';
 import type { Kernel } from '../core/kernels/kernels';
 import { releaseFromPath } from '../core/kernels/source';
 import { readRunningKernel } from '../core/kernels/storeKernels';
@@ -106,21 +107,6 @@ export class IndexService {
    */
   get btf(): BtfStore {
     return this.servedBtf ?? this.noBtf;
-  }
-
-  /**
-   * The files a module's split BTF is read from: the module's files not refused for another
-   * kernel. When every file is refused, the refusal is the answer (not "no such file").
-   */
-  private async moduleBtfFiles(name: string): Promise<readonly string[]> {
-    const store = this.modules;
-    if (!store) return [];
-    const usable = await store.usableFilesOf(name);
-    if (usable.length > 0) return usable;
-    const files = new Set(store.filesOf(name));
-    const refused = store.refusals().find((r) => files.has(r.file));
-    if (refused) throw new Error(refused.message);
-    return [];
   }
 
   private runningKernel(): Kernel {
@@ -407,7 +393,8 @@ export class IndexService {
       if (this.checkBtf()) this.indexChanged();
       return;
     }
-    const staged = new BtfStore({ moduleFiles: (n) => this.moduleBtfFiles(n) });
+    // Split BTF from the module files not refused for another kernel (a refusal is said once, by the module part).
+    const staged = new BtfStore({ moduleFiles: usableModuleFiles(() => this.modules) });
     void staged.load(path).then((r) => {
       if (path !== this.btfPath) return; // a newer ksym.btf replaced it
       this.hooks.log(r.ok ? `BTF: ${r.types} types from ${r.file} in ${Math.round(r.millis)} ms` : `BTF: ${r.error}`);

@@ -14,10 +14,8 @@
  * No LSP types here except what the handlers need as plain data; never throws.
  */
 import { machine } from 'node:os';
-import { dirname } from 'node:path';
 import { BtfStore } from '../core/btf/store';
 import { loadIndex } from '../core/kallsyms/load';
-import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { archFromSymbols } from '../core/kernels/arch';
 import { btfRefusal, textSymbolTest } from '../core/kernels/btfCheck';
@@ -27,12 +25,13 @@ import type { AddressShift } from '../core/kernels/kaslr';
 import { belongsTo, describeKernel, type Kernel, type Selection } from '../core/kernels/kernels';
 import { logShift, NO_SHIFT } from '../core/kernels/logShift';
 import { readVmlinuxInfo } from '../core/kernels/readKernelFiles';
-import { releaseFromPath } from '../core/kernels/source';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { symtabKernel } from '../core/kernels/symtabSection';
+import { usableModuleFiles } from '../core/kernels/moduleBtfFiles';
+import { kernelOfSources, oneKernelSources, releaseOfSourcePath } from '../core/kernels/configured';
 import { ModuleStore } from '../core/modules/store';
 import type { DebuginfodFetches, FetchState } from './debuginfodFetches';
-import type { Settings } from './settings';
+import { specsOf, type Settings } from './settings';
 
 /** Indexes of other kernels kept at once (each is one kernel's symbols, modules and BTF). */
 const MAX_VIEWS = 3;
@@ -355,7 +354,7 @@ export class KernelRegistry {
       this.btfTried.add(view);
       const k = view.kernel;
       const path = st.path;
-      const btf = new BtfStore({ moduleFiles: (n) => view.modules?.filesOf(n) ?? [] });
+      const btf = new BtfStore({ moduleFiles: usableModuleFiles(() => view.modules) });
       void btf.load(path).then((r) => {
         const refusal = r.ok ? btfOfKernel(k, path, btf, view.index) : `BTF: ${r.error}`;
         if (refusal) {
@@ -370,12 +369,17 @@ export class KernelRegistry {
     }
   }
 
+  /**
+   * The fetched module files with the view's own: checked (vermagic) against the release the
+   * view's modules were checked against, else the view's kernel's; no release, no check.
+   */
   private fetchedStore(view: KernelView, dirs: string[]): ModuleStore {
     const paths = [...dirs, ...(view.modules?.paths ?? [])];
-    const key = JSON.stringify(paths);
+    const release = view.modules?.release ?? view.kernel?.release;
+    const key = JSON.stringify([paths, release ?? null]);
     let s = this.fetchedStores.get(key);
     if (!s) {
-      s = new ModuleStore(paths);
+      s = new ModuleStore(paths, { release });
       s.useKallsyms(view.index);
       this.fetchedStores.set(key, s);
       while (this.fetchedStores.size > MAX_VIEWS) this.fetchedStores.delete(this.fetchedStores.keys().next().value as string);
@@ -441,7 +445,7 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
   modules?.useKallsyms(index);
   let btf: BtfStore | undefined;
   if (k.btf) {
-    btf = new BtfStore({ moduleFiles: (n) => modules?.filesOf(n) ?? [] });
+    btf = new BtfStore({ moduleFiles: usableModuleFiles(() => modules) });
     const r = await btf.load(k.btf);
     const refusal = r.ok && btf.vmlinux ? btfOfKernel(k, k.btf, btf, index) : undefined;
     if (!r.ok || refusal) {
@@ -502,37 +506,32 @@ async function learnFromText(store: ModuleStore, text: string, log: (m: string) 
   }
 }
 
-/** The kernel of a file path: the running kernel for /proc and /sys, else the release its path names. */
-function releaseOfPath(p: string, running: Kernel): string | undefined {
-  if (p === DEFAULT_KALLSYMS || p.startsWith('/sys/kernel/btf') || p.startsWith('/proc/')) return running.release;
-  return releaseFromPath(p)?.release;
-}
-
 /**
- * Never mix kernels in the configured sources: the default /proc/kallsyms is dropped when
- * ksym.systemMap names another kernel's map, and BTF and module paths that belong to
- * another kernel than the symbols are refused with one short message each.
+ * Never mix kernels in the configured sources (core/kernels/configured.ts): a System.map not
+ * known to be the running kernel's replaces /proc/kallsyms, a source of another known release
+ * than the symbols' is not indexed, and BTF and module paths that belong to another kernel
+ * than the symbols are refused with one short message each.
  */
 export function keepOneKernel(s: Settings, running: Kernel): Settings {
-  const out: Settings = { ...s, kallsyms: [...s.kallsyms], modules: [...s.modules], warnings: [...s.warnings] };
-  const mapRel = s.systemMap.map((p) => releaseFromPath(p)?.release).find((r) => r !== undefined);
-  if (mapRel && running.release && mapRel !== running.release && out.kallsyms.includes(DEFAULT_KALLSYMS)) {
-    out.kallsyms = out.kallsyms.filter((p) => p !== DEFAULT_KALLSYMS);
-    out.warnings.push(
-      `ksym.systemMap is ${mapRel}, /proc/kallsyms is the running ${running.release}: kernels are never mixed, /proc/kallsyms is not indexed`,
-    );
-  }
+  const one = oneKernelSources(s.kallsyms, s.systemMap, running);
+  const out: Settings = {
+    ...s,
+    kallsyms: one.kallsyms,
+    systemMap: one.systemMap,
+    modules: [...s.modules],
+    warnings: [...s.warnings, ...one.warnings],
+  };
   const k = kernelOfSettings(out, running);
   if (!k) return out;
   if (out.btf) {
-    const refusal = belongsTo(k, { kind: 'btf', path: out.btf, release: releaseOfPath(out.btf, running) });
+    const refusal = belongsTo(k, { kind: 'btf', path: out.btf, release: releaseOfSourcePath(out.btf, running) });
     if (refusal) {
       out.warnings.push(`ksym.btf refused: ${refusal}`);
       out.btf = '';
     }
   }
   out.modules = out.modules.filter((p) => {
-    const refusal = belongsTo(k, { kind: 'module', path: p, release: releaseOfPath(p, running) });
+    const refusal = belongsTo(k, { kind: 'module', path: p, release: releaseOfSourcePath(p, running) });
     if (refusal) out.warnings.push(`ksym.modules refused: ${refusal}`);
     return !refusal;
   });
@@ -541,14 +540,7 @@ export function keepOneKernel(s: Settings, running: Kernel): Settings {
 
 /** The kernel the configured symbol sources are of (undefined: no symbol source). */
 export function kernelOfSettings(s: Settings, running: Kernel): Kernel | undefined {
-  if (s.kallsyms.includes(DEFAULT_KALLSYMS)) return running;
-  const file = s.systemMap[0] ?? s.kallsyms[0];
-  if (!file) return undefined;
-  const kind = s.systemMap[0] ? ('system.map' as const) : ('kallsyms' as const);
-  const known = discoverKernels(dirname(file)).kernels.find((k) => k.symbols?.path === file);
-  if (known) return known;
-  const release = releaseFromPath(file)?.release;
-  return { label: release ?? file, kind: 'snapshot', dir: dirname(file), release, symbols: { kind, path: file }, problems: [] };
+  return kernelOfSources(specsOf(s), running);
 }
 
 /**

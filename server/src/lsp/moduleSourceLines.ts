@@ -42,7 +42,10 @@ type Placed =
       buildId?: string;
       fileBuildId?: string;
     }
-  /** `quiet`: an address no module with known load addresses contains; nothing to say about its source. */
+  /**
+   * `quiet`: nothing to say about its source: an address no module with known load addresses
+   * contains, or a module whose files are all refused (another kernel's: said once, by the module part).
+   */
   | { ok: false; reason: string; quiet?: boolean };
 
 type DebugState =
@@ -88,6 +91,14 @@ function frameOf(q: FrameQuery): FrameToken | undefined {
 const frameKey = (f: FrameToken): string =>
   `${f.module}\0${f.name}\0${f.offset}\0${f.size ?? ''}\0${f.buildId ?? ''}\0${f.role === 'trace' ? 'B' : 'S'}`;
 
+/** Whether the module has files and every one is refused (vermagic of another kernel: ModuleStore.refusals). */
+function allRefused(store: ModuleStore, module: string): boolean {
+  const files = store.filesOf(module);
+  if (files.length === 0) return false;
+  const refused = new Set(store.refusals().map((r) => r.file));
+  return files.every((f) => refused.has(f));
+}
+
 export class ModuleSourceLines {
   private readonly placed = new WeakMap<ModuleStore, Map<string, Placed | Promise<void>>>();
   private readonly debug = new Map<string, ModuleDebug>();
@@ -122,6 +133,8 @@ export class ModuleSourceLines {
             kind: 'unavailable',
             reason: `no module files to read ${frame?.module} from: set ksym.modules to its .ko (with debug info) or a directory of modules`,
           };
+    // A module whose files are all refused for another kernel: the module part says so, once.
+    if (frame && allRefused(store, frame.module!)) return { kind: 'unavailable', reason: '' };
     const key = frame ? frameKey(frame) : `@${addr!.toString(16)}:${q.returnAddress ? 'B' : 'S'}`;
     const cache = this.placedOf(store);
     const p = cache.get(key);
@@ -169,7 +182,7 @@ export class ModuleSourceLines {
       let out: Placed;
       try {
         const r = await store.resolveModuleFrame(frame);
-        if (!r.ok) out = { ok: false, reason: r.error };
+        if (!r.ok) out = { ok: false, reason: r.error, quiet: allRefused(store, r.module ?? frame.module!) };
         else if (r.candidates.length !== 1)
           out = {
             ok: false,

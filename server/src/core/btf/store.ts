@@ -86,7 +86,20 @@ export async function loadBtfFile(file: string, base?: Btf): Promise<BtfFileResu
 
 // ---- the store ------------------------------------------------------------------------------------
 
+/**
+ * Module files (.ko, .ko.gz/.xz/.zst) of a module name, in preference order. It may throw a
+ * ModuleFilesRefused when every file of the module is refused (built for another kernel).
+ */
 export type ModuleFileLookup = (module: string) => readonly string[] | Promise<readonly string[]>;
+
+/**
+ * Thrown by a ModuleFileLookup when the module's files exist but are all refused (never mix
+ * kernels: their vermagic names another release). The refusal is said once where the module
+ * itself is answered; the BTF result keeps it in `refused` and has nothing more to say.
+ */
+export class ModuleFilesRefused extends Error {
+  override name = 'ModuleFilesRefused';
+}
 
 export interface BtfStoreOptions {
   /** vmlinux BTF: raw BTF or an ELF with a .BTF section (default /sys/kernel/btf/vmlinux). */
@@ -119,6 +132,11 @@ export interface ModuleBtfResult {
   message?: string;
   /** No file of the module was found in the module directories (a setting can fix that). */
   noModuleFile?: boolean;
+  /**
+   * Every file of the module is refused (another kernel's, ModuleFilesRefused): the reason.
+   * `message` is then empty: the refusal is said where the module is answered, not again here.
+   */
+  refused?: string;
 }
 
 interface Loaded {
@@ -324,6 +342,7 @@ export class BtfStore {
       try {
         files = (await this.opts.moduleFiles(name)) ?? [];
       } catch (e) {
+        if (e instanceof ModuleFilesRefused) return { module: name, message: '', refused: e.message };
         notes.push(`module ${name}: module file lookup failed: ${reasonOf(e)}`);
       }
     }
