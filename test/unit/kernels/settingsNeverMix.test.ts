@@ -237,4 +237,38 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
       svc.dispose();
     }
   });
+  it.skipIf(!haveLive)(
+    'the running kernel’s own BTF file is sampled like any other once the symbols are not /proc/kallsyms (the Debian 6.1 map: refused)',
+    async () => {
+      // The /proc/kallsyms + /sys/kernel/btf/vmlinux pair is taken as one kernel without a
+      // sample; the same BTF file beside another kernel's map is not. Oracle: bpftool — a FUNC
+      // of the running BTF that the 6.1 map does not list.
+      const mapNames = new Set(
+        readFileSync(SYSTEM_MAP, 'latin1')
+          .split('\n')
+          .map((l) => l.split(' ')[2]),
+      );
+      const raw = execFileSync('bpftool', ['btf', 'dump', 'file', LIVE_BTF, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const funcs = [...raw.matchAll(/\] FUNC '([^']+)' type_id=/g)].map((m) => m[1]);
+      expect(funcs.filter((f) => !mapNames.has(f)).length).toBeGreaterThan(funcs.length * 0.1);
+      const { svc, until } = service();
+      try {
+        await svc.configure(settings({ kallsyms: [], systemMap: [SYSTEM_MAP], btf: LIVE_BTF, modules: [] }));
+        const s = await until((x) => btfRefused(x).length > 0, 'the running BTF refused for the 6.1 map');
+        expect(btfRefused(s)[0]).toMatch(/^ksym\.btf refused: BTF vmlinux is not of .*sampled functions/);
+        expect(svc.btf.vmlinux).toBeUndefined();
+        const own = service();
+        try {
+          await own.svc.configure(settings({}));
+          const t = await own.until((x) => x.btfTypes > 0, 'the running BTF served beside /proc/kallsyms');
+          expect(btfRefused(t)).toEqual([]);
+          expect(own.svc.btf.vmlinux?.idsByName(funcs[0]).length).toBeGreaterThan(0);
+        } finally {
+          own.svc.dispose();
+        }
+      } finally {
+        svc.dispose();
+      }
+    },
+  );
 });
