@@ -45,7 +45,16 @@ describe.skipIf(!have(MODS, 'module CLI tests') || !existsSync(XFS) || !haveRead
   it('lists all 10 drbd put_ldev with readelf order as candidates', () => {
     const rows = readelfRows(DRBD, 'put_ldev');
     expect(rows.length).toBe(10);
-    const r = run(['lookup', '--module', DRBD, '--json', 'put_ldev+0x10 [drbd]']);
+    // The module's own kernel's System.map: against another kernel's symbols (the default /proc/kallsyms) drbd.ko is refused (modules-vermagic-cli.test.ts).
+    const r = run([
+      'lookup',
+      '--kallsyms',
+      resolve(DEBIAN, 'System.map-6.1.0-56-amd64'),
+      '--module',
+      DRBD,
+      '--json',
+      'put_ldev+0x10 [drbd]',
+    ]);
     expect(r.status).toBe(1);
     const [e] = JSON.parse(r.stdout);
     expect(e.candidates.map((c: { sectionOffset: number }) => c.sectionOffset)).toEqual(rows.map((x) => x.value + 0x10));

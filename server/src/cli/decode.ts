@@ -6,10 +6,9 @@ import { describeError } from '../core/common/errors';
 import { decodeText, type DecodeModuleFrame, type DecodeSource } from '../core/log/decode';
 import { scanLine, frameText, type FrameToken } from '../core/log/scan';
 import type { SourceAnswer } from '../core/log/source';
-import { ModuleStore } from '../core/modules/store';
 import { debugSetFor } from './loadDebug';
 import { fail, help, UsageError } from './common';
-import { loadIndexOrExit } from './loadIndex';
+import { loadIndexOrExit, moduleStoreFor, reportModuleRefusals } from './loadIndex';
 
 /** Largest log decoded (a day of a busy dmesg is a few MiB). */
 const MAX_LOG_BYTES = 256 << 20;
@@ -67,7 +66,8 @@ async function sourceHook(
   // The verdict on each [mod] frame from the module's .ko (what the kernel would print there).
   const verdicts = new Map<string, string>();
   if (modules?.length) {
-    const store = new ModuleStore(modules);
+    // Checked (vermagic) against the kernel of the --kallsyms files: another kernel's module is refused, once.
+    const store = moduleStoreFor(modules, kallsyms);
     const scan = await store.scan();
     for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
     store.useKallsyms(index);
@@ -88,7 +88,10 @@ async function sourceHook(
           );
         } else if (r.ok && r.candidates.length > 1)
           verdicts.set(key, `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous`);
-        if (!r.ok) mods.set(key, { source: [], sourceProblem: r.error });
+        // A refused module (another kernel's): the refusal is the frame's answer, no source line is looked for.
+        const refused = !r.ok && store.refusals().some((x) => x.message === r.error);
+        if (refused) verdicts.set(key, r.error);
+        if (!r.ok) mods.set(key, { source: [], sourceProblem: refused ? '' : r.error });
         else if (r.candidates.length !== 1)
           mods.set(key, { source: [], sourceProblem: `${r.candidates.length} symbols named ${t.name} in ${r.module}: ambiguous` });
         else {
@@ -103,6 +106,7 @@ async function sourceHook(
         }
       }
     }
+    reportModuleRefusals(store);
   }
   const hook: DecodeSource = (t: FrameToken, r) => {
     if (t.module)

@@ -5,14 +5,21 @@
  *               [--module F|DIR]... [--kaslr-offset HEX] [--json] LOG
  *
  * The kernel is chosen per log among the candidates (--kernel directories; without any,
- * the --kallsyms files as one kernel, else the running kernel alone). `[mod BUILDID]`
- * frames whose module is not at hand are fetched from debuginfod (--debuginfod URL, or
- * DEBUGINFOD_URLS) by build id, verified, and resolved. Exit status 1 when the log's kernel
- * is not among the candidates. The work is in core/kernels (decodeLog).
+ * the --kallsyms files as one kernel, else the running kernel alone). With a debuginfod
+ * server (--debuginfod URL, or DEBUGINFOD_URLS):
+ * - a log whose vmlinux build id (its `CPU:` line) no candidate has gets its kernel's
+ *   symbols from `/section/.symtab` + `.strtab` of that build id, kept only when the log's
+ *   own frames come out as the kernel would print them from those symbols (a section
+ *   answer carries no build id to verify); `kernel.selected` is then
+ *   `debuginfod:BUILDID/section/.symtab`;
+ * - `[mod BUILDID]` frames whose module is not at hand are fetched by build id, verified,
+ *   and resolved.
+ * Module files (--module, the kernel's own, fetched) are checked (vermagic) against the
+ * chosen kernel's release. Exit status 1 when the log's kernel is not among the candidates.
+ * The work is in core/kernels (decodeLog).
  */
 import { statSync } from 'node:fs';
 import { homedir, machine, tmpdir } from 'node:os';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseHexAddr } from '../core/common/addr';
 import { describeError } from '../core/common/errors';
@@ -30,29 +37,22 @@ import { readVmlinuxInfo } from '../core/kernels/readKernelFiles';
 import { buildIdsMatch } from '../core/kernels/source';
 import { kernelForLog } from '../core/kernels/forLog';
 import { logShift } from '../core/kernels/logShift';
-import { releaseFromPath } from '../core/kernels/source';
 import { fetchDebuginfod } from '../core/kernels/storeDebuginfod';
 import { fetchKernelSymtab } from '../core/kernels/storeSymtab';
 import { elfLayoutOf, symtabKernel } from '../core/kernels/symtabSection';
+import { modulesNotChecked } from '../core/kernels/configured';
 import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels';
 import { linkModules } from '../core/kernels/storeModuleLinks';
 import { sourceText, type SourceJson } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
 import { fail, help, UsageError } from './common';
+import { kernelOfFiles } from './loadIndex';
 
 const MAX_LOG_BYTES = 256 << 20;
 
 /** Whether `ksym decode` is asked for the kernel-aware form (these options only exist there). */
 export function wantsKernels(argv: readonly string[]): boolean {
   return argv.some((a) => /^--(kernel|debuginfod|json)(=|$)/.test(a));
-}
-
-function kernelOfFiles(files: string[]): Kernel {
-  const file = files[0];
-  const known = discoverKernels(dirname(file)).kernels.find((k) => k.symbols?.path === file);
-  if (known) return known;
-  const release = releaseFromPath(file)?.release;
-  return { label: release ?? file, kind: 'snapshot', dir: file, release, symbols: { kind: sourceKind(file), path: file }, problems: [] };
 }
 
 async function indexOf(k: Kernel, files: string[] | undefined): Promise<{ index: SymbolIndex; errors: string[] }> {
@@ -107,7 +107,8 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
     problems.push(...r.problems);
   }
   const explicitFiles = !values.kernel?.length && values.kallsyms?.length ? values.kallsyms : undefined;
-  if (explicitFiles) candidates.push(kernelOfFiles(explicitFiles));
+  const ofFiles = explicitFiles && kernelOfFiles(explicitFiles);
+  if (ofFiles) candidates.push(ofFiles);
   else if (!values.kernel?.length) candidates.push(readRunningKernel({ machine: machine() }));
   const urls = [...(values.debuginfod ?? [])];
   const env = { ...process.env, DEBUGINFOD_URLS: urls.length ? urls.join(' ') : process.env.DEBUGINFOD_URLS };
@@ -140,10 +141,13 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
   const shift = logShift(input, index, lk.identity.kaslr?.value, configured);
 
   // Modules: --module, else the kernel's own; [mod BUILDID] frames fetched from debuginfod.
+  // Every module file is checked (vermagic) against the chosen kernel's release: another kernel's is refused.
   const modulePaths = values.module?.length ? [...values.module] : k?.modulesDir ? [k.modulesDir] : [];
+  const release = k?.release;
+  if (k && !release && values.module?.length) problems.push(modulesNotChecked('--module', k));
   let links: { dir: string; dispose(): void } | undefined;
   if (k && lk.identity.moduleBuildIds.size > 0 && (env.DEBUGINFOD_URLS ?? '').trim()) {
-    const have = new ModuleStore(modulePaths);
+    const have = new ModuleStore(modulePaths, { release });
     await have.scan();
     const fetched: { module: string; path: string }[] = [];
     for (const [mod, fact] of lk.identity.moduleBuildIds) {
@@ -163,7 +167,7 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
   const vmlinux = k && values.vmlinux ? vmlinuxOfKernel(k, lk.identity, values.vmlinux, problems) : undefined;
   const debug = k ? debugSetForKernel(k, index, lk.identity, vmlinux) : undefined;
   try {
-    const store = modulePaths.length ? new ModuleStore(modulePaths) : undefined;
+    const store = modulePaths.length ? new ModuleStore(modulePaths, { release }) : undefined;
     const logStore = store?.forLog({ sysfs: false, kallsyms: shift.shift.vmlinuxShift === 0n ? index : undefined });
     if (logStore) await logStore.learnFromLog(input.split('\n').filter((l) => l.includes('[<') || l.includes('+0x')));
     const decoded: DecodedLog = await decodeLog(input, {
@@ -189,7 +193,7 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
       },
       source: debug && tokenSource(debug, logStore),
     });
-    decoded.kernel.problems.push(...problems);
+    decoded.kernel.problems.push(...problems, ...(store?.refusals() ?? []).map((x) => `--module refused: ${x.reason}`));
     if (values.json) process.stdout.write(JSON.stringify(decoded, null, 1) + '\n');
     else {
       if (symtab) process.stderr.write(`ksym: ${symtab.note}\n`);

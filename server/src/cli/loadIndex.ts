@@ -1,8 +1,16 @@
-/** Loading the kallsyms/System.map index for a command, or exiting with the errors (status 2). */
+/**
+ * Loading the kallsyms/System.map index for a command, or exiting with the errors (status 2),
+ * and the --module store checked against the kernel of those files (never mix kernels).
+ */
+import { machine } from 'node:os';
 import { loadIndex, type SourceSpec } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
+import { kernelOfSources, modulesNotChecked } from '../core/kernels/configured';
+import type { Kernel } from '../core/kernels/kernels';
+import { readRunningKernel } from '../core/kernels/storeKernels';
+import { ModuleStore } from '../core/modules/store';
 import { fail } from './common';
 
 /**
@@ -17,4 +25,32 @@ export async function loadIndexOrExit(files: string[] | undefined, optional = fa
   if (!r.index) fail(2, r.errors.map((e) => `ksym: ${e}`).join('\n'));
   for (const e of r.errors) process.stderr.write(`ksym: ${e}\n`);
   return r.index;
+}
+
+/**
+ * The kernel the --kallsyms files are of (default /proc/kallsyms: the running kernel, from
+ * /proc/version): a version file next to a kallsyms snapshot, else the release a
+ * System.map-REL name says (the language server's rule, core/kernels/configured.ts).
+ */
+export function kernelOfFiles(files: readonly string[] | undefined): Kernel | undefined {
+  const specs = (files && files.length ? files : [DEFAULT_KALLSYMS]).map((file) => ({ file, kind: sourceKind(file) }));
+  return kernelOfSources(specs, () => readRunningKernel({ machine: machine() }));
+}
+
+/**
+ * The --module store: files whose `.modinfo` vermagic names another release than the
+ * symbols' kernel are refused when used (reportModuleRefusals says each once). When that
+ * release is unknown, nothing is checked, and that is said (standard error). `noSymbols`:
+ * no symbols are served (no --kallsyms and an unreadable default): no kernel to mix with.
+ */
+export function moduleStoreFor(paths: readonly string[], kallsyms: readonly string[] | undefined, noSymbols = false): ModuleStore {
+  if (noSymbols) return new ModuleStore(paths);
+  const k = kernelOfFiles(kallsyms);
+  if (k && !k.release) process.stderr.write(`ksym: ${modulesNotChecked('--module', k)}\n`);
+  return new ModuleStore(paths, { release: k?.release });
+}
+
+/** One line per module file refused so far (built for another kernel): `ksym: --module refused: X is built for A (vermagic), not B`. */
+export function reportModuleRefusals(store: ModuleStore): void {
+  for (const x of store.refusals()) process.stderr.write(`ksym: --module refused: ${x.reason}\n`);
 }

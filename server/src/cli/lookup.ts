@@ -2,10 +2,15 @@
 import { parseArgs } from 'node:util';
 import { lookupInModule, lookupQuery, lookupSource, QueryError, type LookupEntry } from '../core/log/lookup';
 import { sourceText, type SourceAnswer } from '../core/log/source';
-import { ModuleStore } from '../core/modules/store';
+import type { ModuleStore } from '../core/modules/store';
 import { fail, help, SOURCE_OPTIONS, UsageError } from './common';
 import { debugSetFor } from './loadDebug';
-import { loadIndexOrExit } from './loadIndex';
+import { loadIndexOrExit, moduleStoreFor } from './loadIndex';
+
+/** A refusal (another kernel's module) while the symbols are the default /proc/kallsyms: worth a hint. */
+function implicitRefusal(store: ModuleStore, error: string, kallsyms: string[] | undefined): boolean {
+  return !kallsyms?.length && store.refusals().some((x) => x.message === error);
+}
 
 export async function cmdLookup(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -18,7 +23,8 @@ export async function cmdLookup(argv: string[]): Promise<number> {
   const index = await loadIndexOrExit(values.kallsyms, !!values.module?.length);
   let store: ModuleStore | undefined;
   if (values.module?.length) {
-    store = new ModuleStore(values.module);
+    // Checked (vermagic) against the kernel of the --kallsyms files: a query in another kernel's module says the refusal.
+    store = moduleStoreFor(values.module, values.kallsyms, !values.kallsyms?.length && index.count === 0);
     const scan = await store.scan();
     for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
     if (scan.files === 0) fail(2, `ksym: no modules (.ko, .ko.gz, .ko.xz, .ko.zst) found in ${values.module.join(', ')}`);
@@ -35,7 +41,10 @@ export async function cmdLookup(argv: string[]): Promise<number> {
     }
     if (store && e.name === null && e.candidates.length === 0) {
       const m = await lookupInModule(store, index, q);
-      if (m && 'error' in m) process.stderr.write(`ksym: ${m.error}\n`);
+      if (m && 'error' in m)
+        process.stderr.write(
+          `ksym: ${m.error}${implicitRefusal(store, m.error, values.kallsyms) ? " (the symbols are the running kernel's /proc/kallsyms: give --kallsyms with the module's own kernel's System.map)" : ''}\n`,
+        );
       else if (m) e = m.entry;
     }
     entries.push(e);

@@ -45,10 +45,18 @@ export function kernelOfSymbolFile(file: string, kind: SourceKind): Kernel {
  * The kernel the sources are of: the running kernel when /proc/kallsyms is one, else the
  * first System.map's, else the first kallsyms file's; undefined when there is no source.
  */
-export function kernelOfSources(sources: readonly SymbolSource[], running: Kernel): Kernel | undefined {
-  if (sources.some((s) => s.file === DEFAULT_KALLSYMS)) return running;
+export function kernelOfSources(sources: readonly SymbolSource[], running: Kernel | (() => Kernel)): Kernel | undefined {
+  if (sources.some((s) => s.file === DEFAULT_KALLSYMS)) return typeof running === 'function' ? running() : running;
   const first = sources.find((s) => s.kind === 'system.map') ?? sources[0];
   return first ? kernelOfSymbolFile(first.file, first.kind) : undefined;
+}
+
+/**
+ * Said when module files cannot be checked against the kernel of the symbols (vermagic
+ * needs a release): `what` is the setting or option naming them.
+ */
+export function modulesNotChecked(what: string, k: Kernel): string {
+  return `${what} is not checked against the kernel: the release of ${k.symbols?.path ?? k.label} is unknown (neither its name nor a version file next to it says which)`;
 }
 
 /** What oneKernelSources keeps, and one short line per source it does not index. */
