@@ -44,16 +44,49 @@ export interface ClientOptions {
   holdConfiguration?: Promise<void>;
 }
 
+/** The bundled server over stdio: its process, a JSON-RPC connection to it (not listening yet) and what it wrote to stderr. */
+export function spawnServer(
+  args: string[] = [SERVER, '--stdio'],
+  env?: Record<string, string>,
+): { proc: ChildProcessWithoutNullStreams; conn: MessageConnection; stderr: string[] } {
+  assertBuilt();
+  const proc = spawn(process.execPath, args, { stdio: 'pipe', env: env ? { ...process.env, ...env } : process.env });
+  const stderr: string[] = [];
+  proc.stderr.on('data', (d) => stderr.push(String(d)));
+  const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
+  return { proc, conn, stderr };
+}
+
+export async function openDocument(conn: MessageConnection, uri: string, languageId: string, text: string): Promise<void> {
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+}
+
+/** The hover's markdown (undefined: no hover). */
+export async function requestHover(conn: MessageConnection, uri: string, line: number, character: number): Promise<string | undefined> {
+  const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as {
+    contents: { value: string };
+  } | null;
+  return r?.contents.value;
+}
+
+/** shutdown and exit (when the server still answers), then the connection and the process end. */
+export async function shutdownServer(conn: MessageConnection, proc: ChildProcessWithoutNullStreams): Promise<void> {
+  try {
+    await conn.sendRequest('shutdown');
+    await conn.sendNotification('exit');
+  } catch {
+    /* already gone */
+  }
+  conn.dispose();
+  proc.kill();
+}
+
 export async function startClient(
   settings: Record<string, unknown>,
   args: string[] = [SERVER, '--stdio'],
   opts: ClientOptions = {},
 ): Promise<Client> {
-  assertBuilt();
-  const proc = spawn(process.execPath, args, { stdio: 'pipe', env: opts.env ? { ...process.env, ...opts.env } : process.env });
-  const stderr: string[] = [];
-  proc.stderr.on('data', (d) => stderr.push(String(d)));
-  const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
+  const { proc, conn, stderr } = spawnServer(args, opts.env);
   const statuses: StatusParams[] = [];
   const logs: string[] = [];
   const progress: { kind: string; title?: string }[] = [];
@@ -81,29 +114,13 @@ export async function startClient(
         waiters.push({ pred, res: (s) => (clearTimeout(timer), res(s)) });
       });
     },
-    async open(uri, languageId, text) {
-      await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
-    },
-    async hover(uri, line, character) {
-      const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as {
-        contents: { value: string };
-      } | null;
-      return r?.contents.value;
-    },
+    open: (uri, languageId, text) => openDocument(conn, uri, languageId, text),
+    hover: (uri, line, character) => requestHover(conn, uri, line, character),
     async setSettings(s) {
       client.settings = s;
       await conn.sendNotification('workspace/didChangeConfiguration', { settings: { ksym: s } });
     },
-    async close() {
-      try {
-        await conn.sendRequest('shutdown');
-        await conn.sendNotification('exit');
-      } catch {
-        /* already gone */
-      }
-      conn.dispose();
-      proc.kill();
-    },
+    close: () => shutdownServer(conn, proc),
   };
   conn.onNotification('ksym/status', (s: StatusParams) => {
     statuses.push(s);

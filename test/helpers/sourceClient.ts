@@ -4,11 +4,10 @@
  * `workspace/inlayHint/refresh` requests recorded as the "new source lines" signal
  * (never a sleep). A settings change returns once the server has pulled the new settings.
  */
-import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
 import type { StatusParams } from '../../server/src/protocol';
-import { assertBuilt, SERVER } from './lspclient';
+import { openDocument, requestHover, shutdownServer, spawnServer } from './lspclient';
 
 export interface SourceClient {
   conn: MessageConnection;
@@ -25,11 +24,7 @@ export interface SourceClient {
 }
 
 export async function startSourceClient(settings: Record<string, unknown>, workspaceFolder?: string): Promise<SourceClient> {
-  assertBuilt();
-  const proc = spawn(process.execPath, [SERVER, '--stdio'], { stdio: 'pipe', env: { ...process.env, KSYM_PREFETCH: '' } });
-  const stderr: string[] = [];
-  proc.stderr.on('data', (d) => stderr.push(String(d)));
-  const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));
+  const { proc, conn, stderr } = spawnServer(undefined, { KSYM_PREFETCH: '' });
   const logs: string[] = [];
   const statuses: StatusParams[] = [];
   let refreshWaiters: (() => void)[] = [];
@@ -55,15 +50,11 @@ export async function startSourceClient(settings: Record<string, unknown>, works
       if (hit) return Promise.resolve(hit);
       return timeout(new Promise<StatusParams>((r) => statusWaiters.push(r)), 'ready');
     },
-    async open(uri, languageId, text) {
-      await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
-    },
+    open: (uri, languageId, text) => openDocument(conn, uri, languageId, text),
     async hover(uri, line, character) {
       const t = performance.now();
-      const r = (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as {
-        contents: { value: string };
-      } | null;
-      return { value: r?.contents.value ?? '', ms: performance.now() - t };
+      const value = await requestHover(conn, uri, line, character);
+      return { value: value ?? '', ms: performance.now() - t };
     },
     async setSettings(s) {
       c.settings = s;
@@ -72,16 +63,7 @@ export async function startSourceClient(settings: Record<string, unknown>, works
       await conn.sendNotification('workspace/didChangeConfiguration', { settings: { ksym: s } });
       await pulled;
     },
-    async close() {
-      try {
-        await conn.sendRequest('shutdown');
-        await conn.sendNotification('exit');
-      } catch {
-        /* gone */
-      }
-      conn.dispose();
-      proc.kill();
-    },
+    close: () => shutdownServer(conn, proc),
   };
   conn.onNotification('ksym/status', (s: StatusParams) => {
     statuses.push(s);

@@ -16,9 +16,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addr2line, haveTool, llvmSymbolize, type OracleFrame } from '../unit/dwarf/oracle';
+import { addr2line, haveTool, llvmSymbolize } from '../unit/dwarf/oracle';
 import { placeCopy } from '../unit/dwarf/placed';
 import { startSourceClient, type SourceClient } from '../helpers/sourceClient';
+import { callSites as allCallSites, debianRelative, inlineHeader, sourceLocations, treeRelative, type CallSite } from '../helpers/fxKernel';
 import { kernelData } from '../helpers/kernelData';
 import { readelfSymbols } from '../helpers/readelf';
 import { ElfView } from '../../server/src/core/dwarf/elf';
@@ -27,23 +28,6 @@ import { fileSource } from '../../server/src/core/dwarf/readFile';
 const tools = ['gcc', 'ld', 'objcopy', 'objdump', 'llvm-symbolizer', 'addr2line', 'readelf'].every(haveTool);
 if (!tools)
   console.warn('skipping module source-line protocol tests: gcc, ld, objcopy, objdump, llvm-symbolizer, addr2line or readelf missing');
-
-const HEADER = `#ifndef FXMHELP_H
-#define FXMHELP_H
-extern volatile int fxm_sink;
-static inline int fxm_leaf(int x)
-{
-	fxm_sink = x;
-	return x * 3 + (x >> 2);
-}
-static inline __attribute__((always_inline)) int fxm_mid(int x)
-{
-	if (x > 10)
-		return fxm_leaf(x) + 1;
-	return fxm_leaf(x - 1);
-}
-#endif
-`;
 
 const SOURCE = (extra: string) => `#include <linux/fxmhelp.h>
 volatile int fxm_sink;
@@ -60,7 +44,7 @@ int fxm_e(int x) { int r = fxm_d(x); fxm_sink = r; return r; }
 function build(tree: string, extra: string): string {
   mkdirSync(join(tree, 'drivers/fxmod'), { recursive: true });
   mkdirSync(join(tree, 'include/linux'), { recursive: true });
-  writeFileSync(join(tree, 'include/linux/fxmhelp.h'), HEADER);
+  writeFileSync(join(tree, 'include/linux/fxmhelp.h'), inlineHeader('fxm'));
   writeFileSync(join(tree, 'drivers/fxmod/fxmod.c'), SOURCE(extra));
   const o = join(tree, 'drivers/fxmod/fxmod.o');
   execFileSync(
@@ -73,48 +57,10 @@ function build(tree: string, extra: string): string {
   return ko;
 }
 
-interface Site {
-  /** Section-relative offset of the return address (the instruction after the call). */
-  ret: number;
-  fn: string;
-  section: string;
-}
+type Site = CallSite;
 
 /** Return addresses after each call inside fxm_* functions, per section (objdump -d of the relocatable object). */
-function callSites(ko: string): Site[] {
-  const d = execFileSync('objdump', ['-d', '--no-show-raw-insn', ko], { encoding: 'utf8' });
-  const out: Site[] = [];
-  let fn = '';
-  let section = '';
-  let pending = false;
-  for (const l of d.split('\n')) {
-    const s = /^Disassembly of section (\S+):$/.exec(l);
-    if (s) section = s[1];
-    const f = /^[0-9a-f]+ <([^>]+)>:$/.exec(l);
-    if (f) {
-      fn = f[1];
-      pending = false;
-      continue;
-    }
-    const m = /^\s+([0-9a-f]+):\s+(\S+)/.exec(l);
-    if (!m) continue;
-    if (pending && fn.startsWith('fxm_')) out.push({ ret: parseInt(m[1], 16), fn, section });
-    pending = m[2] === 'call';
-  }
-  return out;
-}
-
-/** The locations of a hover's source part: [label, target] in order. */
-function locations(md: string): { label: string; target?: string }[] {
-  const part = md.slice(md.indexOf('**source**'));
-  const lines = part.split('\n').filter((l) => l.startsWith('**source**') || l.startsWith('↳'));
-  return lines.map((l) => {
-    const link = /\[((?:\\.|[^\]\\])+)\]\(([^)]+)\)/.exec(l);
-    if (link) return { label: link[1].replace(/\\(.)/g, '$1'), target: link[2] };
-    const c = /`([^`]+:\d+)`/.exec(l);
-    return { label: c ? c[1] : '' };
-  });
-}
+const callSites = (ko: string): Site[] => allCallSites(ko).filter((s) => s.fn.startsWith('fxm_'));
 
 /** The size the kernel prints for a module symbol: to the next symbol of its section (or the section's end), as kallsyms does. */
 function kernelSize(ko: string, name: string): { value: number; size: number } {
@@ -126,8 +72,6 @@ function kernelSize(ko: string, name: string): { value: number; size: number } {
   const next = all.filter((s) => s.ndx === y.ndx && s.value > y.value).reduce((m, s) => Math.min(m, s.value), end);
   return { value: y.value, size: next - y.value };
 }
-
-const rel = (o: OracleFrame[], tree: string): string[] => o.map((f) => `${relative(tree, f.file)}:${f.line}`);
 
 /** Hover until the source part is there: the first hover starts the reading and the server asks for a refresh when done. */
 async function hoverLine(c: SourceClient, uri: string, line: number, col: number): Promise<string> {
@@ -220,11 +164,11 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     ];
     for (let i = 0; i < rows.length; i++) {
       const h = await hoverLine(c, uri, rows[i].line, rows[i].col);
-      const locs = locations(h);
+      const locs = sourceLocations(h);
       expect(
         locs.map((l) => l.label),
         h,
-      ).toEqual(rel(oracle[i], tree));
+      ).toEqual(treeRelative(oracle[i], tree));
       for (const l of locs) {
         const [path, line] = l.label.split(':');
         expect(l.target).toBe(`${pathToFileURL(join(src, path)).href}#L${line}${l.target!.match(/,\d+$/)?.[0] ?? ''}`);
@@ -253,9 +197,9 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     })) as { position: { line: number }; label: { value: string; location?: { uri: string } }[] }[];
     for (let i = 0; i < frames.length; i++) {
       const h = hints.find((x) => x.position.line === frames[i].line)!;
-      const part = h.label.find((p) => p.value.trim() === rel(oracle[i], tree)[0]);
+      const part = h.label.find((p) => p.value.trim() === treeRelative(oracle[i], tree)[0]);
       expect(part, JSON.stringify(h.label)).toBeDefined();
-      expect(part!.location?.uri).toBe(pathToFileURL(join(src, rel(oracle[i], tree)[0].split(':')[0])).href);
+      expect(part!.location?.uri).toBe(pathToFileURL(join(src, treeRelative(oracle[i], tree)[0].split(':')[0])).href);
     }
     const f = frames[1];
     const locs = (await c.conn.sendRequest('textDocument/definition', {
@@ -276,9 +220,11 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     const outerName = (i: number, j: number) => (j + 1 === oracle[i].length - 1 ? frames[i].site.fn : oracle[i][j + 1].function);
     for (let i = 0; i < frames.length; i++) {
       const row = out.findIndex((l) => l.includes(frames[i].form.replace(' [fxmod]', ' (')));
-      expect(out[row]).toContain(`${frames[i].form.replace(' [fxmod]', '')} (${rel(oracle[i], tree)[0]}) [fxmod]`);
+      expect(out[row]).toContain(`${frames[i].form.replace(' [fxmod]', '')} (${treeRelative(oracle[i], tree)[0]}) [fxmod]`);
       for (let j = 0; j + 1 < oracle[i].length; j++)
-        expect(out[row + 1 + j]).toBe(`    ${oracle[i][j].function} inlined into ${outerName(i, j)} at ${rel(oracle[i], tree)[j + 1]}`);
+        expect(out[row + 1 + j]).toBe(
+          `    ${oracle[i][j].function} inlined into ${outerName(i, j)} at ${treeRelative(oracle[i], tree)[j + 1]}`,
+        );
     }
     for (const l of r.links) {
       const [path, line] = out[l.line].slice(l.start, l.end).split(':');
@@ -297,7 +243,7 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     await c.open(uri2, 'kernel-log', log.join('\n'));
     const h = await hoverLine(c, uri2, f.line, log[f.line].indexOf(f.form) + 2);
     const o = llvmSymbolize(placed, ['0x' + (base.get(f.site.section)! + f.off - 1).toString(16)])[0];
-    expect(locations(h).map((l) => l.label)).toEqual(rel(o, tree));
+    expect(sourceLocations(h).map((l) => l.label)).toEqual(treeRelative(o, tree));
     // Another build's debug file under the debuglink name: refused by build id, no line.
     execFileSync('objcopy', ['--only-keep-debug', other, join(sdir, 'fxmod.debug')]);
     await c.setSettings({ ...c.settings, modules: [join(dir, 'stripped')], sourceRoots: [src, dir] });
@@ -323,13 +269,14 @@ describe.skipIf(!tools)('module frames: source lines in hover, inlay hints, F12 
     await c.open(uri4, 'kernel-log', lines.join('\n'));
     const h = await hoverLine(c, uri4, 2, 4);
     const o = llvmSymbolize(placed, ['0x' + (base0('.text') + bare.off - 1).toString(16)])[0];
-    expect(locations(h).map((l) => l.label)).toEqual(rel(o, tree));
+    expect(sourceLocations(h).map((l) => l.label)).toEqual(treeRelative(o, tree));
     // An address no module holds: no source part at all (nothing to say, and no "reading…").
     const none = await c.hover(uri4, 3, 4);
     expect(none.value).not.toContain('source');
     // The hints of this log (asked again after a refresh while an index rebuilt by the previous test's settings lands).
     type Hint = { position: { line: number }; label: { value: string }[] };
-    const has = (hs: Hint[]) => hs.find((x) => x.position.line === 2)?.label.some((p) => p.value.trim() === rel(o, tree)[0]) === true;
+    const has = (hs: Hint[]) =>
+      hs.find((x) => x.position.line === 2)?.label.some((p) => p.value.trim() === treeRelative(o, tree)[0]) === true;
     let hints: Hint[] = [];
     for (let i = 0; i < 10; i++) {
       const refreshed = c.nextRefresh('hints of the bare address');
@@ -390,12 +337,9 @@ describe.skipIf(!tools || !xfs)('module frames: the real Debian xfs.ko', () => {
         const t = performance.now();
         const h = await hoverLine(c, uri, i + 1, 3);
         ms.push(performance.now() - t);
-        const want = o[i].map(
-          (f) =>
-            `${f.file.replace(/^.*?debian\/build\/build_amd64_none_amd64\//, '').replace(/^\/build\/reproducible-path\/linux-[^/]+\//, '')}:${f.line}`,
-        );
-        if (JSON.stringify(locations(h).map((l) => l.label)) === JSON.stringify(want)) agree++;
-        else console.log(`xfs frame ${frames[i].form}: ksym ${JSON.stringify(locations(h))}, llvm ${JSON.stringify(want)}`);
+        const want = o[i].map(debianRelative);
+        if (JSON.stringify(sourceLocations(h).map((l) => l.label)) === JSON.stringify(want)) agree++;
+        else console.log(`xfs frame ${frames[i].form}: ksym ${JSON.stringify(sourceLocations(h))}, llvm ${JSON.stringify(want)}`);
       }
       console.log(
         `xfs.ko in the editor: ${agree}/${frames.length} stack entries agree with llvm-symbolizer (placed copy); ` +

@@ -21,27 +21,18 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveTool, llvmSymbolize, type OracleFrame } from '../unit/dwarf/oracle';
 import { startSourceClient, type SourceClient } from '../helpers/sourceClient';
-import { CLI } from '../helpers/lspclient';
+import {
+  callSites as allCallSites,
+  inlineHeader,
+  kernelForms,
+  markKernelTree,
+  sourceLocations,
+  treeRelative,
+  writeSystemMap,
+} from '../helpers/fxKernel';
 
 const tools = haveTool('gcc') && haveTool('llvm-symbolizer') && haveTool('nm') && haveTool('objdump');
 if (!tools) console.warn('skipping source-line protocol tests: gcc, llvm-symbolizer, nm or objdump missing');
-
-const HEADER = `#ifndef FXHELP_H
-#define FXHELP_H
-extern volatile int fx_sink;
-static inline int fx_leaf(int x)
-{
-	fx_sink = x;
-	return x * 3 + (x >> 2);
-}
-static inline __attribute__((always_inline)) int fx_mid(int x)
-{
-	if (x > 10)
-		return fx_leaf(x) + 1;
-	return fx_leaf(x - 1);
-}
-#endif
-`;
 
 // _text at the start of the text (as the kernel's linker script puts it), 16 bytes of int3 before the first function.
 const SOURCE = (extra: string) => `#include <linux/fxhelp.h>
@@ -70,9 +61,8 @@ interface Built {
 function build(tree: string, out: string, extra: string): Built {
   mkdirSync(join(tree, 'kernel'), { recursive: true });
   mkdirSync(join(tree, 'include/linux'), { recursive: true });
-  writeFileSync(join(tree, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n');
-  writeFileSync(join(tree, 'Kconfig'), 'mainmenu "fixture"\n');
-  writeFileSync(join(tree, 'include/linux/fxhelp.h'), HEADER);
+  markKernelTree(tree);
+  writeFileSync(join(tree, 'include/linux/fxhelp.h'), inlineHeader('fx'));
   writeFileSync(join(tree, 'kernel/fx.c'), SOURCE(extra));
   mkdirSync(out, { recursive: true });
   const vmlinux = join(out, 'vmlinux');
@@ -96,64 +86,15 @@ function build(tree: string, out: string, extra: string): Built {
     { cwd: tree },
   );
   const map = join(out, 'System.map');
-  const nm = execFileSync('nm', ['-n', vmlinux], { encoding: 'utf8' });
-  writeFileSync(
-    map,
-    nm
-      .split('\n')
-      .filter((l) => /^[0-9a-f]+ [TtDdBbRr] /.test(l))
-      .join('\n') + '\n',
-  );
+  writeSystemMap(vmlinux, map);
   return { vmlinux, map };
 }
 
 /** Return addresses (the instruction after each call) inside fx_* functions, with the caller. */
 function callSites(vmlinux: string): { ret: bigint; fn: string }[] {
-  const d = execFileSync('objdump', ['-d', '--no-show-raw-insn', vmlinux], { encoding: 'utf8' });
-  const out: { ret: bigint; fn: string }[] = [];
-  let fn = '';
-  let pendingCall = false;
-  for (const l of d.split('\n')) {
-    const f = /^[0-9a-f]+ <([^>]+)>:$/.exec(l);
-    if (f) {
-      fn = f[1];
-      pendingCall = false;
-      continue;
-    }
-    const m = /^\s+([0-9a-f]+):\s+(\S+)/.exec(l);
-    if (!m) continue;
-    if (pendingCall && fn.startsWith('fx_')) out.push({ ret: BigInt('0x' + m[1]), fn });
-    pendingCall = m[2] === 'call';
-  }
-  return out;
-}
-
-/** The kernel form of an address with this System.map (ksym lookup, the %pS form). */
-function kernelForms(map: string, addrs: bigint[]): string[] {
-  const o = execFileSync(process.execPath, [CLI, 'lookup', '--kallsyms', map, ...addrs.map((a) => '0x' + a.toString(16))], {
-    encoding: 'utf8',
-  });
-  return o
-    .trim()
-    .split('\n')
-    .map((l) => l.split(/\s+/)[1]);
-}
-
-/** The locations of a hover's source part: [label, target] in order. */
-function locations(md: string): { label: string; target?: string }[] {
-  const part = md.slice(md.indexOf('**source**'));
-  const lines = part.split('\n').filter((l) => l.startsWith('**source**') || l.startsWith('↳'));
-  return lines.map((l) => {
-    const link = /\[((?:\\.|[^\]\\])+)\]\(([^)]+)\)/.exec(l);
-    if (link) return { label: link[1].replace(/\\(.)/g, '$1'), target: link[2] };
-    const c = /`([^`]+:\d+)`/.exec(l);
-    return { label: c ? c[1] : '' };
-  });
-}
-
-/** llvm-symbolizer's chain as ksym shows it: tree-relative file:line, innermost first. */
-function expected(o: OracleFrame[], tree: string): string[] {
-  return o.map((f) => `${relative(tree, f.file)}:${f.line}`);
+  return allCallSites(vmlinux)
+    .filter((s) => s.fn.startsWith('fx_'))
+    .map((s) => ({ ret: BigInt(s.ret), fn: s.fn }));
 }
 
 describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log (gcc fixture)', () => {
@@ -250,8 +191,8 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     for (let i = 0; i < stack.length; i++) {
       const s = stack[i];
       const h = await c.hover(uri, s.line, log[s.line].indexOf(s.form) + 3);
-      const locs = locations(h.value);
-      expect(locs.map((l) => l.label)).toEqual(expected(oracle[i], buildTree));
+      const locs = sourceLocations(h.value);
+      expect(locs.map((l) => l.label)).toEqual(treeRelative(oracle[i], buildTree));
       for (const l of locs) {
         const [path, line] = l.label.split(':');
         expect(l.target).toBe(`${pathToFileURL(join(srcTree, path)).href}#L${line}${l.target!.match(/,\d+$/)?.[0] ?? ''}`);
@@ -261,8 +202,8 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
       agree++;
     }
     const r = await c.hover(uri, rip.line, log[rip.line].indexOf(rip.form) + 2);
-    const rl = locations(r.value);
-    expect(rl.map((l) => l.label)).toEqual(expected(rip.oracle, buildTree));
+    const rl = sourceLocations(r.value);
+    expect(rl.map((l) => l.label)).toEqual(treeRelative(rip.oracle, buildTree));
     expect(rl.length).toBe(3);
     expect(r.value).toContain('inlined into `fx_mid`');
     expect(r.value).toContain('inlined into `fx_f1`');
@@ -296,8 +237,8 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     for (let i = 0; i < stack.length; i++) {
       const h = hints.find((x) => x.position.line === stack[i].line)!;
       expect(h.label[0].value).toBe('✓');
-      expect(h.label[1].value.trim()).toBe(expected(oracle[i], buildTree)[0]);
-      expect(h.label[1].location?.uri).toBe(pathToFileURL(join(srcTree, expected(oracle[i], buildTree)[0].split(':')[0])).href);
+      expect(h.label[1].value.trim()).toBe(treeRelative(oracle[i], buildTree)[0]);
+      expect(h.label[1].location?.uri).toBe(pathToFileURL(join(srcTree, treeRelative(oracle[i], buildTree)[0].split(':')[0])).href);
     }
     await applySettings({ ...c.settings, inlayHints: { enable: false } });
     expect(await req()).toBeNull();
@@ -313,7 +254,7 @@ describe.skipIf(!tools)('source lines in hover, F12, inlay hints and Decode Log 
     expect(out[1]).toContain(`debug info: ${good.vmlinux}`);
     const oracle = llvmSymbolize(good.vmlinux, ['0x' + rip.addr.toString(16), ...stack.map((s) => '0x' + (s.ret - 1n).toString(16))]);
     const ripRow = out.findIndex((l) => l.includes('RIP: 0010:'));
-    const ex = expected(oracle[0], buildTree);
+    const ex = treeRelative(oracle[0], buildTree);
     expect(out[ripRow]).toContain(`${rip.form} (${ex[0]})`);
     expect(out[ripRow + 1]).toBe(`    ${oracle[0][0].function} inlined into ${oracle[0][1].function} at ${ex[1]}`);
     expect(out[ripRow + 2]).toBe(`    ${oracle[0][1].function} inlined into ${rip.form.split('+')[0]} at ${ex[2]}`);
@@ -377,7 +318,7 @@ describe.skipIf(!tools)('a kernel source tree open as the workspace is a source 
         await refreshed;
         const h = await c.hover(u, 1, 4);
         const o = llvmSymbolize(b.vmlinux, ['0x' + (ret - 1n).toString(16)])[0];
-        expect(locations(h.value)[0].target).toContain(
+        expect(sourceLocations(h.value)[0].target).toContain(
           `${pathToFileURL(join(tree, relative(join(dir, 'b'), o[0].file))).href}#L${o[0].line}`,
         );
       } finally {
