@@ -5,166 +5,38 @@
  * (it installs code-server and chromium). Every test saves a screenshot under
  * test-output/e2e/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-// @ts-expect-error: plain ESM helper scripts without type declarations
-import { installExtension, startCodeServer, writeUserSettings } from '../../scripts/code-server.mjs';
 // @ts-expect-error: plain ESM helper scripts without type declarations
 import { makeDemoWorkspace } from '../../scripts/demo-workspace.mjs';
-// @ts-expect-error: plain ESM helper scripts without type declarations
-import { ensureChromium, ROOT } from '../../scripts/editor-setup.mjs';
+import { Editor } from '../helpers/editor';
 
-const OUT = resolve(ROOT as string, 'test-output/e2e');
-const VSIX = resolve(ROOT as string, 'ksym-0.1.0.vsix');
-
-interface Server {
-  url: string;
-  output: string[];
-  stop(): void;
-}
-
-let server: Server;
-let context: BrowserContext;
-let page: Page;
+let ed: Editor;
+let page: Editor['page'];
 let ws: { dir: string; log: string; kallsyms: string; live: boolean; frames: { line: number; text: string; address?: string }[] };
 let profile: string;
 
-function findFiles(dir: string, re: RegExp): string[] {
-  try {
-    return readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? findFiles(p, re) : re.test(f) ? [p] : [];
-    });
-  } catch {
-    return [];
-  }
-}
-
-async function shot(name: string): Promise<void> {
-  mkdirSync(OUT, { recursive: true });
-  await page.screenshot({ path: join(OUT, `${name}.png`) });
-}
-
-async function openFile(name: string): Promise<void> {
-  // Quick open by name. Keyboard focus left in a panel by an earlier test can swallow the
-  // first try (it then opens the command palette): close whatever is open and try again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+P');
-      await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
-      await page.keyboard.type(name, { delay: 10 });
-      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 10000 });
-      await page.keyboard.press('Enter');
-      // The tab may already exist from an earlier test: wait until it is the active one.
-      await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 10000 });
-      await page.waitForSelector('.monaco-editor .view-lines', { state: 'visible' });
-      return;
-    } catch (e) {
-      if (attempt === 3) throw e;
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('Escape');
-      await page.click('.monaco-workbench .part.editor', { position: { x: 200, y: 200 } }).catch(() => undefined);
-    }
-  }
-}
-
-/** Place the cursor with Go to Line (Ctrl+G `line:col`, 1-based) and show the hover (Ctrl+K Ctrl+I). */
-async function hoverAt(line: number, col: number): Promise<string> {
-  await page.click('.monaco-editor .view-lines');
-  for (let attempt = 0; attempt < 6; attempt++) {
-    await page.keyboard.press('Control+G');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
-    await page.keyboard.type(`${line}:${col + attempt}`, { delay: 5 });
-    await page.keyboard.press('Enter');
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+I');
-    try {
-      const hover = await page.waitForSelector('.monaco-hover .hover-contents, .monaco-hover .markdown-hover', {
-        state: 'visible',
-        timeout: 4000,
-      });
-      const text = (await hover.innerText()).trim();
-      if (text && !/^Loading/.test(text)) return text;
-    } catch {
-      // A hover asked before the provider registered is cached empty for that spot: move a column.
-    }
-    await page.keyboard.press('Escape');
-  }
-  throw new Error(`no hover at ${line}:${col}`);
-}
-
-async function statusText(): Promise<string> {
-  const items = await page.$$eval('.statusbar-item', (els) => els.map((e) => (e as HTMLElement).innerText));
-  return items.find((t) => t.includes('ksym')) ?? '';
-}
-
-async function waitStatus(pred: (t: string) => boolean, what: string): Promise<string> {
-  const deadline = Date.now() + 60000;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await statusText();
-    if (pred(last)) return last;
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`status bar never showed ${what}; last: '${last}'; code-server: ${server.output.join('').slice(-2000)}`);
-}
+/** The hover at (line, col) (1-based), once it has loaded. */
+const hoverAt = (line: number, col: number) => ed.hover(line, col, (t) => t !== '' && !/^Loading/.test(t));
+const shot = (name: string) => ed.shot(name);
+const waitStatus = (pred: (t: string) => boolean, what: string) => ed.waitStatus(pred, what);
 
 describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
   beforeAll(async () => {
     profile = mkdtempSync(join(tmpdir(), 'ksym-e2e-'));
     ws = makeDemoWorkspace(join(profile, 'workspace'));
-    installExtension(profile, VSIX);
-    writeUserSettings(profile, {});
-    server = await startCodeServer(profile);
-    const executablePath = ensureChromium();
-    const browserDir = join(profile, 'chromium');
-    context = await chromium.launchPersistentContext(browserDir, {
-      executablePath,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      env: { ...process.env, HOME: profile },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(ws.dir)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    ed = await Editor.start(profile, ws.dir);
+    page = ed.page;
   }, 240000);
 
-  afterEach((ctx) => {
-    if (ctx.task.result?.state !== 'fail') return;
-    // A failure prints the language server's output channel and code-server's log; screenshots stay in test-output/e2e.
-    void shot(`failed-${ctx.task.name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-    for (const f of findFiles(join(profile, 'user/logs'), /Kernel Symbols.*\.log$|exthost\.log$/)) {
-      console.error(`==== ${f}\n${readFileSync(f, 'utf8').slice(-6000)}`);
-    }
-    console.error(`==== code-server\n${server?.output.join('').slice(-4000)}`);
-  });
-
-  afterAll(async () => {
-    try {
-      await page?.goto('about:blank');
-      await context?.close();
-    } finally {
-      server?.stop();
-      if (process.env.KSYM_E2E_KEEP !== '1') rmSync(profile, { recursive: true, force: true });
-    }
-  });
+  // A failure prints the language server's output channel and code-server's log; screenshots stay in test-output/e2e.
+  afterEach((ctx) => ed?.onFailure('failed', ctx));
+  afterAll(() => Editor.stop(ed, profile));
 
   it('activates on a kernel log and shows the index in the status bar', async () => {
-    await openFile('oops-this-kernel.oops');
+    await ed.openFile('oops-this-kernel.oops');
     const s = await waitStatus((t) => /ksym: [\d,]+ symbols/.test(t), 'the ready index');
     const n = Number(/ksym: ([\d,]+) symbols/.exec(s)![1].replace(/,/g, ''));
     const lines = readFileSync(ws.live ? '/proc/kallsyms' : ws.kallsyms, 'latin1')
@@ -250,7 +122,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
   });
 
   it('a .klp.sym position problem shows in the Problems panel', async () => {
-    await openFile('livepatch-sample.c');
+    await ed.openFile('livepatch-sample.c');
     await page.keyboard.press('Control+Shift+M');
     const markers = await page.waitForFunction(
       () => {
@@ -267,7 +139,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
   });
 
   it('a bad ksym.kallsyms path shows a clear error and the previous index keeps working', async () => {
-    await openFile('oops-this-kernel.oops');
+    await ed.openFile('oops-this-kernel.oops');
     const bad = join(ws.dir, 'no-such-kallsyms');
     // Workspace settings: VS Code watches the folder's .vscode/settings.json.
     const wsSettings = join(ws.dir, '.vscode/settings.json');
@@ -299,11 +171,7 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
   });
 
   it('the Show Index Statistics command renders the statistics', async () => {
-    await page.keyboard.press('Control+Shift+P');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
-    await page.keyboard.type('Kernel Symbols: Show Index Statistics', { delay: 5 });
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 10000 });
-    await page.keyboard.press('Enter');
+    await ed.command('Kernel Symbols: Show Index Statistics');
     await page.waitForFunction(
       () => document.body.innerText.includes('index statistics') || document.body.innerText.includes('Index Statistics'),
       undefined,
