@@ -1,68 +1,11 @@
 // A small base BTF with one type of every kind (and a few reference loops), built
 // from scratch, so that BTF fuzzing has a cheap, self-contained seed.
 
-const K = {
-  INT: 1,
-  PTR: 2,
-  ARRAY: 3,
-  STRUCT: 4,
-  UNION: 5,
-  ENUM: 6,
-  FWD: 7,
-  TYPEDEF: 8,
-  VOLATILE: 9,
-  CONST: 10,
-  RESTRICT: 11,
-  FUNC: 12,
-  FUNC_PROTO: 13,
-  VAR: 14,
-  DATASEC: 15,
-  FLOAT: 16,
-  DECL_TAG: 17,
-  TYPE_TAG: 18,
-  ENUM64: 19,
-};
-
-class Builder {
-  strs = [0];
-  types = [];
-  strOff = new Map();
-  str(s) {
-    if (s === '') return 0;
-    const got = this.strOff.get(s);
-    if (got !== undefined) return got;
-    const off = this.strs.length;
-    for (const c of Buffer.from(s)) this.strs.push(c);
-    this.strs.push(0);
-    this.strOff.set(s, off);
-    return off;
-  }
-  add(kind, name, vlen, sizeOrType, extra = [], kflag = false) {
-    this.types.push([this.str(name), ((kflag ? 1 : 0) << 31) | (kind << 24) | vlen, sizeOrType, ...extra]);
-    return this.types.length;
-  }
-  build(littleEndian = true) {
-    const words = this.types.flat();
-    const hdrLen = 24;
-    const typeLen = words.length * 4;
-    const buf = new Uint8Array(hdrLen + typeLen + this.strs.length);
-    const dv = new DataView(buf.buffer);
-    dv.setUint16(0, 0xeb9f, littleEndian);
-    buf[2] = 1;
-    dv.setUint32(4, hdrLen, littleEndian);
-    dv.setUint32(8, 0, littleEndian);
-    dv.setUint32(12, typeLen, littleEndian);
-    dv.setUint32(16, typeLen, littleEndian);
-    dv.setUint32(20, this.strs.length, littleEndian);
-    words.forEach((w, i) => dv.setUint32(hdrLen + i * 4, w >>> 0, littleEndian));
-    buf.set(this.strs, hdrLen + typeLen);
-    return buf;
-  }
-}
+import { BtfBuilder, K } from './btfBuilder.mjs';
 
 /** Raw BTF blobs (little- and big-endian) with every kind. */
 export function syntheticBtf() {
-  const b = new Builder();
+  const b = new BtfBuilder();
   const s = (n) => b.str(n);
   const int = b.add(K.INT, 'int', 0, 4, [(1 << 24) | 32]);
   const char = b.add(K.INT, 'char', 0, 1, [(1 << 24) | 8]);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseBtf } from '../../server/src/core/btf';
+import { KIND_NAMES } from '../../fuzz/btfBuilder.mjs';
 
 const ROOT = resolve(__dirname, '../..');
 const LIVE = '/sys/kernel/btf/vmlinux';
@@ -18,27 +19,7 @@ const CORPUS = process.env.KSYM_CORPUS
   : resolve(ROOT, '../shared/corpus/debian-6.1.0-56-amd64');
 const CORPUS_VMLINUX = join(CORPUS, 'vmlinux-6.1.0-56-amd64.btf');
 const MODULES = join(CORPUS, 'modules');
-const KINDS = [
-  'INT',
-  'PTR',
-  'ARRAY',
-  'STRUCT',
-  'UNION',
-  'ENUM',
-  'FWD',
-  'TYPEDEF',
-  'VOLATILE',
-  'CONST',
-  'RESTRICT',
-  'FUNC',
-  'FUNC_PROTO',
-  'VAR',
-  'DATASEC',
-  'FLOAT',
-  'DECL_TAG',
-  'TYPE_TAG',
-  'ENUM64',
-];
+const KINDS = KIND_NAMES;
 
 const HAVE_BPFTOOL = spawnSync('sh', ['-c', 'command -v bpftool']).status === 0;
 const HAVE_LIVE = existsSync(LIVE);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../../server/src/core/common/errors';
 import { Btf, CRenderer, parseBtf, type BtfStruct } from '../../../server/src/core/btf';
+import { BtfBuilder, K, KIND_NAMES } from '../../../fuzz/btfBuilder.mjs';
 
 const LIVE = '/sys/kernel/btf/vmlinux';
 const CORPUS = '/work/shared/corpus/debian-6.1.0-56-amd64';
@@ -62,29 +63,7 @@ function compareWithBpftool(btf: Btf, raw: RawType[]): void {
   expect(mism.slice(0, 10)).toEqual([]);
   const st = btf.stats();
   for (const [k, v] of Object.entries(st.kinds)) expect([k, v]).toEqual([k, counts[k] ?? 0]);
-  expect(Object.keys(st.kinds).sort()).toEqual(
-    [
-      'INT',
-      'PTR',
-      'ARRAY',
-      'STRUCT',
-      'UNION',
-      'ENUM',
-      'FWD',
-      'TYPEDEF',
-      'VOLATILE',
-      'CONST',
-      'RESTRICT',
-      'FUNC',
-      'FUNC_PROTO',
-      'VAR',
-      'DATASEC',
-      'FLOAT',
-      'DECL_TAG',
-      'TYPE_TAG',
-      'ENUM64',
-    ].sort(),
-  );
+  expect(Object.keys(st.kinds).sort()).toEqual([...KIND_NAMES].sort());
   expect(st.namedFuncs).toBe(namedFuncs);
   expect(st.kfuncs).toBe([...kfuncTargets].filter((t) => t >= btf.firstId).length);
   for (const t of kfuncTargets) expect(btf.isKfunc(t)).toBe(true);
@@ -165,67 +144,9 @@ function idsOfKind(btf: Btf, ...kinds: string[]): number[] {
 // ---------------------------------------------------------------------------------------------
 // Synthetic BTF builder (for exact rendering checks and malformed inputs)
 
-class Builder {
-  strs: number[] = [0];
-  types: number[][] = [];
-  strOff = new Map<string, number>();
-  str(s: string): number {
-    if (s === '') return 0;
-    const got = this.strOff.get(s);
-    if (got !== undefined) return got;
-    const off = this.strs.length;
-    this.strs.push(...Buffer.from(s), 0);
-    this.strOff.set(s, off);
-    return off;
-  }
-  add(kind: number, name: string, vlen: number, sizeOrType: number, extra: number[] = [], kflag = false): number {
-    this.types.push([this.str(name), ((kflag ? 1 : 0) << 31) | (kind << 24) | vlen, sizeOrType, ...extra]);
-    return this.types.length;
-  }
-  build(littleEndian = true, hdrExtra = 0): Uint8Array {
-    const words = this.types.flat();
-    const hdrLen = 24 + hdrExtra;
-    const typeLen = words.length * 4;
-    const buf = new Uint8Array(hdrLen + typeLen + this.strs.length);
-    const dv = new DataView(buf.buffer);
-    dv.setUint16(0, 0xeb9f, littleEndian);
-    buf[2] = 1;
-    dv.setUint32(4, hdrLen, littleEndian);
-    dv.setUint32(8, 0, littleEndian);
-    dv.setUint32(12, typeLen, littleEndian);
-    dv.setUint32(16, typeLen, littleEndian);
-    dv.setUint32(20, this.strs.length, littleEndian);
-    words.forEach((w, i) => dv.setUint32(hdrLen + i * 4, w >>> 0, littleEndian));
-    buf.set(this.strs, hdrLen + typeLen);
-    return buf;
-  }
-}
-
-const K = {
-  INT: 1,
-  PTR: 2,
-  ARRAY: 3,
-  STRUCT: 4,
-  UNION: 5,
-  ENUM: 6,
-  FWD: 7,
-  TYPEDEF: 8,
-  VOLATILE: 9,
-  CONST: 10,
-  RESTRICT: 11,
-  FUNC: 12,
-  FUNC_PROTO: 13,
-  VAR: 14,
-  DATASEC: 15,
-  FLOAT: 16,
-  DECL_TAG: 17,
-  TYPE_TAG: 18,
-  ENUM64: 19,
-};
-
 /** A small BTF with one of everything. */
-function sampleBtf(): { b: Builder; ids: Record<string, number> } {
-  const b = new Builder();
+function sampleBtf(): { b: BtfBuilder; ids: Record<string, number> } {
+  const b = new BtfBuilder();
   const s = (n: string) => b.str(n);
   const ids: Record<string, number> = {};
   ids.int = b.add(K.INT, 'int', 0, 4, [(1 << 24) | 32]);
@@ -490,7 +411,7 @@ describe('BTF: synthetic', () => {
 
   it('survives reference loops and random mutations (only FormatError, never hangs)', () => {
     // loops: PTR -> CONST -> PTR ..., TYPEDEF to itself, struct containing itself by value
-    const b = new Builder();
+    const b = new BtfBuilder();
     const p = b.add(K.PTR, '', 0, 2);
     b.add(K.CONST, '', 0, p);
     const td = b.add(K.TYPEDEF, 'loop_t', 0, 3);
