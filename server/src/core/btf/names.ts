@@ -132,7 +132,11 @@ function sortSingle(e: Uint32Array, pos: Uint32Array, buf: Uint8Array, ctx: Ctx,
   }
 }
 
-/** Names spread over several buffers (split BTF naming base strings). */
+/**
+ * Names spread over several buffers (split BTF naming base strings). A deliberate copy of
+ * sortSingle with each byte read through bufs[sel[x]]: one function for both would put that
+ * indirection in the hot loops of the common one-buffer case (vmlinux BTF).
+ */
 function sortMulti(e: Uint32Array, ctx: Ctx, lo: number, hi: number, depth: number): void {
   const { bufs, sel, pos } = ctx;
   const byte = (x: number, d: number) => bufs[sel[x]][pos[x] + d];

@@ -343,22 +343,33 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
     taint = fact({ flags: (flagsRaw ?? '').trimEnd(), tainted }, lineNo, s, e);
   };
 
+  /** A "CPU: … Comm: …" (or "pid: … comm: …") line's release, build and taint: m[1] the taint word, m[2] its flags, m[3] the release, m[4] the build. */
+  const seeComm = (line: string, m: RegExpExecArray, lineNo: number) => {
+    const rs = line.indexOf(m[3], m.index + m[0].indexOf(m[1]) + m[1].length);
+    const vs = m[4] !== undefined ? line.indexOf(m[4], rs + m[3].length) : rs;
+    seeRelease(m[3], rs, m[4], vs, lineNo, false);
+    const ts = m.index + m[0].indexOf(m[1]);
+    seeTaint(m[2], m[1] !== 'Not tainted', lineNo, ts, ts + m[1].length);
+  };
+
+  /** A vote for the rule's architecture where its pattern matches the line. */
+  const voteRule = (r: (typeof ARCH_RULES)[number], line: string, lineNo: number) => {
+    const m = r.re.exec(line);
+    if (m)
+      vote({
+        arch: r.arch,
+        weight: r.weight,
+        line: lineNo,
+        start: m.index,
+        end: m.index + m[0].length,
+        evidence: r.evidence,
+        bits: r.bits,
+      });
+  };
+
   const processLine = (line: string, lineNo: number, weak: boolean): void => {
     if (weak) {
-      for (const r of WEAK_RULES) {
-        if (!line.includes(r.key) || archVotes.has(r.arch)) continue;
-        const m = r.re.exec(line);
-        if (m)
-          vote({
-            arch: r.arch,
-            weight: r.weight,
-            line: lineNo,
-            start: m.index,
-            end: m.index + m[0].length,
-            evidence: r.evidence,
-            bits: r.bits,
-          });
-      }
+      for (const r of WEAK_RULES) if (line.includes(r.key) && !archVotes.has(r.arch)) voteRule(r, line, lineNo);
       if (!archVotes.has('ppc64')) {
         const f = archOfFrameLine(line);
         if (f) vote({ arch: f.arch, weight: 2, line: lineNo, start: 0, end: line.length, evidence: f.evidence, bits: f.bits });
@@ -382,11 +393,7 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
     if (line.includes('ainted')) {
       let m: RegExpExecArray | null;
       if (line.includes('Comm: ') && (m = COMM.exec(line))) {
-        const rs = line.indexOf(m[3], m.index + m[0].indexOf(m[1]) + m[1].length);
-        const vs = m[4] !== undefined ? line.indexOf(m[4], rs + m[3].length) : rs;
-        seeRelease(m[3], rs, m[4], vs, lineNo, false);
-        const ts = m.index + m[0].indexOf(m[1]);
-        seeTaint(m[2], m[1] !== 'Not tainted', lineNo, ts, ts + m[1].length);
+        seeComm(line, m, lineNo);
         if (m[5]) {
           const s = line.lastIndexOf(m[5]);
           if (!buildId) buildId = fact(m[5], lineNo, s, s + 40);
@@ -394,11 +401,7 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
             conflict(`bid:${m[5]}`, `line ${lineNo} has vmlinux build id ${m[5]}, line ${buildId.line} has ${buildId.value}`);
         }
       } else if (line.includes('comm: ') && (m = PID_COMM.exec(line))) {
-        const rs = line.indexOf(m[3], m.index + m[0].indexOf(m[1]) + m[1].length);
-        const vs = m[4] !== undefined ? line.indexOf(m[4], rs + m[3].length) : rs;
-        seeRelease(m[3], rs, m[4], vs, lineNo, false);
-        const ts = m.index + m[0].indexOf(m[1]);
-        seeTaint(m[2], m[1] !== 'Not tainted', lineNo, ts, ts + m[1].length);
+        seeComm(line, m, lineNo);
       } else if ((m = PAREN.exec(line))) {
         const rs = line.indexOf(m[3], m.index + m[1].length);
         const vs = m[4] !== undefined ? line.indexOf(m[4], rs) : rs;
@@ -459,17 +462,7 @@ export function identifyLog(text: string, opts: IdentifyOptions = {}): LogIdenti
       if (!line.includes(r.key)) continue;
       const old = archVotes.get(r.arch);
       if (old && old.weight >= r.weight) continue;
-      const m = r.re.exec(line);
-      if (m)
-        vote({
-          arch: r.arch,
-          weight: r.weight,
-          line: lineNo,
-          start: m.index,
-          end: m.index + m[0].length,
-          evidence: r.evidence,
-          bits: r.bits,
-        });
+      voteRule(r, line, lineNo);
     }
   };
 
