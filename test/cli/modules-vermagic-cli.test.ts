@@ -76,13 +76,16 @@ describe.skipIf(!haveAll)('CLI --module checked against the served kernel (verma
     const r = run(['decode', '--json', '--kallsyms', '/proc/kallsyms', '--module', MODS, noRelease]);
     const j = JSON.parse(r.stdout) as {
       kernel: { selected: string; problems: string[] };
-      tokens: { module: string | null; name: string | null }[];
+      tokens: { module: string | null; name: string | null; sourceProblem?: string }[];
     };
     expect(j.kernel.selected).toBe('running');
     expect(j.kernel.problems.filter((p) => p.includes('refused'))).toEqual([`--module refused: ${refusal}`]);
     const drbd = j.tokens.filter((t) => t.module === 'drbd');
     expect(drbd.length).toBeGreaterThan(0);
-    for (const t of drbd) expect(t.name).toBeNull();
+    for (const t of drbd) {
+      expect(t.name).toBeNull();
+      expect(t.sourceProblem).toBe(`${refusal}: refused`); // each token says why it has no answer
+    }
   });
 
   it('decode --json --kallsyms <the Debian System.map> --module <its modules>: nothing refused, drbd frames answered', () => {

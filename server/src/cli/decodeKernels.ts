@@ -185,8 +185,9 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
         },
         frame: async (t) => {
           const r = await logStore.resolveModuleFrame(t);
-          const c = r.ok && r.candidates.length === 1 ? r.candidates[0] : undefined;
-          if (!r.ok || !c?.printed) return undefined;
+          if (!r.ok) return { problem: r.error };
+          const c = r.candidates.length === 1 ? r.candidates[0] : undefined;
+          if (!c?.printed) return undefined;
           const p = c.printed;
           return { name: p.name, offset: p.offset, size: p.size, module: r.module, matchesLog: !!c.printedMatches };
         },

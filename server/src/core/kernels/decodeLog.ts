@@ -57,8 +57,13 @@ export interface ModuleLookups {
     logAddress: bigint,
     returnAddress: boolean,
   ): Promise<{ text: string; name: string; offset: number; size: number; module: string } | undefined>;
-  /** A `[mod]` frame resolved in its module file (by name, offset and size). */
-  frame?(frame: FrameToken): Promise<{ name: string; offset: number; size: number; module: string; matchesLog: boolean } | undefined>;
+  /**
+   * A `[mod]` frame resolved in its module file (by name, offset and size); `problem` when
+   * the module file cannot answer (not found, refused as another kernel's, unreadable).
+   */
+  frame?(
+    frame: FrameToken,
+  ): Promise<{ name: string; offset: number; size: number; module: string; matchesLog: boolean } | { problem: string } | undefined>;
 }
 
 /** A source answer as `ksym lookup --json` prints it (core/log/source.ts). */
@@ -148,9 +153,11 @@ export async function decodeLog(text: string, o: DecodeOptions): Promise<Decoded
           base.module = r.kernel.sym.module ?? t.module ?? null;
           const printedAt = t.address !== undefined ? o.shift.toIndex(t.address, t.module).address : undefined;
           base.matchesLog = !!r.matchesLog && (printedAt === undefined || printedAt === r.address);
-        } else if (t.module && t.address !== undefined && o.modules) {
-          const m = await o.modules.address(t.address, t.role === 'trace');
-          if (m)
+        } else if (t.module && o.modules) {
+          // By the printed address when the module's load address is known, else by name in its file.
+          const m = t.address !== undefined ? await o.modules.address(t.address, t.role === 'trace') : undefined;
+          const f = !m && o.modules.frame ? await o.modules.frame(t) : undefined;
+          if (m && t.address !== undefined)
             Object.assign(base, {
               address: hexAddr(t.address, digits),
               name: m.name,
@@ -159,9 +166,8 @@ export async function decodeLog(text: string, o: DecodeOptions): Promise<Decoded
               module: m.module,
               matchesLog: m.text.replace(/ [0-9a-f]{16,}\]$/, ']') === frameText(t, { buildId: false }),
             });
-        } else if (t.module && o.modules?.frame) {
-          const m = await o.modules.frame(t);
-          if (m) Object.assign(base, { name: m.name, offset: m.offset, size: m.size, module: m.module, matchesLog: m.matchesLog });
+          else if (f && 'problem' in f) base.sourceProblem = f.problem;
+          else if (f) Object.assign(base, { name: f.name, offset: f.offset, size: f.size, module: f.module, matchesLog: f.matchesLog });
           else if (r.problem) base.sourceProblem = r.problem;
         } else if (r.problem) base.sourceProblem = r.problem;
         await addSource(o, t, base, r.kernel && !r.kernel.sym.module ? r.address : undefined);
