@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServer } from './lsp.mjs';
+import { median, rng } from './util.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.KSYM_KERNEL_DATA ?? join(ROOT, '.cache/kernel-data');
@@ -29,20 +30,6 @@ const DEPTH = 20; // TRACES * DEPTH = 1,000 frames
 const POOL_VMLINUX = 60;
 const POOL_XFS = 15;
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
 const hex = (n) => n.toString(16);
 
 /** decode_stacktrace.sh under .cache/peer (see the header for how it gets there), or undefined. */

@@ -8,6 +8,7 @@
 // modules in symtab (unsorted) order with `\t[mod]`, then one ftrace trampoline line, then
 // 10,000 `[bpf]` programs `bpf_prog_<16 hex>_<name>` at addresses below the modules.
 // Deterministic for a given (count, seed).
+import { rng } from './util.mjs';
 
 const SUBSYS = (
   'ext4 xfs btrfs tcp udp ip6 nf_conntrack nf_tables sched cfs rcu mm vma page folio kmem_cache slab ' +
@@ -48,18 +49,6 @@ const BPF_NAMES = (
   'xdp_prog tc_ingress cgroup_skb_egress lsm_file_open dump_bpf_map dump_bpf_prog F syscall__probe ' +
   'handle_exec handle_exit iter_tcp4'
 ).split(' ');
-
-/** mulberry32: small deterministic PRNG. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HEX16 = (hi, lo) => hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 

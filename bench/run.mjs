@@ -22,9 +22,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildBaseline, floorBaseline, naiveHover, resolveBaseline } from './baseline-kallsyms.mjs';
-import { generateKallsyms, generateLog, rng } from './gen-kallsyms.mjs';
+import { generateKallsyms, generateLog } from './gen-kallsyms.mjs';
 import { startServer } from './lsp.mjs';
 import { fuzzysortEngine, makeQueries, measureAsync, measureSync, namesOf } from './search-lib.mjs';
+import { median, readLiveKallsyms, rng } from './util.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, '.cache/bench');
@@ -92,11 +93,6 @@ const { buildIndex, hover, readSource, parseModule, ModuleStore, parseBtf, searc
 
 // ---- measurement helpers ------------------------------------------------------------------
 const now = () => performance.now();
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -190,6 +186,7 @@ function skip(section, figure, why) {
 /** Cached synthetic inputs: keyed by the generator's own source, so edits regenerate. */
 const genHash = createHash('sha1')
   .update(readFileSync(join(ROOT, 'bench/gen-kallsyms.mjs')))
+  .update(readFileSync(join(ROOT, 'bench/util.mjs')))
   .digest('hex')
   .slice(0, 10);
 function synthetic(n) {
@@ -209,15 +206,7 @@ const tStart = now();
 // ---- 1. the live kernel's /proc/kallsyms ---------------------------------------------------
 const S1 = '1 kallsyms';
 if (want(1)) {
-  let bytes;
-  let why;
-  try {
-    bytes = readFileSync('/proc/kallsyms');
-    if (bytes.length === 0) why = '/proc/kallsyms is empty';
-    else if (!/^0*[1-9a-f][0-9a-f]* /m.test(bytes.toString('latin1'))) why = 'addresses are hidden (kptr_restrict / no CAP_SYSLOG)';
-  } catch (e) {
-    why = `/proc/kallsyms unreadable (${e.code ?? e.message})`;
-  }
+  const { bytes, why } = readLiveKallsyms({ needAddresses: true });
   if (why) {
     for (const f of ['build (in memory)', 'read + build', 'raw lookup (floor)', 'resolve', 'index heap']) skip(S1, `kallsyms ${f}`, why);
   } else {
@@ -857,14 +846,7 @@ console.log(t1 - t, performance.now() - t1);`;
 // ---- 6. symbol search ----------------------------------------------------------------------
 const S6 = '6 search';
 if (want(6)) {
-  let kbytes;
-  let why;
-  try {
-    kbytes = readFileSync('/proc/kallsyms');
-    if (kbytes.length === 0) why = '/proc/kallsyms is empty';
-  } catch (e) {
-    why = `/proc/kallsyms unreadable (${e.code ?? e.message})`;
-  }
+  const { bytes: kbytes, why } = readLiveKallsyms();
   if (why) {
     for (const f of ['workspace/symbol p95', 'search in process p95']) skip(S6, f, why);
   } else {
