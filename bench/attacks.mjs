@@ -13,7 +13,6 @@ import {
   rmSync,
   writeFileSync,
   openSync,
-  ftruncateSync,
   closeSync,
   unlinkSync,
   renameSync,
@@ -21,6 +20,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hostileFiles, SMALL_KALLSYMS } from './hostileFiles.mjs';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/cli.js');
@@ -37,19 +37,9 @@ if (!existsSync(CLI)) {
 const dir = mkdtempSync(join(tmpdir(), 'ksym-attacks-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
+const { kallsyms, fifo, sparse, bomb } = hostileFiles(dir);
 // A small, valid kallsyms text.
-const K = join(dir, 'kallsyms');
-writeFileSync(
-  K,
-  [
-    'ffffffff81000000 T _stext',
-    'ffffffff81000000 T _text',
-    'ffffffff81001000 T schedule',
-    'ffffffff81001100 t helper',
-    'ffffffff81002000 T _etext',
-    'ffffffff82000000 D _end',
-  ].join('\n') + '\n',
-);
+const K = kallsyms('kallsyms', [...SMALL_KALLSYMS, 'ffffffff82000000 D _end']);
 
 function peakOf(pid) {
   try {
@@ -160,25 +150,6 @@ const kallsymsText = (n) =>
     ...Array.from({ length: n }, (_, i) => `ffffffff81${(0x1000 + i * 16).toString(16).padStart(6, '0')} T f${i}`),
     'ffffffff82000000 T _etext',
   ].join('\n') + '\n';
-
-function sparse(name, size) {
-  const f = join(dir, name);
-  const fd = openSync(f, 'w');
-  ftruncateSync(fd, size);
-  closeSync(fd);
-  return f;
-}
-function fifo(name) {
-  const f = join(dir, name);
-  execFileSync('mkfifo', [f]);
-  return f;
-}
-/** A compressed stream of `n` MiB of zeros, made by the system tool (streaming). */
-function bomb(name, tool, mib) {
-  const f = join(dir, name);
-  execFileSync('sh', ['-c', `head -c ${mib}M /dev/zero | ${tool} > '${f}'`]);
-  return f;
-}
 
 const attacks = [
   ['fifo: stats --kallsyms FIFO', () => cli('stats', '--kallsyms', fifo('k.fifo'))],

@@ -4,44 +4,18 @@
 // read. Each case: the outcome (a clear message naming the file, the exit status) and the
 // safety nets on time and peak RSS (run.ts).
 import { execFileSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bounded, cli } from './run';
+import { hostileFiles } from '../../bench/hostileFiles.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'ksym-hostile-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const K = join(dir, 'kallsyms');
-writeFileSync(
-  K,
-  [
-    'ffffffff81000000 T _stext',
-    'ffffffff81000000 T _text',
-    'ffffffff81001000 T schedule',
-    'ffffffff81001100 t helper',
-    'ffffffff81002000 T _etext',
-  ].join('\n') + '\n',
-);
-
-function fifo(name: string): string {
-  const f = join(dir, name);
-  execFileSync('mkfifo', [f]);
-  return f;
-}
-function sparse(name: string, size: number): string {
-  const f = join(dir, name);
-  const fd = openSync(f, 'w');
-  ftruncateSync(fd, size);
-  closeSync(fd);
-  return f;
-}
-function bomb(name: string, tool: string): string {
-  const f = join(dir, name);
-  execFileSync('sh', ['-c', `head -c 256M /dev/zero | ${tool} > '${f}'`]);
-  return f;
-}
+const { kallsyms, fifo, sparse, bomb } = hostileFiles(dir);
+const K = kallsyms('kallsyms');
 
 describe('FIFOs (no writer): refused at once, never a hang', () => {
   it.each([
