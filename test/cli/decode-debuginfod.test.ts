@@ -36,6 +36,57 @@ const haveData = existsSync(LOOP) && existsSync(MAP);
 if (!haveData) console.warn(`skipping decode --debuginfod: ${DATA} is absent (npm run fetch-data)`);
 const ok = haveData && canNetns();
 
+/**
+ * debuginfod on 127.0.0.1:`port` serving `srv` (its database, the client cache under
+ * `dir`/cache and HOME under `dir`), `argv` run twice, the server stopped, `argv` run again:
+ * in a network namespace of its own (loopback up) by the runner of
+ * test/unit/kernels/netns/runner.ts, bundled into `dir`. Returns its last stdout line, parsed.
+ */
+interface NetnsRun {
+  error?: string;
+  stderr?: string;
+  /** The CLI runs before and after the server stopped: { status, stdout, stderr }. */
+  cliBefore: unknown[];
+  cliAfter: unknown[];
+  /** Requests the server saw during each run before it stopped. */
+  cliRequests: number[];
+  stopped: boolean;
+}
+
+function runInNetns(
+  dir: string,
+  s: { port: number; srv: string; fixture: { path: string; buildId: string }; unknownId: string; argv: string[] },
+): NetnsRun {
+  const cfg = {
+    port: s.port,
+    db: join(dir, 'db.sqlite'),
+    dirs: [s.srv],
+    cache: join(dir, 'cache'),
+    home: join(dir, 'home'),
+    fixture: s.fixture,
+    unknownId: s.unknownId,
+    cli: { before: [s.argv, s.argv], after: [s.argv] },
+  };
+  const runner = join(dir, 'runner.cjs');
+  buildSync({
+    entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: runner,
+    logLevel: 'error',
+  });
+  const r = spawnSync(
+    'unshare',
+    ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
+    { encoding: 'utf8', timeout: 240000, maxBuffer: 64 << 20 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as NetnsRun;
+  expect(out.error, out.stderr).toBeUndefined();
+  return out;
+}
+
 describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ksym-decode-dbgd-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,39 +117,9 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
     const srv = join(dir, 'srv');
     mkdirSync(srv);
     copyFileSync(LOOP, join(srv, 'loop.ko')); // debuginfod -F does not follow symlinks
-    const runner = join(dir, 'runner.cjs');
-    buildSync({
-      entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: runner,
-      logLevel: 'error',
-    });
     const port = 8003;
     const argv = [CLI, 'decode', '--kernel', kdir, '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];
-    const cfg = {
-      port,
-      db: join(dir, 'db.sqlite'),
-      dirs: [srv],
-      cache: join(dir, 'cache'),
-      home: join(dir, 'home'),
-      fixture: { path: LOOP, buildId },
-      unknownId: unknown,
-      cli: { before: [argv, argv], after: [argv] },
-    };
-    const r = spawnSync(
-      'unshare',
-      ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
-      {
-        encoding: 'utf8',
-        timeout: 240000,
-        maxBuffer: 64 << 20,
-      },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    expect(out.error, out.stderr).toBeUndefined();
+    const out = runInNetns(dir, { port, srv, fixture: { path: LOOP, buildId }, unknownId: unknown, argv });
     type Run = { status: number; stdout: string; stderr: string };
     const check = (run: Run) => {
       expect(run.status, run.stderr).toBe(0);
@@ -160,37 +181,17 @@ describe.skipIf(!(haveVml && ok))('ksym decode --debuginfod: the vmlinux symbols
     mkdirSync(srv);
     copyFileSync(LOOP, join(srv, 'loop.ko'));
     linkSync(VML, join(srv, 'vmlinux-6.1.0-57-amd64'));
-    const runner = join(dir, 'runner.cjs');
-    buildSync({
-      entryPoints: [join(ROOT, 'test/unit/kernels/netns/runner.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: runner,
-      logLevel: 'error',
-    });
     const port = 8004;
     // No --kernel: the running kernel is the only candidate, and it is not the log's.
     const argv = [CLI, 'decode', '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];
     const cache = join(dir, 'cache');
-    const cfg = {
+    const out = runInNetns(dir, {
       port,
-      db: join(dir, 'db.sqlite'),
-      dirs: [srv],
-      cache,
-      home: join(dir, 'home'),
+      srv,
       fixture: { path: LOOP, buildId: loopId },
       unknownId: '0123456789abcdef0123456789abcdef01234567',
-      cli: { before: [argv, argv], after: [argv] },
-    };
-    const r = spawnSync(
-      'unshare',
-      ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, runner, JSON.stringify(cfg)],
-      { encoding: 'utf8', timeout: 240000, maxBuffer: 64 << 20 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    expect(out.error, out.stderr).toBeUndefined();
+      argv,
+    });
     type Run = { status: number; stdout: string; stderr: string };
     const check = (run: Run) => {
       expect(run.status, run.stderr).toBe(0);
