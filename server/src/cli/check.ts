@@ -26,6 +26,9 @@ import { isElf, parseElf } from '../core/modules/elf';
 import { isModuleFile, moduleNameFromPath } from '../core/modules/names';
 import { MAX_MODULE_FILE, MIN_MODULE_BYTES, readModuleBytes, smallFilesSummary, walkModuleTree } from '../core/modules/read';
 import { ModuleSymbols, parseModule } from '../core/modules/symtab';
+import { belongsTo, type Kernel } from '../core/kernels/kernels';
+import { parseVermagic } from '../core/kernels/source';
+import { kernelOfFiles } from './loadIndex';
 
 const CHECK_USAGE = `Usage: ksym check [--kallsyms FILE]... [--module FILE|DIR]... [--json] FILE...
 
@@ -46,6 +49,9 @@ const WALK = { maxDepth: 12, maxEntries: 500_000, minBytes: MIN_MODULE_BYTES };
 
 /** Modules by kernel module name, read on first use. */
 class ModuleFiles {
+  /** The --kallsyms kernel: a module file whose vermagic names another release is refused (never mix kernels). */
+  constructor(private readonly kernel?: Kernel) {}
+
   private readonly paths = new Map<string, string>();
   private readonly loaded = new Map<string, Promise<ModuleSymbols | undefined>>();
   readonly errors: string[] = [];
@@ -70,7 +76,7 @@ class ModuleFiles {
     }
     // An explicit file: parse now and index by its real module name too.
     try {
-      const mod = parseModule(await readModuleBytes(path), path);
+      const mod = this.checked(parseModule(await readModuleBytes(path), path), path);
       this.paths.set(mod.name, path);
       this.paths.set(moduleNameFromPath(path), path);
       this.loaded.set(mod.name, Promise.resolve(mod));
@@ -85,13 +91,22 @@ class ModuleFiles {
     return this.paths.size;
   }
 
+  /** The module, or an Error naming both kernels when it is built for another one (core/kernels belongsTo). */
+  private checked(mod: ModuleSymbols, path: string): ModuleSymbols {
+    if (!this.kernel?.release) return mod;
+    const vm = mod.elf.modinfoValue('vermagic');
+    const why = belongsTo(this.kernel, { kind: 'module', path, vermagicRelease: vm ? parseVermagic(vm)?.release : undefined });
+    if (why) throw new Error(`${why}: refused`);
+    return mod;
+  }
+
   lookup = (name: string): Promise<ModuleSymbols | undefined> => {
     let p = this.loaded.get(name);
     if (!p) {
       const path = this.paths.get(name);
       p = path
         ? readModuleBytes(path).then(
-            (b) => parseModule(b, path),
+            (b) => this.checked(parseModule(b, path), path),
             (e) => {
               throw new Error(describeError(path, e, 'a module file'));
             },
@@ -140,7 +155,7 @@ export async function cmdCheck(argv: string[]): Promise<number> {
     }
     index = r.index;
   }
-  const modules = new ModuleFiles();
+  const modules = new ModuleFiles(values.kallsyms?.length ? kernelOfFiles(values.kallsyms) : undefined);
   for (const m of values.module ?? []) await modules.add(m);
   if (modules.errors.length) {
     for (const e of modules.errors) process.stderr.write(`ksym: ${e}\n`);
