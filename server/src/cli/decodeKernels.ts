@@ -21,9 +21,7 @@
 import { statSync } from 'node:fs';
 import { homedir, machine, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { parseHexAddr } from '../core/common/addr';
 import { describeError } from '../core/common/errors';
-import { readFdBounded, readGuardedSync, type GuardOptions } from '../core/common/readGuarded';
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
@@ -45,10 +43,9 @@ import { discoverKernels, readRunningKernel } from '../core/kernels/storeKernels
 import { linkModules } from '../core/kernels/storeModuleLinks';
 import { sourceText, type SourceJson } from '../core/log/source';
 import { ModuleStore } from '../core/modules/store';
-import { fail, help, UsageError } from './common';
+import { help, UsageError } from './common';
+import { kaslrOffsetArg, readLogArg } from './readLog';
 import { kernelOfFiles } from './loadIndex';
-
-const MAX_LOG_BYTES = 256 << 20;
 
 /** Whether `ksym decode` is asked for the kernel-aware form (these options only exist there). */
 export function wantsKernels(argv: readonly string[]): boolean {
@@ -84,19 +81,8 @@ export async function cmdDecodeKernels(argv: string[]): Promise<number> {
   if (values.help) return help('decode');
   if (positionals.length > 1) throw new UsageError('decode: give at most one LOG');
   const file = positionals[0] ?? '-';
-  let input: string;
-  try {
-    const opts: GuardOptions = { maxBytes: MAX_LOG_BYTES, what: 'kernel log' };
-    const bytes = file === '-' ? readFdBounded(0, '<stdin>', opts) : readGuardedSync(file, { ...opts, pseudo: true });
-    input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  } catch (e) {
-    fail(2, `ksym: ${describeError(file, e, 'a kernel log')}`);
-  }
-  let configured: bigint | undefined;
-  if (values['kaslr-offset'] !== undefined) {
-    configured = parseHexAddr(values['kaslr-offset']);
-    if (configured === undefined) throw new UsageError(`--kaslr-offset: '${values['kaslr-offset']}' is not hex`);
-  }
+  const input = readLogArg(file);
+  const configured = kaslrOffsetArg(values['kaslr-offset']);
 
   // The candidates.
   const candidates: Kernel[] = [];
