@@ -37,7 +37,20 @@ export interface AbbrevTable {
    * abstract instances: their inlined copies live in the concrete functions).
    */
   readonly skipKids: Uint8Array;
+  /** How the DIE walk treats a DIE of this abbrev (ABBREV_* below): its skip plan. */
+  readonly kind: Uint8Array;
 }
+
+/** A frame candidate (subprogram or inlined subroutine with low_pc/ranges): decoded. */
+export const ABBREV_SCOPE = 0;
+/** No children, every attribute of a fixed size: skipped by `fixed` bytes. */
+export const ABBREV_LEAF = 1;
+/** A skippable subtree whose DW_AT_sibling (4 bytes) sits at `sibAt`: one read, one jump. */
+export const ABBREV_SIB4 = 2;
+/** Children that are walked, every attribute of a fixed size: skipped by `fixed` bytes, then one level down. */
+export const ABBREV_DESCEND = 3;
+/** Anything else: attribute by attribute. */
+export const ABBREV_OTHER = 4;
 
 /** Fixed size of a form in a unit (address size, offset size, version), or -1 when variable. */
 export function formSize(form: number, addrSize: number, offSize: number, version: number): number {
@@ -142,6 +155,7 @@ const S = {
   hasCode: new Uint8Array(256),
   skipKids: new Uint8Array(256),
   codes: new Float64Array(256),
+  kind: new Uint8Array(256),
   attrs: new Uint32Array(2048),
   forms: new Uint32Array(2048),
   imps: new Float64Array(2048),
@@ -153,6 +167,9 @@ function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a:
   return b;
 }
 
+/** formSize tables of forms 0..0x2f by (address size, offset size, version). */
+const SIZE_TABLES = new Map<number, Int8Array>();
+
 export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
   const c = new Cursor(s, offset);
   if (offset < 0 || offset >= s.bytes.length)
@@ -161,9 +178,17 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     end = b.length;
   let na = 0,
     nt = 0;
-  let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, attrs, forms, imps, sizes } = S;
+  let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, kind, attrs, forms, imps, sizes } = S;
   let maxCode = 0;
   let p = offset;
+  // formSize of the standard forms for this unit's sizes, by table (one load per attribute)
+  const key = addrSize * 100 + offSize * 10 + (version <= 2 ? 1 : 0); // formSize depends on version only as version <= 2
+  let sizeOf = SIZE_TABLES.get(key);
+  if (!sizeOf) {
+    sizeOf = new Int8Array(0x30);
+    for (let f = 0; f < 0x30; f++) sizeOf[f] = formSize(f, addrSize, offSize, version);
+    SIZE_TABLES.set(key, sizeOf);
+  }
   // Each abbrev takes at least 4 bytes: the loop is bounded by the section size. LEB128
   // values below 0x80 (nearly every code, tag, attribute and form) take the one-byte path.
   for (;;) {
@@ -236,7 +261,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
       forms[na] = fm;
       imps[na] = imp;
       na++;
-      const sz = formSize(fm, addrSize, offSize, version);
+      const sz = fm < 0x30 ? sizeOf[fm] : formSize(fm, addrSize, offSize, version);
       sizes[na - 1] = sz;
       fx = fx < 0 || sz < 0 ? -1 : fx + sz;
     }
@@ -251,6 +276,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
       S.hasCode = hasCode = grow(hasCode);
       S.skipKids = skipKids = grow(skipKids);
       S.codes = codes = grow(codes);
+      S.kind = kind = grow(kind);
     }
     codes[nt] = code;
     if (code > maxCode) maxCode = code;
@@ -262,7 +288,20 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     sibAt[nt] = sa;
     sibSize[nt] = ss;
     hasCode[nt] = code_;
-    skipKids[nt] = skippableTag(tag) ? 1 : 0;
+    const sk = skippableTag(tag);
+    skipKids[nt] = sk ? 1 : 0;
+    kind[nt] =
+      (tag === C.DW_TAG_subprogram || tag === C.DW_TAG_inlined_subroutine) && code_
+        ? ABBREV_SCOPE
+        : ch === 0
+          ? fx >= 0
+            ? ABBREV_LEAF
+            : ABBREV_OTHER
+          : sk && sa >= 0 && ss === 4
+            ? ABBREV_SIB4
+            : !sk && fx >= 0
+              ? ABBREV_DESCEND
+              : ABBREV_OTHER;
     nt++;
   }
   const denseLen = Math.min(maxCode + 1, Math.max(1024, nt * 2));
@@ -288,6 +327,7 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     sibSize: sibSize.slice(0, nt),
     hasCode: hasCode.slice(0, nt),
     skipKids: skipKids.slice(0, nt),
+    kind: kind.slice(0, nt),
   };
   return t;
 }

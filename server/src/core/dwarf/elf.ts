@@ -78,7 +78,7 @@ export class ElfView {
   readonly sections: ElfSectionHeader[] = [];
   private readonly byName = new Map<string, ElfSectionHeader>();
   private readonly dataCache = new Map<number, SectionBytes>();
-  private symCache?: { value: Float64Array; shndx: Uint32Array };
+  private symCache?: { value: Float64Array; shndx: Uint32Array; s?: Float64Array };
 
   constructor(src: ByteSource) {
     this.src = src;
@@ -200,12 +200,13 @@ export class ElfView {
     return (s.flags & SHF_COMPRESSED) !== 0 || s.name.startsWith('.zdebug');
   }
 
-  /** True when a slice of the section can be read from the file without reading it whole. */
+  /** True when a slice of the section can be read from the file without reading it whole (relocated by range for ET_REL). */
   sliceable(s: ElfSectionHeader): boolean {
-    return !this.isCompressed(s) && !(this.isRelocatable && this.relocationsFor(s.index).length > 0);
+    return !this.isCompressed(s);
   }
 
-  private checkRange(s: ElfSectionHeader, off: number, len: number): void {
+  /** A FormatError unless [off, off + len) of the section lies inside it and inside the file. */
+  checkRange(s: ElfSectionHeader, off: number, len: number): void {
     if (s.type === SHT_NOBITS) throw new FormatError(this.file, s.offset, `${s.name}: section has no data (SHT_NOBITS)`);
     if (s.offset + s.size > this.src.size)
       throw new FormatError(
@@ -246,19 +247,21 @@ export class ElfView {
       decompressed = true;
     } else bytes = raw;
     const name = s.name.startsWith('.zdebug') ? '.' + s.name.slice(2) : s.name;
-    if (this.isRelocatable) {
-      const relas = this.relocationsFor(s.index);
-      if (relas.length) {
-        if (!decompressed) bytes = bytes.slice();
-        for (const r of relas) this.applyRela(r, s, bytes);
-      }
+    const rel = this.relocIndex(s);
+    if (rel) {
+      if (!decompressed) bytes = this.src.readInto ? bytes : bytes.slice(); // rawSlice of a file source is a private buffer
+      applyRelocs(rel, bytes, 0, 0, bytes.length, this.le);
     }
     const out: SectionBytes = { file: this.file, section: name, fileOffset: s.offset, bytes, le: this.le, decompressed };
     this.dataCache.set(s.index, out);
     return out;
   }
 
-  /** A slice of a section as SectionBytes: read by offset when possible, else a view of the whole decoded section. */
+  /**
+   * A slice of a section as SectionBytes: read by offset (and for ET_REL, only the
+   * relocations inside the slice applied) when the section is not compressed, else a view
+   * of the whole decoded section.
+   */
   slice(s: ElfSectionHeader, off: number, len: number): SectionBytes {
     if (!this.sliceable(s)) {
       const d = this.data(s);
@@ -270,14 +273,29 @@ export class ElfView {
         );
       return { ...d, bytes: d.bytes.subarray(off, off + len), fileOffset: d.fileOffset + off };
     }
-    return {
-      file: this.file,
-      section: s.name,
-      fileOffset: s.offset + off,
-      bytes: this.rawSlice(s, off, len),
-      le: this.le,
-      decompressed: false,
-    };
+    const rel = this.relocIndex(s);
+    let bytes = this.rawSlice(s, off, len);
+    if (rel) {
+      if (!this.src.readInto) bytes = bytes.slice(); // an in-memory source's bytes are the caller's: relocate a copy
+      applyRelocs(rel, bytes, -off, off, off + len, this.le);
+    }
+    return { file: this.file, section: s.name, fileOffset: s.offset + off, bytes, le: this.le, decompressed: false };
+  }
+
+  /**
+   * Bytes [off, off + len) of a section into `buf` at `at` (decompressed and relocated as
+   * `slice` gives them), without allocating when the source reads in place.
+   */
+  sliceInto(s: ElfSectionHeader, off: number, len: number, buf: Uint8Array, at: number): void {
+    if (!this.sliceable(s) || !this.src.readInto) {
+      buf.set(this.slice(s, off, len).bytes, at);
+      return;
+    }
+    this.checkRange(s, off, len);
+    const got = this.src.readInto(buf, at, s.offset + off, len);
+    if (got !== len) throw new FormatError(this.file, s.offset + off, `${s.name}: short read (${got} of ${len} bytes; file changed?)`);
+    const rel = this.relocIndex(s);
+    if (rel) applyRelocs(rel, buf, at - off, off, off + len, this.le);
   }
 
   /** Size of a section's data once decompressed. */
@@ -335,7 +353,7 @@ export class ElfView {
     return this.relaIndex.get(index) ?? [];
   }
 
-  private symbols(symtabIndex: number): { value: Float64Array; shndx: Uint32Array } {
+  private symbols(symtabIndex: number): { value: Float64Array; shndx: Uint32Array; s?: Float64Array } {
     if (this.symCache) return this.symCache;
     const st = this.sections[symtabIndex];
     if (!st || st.type !== SHT_SYMTAB)
@@ -360,56 +378,153 @@ export class ElfView {
     return this.symCache;
   }
 
-  private applyRela(r: ElfSectionHeader, target: ElfSectionHeader, bytes: Uint8Array): void {
+  private relocCache = new Map<number, RelocIndex | FormatError | null>();
+  /**
+   * The relocations applying to a section of a relocatable object, resolved once into
+   * sorted columns (offset, value S + A, size), or null when there are none (or the
+   * file is not ET_REL). Every entry is checked here (machine, type, symbol, offset inside
+   * the section), so a bad relocation fails every read of the section, as it did when the
+   * section was relocated whole.
+   */
+  private relocIndex(s: ElfSectionHeader): RelocIndex | null {
+    if (!this.isRelocatable) return null;
+    const hit = this.relocCache.get(s.index);
+    if (hit instanceof FormatError) throw hit;
+    if (hit !== undefined) return hit;
+    let r: RelocIndex | null;
+    try {
+      r = this.buildRelocIndex(s);
+    } catch (e) {
+      if (e instanceof FormatError) this.relocCache.set(s.index, e);
+      throw e;
+    }
+    this.relocCache.set(s.index, r);
+    return r;
+  }
+
+  private buildRelocIndex(target: ElfSectionHeader): RelocIndex | null {
+    const relas = this.relocationsFor(target.index);
+    if (!relas.length) return null;
     const f = this.file;
-    if (r.type === SHT_REL) throw new FormatError(f, r.offset, `${r.name}: SHT_REL relocations are not supported`);
-    if (!this.is64) throw new FormatError(f, r.offset, `${r.name}: relocations of 32-bit ELF objects are not supported`);
+    const size = this.isCompressed(target) ? this.data0Size(target) : target.size;
+    let total = 0;
+    for (const r of relas) {
+      if (r.type === SHT_REL) throw new FormatError(f, r.offset, `${r.name}: SHT_REL relocations are not supported`);
+      if (!this.is64) throw new FormatError(f, r.offset, `${r.name}: relocations of 32-bit ELF objects are not supported`);
+      this.checkRange(r, 0, Math.floor(r.size / 24) * 24); // inside the file: the columns below are bounded by its size
+      total += Math.floor(r.size / 24);
+    }
     let abs64: number, abs32: number, abs32s: number, none: number;
     if (this.machine === EM_X86_64) [abs64, abs32, abs32s, none] = [1, 10, 11, 0];
     else if (this.machine === EM_AARCH64) [abs64, abs32, abs32s, none] = [257, 258, -1, 0];
     else
-      throw new FormatError(f, r.offset, `${r.name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`);
-    const syms = this.symbols(r.link);
-    const n = Math.floor(r.size / 24);
-    const rb = this.rawSlice(r, 0, n * 24);
-    const dv = new DataView(rb.buffer, rb.byteOffset, rb.byteLength);
-    const out = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const le = this.le;
-    // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
-    // carries ~700k relocations against a few thousand symbols).
-    const nsym = syms.value.length;
-    const S = new Float64Array(nsym);
-    for (let k = 0; k < nsym; k++) {
-      const sh = syms.shndx[k];
-      S[k] = (sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0) + syms.value[k];
+      throw new FormatError(
+        f,
+        relas[0].offset,
+        `${relas[0].name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`,
+      );
+    const offs = new Float64Array(total),
+      vlo = new Uint32Array(total),
+      vhi = new Uint32Array(total),
+      sizes = new Uint8Array(total);
+    let k = 0,
+      sorted = true,
+      last = -1;
+    const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    for (const r of relas) {
+      const syms = this.symbols(r.link);
+      const n = Math.floor(r.size / 24);
+      let rb = this.rawSlice(r, 0, n * 24);
+      // the entries as 32-bit words (host order; swapped below when the file's differs)
+      if (rb.byteOffset & 3) rb = rb.slice();
+      const w = new Uint32Array(rb.buffer, rb.byteOffset, n * 6);
+      const swap = hostLE !== this.le;
+      // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
+      // carries ~700k relocations against a few thousand symbols).
+      const nsym = syms.value.length;
+      const S = (syms.s ??= (() => {
+        const a = new Float64Array(nsym);
+        for (let q = 0; q < nsym; q++) {
+          const sh = syms.shndx[q];
+          a[q] = (sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0) + syms.value[q];
+        }
+        return a;
+      })());
+      // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section
+      // offset (< 2^32 here, checked against the section size), r_addend a signed value whose
+      // magnitude in debug relocations is far below 2^53, so hi * 2^32 + lo is exact.
+      const L = this.le ? 0 : 1,
+        H = 1 - L;
+      for (let i = 0; i < n; i++) {
+        const o = i * 6;
+        let w0 = w[o + L],
+          w1 = w[o + H],
+          type = w[o + 2 + L],
+          sym = w[o + 2 + H],
+          a0 = w[o + 4 + L],
+          a1 = w[o + 4 + H];
+        if (swap) {
+          w0 = bswap(w0);
+          w1 = bswap(w1);
+          type = bswap(type);
+          sym = bswap(sym);
+          a0 = bswap(a0);
+          a1 = bswap(a1);
+        }
+        const off = w1 * TWO32 + w0;
+        if (type === none) continue;
+        if (sym >= nsym)
+          throw new FormatError(f, r.offset + o * 4, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${nsym}`);
+        let z: number;
+        if (type === abs64) z = 8;
+        else if (type === abs32 || type === abs32s) z = 4;
+        else throw new FormatError(f, r.offset + o * 4, `${r.name}: unsupported relocation type ${type} for machine ${this.machine}`);
+        if (off + z > size)
+          throw new FormatError(f, r.offset + o * 4, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
+        const v = S[sym] + ((a1 | 0) * TWO32 + a0);
+        const hi = Math.floor(v / TWO32);
+        offs[k] = off;
+        vlo[k] = v - hi * TWO32;
+        vhi[k] = hi >>> 0;
+        sizes[k] = z;
+        if (off < last) sorted = false;
+        last = off;
+        k++;
+      }
     }
-    // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section
-    // offset (< 2^32 here, checked against the section size), r_addend a signed value whose
-    // magnitude in debug relocations is far below 2^53, so hi * 2^32 + lo is exact.
-    const L = le ? 0 : 4,
-      H = le ? 4 : 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * 24;
-      const off = dv.getUint32(o + H, le) * TWO32 + dv.getUint32(o + L, le);
-      const type = dv.getUint32(o + 8 + L, le),
-        sym = dv.getUint32(o + 8 + H, le);
-      const addend = (dv.getUint32(o + 16 + H, le) | 0) * TWO32 + dv.getUint32(o + 16 + L, le);
-      if (type === none) continue;
-      if (sym >= nsym) throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} names symbol ${sym}, the table has ${nsym}`);
-      const v = S[sym] + addend;
-      if (type === abs64) {
-        if (off + 8 > bytes.length)
-          throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
-        const hi = Math.floor(v / TWO32),
-          lo = v - hi * TWO32;
-        out.setUint32(off + L, lo >>> 0, le);
-        out.setUint32(off + H, hi >>> 0, le);
-      } else if (type === abs32 || type === abs32s) {
-        if (off + 4 > bytes.length)
-          throw new FormatError(f, r.offset + o, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
-        out.setUint32(off, v >>> 0, le);
-      } else throw new FormatError(f, r.offset + o, `${r.name}: unsupported relocation type ${type} for machine ${this.machine}`);
+    if (!sorted) {
+      // stable: entries at one offset keep their order (the later one wins, as applied in turn)
+      const idx = Array.from({ length: k }, (_, i) => i).sort((x, y) => offs[x] - offs[y]);
+      const o2 = new Float64Array(k),
+        l2 = new Uint32Array(k),
+        h2 = new Uint32Array(k),
+        z2 = new Uint8Array(k);
+      for (let i = 0; i < k; i++) {
+        o2[i] = offs[idx[i]];
+        l2[i] = vlo[idx[i]];
+        h2[i] = vhi[idx[i]];
+        z2[i] = sizes[idx[i]];
+      }
+      return { off: o2, lo: l2, hi: h2, size: z2, n: k };
     }
+    return { off: offs, lo: vlo, hi: vhi, size: sizes, n: k };
+  }
+
+  /** Size of a compressed section once decompressed (its relocations apply to those bytes). */
+  private data0Size(s: ElfSectionHeader): number {
+    const hit = this.dataCache.get(s.index);
+    if (hit) return hit.bytes.length;
+    // decompressed without relocation (data() relocates after asking for the index)
+    const raw = this.rawSlice(s, 0, s.size);
+    if (s.flags & SHF_COMPRESSED) {
+      const hdr = this.is64 ? 24 : 12;
+      if (raw.length < hdr) throw new FormatError(this.file, s.offset, `${s.name}: truncated compression header`);
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      return this.is64 ? Number(dv.getBigUint64(8, this.le)) : dv.getUint32(4, this.le);
+    }
+    let size = 0;
+    for (let i = 4; i < 12 && i < raw.length; i++) size = size * 256 + raw[i];
+    return size;
   }
 
   /** Every note of every SHT_NOTE section. */
@@ -445,6 +560,84 @@ export class ElfView {
     if (crcAt + 4 > b.length) return undefined;
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     return { file: new TextDecoder().decode(b.subarray(0, e)), crc: dv.getUint32(crcAt, this.le) };
+  }
+}
+
+/** Relocations of one section, sorted by offset: value S + A (as 32-bit halves) and field size (4 or 8) per entry. */
+interface RelocIndex {
+  readonly off: Float64Array;
+  readonly lo: Uint32Array;
+  readonly hi: Uint32Array;
+  readonly size: Uint8Array;
+  readonly n: number;
+}
+
+function bswap(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+/**
+ * Apply the relocations whose fields overlap section bytes [lo, hi) to `buf`, where section
+ * offset x sits at buf[x + shift]. A field that straddles lo or hi is written only where it
+ * lies inside the range.
+ */
+function applyRelocs(r: RelocIndex, buf: Uint8Array, shift: number, lo: number, hi: number, le: boolean): void {
+  const { off, size } = r;
+  const vlo = r.lo,
+    vhi = r.hi;
+  // first entry whose field can reach lo (fields are at most 8 bytes)
+  let a = 0,
+    b = r.n;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (off[m] + 8 <= lo) a = m + 1;
+    else b = m;
+  }
+  for (let i = a; i < r.n; i++) {
+    const o = off[i];
+    if (o >= hi) break;
+    const z = size[i];
+    if (o + z <= lo) continue;
+    const x = vlo[i],
+      y = vhi[i];
+    if (o >= lo && o + z <= hi) {
+      const p = o + shift;
+      if (le) {
+        buf[p] = x;
+        buf[p + 1] = x >>> 8;
+        buf[p + 2] = x >>> 16;
+        buf[p + 3] = x >>> 24;
+        if (z === 8) {
+          buf[p + 4] = y;
+          buf[p + 5] = y >>> 8;
+          buf[p + 6] = y >>> 16;
+          buf[p + 7] = y >>> 24;
+        }
+      } else if (z === 8) {
+        buf[p] = y >>> 24;
+        buf[p + 1] = y >>> 16;
+        buf[p + 2] = y >>> 8;
+        buf[p + 3] = y;
+        buf[p + 4] = x >>> 24;
+        buf[p + 5] = x >>> 16;
+        buf[p + 6] = x >>> 8;
+        buf[p + 7] = x;
+      } else {
+        buf[p] = x >>> 24;
+        buf[p + 1] = x >>> 16;
+        buf[p + 2] = x >>> 8;
+        buf[p + 3] = x;
+      }
+      continue;
+    }
+    // straddles the range: byte by byte, only inside it
+    for (let j = 0; j < z; j++) {
+      const q = o + j;
+      if (q < lo || q >= hi) continue;
+      // byte j of the field: little-endian significance j (big-endian z - 1 - j)
+      const sig = le ? j : z - 1 - j;
+      buf[q + shift] = sig < 4 ? x >>> (8 * sig) : y >>> (8 * (sig - 4));
+    }
   }
 }
 

@@ -37,6 +37,10 @@ export function fileSource(path: string, maxBytes = MAX_DEBUG_FILE): ByteSource 
       const got = g.readAt(buf, 0, offset, length);
       return got === length ? buf : buf.subarray(0, got);
     },
+    readInto(buf: Uint8Array, at: number, offset: number, length: number): number {
+      if (!g) throw new FormatError(path, offset, 'read after close');
+      return g.readAt(buf, at, offset, length);
+    },
     close(): void {
       g?.close();
       g = undefined;

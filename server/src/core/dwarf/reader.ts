@@ -279,7 +279,7 @@ export class DwarfReader {
       if (h.unitType !== 1 && h.unitType !== 3) continue; // compile, partial
       let r: Float64Array;
       try {
-        r = unitRangesOnly(h, this.infoSlice(off, h.size), this.sec);
+        r = unitRangesOnly(h, this.unitBytes(off, h.size, 0, h.size), this.sec);
       } catch {
         continue;
       }
@@ -306,6 +306,45 @@ export class DwarfReader {
     return DwarfReader.search(e.lo, e.hi, e.unit, addr);
   }
 
+  /**
+   * One scratch buffer for unit bytes, reused by every unit (no fresh pages, no external
+   * memory per unit): `scratchUnit`'s bytes [scratchLo, scratchHi) sit in it at their unit
+   * offsets.
+   */
+  private scratch = new Uint8Array(0);
+  private scratchUnit = -1;
+  private scratchLo = 0;
+  private scratchHi = 0;
+
+  /** The bytes [lo, hi) of the unit at `off` (size `size`), at their unit offsets (see UnitBytes). */
+  private unitBytes(off: number, size: number, lo: number, hi: number): SectionBytes {
+    const info = this.info!;
+    if (!this.elf.sliceable(info)) return this.infoSlice(off, size); // decompressed: a view of the cached section
+    if (lo < 0 || hi > size || lo > hi)
+      throw new FormatError(this.file, info.offset + off + lo, `.debug_info+0x${(off + lo).toString(16)}: range outside the unit`);
+    if (this.scratchUnit !== off || lo < this.scratchLo || hi > this.scratchHi) {
+      const n = Math.min(hi, this.infoSize - off) - lo;
+      this.elf.checkRange(info, off + lo, n); // before any allocation: a hostile size fails here
+      if (this.scratch.length < size) {
+        this.scratch = new Uint8Array(Math.max(size, Math.min(2 * this.scratch.length, this.infoSize), 1 << 16));
+        this.scratchUnit = -1;
+      }
+      this.scratchUnit = -1; // until the read (and its relocation) completes
+      this.elf.sliceInto(info, off + lo, n, this.scratch, lo);
+      this.scratchUnit = off;
+      this.scratchLo = lo;
+      this.scratchHi = lo + n;
+    }
+    return {
+      file: this.file,
+      section: info.name,
+      fileOffset: info.offset + off,
+      bytes: this.scratch,
+      le: this.elf.le,
+      decompressed: false,
+    };
+  }
+
   private unit(off: number, firstAddr?: number): CachedUnit {
     const hit = this.cache.get(off);
     if (hit) {
@@ -314,7 +353,7 @@ export class DwarfReader {
       return hit;
     }
     const h = this.header(off);
-    const unit = decodeUnit(h, this.infoSlice(off, h.size), this.sec, firstAddr);
+    const unit = decodeUnit(h, (lo, hi) => this.unitBytes(off, h.size, lo, hi), this.sec, firstAddr);
     this.unitsDecoded++;
     const cu: CachedUnit = { unit, memory: unit.memory };
     this.cache.set(off, cu);
@@ -403,25 +442,10 @@ export class DwarfReader {
       const row: LineRow | undefined = table?.find(addr);
       // innermost scope containing addr: the deepest kept DIE whose ranges contain it
       const before = u.memory;
-      u.expandFor(addr);
+      const best = u.innermost(addr);
       if (u.memory !== before) {
         cu.memory += u.memory - before;
         this.cacheMem += u.memory - before;
-      }
-      let best = -1,
-        bestDepth = -1;
-      const { ranges, rf: rangeFirst, rc: rangeCount, depth } = u.s;
-      for (let i = 0; i < u.s.n; i++) {
-        if (depth[i] <= bestDepth) continue;
-        const r0 = rangeFirst[i] * 2,
-          r1 = r0 + rangeCount[i] * 2;
-        for (let r = r0; r < r1; r += 2) {
-          if (addr >= ranges[r] && addr < ranges[r + 1]) {
-            best = i;
-            bestDepth = depth[i];
-            break;
-          }
-        }
       }
       const leaf = table && row ? this.srcLine(u, table.fileName(row.file), row.line, row.column, row.discriminator) : undefined;
       if (best < 0) {

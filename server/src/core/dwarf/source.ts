@@ -14,6 +14,12 @@ export interface ByteSource {
    * source may return fewer bytes only when the underlying file shrank.
    */
   read(offset: number, length: number): Uint8Array;
+  /**
+   * Optional: read `length` bytes at `offset` into `buf` at `at` (no allocation: the reader
+   * reuses one scratch buffer for unit bytes). Returns the number of bytes read (fewer only
+   * when the file shrank).
+   */
+  readInto?(buf: Uint8Array, at: number, offset: number, length: number): number;
   /** Release the underlying resource (file descriptor); reads afterwards fail. */
   close?(): void;
 }

@@ -7,7 +7,7 @@
  * skipped in one step.
  */
 import { Cursor, cstringAt, dwarfError, type SectionBytes } from './cursor';
-import { readAbbrevTable, type AbbrevTable } from './abbrev';
+import { ABBREV_DESCEND, ABBREV_LEAF, ABBREV_SCOPE, ABBREV_SIB4, readAbbrevTable, type AbbrevTable } from './abbrev';
 import * as C from './consts';
 import { readDebugRanges, readRngList, rnglistxOffset, type RangeContext } from './ranges';
 
@@ -71,7 +71,8 @@ export const MAX_UNIT_HEADER = 4 + 8 + 2 + 1 + 1 + 8 + 8 + 8;
 
 export interface DecodedUnit {
   readonly header: UnitHeader;
-  readonly bytes: SectionBytes;
+  /** The unit's bytes by range (read again from the file: the unit keeps none). */
+  readonly bytesOf: UnitBytes;
   readonly abbrev: AbbrevTable;
   readonly name: string;
   readonly compDir: string;
@@ -88,6 +89,11 @@ export interface DecodedUnit {
   readonly unitRanges: Float64Array;
   /** Decode the pending subtrees of top-level scopes containing `addr`. */
   expandFor(addr: number): void;
+  /**
+   * The innermost scope containing `addr` (the deepest; the first recorded among equals),
+   * or -1, after decoding what `addr` needs.
+   */
+  innermost(addr: number): number;
   memory: number;
 }
 
@@ -335,326 +341,429 @@ export class Cols {
   lazyScope: number[] = [];
   lazyStart: number[] = [];
   lazyEnd: number[] = [];
+  /** Scopes recorded by the top-level walk (any depth), ascending. */
+  topScopes: number[] = [];
+  /** Per pending subtree, once decoded: the scope indices [lazyB0, lazyB1) it added. */
+  lazyB0: number[] = [];
+  lazyB1: number[] = [];
 }
 
 /**
- * Decode one unit. `s` holds the unit's bytes (position 0 = the unit header).
+ * A unit's bytes by range: `bytesOf(lo, hi)` returns SectionBytes whose `bytes` hold the
+ * unit's bytes [lo, hi) at their unit offsets (position 0 = the unit header). Other
+ * positions are unspecified (the reader reuses one scratch buffer for every unit), so every
+ * read through the result stays inside [lo, hi); the result is valid until the next call.
  */
-export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, firstAddr?: number): DecodedUnit {
-  const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
-  const u = new UnitCtx(h, sec, s);
-  const unitEnd = Math.min(h.size, s.bytes.length);
-  const {
-    dense,
-    big,
-    tag: aTag,
-    children,
-    first,
-    count,
-    attr,
-    form,
-    implicit,
-    size: aSize,
-    fixed,
-    sibAt,
-    sibSize,
-    hasCode,
-    skipKids,
-  } = abbrev;
-  const bytes = s.bytes;
-  const out = new Cols();
-  let cuName = '',
-    compDir = '',
-    stmtList = -1,
-    cuLow = 0;
-  let cuDone = false;
-  const unitRanges: number[] = [];
-  const rctx = (): RangeContext => ({ addrSize: h.addrSize, offSize: h.offSize, base: cuLow, addrx: (i) => u.addrx(i) });
-  const ranges = (c: Cursor, off: number, f: number, into: number[]): void => {
-    if (h.version >= 5) {
-      if (!sec.rnglists) throw dwarfError(s, c.pos, 'DW_AT_ranges without a .debug_rnglists section');
-      const o = f === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, off, h.offSize) : off;
-      readRngList(sec.rnglists, o, rctx(), into);
-    } else {
-      if (!sec.ranges) throw dwarfError(s, c.pos, 'DW_AT_ranges without a .debug_ranges section');
-      readDebugRanges(sec.ranges, off, rctx(), into);
-    }
-  };
-  /**
-   * Walk DIEs from `start` to `end`. `depth0`: depth of the first DIE; `parent0`: the scope of its parent.
-   * With `lazyTop`, the subtree of a scope at depth 1 that has a DW_AT_sibling is recorded
-   * as pending instead of being walked.
-   */
+export type UnitBytes = (lo: number, hi: number) => SectionBytes;
+
+/** What the DIE walk of one unit shares between its top-level pass, its resumptions and its subtree expansions. */
+class Walker {
   /** Set when the top-level walk recorded a top-level scope containing its stop address. */
-  let topHit = false;
-  const walk = (start: number, end: number, depth0: number, parent0: number, lazyTop: boolean, stopAddr?: number): number => {
-    const c = new Cursor(s, start, end);
-    const stack: number[] = [];
-    let depth = depth0;
-    // Each DIE consumes at least one byte: the walk is bounded by the unit size.
-    while (c.pos < c.end) {
-      // resumable top level: stop between top-level DIEs once the function is found
-      if (topHit && depth === 1) return c.pos;
-      const dieOff = c.pos;
-      // abbrev codes are almost always below 128: one byte, no call
-      let code = bytes[dieOff];
-      if (code < 0x80 && dieOff < c.end) c.pos = dieOff + 1;
-      else code = c.uleb();
-      if (code === 0) {
-        if (depth === depth0) break; // end of this sibling chain
-        depth--;
-        stack.pop();
-        if (depth === 0 && cuDone) break;
-        continue;
+  topHit = false;
+  cuName = '';
+  compDir = '';
+  stmtList = -1;
+  cuLow = 0;
+  readonly unitRanges: number[] = [];
+  readonly out = new Cols();
+  constructor(
+    readonly h: UnitHeader,
+    readonly sec: DebugSections,
+    readonly abbrev: AbbrevTable,
+    readonly u: UnitCtx,
+  ) {}
+
+  ranges(s: SectionBytes, at: number, off: number, f: number, into: number[]): void {
+    const h = this.h,
+      sec = this.sec,
+      u = this.u;
+    const ctx: RangeContext = { addrSize: h.addrSize, offSize: h.offSize, base: this.cuLow, addrx: (i) => u.addrx(i) };
+    if (h.version >= 5) {
+      if (!sec.rnglists) throw dwarfError(s, at, 'DW_AT_ranges without a .debug_rnglists section');
+      const o = f === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, off, h.offSize) : off;
+      readRngList(sec.rnglists, o, ctx, into);
+    } else {
+      if (!sec.ranges) throw dwarfError(s, at, 'DW_AT_ranges without a .debug_ranges section');
+      readDebugRanges(sec.ranges, off, ctx, into);
+    }
+  }
+}
+
+/** The unit DIE at `at` (depth 0): name, comp_dir, stmt_list, bases, ranges. Returns whether it has children and the position after it. */
+function unitDie(w: Walker, s: SectionBytes, at: number, end: number): { kids: boolean; pos: number } | undefined {
+  const c = new Cursor(s, at, end);
+  const h = w.h,
+    u = w.u,
+    ab = w.abbrev;
+  const code = c.uleb();
+  if (code === 0) return undefined;
+  let ai = code < ab.dense.length ? ab.dense[code] : (ab.big.get(code) ?? 0);
+  if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, at);
+  ai--;
+  const a0 = ab.first[ai],
+    a1 = a0 + ab.count[ai];
+  const { attr, form, implicit } = ab;
+  let low = NaN,
+    high = NaN,
+    highIsAddr = false,
+    rOff = -1,
+    rForm = 0;
+  for (let k = a0; k < a1; k++) {
+    let f = form[k];
+    const atr = attr[k];
+    if (f === C.DW_FORM_indirect) f = c.uleb();
+    if (f === C.DW_FORM_implicit_const) {
+      if (atr === C.DW_AT_high_pc) high = implicit[k];
+      continue;
+    }
+    switch (atr) {
+      case C.DW_AT_low_pc:
+        low = readNum(c, f, u);
+        break;
+      case C.DW_AT_high_pc:
+        highIsAddr = isAddrForm(f);
+        high = readNum(c, f, u);
+        break;
+      case C.DW_AT_ranges:
+        rForm = f;
+        rOff = readNum(c, f, u);
+        break;
+      case C.DW_AT_name:
+        w.cuName = readStr(c, f, u) ?? '';
+        break;
+      case C.DW_AT_comp_dir:
+        w.compDir = readStr(c, f, u) ?? '';
+        break;
+      case C.DW_AT_stmt_list:
+        w.stmtList = readNum(c, f, u);
+        break;
+      case C.DW_AT_str_offsets_base:
+        u.strOffsetsBase = readNum(c, f, u);
+        break;
+      case C.DW_AT_addr_base:
+      case C.DW_AT_GNU_addr_base:
+        u.addrBase = readNum(c, f, u);
+        break;
+      case C.DW_AT_rnglists_base:
+        u.rnglistsBase = readNum(c, f, u);
+        break;
+      default:
+        skipForm(c, f, h);
+    }
+  }
+  const pos = c.pos;
+  // addrx/strx in the unit DIE itself may precede the *_base attributes: reread them now.
+  if (u.addrBase || u.strOffsetsBase) {
+    const c2 = new Cursor(s, at, end);
+    c2.uleb();
+    for (let k = a0; k < a1; k++) {
+      let f = form[k];
+      if (f === C.DW_FORM_indirect) f = c2.uleb();
+      const atr = attr[k];
+      if (atr === C.DW_AT_low_pc) low = readNum(c2, f, u);
+      else if (atr === C.DW_AT_high_pc) high = readNum(c2, f, u);
+      else if (atr === C.DW_AT_name) w.cuName = readStr(c2, f, u) ?? w.cuName;
+      else if (atr === C.DW_AT_comp_dir) w.compDir = readStr(c2, f, u) ?? w.compDir;
+      else if (f !== C.DW_FORM_implicit_const) skipForm(c2, f, h);
+    }
+  }
+  w.cuLow = Number.isNaN(low) ? 0 : low;
+  if (rOff >= 0) w.ranges(s, pos, rOff, rForm, w.unitRanges);
+  else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+    const hi = highIsAddr ? high : low + high;
+    if (hi > low) w.unitRanges.push(low, hi);
+  }
+  return { kids: ab.children[ai] !== 0, pos };
+}
+
+/**
+ * Walk DIEs from `start` to `end` of `s` (unit offsets). `depth0`: depth of the first DIE
+ * (1: the top level, 2: a subtree); `parent0`: the scope of its parent. With `lazyTop`, the
+ * subtree of a scope at depth 1 that has a DW_AT_sibling is recorded as pending instead of
+ * being walked, and the walk returns the position of the next top-level DIE once a
+ * top-level scope containing `stopAddr` was recorded (NaN: never), else -1.
+ *
+ * The hot path (types and declarations: ~3M DIEs in a vmlinux) keeps its position in a
+ * local and follows the abbrev's precomputed skip plan (ABBREV_*); the cursor serves the
+ * rare variable-size attributes and every bounds failure.
+ */
+function walk(
+  w: Walker,
+  s: SectionBytes,
+  start: number,
+  end: number,
+  depth0: number,
+  parent0: number,
+  lazyTop: boolean,
+  stopAddr: number,
+): number {
+  const c = new Cursor(s, start, end);
+  end = c.end;
+  const b = s.bytes,
+    le = s.le;
+  const h = w.h,
+    u = w.u,
+    out = w.out;
+  const ab = w.abbrev;
+  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, size: aSize, fixed, sibAt, sibSize, skipKids, kind } = ab;
+  const denseLen = dense.length;
+  const stack: number[] = [];
+  let depth = depth0;
+  let pos = start;
+  // Each DIE consumes at least one byte: the walk is bounded by the range size.
+  while (pos < end) {
+    // resumable top level: stop between top-level DIEs once the function is found
+    if (depth === 1 && w.topHit) return pos;
+    const dieOff = pos;
+    // abbrev codes are almost always below 128: one byte, no call
+    let code = b[pos];
+    if (code < 0x80) pos++;
+    else {
+      c.pos = pos;
+      code = c.uleb();
+      pos = c.pos;
+    }
+    if (code === 0) {
+      if (depth === depth0) break; // end of this sibling chain
+      depth--;
+      stack.pop();
+      continue;
+    }
+    let ai = code < denseLen ? dense[code] : (big.get(code) ?? 0);
+    if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
+    ai--;
+    const k = kind[ai];
+    if (k === ABBREV_LEAF) {
+      const z = fixed[ai];
+      if (pos + z > end) {
+        c.pos = pos;
+        c.need(z);
       }
-      let ai = code < dense.length ? dense[code] : (big.get(code) ?? 0);
-      if (ai === 0) c.fail(`abbreviation code ${code} not in the table at .debug_abbrev+0x${h.abbrevOffset.toString(16)}`, dieOff);
-      ai--;
-      const tg = aTag[ai];
-      const hasKids = children[ai] !== 0;
-      const a0 = first[ai],
-        a1 = a0 + count[ai];
+      pos += z;
+      continue;
+    }
+    if (k === ABBREV_SIB4) {
+      const q = pos + sibAt[ai];
+      if (q + 4 <= end) {
+        const sib = le
+          ? (b[q] | (b[q + 1] << 8) | (b[q + 2] << 16) | (b[q + 3] << 24)) >>> 0
+          : ((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0;
+        if (sib > dieOff && sib <= end) {
+          pos = sib;
+          continue;
+        }
+      }
+    } else if (k === ABBREV_DESCEND) {
+      const z = fixed[ai];
+      if (pos + z > end) {
+        c.pos = pos;
+        c.need(z);
+      }
+      pos += z;
+      depth++;
+      stack.push(stack.length ? stack[stack.length - 1] : parent0);
+      continue;
+    }
+    const tg = aTag[ai];
+    const hasKids = children[ai] !== 0;
+    const a0 = first[ai],
+      a1 = a0 + count[ai];
+    c.pos = pos;
+    if (k !== ABBREV_SCOPE) {
       // A subprogram without low_pc/ranges (a declaration, an abstract instance) has no code:
       // its subtree is skipped like a type's.
-      const isScope = (tg === C.DW_TAG_subprogram || tg === C.DW_TAG_inlined_subroutine) && hasCode[ai] !== 0;
-      const isUnit = depth === 0 && !cuDone;
-      if (!isScope && !isUnit) {
-        let sib = -1;
-        const fx = fixed[ai];
-        const sa = sibAt[ai];
-        if (hasKids && sa >= 0 && skipKids[ai] !== 0) {
-          // one read, one jump: the sibling reference sits at a fixed offset
-          const q = c.pos + sa,
-            z = sibSize[ai];
-          if (z === 4 && q + 4 <= c.end)
-            sib = c.le
-              ? (bytes[q] | (bytes[q + 1] << 8) | (bytes[q + 2] << 16) | (bytes[q + 3] << 24)) >>> 0
-              : ((bytes[q] << 24) | (bytes[q + 1] << 16) | (bytes[q + 2] << 8) | bytes[q + 3]) >>> 0;
-          else {
-            c.pos = q;
-            sib = readNum(
-              c,
-              z === 0
-                ? C.DW_FORM_ref_udata
-                : z === 1
-                  ? C.DW_FORM_ref1
-                  : z === 2
-                    ? C.DW_FORM_ref2
-                    : z === 8
-                      ? C.DW_FORM_ref8
-                      : C.DW_FORM_ref4,
-              u,
-            );
-          }
-          if (sib > dieOff && sib <= c.end) {
-            c.pos = sib;
-            continue;
-          }
-          c.pos = q - sa;
-          sib = -1;
-          if (fx >= 0) {
-            c.need(fx);
-            c.pos += fx;
-          } else skipAttrs(c, a0, a1, form, aSize, h);
-        } else if (hasKids && skipKids[ai] !== 0) {
-          for (let k = a0; k < a1; k++) {
-            const f = form[k];
-            if (attr[k] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
-            else skipForm(c, f, h);
-          }
-        } else if (fx >= 0) {
+      let sib = -1;
+      const fx = fixed[ai];
+      const sa = sibAt[ai];
+      if (hasKids && sa >= 0 && skipKids[ai] !== 0) {
+        // the sibling reference sits at a fixed offset
+        const q = c.pos + sa,
+          z = sibSize[ai];
+        c.pos = q;
+        sib = readNum(
+          c,
+          z === 0 ? C.DW_FORM_ref_udata : z === 1 ? C.DW_FORM_ref1 : z === 2 ? C.DW_FORM_ref2 : z === 8 ? C.DW_FORM_ref8 : C.DW_FORM_ref4,
+          u,
+        );
+        if (sib > dieOff && sib <= c.end) {
+          pos = sib;
+          continue;
+        }
+        c.pos = q - sa;
+        sib = -1;
+        if (fx >= 0) {
           c.need(fx);
           c.pos += fx;
-        } else {
-          skipAttrs(c, a0, a1, form, aSize, h);
+        } else skipAttrs(c, a0, a1, form, aSize, h);
+      } else if (hasKids && skipKids[ai] !== 0) {
+        for (let k2 = a0; k2 < a1; k2++) {
+          const f = form[k2];
+          if (attr[k2] === C.DW_AT_sibling && isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
+          else skipForm(c, f, h);
         }
-        if (hasKids) {
-          if (sib > dieOff && sib <= c.end)
-            c.pos = sib; // skip the subtree
-          else {
-            depth++;
-            stack.push(stack.length ? stack[stack.length - 1] : parent0);
-          }
-        }
-        continue;
+      } else if (fx >= 0) {
+        c.need(fx);
+        c.pos += fx;
+      } else {
+        skipAttrs(c, a0, a1, form, aSize, h);
       }
-      // A scope (or the unit DIE): decode the attributes we need.
-      let low = NaN,
-        high = NaN,
-        highIsAddr = false,
-        rOff = -1,
-        rForm = 0,
-        cf = 0,
-        cl = 0,
-        cc = 0,
-        cd = 0,
-        sib = -1;
-      for (let k = a0; k < a1; k++) {
-        let f = form[k];
-        const at = attr[k];
-        if (f === C.DW_FORM_indirect) f = c.uleb();
-        if (f === C.DW_FORM_implicit_const) {
-          const v = implicit[k];
-          if (at === C.DW_AT_call_file) cf = v;
-          else if (at === C.DW_AT_call_line) cl = v;
-          else if (at === C.DW_AT_call_column) cc = v;
-          else if (at === C.DW_AT_high_pc) high = v;
-          continue;
-        }
-        switch (at) {
-          case C.DW_AT_sibling:
-            if (isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_low_pc:
-            low = readNum(c, f, u);
-            break;
-          case C.DW_AT_high_pc:
-            highIsAddr = isAddrForm(f);
-            high = readNum(c, f, u);
-            break;
-          case C.DW_AT_ranges:
-            rForm = f;
-            rOff = readNum(c, f, u);
-            break;
-          case C.DW_AT_call_file:
-            cf = readNum(c, f, u);
-            break;
-          case C.DW_AT_call_line:
-            cl = readNum(c, f, u);
-            break;
-          case C.DW_AT_call_column:
-            cc = readNum(c, f, u);
-            break;
-          case C.DW_AT_GNU_discriminator:
-            cd = readNum(c, f, u);
-            break;
-          case C.DW_AT_name:
-            if (isUnit) cuName = readStr(c, f, u) ?? '';
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_comp_dir:
-            if (isUnit) compDir = readStr(c, f, u) ?? '';
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_stmt_list:
-            if (isUnit) stmtList = readNum(c, f, u);
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_str_offsets_base:
-            if (isUnit) u.strOffsetsBase = readNum(c, f, u);
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_addr_base:
-          case C.DW_AT_GNU_addr_base:
-            if (isUnit) u.addrBase = readNum(c, f, u);
-            else skipForm(c, f, h);
-            break;
-          case C.DW_AT_rnglists_base:
-            if (isUnit) u.rnglistsBase = readNum(c, f, u);
-            else skipForm(c, f, h);
-            break;
-          default:
-            skipForm(c, f, h);
-        }
-      }
-      if (isUnit) {
-        cuDone = true;
-        // addrx/strx in the unit DIE itself may precede the *_base attributes: reread them now.
-        if (u.addrBase || u.strOffsetsBase) {
-          const c2 = new Cursor(s, dieOff);
-          c2.uleb();
-          for (let k = a0; k < a1; k++) {
-            let f = form[k];
-            if (f === C.DW_FORM_indirect) f = c2.uleb();
-            const at = attr[k];
-            if (at === C.DW_AT_low_pc) low = readNum(c2, f, u);
-            else if (at === C.DW_AT_high_pc) high = readNum(c2, f, u);
-            else if (at === C.DW_AT_name) cuName = readStr(c2, f, u) ?? cuName;
-            else if (at === C.DW_AT_comp_dir) compDir = readStr(c2, f, u) ?? compDir;
-            else if (f !== C.DW_FORM_implicit_const) skipForm(c2, f, h);
-          }
-        }
-        cuLow = Number.isNaN(low) ? 0 : low;
-        if (rOff >= 0) ranges(c, rOff, rForm, unitRanges);
-        else if (!Number.isNaN(low) && !Number.isNaN(high)) {
-          const hi = highIsAddr ? high : low + high;
-          if (hi > low) unitRanges.push(low, hi);
-        }
-        if (hasKids) {
-          depth++;
-          stack.push(-1);
-        } else break;
-        continue;
-      }
-      // Scope ranges.
-      const rFirst = out.ranges.length;
-      if (rOff >= 0) ranges(c, rOff, rForm, out.ranges);
-      else if (!Number.isNaN(low) && !Number.isNaN(high)) {
-        const hi = highIsAddr ? high : low + high;
-        if (hi > low) out.ranges.push(low, hi);
-      }
-      const nr = (out.ranges.length - rFirst) >> 1;
-      if (stopAddr !== undefined && depth === 1)
-        for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) topHit = true;
-      const parent = stack.length ? stack[stack.length - 1] : parent0;
-      let self = parent;
-      if (nr > 0) {
-        self = out.n++;
-        out.tag.push(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED);
-        out.parent.push(parent);
-        out.depth.push(depth);
-        out.die.push(dieOff);
-        out.rf.push(rFirst >> 1);
-        out.rc.push(nr);
-        out.cf.push(cf);
-        out.cl.push(cl);
-        out.cc.push(cc);
-        out.cd.push(cd);
-      }
+      pos = c.pos;
       if (hasKids) {
-        if (lazyTop && depth === 1 && sib > c.pos && sib <= c.end) {
-          if (nr > 0) {
-            out.lazyScope.push(self);
-            out.lazyStart.push(c.pos);
-            out.lazyEnd.push(sib);
-          }
-          c.pos = sib; // no code of another function below a subprogram without ranges
-          continue;
+        if (sib > dieOff && sib <= end)
+          pos = sib; // skip the subtree
+        else {
+          depth++;
+          stack.push(stack.length ? stack[stack.length - 1] : parent0);
         }
-        depth++;
-        stack.push(self);
+      }
+      continue;
+    }
+    // A scope: decode the attributes we need.
+    let low = NaN,
+      high = NaN,
+      highIsAddr = false,
+      rOff = -1,
+      rForm = 0,
+      cf = 0,
+      cl = 0,
+      cc = 0,
+      cd = 0,
+      sib = -1;
+    for (let k2 = a0; k2 < a1; k2++) {
+      let f = form[k2];
+      const at = attr[k2];
+      if (f === C.DW_FORM_indirect) f = c.uleb();
+      if (f === C.DW_FORM_implicit_const) {
+        const v = implicit[k2];
+        if (at === C.DW_AT_call_file) cf = v;
+        else if (at === C.DW_AT_call_line) cl = v;
+        else if (at === C.DW_AT_call_column) cc = v;
+        else if (at === C.DW_AT_high_pc) high = v;
+        continue;
+      }
+      switch (at) {
+        case C.DW_AT_sibling:
+          if (isRefForm(f) && f !== C.DW_FORM_ref_addr) sib = readNum(c, f, u);
+          else skipForm(c, f, h);
+          break;
+        case C.DW_AT_low_pc:
+          low = readNum(c, f, u);
+          break;
+        case C.DW_AT_high_pc:
+          highIsAddr = isAddrForm(f);
+          high = readNum(c, f, u);
+          break;
+        case C.DW_AT_ranges:
+          rForm = f;
+          rOff = readNum(c, f, u);
+          break;
+        case C.DW_AT_call_file:
+          cf = readNum(c, f, u);
+          break;
+        case C.DW_AT_call_line:
+          cl = readNum(c, f, u);
+          break;
+        case C.DW_AT_call_column:
+          cc = readNum(c, f, u);
+          break;
+        case C.DW_AT_GNU_discriminator:
+          cd = readNum(c, f, u);
+          break;
+        default:
+          skipForm(c, f, h);
       }
     }
-    return -1;
-  };
+    pos = c.pos;
+    // Scope ranges.
+    const rFirst = out.ranges.length;
+    if (rOff >= 0) w.ranges(s, pos, rOff, rForm, out.ranges);
+    else if (!Number.isNaN(low) && !Number.isNaN(high)) {
+      const hi = highIsAddr ? high : low + high;
+      if (hi > low) out.ranges.push(low, hi);
+    }
+    const nr = (out.ranges.length - rFirst) >> 1;
+    if (depth === 1 && stopAddr === stopAddr)
+      for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= out.ranges[r] && stopAddr < out.ranges[r + 1]) w.topHit = true;
+    const parent = stack.length ? stack[stack.length - 1] : parent0;
+    let self = parent;
+    if (nr > 0) {
+      self = out.n++;
+      if (lazyTop) out.topScopes.push(self);
+      out.tag.push(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED);
+      out.parent.push(parent);
+      out.depth.push(depth);
+      out.die.push(dieOff);
+      out.rf.push(rFirst >> 1);
+      out.rc.push(nr);
+      out.cf.push(cf);
+      out.cl.push(cl);
+      out.cc.push(cc);
+      out.cd.push(cd);
+    }
+    if (hasKids) {
+      if (lazyTop && depth === 1 && sib > pos && sib <= end) {
+        if (nr > 0) {
+          out.lazyScope.push(self);
+          out.lazyStart.push(pos);
+          out.lazyEnd.push(sib);
+          out.lazyB0.push(0);
+          out.lazyB1.push(0);
+        }
+        pos = sib; // no code of another function below a subprogram without ranges
+        continue;
+      }
+      depth++;
+      stack.push(self);
+    }
+  }
+  return -1;
+}
+
+/**
+ * Decode one unit: its unit DIE and top level, up to the top-level function containing
+ * `firstAddr` (later lookups continue the walk, and decode a function's subtree when they
+ * land in it). `bytesOf` gives the unit's bytes by range; the decoded unit keeps none of
+ * them (only columns and the offsets of pending subtrees), so a cached unit costs its
+ * columns, not its size.
+ */
+export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections, firstAddr?: number): DecodedUnit {
+  const abbrev = readAbbrevTable(sec.abbrev, h.abbrevOffset, h.addrSize, h.offSize, h.version);
+  const s = bytesOf(0, h.size);
+  const u = new UnitCtx(h, sec, s);
+  const unitEnd = Math.min(h.size, s.bytes.length);
+  const w = new Walker(h, sec, abbrev, u);
+  const out = w.out;
+  const top = unitDie(w, s, h.dieStart, unitEnd);
   // The top level is walked up to the function containing the first address; later
   // lookups continue it (ensureTop) when no top-level scope found so far contains theirs.
-  let topPos = walk(h.dieStart, unitEnd, 0, -1, true, firstAddr);
+  let topPos = top && top.kids ? walk(w, s, top.pos, unitEnd, 1, -1, true, firstAddr ?? NaN) : -1;
   const ensureTop = (addr: number): void => {
     while (topPos >= 0) {
-      const { ranges: rr, rf, rc, depth: dd } = out;
-      for (let i = 0; i < out.n; i++) {
+      const { ranges: rr, rf, rc, depth: dd, topScopes } = out;
+      for (let j = 0; j < topScopes.length; j++) {
+        const i = topScopes[j];
         if (dd[i] !== 1) continue;
         for (let r = rf[i] * 2, e = r + rc[i] * 2; r < e; r += 2) if (addr >= rr[r] && addr < rr[r + 1]) return;
       }
-      topHit = false;
+      // The rest of the top level in one pass: its bytes are read again (the scratch buffer
+      // has moved on), so the walk does not stop at this function.
+      w.topHit = false;
       const before = out.n;
-      topPos = walk(topPos, unitEnd, 1, -1, true, addr);
+      topPos = walk(w, bytesOf(topPos, unitEnd), topPos, unitEnd, 1, -1, true, NaN);
       unit.memory += (out.n - before) * 80;
     }
   };
   const unit: DecodedUnit = {
     header: h,
-    bytes: s,
+    bytesOf,
     abbrev,
-    name: cuName,
-    compDir,
-    stmtList,
+    name: w.cuName,
+    compDir: w.compDir,
+    stmtList: w.stmtList,
     strOffsetsBase: u.strOffsetsBase,
     addrBase: u.addrBase,
     s: out,
-    unitRanges: Float64Array.from(unitRanges),
+    unitRanges: Float64Array.from(w.unitRanges),
     memory: 0,
     expandFor(addr: number): void {
       ensureTop(addr);
@@ -671,16 +780,53 @@ export function decodeUnit(h: UnitHeader, s: SectionBytes, sec: DebugSections, f
             break;
           }
         if (!hit) continue;
-        const end = out.lazyEnd[i];
+        const start = out.lazyStart[i],
+          end = out.lazyEnd[i];
         out.lazyEnd[i] = -1;
         const before = out.n;
-        walk(out.lazyStart[i], end, 2, sc, false);
+        walk(w, bytesOf(start, end), start, end, 2, sc, false, NaN);
+        out.lazyB0[i] = before;
+        out.lazyB1[i] = out.n;
         unit.memory += (out.n - before) * 80;
       }
     },
+    innermost(addr: number): number {
+      unit.expandFor(addr);
+      // Candidates: the scopes of the top-level walk, and the decoded subtrees of the
+      // top-level functions containing addr (not every scope of the unit).
+      const { ranges, rf, rc, depth, topScopes, lazyScope, lazyB0, lazyB1 } = out;
+      let best = -1,
+        bestDepth = -1;
+      const consider = (i: number): void => {
+        if (depth[i] < bestDepth || (depth[i] === bestDepth && i > best)) return;
+        for (let r = rf[i] * 2, e = r + rc[i] * 2; r < e; r += 2)
+          if (addr >= ranges[r] && addr < ranges[r + 1]) {
+            best = i;
+            bestDepth = depth[i];
+            return;
+          }
+      };
+      for (let j = 0; j < topScopes.length; j++) consider(topScopes[j]);
+      for (let j = 0; j < lazyScope.length; j++) {
+        const b0 = lazyB0[j],
+          b1 = lazyB1[j];
+        if (b1 <= b0 || !inScope(out, lazyScope[j], addr)) continue;
+        for (let i = b0; i < b1; i++) consider(i);
+      }
+      return best;
+    },
   };
-  unit.memory = s.bytes.length + out.n * 80 + out.lazyScope.length * 24;
+  unit.memory = 512 + abbrevMemory(abbrev) + out.n * 80 + out.lazyScope.length * 24;
   return unit;
+}
+
+function inScope(out: Cols, i: number, addr: number): boolean {
+  for (let r = out.rf[i] * 2, e = r + out.rc[i] * 2; r < e; r += 2) if (addr >= out.ranges[r] && addr < out.ranges[r + 1]) return true;
+  return false;
+}
+
+function abbrevMemory(a: AbbrevTable): number {
+  return a.dense.byteLength + a.tag.length * 34 + a.attr.length * 20 + a.big.size * 32;
 }
 
 /** Only the unit DIE: name, comp_dir and ranges (for units that .debug_aranges does not cover). */
@@ -762,12 +908,35 @@ export function dieName(
 ): string | undefined {
   if (hops > 16) return undefined;
   const h = unit.header;
-  const u = new UnitCtx(h, sec, unit.bytes);
+  const unitEnd = h.size;
+  if (dieOff < h.dieStart || dieOff >= unitEnd) return undefined;
+  // The DIE's bytes: a small window first (a name DIE is a few dozen bytes), the rest of the
+  // unit when the window was too short for it (so the answer and any error are those of
+  // reading the whole unit).
+  const near = Math.min(unitEnd, dieOff + 256);
+  try {
+    return dieNameIn(unit, sec, unit.bytesOf(dieOff, near), dieOff, near, refAddr, hops);
+  } catch (e) {
+    if (near >= unitEnd) throw e;
+  }
+  return dieNameIn(unit, sec, unit.bytesOf(dieOff, unitEnd), dieOff, unitEnd, refAddr, hops);
+}
+
+function dieNameIn(
+  unit: DecodedUnit,
+  sec: DebugSections,
+  bytes: SectionBytes,
+  dieOff: number,
+  end: number,
+  refAddr: ((sectionOffset: number) => string | undefined) | undefined,
+  hops: number,
+): string | undefined {
+  const h = unit.header;
+  const u = new UnitCtx(h, sec, bytes);
   u.strOffsetsBase = unit.strOffsetsBase;
   u.addrBase = unit.addrBase;
   const a = unit.abbrev;
-  const c = new Cursor(unit.bytes, dieOff, Math.min(h.size, unit.bytes.bytes.length));
-  if (dieOff < h.dieStart || dieOff >= c.end) return undefined;
+  const c = new Cursor(bytes, dieOff, end);
   const code = c.uleb();
   if (code === 0) return undefined;
   let ai = code < a.dense.length ? a.dense[code] : (a.big.get(code) ?? 0);
