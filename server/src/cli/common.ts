@@ -2,6 +2,8 @@
  * What every part of the `ksym` command line shares: the usage texts, usage errors
  * and exiting with a message. Small on purpose: it is in every CLI bundle.
  */
+import { accessSync, constants } from 'node:fs';
+
 export const USAGE: Record<string, string> = {
   main: `ksym: Linux kernel symbols, resolved exactly as the kernel prints them
 
@@ -141,6 +143,33 @@ export function failUsage(e: unknown, cmd: string | undefined): never {
     fail(2, `ksym: ${(e as Error).message}\n\n${USAGE[cmd && USAGE[cmd] ? cmd : 'main']}`);
   }
   throw e;
+}
+
+/**
+ * Run a command whose usage errors (its own `isUsage` class, or an option parseArgs rejects)
+ * answer with `ksym CMD: message`, its usage text and exit status 2, returned rather than
+ * exited. Anything else is rethrown.
+ */
+export async function withUsage(cmd: string, usage: string, isUsage: (e: unknown) => boolean, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isUsage(e) || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ksym ${cmd}: ${(e as Error).message}\n\n${usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** Whether this process may read `f` (a default source such as /sys/kernel/btf/vmlinux is used only then). */
+export function readable(f: string): boolean {
+  try {
+    accessSync(f, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `ksym ... | head`: a closed pipe ends the command quietly. */

@@ -1,9 +1,9 @@
 /**
  * `ksym search`: the workspace symbol ranking on the command line (wired into cli.ts).
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SOURCE_OPTIONS } from './common';
+import { readable, SOURCE_OPTIONS, withUsage } from './common';
 import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf';
 import type { ModuleSymbols } from '../core/modules/symtab';
@@ -39,28 +39,16 @@ Exit status: 0 results found, 1 none, 2 unusable input.`;
 
 class SearchUsageError extends Error {}
 
-function readable(f: string): boolean {
-  try {
-    accessSync(f, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Per-module warnings printed for a directory before they are only counted. */
 const MAX_WARNINGS = 10;
 
-export async function cmdSearch(argv: string[]): Promise<number> {
-  try {
-    return await run(argv);
-  } catch (e) {
-    if (e instanceof SearchUsageError || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-      process.stderr.write(`ksym search: ${(e as Error).message}\n\n${SEARCH_USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
+export function cmdSearch(argv: string[]): Promise<number> {
+  return withUsage(
+    'search',
+    SEARCH_USAGE,
+    (e) => e instanceof SearchUsageError,
+    () => run(argv),
+  );
 }
 
 async function run(argv: string[]): Promise<number> {

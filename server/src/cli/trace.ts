@@ -3,9 +3,8 @@
  * kprobe, kretprobe), with which arguments, which copy, and ready-to-paste snippets.
  * The work is in core/trace; this reads the inputs and prints.
  */
-import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SOURCE_OPTIONS } from './common';
+import { readable, SOURCE_OPTIONS, withUsage } from './common';
 import { readGuardedSync } from '../core/common/readGuarded';
 import { writeStdout } from './stdout';
 import type { Btf } from '../core/btf';
@@ -49,15 +48,6 @@ Exit status: 0 every NAME is a function ksym knows, 1 one is not, 2 unusable inp
 
 class TraceUsageError extends Error {}
 
-function readable(f: string): boolean {
-  try {
-    accessSync(f, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function readText(f: string): string {
   const g = readGuardedSync(f, { maxBytes: 64 << 20, pseudo: true, what: 'text file' });
   const b = Buffer.from(g.buffer, g.byteOffset, g.byteLength);
@@ -66,16 +56,13 @@ function readText(f: string): string {
   return b.toString('latin1');
 }
 
-export async function cmdTrace(argv: string[]): Promise<number> {
-  try {
-    return await run(argv);
-  } catch (e) {
-    if (e instanceof TraceUsageError || (e as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-      process.stderr.write(`ksym trace: ${(e as Error).message}\n\n${TRACE_USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
+export function cmdTrace(argv: string[]): Promise<number> {
+  return withUsage(
+    'trace',
+    TRACE_USAGE,
+    (e) => e instanceof TraceUsageError,
+    () => run(argv),
+  );
 }
 
 function hex(a: bigint): string {
