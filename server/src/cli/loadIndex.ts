@@ -11,7 +11,12 @@ import { kernelOfSources, modulesNotChecked } from '../core/kernels/configured';
 import type { Kernel } from '../core/kernels/kernels';
 import { readRunningKernel } from '../core/kernels/storeKernels';
 import { ModuleStore } from '../core/modules/store';
-import { fail } from './common';
+import { fail, readable } from './common';
+import type { Btf } from '../core/btf/btf';
+import { DEFAULT_BTF } from '../core/btf/read';
+import { loadBtfFile } from '../core/btf/store';
+import { btfRefusal, textSymbolTest } from '../core/kernels/btfCheck';
+import { describeKernel } from '../core/kernels/kernels';
 
 /**
  * The index of `files` (default /proc/kallsyms). `optional`: with no files given, an
@@ -53,4 +58,36 @@ export function moduleStoreFor(paths: readonly string[], kallsyms: readonly stri
 /** One line per module file refused so far (built for another kernel): `ksym: --module refused: X is built for A (vermagic), not B`. */
 export function reportModuleRefusals(store: ModuleStore): void {
   for (const x of store.refusals()) process.stderr.write(`ksym: --module refused: ${x.reason}\n`);
+}
+
+/**
+ * The BTF a command over `index` uses (never another kernel's): `--btf FILE`, else the running
+ * kernel's /sys/kernel/btf/vmlinux when the symbols are the running kernel's own
+ * (/proc/kallsyms). A BTF beside other symbols is checked against them (core/kernels/btfCheck,
+ * the language server's rule: a sample of its FUNC names must be text symbols). `none`: no
+ * BTF. Returns the BTF, or why there is none (`problem`); `fatal` when an explicit --btf
+ * cannot be used.
+ */
+export async function loadBtfFor(
+  index: SymbolIndex,
+  kallsyms: readonly string[] | undefined,
+  btfArg: string | undefined,
+): Promise<{ btf?: Btf; problem?: string; fatal?: string }> {
+  if (btfArg === 'none') return { problem: '--btf none' };
+  const liveSymbols = !kallsyms?.length || kallsyms.every((f) => f === DEFAULT_KALLSYMS);
+  const file = btfArg ?? (liveSymbols ? DEFAULT_BTF : undefined);
+  if (!file) return { problem: `no --btf given for the symbols of ${kallsyms!.join(', ')} (the running kernel's BTF is not theirs)` };
+  if (!btfArg && !readable(file)) return { problem: `${file} is not readable` };
+  const r = await loadBtfFile(file);
+  if (!r.ok) return btfArg ? { fatal: r.error } : { problem: r.error };
+  if (!(file === DEFAULT_BTF && liveSymbols) && index.count > 0) {
+    const k = kernelOfFiles(kallsyms);
+    const refusal = btfRefusal(file, r.btf, {
+      label: k ? describeKernel(k) : 'the given symbols',
+      symbolCount: index.count,
+      isText: textSymbolTest(index),
+    });
+    if (refusal) return btfArg ? { fatal: refusal } : { problem: refusal };
+  }
+  return { btf: r.btf };
 }

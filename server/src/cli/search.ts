@@ -3,7 +3,8 @@
  */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readable, SOURCE_OPTIONS, withUsage } from './common';
+import { SOURCE_OPTIONS, withUsage } from './common';
+import { loadBtfFor } from './loadIndex';
 import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf';
 import type { ModuleSymbols } from '../core/modules/symtab';
@@ -11,7 +12,6 @@ import { MATCH_NAMES, search } from '../core/search/ranking';
 import { kfuncQuery, searchKfuncs } from '../core/search/kfuncs';
 import { searchSources } from '../core/search/sources';
 import { DEFAULT_BTF } from '../core/btf/read';
-import { loadBtfFile } from '../core/btf/store';
 import { loadIndex, type SourceSpec } from '../core/kallsyms/load';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import { sourceKind } from '../core/kallsyms/parse';
@@ -20,7 +20,7 @@ import { ModuleStore } from '../core/modules/store';
 const SEARCH_USAGE = `Usage: ksym search [--kallsyms FILE]... [--module FILE|DIR]... [--btf FILE] [--kfuncs] [--json] [--limit N] QUERY
 
 Searches every symbol of the kallsyms/System.map sources (default /proc/kallsyms),
-the BTF types and functions (default ${DEFAULT_BTF} when readable) and the
+the BTF types and functions (default ${DEFAULT_BTF} when the symbols are the running kernel's) and the
 symbols of the given module files, with the editor's Go to Symbol ranking:
 exact name, then its compiler-suffixed and __pfx_ variants, prefix, word-start
 ('tvr' finds tcp_v4_rcv), substring; ties: text before data, vmlinux before
@@ -87,16 +87,14 @@ async function run(argv: string[]): Promise<number> {
   for (const e of loaded.errors) process.stderr.write(`ksym: ${e}\n`);
   const index = loaded.index;
 
-  let btf: Btf | undefined;
-  const btfFile = values.btf ?? (readable(DEFAULT_BTF) ? DEFAULT_BTF : undefined);
-  if (btfFile && btfFile !== 'none') {
-    const r = await loadBtfFile(btfFile);
-    if (r.ok) btf = r.btf;
-    else if (values.btf) {
-      process.stderr.write(`ksym: ${r.error}\n`);
-      return 2;
-    } else process.stderr.write(`ksym: warning: ${r.error}\n`);
+  const b = await loadBtfFor(index, values.kallsyms, values.btf);
+  if (b.fatal) {
+    process.stderr.write(`ksym: ${b.fatal}\n`);
+    return 2;
   }
+  const btf: Btf | undefined = b.btf;
+  if (b.problem && b.problem !== '--btf none' && !b.problem.endsWith('is not readable'))
+    process.stderr.write(`ksym: note: BTF types not searched: ${b.problem}\n`);
 
   const modules: { module: ModuleSymbols; file?: string }[] = [];
   for (const p of values.module ?? []) {

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readable, SOURCE_OPTIONS, withUsage } from './common';
+import { loadBtfFor } from './loadIndex';
 import { readGuardedSync } from '../core/common/readGuarded';
 import { writeStdout } from './stdout';
 import type { Btf } from '../core/btf';
@@ -176,17 +177,13 @@ async function report(
   }
   for (const e of loaded.errors) process.stderr.write(`ksym: ${e}\n`);
 
-  let btf: Btf | undefined;
-  let btfProblem: string | undefined;
-  const btfFile = values.btf ?? (readable(DEFAULT_BTF) ? DEFAULT_BTF : undefined);
-  if (btfFile && btfFile !== 'none') {
-    const r = await loadBtfFile(btfFile);
-    if (r.ok) btf = r.btf;
-    else if (values.btf) {
-      process.stderr.write(`ksym: ${r.error}\n`);
-      return 2;
-    } else btfProblem = r.error;
-  } else btfProblem = btfFile === 'none' ? '--btf none' : `${DEFAULT_BTF} is not readable`;
+  const b = await loadBtfFor(loaded.index, values.kallsyms, values.btf);
+  if (b.fatal) {
+    process.stderr.write(`ksym: ${b.fatal}\n`);
+    return 2;
+  }
+  let btf: Btf | undefined = b.btf;
+  let btfProblem: string | undefined = b.problem;
   if (elfKfuncs?.btf) {
     if (values.btf !== undefined && btf && !sameBtf(btf, elfKfuncs.btf)) {
       process.stderr.write(`ksym: --btf ${values.btf} and --vmlinux ${values.vmlinux} are of different kernels (their BTF differs)\n`);

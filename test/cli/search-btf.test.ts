@@ -1,0 +1,61 @@
+/**
+ * `ksym search` never mixes kernels: the running kernel's BTF is searched only beside the
+ * running kernel's symbols; beside another kernel's System.map it is not used unless given,
+ * and a --btf that is not of those symbols is refused (the language server's rule,
+ * core/kernels/btfCheck). Oracles: bpftool (the struct's size in each BTF), the corpus map.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertBuilt, CLI } from '../helpers/lspclient';
+import { DEBIAN, have, SYSTEM_MAP } from '../helpers/corpus';
+import { needs } from '../helpers/skip';
+
+const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
+const LIVE = '/sys/kernel/btf/vmlinux';
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'search', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const haveCorpus = have(BTF56, 'search BTF never-mix tests') && have(SYSTEM_MAP, 'search BTF never-mix tests');
+const haveLive = needs(existsSync(LIVE), `search BTF never-mix tests: ${LIVE} is absent`);
+/** bpftool: the byte size of `struct name` in a BTF. */
+const structSize = (btf: string, name: string) =>
+  Number(
+    new RegExp(`\\] STRUCT '${name}' size=(\\d+)`).exec(
+      execFileSync('bpftool', ['btf', 'dump', 'file', btf, 'format', 'raw'], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+    )![1],
+  );
+
+describe.skipIf(!haveCorpus || !haveLive)('ksym search: BTF of the symbols’ kernel only', () => {
+  assertBuilt();
+  const own = structSize(BTF56, 'task_struct');
+  const live = structSize(LIVE, 'task_struct');
+
+  it('the oracles: the two kernels describe task_struct differently', () => {
+    expect(own).not.toBe(live);
+  });
+
+  it('another kernel’s System.map and no --btf: no BTF types from the running kernel, and a note says why', () => {
+    const r = run(['--kallsyms', SYSTEM_MAP, 'struct task_struct']);
+    expect(r.stdout).not.toContain(' btf ');
+    expect(r.stderr).toContain('BTF types not searched: no --btf given for the symbols of');
+  });
+
+  it('its own BTF: found, with that BTF’s size', () => {
+    const r = run(['--kallsyms', SYSTEM_MAP, '--btf', BTF56, 'struct task_struct']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(`task_struct  btf  (exact; struct (${own} bytes)`);
+  });
+
+  it('the running kernel’s BTF beside the 6.1 map: refused, exit 2', () => {
+    const r = run(['--kallsyms', SYSTEM_MAP, '--btf', LIVE, 'struct task_struct']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^ksym: BTF vmlinux is not of 6\.1\.0-56-amd64 .*sampled functions .* refused\n$/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('the running kernel: its symbols and its BTF', () => {
+    const r = run(['struct task_struct']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(`task_struct  btf  (exact; struct (${live} bytes)`);
+  });
+});
