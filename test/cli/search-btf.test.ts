@@ -5,7 +5,7 @@
  * core/kernels/btfCheck). Oracles: bpftool (the struct's size in each BTF), the corpus map.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertBuilt, CLI } from '../helpers/lspclient';
@@ -57,5 +57,28 @@ describe.skipIf(!haveCorpus || !haveLive)('ksym search: BTF of the symbols’ ke
     const r = run(['struct task_struct']);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')[0]).toContain(`task_struct  btf  (exact; struct (${live} bytes)`);
+  });
+});
+
+describe.skipIf(!haveCorpus)('ksym search --module: module files of the symbols’ kernel only (vermagic)', () => {
+  assertBuilt();
+  const MODS = resolve(DEBIAN, 'modules');
+  const DRBD = resolve(MODS, 'drivers/block/drbd/drbd.ko');
+  const vermagic = /vermagic=(\S+)/.exec(execFileSync('readelf', ['-p', '.modinfo', DRBD], { encoding: 'utf8' }))![1];
+
+  const running = /^Linux version (\S+)/.exec(readFileSync('/proc/version', 'utf8'))![1];
+  it.skipIf(running === vermagic)('beside the running kernel’s symbols the 6.1 modules are refused, each said (then counted)', () => {
+    const r = run(['--btf', 'none', '--module', MODS, 'drbd_adm_attach']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`ksym: warning: drbd.ko is built for ${vermagic} (vermagic), not `);
+    expect(r.stderr).toMatch(/more modules under .* could not be used \(15 in all\)/);
+  });
+
+  it('beside their own System.map they are searched', () => {
+    const r = run(['--kallsyms', SYSTEM_MAP, '--btf', 'none', '--module', MODS, 'drbd_adm_attach']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^- function drbd_adm_attach {2}drbd {2}\(exact; T \.text\+0x[0-9a-f]+ \[drbd\.ko\]\)$/);
+    expect(r.stderr).toBe('');
   });
 });

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SOURCE_OPTIONS, withUsage } from './common';
-import { loadBtfFor } from './loadIndex';
+import { kernelOfFiles, loadBtfFor } from './loadIndex';
 import { hexAddr } from '../core/common/addr';
 import type { Btf } from '../core/btf';
 import type { ModuleSymbols } from '../core/modules/symtab';
@@ -97,6 +97,7 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`ksym: note: BTF types not searched: ${b.problem}\n`);
 
   const modules: { module: ModuleSymbols; file?: string }[] = [];
+  const kernel = values.module?.length ? kernelOfFiles(values.kallsyms) : undefined;
   for (const p of values.module ?? []) {
     let isDir = false;
     try {
@@ -105,7 +106,8 @@ async function run(argv: string[]): Promise<number> {
       process.stderr.write(`ksym: ${p}: no such file\n`);
       return 2;
     }
-    const store = new ModuleStore([p], { maxModules: 100000, maxBytes: Number.MAX_SAFE_INTEGER });
+    // Module files of another kernel than the symbols' (vermagic) are refused, never searched.
+    const store = new ModuleStore([p], { maxModules: 100000, maxBytes: Number.MAX_SAFE_INTEGER, release: kernel?.release });
     if (isDir) {
       const scan = await store.scan();
       for (const e of scan.errors) process.stderr.write(`ksym: ${e}\n`);
@@ -119,7 +121,7 @@ async function run(argv: string[]): Promise<number> {
       }
       if (unreadable > MAX_WARNINGS)
         process.stderr.write(
-          `ksym: warning: ${unreadable - MAX_WARNINGS} more modules under ${p} could not be read (${unreadable} in all)\n`,
+          `ksym: warning: ${unreadable - MAX_WARNINGS} more modules under ${p} could not be used (${unreadable} in all)\n`,
         );
     } else {
       const r = await store.loadFile(p);
