@@ -25,7 +25,6 @@ import { describeError } from '../core/common/errors';
 import { loadIndex } from '../core/kallsyms/load';
 import { sourceKind } from '../core/kallsyms/parse';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
-import { buildIdFromNotes } from '../core/dwarf/elf';
 import { DebugSet } from '../core/dwarf/loadDebug';
 import { nodeProbe } from '../core/dwarf/readFile';
 import { decodeLog, type DecodedLog, type FrameSource } from '../core/kernels/decodeLog';
@@ -46,6 +45,7 @@ import { ModuleStore } from '../core/modules/store';
 import { help, UsageError } from './common';
 import { kaslrOffsetArg, readLogArg } from './readLog';
 import { kernelOfFiles } from './loadIndex';
+import { runningModuleBuildId, vmlinuxSymbols } from './loadDebug';
 
 /** Whether `ksym decode` is asked for the kernel-aware form (these options only exist there). */
 export function wantsKernels(argv: readonly string[]): boolean {
@@ -252,18 +252,10 @@ function debugSetForKernel(k: Kernel, index: SymbolIndex, id: LogIdentity, vmlin
     release: k.release,
     kernelNotes: running ? nodeProbe.readSmall('/sys/kernel/notes') : undefined,
     buildId: k.buildId ?? id.buildId?.value,
-    symbols: {
-      lookup: (name) =>
-        index
-          .byNameAll(name)
-          .filter((i) => index.mod[i] === 0)
-          .map((i) => index.addressOf(i)),
-    },
+    symbols: vmlinuxSymbols(index),
     moduleBuildId: (name) => {
       const fromLog = id.moduleBuildIds.get(name)?.value ?? id.moduleBuildIds.get(name.replace(/_/g, '-'))?.value;
-      if (fromLog || !running) return fromLog;
-      const b = nodeProbe.readSmall(`/sys/module/${name.replace(/-/g, '_')}/notes/.note.gnu.build-id`);
-      return b ? buildIdFromNotes(b) : undefined;
+      return fromLog || !running ? fromLog : runningModuleBuildId(name);
     },
   });
 }

@@ -6,12 +6,12 @@
  * sample), and a System.map-RELEASE names the release searched for.
  */
 import { release as osRelease } from 'node:os';
-import { basename } from 'node:path';
 import { DEFAULT_KALLSYMS } from '../core/kallsyms/read';
 import type { SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { DebugSet } from '../core/dwarf/loadDebug';
 import { buildIdFromNotes } from '../core/dwarf/elf';
 import { nodeProbe } from '../core/dwarf/readFile';
+import { releaseFromPath } from '../core/kernels/source';
 
 export interface DebugCliOptions {
   readonly kallsyms?: readonly string[];
@@ -20,34 +20,34 @@ export interface DebugCliOptions {
   readonly modules?: readonly string[];
 }
 
-/** The release a symbol file names (System.map-6.1.0-57-amd64, kallsyms-6.1.0-57-amd64). */
-export function releaseOfFile(file: string): string | undefined {
-  const m = /^(?:System\.map|kallsyms|vmlinux)-(\d+\.\d+\S*)$/.exec(basename(file));
-  return m?.[1];
-}
-
 export function debugSetFor(index: SymbolIndex, o: DebugCliOptions): DebugSet {
   const files = o.kallsyms?.length ? o.kallsyms : [DEFAULT_KALLSYMS];
   const running = files.length === 1 && files[0] === DEFAULT_KALLSYMS;
-  const release = running ? osRelease() : files.map(releaseOfFile).find((r) => r !== undefined);
+  const release = running ? osRelease() : files.map((f) => releaseFromPath(f)?.release).find((r) => r !== undefined);
   const kernelNotes = running ? nodeProbe.readSmall('/sys/kernel/notes') : undefined;
   return new DebugSet({
     vmlinux: o.vmlinux,
     autoLocate: running || release !== undefined,
     release,
     kernelNotes,
-    symbols: {
-      lookup: (name) =>
-        index
-          .byNameAll(name)
-          .filter((i) => index.mod[i] === 0)
-          .map((i) => index.addressOf(i)),
-    },
-    moduleBuildId: running
-      ? (name) => {
-          const b = nodeProbe.readSmall(`/sys/module/${name.replace(/-/g, '_')}/notes/.note.gnu.build-id`);
-          return b ? buildIdFromNotes(b) : undefined;
-        }
-      : undefined,
+    symbols: vmlinuxSymbols(index),
+    moduleBuildId: running ? runningModuleBuildId : undefined,
   });
+}
+
+/** The index's vmlinux addresses of a name: what a debug file's `_text` and symbol sample are checked against. */
+export function vmlinuxSymbols(index: SymbolIndex): { lookup(name: string): bigint[] } {
+  return {
+    lookup: (name) =>
+      index
+        .byNameAll(name)
+        .filter((i) => index.mod[i] === 0)
+        .map((i) => index.addressOf(i)),
+  };
+}
+
+/** The build id of a module loaded in the running kernel (/sys/module/NAME/notes), if it can be read. */
+export function runningModuleBuildId(name: string): string | undefined {
+  const b = nodeProbe.readSmall(`/sys/module/${name.replace(/-/g, '_')}/notes/.note.gnu.build-id`);
+  return b ? buildIdFromNotes(b) : undefined;
 }
