@@ -52,8 +52,11 @@ beforeAll(async () => {
   c = await startClient({ kallsyms: files, modules: [], btf: '' });
   const s = await c.waitStatus((x) => x.state === 'ready' && x.generation === 1, 'the first index');
   buildMs = s.millis;
-  // The index's deferred work (name index, search structures) has run once this is answered.
+  // The index's deferred work has run once these are answered: the name index (ksym/stats), and
+  // the search structures, which a workspace/symbol query builds (else they are built 400 ms
+  // after the index, in the background).
   await c.conn.sendRequest('ksym/stats');
+  await c.conn.sendRequest('workspace/symbol', { query: 'schedule' });
 }, 180_000);
 
 afterAll(async () => {

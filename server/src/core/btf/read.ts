@@ -189,7 +189,8 @@ export interface BtfQuickStats extends BtfStats {
 interface RawSource {
   bytes: Uint8Array;
   fetch?: (pos: number, len: number) => void;
-  fd?: number;
+  /** The guarded file's pread (until `len` bytes or the end of the file), when the file is read in parts. */
+  readAt?: (buf: Uint8Array, off: number, pos: number, len: number) => number;
 }
 
 interface RawBlob {
@@ -212,17 +213,6 @@ interface RawBlob {
 /** Thrown by a read that met the end of the file early (the file changed): the whole file is read instead. */
 const SHORT_READ = new Error('short read');
 
-/** pread until `len` bytes or the end of the file; the number of bytes read. */
-function readAt(fd: number, buf: Uint8Array, off: number, pos: number, len: number): number {
-  let got = 0;
-  while (got < len) {
-    const n = readSync(fd, buf, off + got, len - got, pos + got);
-    if (n <= 0) break;
-    got += n;
-  }
-  return got;
-}
-
 /**
  * A raw, uncompressed BTF file, to be read only where the statistics look: its
  * header, its type records (in chunks, see scanTypes), the first and last byte of its
@@ -238,21 +228,21 @@ function openRawPartial(file: string, fds: number[]): RawSource | undefined {
   } catch {
     return undefined; // readBtfBytesSync reports it
   }
-  const fd = g.fd;
-  fds.push(fd);
+  fds.push(g.fd);
+  const readAt = g.readAt;
   const st = { size: g.size };
   if (st.size === 0) return undefined;
   const bytes = new Uint8Array(st.size); // pages never written are never touched
   const head = Math.min(st.size, 4096);
-  if (readAt(fd, bytes, 0, 0, head) !== head) return undefined;
+  if (readAt(bytes, 0, 0, head) !== head) return undefined;
   if (isElf(bytes) || detectCompression(bytes) !== 'none') return undefined;
   const done = new Map<number, number>(); // pos -> bytes read there
   const fetch = (pos: number, len: number) => {
     if (pos + len <= head || (done.get(pos) ?? -1) >= len) return;
     done.set(pos, len);
-    if (readAt(fd, bytes, pos, pos, len) !== len) throw SHORT_READ;
+    if (readAt(bytes, pos, pos, len) !== len) throw SHORT_READ;
   };
-  return { bytes, fetch, fd };
+  return { bytes, fetch, readAt };
 }
 
 /**
@@ -260,7 +250,7 @@ function openRawPartial(file: string, fds: number[]): RawSource | undefined {
  * checks; anything unexpected is reported by the reader's own indexTypes.
  */
 function rawIndex(src: RawSource, file: string, base?: RawBlob): RawBlob {
-  const { bytes, fetch, fd } = src;
+  const { bytes, fetch, readAt } = src;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const h = parseHeader(bytes, dv, file);
   if (fetch && h.strEnd > h.strStart) {
@@ -272,9 +262,9 @@ function rawIndex(src: RawSource, file: string, base?: RawBlob): RawBlob {
   const firstId = base ? base.firstId + base.count : 1;
   const le = h.littleEndian;
   const ok = (count: number, maxRef: number) => maxRef <= firstId + count - 1 && firstId + count - 1 <= BTF_MAX_TYPE;
-  if (fd !== undefined && le) {
+  if (readAt && le) {
     const read = (buf: Uint8Array, pos: number, len: number) => {
-      if (readAt(fd, buf, 0, pos, len) !== len) throw SHORT_READ;
+      if (readAt(buf, 0, pos, len) !== len) throw SHORT_READ;
     };
     const s = scanTypes(read, h.typeStart, h.typeEnd, strings.total);
     if (s && ok(s.count, s.maxRef)) {
