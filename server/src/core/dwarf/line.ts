@@ -239,6 +239,137 @@ function scanProgram(
 }
 
 /**
+ * The first pass over a unit's line program: each sequence's (program offset, low, high,
+ * checkpoint range) into `seq` and a checkpoint every 32 rows into `ck` (the state right
+ * after that row), with no per-row work for an address (a lookup then runs the one
+ * sequence that contains its address, from the nearest checkpoint, as every later lookup
+ * does). The opcode decoding is scanProgram's, rule for rule.
+ */
+function indexProgram(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  c: Cursor,
+  adv: Int32Array,
+  opcodeBase: number,
+  stdLen: Uint8Array,
+  addrSize: number,
+  seq: number[],
+  ck: number[],
+): void {
+  let address = 0,
+    file = 1,
+    line = 1,
+    column = 0,
+    disc = 0;
+  let rows = 0,
+    lo = 0,
+    seqAt = start,
+    ckFirst = ck.length;
+  const special = opcodeBase;
+  let p = start;
+  // Every iteration consumes at least one byte: bounded by the program size.
+  while (p < end) {
+    const op = b[p++];
+    if (op >= special) {
+      address += adv[op];
+      line += adv[256 + op];
+    } else {
+      let v = 0;
+      switch (op) {
+        case 0: {
+          const len = ulebAt(b, p, end, c);
+          p = LP;
+          const subEnd = p + len;
+          if (len === 0 || subEnd > end) c.fail(`extended opcode length ${len} runs past the program`, p);
+          const sub = b[p++];
+          if (sub === 1) {
+            // end_sequence: [lo, address) is the sequence
+            if (rows > 0) seq.push(seqAt, lo, address, ckFirst, ck.length);
+            address = 0;
+            file = 1;
+            line = 1;
+            column = 0;
+            disc = 0;
+            rows = 0;
+            seqAt = subEnd;
+            ckFirst = ck.length;
+          } else if (sub === 2) {
+            const k = len - 1;
+            c.pos = p;
+            address = k === 8 || k === 4 || k === 2 || k === 1 ? c.addr(k) : c.addr(addrSize);
+          } else if (sub === 4) disc = ulebAt(b, p, end, c);
+          p = subEnd;
+          continue;
+        }
+        case 1:
+          break;
+        case 2:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
+          address += v * adv[513];
+          continue;
+        case 3:
+          line += slebAt(b, p, end, c);
+          p = LP;
+          continue;
+        case 4:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
+          file = v;
+          continue;
+        case 5:
+          v = b[p];
+          if (p < end && v < 0x80) p++;
+          else {
+            v = ulebAt(b, p, end, c);
+            p = LP;
+          }
+          column = v;
+          continue;
+        case 6:
+        case 7:
+        case 10:
+        case 11:
+          continue;
+        case 8:
+          address += adv[512];
+          continue;
+        case 9:
+          if (p + 2 > end) c.fail('truncated DW_LNS_fixed_advance_pc', p);
+          address += c.le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1];
+          p += 2;
+          continue;
+        case 12:
+          ulebAt(b, p, end, c);
+          p = LP;
+          continue;
+        default:
+          for (let i = 0; i < stdLen[op]; i++) {
+            ulebAt(b, p, end, c);
+            p = LP;
+          }
+          continue;
+      }
+    }
+    // a row (special opcode or DW_LNS_copy)
+    if (rows === 0) lo = address;
+    rows++;
+    // a checkpoint every 32 rows: lookups resume from the nearest one
+    if ((rows & 31) === 0) ck.push(p, address, file, line >>> 0, column, disc, lo);
+    disc = 0;
+  }
+}
+
+/**
  * LEB128 over raw bytes for the line-program loop: deliberate copies of Cursor.uleb/sleb (the
  * hot loop keeps its position in a local and must not go through the cursor object per byte;
  * profiled with the vmlinux bench). Same bounds: a truncated LEB128 is a FormatError.
@@ -523,24 +654,36 @@ export function readLineTable(
   // The program runs per lookup (no rows are stored): the first one also records the
   // sequence index, later ones run only the sequence that contains the address.
   const b = s.bytes;
-  let seqIdx: Float64Array | undefined, cks: Float64Array | undefined;
+  let seqIdx: Float64Array | undefined, cks: Float64Array | undefined, maxHigh: Float64Array | undefined;
   const find = (addr: number): LineRow | undefined => {
     if (!seqIdx) {
       const seq: number[] = [];
       const ckl: number[] = [];
-      scanProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, addr, seq, false, ckl);
-      // sorted by low address (stable: program order among equal lows)
+      indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
+      // sorted by low address (stable: program order among equal lows; usually already so)
       const n = seq.length / SEQ;
-      const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => seq[SEQ * x + 1] - seq[SEQ * y + 1] || x - y);
+      let sorted = true;
+      for (let i = 1; i < n && sorted; i++) if (seq[SEQ * i + 1] < seq[SEQ * (i - 1) + 1]) sorted = false;
       const ix = new Float64Array(n * SEQ);
-      order.forEach((q, i) => {
-        for (let k = 0; k < SEQ; k++) ix[SEQ * i + k] = seq[SEQ * q + k];
-      });
+      if (sorted) ix.set(seq);
+      else {
+        const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => seq[SEQ * x + 1] - seq[SEQ * y + 1] || x - y);
+        order.forEach((q, i) => {
+          for (let k = 0; k < SEQ; k++) ix[SEQ * i + k] = seq[SEQ * q + k];
+        });
+      }
+      // highest end among the sequences 0..i: below the first i whose value is <= addr, none contains addr
+      const mh = new Float64Array(n);
+      for (let i = 0; i < n; i++) mh[i] = Math.max(i > 0 ? mh[i - 1] : -Infinity, ix[SEQ * i + 2]);
       seqIdx = ix;
+      maxHigh = mh;
       cks = Float64Array.from(ckl);
-    } else {
-      // the sequences containing addr, highest start first: the first whose rows answer
+    }
+    {
+      // the sequences containing addr, highest start first (program order last among equal
+      // starts): the first whose rows answer
       const ix = seqIdx;
+      const mh = maxHigh!;
       let lo = 0,
         hi = ix.length / SEQ;
       while (lo < hi) {
@@ -549,7 +692,7 @@ export function readLineTable(
         else hi = m;
       }
       RES.found = 0;
-      for (let k = lo - 1, tries = 0; k >= 0 && tries < 8; k--, tries++) {
+      for (let k = lo - 1; k >= 0 && addr < mh[k]; k--) {
         if (addr >= ix[SEQ * k + 2]) continue;
         // the last checkpoint of this sequence at or below addr
         let x = ix[SEQ * k + 3],

@@ -362,6 +362,14 @@ export class DwarfReader {
     return cu;
   }
 
+  /** The cache's count of a unit's memory after the unit grew (subtrees decoded, names cached): its columns plus its line table. */
+  private account(cu: CachedUnit): void {
+    const m = cu.unit.memory + (cu.line ? cu.line.bytes : 0);
+    if (m === cu.memory) return;
+    this.cacheMem += m - cu.memory;
+    cu.memory = m;
+  }
+
   private evict(): void {
     for (const [k, v] of this.cache) {
       if (this.cacheMem <= this.cacheBytes || this.cache.size <= 1) break;
@@ -441,12 +449,8 @@ export class DwarfReader {
       const table = this.lineTable(cu);
       const row: LineRow | undefined = table?.find(addr);
       // innermost scope containing addr: the deepest kept DIE whose ranges contain it
-      const before = u.memory;
       const best = u.innermost(addr);
-      if (u.memory !== before) {
-        cu.memory += u.memory - before;
-        this.cacheMem += u.memory - before;
-      }
+      this.account(cu);
       const leaf = table && row ? this.srcLine(u, table.fileName(row.file), row.line, row.column, row.discriminator) : undefined;
       if (best < 0) {
         const why = cu.lineError ? `; line table: ${cu.lineError.message}` : '';
@@ -478,6 +482,7 @@ export class DwarfReader {
         const fname = table ? table.fileName(sc.cf[i]) : undefined;
         loc = this.srcLine(u, fname, sc.cl[i], sc.cc[i], sc.cd[i]);
       }
+      this.account(cu); // names cached by dieName
       return { kind: 'found', frames, unit: u.name };
     } catch (e) {
       const err = asFormatError(e, this.file);

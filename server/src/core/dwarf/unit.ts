@@ -87,6 +87,8 @@ export interface DecodedUnit {
   readonly s: Cols;
   /** The unit's own ranges (from low_pc/high_pc or DW_AT_ranges). */
   readonly unitRanges: Float64Array;
+  /** Names found by dieName, by DIE offset. */
+  readonly names: Map<number, string | undefined>;
   /** Decode the pending subtrees of top-level scopes containing `addr`. */
   expandFor(addr: number): void;
   /**
@@ -227,6 +229,64 @@ function skipAttrs(c: Cursor, a0: number, a1: number, form: Uint32Array, size: I
       c.pos += z;
     } else if (z < 0) skipForm(c, form[k], h);
   }
+}
+
+/**
+ * skipAttrs without the cursor for the common variable forms (LEB128s, exprloc and blocks
+ * with a LEB128 or 1-byte length, inline strings): the position after the attributes
+ * [a0, a1) from `p`, or -1 when a form is another one or a read would pass `end` (the
+ * caller then skips through skipAttrs, which raises the error at the same place).
+ */
+function skipFast(b: Uint8Array, p: number, end: number, a0: number, a1: number, form: Uint32Array, size: Int32Array): number {
+  for (let k = a0; k < a1; k++) {
+    const z = size[k];
+    if (z >= 0) {
+      p += z;
+      if (p > end) return -1;
+      continue;
+    }
+    switch (form[k]) {
+      case C.DW_FORM_udata:
+      case C.DW_FORM_sdata:
+      case C.DW_FORM_ref_udata:
+      case C.DW_FORM_strx:
+      case C.DW_FORM_addrx:
+      case C.DW_FORM_loclistx:
+      case C.DW_FORM_rnglistx:
+        while (p < end && b[p] & 0x80) p++;
+        if (p >= end) return -1;
+        p++;
+        break;
+      case C.DW_FORM_exprloc:
+      case C.DW_FORM_block: {
+        let n = 0,
+          m = 1,
+          x = 0x80;
+        while (x & 0x80) {
+          if (p >= end || m > 2 ** 28) return -1;
+          x = b[p++];
+          n += (x & 0x7f) * m;
+          m *= 128;
+        }
+        p += n;
+        if (p > end) return -1;
+        break;
+      }
+      case C.DW_FORM_block1:
+        if (p >= end) return -1;
+        p += 1 + b[p];
+        if (p > end) return -1;
+        break;
+      case C.DW_FORM_string:
+        while (p < end && b[p] !== 0) p++;
+        if (p >= end) return -1;
+        p++;
+        break;
+      default:
+        return -1;
+    }
+  }
+  return p;
 }
 
 /** Unsigned/offset/reference/address value of an attribute (NaN for string and block forms, after skipping them). */
@@ -605,7 +665,9 @@ function walk(
         c.need(fx);
         c.pos += fx;
       } else {
-        skipAttrs(c, a0, a1, form, aSize, h);
+        const np = skipFast(b, c.pos, end, a0, a1, form, aSize);
+        if (np >= 0) c.pos = np;
+        else skipAttrs(c, a0, a1, form, aSize, h); // the rare forms, and every error, as before
       }
       pos = c.pos;
       if (hasKids) {
@@ -764,6 +826,7 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
     addrBase: u.addrBase,
     s: out,
     unitRanges: Float64Array.from(w.unitRanges),
+    names: new Map(),
     memory: 0,
     expandFor(addr: number): void {
       ensureTop(addr);
@@ -907,6 +970,18 @@ export function dieName(
   hops = 0,
 ): string | undefined {
   if (hops > 16) return undefined;
+  // a frame's name is asked again by every later lookup in the same function: once per DIE
+  if (hops === 0) {
+    const names = unit.names;
+    if (names.has(dieOff)) return names.get(dieOff);
+    const n = dieName(unit, sec, dieOff, refAddr, -1);
+    if (names.size < 1 << 16) {
+      names.set(dieOff, n);
+      unit.memory += 64 + (n?.length ?? 0) * 2;
+    }
+    return n;
+  }
+  if (hops < 0) hops = 0;
   const h = unit.header;
   const unitEnd = h.size;
   if (dieOff < h.dieStart || dieOff >= unitEnd) return undefined;
