@@ -311,23 +311,47 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     if (codes[i] < denseLen) dense[codes[i]] = i + 1;
     else big.set(codes[i], i + 1);
   }
+  // Every column in one buffer (one backing store per table instead of sixteen): 8-byte
+  // columns first, then 4-byte, then 1-byte, each at an offset aligned for its type.
+  const bytes = na * 8 + (nt * 5 + na * 3) * 4 + nt * 5 + 8;
+  const buf = new ArrayBuffer(bytes);
+  let at = 0;
+  const col = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(
+    Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
+    src: T,
+    n: number,
+  ): T => {
+    const v = new Ctor(buf, at, n);
+    v.set(src.subarray(0, n) as never);
+    at += n * Ctor.BYTES_PER_ELEMENT;
+    return v;
+  };
+  const implicit = col(Float64Array, imps, na);
+  const tag = col(Uint32Array, tags, nt),
+    first = col(Uint32Array, firsts, nt),
+    count = col(Uint32Array, counts, nt),
+    fixedC = col(Int32Array, fixed, nt),
+    sibAtC = col(Int32Array, sibAt, nt),
+    attr = col(Uint32Array, attrs, na),
+    form = col(Uint32Array, forms, na),
+    size = col(Int32Array, sizes, na);
   const t: AbbrevTable = {
     dense,
     big,
-    tag: tags.slice(0, nt),
-    children: kids.slice(0, nt),
-    first: firsts.slice(0, nt),
-    count: counts.slice(0, nt),
-    attr: attrs.slice(0, na),
-    form: forms.slice(0, na),
-    implicit: imps.slice(0, na),
-    size: sizes.slice(0, na),
-    fixed: fixed.slice(0, nt),
-    sibAt: sibAt.slice(0, nt),
-    sibSize: sibSize.slice(0, nt),
-    hasCode: hasCode.slice(0, nt),
-    skipKids: skipKids.slice(0, nt),
-    kind: kind.slice(0, nt),
+    tag,
+    children: col(Uint8Array, kids, nt),
+    first,
+    count,
+    attr,
+    form,
+    implicit,
+    size,
+    fixed: fixedC,
+    sibAt: sibAtC,
+    sibSize: col(Uint8Array, sibSize, nt),
+    hasCode: col(Uint8Array, hasCode, nt),
+    skipKids: col(Uint8Array, skipKids, nt),
+    kind: col(Uint8Array, kind, nt),
   };
   return t;
 }

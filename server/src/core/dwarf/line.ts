@@ -255,8 +255,9 @@ function indexProgram(
   stdLen: Uint8Array,
   addrSize: number,
   seq: number[],
-  ck: number[],
-): void {
+  ck: Float64Array,
+): number {
+  let nck = 0;
   let address = 0,
     file = 1,
     line = 1,
@@ -265,7 +266,7 @@ function indexProgram(
   let rows = 0,
     lo = 0,
     seqAt = start,
-    ckFirst = ck.length;
+    ckFirst = 0;
   const special = opcodeBase;
   let p = start;
   // Every iteration consumes at least one byte: bounded by the program size.
@@ -285,7 +286,7 @@ function indexProgram(
           const sub = b[p++];
           if (sub === 1) {
             // end_sequence: [lo, address) is the sequence
-            if (rows > 0) seq.push(seqAt, lo, address, ckFirst, ck.length);
+            if (rows > 0) seq.push(seqAt, lo, address, ckFirst, nck);
             address = 0;
             file = 1;
             line = 1;
@@ -293,7 +294,7 @@ function indexProgram(
             disc = 0;
             rows = 0;
             seqAt = subEnd;
-            ckFirst = ck.length;
+            ckFirst = nck;
           } else if (sub === 2) {
             const k = len - 1;
             c.pos = p;
@@ -364,9 +365,20 @@ function indexProgram(
     if (rows === 0) lo = address;
     rows++;
     // a checkpoint every 32 rows: lookups resume from the nearest one
-    if ((rows & 31) === 0) ck.push(p, address, file, line >>> 0, column, disc, lo);
+    if ((rows & 31) === 0) {
+      // rows take a byte each at least: `ck` has room for one checkpoint per 32 program bytes
+      ck[nck] = p;
+      ck[nck + 1] = address;
+      ck[nck + 2] = file;
+      ck[nck + 3] = line >>> 0;
+      ck[nck + 4] = column;
+      ck[nck + 5] = disc;
+      ck[nck + 6] = lo;
+      nck += CK;
+    }
     disc = 0;
   }
+  return nck;
 }
 
 /**
@@ -658,8 +670,8 @@ export function readLineTable(
   const find = (addr: number): LineRow | undefined => {
     if (!seqIdx) {
       const seq: number[] = [];
-      const ckl: number[] = [];
-      indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
+      const ckl = new Float64Array((Math.floor((end - progStart) / 32) + 1) * CK);
+      const nck = indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
       // sorted by low address (stable: program order among equal lows; usually already so)
       const n = seq.length / SEQ;
       let sorted = true;
@@ -677,7 +689,7 @@ export function readLineTable(
       for (let i = 0; i < n; i++) mh[i] = Math.max(i > 0 ? mh[i - 1] : -Infinity, ix[SEQ * i + 2]);
       seqIdx = ix;
       maxHigh = mh;
-      cks = Float64Array.from(ckl);
+      cks = ckl.slice(0, nck);
     }
     {
       // the sequences containing addr, highest start first (program order last among equal

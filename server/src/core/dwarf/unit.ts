@@ -847,7 +847,8 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
           end = out.lazyEnd[i];
         out.lazyEnd[i] = -1;
         const before = out.n;
-        walk(w, bytesOf(start, end), start, end, 2, sc, false, NaN);
+        // from the function's own DIE: its name is read next, from the same bytes
+        walk(w, bytesOf(Math.min(start, out.die[sc]), end), start, end, 2, sc, false, NaN);
         out.lazyB0[i] = before;
         out.lazyB1[i] = out.n;
         unit.memory += (out.n - before) * 80;
@@ -970,18 +971,27 @@ export function dieName(
   hops = 0,
 ): string | undefined {
   if (hops > 16) return undefined;
-  // a frame's name is asked again by every later lookup in the same function: once per DIE
-  if (hops === 0) {
-    const names = unit.names;
-    if (names.has(dieOff)) return names.get(dieOff);
-    const n = dieName(unit, sec, dieOff, refAddr, -1);
-    if (names.size < 1 << 16) {
-      names.set(dieOff, n);
-      unit.memory += 64 + (n?.length ?? 0) * 2;
-    }
-    return n;
+  // A frame's name is asked again by every later lookup in the same function, and an
+  // inlined function's abstract instance by each of its inlined copies: once per DIE (and
+  // per hop count and refAddr presence, which can change the answer of long or cross-unit chains).
+  const names = unit.names;
+  const key = (dieOff * 32 + hops) * 2 + (refAddr ? 1 : 0);
+  if (names.has(key)) return names.get(key);
+  const n = dieNameUncached(unit, sec, dieOff, refAddr, hops);
+  if (names.size < 1 << 16) {
+    names.set(key, n);
+    unit.memory += 64 + (n?.length ?? 0) * 2;
   }
-  if (hops < 0) hops = 0;
+  return n;
+}
+
+function dieNameUncached(
+  unit: DecodedUnit,
+  sec: DebugSections,
+  dieOff: number,
+  refAddr: ((sectionOffset: number) => string | undefined) | undefined,
+  hops: number,
+): string | undefined {
   const h = unit.header;
   const unitEnd = h.size;
   if (dieOff < h.dieStart || dieOff >= unitEnd) return undefined;
