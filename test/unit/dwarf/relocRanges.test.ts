@@ -99,6 +99,17 @@ describe('ET_REL relocations applied by range', () => {
     execFileSync('gcc', ['-g', '-O2', '-c', '-o', obj, src]);
     for (const s of ['.debug_info', '.debug_line', '.debug_rnglists', '.debug_aranges'])
       if (new ElfView(fileSource(obj)).section(s)?.size) checkSection(obj, s, 600);
+    // the same object with its .rela.debug_info entries in reverse order: not sorted by
+    // offset, so the reader sorts them itself (the other path)
+    const bytes = new Uint8Array(readFileSync(obj));
+    const elf = new ElfView(bytesSource(bytes));
+    const rela = elf.sections.find((s) => s.name === '.rela.debug_info')!;
+    const n = Math.floor(rela.size / 24);
+    const entries = Array.from({ length: n }, (_, i) => bytes.slice(rela.offset + i * 24, rela.offset + (i + 1) * 24));
+    entries.reverse().forEach((e, i) => bytes.set(e, rela.offset + i * 24));
+    const rev = join(dir, 'rev.o');
+    writeFileSync(rev, bytes);
+    checkSection(rev, '.debug_info', 600);
   });
 
   const kd = kernelData();

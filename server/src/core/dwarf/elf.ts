@@ -378,7 +378,7 @@ export class ElfView {
     return this.symCache;
   }
 
-  private relocCache = new Map<number, RelocIndex | FormatError | null>();
+  private relocCache = new Map<number, RelocIndex | RawRelocs | FormatError | null>();
   /**
    * The relocations applying to a section of a relocatable object, resolved once into
    * sorted columns (offset, value S + A, size), or null when there are none (or the
@@ -386,12 +386,12 @@ export class ElfView {
    * the section), so a bad relocation fails every read of the section, as it did when the
    * section was relocated whole.
    */
-  private relocIndex(s: ElfSectionHeader): RelocIndex | null {
+  private relocIndex(s: ElfSectionHeader): RelocIndex | RawRelocs | null {
     if (!this.isRelocatable) return null;
     const hit = this.relocCache.get(s.index);
     if (hit instanceof FormatError) throw hit;
     if (hit !== undefined) return hit;
-    let r: RelocIndex | null;
+    let r: RelocIndex | RawRelocs | null;
     try {
       r = this.buildRelocIndex(s);
     } catch (e) {
@@ -402,7 +402,7 @@ export class ElfView {
     return r;
   }
 
-  private buildRelocIndex(target: ElfSectionHeader): RelocIndex | null {
+  private buildRelocIndex(target: ElfSectionHeader): RelocIndex | RawRelocs | null {
     const relas = this.relocationsFor(target.index);
     if (!relas.length) return null;
     const f = this.file;
@@ -423,33 +423,72 @@ export class ElfView {
         relas[0].offset,
         `${relas[0].name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`,
       );
-    const offs = new Float64Array(total),
+    const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    const symS = (link: number): Float64Array => {
+      const syms = this.symbols(link);
+      // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
+      // carries ~700k relocations against a few thousand symbols).
+      return (syms.s ??= (() => {
+        const a = new Float64Array(syms.value.length);
+        for (let q = 0; q < a.length; q++) {
+          const sh = syms.shndx[q];
+          a[q] = (sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0) + syms.value[q];
+        }
+        return a;
+      })());
+    };
+    if (relas.length === 1 && hostLE === this.le) {
+      // the common case: one RELA section, sorted by offset (checked here), used as read
+      const r = relas[0];
+      const n = Math.floor(r.size / 24);
+      let rb = this.rawSlice(r, 0, n * 24);
+      if (rb.byteOffset & 3) rb = rb.slice();
+      const w = new Uint32Array(rb.buffer, rb.byteOffset, n * 6);
+      const L = this.le ? 0 : 1,
+        H = 1 - L;
+      let sorted = true;
+      for (let i = 1; i < n; i++) {
+        const a = (i - 1) * 6,
+          b = i * 6;
+        if (w[b + H] < w[a + H] || (w[b + H] === w[a + H] && w[b + L] < w[a + L])) {
+          sorted = false;
+          break;
+        }
+      }
+      if (sorted)
+        return {
+          w,
+          n,
+          S: symS(r.link),
+          L,
+          H,
+          abs64,
+          abs32,
+          abs32s,
+          none,
+          machine: this.machine,
+          file: f,
+          sec: r,
+          target: target.name,
+          size,
+        };
+    }
+    const offs = new Uint32Array(total),
       vlo = new Uint32Array(total),
       vhi = new Uint32Array(total),
       sizes = new Uint8Array(total);
     let k = 0,
       sorted = true,
       last = -1;
-    const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
     for (const r of relas) {
-      const syms = this.symbols(r.link);
       const n = Math.floor(r.size / 24);
       let rb = this.rawSlice(r, 0, n * 24);
       // the entries as 32-bit words (host order; swapped below when the file's differs)
       if (rb.byteOffset & 3) rb = rb.slice();
       const w = new Uint32Array(rb.buffer, rb.byteOffset, n * 6);
       const swap = hostLE !== this.le;
-      // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
-      // carries ~700k relocations against a few thousand symbols).
-      const nsym = syms.value.length;
-      const S = (syms.s ??= (() => {
-        const a = new Float64Array(nsym);
-        for (let q = 0; q < nsym; q++) {
-          const sh = syms.shndx[q];
-          a[q] = (sh > 0 && sh < 0xff00 ? this.sectionBase(sh) : 0) + syms.value[q];
-        }
-        return a;
-      })());
+      const S = symS(r.link);
+      const nsym = S.length;
       // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section
       // offset (< 2^32 here, checked against the section size), r_addend a signed value whose
       // magnitude in debug relocations is far below 2^53, so hi * 2^32 + lo is exact.
@@ -479,7 +518,7 @@ export class ElfView {
         if (type === abs64) z = 8;
         else if (type === abs32 || type === abs32s) z = 4;
         else throw new FormatError(f, r.offset + o * 4, `${r.name}: unsupported relocation type ${type} for machine ${this.machine}`);
-        if (off + z > size)
+        if (off + z > size || off >= TWO32)
           throw new FormatError(f, r.offset + o * 4, `${r.name}: relocation ${i} at 0x${off.toString(16)} outside ${target.name}`);
         const v = S[sym] + ((a1 | 0) * TWO32 + a0);
         const hi = Math.floor(v / TWO32);
@@ -495,7 +534,7 @@ export class ElfView {
     if (!sorted) {
       // stable: entries at one offset keep their order (the later one wins, as applied in turn)
       const idx = Array.from({ length: k }, (_, i) => i).sort((x, y) => offs[x] - offs[y]);
-      const o2 = new Float64Array(k),
+      const o2 = new Uint32Array(k),
         l2 = new Uint32Array(k),
         h2 = new Uint32Array(k),
         z2 = new Uint8Array(k);
@@ -565,11 +604,33 @@ export class ElfView {
 
 /** Relocations of one section, sorted by offset: value S + A (as 32-bit halves) and field size (4 or 8) per entry. */
 interface RelocIndex {
-  readonly off: Float64Array;
+  /** Section offsets (a relocated field beyond 4 GiB is refused). */
+  readonly off: Uint32Array;
   readonly lo: Uint32Array;
   readonly hi: Uint32Array;
   readonly size: Uint8Array;
   readonly n: number;
+}
+
+/** One RELA section as read (host-order 32-bit words, 6 per entry), sorted by offset: applied entry by entry. */
+interface RawRelocs {
+  readonly w: Uint32Array;
+  readonly n: number;
+  /** S per symbol: its section's synthetic base + st_value. */
+  readonly S: Float64Array;
+  /** Word index of the low and high half of a 64-bit field. */
+  readonly L: number;
+  readonly H: number;
+  readonly abs64: number;
+  readonly abs32: number;
+  readonly abs32s: number;
+  readonly none: number;
+  readonly machine: number;
+  readonly file: string;
+  readonly sec: ElfSectionHeader;
+  readonly target: string;
+  /** Size of the target section's data. */
+  readonly size: number;
 }
 
 function bswap(x: number): number {
@@ -581,7 +642,9 @@ function bswap(x: number): number {
  * offset x sits at buf[x + shift]. A field that straddles lo or hi is written only where it
  * lies inside the range.
  */
-function applyRelocs(r: RelocIndex, buf: Uint8Array, shift: number, lo: number, hi: number, le: boolean): void {
+function applyRelocs(rel: RelocIndex | RawRelocs, buf: Uint8Array, shift: number, lo: number, hi: number, le: boolean): void {
+  if ('w' in rel) return applyRaw(rel, buf, shift, lo, hi, le);
+  const r = rel;
   const { off, size } = r;
   const vlo = r.lo,
     vhi = r.hi;
@@ -598,46 +661,88 @@ function applyRelocs(r: RelocIndex, buf: Uint8Array, shift: number, lo: number, 
     if (o >= hi) break;
     const z = size[i];
     if (o + z <= lo) continue;
-    const x = vlo[i],
-      y = vhi[i];
-    if (o >= lo && o + z <= hi) {
-      const p = o + shift;
-      if (le) {
-        buf[p] = x;
-        buf[p + 1] = x >>> 8;
-        buf[p + 2] = x >>> 16;
-        buf[p + 3] = x >>> 24;
-        if (z === 8) {
-          buf[p + 4] = y;
-          buf[p + 5] = y >>> 8;
-          buf[p + 6] = y >>> 16;
-          buf[p + 7] = y >>> 24;
-        }
-      } else if (z === 8) {
-        buf[p] = y >>> 24;
-        buf[p + 1] = y >>> 16;
-        buf[p + 2] = y >>> 8;
-        buf[p + 3] = y;
-        buf[p + 4] = x >>> 24;
-        buf[p + 5] = x >>> 16;
-        buf[p + 6] = x >>> 8;
-        buf[p + 7] = x;
-      } else {
-        buf[p] = x >>> 24;
-        buf[p + 1] = x >>> 16;
-        buf[p + 2] = x >>> 8;
-        buf[p + 3] = x;
+    putField(buf, o, z, vlo[i], vhi[i], shift, lo, hi, le);
+  }
+}
+
+/**
+ * applyRelocs over one sorted RELA section as it is in the file (no columns built: the
+ * common case of a .ko, one .rela.debug_X per section, sorted by offset): each entry in the
+ * range is checked (symbol, type, offset inside the section) and applied. A bad entry is a
+ * FormatError for every read that covers it.
+ */
+function applyRaw(r: RawRelocs, buf: Uint8Array, shift: number, lo: number, hi: number, le: boolean): void {
+  const { w, n, S, L, H } = r;
+  const nsym = S.length;
+  // first entry whose field can reach lo (fields are at most 8 bytes)
+  let a = 0,
+    b = n;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (w[m * 6 + H] * TWO32 + w[m * 6 + L] + 8 <= lo) a = m + 1;
+    else b = m;
+  }
+  for (let i = a; i < n; i++) {
+    const o6 = i * 6;
+    const o = w[o6 + H] * TWO32 + w[o6 + L];
+    if (o >= hi) break;
+    const type = w[o6 + 2 + L];
+    if (type === r.none) continue;
+    const sym = w[o6 + 2 + H];
+    const at = r.sec.offset + o6 * 4;
+    if (sym >= nsym) throw new FormatError(r.file, at, `${r.sec.name}: relocation ${i} names symbol ${sym}, the table has ${nsym}`);
+    let z: number;
+    if (type === r.abs64) z = 8;
+    else if (type === r.abs32 || type === r.abs32s) z = 4;
+    else throw new FormatError(r.file, at, `${r.sec.name}: unsupported relocation type ${type} for machine ${r.machine}`);
+    if (o + z > r.size || o >= TWO32)
+      throw new FormatError(r.file, at, `${r.sec.name}: relocation ${i} at 0x${o.toString(16)} outside ${r.target}`);
+    if (o + z <= lo) continue;
+    const v = S[sym] + ((w[o6 + 4 + H] | 0) * TWO32 + w[o6 + 4 + L]);
+    const vh = Math.floor(v / TWO32);
+    putField(buf, o, z, (v - vh * TWO32) >>> 0, vh >>> 0, shift, lo, hi, le);
+  }
+}
+
+/** Write a relocated field (value halves x = low, y = high) at section offset o, only where it lies in [lo, hi). */
+function putField(buf: Uint8Array, o: number, z: number, x: number, y: number, shift: number, lo: number, hi: number, le: boolean): void {
+  if (o >= lo && o + z <= hi) {
+    const p = o + shift;
+    if (le) {
+      buf[p] = x;
+      buf[p + 1] = x >>> 8;
+      buf[p + 2] = x >>> 16;
+      buf[p + 3] = x >>> 24;
+      if (z === 8) {
+        buf[p + 4] = y;
+        buf[p + 5] = y >>> 8;
+        buf[p + 6] = y >>> 16;
+        buf[p + 7] = y >>> 24;
       }
-      continue;
+    } else if (z === 8) {
+      buf[p] = y >>> 24;
+      buf[p + 1] = y >>> 16;
+      buf[p + 2] = y >>> 8;
+      buf[p + 3] = y;
+      buf[p + 4] = x >>> 24;
+      buf[p + 5] = x >>> 16;
+      buf[p + 6] = x >>> 8;
+      buf[p + 7] = x;
+    } else {
+      buf[p] = x >>> 24;
+      buf[p + 1] = x >>> 16;
+      buf[p + 2] = x >>> 8;
+      buf[p + 3] = x;
     }
-    // straddles the range: byte by byte, only inside it
-    for (let j = 0; j < z; j++) {
-      const q = o + j;
-      if (q < lo || q >= hi) continue;
-      // byte j of the field: little-endian significance j (big-endian z - 1 - j)
-      const sig = le ? j : z - 1 - j;
-      buf[q + shift] = sig < 4 ? x >>> (8 * sig) : y >>> (8 * (sig - 4));
-    }
+    return;
+  }
+  // straddles the range: byte by byte, only inside it
+  for (let j = 0; j < z; j++) {
+    const q = o + j;
+    if (q < lo || q >= hi) continue;
+    // byte j of the field: little-endian significance j (big-endian z - 1 - j)
+    const sig = le ? j : z - 1 - j;
+    buf[q + shift] = sig < 4 ? x >>> (8 * sig) : y >>> (8 * (sig - 4));
   }
 }
 
