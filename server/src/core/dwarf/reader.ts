@@ -80,6 +80,8 @@ interface CachedUnit {
   unit: DecodedUnit;
   line?: LineTable | null;
   lineError?: FormatError;
+  /** Bytes of the unit kept with it (relocatable files: see unitBytes), 0 when none. */
+  kept: number;
   memory: number;
 }
 
@@ -316,12 +318,29 @@ export class DwarfReader {
   private scratchLo = 0;
   private scratchHi = 0;
 
-  /** The bytes [lo, hi) of the unit at `off` (size `size`), at their unit offsets (see UnitBytes). */
-  private unitBytes(off: number, size: number, lo: number, hi: number): SectionBytes {
+  /**
+   * The bytes [lo, hi) of the unit at `off` (size `size`), at their unit offsets (see
+   * UnitBytes). With `keep` (relocatable files), the whole relocated unit is read once into
+   * `keep.bytes`, which lives as long as the decoded unit: a module's later lookups would
+   * otherwise read and relocate the same bytes again, and its .debug_info is small (xfs.ko:
+   * 11 MB) next to a vmlinux's (174 MB, read through the scratch buffer).
+   */
+  private unitBytes(off: number, size: number, lo: number, hi: number, keep?: { bytes?: Uint8Array }): SectionBytes {
     const info = this.info!;
     if (!this.elf.sliceable(info)) return this.infoSlice(off, size); // decompressed: a view of the cached section
     if (lo < 0 || hi > size || lo > hi)
       throw new FormatError(this.file, info.offset + off + lo, `.debug_info+0x${(off + lo).toString(16)}: range outside the unit`);
+    if (keep) {
+      let k = keep.bytes;
+      if (!k) {
+        const n = Math.min(size, this.infoSize - off);
+        this.elf.checkRange(info, off, n); // before any allocation: a hostile size fails here
+        k = new Uint8Array(size);
+        this.elf.sliceInto(info, off, n, k, 0);
+        keep.bytes = k;
+      }
+      return { file: this.file, section: info.name, fileOffset: info.offset + off, bytes: k, le: this.elf.le, decompressed: false };
+    }
     if (this.scratchUnit !== off || lo < this.scratchLo || hi > this.scratchHi) {
       const n = Math.min(hi, this.infoSize - off) - lo;
       this.elf.checkRange(info, off + lo, n); // before any allocation: a hostile size fails here
@@ -353,9 +372,11 @@ export class DwarfReader {
       return hit;
     }
     const h = this.header(off);
-    const unit = decodeUnit(h, (lo, hi) => this.unitBytes(off, h.size, lo, hi), this.sec, firstAddr);
+    const keep = this.elf.isRelocatable ? {} : undefined;
+    const unit = decodeUnit(h, (lo, hi) => this.unitBytes(off, h.size, lo, hi, keep), this.sec, firstAddr);
     this.unitsDecoded++;
-    const cu: CachedUnit = { unit, memory: unit.memory };
+    const kept = keep ? h.size : 0;
+    const cu: CachedUnit = { unit, kept, memory: unit.memory + kept };
     this.cache.set(off, cu);
     this.cacheMem += cu.memory;
     this.evict();
@@ -364,7 +385,7 @@ export class DwarfReader {
 
   /** The cache's count of a unit's memory after the unit grew (subtrees decoded, names cached): its columns plus its line table. */
   private account(cu: CachedUnit): void {
-    const m = cu.unit.memory + (cu.line ? cu.line.bytes : 0);
+    const m = cu.unit.memory + cu.kept + (cu.line ? cu.line.bytes : 0);
     if (m === cu.memory) return;
     this.cacheMem += m - cu.memory;
     cu.memory = m;
