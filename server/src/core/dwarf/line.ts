@@ -519,6 +519,9 @@ function skipLineForm(c: Cursor, form: number, offSize: number): void {
   }
 }
 
+/** Special-opcode tables by (opcode_base, line_base, line_range, minimum_instruction_length). */
+const ADV = new Map<number, Int32Array>();
+
 /**
  * Decode the line program at `offset` of `.debug_line` (`s` may be a slice starting at the
  * program: pass offset 0). `compDir` and `cuName` come from the unit's DIE.
@@ -567,14 +570,21 @@ export function readLineTable(
   // DW_LNS_const_add_pc's advance (that of special opcode 255), adv[513] minimum_instruction_length
   // (DW_LNS_advance_pc's unit) — the same integers the
   // formulas of DWARF 5 §6.2.5.1 give.
-  const adv = new Int32Array(514);
-  for (let op = opcodeBase; op < 256; op++) {
-    const adj = op - opcodeBase;
-    adv[op] = ((adj / lineRange) | 0) * minInst;
-    adv[256 + op] = lineBase + (adj % lineRange);
+  // The table depends on four header bytes only: shared by every program with the same ones
+  // (all of a kernel's units), read-only once built.
+  const advKey = ((opcodeBase * 256 + (lineBase & 0xff)) * 256 + lineRange) * 256 + minInst;
+  let adv = ADV.get(advKey);
+  if (!adv) {
+    adv = new Int32Array(514);
+    for (let op = opcodeBase; op < 256; op++) {
+      const adj = op - opcodeBase;
+      adv[op] = ((adj / lineRange) | 0) * minInst;
+      adv[256 + op] = lineBase + (adj % lineRange);
+    }
+    adv[512] = (((255 - opcodeBase) / lineRange) | 0) * minInst;
+    adv[513] = minInst;
+    if (ADV.size < 64) ADV.set(advKey, adv);
   }
-  adv[512] = (((255 - opcodeBase) / lineRange) | 0) * minInst;
-  adv[513] = minInst;
 
   const dirs: string[] = [];
   // File names are decoded on first use (a kernel unit lists hundreds of headers, a
