@@ -16,7 +16,7 @@ import { formSize, readAbbrevTable, type AbbrevTable } from './abbrev';
 import * as C from './consts';
 import { Cursor, cstringAt, type SectionBytes } from './cursor';
 import type { ElfView } from './elf';
-import { parseUnitHeader, MAX_UNIT_HEADER, skipForm, type UnitHeader } from './unit';
+import { parseUnitHeader, MAX_UNIT_HEADER, plainNum, skipForm, type UnitHeader } from './unit';
 
 export interface InlinedCaller {
   /** The concrete function the copy sits in. */
@@ -47,38 +47,11 @@ function strOffsets(str: Uint8Array, name: string): number[] {
 
 /** Skip or read one attribute value; returns a number for numeric/ref/strp forms, NaN otherwise. */
 function value(c: Cursor, form: number, h: UnitHeader, implicit: number): number {
-  const fixed = formSize(form, h.addrSize, h.offSize, h.version);
-  switch (form) {
-    case C.DW_FORM_addr:
-      return c.addr(h.addrSize);
-    case C.DW_FORM_data1:
-    case C.DW_FORM_ref1:
-    case C.DW_FORM_flag:
-      return c.u8();
-    case C.DW_FORM_data2:
-    case C.DW_FORM_ref2:
-      return c.u16();
-    case C.DW_FORM_data4:
-    case C.DW_FORM_ref4:
-      return c.u32();
-    case C.DW_FORM_ref8:
-      return c.u64();
-    case C.DW_FORM_strp:
-    case C.DW_FORM_sec_offset:
-      return c.offset(h.offSize);
-    case C.DW_FORM_ref_addr:
-      return h.version <= 2 ? c.addr(h.addrSize) : c.offset(h.offSize);
-    case C.DW_FORM_udata:
-    case C.DW_FORM_ref_udata:
-      return c.uleb();
-    case C.DW_FORM_sdata:
-      return c.sleb();
-    case C.DW_FORM_implicit_const:
-      return implicit;
-    case C.DW_FORM_flag_present:
-      return 1;
-  }
+  if (form === C.DW_FORM_implicit_const) return implicit;
+  const v = plainNum(c, form, h);
+  if (v !== undefined) return v;
   // Every other form is skipped by the reader's own rule (one place knows each form's length).
+  const fixed = formSize(form, h.addrSize, h.offSize, h.version);
   if (fixed >= 0) c.skip(fixed);
   else skipForm(c, form, h);
   return NaN;

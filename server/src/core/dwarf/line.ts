@@ -243,7 +243,10 @@ function scanProgram(
  * checkpoint range) into `seq` and a checkpoint every 32 rows into `ck` (the state right
  * after that row), with no per-row work for an address (a lookup then runs the one
  * sequence that contains its address, from the nearest checkpoint, as every later lookup
- * does). The opcode decoding is scanProgram's, rule for rule.
+ * does). The opcode decoding is scanProgram's, rule for rule: a deliberate copy for speed
+ * (this is the hot loop of a unit's first lookup; a mode flag or per-row callback in one
+ * shared loop keeps the optimiser from specialising either). A change to an opcode rule is
+ * made in both; the llvm-symbolizer oracle tests run both (first and later lookups).
  */
 function indexProgram(
   b: Uint8Array,

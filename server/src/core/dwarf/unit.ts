@@ -289,9 +289,12 @@ function skipFast(b: Uint8Array, p: number, end: number, a0: number, a1: number,
   return p;
 }
 
-/** Unsigned/offset/reference/address value of an attribute (NaN for string and block forms, after skipping them). */
-function readNum(c: Cursor, form: number, u: UnitCtx): number {
-  const h = u.h;
+/**
+ * The value of a numeric, offset or reference form that needs no unit context (addrx needs
+ * .debug_addr); undefined, with nothing read, for any other form. One rule for the reader
+ * and inlinedInto.ts.
+ */
+export function plainNum(c: Cursor, form: number, h: UnitHeader): number | undefined {
   switch (form) {
     case C.DW_FORM_addr:
       return c.addr(h.addrSize);
@@ -323,6 +326,16 @@ function readNum(c: Cursor, form: number, u: UnitCtx): number {
       return c.sleb();
     case C.DW_FORM_flag_present:
       return 1;
+    default:
+      return undefined;
+  }
+}
+
+/** Unsigned/offset/reference/address value of an attribute (NaN for string and block forms, after skipping them). */
+function readNum(c: Cursor, form: number, u: UnitCtx): number {
+  const v = plainNum(c, form, u.h);
+  if (v !== undefined) return v;
+  switch (form) {
     case C.DW_FORM_addrx:
     case C.DW_FORM_GNU_addr_index:
       return u.addrx(c.uleb());
@@ -335,7 +348,7 @@ function readNum(c: Cursor, form: number, u: UnitCtx): number {
     case C.DW_FORM_addrx4:
       return u.addrx(c.u32());
     default:
-      skipForm(c, form, h);
+      skipForm(c, form, u.h);
       return NaN;
   }
 }
