@@ -104,14 +104,6 @@ export function looksLikeKernelTree(dir: string): boolean {
   }
 }
 
-const isDir = (p: string): boolean => {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
 type TargetState =
   | { kind: 'idle' }
   | { kind: 'opening'; done: Promise<void> }
@@ -324,7 +316,7 @@ export class SourceLineService {
       for (const c of cands) {
         if (gen !== this.generation) return;
         if (!nodeProbe.isFile(c.path)) {
-          if (c.explicit && !isDir(c.path) && cands.indexOf(c) === 0) missingExplicit.push(c.path);
+          if (c.explicit && !nodeProbe.isDir(c.path) && cands.indexOf(c) === 0) missingExplicit.push(c.path);
           continue;
         }
         const started = performance.now();
