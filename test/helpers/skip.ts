@@ -5,6 +5,8 @@
  * counting the skipped tests by reason.
  */
 
+import { execFileSync } from 'node:child_process';
+
 /** The prefix the reporter recognises (the existing helpers in corpus.ts and kernelData.ts use it too). */
 export const SKIP_PREFIX = 'skipping ';
 
@@ -12,4 +14,17 @@ export const SKIP_PREFIX = 'skipping ';
 export function needs(ok: boolean, reason: string): boolean {
   if (!ok) console.warn(`${SKIP_PREFIX}${reason}`);
   return ok;
+}
+
+/** Whether every command in `tools` runs (`TOOL --version`), else the reason is recorded as with needs(). */
+export function haveTools(tools: readonly string[], what: string): boolean {
+  const missing = tools.filter((t) => {
+    try {
+      execFileSync(t, ['--version'], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return needs(missing.length === 0, `${what}: ${missing.join(' and ')} not installed`);
 }

@@ -15,7 +15,7 @@ import { fail, readable } from './common';
 import type { Btf } from '../core/btf/btf';
 import { DEFAULT_BTF } from '../core/btf/read';
 import { loadBtfFile } from '../core/btf/store';
-import { btfRefusal, textSymbolTest } from '../core/kernels/btfCheck';
+import { btfRefusal, liveBtfOfLiveSymbols, textSymbolTest } from '../core/kernels/btfCheck';
 import { describeKernel } from '../core/kernels/kernels';
 
 /**
@@ -80,7 +80,7 @@ export async function loadBtfFor(
   if (!btfArg && !readable(file)) return { problem: `${file} is not readable` };
   const r = await loadBtfFile(file);
   if (!r.ok) return btfArg ? { fatal: r.error } : { problem: r.error };
-  if (!(file === DEFAULT_BTF && liveSymbols) && index.count > 0) {
+  if (!liveBtfOfLiveSymbols(file, index) && index.count > 0) {
     const k = kernelOfFiles(kallsyms);
     const refusal = btfRefusal(file, r.btf, {
       label: k ? describeKernel(k) : 'the given symbols',

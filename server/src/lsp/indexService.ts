@@ -17,7 +17,6 @@ import { DEFAULT_SEARCH_LIMIT } from '../core/search/ranking';
 import { specsOf, type Settings } from './settings';
 import type { SymposOptions } from '../core/livepatch/checks';
 import { BtfStore } from '../core/btf/store';
-import { DEFAULT_BTF } from '../core/btf/read';
 import { usableModuleFiles } from '../core/kernels/moduleBtfFiles';
 import type { Kernel } from '../core/kernels/kernels';
 import { releaseFromPath } from '../core/kernels/source';
@@ -425,10 +424,7 @@ export class IndexService {
       const k: Kernel = this.kernel ?? { label: 'the configured symbols', kind: 'snapshot', dir: '', problems: [] };
       let refusal: string | undefined;
       try {
-        // The running kernel's own BTF beside its own /proc/kallsyms: one kernel by where both
-        // come from, nothing to sample (the sample needs the name index before "ready").
-        const live = file === DEFAULT_BTF && this.index.sources.length > 0 && this.index.sources.every((x) => x.file === DEFAULT_KALLSYMS);
-        refusal = live ? undefined : btfOfKernel(k, file, b, this.index);
+        refusal = btfOfKernel(k, file, b, this.index);
       } catch (e) {
         refusal = `BTF ${file}: could not be checked against the symbols (${String(e)}), not used`;
       }

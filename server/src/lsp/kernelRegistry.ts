@@ -18,7 +18,7 @@ import { BtfStore } from '../core/btf/store';
 import { loadIndex } from '../core/kallsyms/load';
 import { buildIndex, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import { archFromSymbols } from '../core/kernels/arch';
-import { btfRefusal, textSymbolTest } from '../core/kernels/btfCheck';
+import { btfRefusal, liveBtfOfLiveSymbols, textSymbolTest } from '../core/kernels/btfCheck';
 import { kernelForLog, type LogDiagnostic } from '../core/kernels/forLog';
 import type { LogIdentity } from '../core/kernels/identity';
 import type { AddressShift } from '../core/kernels/kaslr';
@@ -466,7 +466,7 @@ async function buildView(k: Kernel, log: (m: string) => void): Promise<KernelVie
  */
 export function btfOfKernel(k: Kernel, file: string, btf: BtfStore, index: SymbolIndex): string | undefined {
   const b = btf.vmlinux;
-  if (!b) return undefined;
+  if (!b || liveBtfOfLiveSymbols(file, index)) return undefined;
   let elfBuildId: string | undefined;
   if (k.buildId) {
     try {

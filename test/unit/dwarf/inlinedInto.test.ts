@@ -10,18 +10,10 @@ import { ElfView } from '../../../server/src/core/dwarf/elf';
 import { inlinedInto } from '../../../server/src/core/dwarf/inlinedInto';
 import { fileSource } from '../../../server/src/core/dwarf/readFile';
 import { kernelData } from '../../helpers/kernelData';
+import { haveTools } from '../../helpers/skip';
 
 const kd = kernelData();
-const tool = (t: string) => {
-  try {
-    execFileSync(t, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const tools = tool('llvm-dwarfdump') && tool('llvm-symbolizer');
-if (!tools) console.warn('skipping the inlinedInto oracle: llvm-dwarfdump or llvm-symbolizer is not installed');
+const tools = haveTools(['llvm-dwarfdump', 'llvm-symbolizer'], 'the inlinedInto oracle');
 const run = !!kd && tools;
 const src = run ? fileSource(kd!.vmlinux) : undefined;
 const elf = src ? new ElfView(src) : undefined;

@@ -11,19 +11,10 @@ import { fileSource } from '../../../server/src/core/dwarf/readFile';
 import { readKfuncSets, readVmlinuxKfuncs } from '../../../server/src/core/trace/btfIds';
 import { kfuncFlagNames, traceFunction } from '../../../server/src/core/trace/rules';
 import { kernelData } from '../../helpers/kernelData';
+import { haveTools } from '../../helpers/skip';
 
 const kd = kernelData();
-const tool = (t: string) => {
-  try {
-    execFileSync(t, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const haveTools = tool('readelf') && tool('bpftool');
-if (!haveTools) console.warn('skipping .BTF_ids oracle tests: readelf or bpftool is not installed');
-const run = !!kd && haveTools;
+const run = !!kd && haveTools(['readelf', 'bpftool'], '.BTF_ids oracle tests');
 
 describe('.BTF_ids kfunc sets (Debian 6.1 vmlinux)', () => {
   it.skipIf(!run)(

@@ -8,6 +8,17 @@
 import type { Btf } from '../btf/btf';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
 import { buildIdsMatch } from './source';
+import { DEFAULT_BTF } from '../btf/read';
+import { DEFAULT_KALLSYMS } from '../kallsyms/read';
+
+/**
+ * The running kernel's own BTF beside its own symbols: /sys/kernel/btf/vmlinux and an index
+ * of /proc/kallsyms alone are one kernel by where both come from, so nothing is sampled (the
+ * sample needs the name index, which would then be built before "ready").
+ */
+export function liveBtfOfLiveSymbols(btfFile: string, index: Pick<SymbolIndex, 'sources'>): boolean {
+  return btfFile === DEFAULT_BTF && index.sources.length > 0 && index.sources.every((x) => x.file === DEFAULT_KALLSYMS);
+}
 
 export interface BtfSample {
   /** FUNC names looked at. */
