@@ -14,6 +14,12 @@ export interface SectionBytes {
   readonly le: boolean;
   /** True when `bytes` were decompressed: offsets in errors are section-relative. */
   readonly decompressed: boolean;
+  /**
+   * Set when `bytes` are a relocatable file's bytes as read, not yet relocated: relocates
+   * bytes[pos, pos + len) in place (idempotent). Readers of relocatable values (addresses,
+   * offsets into other sections) call it before reading one: plainNum, readStr.
+   */
+  readonly patch?: (pos: number, len: number) => void;
 }
 
 const TWO32 = 4294967296;
@@ -29,9 +35,12 @@ export class Cursor {
   readonly le: boolean;
   end: number;
   readonly s: SectionBytes;
+  /** s.patch (see SectionBytes). */
+  readonly patch: ((pos: number, len: number) => void) | undefined;
 
   constructor(s: SectionBytes, pos = 0, end = s.bytes.length) {
     this.s = s;
+    this.patch = s.patch;
     this.b = s.bytes;
     this.le = s.le;
     this.pos = pos;

@@ -298,6 +298,33 @@ export class ElfView {
     if (rel) applyRelocs(rel, buf, at - off, off, off + len, this.le);
   }
 
+  /**
+   * sliceInto without relocating: the bytes as in the file, and (for a relocatable file
+   * whose section has relocations) a `patch(pos, len)` that relocates buf[pos, pos + len),
+   * for a reader that needs only a few relocated values out of the range (a unit's DIE walk
+   * decodes a few attribute values out of every hundred bytes; xfs.ko's .debug_info carries
+   * 737k relocations). Returns undefined (nothing read) when the section cannot be read so
+   * (compressed, or an in-memory source): use sliceInto.
+   */
+  sliceIntoDeferred(
+    s: ElfSectionHeader,
+    off: number,
+    len: number,
+    buf: Uint8Array,
+    at: number,
+  ): { patch?: (pos: number, len: number) => void } | undefined {
+    if (!this.sliceable(s) || !this.src.readInto) return undefined;
+    this.checkRange(s, off, len);
+    const rel = this.relocIndex(s); // its checks (machine, sortedness...) fail here, before any read
+    const got = this.src.readInto(buf, at, s.offset + off, len);
+    if (got !== len) throw new FormatError(this.file, s.offset + off, `${s.name}: short read (${got} of ${len} bytes; file changed?)`);
+    if (!rel) return {};
+    const le = this.le,
+      shift = at - off;
+    // buf[p] holds section offset p - shift
+    return { patch: (p, n) => applyRelocs(rel, buf, shift, p - shift, p - shift + n, le) };
+  }
+
   /** Size of a section's data once decompressed. */
   dataSize(s: ElfSectionHeader): number {
     if (!this.isCompressed(s)) return s.size;

@@ -80,8 +80,6 @@ interface CachedUnit {
   unit: DecodedUnit;
   line?: LineTable | null;
   lineError?: FormatError;
-  /** Bytes of the unit kept with it (relocatable files: see unitBytes), 0 when none. */
-  kept: number;
   memory: number;
 }
 
@@ -318,29 +316,20 @@ export class DwarfReader {
   private scratchLo = 0;
   private scratchHi = 0;
 
+  private scratchPatch: ((pos: number, len: number) => void) | undefined;
+
   /**
    * The bytes [lo, hi) of the unit at `off` (size `size`), at their unit offsets (see
-   * UnitBytes). With `keep` (relocatable files), the whole relocated unit is read once into
-   * `keep.bytes`, which lives as long as the decoded unit: a module's later lookups would
-   * otherwise read and relocate the same bytes again, and its .debug_info is small (xfs.ko:
-   * 11 MB) next to a vmlinux's (174 MB, read through the scratch buffer).
+   * UnitBytes), in the scratch buffer. A relocatable file's bytes are read as they are in
+   * the file, with a `patch` that relocates the few values the walk decodes (see
+   * ElfView.sliceIntoDeferred): relocating a whole unit up front cost xfs.ko more than the
+   * walk itself.
    */
-  private unitBytes(off: number, size: number, lo: number, hi: number, keep?: { bytes?: Uint8Array }): SectionBytes {
+  private unitBytes(off: number, size: number, lo: number, hi: number): SectionBytes {
     const info = this.info!;
     if (!this.elf.sliceable(info)) return this.infoSlice(off, size); // decompressed: a view of the cached section
     if (lo < 0 || hi > size || lo > hi)
       throw new FormatError(this.file, info.offset + off + lo, `.debug_info+0x${(off + lo).toString(16)}: range outside the unit`);
-    if (keep) {
-      let k = keep.bytes;
-      if (!k) {
-        const n = Math.min(size, this.infoSize - off);
-        this.elf.checkRange(info, off, n); // before any allocation: a hostile size fails here
-        k = new Uint8Array(size);
-        this.elf.sliceInto(info, off, n, k, 0);
-        keep.bytes = k;
-      }
-      return { file: this.file, section: info.name, fileOffset: info.offset + off, bytes: k, le: this.elf.le, decompressed: false };
-    }
     if (this.scratchUnit !== off || lo < this.scratchLo || hi > this.scratchHi) {
       const n = Math.min(hi, this.infoSize - off) - lo;
       this.elf.checkRange(info, off + lo, n); // before any allocation: a hostile size fails here
@@ -349,7 +338,12 @@ export class DwarfReader {
         this.scratchUnit = -1;
       }
       this.scratchUnit = -1; // until the read (and its relocation) completes
-      this.elf.sliceInto(info, off + lo, n, this.scratch, lo);
+      const d = this.elf.sliceIntoDeferred(info, off + lo, n, this.scratch, lo);
+      if (d) this.scratchPatch = d.patch;
+      else {
+        this.elf.sliceInto(info, off + lo, n, this.scratch, lo);
+        this.scratchPatch = undefined;
+      }
       this.scratchUnit = off;
       this.scratchLo = lo;
       this.scratchHi = lo + n;
@@ -361,6 +355,7 @@ export class DwarfReader {
       bytes: this.scratch,
       le: this.elf.le,
       decompressed: false,
+      ...(this.scratchPatch ? { patch: this.scratchPatch } : {}),
     };
   }
 
@@ -372,11 +367,9 @@ export class DwarfReader {
       return hit;
     }
     const h = this.header(off);
-    const keep = this.elf.isRelocatable ? {} : undefined;
-    const unit = decodeUnit(h, (lo, hi) => this.unitBytes(off, h.size, lo, hi, keep), this.sec, firstAddr);
+    const unit = decodeUnit(h, (lo, hi) => this.unitBytes(off, h.size, lo, hi), this.sec, firstAddr);
     this.unitsDecoded++;
-    const kept = keep ? h.size : 0;
-    const cu: CachedUnit = { unit, kept, memory: unit.memory + kept };
+    const cu: CachedUnit = { unit, memory: unit.memory };
     this.cache.set(off, cu);
     this.cacheMem += cu.memory;
     this.evict();
@@ -385,7 +378,7 @@ export class DwarfReader {
 
   /** The cache's count of a unit's memory after the unit grew (subtrees decoded, names cached): its columns plus its line table. */
   private account(cu: CachedUnit): void {
-    const m = cu.unit.memory + cu.kept + (cu.line ? cu.line.bytes : 0);
+    const m = cu.unit.memory + (cu.line ? cu.line.bytes : 0);
     if (m === cu.memory) return;
     this.cacheMem += m - cu.memory;
     cu.memory = m;

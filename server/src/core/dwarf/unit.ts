@@ -295,6 +295,10 @@ function skipFast(b: Uint8Array, p: number, end: number, a0: number, a1: number,
  * and inlinedInto.ts.
  */
 export function plainNum(c: Cursor, form: number, h: UnitHeader): number | undefined {
+  // Bytes read without relocation (a relocatable file's unit: see SectionBytes.patch): the
+  // forms that can hold a relocated value (an address, an offset into another section) are
+  // relocated before they are read. Unit-relative references and constants never carry one.
+  if (c.patch !== undefined) patchValue(c, form, h);
   switch (form) {
     case C.DW_FORM_addr:
       return c.addr(h.addrSize);
@@ -353,7 +357,38 @@ function readNum(c: Cursor, form: number, u: UnitCtx): number {
   }
 }
 
+/** Relocate the value of `form` at c.pos when it is a relocatable form (see plainNum). */
+function patchValue(c: Cursor, form: number, h: UnitHeader): void {
+  let n = 0;
+  switch (form) {
+    case C.DW_FORM_addr:
+      n = h.addrSize;
+      break;
+    case C.DW_FORM_data4:
+      n = 4;
+      break;
+    case C.DW_FORM_data8:
+      n = 8;
+      break;
+    case C.DW_FORM_sec_offset:
+    case C.DW_FORM_strp:
+    case C.DW_FORM_line_strp:
+    case C.DW_FORM_strp_sup:
+    case C.DW_FORM_GNU_strp_alt:
+    case C.DW_FORM_GNU_ref_alt:
+      n = h.offSize;
+      break;
+    case C.DW_FORM_ref_addr:
+      n = h.version <= 2 ? h.addrSize : h.offSize;
+      break;
+    default:
+      return;
+  }
+  if (c.pos + n <= c.end) c.patch!(c.pos, n); // else the read fails as truncated
+}
+
 function readStr(c: Cursor, form: number, u: UnitCtx): string | undefined {
+  if (c.patch !== undefined) patchValue(c, form, u.h);
   switch (form) {
     case C.DW_FORM_string:
       return cstringAt(c.s, c.skipCString());
