@@ -226,7 +226,13 @@ export function columnPasses(
   n: number,
   /** Module ids are below this. */
   modules: number,
-): { scan: ColumnScan; sizes?: Uint32Array } {
+  /**
+   * The memory of an earlier call, used again when it is big enough: the build calls this
+   * twice on unsorted input (source order, then address order), and a second memory of
+   * 17 bytes per symbol is only more for V8 to free.
+   */
+  reuse?: WebAssembly.Memory,
+): { scan: ColumnScan; sizes?: Uint32Array; memory?: WebAssembly.Memory } {
   if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
   const H = 0;
   const L = 4 * n;
@@ -235,7 +241,10 @@ export function columnPasses(
   const T = 16 * n;
   const TAB = (T + n + 7) & ~7;
   const bytes = TAB + 24 * Math.min(Math.max(modules, 1), 65536); // module ids are 16-bit
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const reused = reuse !== undefined && reuse.buffer.byteLength >= bytes;
+  const memory = reused ? reuse : new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  // The columns are written below; the sizes pass expects its per-module table zeroed.
+  if (reused) new Uint8Array(memory.buffer, TAB, bytes - TAB).fill(0);
   const ex = new WebAssembly.Instance(kallsymsWasm(), { e: { m: memory } }).exports as unknown as {
     scan(n: number, hi: number, lo: number, mod: number, type: number): void;
     sizes(n: number, hi: number, lo: number, mod: number, size: number, tab: number): void;
@@ -253,9 +262,9 @@ export function columnPasses(
     maxModule: ex.maxMod.value as number,
     run: { hi: (ex.runHi.value as number) >>> 0, start: ex.runStart.value as number, end: ex.runEnd.value as number },
   };
-  if (!scan.sorted) return { scan };
+  if (!scan.sorted) return { scan, memory };
   ex.sizes(n, H, L, M, S, TAB);
-  return { scan, sizes: u32.slice(S >> 2, (S >> 2) + n) };
+  return { scan, sizes: u32.slice(S >> 2, (S >> 2) + n), memory };
 }
 
 /** State of one parse, shared by the wasm fast path and the JS line parser. */

@@ -114,7 +114,7 @@ export class SymbolIndex {
     // Counts, the high-half run and (for input already in address order) the sizes, in wasm.
     let pass = keep ? undefined : columnPasses(cols.hi, cols.lo, cols.mod, cols.type, cols.n, cols.modules.length);
     // undefined: already in address order (System.map, most of /proc/kallsyms): no permutation.
-    const perm = pass?.sizes ? undefined : sortByAddress(cols, keep);
+    const perm = pass?.scan.sorted ? undefined : sortByAddress(cols, keep);
     const n = perm ? perm.length : cols.n;
     this.count = n;
     const take32 = (a: Uint32Array) => {
@@ -144,7 +144,7 @@ export class SymbolIndex {
     this.line = take32(cols.line);
     this.src = take8(cols.src);
     this.perm = perm;
-    if (!pass?.sizes) pass = columnPasses(this.hi, this.lo, this.mod, this.type, n, cols.modules.length);
+    if (!pass?.sizes) pass = columnPasses(this.hi, this.lo, this.mod, this.type, n, cols.modules.length, pass?.memory);
     this.size = pass.sizes ?? new Uint32Array(n).fill(UNKNOWN_SIZE);
     this.hiRun = n > 0 ? pass.scan.run : undefined;
     const { vmlinux, vmlinuxData } = pass.scan;
@@ -731,23 +731,17 @@ function keepMask(cols: SymbolColumns): Uint8Array | undefined {
   return dropped ? keep : undefined;
 }
 
-/** Stable permutation by address; undefined when the input is already in order. */
-function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array | undefined {
+/**
+ * Source positions in address order, ties in source order (the caller has found the columns
+ * out of order, or drops symbols of later sources). `before` is a total order (source
+ * position breaks every tie), so the result does not depend on how the runs are merged.
+ * Temporaries: one scratch array the size of the result (the merges go back and forth
+ * between it and `ids`) and the short runs' sort keys.
+ */
+function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint32Array {
   const H = cols.hi;
   const L = cols.lo;
-  if (!keep) {
-    let sorted = true;
-    for (let i = 1; i < cols.n; i++) {
-      const h = H[i];
-      const g = H[i - 1];
-      if (h < g || (h === g && L[i] < L[i - 1])) {
-        sorted = false;
-        break;
-      }
-    }
-    if (sorted) return undefined;
-  }
-  let ids: Uint32Array;
+  let ids: Uint32Array<ArrayBuffer>;
   if (keep) {
     let k = 0;
     for (let i = 0; i < cols.n; i++) k += keep[i];
@@ -761,27 +755,46 @@ function sortByAddress(cols: SymbolColumns, keep: Uint8Array | undefined): Uint3
   const n = ids.length;
   // kallsyms is mostly in order: vmlinux in one long ascending run, modules in symtab order
   // (short runs). Long runs are kept as they are; the symbols of short runs are sorted
-  // natively (packedSort); then everything is merged, ties in source order.
+  // natively (packedSort); then everything is merged.
+  const tmp = new Uint32Array(n);
   const runs: number[] = [];
-  const pool: number[] = [];
+  let p = 0; // tmp[0, p): the short runs' symbols, in source order
   for (let s = 0; s < n;) {
     let e = s + 1;
     while (e < n && !before(H, L, ids[e], ids[e - 1])) e++;
     if (e - s >= LONG_RUN) runs.push(s, e);
-    else for (let k = s; k < e; k++) pool.push(ids[k]);
+    else for (let k = s; k < e; k++) tmp[p++] = ids[k];
     s = e;
   }
-  const lists: Uint32Array[] = [];
-  for (let r = 0; r < runs.length; r += 2) lists.push(ids.subarray(runs[r], runs[r + 1]));
-  if (pool.length > 0) lists.push(packedSort(H, L, Uint32Array.from(pool)));
-  // Pairwise merges (few lists: the long runs and the pool).
-  while (lists.length > 1) {
-    const next: Uint32Array[] = [];
-    for (let i = 0; i + 1 < lists.length; i += 2) next.push(merge(H, L, lists[i], lists[i + 1]));
-    if (lists.length % 2 === 1) next.push(lists[lists.length - 1]);
-    lists.splice(0, lists.length, ...next);
+  // Sorted segments side by side in tmp: the short runs' symbols, then each long run.
+  const bounds = [0];
+  if (p > 0) {
+    packedSort(H, L, tmp.subarray(0, p));
+    bounds.push(p);
   }
-  return lists.length ? Uint32Array.from(lists[0]) : new Uint32Array(0);
+  for (let r = 0, q = p; r < runs.length; r += 2) {
+    tmp.set(ids.subarray(runs[r], runs[r + 1]), q);
+    q += runs[r + 1] - runs[r];
+    bounds.push(q);
+  }
+  // Bottom-up merges of neighbouring segments (few: the long runs and the short runs' block).
+  let from = tmp;
+  let to = ids;
+  while (bounds.length > 2) {
+    const next = [0];
+    for (let b = 0; b + 1 < bounds.length; b += 2) {
+      if (b + 2 < bounds.length) {
+        mergeInto(H, L, from, bounds[b], bounds[b + 1], bounds[b + 2], to);
+        next.push(bounds[b + 2]);
+      } else {
+        to.set(from.subarray(bounds[b], bounds[b + 1]), bounds[b]);
+        next.push(bounds[b + 1]);
+      }
+    }
+    bounds.splice(0, bounds.length, ...next);
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /** Runs at least this long are merged as they are; shorter ones go to the native sort. */
@@ -792,67 +805,59 @@ function before(H: Uint32Array, L: Uint32Array, b: number, a: number): boolean {
   return H[b] < H[a] || (H[b] === H[a] && (L[b] < L[a] || (L[b] === L[a] && b < a)));
 }
 
-function merge(H: Uint32Array, L: Uint32Array, x: Uint32Array, y: Uint32Array): Uint32Array {
-  const out = new Uint32Array(x.length + y.length);
-  let i = 0;
-  let j = 0;
-  let o = 0;
-  while (i < x.length && j < y.length) out[o++] = before(H, L, y[j], x[i]) ? y[j++] : x[i++];
-  while (i < x.length) out[o++] = x[i++];
-  while (j < y.length) out[o++] = y[j++];
-  return out;
+/** Merge the sorted src[a, m) and src[m, e) into out[a, e). */
+function mergeInto(H: Uint32Array, L: Uint32Array, src: Uint32Array, a: number, m: number, e: number, out: Uint32Array): void {
+  let i = a;
+  let j = m;
+  let o = a;
+  while (i < m && j < e) out[o++] = before(H, L, src[j], src[i]) ? src[j++] : src[i++];
+  while (i < m) out[o++] = src[i++];
+  while (j < e) out[o++] = src[j++];
 }
 
 /**
- * ids (in source order) by address, stably: grouped by high half (usually all 0xffffffff),
- * then each group sorted natively on 64-bit keys (low half, position in the group).
+ * Sort ids (ascending source positions) by address in place: grouped by high half (usually
+ * all 0xffffffff), each group sorted natively on 64-bit keys (low half, source position).
  */
-function packedSort(H: Uint32Array, L: Uint32Array, ids: Uint32Array): Uint32Array {
+function packedSort(H: Uint32Array, L: Uint32Array, ids: Uint32Array): void {
   const n = ids.length;
+  const keys = new BigUint64Array(n);
+  const k32 = new Uint32Array(keys.buffer); // little-endian halves: [2r] low word, [2r + 1] high word
   let single = true;
   const h0 = n > 0 ? H[ids[0]] : 0;
   for (let k = 1; k < n && single; k++) single = H[ids[k]] === h0;
-  let grouped = ids;
-  let bounds = [0, n];
-  if (!single) {
+  const bounds = [0, n];
+  if (single) {
+    for (let r = 0; r < n; r++) {
+      k32[2 * r + 1] = L[ids[r]];
+      k32[2 * r] = ids[r];
+    }
+  } else {
+    // Each group's keys at its own place: counts, then the starts in high-half order.
     const counts = new Map<number, number>();
     for (let k = 0; k < n; k++) {
       const h = H[ids[k]];
       counts.set(h, (counts.get(h) ?? 0) + 1);
     }
-    const his = [...counts.keys()].sort((x, y) => x - y);
     const at = new Map<number, number>();
-    bounds = [0];
+    bounds.length = 1;
     let o = 0;
-    for (const h of his) {
+    for (const h of [...counts.keys()].sort((x, y) => x - y)) {
       at.set(h, o);
       o += counts.get(h)!;
       bounds.push(o);
     }
-    grouped = new Uint32Array(n);
     for (let k = 0; k < n; k++) {
-      const h = H[ids[k]];
-      const p = at.get(h)!;
-      grouped[p] = ids[k];
-      at.set(h, p + 1);
+      const id = ids[k];
+      const h = H[id];
+      const r = at.get(h)!;
+      at.set(h, r + 1);
+      k32[2 * r + 1] = L[id];
+      k32[2 * r] = id;
     }
   }
-  let big = 0;
-  for (let g = 0; g + 1 < bounds.length; g++) big = Math.max(big, bounds[g + 1] - bounds[g]);
-  const keys = new BigUint64Array(big);
-  const k32 = new Uint32Array(keys.buffer); // little-endian halves: [2r] low word, [2r + 1] high word
-  const out = new Uint32Array(n);
-  for (let g = 0; g + 1 < bounds.length; g++) {
-    const gs = bounds[g];
-    const m = bounds[g + 1] - gs;
-    for (let r = 0; r < m; r++) {
-      k32[2 * r + 1] = L[grouped[gs + r]];
-      k32[2 * r] = r;
-    }
-    keys.subarray(0, m).sort();
-    for (let r = 0; r < m; r++) out[gs + r] = grouped[gs + k32[2 * r]];
-  }
-  return out;
+  for (let g = 0; g + 1 < bounds.length; g++) keys.subarray(bounds[g], bounds[g + 1]).sort();
+  for (let r = 0; r < n; r++) ids[r] = k32[2 * r];
 }
 
 function encodeLatin1(s: string): Uint8Array {
