@@ -92,9 +92,9 @@ export function requireWithCodeCache(file: string): unknown {
     const write = () => {
       if (written) return;
       written = true;
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
         const data = script.createCachedData();
-        const tmp = `${cacheFile}.${process.pid}.tmp`;
         const fd = openSync(tmp, 'w', 0o600);
         try {
           writeSync(fd, data);
@@ -104,10 +104,13 @@ export function requireWithCodeCache(file: string): unknown {
         }
         renameSync(tmp, cacheFile);
         for (const f of readdirSync(dir)) {
-          if (f.startsWith(prefix) && f.endsWith('.v8cache') && join(dir, f) !== cacheFile) rmSync(join(dir, f), { force: true });
+          if (!f.startsWith(prefix)) continue;
+          if (f.endsWith('.v8cache') && join(dir, f) !== cacheFile) rmSync(join(dir, f), { force: true });
+          // a write cut short (its process killed between open and rename): `<cache>.<pid>.tmp`
+          else if (f.endsWith('.tmp') && !alive(Number(/\.(\d+)\.tmp$/.exec(f)?.[1]))) rmSync(join(dir, f), { force: true });
         }
       } catch {
-        /* no cache */
+        rmSync(tmp, { force: true }); // no cache, and no partial file left behind
       }
     };
     // Once start-up code has run (it is then in the cache too), or at exit for short runs.
@@ -115,4 +118,15 @@ export function requireWithCodeCache(file: string): unknown {
     process.once('exit', write);
   }
   return mod.exports;
+}
+
+/** Whether a process with this pid exists (a pid that is not a positive integer: no). */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
 }

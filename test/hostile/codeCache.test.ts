@@ -41,5 +41,18 @@ describe('V8 code cache keyed by content', () => {
     expect(start()).toBe('BBBB\n');
     expect(start()).toBe('BBBB\n');
     expect(caches()).toHaveLength(1); // the old build's cache was removed
+    // a write cut short by a kill leaves `<cache>.<pid>.tmp`: the next write removes it when
+    // that process is gone, and leaves a live process's one alone
+    const k = join(dir, 'xdg', 'ksym');
+    const dead = `${caches()[0]}.2147483646.tmp`;
+    const live = `${caches()[0]}.${process.pid}.tmp`;
+    writeFileSync(join(k, dead), 'partial');
+    writeFileSync(join(k, live), 'partial');
+    writeFileSync(bundle, body('CCCC'));
+    expect(start()).toBe('CCCC\n'); // a miss: writes its cache, then cleans up
+    const left = readdirSync(k);
+    expect(left).not.toContain(dead);
+    expect(left).toContain(live);
+    expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([live]);
   });
 });
