@@ -21,7 +21,7 @@ import { readVmlinuxKfuncs, sameBtf } from '../core/trace/btfIds';
 import { readTraceFacts } from '../core/trace/readFacts';
 import { ATTACH_KINDS, traceFunction, type TraceFacts, type TraceReport } from '../core/trace/rules';
 
-export const TRACE_USAGE = `Usage: ksym trace [--btf FILE] [--kallsyms FILE]... [--json] NAME...
+export const TRACE_USAGE = `Usage: ksym trace [--btf FILE] [--vmlinux FILE] [--kallsyms FILE]... [OPTION]... [--json] NAME...
 
 Whether the kernel function NAME can be traced with fentry, fexit, fmod_ret, kprobe
 and kretprobe, following the kernel's own rules (btf_distill_func_proto,
@@ -45,7 +45,9 @@ reaches when the name has several; a bpftrace probe and a libbpf skeleton.
 For the running kernel (the defaults) the live tracefs/debugfs files and
 /proc/config.gz are read when readable; with another kernel's files only what is given.
 Each verdict is true, false or "unknown", and every false or unknown says why.
-Exit status: 0 every NAME is a function ksym knows, 1 one is not, 2 unusable input.`;
+Exit status: 0 every NAME is a function ksym knows (in kallsyms or BTF), 1 one is not
+(a function inlined everywhere is not one: with --vmlinux the report names its
+callers, the places to attach instead), 2 unusable input.`;
 
 class TraceUsageError extends Error {}
 
