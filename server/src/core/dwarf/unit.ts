@@ -585,6 +585,48 @@ function unitDie(w: Walker, s: SectionBytes, at: number, end: number): { kids: b
 }
 
 /**
+ * Skip the DIEs from `pos` while each is a leaf of fixed size (ABBREV_LEAF) or a skippable
+ * subtree with its 4-byte sibling reference (ABBREV_SIB4), as walk does; returns the
+ * position of the first DIE that is neither (or that needs a check walk makes: a multi-byte
+ * code, an unknown one, a DIE past `end`, a bad sibling reference), where walk carries on.
+ * Most DIEs of a unit end here: a loop this small is optimised early in a process, long
+ * before walk itself is.
+ */
+function skipRun(
+  b: Uint8Array,
+  pos: number,
+  end: number,
+  le: boolean,
+  dense: Int32Array,
+  denseLen: number,
+  kind: Uint8Array,
+  fixed: Int32Array,
+  sibAt: Int32Array,
+): number {
+  while (pos < end) {
+    const code = b[pos];
+    if (code === 0 || code >= 0x80 || code >= denseLen) return pos;
+    const ai = dense[code] - 1;
+    if (ai < 0) return pos;
+    const k = kind[ai];
+    if (k === ABBREV_LEAF) {
+      const np = pos + 1 + fixed[ai];
+      if (np > end) return pos;
+      pos = np;
+    } else if (k === ABBREV_SIB4) {
+      const q = pos + 1 + sibAt[ai];
+      if (q + 4 > end) return pos;
+      const sib = le
+        ? (b[q] | (b[q + 1] << 8) | (b[q + 2] << 16) | (b[q + 3] << 24)) >>> 0
+        : ((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0;
+      if (sib <= pos || sib > end) return pos;
+      pos = sib;
+    } else return pos;
+  }
+  return pos;
+}
+
+/**
  * Walk DIEs from `start` to `end` of `s` (unit offsets). `depth0`: depth of the first DIE
  * (1: the top level, 2: a subtree); `parent0`: the scope of its parent. With `lazyTop`, the
  * subtree of a scope at depth 1 that has a DW_AT_sibling is recorded as pending instead of
@@ -622,6 +664,9 @@ function walk(
   while (pos < end) {
     // resumable top level: stop between top-level DIEs once the function is found
     if (depth === 1 && w.topHit) return pos;
+    // runs of leaves and skippable subtrees (most DIEs of a unit) in a small loop of their own
+    pos = skipRun(b, pos, end, le, dense, denseLen, kind, fixed, sibAt);
+    if (pos >= end) break;
     const dieOff = pos;
     // abbrev codes are almost always below 128: one byte, no call
     let code = b[pos];
