@@ -11,6 +11,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = [
   { wat: 'server/src/core/kallsyms/parse.wat', out: 'server/src/core/kallsyms/parseWasm.ts', name: 'KALLSYMS_WASM' },
   { wat: 'server/src/core/btf/walk.wat', out: 'server/src/core/btf/walkwasm.ts', name: 'BTF_WALK_WASM' },
+  { wat: 'server/src/core/dwarf/abbrev.wat', out: 'server/src/core/dwarf/abbrevWasm.ts', name: 'DWARF_ABBREV_WASM' },
+  { wat: 'server/src/core/dwarf/line.wat', out: 'server/src/core/dwarf/lineWasm.ts', name: 'DWARF_LINE_WASM' },
 ];
 
 export async function generate(src) {

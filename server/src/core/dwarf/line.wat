@@ -1,0 +1,2 @@
+;; The line-program indexer (line.ts) as WebAssembly: placeholder, filled in by the next commit.
+(module)
