@@ -9,6 +9,7 @@
 import { Cursor, cstringAt, type SectionBytes } from './cursor';
 import * as C from './consts';
 import { joinPath } from './paths';
+import { DWARF_LINE_WASM } from './lineWasm';
 
 export interface LineStrings {
   readonly str?: SectionBytes;
@@ -26,6 +27,8 @@ export interface LineTable {
   /** Full path of a file index (comp_dir/dir/name joined and normalised); undefined when out of range. */
   fileName(index: number): string | undefined;
   readonly bytes: number;
+  /** The sequence index and checkpoints of the first pass (built on first use), for tests. */
+  index(): { seq: Float64Array; checkpoints: Float64Array };
 }
 
 export interface LineRow {
@@ -34,6 +37,12 @@ export interface LineRow {
   column: number;
   discriminator: number;
   address: number;
+}
+
+/** The first pass runs in WebAssembly where it can (tests compare it with the JavaScript pass by turning this off). */
+let WASM_LINES = true;
+export function useWasmLineIndex(on: boolean): void {
+  WASM_LINES = on;
 }
 
 /** Fields per sequence in the index (program offset, low, high, first and end checkpoint) and per checkpoint. */
@@ -384,6 +393,102 @@ function indexProgram(
   return nck;
 }
 
+// ---- the first pass in WebAssembly (line.wat) ----------------------------------------------
+
+// Memory layout: the special-opcode table at 0 (514 i32), the standard opcode lengths at
+// STD (256 bytes), the program at PROG, then the checkpoint and sequence outputs.
+const STD = 2064;
+const PROG = 2320;
+const PAGE = 65536;
+/** Programs larger than this take the JavaScript pass (a kernel unit's is ~10 KB; the largest in the Debian vmlinux ~1 MB). */
+const MAX_WASM_PROGRAM = 64 << 20;
+
+type WasmFn = (...args: number[]) => number;
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: { index: WasmFn; nck: { value: number } } };
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
+}
+interface LineArena {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  index: WasmFn;
+  nck: { value: number };
+  /** The special-opcode table and opcode lengths now in the memory. */
+  adv?: Int32Array;
+  std?: Uint8Array;
+}
+let lineModule: object | null | undefined;
+let arena: LineArena | null | undefined;
+
+function lineArena(): LineArena | null {
+  if (arena !== undefined) return arena;
+  try {
+    const W = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    lineModule ??= W ? new W.Module(Buffer.from(DWARF_LINE_WASM, 'base64')) : null;
+    if (!W || !lineModule) return (arena = null);
+    const memory = new W.Memory({ initial: 4 });
+    const inst = new W.Instance(lineModule, { e: { m: memory } });
+    arena = { memory, index: inst.exports.index, nck: inst.exports.nck };
+  } catch {
+    arena = null; // e.g. node --jitless
+  }
+  return arena;
+}
+
+/**
+ * indexProgram in WebAssembly (line.wat): the same outputs (`seq` entries, checkpoints in
+ * `ck`, the number of checkpoint floats returned), or -1 where it gives up (unusual input,
+ * no WebAssembly: the JavaScript pass runs instead, with its answer or its error).
+ */
+function indexProgramWasm(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  le: boolean,
+  adv: Int32Array,
+  opcodeBase: number,
+  stdLen: Uint8Array,
+  seq: number[],
+  ck: Float64Array,
+): number {
+  const len = end - start;
+  if (!le || len < 0 || len > MAX_WASM_PROGRAM || opcodeBase < 1 || opcodeBase > 256) return -1;
+  const a = lineArena();
+  if (!a) return -1;
+  const ckCap = Math.floor(ck.length / CK);
+  const sqCap = Math.floor(len / 3) + 1; // an end_sequence takes 3 bytes at least
+  const ckAt = (PROG + len + 7) & ~7;
+  const sqAt = ckAt + ckCap * CK * 8;
+  const need = sqAt + sqCap * SEQ * 8;
+  try {
+    if (a.memory.buffer.byteLength < need) {
+      a.memory.grow(Math.ceil((need - a.memory.buffer.byteLength) / PAGE));
+      a.adv = a.std = undefined;
+    }
+    const buf = a.memory.buffer;
+    if (a.adv !== adv) {
+      new Int32Array(buf, 0, 514).set(adv);
+      a.adv = adv;
+    }
+    if (a.std !== stdLen) {
+      const sv = new Uint8Array(buf, STD, 256);
+      sv.fill(0);
+      sv.set(stdLen.subarray(0, 256));
+      a.std = stdLen;
+    }
+    new Uint8Array(buf, PROG, len).set(b.subarray(start, end));
+    const n = a.index(PROG, len, 0, STD, opcodeBase, ckAt, ckCap, sqAt, sqCap, start);
+    if (n < 0) return -1;
+    const sq = new Float64Array(buf, sqAt, n * SEQ);
+    for (let i = 0; i < sq.length; i++) seq.push(sq[i]);
+    const nck = a.nck.value * CK;
+    ck.set(new Float64Array(buf, ckAt, nck));
+    return nck;
+  } catch {
+    return -1; // memory could not grow: the JavaScript pass
+  }
+}
+
 /**
  * LEB128 over raw bytes for the line-program loop: deliberate copies of Cursor.uleb/sleb (the
  * hot loop keeps its position in a local and must not go through the cursor object per byte;
@@ -684,7 +789,11 @@ export function readLineTable(
     if (!seqIdx) {
       const seq: number[] = [];
       const ckl = new Float64Array((Math.floor((end - progStart) / 32) + 1) * CK);
-      const nck = indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
+      let nck = WASM_LINES ? indexProgramWasm(b, progStart, end, s.le, adv, opcodeBase, stdLen, seq, ckl) : -1;
+      if (nck < 0) {
+        seq.length = 0;
+        nck = indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
+      }
       // sorted by low address (stable: program order among equal lows; usually already so)
       const n = seq.length / SEQ;
       let sorted = true;
@@ -749,5 +858,9 @@ export function readLineTable(
     names.set(index, full);
     return full;
   };
-  return { version, find, fileName, bytes: s.bytes.length + 256 + (fileNames.length + dirs.length) * 64 };
+  const index = (): { seq: Float64Array; checkpoints: Float64Array } => {
+    if (!seqIdx) find(0);
+    return { seq: seqIdx!, checkpoints: cks! };
+  };
+  return { version, find, fileName, index, bytes: s.bytes.length + 256 + (fileNames.length + dirs.length) * 64 };
 }
