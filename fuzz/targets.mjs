@@ -40,6 +40,7 @@ export const PARSERS = [
   'identity',
   'kerneldir',
   'symtab',
+  'abbrev',
 ];
 
 export function defaultCorpus(root) {
@@ -1137,6 +1138,210 @@ function symtabTarget(core, _corpus, root) {
   };
 }
 
+// ---- abbrev: .debug_abbrev tables (core/dwarf/abbrev.ts: WebAssembly with a JavaScript fallback) ----
+
+/** [offset, size, flags] of a section of an ELF64 LE file, or undefined. */
+function elf64Section(b, name) {
+  if (b.length < 64 || b[4] !== 2 || b[5] !== 1) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const shoff = Number(dv.getBigUint64(40, true)),
+    num = dv.getUint16(60, true),
+    strndx = dv.getUint16(62, true);
+  if (shoff + num * 64 > b.length || strndx >= num) return undefined;
+  const strOff = Number(dv.getBigUint64(shoff + strndx * 64 + 24, true));
+  const want = bytesOf(name + '\0');
+  for (let i = 0; i < num; i++) {
+    const h = shoff + i * 64;
+    const n = strOff + dv.getUint32(h, true);
+    if (n + want.length > b.length || !want.every((c, k) => b[n + k] === c)) continue;
+    const off = Number(dv.getBigUint64(h + 24, true)),
+      size = Number(dv.getBigUint64(h + 32, true));
+    return off + size <= b.length ? { off, size, flags: Number(dv.getBigUint64(h + 8, true)), header: h } : undefined;
+  }
+  return undefined;
+}
+
+const ABBREV_SRC = `
+enum big { NEG = -9000000000000000000LL, POS = 9000000000000000000LL };
+struct s { int a; int b[4]; unsigned bits : 3; union { char c; short h; } u; };
+static inline int h2(int x) { return x * 3 + (x >> 2); }
+static inline __attribute__((always_inline)) int h1(int x) { if (x > 10) return h2(x) + 1; return h2(x - 1); }
+__attribute__((noinline)) int work(struct s *p, int n, enum big e) { int r = h1(n) + h1(p->a); return r + (e == NEG); }
+int main(int c, char **v) { struct s a = { c, { 2, 3, 4, 5 }, 1, { 0 } }; (void)v; return work(&a, c * 7, POS); }
+`;
+
+/**
+ * DWARF objects whose .debug_abbrev is mutated in place (structure-aware: LEB128 continuation
+ * runs, huge values, implicit_const, truncated tables, a shrunk section), then opened and
+ * looked up through the reader. When the core exposes both parsers (readAbbrevTable and the
+ * reference jsReadAbbrevTable), every table of the mutated section is also parsed by both
+ * and a difference (a table, or an error message) is a failure.
+ */
+function abbrevTarget(core, _corpus, root) {
+  const seeds = [];
+  if (spawnOk('gcc')) {
+    const dir = mkdtempSync(join(tmpdir(), 'ksym-fuzz-abbrev-'));
+    try {
+      writeFileSync(join(dir, 'a.c'), ABBREV_SRC);
+      for (const flags of [['-gdwarf-5', '-c'], ['-gdwarf-4', '-c'], ['-gdwarf-5']]) {
+        const f = join(dir, 'a.out');
+        try {
+          execFileSync('gcc', ['-g', '-O2', ...flags, '-o', f, join(dir, 'a.c')], { stdio: 'ignore' });
+          seeds.push(read(f));
+        } catch {
+          /* a flag this gcc lacks */
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  try {
+    const data = process.env.KSYM_KERNEL_DATA ?? resolve(root ?? process.cwd(), '.cache/kernel-data');
+    const abi = readFileSync(join(data, 'current'), 'utf8').trim();
+    const ko = read(join(data, abi, 'modules', 'virtio-rng.ko'));
+    if (ko) seeds.push(ko);
+  } catch {
+    /* no kernel data */
+  }
+  // only seeds with an uncompressed .debug_abbrev (mutations land in the table bytes)
+  const usable = seeds.filter((b) => b && ((elf64Section(b, '.debug_abbrev')?.flags ?? 0x800) & 0x800) === 0);
+  if (!usable.length) usable.push(tinyElf());
+  const dict = dictOf([
+    '\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01',
+    '\xff\xff\xff\xff\x0f',
+    '\x80\x80\x80\x80\x10',
+    '\x21',
+    '\x01\x13',
+    '\x11\x01',
+    '\x55\x17',
+    '\0\0',
+  ]);
+  const shapes = [
+    [8, 4, 5],
+    [8, 4, 4],
+    [8, 8, 5],
+  ];
+  const differential = typeof core.readAbbrevTable === 'function' && typeof core.jsReadAbbrevTable === 'function';
+  const COLS = [
+    'tag',
+    'children',
+    'first',
+    'count',
+    'attr',
+    'form',
+    'implicit',
+    'size',
+    'fixed',
+    'sibAt',
+    'sibSize',
+    'hasCode',
+    'skipKids',
+    'kind',
+    'dense',
+  ];
+  /** A table as comparable strings (each column's bytes, the big map), or its FormatError's message. */
+  const outcome = (f) => {
+    try {
+      const t = f();
+      const cols = COLS.map((k) => [k, Buffer.from(t[k].buffer, t[k].byteOffset, t[k].byteLength).toString('hex')]);
+      return [...cols, ['big', JSON.stringify([...t.big])]];
+    } catch (e) {
+      if (e instanceof core.FormatError) return [['error', e.message]];
+      throw e;
+    }
+  };
+  /** The first part in which two outcomes differ, or undefined. */
+  const differ = (a, b) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++)
+      if (a[i]?.[0] !== b[i]?.[0] || a[i][1] !== b[i][1])
+        return `${a[i]?.[0]}: ${a[i]?.[1].slice(0, 80)} vs ${b[i]?.[0]}: ${b[i]?.[1].slice(0, 80)}`;
+    return undefined;
+  };
+  return {
+    name: 'abbrev',
+    seeds: usable.length,
+    gen(r) {
+      const src = r.pick(usable);
+      const sec = elf64Section(src, '.debug_abbrev');
+      if (!sec || r.chance(0.05)) return mutate(src, r, dict, () => r.pick(usable), 8);
+      const b = Uint8Array.from(src);
+      const at = () => sec.off + r.int(Math.max(1, sec.size));
+      for (let k = 0, n = 1 + r.int(r.chance(0.7) ? 3 : 12); k < n; k++) {
+        const op = r.int(8);
+        if (op === 0) b[at()] = r.int(256);
+        else if (op === 1)
+          b[at()] |= 0x80; // a continuation: the LEB128 runs on
+        else if (op === 2)
+          b[at()] = 0; // a code 0 (an early end), a 0 attribute or form
+        else if (op === 3) b[at()] = r.pick([0x21, 0x01, 0x11, 0x55, 0x13, 0x15, 0x2e, 0x1d, 0x7f, 0x80, 0xff]);
+        else if (op === 4) {
+          // a run of continuation bytes: huge or padded values
+          const p = at();
+          for (let i = 0, m = 1 + r.int(12); i < m && p + i < sec.off + sec.size; i++) b[p + i] = 0x80 | r.int(128);
+        } else if (op === 5) {
+          // a multi-byte value below 2^32 in place of a byte or two
+          const p = at();
+          if (p + 1 < sec.off + sec.size) {
+            b[p] = 0x80 | r.int(128);
+            b[p + 1] = r.int(16);
+          }
+        } else if (op === 6) {
+          // shrink the section: a table runs past its end
+          new DataView(b.buffer).setBigUint64(sec.header + 32, BigInt(r.int(sec.size + 1)), true);
+        } else {
+          const d = r.pick(dict);
+          const p = at();
+          b.set(d.subarray(0, Math.max(0, Math.min(d.length, sec.off + sec.size - p))), p);
+        }
+      }
+      return b;
+    },
+    run(bytes, r) {
+      const rd = core.DwarfReader.open(core.bytesSource(bytes, 'fuzz.o'));
+      let n = 0;
+      try {
+        const h = differential && rd.elf.section('.debug_abbrev');
+        if (h) {
+          const s = rd.elf.data(h);
+          // the first table, random offsets (mid-table starts too), and one past the end
+          const offs = [0, s.bytes.length, ...Array.from({ length: 6 }, () => r.int(Math.max(1, s.bytes.length)))];
+          for (const off of offs)
+            for (const shape of shapes) {
+              const want = outcome(() => core.jsReadAbbrevTable(s, off, ...shape));
+              const got = outcome(() => core.readAbbrevTable(s, off, ...shape));
+              const d = differ(got, want);
+              if (d)
+                throw new Error(
+                  `abbrev table at 0x${off.toString(16)} (${shape.join('/')}): readAbbrevTable differs from the JavaScript reference: ${d}`,
+                );
+              n++;
+            }
+        }
+        for (const s of rd.elf.sections.filter((x) => x.flags & 4 && x.size > 0).slice(0, 4)) {
+          for (let k = 0; k < 4; k++) {
+            const res = rd.lookupInSection(s.index, r.int(Math.max(1, Math.min(s.size, 1 << 20))));
+            n++;
+            if (res.kind === 'error') throw res.error;
+          }
+        }
+      } finally {
+        rd.close();
+      }
+      return n;
+    },
+  };
+}
+
+function spawnOk(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function makeTargets(core, { root, corpus = defaultCorpus(root), only } = {}) {
   const makers = {
     kallsyms: kallsymsTarget,
@@ -1151,6 +1356,7 @@ export function makeTargets(core, { root, corpus = defaultCorpus(root), only } =
     identity: identityTarget,
     kerneldir: kernelDirTarget,
     symtab: symtabTarget,
+    abbrev: abbrevTarget,
   };
   const names = only ? [only].flat() : PARSERS;
   const out = {};

@@ -3,9 +3,17 @@
  * tag, children flag and a slice of (attribute, form, implicit_const) triples, plus the
  * byte size of its attributes when every form has a fixed size in this unit (so
  * uninteresting DIEs are skipped with one addition).
+ *
+ * A lookup run parses ~1,200 tables early in a fresh process, where this loop would still
+ * run in V8's interpreter or baseline code (80-170 ms cold against ~23 ms warm), so an
+ * ordinary table is parsed by a small WebAssembly function (abbrev.wat), at full speed from
+ * its first call; the JavaScript loop (jsReadAbbrevTable) parses what it does not handle
+ * (huge LEB128 values, truncated or oversized tables: it reports the errors), and parses
+ * everything where WebAssembly is unavailable. Both give the same table.
  */
 import { Cursor, type SectionBytes } from './cursor';
 import * as C from './consts';
+import { DWARF_ABBREV_WASM } from './abbrevWasm';
 
 export interface AbbrevTable {
   /** code → abbrev index + 1 (0 = unknown) for small codes; larger codes go through `big`. */
@@ -170,10 +178,196 @@ function grow<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(a:
 /** formSize tables of forms 0..0x2f by (address size, offset size, version). */
 const SIZE_TABLES = new Map<number, Int8Array>();
 
-export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
-  const c = new Cursor(s, offset);
+/** The key of SIZE_TABLES: formSize depends on the version only as version <= 2. */
+function sizeKey(addrSize: number, offSize: number, version: number): number {
+  return addrSize * 100 + offSize * 10 + (version <= 2 ? 1 : 0);
+}
+
+function sizeTable(key: number, addrSize: number, offSize: number, version: number): Int8Array {
+  let sizeOf = SIZE_TABLES.get(key);
+  if (!sizeOf) {
+    sizeOf = new Int8Array(0x30);
+    for (let f = 0; f < 0x30; f++) sizeOf[f] = formSize(f, addrSize, offSize, version);
+    SIZE_TABLES.set(key, sizeOf);
+  }
+  return sizeOf;
+}
+
+function checkOffset(s: SectionBytes, offset: number): void {
   if (offset < 0 || offset >= s.bytes.length)
-    c.fail(`abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`, 0);
+    new Cursor(s, offset).fail(
+      `abbreviation table offset 0x${offset.toString(16)} outside ${s.section} (size 0x${s.bytes.length.toString(16)})`,
+      0,
+    );
+}
+
+export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
+  checkOffset(s, offset);
+  const key = sizeKey(addrSize, offSize, version);
+  const sizeOf = sizeTable(key, addrSize, offSize, version);
+  return wasmTable(s.bytes, offset, offSize, key, sizeOf) ?? jsTable(s, offset, addrSize, offSize, version, sizeOf);
+}
+
+/** The table parsed by the JavaScript loop: the reference (tests compare the WebAssembly parse with it). */
+export function jsReadAbbrevTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number): AbbrevTable {
+  checkOffset(s, offset);
+  const key = sizeKey(addrSize, offSize, version);
+  return jsTable(s, offset, addrSize, offSize, version, sizeTable(key, addrSize, offSize, version));
+}
+
+/** The table parsed by the WebAssembly function, or null where it leaves the table to the JavaScript loop. */
+export function wasmReadAbbrevTable(
+  s: SectionBytes,
+  offset: number,
+  addrSize: number,
+  offSize: number,
+  version: number,
+): AbbrevTable | null {
+  if (offset < 0 || offset >= s.bytes.length) return null;
+  const key = sizeKey(addrSize, offSize, version);
+  return wasmTable(s.bytes, offset, offSize, key, sizeTable(key, addrSize, offSize, version));
+}
+
+/** The byte size of a table's one buffer (see tableOf). */
+function tableBytes(nt: number, na: number): number {
+  return na * 8 + (nt * 5 + na * 3) * 4 + nt * 5 + 8;
+}
+
+/**
+ * The table's columns as views of one buffer (one backing store per table instead of
+ * sixteen): 8-byte columns first, then 4-byte, then 1-byte, each at an offset aligned for
+ * its type. abbrev.wat packs its columns in this layout.
+ */
+function tableOf(buf: ArrayBuffer, nt: number, na: number, dense: Int32Array, big: Map<number, number>): AbbrevTable {
+  const implicit = new Float64Array(buf, 0, na);
+  let at = na * 8;
+  const tag = new Uint32Array(buf, at, nt),
+    first = new Uint32Array(buf, (at += nt * 4), nt),
+    count = new Uint32Array(buf, (at += nt * 4), nt),
+    fixed = new Int32Array(buf, (at += nt * 4), nt),
+    sibAt = new Int32Array(buf, (at += nt * 4), nt),
+    attr = new Uint32Array(buf, (at += nt * 4), na),
+    form = new Uint32Array(buf, (at += na * 4), na),
+    size = new Int32Array(buf, (at += na * 4), na),
+    children = new Uint8Array(buf, (at += na * 4), nt),
+    sibSize = new Uint8Array(buf, (at += nt), nt),
+    hasCode = new Uint8Array(buf, (at += nt), nt),
+    skipKids = new Uint8Array(buf, (at += nt), nt),
+    kind = new Uint8Array(buf, (at += nt), nt);
+  return { dense, big, tag, children, first, count, attr, form, implicit, size, fixed, sibAt, sibSize, hasCode, skipKids, kind };
+}
+
+// ---- WebAssembly (abbrev.wat) ---------------------------------------------------------------
+
+// Memory: the form-size table at 0, results at 64, the window of .debug_abbrev at DATA,
+// then (at `out`) the columns for a window's worth of abbrevs, the dense map and the
+// packed columns.
+const SIZES = 0;
+const RESULTS = 64;
+const DATA = 128;
+const PAGE = 65536;
+/** Bytes copied per parse (every table of the Debian vmlinux has under 6 KB) ... */
+const WINDOW = 8 << 10;
+/** ... up to this when a table runs past it; larger tables take the JavaScript loop. */
+const MAX_WINDOW = 256 << 10;
+
+interface Arena {
+  memory: WebAssembly.Memory;
+  parse: (p: number, end: number, offSize: number, out: number, capT: number, capA: number) => number;
+  u8: Uint8Array;
+  res: Uint32Array;
+  /** The largest window the layout has room for; output capacities (an abbrev takes >= 5 bytes, an attribute >= 2). */
+  window: number;
+  out: number;
+  capT: number;
+  capA: number;
+  /** sizeKey of the form-size table in the memory (-1: none). */
+  sizes: number;
+}
+
+/** undefined: not tried yet; null: no WebAssembly here (e.g. node --jitless). */
+let arena: Arena | null | undefined;
+
+/** Memory bytes for a window of `w` bytes (see abbrev.wat) and its layout. */
+function layout(w: number): { out: number; capT: number; capA: number; bytes: number } {
+  const out = (DATA + w + 8 + 7) & ~7;
+  const capT = Math.floor(w / 5) + 1;
+  const capA = (w >> 1) + 1;
+  const bytes = out + 20 * capA + 29 * capT + 8 + 4 * Math.max(1024, 2 * capT) + 20 * capA + 25 * capT + 16;
+  return { out, capT, capA, bytes };
+}
+
+function arenaFor(w: number): Arena | null {
+  if (arena === null) return null;
+  if (arena && arena.window >= w) return arena;
+  try {
+    const l = layout(Math.max(w, WINDOW));
+    const pages = Math.ceil(l.bytes / PAGE);
+    if (!arena) {
+      if (typeof WebAssembly === 'undefined') return (arena = null);
+      const memory = new WebAssembly.Memory({ initial: pages });
+      const mod = new WebAssembly.Module(Buffer.from(DWARF_ABBREV_WASM, 'base64'));
+      const { parse } = new WebAssembly.Instance(mod, { e: { m: memory } }).exports as unknown as Pick<Arena, 'parse'>;
+      arena = { memory, parse, u8: new Uint8Array(0), res: new Uint32Array(0), window: 0, out: 0, capT: 0, capA: 0, sizes: -1 };
+    } else if (pages > arena.memory.buffer.byteLength / PAGE) arena.memory.grow(pages - arena.memory.buffer.byteLength / PAGE);
+    const a = arena;
+    a.u8 = new Uint8Array(a.memory.buffer);
+    a.res = new Uint32Array(a.memory.buffer, RESULTS, 7);
+    a.sizes = -1;
+    a.window = Math.max(w, WINDOW);
+    a.out = l.out;
+    a.capT = l.capT;
+    a.capA = l.capA;
+    return a;
+  } catch {
+    return (arena = null);
+  }
+}
+
+function wasmTable(b: Uint8Array, offset: number, offSize: number, key: number, sizeOf: Int8Array): AbbrevTable | null {
+  if ((offSize | 0) !== offSize || offset >>> 0 !== offset) return null;
+  const rest = b.length - offset;
+  let w = rest < WINDOW ? rest : WINDOW;
+  let a: Arena | null;
+  for (;;) {
+    a = arenaFor(w);
+    if (a === null) return null;
+    a.u8.set(b.subarray(offset, offset + w), DATA);
+    if (a.sizes !== key) {
+      a.u8.set(sizeOf, SIZES);
+      a.sizes = key;
+    }
+    let st: number;
+    try {
+      st = a.parse(DATA, DATA + w, offSize, a.out, a.capT, a.capA);
+    } catch {
+      return null;
+    }
+    if (st === 0) break;
+    // past the window: a bigger one, unless the window already ends the section (truncated)
+    if (st !== 1 || w >= rest || w >= MAX_WINDOW) return null;
+    w = Math.min(rest, w * 8, MAX_WINDOW);
+  }
+  const r = a.res;
+  const nt = r[0],
+    na = r[1],
+    maxCode = r[2],
+    denseLen = r[3];
+  const mem = a.memory.buffer;
+  const buf = mem.slice(r[4], r[4] + r[5]);
+  const dense = new Int32Array(mem, r[6], denseLen).slice();
+  const big = new Map<number, number>();
+  if (maxCode >= denseLen) {
+    const codes = new Uint32Array(mem, a.out + 20 * a.capA, nt);
+    for (let i = nt - 1; i >= 0; i--) if (codes[i] >= denseLen) big.set(codes[i], i + 1);
+  }
+  return tableOf(buf, nt, na, dense, big);
+}
+
+// ---- the JavaScript loop ----------------------------------------------------------------------
+
+function jsTable(s: SectionBytes, offset: number, addrSize: number, offSize: number, version: number, sizeOf: Int8Array): AbbrevTable {
+  const c = new Cursor(s, offset);
   const b = s.bytes,
     end = b.length;
   let na = 0,
@@ -181,14 +375,6 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
   let { tags, kids, firsts, counts, fixed, sibAt, sibSize, hasCode, skipKids, codes, kind, attrs, forms, imps, sizes } = S;
   let maxCode = 0;
   let p = offset;
-  // formSize of the standard forms for this unit's sizes, by table (one load per attribute)
-  const key = addrSize * 100 + offSize * 10 + (version <= 2 ? 1 : 0); // formSize depends on version only as version <= 2
-  let sizeOf = SIZE_TABLES.get(key);
-  if (!sizeOf) {
-    sizeOf = new Int8Array(0x30);
-    for (let f = 0; f < 0x30; f++) sizeOf[f] = formSize(f, addrSize, offSize, version);
-    SIZE_TABLES.set(key, sizeOf);
-  }
   // Each abbrev takes at least 4 bytes: the loop is bounded by the section size. LEB128
   // values below 0x80 (nearly every code, tag, attribute and form) take the one-byte path.
   for (;;) {
@@ -311,47 +497,20 @@ export function readAbbrevTable(s: SectionBytes, offset: number, addrSize: numbe
     if (codes[i] < denseLen) dense[codes[i]] = i + 1;
     else big.set(codes[i], i + 1);
   }
-  // Every column in one buffer (one backing store per table instead of sixteen): 8-byte
-  // columns first, then 4-byte, then 1-byte, each at an offset aligned for its type.
-  const bytes = na * 8 + (nt * 5 + na * 3) * 4 + nt * 5 + 8;
-  const buf = new ArrayBuffer(bytes);
-  let at = 0;
-  const col = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(
-    Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
-    src: T,
-    n: number,
-  ): T => {
-    const v = new Ctor(buf, at, n);
-    v.set(src.subarray(0, n) as never);
-    at += n * Ctor.BYTES_PER_ELEMENT;
-    return v;
-  };
-  const implicit = col(Float64Array, imps, na);
-  const tag = col(Uint32Array, tags, nt),
-    first = col(Uint32Array, firsts, nt),
-    count = col(Uint32Array, counts, nt),
-    fixedC = col(Int32Array, fixed, nt),
-    sibAtC = col(Int32Array, sibAt, nt),
-    attr = col(Uint32Array, attrs, na),
-    form = col(Uint32Array, forms, na),
-    size = col(Int32Array, sizes, na);
-  const t: AbbrevTable = {
-    dense,
-    big,
-    tag,
-    children: col(Uint8Array, kids, nt),
-    first,
-    count,
-    attr,
-    form,
-    implicit,
-    size,
-    fixed: fixedC,
-    sibAt: sibAtC,
-    sibSize: col(Uint8Array, sibSize, nt),
-    hasCode: col(Uint8Array, hasCode, nt),
-    skipKids: col(Uint8Array, skipKids, nt),
-    kind: col(Uint8Array, kind, nt),
-  };
+  const t = tableOf(new ArrayBuffer(tableBytes(nt, na)), nt, na, dense, big);
+  t.implicit.set(imps.subarray(0, na));
+  t.tag.set(tags.subarray(0, nt));
+  t.first.set(firsts.subarray(0, nt));
+  t.count.set(counts.subarray(0, nt));
+  t.fixed.set(fixed.subarray(0, nt));
+  t.sibAt.set(sibAt.subarray(0, nt));
+  t.attr.set(attrs.subarray(0, na));
+  t.form.set(forms.subarray(0, na));
+  t.size.set(sizes.subarray(0, na));
+  t.children.set(kids.subarray(0, nt));
+  t.sibSize.set(sibSize.subarray(0, nt));
+  t.hasCode.set(hasCode.subarray(0, nt));
+  t.skipKids.set(skipKids.subarray(0, nt));
+  t.kind.set(kind.subarray(0, nt));
   return t;
 }
