@@ -209,10 +209,8 @@ export function cstringAt(s: SectionBytes, pos: number): string {
       ascii = false;
       break;
     }
-  if (ascii && i - pos < 64) {
-    let out = '';
-    for (let k = pos; k < i; k++) out += String.fromCharCode(b[k]);
-    return out;
-  }
+  // one flat string (a += per character leaves a chain of cons strings behind: a cache of
+  // a thousand units' names and paths kept 180k of them alive, copied by every scavenge)
+  if (ascii && i - pos < 64) return String.fromCharCode.apply(null, b.subarray(pos, i) as unknown as number[]);
   return utf8.decode(b.subarray(pos, i));
 }

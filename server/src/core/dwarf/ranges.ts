@@ -14,12 +14,17 @@ export interface RangeContext {
   readonly addrx: (index: number) => number;
 }
 
+/** Where ranges go, as (low, high) pairs: an array, or unit.ts's typed column. */
+export interface RangeSink {
+  push(lo: number, hi: number): unknown;
+}
+
 /** Max of an unsigned address of `size` bytes in our signed-Number representation. */
 function maxAddr(size: number): number {
   return size === 8 ? -1 : size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
 }
 
-export function readDebugRanges(s: SectionBytes, offset: number, ctx: RangeContext, out: number[]): void {
+export function readDebugRanges(s: SectionBytes, offset: number, ctx: RangeContext, out: RangeSink): void {
   const c = new Cursor(s, offset);
   if (offset >= s.bytes.length) c.fail(`range list offset 0x${offset.toString(16)} outside ${s.section}`, 0);
   let base = ctx.base;
@@ -37,7 +42,7 @@ export function readDebugRanges(s: SectionBytes, offset: number, ctx: RangeConte
   c.fail('range list not terminated');
 }
 
-export function readRngList(s: SectionBytes, offset: number, ctx: RangeContext, out: number[]): void {
+export function readRngList(s: SectionBytes, offset: number, ctx: RangeContext, out: RangeSink): void {
   const c = new Cursor(s, offset);
   if (offset >= s.bytes.length) c.fail(`range list offset 0x${offset.toString(16)} outside ${s.section}`, 0);
   let base = ctx.base;
