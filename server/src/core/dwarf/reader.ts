@@ -478,9 +478,9 @@ export class DwarfReader {
       const frames: SourceFrame[] = [];
       let loc: SourceLine = leaf ?? { file: '??', path: null, line: 0, column: null };
       const sc = u.s;
-      for (let i = best; i >= 0; i = sc.parent[i]) {
-        const dn = dieName(u, this.sec, sc.die[i], this.refAddrName) ?? '??';
-        const outer = sc.parent[i] < 0;
+      for (let i = best; i >= 0; i = sc.parent(i)) {
+        const dn = dieName(u, this.sec, sc.die(i), this.refAddrName) ?? '??';
+        const outer = sc.parent(i) < 0;
         frames.push({
           function: outer && opts.symbol ? opts.symbol : dn,
           dwarfFunction: dn,
@@ -493,8 +493,8 @@ export class DwarfReader {
         });
         if (outer) break;
         // the caller's location is this inlined subroutine's call site
-        const fname = table ? table.fileName(sc.cf[i]) : undefined;
-        loc = this.srcLine(u, fname, sc.cl[i], sc.cc[i], sc.cd[i]);
+        const fname = table ? table.fileName(sc.cf(i)) : undefined;
+        loc = this.srcLine(u, fname, sc.cl(i), sc.cc(i), sc.cd(i));
       }
       this.account(cu); // names cached by dieName
       return { kind: 'found', frames, unit: u.name };

@@ -433,18 +433,19 @@ function isRefForm(form: number): boolean {
 }
 
 /**
- * A growable column of numbers in a typed array (`a`, valid up to `length`; replaced when it
+ * A growable column of numbers in a Float64Array (`a`, valid up to `length`; replaced when it
  * grows, so read it again after a push). Off the JavaScript heap: a cache of a thousand
- * decoded units kept the young-generation collector copying their columns (53 ms of a
- * 5,000-address run in scavenges when these were arrays).
+ * decoded units otherwise keeps the young-generation collector copying their columns.
  */
-export class NumVec<A extends Float64Array | Int32Array | Uint32Array = Float64Array> {
+export class NumVec {
   length = 0;
-  constructor(public a: A) {}
+  a: Float64Array;
+  constructor(capacity: number) {
+    this.a = new Float64Array(capacity);
+  }
   push(x: number, y?: number): void {
-    const k = y === undefined ? 1 : 2;
-    if (this.length + k > this.a.length) {
-      const b = new (this.a.constructor as new (n: number) => A)(Math.max(16, this.a.length * 2));
+    if (this.length + 2 > this.a.length) {
+      const b = new Float64Array(this.a.length * 4);
       b.set(this.a);
       this.a = b;
     }
@@ -453,29 +454,33 @@ export class NumVec<A extends Float64Array | Int32Array | Uint32Array = Float64A
   }
 }
 
-/** Scope columns (index = scope), grown together. */
+// Scope fields, row-major in Cols.v (one allocation per growth instead of one per column).
+const F_TAG = 0,
+  F_PARENT = 1,
+  F_DEPTH = 2,
+  F_DIE = 3,
+  F_RF = 4,
+  F_RC = 5,
+  F_CF = 6,
+  F_CL = 7,
+  F_CC = 8,
+  F_CD = 9,
+  F = 10;
+
+/** Scopes (index = scope): tag, parent, depth, DIE offset, ranges, call site. */
 export class Cols {
   n = 0;
-  tag = new Uint8Array(0);
-  parent = new Int32Array(0);
-  depth = new Int32Array(0);
-  die = new Float64Array(0);
-  rf = new Uint32Array(0);
-  rc = new Uint32Array(0);
-  cf = new Float64Array(0);
-  cl = new Float64Array(0);
-  cc = new Float64Array(0);
-  cd = new Float64Array(0);
-  readonly ranges = new NumVec(new Float64Array(64));
+  v = new Float64Array(F * 32);
+  readonly ranges = new NumVec(64);
   /** Pending subtrees: scope index, children start, subtree end (-1 = decoded). */
-  readonly lazyScope = new NumVec(new Int32Array(16));
-  readonly lazyStart = new NumVec(new Float64Array(16));
-  readonly lazyEnd = new NumVec(new Float64Array(16));
+  readonly lazyScope = new NumVec(16);
+  readonly lazyStart = new NumVec(16);
+  readonly lazyEnd = new NumVec(16);
   /** Scopes recorded by the top-level walk (any depth), ascending. */
-  readonly topScopes = new NumVec(new Int32Array(16));
+  readonly topScopes = new NumVec(16);
   /** Per pending subtree, once decoded: the scope indices [lazyB0, lazyB1) it added. */
-  readonly lazyB0 = new NumVec(new Int32Array(16));
-  readonly lazyB1 = new NumVec(new Int32Array(16));
+  readonly lazyB0 = new NumVec(16);
+  readonly lazyB1 = new NumVec(16);
 
   /** Record a scope; its index. */
   add(
@@ -490,38 +495,64 @@ export class Cols {
     cc: number,
     cd: number,
   ): number {
-    const i = this.n;
-    if (i === this.tag.length) this.grow();
-    this.tag[i] = tag;
-    this.parent[i] = parent;
-    this.depth[i] = depth;
-    this.die[i] = die;
-    this.rf[i] = rf;
-    this.rc[i] = rc;
-    this.cf[i] = cf;
-    this.cl[i] = cl;
-    this.cc[i] = cc;
-    this.cd[i] = cd;
+    const o = this.n * F;
+    if (o + F > this.v.length) {
+      const b = new Float64Array(this.v.length * 4);
+      b.set(this.v);
+      this.v = b;
+    }
+    const v = this.v;
+    v[o + F_TAG] = tag;
+    v[o + F_PARENT] = parent;
+    v[o + F_DEPTH] = depth;
+    v[o + F_DIE] = die;
+    v[o + F_RF] = rf;
+    v[o + F_RC] = rc;
+    v[o + F_CF] = cf;
+    v[o + F_CL] = cl;
+    v[o + F_CC] = cc;
+    v[o + F_CD] = cd;
     return this.n++;
   }
-
-  private grow(): void {
-    const m = Math.max(32, this.tag.length * 2);
-    const g = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(x: T): T => {
-      const y = new (x.constructor as new (n: number) => T)(m);
-      y.set(x as never);
-      return y;
-    };
-    this.tag = g(this.tag);
-    this.parent = g(this.parent);
-    this.depth = g(this.depth);
-    this.die = g(this.die);
-    this.rf = g(this.rf);
-    this.rc = g(this.rc);
-    this.cf = g(this.cf);
-    this.cl = g(this.cl);
-    this.cc = g(this.cc);
-    this.cd = g(this.cd);
+  tag(i: number): number {
+    return this.v[i * F + F_TAG];
+  }
+  /** Enclosing scope, -1 at the top. */
+  parent(i: number): number {
+    return this.v[i * F + F_PARENT];
+  }
+  depth(i: number): number {
+    return this.v[i * F + F_DEPTH];
+  }
+  die(i: number): number {
+    return this.v[i * F + F_DIE];
+  }
+  /** First range (index of its pair in `ranges`) and count. */
+  rf(i: number): number {
+    return this.v[i * F + F_RF];
+  }
+  rc(i: number): number {
+    return this.v[i * F + F_RC];
+  }
+  /** Call site of an inlined scope: file index, line, column, discriminator. */
+  cf(i: number): number {
+    return this.v[i * F + F_CF];
+  }
+  cl(i: number): number {
+    return this.v[i * F + F_CL];
+  }
+  cc(i: number): number {
+    return this.v[i * F + F_CC];
+  }
+  cd(i: number): number {
+    return this.v[i * F + F_CD];
+  }
+  /** Whether scope i's ranges contain addr. */
+  contains(i: number, addr: number): boolean {
+    const ra = this.ranges.a;
+    const o = i * F;
+    for (let r = this.v[o + F_RF] * 2, e = r + this.v[o + F_RC] * 2; r < e; r += 2) if (addr >= ra[r] && addr < ra[r + 1]) return true;
+    return false;
   }
 }
 
@@ -955,13 +986,10 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
   let topPos = top && top.kids ? walk(w, s, top.pos, unitEnd, 1, -1, true, firstAddr ?? NaN) : -1;
   const ensureTop = (addr: number): void => {
     while (topPos >= 0) {
-      const { rf, rc, depth: dd, topScopes } = out;
-      const rr = out.ranges.a,
-        ts = topScopes.a;
-      for (let j = 0; j < topScopes.length; j++) {
+      const ts = out.topScopes.a;
+      for (let j = 0; j < out.topScopes.length; j++) {
         const i = ts[j];
-        if (dd[i] !== 1) continue;
-        for (let r = rf[i] * 2, e = r + rc[i] * 2; r < e; r += 2) if (addr >= rr[r] && addr < rr[r + 1]) return;
+        if (out.depth(i) === 1 && out.contains(i, addr)) return;
       }
       // The rest of the top level in one pass: its bytes are read again (the scratch buffer
       // has moved on), so the walk does not stop at this function.
@@ -990,22 +1018,13 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       for (let i = 0; i < L.length; i++) {
         if (out.lazyEnd.a[i] < 0) continue;
         const sc = L.a[i];
-        const r0 = out.rf[sc] * 2,
-          r1 = r0 + out.rc[sc] * 2;
-        const ra = out.ranges.a; // read again after each walk below (it may have grown)
-        let hit = false;
-        for (let r = r0; r < r1; r += 2)
-          if (addr >= ra[r] && addr < ra[r + 1]) {
-            hit = true;
-            break;
-          }
-        if (!hit) continue;
+        if (!out.contains(sc, addr)) continue;
         const start = out.lazyStart.a[i],
           end = out.lazyEnd.a[i];
         out.lazyEnd.a[i] = -1;
         const before = out.n;
         // from the function's own DIE: its name is read next, from the same bytes
-        walk(w, bytesOf(Math.min(start, out.die[sc]), end), start, end, 2, sc, false, NaN);
+        walk(w, bytesOf(Math.min(start, out.die(sc)), end), start, end, 2, sc, false, NaN);
         out.lazyB0.a[i] = before;
         out.lazyB1.a[i] = out.n;
         unit.memory += (out.n - before) * 80;
@@ -1015,9 +1034,7 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       unit.expandFor(addr);
       // Candidates: the scopes of the top-level walk, and the decoded subtrees of the
       // top-level functions containing addr (not every scope of the unit).
-      const { rf, rc, depth } = out;
-      const ranges = out.ranges.a,
-        topScopes = out.topScopes.a,
+      const topScopes = out.topScopes.a,
         lazyScope = out.lazyScope.a,
         lazyB0 = out.lazyB0.a,
         lazyB1 = out.lazyB1.a;
@@ -1026,19 +1043,18 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       let best = -1,
         bestDepth = -1;
       const consider = (i: number): void => {
-        if (depth[i] < bestDepth || (depth[i] === bestDepth && i > best)) return;
-        for (let r = rf[i] * 2, e = r + rc[i] * 2; r < e; r += 2)
-          if (addr >= ranges[r] && addr < ranges[r + 1]) {
-            best = i;
-            bestDepth = depth[i];
-            return;
-          }
+        const d = out.depth(i);
+        if (d < bestDepth || (d === bestDepth && i > best)) return;
+        if (out.contains(i, addr)) {
+          best = i;
+          bestDepth = d;
+        }
       };
       for (let j = 0; j < nTop; j++) consider(topScopes[j]);
       for (let j = 0; j < nLazy; j++) {
         const b0 = lazyB0[j],
           b1 = lazyB1[j];
-        if (b1 <= b0 || !inScope(out, lazyScope[j], addr)) continue;
+        if (b1 <= b0 || !out.contains(lazyScope[j], addr)) continue;
         for (let i = b0; i < b1; i++) consider(i);
       }
       return best;
@@ -1046,12 +1062,6 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
   };
   unit.memory = 512 + abbrevMemory(abbrev) + out.n * 80 + out.lazyScope.length * 24;
   return unit;
-}
-
-function inScope(out: Cols, i: number, addr: number): boolean {
-  const ra = out.ranges.a;
-  for (let r = out.rf[i] * 2, e = r + out.rc[i] * 2; r < e; r += 2) if (addr >= ra[r] && addr < ra[r + 1]) return true;
-  return false;
 }
 
 function abbrevMemory(a: AbbrevTable): number {
