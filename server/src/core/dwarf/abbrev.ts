@@ -285,8 +285,11 @@ interface Arena {
   sizes: number;
 }
 
-/** undefined: not tried yet; null: no WebAssembly here (e.g. node --jitless). */
-let arena: Arena | null | undefined;
+/**
+ * undefined: not tried yet; null: no WebAssembly here (e.g. node --jitless), or a
+ * big-endian host (the columns are read through host-order views of little-endian memory).
+ */
+let arena: Arena | null | undefined = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? undefined : null;
 
 /** Memory bytes for a window of `w` bytes (see abbrev.wat) and its layout. */
 function layout(w: number): { out: number; capT: number; capA: number; bytes: number } {
