@@ -436,9 +436,9 @@ function lineArena(): LineArena | null {
 }
 
 /**
- * indexProgram in WebAssembly (line.wat): the same outputs (`seq` entries, checkpoints in
- * `ck`, the number of checkpoint floats returned), or -1 where it gives up (unusual input,
- * no WebAssembly: the JavaScript pass runs instead, with its answer or its error).
+ * indexProgram in WebAssembly (line.wat): the same outputs (`seq` entries; the checkpoints,
+ * returned at their exact size), or undefined where it gives up (unusual input, no
+ * WebAssembly: the JavaScript pass runs instead, with its answer or its error).
  */
 function indexProgramWasm(
   b: Uint8Array,
@@ -449,13 +449,12 @@ function indexProgramWasm(
   opcodeBase: number,
   stdLen: Uint8Array,
   seq: number[],
-  ck: Float64Array,
-): number {
+): Float64Array | undefined {
   const len = end - start;
-  if (!le || len < 0 || len > MAX_WASM_PROGRAM || opcodeBase < 1 || opcodeBase > 256) return -1;
+  if (!le || len < 0 || len > MAX_WASM_PROGRAM || opcodeBase < 1 || opcodeBase > 256) return undefined;
   const a = lineArena();
-  if (!a) return -1;
-  const ckCap = Math.floor(ck.length / CK);
+  if (!a) return undefined;
+  const ckCap = Math.floor(len / 32) + 1; // a row takes a byte at least: a checkpoint per 32 bytes
   const sqCap = Math.floor(len / 3) + 1; // an end_sequence takes 3 bytes at least
   const ckAt = (PROG + len + 7) & ~7;
   const sqAt = ckAt + ckCap * CK * 8;
@@ -478,14 +477,12 @@ function indexProgramWasm(
     }
     new Uint8Array(buf, PROG, len).set(b.subarray(start, end));
     const n = a.index(PROG, len, 0, STD, opcodeBase, ckAt, ckCap, sqAt, sqCap, start);
-    if (n < 0) return -1;
+    if (n < 0) return undefined;
     const sq = new Float64Array(buf, sqAt, n * SEQ);
     for (let i = 0; i < sq.length; i++) seq.push(sq[i]);
-    const nck = a.nck.value * CK;
-    ck.set(new Float64Array(buf, ckAt, nck));
-    return nck;
+    return new Float64Array(buf, ckAt, a.nck.value * CK).slice();
   } catch {
-    return -1; // memory could not grow: the JavaScript pass
+    return undefined; // memory could not grow: the JavaScript pass
   }
 }
 
@@ -788,10 +785,12 @@ export function readLineTable(
   const find = (addr: number): LineRow | undefined => {
     if (!seqIdx) {
       const seq: number[] = [];
-      const ckl = new Float64Array((Math.floor((end - progStart) / 32) + 1) * CK);
-      let nck = WASM_LINES ? indexProgramWasm(b, progStart, end, s.le, adv, opcodeBase, stdLen, seq, ckl) : -1;
-      if (nck < 0) {
+      // checkpoints: from the WebAssembly pass at their exact size, else room for one per 32 program bytes
+      let ckl = WASM_LINES ? indexProgramWasm(b, progStart, end, s.le, adv, opcodeBase, stdLen, seq) : undefined;
+      let nck = ckl ? ckl.length : 0;
+      if (!ckl) {
         seq.length = 0;
+        ckl = new Float64Array((Math.floor((end - progStart) / 32) + 1) * CK);
         nck = indexProgram(b, progStart, end, c, adv, opcodeBase, stdLen, addrSize, seq, ckl);
       }
       // sorted by low address (stable: program order among equal lows; usually already so)
@@ -811,7 +810,7 @@ export function readLineTable(
       for (let i = 0; i < n; i++) mh[i] = Math.max(i > 0 ? mh[i - 1] : -Infinity, ix[SEQ * i + 2]);
       seqIdx = ix;
       maxHigh = mh;
-      cks = ckl.slice(0, nck);
+      cks = nck === ckl.length ? ckl : ckl.slice(0, nck);
     }
     {
       // the sequences containing addr, highest start first (program order last among equal

@@ -243,12 +243,36 @@ export class DwarfReader {
     if (this.unitOffsets) return this.unitOffsets;
     const out: number[] = [];
     let p = 0;
-    while (p + 11 <= this.infoSize) {
-      const h = this.header(p);
-      out.push(p);
-      if (h.size <= 0) break;
-      p += h.size;
-    }
+    const info = this.info!;
+    const src = this.elf.src;
+    if (this.elf.sliceable(info) && src.readInto) {
+      // Only each unit's length, by a 12-byte read into one buffer: the chain of a vmlinux's
+      // 2,352 units took 27 ms through header() (a parsed header and a fresh buffer each).
+      // A unit's header is parsed and checked when the unit is decoded.
+      this.elf.checkRange(info, 0, this.infoSize);
+      const b = new Uint8Array(12);
+      const dv = new DataView(b.buffer);
+      const le = this.elf.le;
+      while (p + 11 <= this.infoSize) {
+        const n = Math.min(12, this.infoSize - p);
+        if (src.readInto(b, 0, info.offset + p, n) !== n) break;
+        let size = dv.getUint32(0, le);
+        if (size === 0xffffffff) {
+          if (n < 12) break;
+          size = 12 + Number(dv.getBigUint64(4, le));
+        } else if (size >= 0xfffffff0) break;
+        else size += 4;
+        out.push(p);
+        if (size > this.infoSize - p) break;
+        p += size;
+      }
+    } else
+      while (p + 11 <= this.infoSize) {
+        const h = this.header(p);
+        out.push(p);
+        if (h.size <= 0) break;
+        p += h.size;
+      }
     this.unitOffsets = Float64Array.from(out);
     return this.unitOffsets;
   }
