@@ -167,6 +167,15 @@ describe('line program first pass: WebAssembly = JavaScript', () => {
     expect(gaveErrors).toBeGreaterThan(0); // the loop reached the error paths too
   });
 
+  it.skipIf(!gcc)('a file index that is not one (negative, fractional, NaN: a hostile call_file) names no file', () => {
+    const out = join(dir, 'n.o');
+    execFileSync('gcc', ['-g', '-O2', '-gdwarf-5', '-c', '-o', out, join(dir, 'f.c')]);
+    const [p] = programs(out);
+    const t = readLineTable(p.line, p.offset, 8, '/comp', 'unit.c', p.strs);
+    expect(t.fileName(1)).toMatch(/f\.c$/);
+    for (const i of [-1, 0.5, NaN, Infinity, 2 ** 40]) expect(t.fileName(i), String(i)).toBeUndefined();
+  });
+
   it('a program the WebAssembly pass gives up on is answered by the JavaScript pass', () => {
     // a DWARF 4 unit: version, header_length, min_inst 1, max_ops 1, default_is_stmt 1,
     // line_base -5, line_range 14, opcode_base 13 and its 12 standard lengths, no

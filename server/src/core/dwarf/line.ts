@@ -847,7 +847,8 @@ export function readLineTable(
   const fileName = (index: number): string | undefined => {
     const hit = names.get(index);
     if (hit !== undefined) return hit;
-    if (index >= fileNames.length || (version < 5 && index === 0)) return undefined;
+    // a call_file of a hostile unit may be negative, fractional or NaN (DW_FORM_sdata, a string form)
+    if (!Number.isInteger(index) || index < 0 || index >= fileNames.length || (version < 5 && index === 0)) return undefined;
     const di = fileDirs[index];
     const dir = di < dirs.length ? dirs[di] : '';
     // As llvm: DWARF 5 directory 0 is the compilation directory itself; any other
