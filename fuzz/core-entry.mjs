@@ -18,6 +18,7 @@ export { findKlpRefs, lineStarts } from '../server/src/core/livepatch/textRefs';
 export { extractKlpC } from '../server/src/core/livepatch/cInitializers';
 export { DwarfReader } from '../server/src/core/dwarf/reader';
 export { inlinedInto } from '../server/src/core/dwarf/inlinedInto';
+export { readAbbrevTable, jsReadAbbrevTable } from '../server/src/core/dwarf/abbrev';
 export { readKfuncSets } from '../server/src/core/trace/btfIds';
 export { bytesSource } from '../server/src/core/dwarf/source';
 export { parseSymtabSections, symtabIndex, checkFrames } from '../server/src/core/kernels/symtabSection';

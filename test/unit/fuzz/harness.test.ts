@@ -41,6 +41,7 @@ import { extractKlpC } from '../../../server/src/core/livepatch/cInitializers';
 import { DwarfReader } from '../../../server/src/core/dwarf/reader';
 import { bytesSource } from '../../../server/src/core/dwarf/source';
 import { inlinedInto } from '../../../server/src/core/dwarf/inlinedInto';
+import { jsReadAbbrevTable, readAbbrevTable } from '../../../server/src/core/dwarf/abbrev';
 import { readKfuncSets } from '../../../server/src/core/trace/btfIds';
 import { checkFrames, parseSymtabSections, symtabIndex } from '../../../server/src/core/kernels/symtabSection';
 import { ROOT } from '../../helpers/corpus';
@@ -84,6 +85,8 @@ const core = {
   DwarfReader,
   bytesSource,
   inlinedInto,
+  readAbbrevTable,
+  jsReadAbbrevTable,
   readKfuncSets,
 };
 
