@@ -691,31 +691,33 @@ export function readLineTable(
     if (ADV.size < 64) ADV.set(advKey, adv);
   }
 
-  const dirs: string[] = [];
-  // File names are decoded on first use (a kernel unit lists hundreds of headers, a
-  // lookup needs two or three): a name is a string, or where it lies (section, offset).
+  // File and directory names are decoded on first use (a kernel unit lists hundreds of
+  // headers and dozens of directories, a lookup needs two or three): a name is a string, or
+  // where it lies (section, offset).
+  const dirs: (string | number)[] = [];
+  const dirIn: (SectionBytes | undefined)[] = [];
   const fileNames: (string | number)[] = [];
   const nameIn: (SectionBytes | undefined)[] = [];
   const fileDirs: number[] = [];
-  const lazyName = (form: number): string | number => {
+  const lazyName = (form: number, into: (SectionBytes | undefined)[]): string | number => {
     switch (form) {
       case C.DW_FORM_line_strp: {
         const o = c.offset(offSize);
         if (!strs.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
-        nameIn.push(strs.lineStr);
+        into.push(strs.lineStr);
         return o;
       }
       case C.DW_FORM_strp: {
         const o = c.offset(offSize);
         if (!strs.str) c.fail('DW_FORM_strp without a .debug_str section');
-        nameIn.push(strs.str);
+        into.push(strs.str);
         return o;
       }
       case C.DW_FORM_string:
-        nameIn.push(s);
+        into.push(s);
         return c.skipCString();
       default:
-        nameIn.push(undefined);
+        into.push(undefined);
         return readFormString(c, form, offSize, strs) ?? '';
     }
   };
@@ -724,6 +726,13 @@ export function readLineTable(
     if (typeof v === 'string') return v;
     const str = cstringAt(nameIn[i]!, v);
     fileNames[i] = str;
+    return str;
+  };
+  const dirOf = (i: number): string => {
+    const v = dirs[i];
+    if (typeof v === 'string') return v;
+    const str = cstringAt(dirIn[i]!, v);
+    dirs[i] = str;
     return str;
   };
   if (version >= 5) {
@@ -740,8 +749,8 @@ export function readLineTable(
         for (let i = 0; i < fmt.length; i += 2) {
           const ct = fmt[i],
             form = fmt[i + 1];
-          if (ct === 1 && isFile && !named) {
-            name = lazyName(form);
+          if (ct === 1 && !named) {
+            name = lazyName(form, isFile ? nameIn : dirIn);
             named = true;
           } else if (ct === 1) name = readFormString(c, form, offSize, strs) ?? '';
           else if (ct === 2) dir = readFormUnsigned(c, form, offSize);
@@ -751,17 +760,22 @@ export function readLineTable(
           if (!named) nameIn.push(undefined);
           fileNames.push(name);
           fileDirs.push(dir);
-        } else dirs.push(name as string);
+        } else {
+          if (!named) dirIn.push(undefined);
+          dirs.push(name);
+        }
       }
     };
     readEntries(false);
     readEntries(true);
   } else {
     dirs.push(compDir);
+    dirIn.push(undefined);
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
-      dirs.push(cstringAt(s, at));
+      dirs.push(at);
+      dirIn.push(s);
     }
     fileNames.push(cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
     nameIn.push(undefined);
@@ -850,7 +864,7 @@ export function readLineTable(
     // a call_file of a hostile unit may be negative, fractional or NaN (DW_FORM_sdata, a string form)
     if (!Number.isInteger(index) || index < 0 || index >= fileNames.length || (version < 5 && index === 0)) return undefined;
     const di = fileDirs[index];
-    const dir = di < dirs.length ? dirs[di] : '';
+    const dir = di < dirs.length ? dirOf(di) : '';
     // As llvm: DWARF 5 directory 0 is the compilation directory itself; any other
     // relative directory (and every DWARF 2-4 one) is relative to DW_AT_comp_dir.
     const fn = nameOf(index);

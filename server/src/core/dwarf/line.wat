@@ -11,7 +11,7 @@
 ;;   - a LEB128 value (file, column, discriminator, advance, length) of 2^32 or more, or
 ;;     encoded in more than 5 bytes; a line advance outside the 32-bit range;
 ;;   - DW_LNE_set_address of a size other than 1, 2, 4 or 8;
-;;   - an address of 2^53 or more in magnitude (JavaScript numbers stop being exact there);
+;;   - an address of 2^52 or more in magnitude (JavaScript numbers stop being exact at 2^53);
 ;;   - output beyond the capacities given.
 ;; Only little-endian programs come here (line.ts checks).
 ;;
@@ -65,6 +65,12 @@
     (global.set $lp (local.get $p))
     (i32.wrap_i64 (local.get $r)))
 
+  ;; 1 when an address is 2^52 or more in magnitude. Checked after every change of the address
+  ;; but a special opcode's: those add less than 2^16 each, fewer than 2^26 of them in a
+  ;; program (below 2^52 + 2^42 the addresses stay below 2^53, exact as JavaScript numbers).
+  (func $far (param $a i64) (result i32)
+    (i32.or (i64.gt_s (local.get $a) (i64.const 0xfffffffffffff)) (i64.lt_s (local.get $a) (i64.const -0xfffffffffffff))))
+
   ;; Skip a LEB128 of any length at $p (the value is not used).
   (func $skip (param $p i32) (param $end i32) (result i32)
     (local $x i32)
@@ -93,7 +99,6 @@
     (local.set $line (i32.const 1))
     (block $giveup
       (loop $next
-        (br_if $giveup (global.get $bad))
         (if (i32.ge_u (local.get $p) (local.get $end)) (then
           (global.set $nck (local.get $nck))
           (return (local.get $nsq))))
@@ -122,27 +127,52 @@
             (br $next))
             ;; 12 DW_LNS_set_isa
             (local.set $p (call $skip (local.get $p) (local.get $end)))
+            (br_if $giveup (global.get $bad))
             (br $next))
             ;; 9 DW_LNS_fixed_advance_pc
             (br_if $giveup (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $end)))
             (local.set $addr (i64.add (local.get $addr) (i64.extend_i32_u (i32.load16_u (local.get $p)))))
             (local.set $p (i32.add (local.get $p) (i32.const 2)))
+            (br_if $giveup (call $far (local.get $addr)))
             (br $next))
             ;; 8 DW_LNS_const_add_pc
             (local.set $addr (i64.add (local.get $addr) (i64.extend_i32_s (i32.load offset=2048 (local.get $adv)))))
+            (br_if $giveup (call $far (local.get $addr)))
             (br $next))
             ;; 6, 7, 10, 11: no operands, no state this pass keeps
             (br $next))
-            ;; 5 DW_LNS_set_column
+            ;; 5 DW_LNS_set_column (a one-byte operand inline: nearly all of them)
+            (if (i32.lt_u (local.get $p) (local.get $end)) (then
+              (local.set $v (i32.load8_u (local.get $p)))
+              (if (i32.lt_u (local.get $v) (i32.const 0x80)) (then
+                (local.set $col (local.get $v))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $next)))))
             (local.set $col (call $uleb (local.get $p) (local.get $end)))
+            (br_if $giveup (global.get $bad))
             (local.set $p (global.get $lp))
             (br $next))
             ;; 4 DW_LNS_set_file
+            (if (i32.lt_u (local.get $p) (local.get $end)) (then
+              (local.set $v (i32.load8_u (local.get $p)))
+              (if (i32.lt_u (local.get $v) (i32.const 0x80)) (then
+                (local.set $file (local.get $v))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $next)))))
             (local.set $file (call $uleb (local.get $p) (local.get $end)))
+            (br_if $giveup (global.get $bad))
             (local.set $p (global.get $lp))
             (br $next))
-            ;; 3 DW_LNS_advance_line
+            ;; 3 DW_LNS_advance_line (one byte: -64..63)
+            (if (i32.lt_u (local.get $p) (local.get $end)) (then
+              (local.set $v (i32.load8_u (local.get $p)))
+              (if (i32.lt_u (local.get $v) (i32.const 0x80)) (then
+                (local.set $line (i32.add (local.get $line)
+                  (i32.sub (local.get $v) (i32.shl (i32.and (local.get $v) (i32.const 0x40)) (i32.const 1)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $next)))))
             (local.set $line (i32.add (local.get $line) (call $sleb (local.get $p) (local.get $end))))
+            (br_if $giveup (global.get $bad))
             (local.set $p (global.get $lp))
             (br $next))
             ;; 2 DW_LNS_advance_pc: operand * minimum_instruction_length
@@ -151,6 +181,7 @@
             (local.set $p (global.get $lp))
             (local.set $addr (i64.add (local.get $addr)
               (i64.mul (i64.extend_i32_u (local.get $v)) (i64.extend_i32_s (i32.load offset=2052 (local.get $adv))))))
+            (br_if $giveup (call $far (local.get $addr)))
             (br $next))
             ;; 1 DW_LNS_copy: a row
             (br $row))
@@ -196,8 +227,7 @@
                   (else (if (i32.eq (local.get $k) (i32.const 1))
                     (then (local.set $addr (i64.load8_u (local.get $p))))
                     (else (br $giveup)))))))))
-            (br_if $giveup (i64.gt_s (local.get $addr) (i64.const 0x1fffffffffffff)))
-            (br_if $giveup (i64.lt_s (local.get $addr) (i64.const -0x1fffffffffffff)))
+            (br_if $giveup (call $far (local.get $addr)))
             (local.set $p (local.get $subEnd))
             (br $next)))
           (if (i32.eq (local.get $op) (i32.const 4)) (then
@@ -207,8 +237,6 @@
           (local.set $p (local.get $subEnd))
           (br $next))
         ;; a row (special opcode or DW_LNS_copy)
-        (br_if $giveup (i64.gt_s (local.get $addr) (i64.const 0x1fffffffffffff)))
-        (br_if $giveup (i64.lt_s (local.get $addr) (i64.const -0x1fffffffffffff)))
         (if (i32.eqz (local.get $rows)) (then (local.set $lo (local.get $addr))))
         (local.set $rows (i32.add (local.get $rows) (i32.const 1)))
         (if (i32.eqz (i32.and (local.get $rows) (i32.const 31))) (then
