@@ -254,4 +254,65 @@
             (local.set $d (i64.sub (i64.load offset=8 (local.get $e)) (local.get $a)))
             (i32.store (local.get $out)
               (select (i32.const -2) (i32.wrap_i64 (local.get $d)) (i64.ge_u (local.get $d) (i64.const 0xffffffff))))))
-        (br $each)))))
+        (br $each))))
+  ;; Names occurring more than once (`ksym stats`): an open-addressing table of symbol ids + 1
+  ;; (0: empty) keyed by an FNV-1a hash of each name, with an occurrence count per slot.
+  ;; $names: the name bytes; $off, $len: each symbol's name offset (u32) and length (u16);
+  ;; $slots: 8 bytes per slot (id + 1, then the count: one cache line for both), zeroed,
+  ;; $mask + 1 slots (a power of two above 4n/3).
+  ;; Returns the duplicated names; $dupSyms the symbols that carry them.
+  (global $dupSyms (export "dupSyms") (mut i32) (i32.const 0))
+  (func (export "dupes")
+    (param $names i32) (param $off i32) (param $len i32) (param $n i32) (param $slots i32) (param $mask i32)
+    (result i32)
+    (local $i i32) (local $o i32) (local $l i32) (local $h i32) (local $k i32) (local $p i32) (local $s i32)
+    (local $t i32) (local $dn i32) (local $ds i32) (local $so i32) (local $sl i32) (local $j i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.add (local.get $names) (i32.load (i32.add (local.get $off) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $l (i32.load16_u (i32.add (local.get $len) (i32.shl (local.get $i) (i32.const 1)))))
+        ;; FNV-1a over 4-byte words, then the last bytes
+        (local.set $h (i32.xor (i32.const 0x811c9dc5) (local.get $l)))
+        (local.set $k (i32.const 0))
+        (block $w (loop $words
+          (br_if $w (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $l)))
+          (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load (i32.add (local.get $o) (local.get $k)))) (i32.const 0x01000193)))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (br $words)))
+        (block $b (loop $bytes
+          (br_if $b (i32.ge_u (local.get $k) (local.get $l)))
+          (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load8_u (i32.add (local.get $o) (local.get $k)))) (i32.const 0x01000193)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $bytes)))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 15))))
+        (local.set $p (i32.and (local.get $h) (local.get $mask)))
+        ;; probe: an empty slot (this name is new) or the slot of an equal name
+        (block $found (loop $probe
+          (local.set $s (i32.load (i32.add (local.get $slots) (i32.shl (local.get $p) (i32.const 3)))))
+          (if (i32.eqz (local.get $s)) (then
+            (i32.store (i32.add (local.get $slots) (i32.shl (local.get $p) (i32.const 3))) (i32.add (local.get $i) (i32.const 1)))
+            (br $found)))
+          (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+          (local.set $sl (i32.load16_u (i32.add (local.get $len) (i32.shl (local.get $s) (i32.const 1)))))
+          (if (i32.eq (local.get $sl) (local.get $l)) (then
+            (local.set $so (i32.add (local.get $names) (i32.load (i32.add (local.get $off) (i32.shl (local.get $s) (i32.const 2))))))
+            (local.set $j (i32.const 0))
+            (block $differ
+              (loop $cmp
+                (br_if $found (i32.ge_u (local.get $j) (local.get $l)))
+                (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $o) (local.get $j))) (i32.load8_u (i32.add (local.get $so) (local.get $j)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $cmp)))))
+          (local.set $p (i32.and (i32.add (local.get $p) (i32.const 1)) (local.get $mask)))
+          (br $probe)))
+        (local.set $t (i32.add (i32.load offset=4 (i32.add (local.get $slots) (i32.shl (local.get $p) (i32.const 3)))) (i32.const 1)))
+        (i32.store offset=4 (i32.add (local.get $slots) (i32.shl (local.get $p) (i32.const 3))) (local.get $t))
+        (if (i32.eq (local.get $t) (i32.const 2))
+          (then (local.set $dn (i32.add (local.get $dn) (i32.const 1))) (local.set $ds (i32.add (local.get $ds) (i32.const 2))))
+          (else (if (i32.gt_u (local.get $t) (i32.const 2)) (then (local.set $ds (i32.add (local.get $ds) (i32.const 1)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (global.set $dupSyms (local.get $ds))
+    (local.get $dn))
+)

@@ -7,7 +7,7 @@
  * address, the first alias in kallsyms order, size to the next higher address.
  */
 import { hiOf, loOf, toBig } from '../common/addr';
-import { columnPasses, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
+import { columnPasses, duplicateNames, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
 
 export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
 
@@ -460,8 +460,13 @@ export class SymbolIndex {
     for (let i = 0; i < n; i++) {
       const o = off[i];
       const l = len[i];
-      let h = 0x811c9dc5;
-      for (let k = 0; k < l; k++) h = Math.imul(h ^ names[o + k], 0x01000193);
+      // FNV-1a over 4-byte words, then the last 0-3 bytes (a quarter of the multiplies)
+      let h = 0x811c9dc5 ^ l;
+      let k = 0;
+      for (; k + 4 <= l; k += 4)
+        h = Math.imul(h ^ (names[o + k] | (names[o + k + 1] << 8) | (names[o + k + 2] << 16) | (names[o + k + 3] << 24)), 0x01000193);
+      for (; k < l; k++) h = Math.imul(h ^ names[o + k], 0x01000193);
+      h ^= h >>> 15; // the low bits pick the slot: mix the high ones in
       let p = (h >>> 0) & mask;
       while (slot[p] >= 0 && !this.sameNameBytes(slot[p], i)) p = (p + 1) & mask;
       if (slot[p] < 0) slot[p] = i;
@@ -485,15 +490,29 @@ export class SymbolIndex {
   }
 
   stats(): IndexStats {
-    const byType: Record<string, number> = {};
+    const perType = new Uint32Array(256);
     const perModule = new Uint32Array(this.modules.length);
+    const type = this.type,
+      mod = this.mod;
     for (let i = 0; i < this.count; i++) {
-      const t = String.fromCharCode(this.type[i]);
-      byType[t] = (byType[t] ?? 0) + 1;
-      perModule[this.mod[i]]++;
+      perType[type[i]]++;
+      perModule[mod[i]]++;
     }
+    // in order of first appearance, as a per-symbol record would list them
+    const byType: Record<string, number> = {};
+    let distinct = 0;
+    for (let t = 0; t < 256; t++) if (perType[t]) distinct++;
+    const seen = new Uint8Array(256);
+    for (let i = 0, found = 0; i < this.count && found < distinct; i++)
+      if (!seen[type[i]]) {
+        seen[type[i]] = 1;
+        found++;
+        byType[String.fromCharCode(type[i])] = perType[type[i]];
+      }
     // Duplicate names: one pass with a hash table (the name index when it is built anyway).
-    const { dupNames, dupSyms } = this.byName ? this.duplicatesSorted(this.byName) : this.duplicatesHashed();
+    const { dupNames, dupSyms } = this.byName
+      ? this.duplicatesSorted(this.byName)
+      : (duplicateNames(this.names, this.nameOff, this.nameLen, this.count) ?? this.duplicatesHashed());
     const modules: { name: string; kind: ModuleKind; symbols: number }[] = [];
     for (let m = 1; m < this.modules.length; m++) {
       if (perModule[m] > 0) modules.push({ name: this.modules[m], kind: this.moduleKinds[m], symbols: perModule[m] });
