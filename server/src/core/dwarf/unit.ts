@@ -7,7 +7,7 @@
  * skipped in one step.
  */
 import { Cursor, cstringAt, dwarfError, type SectionBytes } from './cursor';
-import { ABBREV_DESCEND, ABBREV_LEAF, ABBREV_SCOPE, ABBREV_SIB4, readAbbrevTable, type AbbrevTable } from './abbrev';
+import { ABBREV_DESCEND, ABBREV_LEAF, ABBREV_OTHER, ABBREV_SCOPE, ABBREV_SIB4, readAbbrevTable, type AbbrevTable } from './abbrev';
 import * as C from './consts';
 import { readDebugRanges, readRngList, rnglistxOffset, type RangeContext, type RangeSink } from './ranges';
 
@@ -685,42 +685,47 @@ function unitDie(w: Walker, s: SectionBytes, at: number, end: number): { kids: b
 }
 
 /**
- * Skip the DIEs from `pos` while each is a leaf of fixed size (ABBREV_LEAF) or a skippable
- * subtree with its 4-byte sibling reference (ABBREV_SIB4), as walk does; returns the
- * position of the first DIE that is neither (or that needs a check walk makes: a multi-byte
- * code, an unknown one, a DIE past `end`, a bad sibling reference), where walk carries on.
+ * Skip the DIEs from `pos` while each is a leaf of fixed size (ABBREV_LEAF), a skippable
+ * subtree with its 4-byte sibling reference (ABBREV_SIB4) or a leaf whose attributes have a
+ * skip plan (skipFast), as walk does; returns the position of the first DIE that is none of
+ * these (or that needs a check walk makes: a code of more than two bytes, an unknown one, a
+ * DIE past `end`, a bad sibling reference), where walk carries on.
  * Most DIEs of a unit end here: a loop this small is optimised early in a process, long
  * before walk itself is.
  */
-function skipRun(
-  b: Uint8Array,
-  pos: number,
-  end: number,
-  le: boolean,
-  dense: Int32Array,
-  denseLen: number,
-  kind: Uint8Array,
-  fixed: Int32Array,
-  sibAt: Int32Array,
-): number {
+function skipRun(b: Uint8Array, pos: number, end: number, le: boolean, ab: AbbrevTable): number {
+  const { dense, kind, fixed, sibAt, children, first, count, form, size } = ab;
+  const denseLen = dense.length;
   while (pos < end) {
-    const code = b[pos];
-    if (code === 0 || code >= 0x80 || code >= denseLen) return pos;
+    // the abbrev code: one byte, or two (units with more than 127 abbreviations)
+    let code = b[pos],
+      p = pos + 1;
+    if (code >= 0x80) {
+      if (p >= end || b[p] >= 0x80) return pos;
+      code = (code & 0x7f) | (b[p] << 7);
+      p++;
+    }
+    if (code === 0 || code >= denseLen) return pos;
     const ai = dense[code] - 1;
     if (ai < 0) return pos;
     const k = kind[ai];
     if (k === ABBREV_LEAF) {
-      const np = pos + 1 + fixed[ai];
+      const np = p + fixed[ai];
       if (np > end) return pos;
       pos = np;
     } else if (k === ABBREV_SIB4) {
-      const q = pos + 1 + sibAt[ai];
+      const q = p + sibAt[ai];
       if (q + 4 > end) return pos;
       const sib = le
         ? (b[q] | (b[q + 1] << 8) | (b[q + 2] << 16) | (b[q + 3] << 24)) >>> 0
         : ((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0;
       if (sib <= pos || sib > end) return pos;
       pos = sib;
+    } else if (k === ABBREV_OTHER && children[ai] === 0) {
+      // a leaf with variable-size attributes (an inline string, an expression): its skip plan
+      const np = skipFast(b, p, end, first[ai], first[ai] + count[ai], form, size);
+      if (np < 0) return pos;
+      pos = np;
     } else return pos;
   }
   return pos;
@@ -765,7 +770,7 @@ function walk(
     // resumable top level: stop between top-level DIEs once the function is found
     if (depth === 1 && w.topHit) return pos;
     // runs of leaves and skippable subtrees (most DIEs of a unit) in a small loop of their own
-    pos = skipRun(b, pos, end, le, dense, denseLen, kind, fixed, sibAt);
+    pos = skipRun(b, pos, end, le, ab);
     if (pos >= end) break;
     const dieOff = pos;
     // abbrev codes are almost always below 128: one byte, no call
