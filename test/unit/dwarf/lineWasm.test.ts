@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SectionBytes } from '../../../server/src/core/dwarf/cursor';
 import { ElfView } from '../../../server/src/core/dwarf/elf';
-import { readLineTable, useWasmLineIndex, type LineStrings } from '../../../server/src/core/dwarf/line';
+import { readLineTable, useWasmLineIndex, wasmLineCounts, type LineStrings } from '../../../server/src/core/dwarf/line';
 import { fileSource } from '../../../server/src/core/dwarf/readFile';
 import { ROOT } from '../../helpers/corpus';
 import { kernelData } from '../../helpers/kernelData';
@@ -118,6 +118,7 @@ describe('line program first pass: WebAssembly = JavaScript', () => {
     'every line program of the Debian vmlinux and of every fetched module',
     () => {
       let count = 0;
+      const before = { ...wasmLineCounts };
       for (const f of [kd!.vmlinux, ...kd!.modules.values()]) {
         const ps = programs(f);
         expect(ps.length, f).toBeGreaterThan(0);
@@ -130,6 +131,9 @@ describe('line program first pass: WebAssembly = JavaScript', () => {
       }
       console.log(`line programs compared: ${count}`);
       expect(count).toBeGreaterThan(2000);
+      // the WebAssembly pass indexed every real program (it never gave up to JavaScript)
+      expect(wasmLineCounts.used - before.used).toBe(count);
+      expect(wasmLineCounts.gaveUp - before.gaveUp).toBe(0);
     },
     240_000,
   );

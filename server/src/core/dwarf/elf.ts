@@ -303,8 +303,13 @@ export class ElfView {
    * whose section has relocations) a `patch(pos, len)` that relocates buf[pos, pos + len),
    * for a reader that needs only a few relocated values out of the range (a unit's DIE walk
    * decodes a few attribute values out of every hundred bytes; xfs.ko's .debug_info carries
-   * 737k relocations). Returns undefined (nothing read) when the section cannot be read so
-   * (compressed, or an in-memory source): use sliceInto.
+   * 737k relocations). Each entry is checked when it is applied: a bad entry (type, symbol,
+   * offset) at a value the reader takes is a FormatError, one elsewhere changes no answer
+   * and is not reported (checking all of xfs.ko's up front cost a fifth of a 1,000-address
+   * run). A relocation at a place no reader takes as a value (an abbrev code, a LEB128
+   * length, a unit-relative reference: no producer puts one there) is not applied. Returns
+   * undefined (nothing read) when the section cannot be read so (compressed, or an
+   * in-memory source): use sliceInto.
    */
   sliceIntoDeferred(
     s: ElfSectionHeader,
@@ -409,9 +414,11 @@ export class ElfView {
   /**
    * The relocations applying to a section of a relocatable object, resolved once into
    * sorted columns (offset, value S + A, size), or null when there are none (or the
-   * file is not ET_REL). Every entry is checked here (machine, type, symbol, offset inside
-   * the section), so a bad relocation fails every read of the section, as it did when the
-   * section was relocated whole.
+   * file is not ET_REL). The columns' entries are checked here (machine, type, symbol,
+   * offset inside the section), so a bad relocation fails every read of the section, as it
+   * did when the section was relocated whole; a single sorted RELA section is used as read,
+   * each entry checked where it is applied (applyRaw: every read covering it, and for a
+   * deferred unit read each value patched, see sliceIntoDeferred).
    */
   private relocIndex(s: ElfSectionHeader): RelocIndex | RawRelocs | null {
     if (!this.isRelocatable) return null;

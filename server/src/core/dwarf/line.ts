@@ -44,6 +44,8 @@ let WASM_LINES = true;
 export function useWasmLineIndex(on: boolean): void {
   WASM_LINES = on;
 }
+/** Programs the WebAssembly pass indexed, and those it gave up on, in this process (tests). */
+export const wasmLineCounts = { used: 0, gaveUp: 0 };
 
 /** Fields per sequence in the index (program offset, low, high, first and end checkpoint) and per checkpoint. */
 const SEQ = 5,
@@ -400,8 +402,11 @@ function indexProgram(
 const STD = 2064;
 const PROG = 2320;
 const PAGE = 65536;
-/** Programs larger than this take the JavaScript pass (a kernel unit's is ~10 KB; the largest in the Debian vmlinux ~1 MB). */
-const MAX_WASM_PROGRAM = 64 << 20;
+/**
+ * Programs larger than this take the JavaScript pass (a kernel unit's is ~10 KB; the largest
+ * in the Debian vmlinux ~1 MB): the memory, kept for the process, stays a few MB.
+ */
+const MAX_WASM_PROGRAM = 4 << 20;
 
 type WasmFn = (...args: number[]) => number;
 interface WasmApi {
@@ -418,7 +423,11 @@ interface LineArena {
   std?: Uint8Array;
 }
 let lineModule: object | null | undefined;
-let arena: LineArena | null | undefined;
+/**
+ * undefined: not tried yet; null: no WebAssembly (node --jitless), or a big-endian host (the
+ * table and outputs go through host-order views of little-endian memory).
+ */
+let arena: LineArena | null | undefined = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? undefined : null;
 
 function lineArena(): LineArena | null {
   if (arena !== undefined) return arena;
@@ -455,7 +464,9 @@ function indexProgramWasm(
   const a = lineArena();
   if (!a) return undefined;
   const ckCap = Math.floor(len / 32) + 1; // a row takes a byte at least: a checkpoint per 32 bytes
-  const sqCap = Math.floor(len / 3) + 1; // an end_sequence takes 3 bytes at least
+  // an end_sequence takes 3 bytes at least, so a program could hold len / 3 sequences; room
+  // for len / 64 (kernel units: one per section or per function): more gives up to JavaScript
+  const sqCap = Math.floor(len / 64) + 16;
   const ckAt = (PROG + len + 7) & ~7;
   const sqAt = ckAt + ckCap * CK * 8;
   const need = sqAt + sqCap * SEQ * 8;
@@ -802,6 +813,8 @@ export function readLineTable(
       // checkpoints: from the WebAssembly pass at their exact size, else room for one per 32 program bytes
       let ckl = WASM_LINES ? indexProgramWasm(b, progStart, end, s.le, adv, opcodeBase, stdLen, seq) : undefined;
       let nck = ckl ? ckl.length : 0;
+      if (ckl) wasmLineCounts.used++;
+      else if (WASM_LINES) wasmLineCounts.gaveUp++;
       if (!ckl) {
         seq.length = 0;
         ckl = new Float64Array((Math.floor((end - progStart) / 32) + 1) * CK);

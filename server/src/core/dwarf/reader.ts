@@ -248,22 +248,31 @@ export class DwarfReader {
     if (this.elf.sliceable(info) && src.readInto) {
       // Only each unit's length, by a 12-byte read into one buffer: the chain of a vmlinux's
       // 2,352 units took 27 ms through header() (a parsed header and a fresh buffer each).
-      // A unit's header is parsed and checked when the unit is decoded.
+      // A unit's header is parsed and checked when the unit is decoded; a length that is
+      // not a plain one (reserved, cut short, past the section) goes through header() here,
+      // for its FormatError: a list cut short would say "no unit" for the units after it.
       this.elf.checkRange(info, 0, this.infoSize);
       const b = new Uint8Array(12);
       const dv = new DataView(b.buffer);
       const le = this.elf.le;
       while (p + 11 <= this.infoSize) {
         const n = Math.min(12, this.infoSize - p);
-        if (src.readInto(b, 0, info.offset + p, n) !== n) break;
-        let size = dv.getUint32(0, le);
-        if (size === 0xffffffff) {
-          if (n < 12) break;
-          size = 12 + Number(dv.getBigUint64(4, le));
-        } else if (size >= 0xfffffff0) break;
-        else size += 4;
+        let size = -1;
+        if (src.readInto(b, 0, info.offset + p, n) === n) {
+          size = dv.getUint32(0, le);
+          if (size === 0xffffffff) size = n < 12 ? -1 : 12 + Number(dv.getBigUint64(4, le));
+          else if (size >= 0xfffffff0) size = -1;
+          else size += 4;
+        }
+        if (size < 0 || size > this.infoSize - p) {
+          const h = this.header(p); // throws for what is wrong with it
+          size = h.size;
+          if (size <= 0) {
+            out.push(p);
+            break;
+          }
+        }
         out.push(p);
-        if (size > this.infoSize - p) break;
         p += size;
       }
     } else

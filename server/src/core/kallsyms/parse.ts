@@ -280,6 +280,8 @@ export function duplicateNames(
   len: Uint16Array,
   n: number,
 ): { dupNames: number; dupSyms: number } | undefined {
+  // the offsets and lengths go through host-order views of little-endian wasm memory
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
   let size = 1;
   while (size * 3 < n * 4) size <<= 1; // load factor at most 3/4
   const OFF = (names.length + 3) & ~3;
