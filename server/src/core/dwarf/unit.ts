@@ -547,6 +547,19 @@ export class Cols {
   cd(i: number): number {
     return this.v[i * F + F_CD];
   }
+  /** Bytes held by the columns (their capacity, not only what is used). */
+  bytes(): number {
+    return (
+      this.v.byteLength +
+      this.ranges.a.byteLength +
+      this.lazyScope.a.byteLength +
+      this.lazyStart.a.byteLength +
+      this.lazyEnd.a.byteLength +
+      this.topScopes.a.byteLength +
+      this.lazyB0.a.byteLength +
+      this.lazyB1.a.byteLength
+    );
+  }
   /** Whether scope i's ranges contain addr. */
   contains(i: number, addr: number): boolean {
     const ra = this.ranges.a;
@@ -999,9 +1012,9 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       // The rest of the top level in one pass: its bytes are read again (the scratch buffer
       // has moved on), so the walk does not stop at this function.
       w.topHit = false;
-      const before = out.n;
+      const before = out.bytes();
       topPos = walk(w, bytesOf(topPos, unitEnd), topPos, unitEnd, 1, -1, true, NaN);
-      unit.memory += (out.n - before) * 80;
+      unit.memory += out.bytes() - before;
     }
   };
   const unit: DecodedUnit = {
@@ -1029,10 +1042,11 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
         out.lazyEnd.a[i] = -1;
         const before = out.n;
         // from the function's own DIE: its name is read next, from the same bytes
+        const bytes0 = out.bytes();
         walk(w, bytesOf(Math.min(start, out.die(sc)), end), start, end, 2, sc, false, NaN);
         out.lazyB0.a[i] = before;
         out.lazyB1.a[i] = out.n;
-        unit.memory += (out.n - before) * 80;
+        unit.memory += out.bytes() - bytes0;
       }
     },
     innermost(addr: number): number {
@@ -1065,7 +1079,7 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       return best;
     },
   };
-  unit.memory = 512 + abbrevMemory(abbrev) + out.n * 80 + out.lazyScope.length * 24;
+  unit.memory = 512 + abbrevMemory(abbrev) + out.bytes();
   return unit;
 }
 
