@@ -7,8 +7,10 @@
  * On older runtimes (Node 20, the Node inside some VS Code builds) the bundle is compiled
  * through vm.Script with the cached data, and the cache is written a few seconds after
  * start, when the functions used to start up have been compiled (so they are cached too).
- * The cache file is keyed by the bundle's SHA-256 (V8 checks cached data against little
- * more than the source length) and the runtime; V8 rejects data of another version or
+ * V8 checks cached data against little more than the source length, so the cache file holds
+ * the bundle's own bytes ahead of the data, and is used only when they equal the bundle's
+ * (a memcmp: a hash would need node:crypto, whose loading alone took 3.5 ms of a one-shot
+ * command). One file per bundle name and runtime; V8 rejects data of another version or
  * flags (then the bundle compiles as usual and the cache is rewritten). Node's built-in
  * compile cache keys its entries by a hash of the source content itself.
  *
@@ -16,7 +18,6 @@
  * ksym/, mode 0700): it is code, so never in a shared directory. Any failure to read or
  * write it only means no cache.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
@@ -24,6 +25,8 @@ import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 const WRITE_AFTER_MS = 4000;
+/** The cache file's first bytes (a file of another layout is a miss). */
+const MAGIC = Buffer.from('ksym-v8cache-1\n');
 
 function cacheDir(): string | undefined {
   try {
@@ -55,22 +58,28 @@ export function requireWithCodeCache(file: string): unknown {
     }
     return plain(file);
   }
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch {
     return plain(file);
   }
-  // One file per bundle content and runtime. V8's own check of cached data against the
-  // source is little more than its length: keyed by name alone, another build of the same
-  // size (another checkout, an update) would run this build's code. The content hash
-  // makes a changed bundle miss. Caches of other contents of this bundle are removed.
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 32);
+  const source = bytes.toString('utf8');
+  // One file per bundle name and runtime: MAGIC, the bundle's byte length (u32), its bytes,
+  // then V8's data. V8's own check of cached data against the source is little more than
+  // its length: another build of the same size (another checkout, an update) would run this
+  // build's code. Comparing the bytes makes a changed bundle miss. Older caches of this
+  // bundle (other names) are removed when this one is written.
   const prefix = `${basename(file)}-`;
-  const cacheFile = join(dir, `${prefix}${hash}-${process.version}-${process.arch}.v8cache`);
+  const cacheFile = join(dir, `${prefix}${process.version}-${process.arch}.v8cache`);
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(cacheFile);
+    const c = readFileSync(cacheFile);
+    const head = MAGIC.length + 4;
+    if (c.length > head && c.subarray(0, MAGIC.length).equals(MAGIC) && c.readUInt32LE(MAGIC.length) === bytes.length) {
+      const end = head + bytes.length;
+      if (c.length > end && c.subarray(head, end).equals(bytes)) cachedData = c.subarray(end);
+    }
   } catch {
     /* first start */
   }
@@ -94,7 +103,9 @@ export function requireWithCodeCache(file: string): unknown {
       written = true;
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
-        const data = script.createCachedData();
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(bytes.length);
+        const data = Buffer.concat([MAGIC, len, bytes, script.createCachedData()]);
         const fd = openSync(tmp, 'w', 0o600);
         try {
           writeSync(fd, data);

@@ -1,8 +1,8 @@
-// The V8 code cache (lsp/codeCache.ts, the Node 20 path through vm.Script) is keyed by the
-// bundle's content hash: a changed bundle of the same size never runs the old code
-// (V8's own check of cached data is little more than the source length).
+// The V8 code cache (lsp/codeCache.ts, the Node 20 path through vm.Script) holds the bundle's
+// own bytes and is used only when they equal the bundle's: a changed bundle of the same size
+// never runs the old code (V8's own check of cached data is little more than the source length).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,12 +35,20 @@ describe('V8 code cache keyed by content', () => {
     expect(start()).toBe('AAAA\n'); // runs from it
     const caches = () => readdirSync(join(dir, 'xdg', 'ksym')).filter((f) => f.endsWith('.v8cache'));
     expect(caches()).toHaveLength(1);
-    expect(caches()[0]).toMatch(/^bundle\.js-[0-9a-f]{32}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+    expect(caches()[0]).toMatch(/^bundle\.js-v\d+\.\d+\.\d+-\w+\.v8cache$/);
     writeFileSync(bundle, body('BBBB')); // same size, other code
     expect(body('AAAA').length).toBe(body('BBBB').length);
     expect(start()).toBe('BBBB\n');
     expect(start()).toBe('BBBB\n');
     expect(caches()).toHaveLength(1); // the old build's cache was removed
+    // a cache file cut short, or of another layout, is a miss: the bundle runs and the cache is rewritten
+    const cf = join(dir, 'xdg', 'ksym', caches()[0]);
+    const whole = readFileSync(cf);
+    for (const bad of [whole.subarray(0, 40), Buffer.from('not a cache'), whole.subarray(0, whole.length - 1)]) {
+      writeFileSync(cf, bad);
+      expect(start()).toBe('BBBB\n');
+      expect(readFileSync(cf).length).toBeGreaterThan(bad.length);
+    }
     // a write cut short by a kill leaves `<cache>.<pid>.tmp`: the next write removes it when
     // that process is gone, and leaves a live process's one alone
     const k = join(dir, 'xdg', 'ksym');
