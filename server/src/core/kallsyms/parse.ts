@@ -167,6 +167,20 @@ interface WasmParser {
   cap: number;
 }
 
+/**
+ * The WebAssembly passes run where WebAssembly exists (not under node --jitless) on a
+ * little-endian host (their memory is read through host-order views); elsewhere the same
+ * passes run in JavaScript. Tests turn them off to compare.
+ */
+const WASM_USABLE = typeof WebAssembly === 'object' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let WASM = WASM_USABLE;
+/** Use the WebAssembly passes (when usable here); the previous setting. */
+export function useWasmKallsyms(on: boolean): boolean {
+  const was = WASM;
+  WASM = on && WASM_USABLE;
+  return was;
+}
+
 let wasmModule: WebAssembly.Module | undefined;
 
 /** The compiled kallsyms.wat (compiled once, instantiated per use with its own memory). */
@@ -234,6 +248,7 @@ export function columnPasses(
   reuse?: WebAssembly.Memory,
 ): { scan: ColumnScan; sizes?: Uint32Array; memory?: WebAssembly.Memory } {
   if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
+  if (!WASM) return columnPassesJs(hi, lo, mod, type, n, modules);
   const H = 0;
   const L = 4 * n;
   const M = 8 * n;
@@ -267,6 +282,80 @@ export function columnPasses(
   return { scan, sizes: u32.slice(S >> 2, (S >> 2) + n), memory };
 }
 
+/** columnPasses in JavaScript (parse.wat's scan and sizes, rule for rule; no WebAssembly here). */
+function columnPassesJs(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  mod: Uint16Array,
+  type: Uint8Array,
+  n: number,
+  modules: number,
+): { scan: ColumnScan; sizes?: Uint32Array } {
+  let sorted = true,
+    vmlinux = 0,
+    vmlinuxData = 0,
+    maxModule = 0,
+    rs = 0,
+    bestS = 0,
+    bestE = 0,
+    bestH = 0;
+  for (let i = 0; i < n; i++) {
+    const h = hi[i];
+    if (i > 0) {
+      const ph = hi[i - 1];
+      if (h < ph || (h === ph && lo[i] < lo[i - 1])) sorted = false;
+      if (h !== ph) {
+        // a run [rs, i) of high half ph ends
+        if (i - rs > bestE - bestS) [bestS, bestE, bestH] = [rs, i, ph];
+        rs = i;
+      }
+    }
+    const m = mod[i];
+    if (m === 0) {
+      vmlinux++;
+      const t = type[i] | 0x20;
+      if (t === 0x64 || t === 0x62) vmlinuxData++;
+    }
+    if (m > maxModule) maxModule = m;
+  }
+  if (n - rs > bestE - bestS) [bestS, bestE, bestH] = [rs, n, hi[n - 1]];
+  const scan: ColumnScan = { sorted, vmlinux, vmlinuxData, maxModule, run: { hi: bestH, start: bestS, end: bestE } };
+  if (!sorted) return { scan };
+  // sizes: from the top, per module id its highest address so far and the next higher one
+  const k = Math.min(Math.max(modules, maxModule + 1, 1), 65536);
+  const curHi = new Uint32Array(k),
+    curLo = new Uint32Array(k),
+    nextHi = new Uint32Array(k),
+    nextLo = new Uint32Array(k),
+    state = new Uint8Array(k);
+  const sizes = new Uint32Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    const m = mod[i],
+      h = hi[i],
+      l = lo[i];
+    let st = state[m];
+    if (st === 0) {
+      curHi[m] = h;
+      curLo[m] = l;
+      state[m] = 1;
+    } else if (curHi[m] !== h || curLo[m] !== l) {
+      nextHi[m] = curHi[m];
+      nextLo[m] = curLo[m];
+      curHi[m] = h;
+      curLo[m] = l;
+      state[m] = st = 2;
+    }
+    if (st < 2) sizes[i] = 0xffffffff;
+    else {
+      // next - address, exactly (64-bit values as halves): at least 2^32 - 1 does not fit
+      const dh = nextHi[m] - h;
+      const d = dh === 0 ? nextLo[m] - l : dh === 1 ? nextLo[m] + 0x100000000 - l : Infinity;
+      sizes[i] = d >= 0xffffffff ? 0xfffffffe : d;
+    }
+  }
+  return { scan, sizes };
+}
+
 /**
  * Names occurring more than once, and the symbols that carry them (`ksym stats`), in wasm (an
  * open-addressing table keyed by each name's hash): the JavaScript table took 16 ms of a
@@ -280,8 +369,7 @@ export function duplicateNames(
   len: Uint16Array,
   n: number,
 ): { dupNames: number; dupSyms: number } | undefined {
-  // the offsets and lengths go through host-order views of little-endian wasm memory
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
+  if (!WASM) return undefined;
   let size = 1;
   while (size * 3 < n * 4) size <<= 1; // load factor at most 3/4
   const OFF = (names.length + 3) & ~3;
@@ -499,6 +587,19 @@ export function parseKallsymsInto(
   cols.ensure(Math.ceil(len / 32) + 16); // lines are ~40 bytes; grown when shorter
   const base = cols.appendText(bytes);
   const lp = new LineParser(cols, bytes, base, srcId, report);
+  if (!WASM) {
+    // every line by the JavaScript line parser (which the wasm path leaves the odd ones to)
+    for (let pos = 0, line = 1; pos < len; line++) {
+      let eol = buf.indexOf(10, pos);
+      if (eol < 0) eol = len;
+      lp.line(pos, eol, line);
+      pos = eol + 1;
+    }
+    report.symbols = lp.symbols;
+    report.hiddenAddresses = lp.symbols > 0 && !lp.nonZero;
+    report.addressDigits = lp.digitsSeen <= 8 ? 8 : 16;
+    return report;
+  }
   // The window (and the wasm memory) no bigger than the input: small texts are parsed often.
   const w = wasmParser(Math.max(64, Math.min(window | 0, len)));
 
