@@ -18,7 +18,10 @@ afterAll(() => useWasmKallsyms(true));
 function columns(idx: SymbolIndex): unknown {
   const x = idx as unknown as Record<string, ArrayLike<number>>;
   const out: Record<string, unknown> = { count: idx.count, stats: idx.stats(), messages: idx.messages };
-  for (const k of ['hi', 'lo', 'mod', 'type', 'size', 'nameOff', 'nameLen', 'order']) out[k] = x[k] ? Array.from(x[k]) : undefined;
+  for (const k of ['hi', 'lo', 'mod', 'type', 'size', 'nameOff', 'nameLen', 'order']) {
+    expect(x[k], `index column ${k}`).toBeDefined(); // a renamed column must not compare as two undefineds
+    out[k] = Array.from(x[k]);
+  }
   return out;
 }
 

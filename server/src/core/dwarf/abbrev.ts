@@ -11,6 +11,7 @@
  * (huge LEB128 values, truncated or oversized tables: it reports the errors), and parses
  * everything where WebAssembly is unavailable. Both give the same table.
  */
+import { WASM_USABLE } from '../common/host';
 import { Cursor, type SectionBytes } from './cursor';
 import * as C from './consts';
 import { DWARF_ABBREV_WASM } from './abbrevWasm';
@@ -289,7 +290,7 @@ interface Arena {
  * undefined: not tried yet; null: no WebAssembly here (e.g. node --jitless), or a
  * big-endian host (the columns are read through host-order views of little-endian memory).
  */
-let arena: Arena | null | undefined = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? undefined : null;
+let arena: Arena | null | undefined = WASM_USABLE ? undefined : null;
 
 /** Memory bytes for a window of `w` bytes (see abbrev.wat) and its layout. */
 function layout(w: number): { out: number; capT: number; capA: number; bytes: number } {
@@ -307,7 +308,6 @@ function arenaFor(w: number): Arena | null {
     const l = layout(Math.max(w, WINDOW));
     const pages = Math.ceil(l.bytes / PAGE);
     if (!arena) {
-      if (typeof WebAssembly === 'undefined') return (arena = null);
       const memory = new WebAssembly.Memory({ initial: pages });
       const mod = new WebAssembly.Module(Buffer.from(DWARF_ABBREV_WASM, 'base64'));
       const { parse } = new WebAssembly.Instance(mod, { e: { m: memory } }).exports as unknown as Pick<Arena, 'parse'>;

@@ -12,6 +12,7 @@
  * base + offset. Executables (ET_EXEC/ET_DYN) are read as they are (their relocations
  * are already applied; a vmlinux linked with --emit-relocs still carries them).
  */
+import { HOST_LE } from '../common/host';
 import { decompress as zstdDecompress } from 'fzstd';
 import { FormatError } from '../common/errors';
 import type { ByteSource } from './source';
@@ -457,7 +458,6 @@ export class ElfView {
         relas[0].offset,
         `${relas[0].name}: relocations for machine ${this.machine} are not supported (x86_64 and aarch64 are)`,
       );
-    const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
     const symS = (link: number): Float64Array => {
       const syms = this.symbols(link);
       // S per symbol, once: its section's synthetic base + st_value (a .ko's .debug_info
@@ -471,7 +471,7 @@ export class ElfView {
         return a;
       })());
     };
-    if (relas.length === 1 && hostLE === this.le) {
+    if (relas.length === 1 && HOST_LE === this.le) {
       // the common case: one RELA section, sorted by offset (checked here), used as read
       const r = relas[0];
       const n = Math.floor(r.size / 24);
@@ -520,7 +520,7 @@ export class ElfView {
       // the entries as 32-bit words (host order; swapped below when the file's differs)
       if (rb.byteOffset & 3) rb = rb.slice();
       const w = new Uint32Array(rb.buffer, rb.byteOffset, n * 6);
-      const swap = hostLE !== this.le;
+      const swap = HOST_LE !== this.le;
       const S = symS(r.link);
       const nsym = S.length;
       // 64-bit fields read as two 32-bit halves (no BigInt per entry): r_offset is a section

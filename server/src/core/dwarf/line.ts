@@ -6,6 +6,7 @@
  * DWARF 5 file index 0 is valid and names the unit's primary file; in DWARF 2–4 the
  * file table is 1-based and directory 0 is the compilation directory.
  */
+import { WASM_USABLE } from '../common/host';
 import { Cursor, cstringAt, type SectionBytes } from './cursor';
 import * as C from './consts';
 import { joinPath } from './paths';
@@ -427,7 +428,7 @@ let lineModule: object | null | undefined;
  * undefined: not tried yet; null: no WebAssembly (node --jitless), or a big-endian host (the
  * table and outputs go through host-order views of little-endian memory).
  */
-let arena: LineArena | null | undefined = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? undefined : null;
+let arena: LineArena | null | undefined = WASM_USABLE ? undefined : null;
 
 function lineArena(): LineArena | null {
   if (arena !== undefined) return arena;

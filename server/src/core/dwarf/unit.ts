@@ -99,9 +99,6 @@ export interface DecodedUnit {
   memory: number;
 }
 
-export const SCOPE_SUBPROGRAM = 1;
-export const SCOPE_INLINED = 2;
-
 class UnitCtx {
   strOffsetsBase = 0;
   addrBase = 0;
@@ -455,19 +452,18 @@ export class NumVec {
 }
 
 // Scope fields, row-major in Cols.v (one allocation per growth instead of one per column).
-const F_TAG = 0,
-  F_PARENT = 1,
-  F_DEPTH = 2,
-  F_DIE = 3,
-  F_RF = 4,
-  F_RC = 5,
-  F_CF = 6,
-  F_CL = 7,
-  F_CC = 8,
-  F_CD = 9,
-  F = 10;
+const F_PARENT = 0,
+  F_DEPTH = 1,
+  F_DIE = 2,
+  F_RF = 3,
+  F_RC = 4,
+  F_CF = 5,
+  F_CL = 6,
+  F_CC = 7,
+  F_CD = 8,
+  F = 9;
 
-/** Scopes (index = scope): tag, parent, depth, DIE offset, ranges, call site. */
+/** Scopes (index = scope): parent, depth, DIE offset, ranges, call site. */
 export class Cols {
   n = 0;
   v = new Float64Array(F * 32);
@@ -483,18 +479,7 @@ export class Cols {
   readonly lazyB1 = new NumVec(16);
 
   /** Record a scope; its index. */
-  add(
-    tag: number,
-    parent: number,
-    depth: number,
-    die: number,
-    rf: number,
-    rc: number,
-    cf: number,
-    cl: number,
-    cc: number,
-    cd: number,
-  ): number {
+  add(parent: number, depth: number, die: number, rf: number, rc: number, cf: number, cl: number, cc: number, cd: number): number {
     const o = this.n * F;
     if (o + F > this.v.length) {
       const b = new Float64Array(this.v.length * 4);
@@ -502,7 +487,6 @@ export class Cols {
       this.v = b;
     }
     const v = this.v;
-    v[o + F_TAG] = tag;
     v[o + F_PARENT] = parent;
     v[o + F_DEPTH] = depth;
     v[o + F_DIE] = die;
@@ -513,9 +497,6 @@ export class Cols {
     v[o + F_CC] = cc;
     v[o + F_CD] = cd;
     return this.n++;
-  }
-  tag(i: number): number {
-    return this.v[i * F + F_TAG];
   }
   /** Enclosing scope, -1 at the top. */
   parent(i: number): number {
@@ -773,7 +754,7 @@ function walk(
     u = w.u,
     out = w.out;
   const ab = w.abbrev;
-  const { dense, big, tag: aTag, children, first, count, attr, form, implicit, size: aSize, fixed, sibAt, sibSize, skipKids, kind } = ab;
+  const { dense, big, children, first, count, attr, form, implicit, size: aSize, fixed, sibAt, sibSize, skipKids, kind } = ab;
   const denseLen = dense.length;
   const stack: number[] = [];
   let depth = depth0;
@@ -835,7 +816,6 @@ function walk(
       stack.push(stack.length ? stack[stack.length - 1] : parent0);
       continue;
     }
-    const tg = aTag[ai];
     const hasKids = children[ai] !== 0;
     const a0 = first[ai],
       a1 = a0 + count[ai];
@@ -962,7 +942,7 @@ function walk(
     const parent = stack.length ? stack[stack.length - 1] : parent0;
     let self = parent;
     if (nr > 0) {
-      self = out.add(tg === C.DW_TAG_subprogram ? SCOPE_SUBPROGRAM : SCOPE_INLINED, parent, depth, dieOff, rFirst >> 1, nr, cf, cl, cc, cd);
+      self = out.add(parent, depth, dieOff, rFirst >> 1, nr, cf, cl, cc, cd);
       if (lazyTop) out.topScopes.push(self);
     }
     if (hasKids) {

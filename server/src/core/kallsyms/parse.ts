@@ -6,6 +6,7 @@
  * slices of the text (one byte buffer), module names are interned. Bad lines are recorded
  * (line number and reason) and skipped; they are never fatal.
  */
+import { WASM_USABLE } from '../common/host';
 import { HEX } from '../common/addr';
 import { FormatError } from '../common/errors';
 import { KALLSYMS_WASM } from './parseWasm';
@@ -172,7 +173,6 @@ interface WasmParser {
  * little-endian host (their memory is read through host-order views); elsewhere the same
  * passes run in JavaScript. Tests turn them off to compare.
  */
-const WASM_USABLE = typeof WebAssembly === 'object' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 let WASM = WASM_USABLE;
 /** Use the WebAssembly passes (when usable here); the previous setting. */
 export function useWasmKallsyms(on: boolean): boolean {
