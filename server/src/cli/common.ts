@@ -118,13 +118,52 @@ export function inert(text: string, json = false): string {
   });
 }
 
-/** Route every string written to process.stdout/stderr through inert() (the commands of cli-cmds.js). */
+/**
+ * Route every string written to process.stdout/stderr through inert() (the commands of
+ * cli-cmds.js). Lazily: each stream is wrapped when first used, since creating one loads
+ * Node's stream machinery (~2-3 ms), which a one-shot command writing through
+ * writeStdout (stdout.ts) never needs.
+ */
 export function installInertOutput(json: boolean): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
-      write(typeof chunk === 'string' ? inert(chunk, json) : chunk, ...rest)) as typeof stream.write;
+  for (const name of ['stdout', 'stderr'] as const) {
+    onStream(name, (stream) => {
+      const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+        write(typeof chunk === 'string' ? inert(chunk, json) : chunk, ...rest)) as typeof stream.write;
+    });
   }
+}
+
+type StdStream = NodeJS.WriteStream;
+const streamHooks: Record<'stdout' | 'stderr', ((s: StdStream) => void)[]> = { stdout: [], stderr: [] };
+
+/**
+ * Run `hook` on process[name] when the stream exists: at once if it was created already,
+ * else when first read (process.stdout and process.stderr are getters that create the
+ * stream on first use; this replaces the getter with one that runs the hooks after it).
+ */
+function onStream(name: 'stdout' | 'stderr', hook: (s: StdStream) => void): void {
+  const hooks = streamHooks[name];
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d || !d.get || !d.configurable) {
+    hook(process[name] as StdStream); // a plain value (already created or replaced): hook it now
+    return;
+  }
+  hooks.push(hook);
+  if (hooks.length > 1) return; // the getter below is in place
+  const get = d.get;
+  let made: StdStream | undefined;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      if (!made) {
+        made = get.call(process) as StdStream;
+        for (const h of hooks) h(made);
+      }
+      return made;
+    },
+  });
 }
 
 export function fail(code: number, msg: string): never {
@@ -174,5 +213,5 @@ export function readable(f: string): boolean {
 
 /** `ksym ... | head`: a closed pipe ends the command quietly. */
 export function exitOnClosedStdout(): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 2));
+  onStream('stdout', (out) => out.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 2)));
 }

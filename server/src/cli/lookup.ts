@@ -6,6 +6,7 @@ import type { ModuleStore } from '../core/modules/store';
 import { fail, help, SOURCE_OPTIONS, UsageError } from './common';
 import { debugSetFor } from './loadDebug';
 import { loadIndexOrExit, moduleStoreFor } from './loadIndex';
+import { writeStdout } from './stdout';
 
 /** A refusal (another kernel's module) while the symbols are the default /proc/kallsyms: worth a hint. */
 function implicitRefusal(store: ModuleStore, error: string, kallsyms: string[] | undefined): boolean {
@@ -67,21 +68,26 @@ export async function cmdLookup(argv: string[]): Promise<number> {
       candidates: e.candidates.map(({ text: _c, ...c }) => c),
       ...(sources[i] ?? {}),
     }));
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    writeStdout(JSON.stringify(rows, null, 2) + '\n');
   } else {
     const where = (e: LookupEntry) =>
       e.address ?? (e.section !== undefined ? `${e.section}+0x${(e.sectionOffset ?? 0).toString(16)}` : e.query);
+    // One write: standard output through write(2) (stdout.ts); the notes on standard error after it.
+    const out: string[] = [];
+    const notes: string[] = [];
     entries.forEach((e, i) => {
       const st = sources[i] && sourceText(sources[i]!.source);
       const src = st ? ` ${st.at}${st.inlined.map((l) => `\n    ${l}`).join('')}` : '';
-      if (e.name !== null) process.stdout.write(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}${src}\n`);
+      if (e.name !== null) out.push(`${where(e)} ${e.text ?? `${e.name}+0x${(e.offset ?? 0).toString(16)}`}${src}\n`);
       else if (e.candidates.length > 1) {
         const list = e.candidates.map((c) => `${where(c)} ${c.text ?? c.name}`).join(', ');
-        process.stdout.write(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${list}\n`);
-      } else process.stdout.write(`${e.address ?? e.query} ?\n`);
+        out.push(`${e.query}: ambiguous, ${e.candidates.length} candidates: ${list}\n`);
+      } else out.push(`${e.address ?? e.query} ?\n`);
       if (e.name !== null && !st && sources[i]?.sourceProblem)
-        process.stderr.write(`ksym: ${e.query}: no source line: ${sources[i]!.sourceProblem}\n`);
+        notes.push(`ksym: ${e.query}: no source line: ${sources[i]!.sourceProblem}\n`);
     });
+    writeStdout(out.join(''));
+    for (const n of notes) process.stderr.write(n);
   }
   return entries.every((e) => e.name !== null) ? 0 : 1;
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { indexStatsText } from '../core/kallsyms/stats';
 import { help, UsageError } from './common';
 import { loadIndexOrExit } from './loadIndex';
+import { writeStdout } from './stdout';
 
 export async function cmdStats(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -14,6 +15,6 @@ export async function cmdStats(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`stats: unexpected argument ${positionals[0]}`);
   const index = await loadIndexOrExit(values.kallsyms);
   const st = index.stats();
-  process.stdout.write(values.json ? JSON.stringify(st, null, 2) + '\n' : indexStatsText(st) + '\n');
+  writeStdout(values.json ? JSON.stringify(st, null, 2) + '\n' : indexStatsText(st) + '\n');
   return 0;
 }

@@ -58,7 +58,7 @@ function dedupeSources(specs: SourceSpec[]): { specs: SourceSpec[]; repeats: str
 }
 
 export async function loadIndex(given: SourceSpec[], stop?: BuildStop): Promise<IndexLoadResult> {
-  const t0 = performance.now();
+  const t0 = Date.now();
   const errors: string[] = [];
   const inputs: SourceInput[] = [];
   const stopped = async () => {
@@ -66,7 +66,7 @@ export async function loadIndex(given: SourceSpec[], stop?: BuildStop): Promise<
     await nextTurn();
     return stop.stopped;
   };
-  const stoppedResult = (): IndexLoadResult => ({ errors: [], warnings: [], millis: performance.now() - t0, stopped: true });
+  const stoppedResult = (): IndexLoadResult => ({ errors: [], warnings: [], millis: Date.now() - t0, stopped: true });
   const { specs, repeats } = dedupeSources(given);
   for (const spec of specs) {
     if (await stopped()) return stoppedResult();
@@ -76,7 +76,7 @@ export async function loadIndex(given: SourceSpec[], stop?: BuildStop): Promise<
       errors.push(describeError(spec.file, e));
     }
   }
-  if (errors.length > 0) return { errors, warnings: repeats, millis: performance.now() - t0 };
+  if (errors.length > 0) return { errors, warnings: repeats, millis: Date.now() - t0 };
   try {
     const steps = buildIndexSteps(inputs);
     let step = steps.next();
@@ -90,10 +90,10 @@ export async function loadIndex(given: SourceSpec[], stop?: BuildStop): Promise<
       index: fatal.length > 0 ? undefined : index,
       errors: index.messages.errors,
       warnings: [...repeats, ...index.messages.warnings],
-      millis: performance.now() - t0,
+      millis: Date.now() - t0,
     };
     return result;
   } catch (e) {
-    return { errors: [describeError(specs.map((s) => s.file).join(', '), e)], warnings: [], millis: performance.now() - t0 };
+    return { errors: [describeError(specs.map((s) => s.file).join(', '), e)], warnings: [], millis: Date.now() - t0 };
   }
 }

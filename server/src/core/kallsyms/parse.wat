@@ -174,8 +174,12 @@
   (global $runHi (export "runHi") (mut i32) (i32.const 0))
   (global $runStart (export "runStart") (mut i32) (i32.const 0))
   (global $runEnd (export "runEnd") (mut i32) (i32.const 0))
+  ;; $counts: zeroed u32 tables for `ksym stats` (no second pass over every symbol): symbols
+  ;; per type byte [0, 256), the first index + 1 of each type byte [256, 512), then symbols per
+  ;; module id below $modCap.
   (func (export "scan") (param $n i32) (param $hi i32) (param $lo i32) (param $mod i32) (param $type i32)
-    (local $i i32) (local $h i32) (local $l i32) (local $ph i32) (local $pl i32) (local $m i32)
+    (param $counts i32) (param $modCap i32)
+    (local $i i32) (local $h i32) (local $l i32) (local $ph i32) (local $pl i32) (local $m i32) (local $ty i32) (local $e i32)
     (local $sorted i32) (local $vml i32) (local $data i32) (local $maxMod i32) (local $t i32)
     (local $rs i32) (local $bestS i32) (local $bestE i32) (local $bestH i32)
     (local.set $sorted (i32.const 1))
@@ -203,6 +207,16 @@
             (if (i32.or (i32.eq (local.get $t) (i32.const 0x64)) (i32.eq (local.get $t) (i32.const 0x62)))
               (then (local.set $data (i32.add (local.get $data) (i32.const 1)))))))
         (if (i32.gt_u (local.get $m) (local.get $maxMod)) (then (local.set $maxMod (local.get $m))))
+        ;; the stats tables
+        (local.set $ty (i32.load8_u (i32.add (local.get $type) (local.get $i))))
+        (local.set $e (i32.add (local.get $counts) (i32.shl (local.get $ty) (i32.const 2))))
+        (i32.store (local.get $e) (i32.add (i32.load (local.get $e)) (i32.const 1)))
+        (if (i32.eqz (i32.load offset=1024 (local.get $e)))
+          (then (i32.store offset=1024 (local.get $e) (i32.add (local.get $i) (i32.const 1)))))
+        (if (i32.lt_u (local.get $m) (local.get $modCap))
+          (then
+            (local.set $e (i32.add (local.get $counts) (i32.add (i32.const 2048) (i32.shl (local.get $m) (i32.const 2)))))
+            (i32.store (local.get $e) (i32.add (i32.load (local.get $e)) (i32.const 1)))))
         (local.set $ph (local.get $h))
         (local.set $pl (local.get $l))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))

@@ -7,7 +7,7 @@
  * address, the first alias in kallsyms order, size to the next higher address.
  */
 import { hiOf, loOf, toBig } from '../common/addr';
-import { columnPasses, duplicateNames, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
+import { columnPasses, type ColumnScan, duplicateNames, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
 
 export type ModuleKind = 'vmlinux' | 'module' | 'pseudo';
 
@@ -74,6 +74,8 @@ export class SymbolIndex {
   readonly src: Uint8Array;
   /** Source order of each (address-ordered) symbol; undefined when they are the same. */
   private readonly perm?: Uint32Array;
+  /** Per-type and per-module counts from the build's column pass, for stats() (parse.ts ColumnScan). */
+  private readonly scanCounts?: ColumnScan;
   private orderCache?: Uint32Array;
   /** Lookup table over the longest high-half run: bucket b's symbols start at bucketStart[b]. */
   private buckets?: { start: Uint32Array; base: number; shift: number };
@@ -130,6 +132,7 @@ export class SymbolIndex {
     this.size = pass.sizes ?? new Uint32Array(n).fill(UNKNOWN_SIZE);
     this.hiRun = n > 0 ? pass.scan.run : undefined;
     const { vmlinux, vmlinuxData } = pass.scan;
+    this.scanCounts = pass.scan.perType && pass.scan.typeFirst && pass.scan.perModule ? pass.scan : undefined;
     this.kallsymsAll = vmlinux > 0 && vmlinuxData * 20 > vmlinux;
     // Section markers, found with one pass over short vmlinux names (no name index needed:
     // it is built on first use, so that serving addresses does not wait for it).
@@ -490,25 +493,31 @@ export class SymbolIndex {
   }
 
   stats(): IndexStats {
-    const perType = new Uint32Array(256);
-    const perModule = new Uint32Array(this.modules.length);
     const type = this.type,
       mod = this.mod;
-    for (let i = 0; i < this.count; i++) {
-      perType[type[i]]++;
-      perModule[mod[i]]++;
+    // The counts from the build's column pass (parse.ts columnPasses), else one pass here.
+    const sc = this.scanCounts;
+    let perType: Uint32Array, perModule: Uint32Array, typeFirst: Uint32Array;
+    if (sc && sc.perModule!.length >= this.modules.length) {
+      perType = sc.perType!;
+      typeFirst = sc.typeFirst!;
+      perModule = sc.perModule!;
+    } else {
+      perType = new Uint32Array(256);
+      typeFirst = new Uint32Array(256);
+      perModule = new Uint32Array(this.modules.length);
+      for (let i = 0; i < this.count; i++) {
+        perType[type[i]]++;
+        if (typeFirst[type[i]] === 0) typeFirst[type[i]] = i + 1;
+        perModule[mod[i]]++;
+      }
     }
     // in order of first appearance, as a per-symbol record would list them
     const byType: Record<string, number> = {};
-    let distinct = 0;
-    for (let t = 0; t < 256; t++) if (perType[t]) distinct++;
-    const seen = new Uint8Array(256);
-    for (let i = 0, found = 0; i < this.count && found < distinct; i++)
-      if (!seen[type[i]]) {
-        seen[type[i]] = 1;
-        found++;
-        byType[String.fromCharCode(type[i])] = perType[type[i]];
-      }
+    const order: number[] = [];
+    for (let t = 0; t < 256; t++) if (perType[t]) order.push(t);
+    order.sort((a, b) => typeFirst[a] - typeFirst[b]);
+    for (const t of order) byType[String.fromCharCode(t)] = perType[t];
     // Duplicate names: one pass with a hash table (the name index when it is built anyway).
     const { dupNames, dupSyms } = this.byName
       ? this.duplicatesSorted(this.byName)

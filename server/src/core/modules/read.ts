@@ -4,7 +4,7 @@
  * workspace's livepatch modules, `ksym check --module DIR`).
  */
 import { statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { fsPromises as promises } from '../common/lazyNode';
 import { join } from 'node:path';
 import { reasonOf } from '../common/errors';
 import { readGuardedSync } from '../common/readGuarded';
@@ -102,7 +102,7 @@ export async function walkModuleTree(root: string, opts: WalkOptions, into: Tree
     }
     let list;
     try {
-      list = await readdir(dir, { withFileTypes: true });
+      list = await promises().readdir(dir, { withFileTypes: true });
     } catch (e) {
       into.errors.push(`${dir}: ${reasonOf(e)}`);
       return;

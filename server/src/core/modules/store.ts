@@ -16,7 +16,7 @@
  *    find_kallsyms_symbol (see resolve.ts for the size rule).
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { fsPromises as promises } from '../common/lazyNode';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { hiOf, loOf } from '../common/addr';
@@ -274,7 +274,7 @@ export class ModuleStore {
     for (const root of this.paths) {
       let st;
       try {
-        st = await stat(root);
+        st = await promises().stat(root);
       } catch (e) {
         report.errors.push(describeError(root, e, 'a module file or directory'));
         continue;
@@ -631,7 +631,7 @@ export class ModuleStore {
     let list = names;
     if (!list) {
       try {
-        list = (await readdir(root)).filter((n) => this.has(n));
+        list = (await promises().readdir(root)).filter((n) => this.has(n));
       } catch {
         return [];
       }
@@ -649,7 +649,7 @@ export class ModuleStore {
     const dir = join(root, name, 'sections');
     let entries: string[];
     try {
-      entries = await readdir(dir);
+      entries = await promises().readdir(dir);
     } catch {
       return undefined;
     }
