@@ -3,7 +3,7 @@
 // reading of the line grammar gives, on real files and on line-level mutations of them.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseKallsymsInto, SymbolColumns, latin1 } from '../../../server/src/core/kallsyms/parse';
+import { parseKallsymsInto, SymbolColumns, latin1, useWasmKallsyms } from '../../../server/src/core/kallsyms/parse';
 import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { have, liveKallsyms, REAL_SYSTEM_MAP } from '../../helpers/corpus';
 
@@ -288,6 +288,34 @@ describe('section markers (_stext, _etext, ...): text search and full scan agree
       const crlf = buildIndex([{ file: 'b', bytes: Buffer.from(t.replace(/\n/g, '\r\n'), 'latin1'), kind: 'kallsyms' }]);
       expect(markers(lf)).toEqual(markers(crlf));
       expect(markers(lf)[0]).toBeDefined();
+      // without wasm: the native text search (the wasm parse hands its list of possible markers)
+      useWasmKallsyms(false);
+      try {
+        expect(markers(buildIndex([{ file: 'c', bytes: Buffer.from(t, 'latin1'), kind: 'kallsyms' }]))).toEqual(markers(lf));
+      } finally {
+        useWasmKallsyms(true);
+      }
+    }
+  });
+  it('the parse list: past 127 look-alikes in one window, _end, a name that only ends like one', () => {
+    const lines = ['ffffffff81000000 T _text', 'ffffffff81000010 T _stext', 'ffffffff81000011 T __stext', 'ffffffff81000012 T x_etext'];
+    // 200 names that look like markers ("_a0text" ...): the per-call list overflows, the text search decides
+    for (let i = 0; i < 200; i++) lines.push(`ffffffff810001${(i >> 4).toString(16)}${(i & 15).toString(16)} t _a${i % 100}text`);
+    lines.push('ffffffff81100000 T _etext', 'ffffffff81200000 D _edata', 'ffffffff81300000 B _end', 'ffffffff81300000 B _end', '');
+    const few = lines.filter((l) => !/ _a\d+text$/.test(l));
+    for (const text of [lines.join('\n'), few.join('\n')]) {
+      const wasm = markers(buildIndex([{ file: 't', bytes: Buffer.from(text), kind: 'kallsyms' }]));
+      useWasmKallsyms(false);
+      let js: unknown;
+      try {
+        js = markers(buildIndex([{ file: 't', bytes: Buffer.from(text), kind: 'kallsyms' }]));
+      } finally {
+        useWasmKallsyms(true);
+      }
+      expect(wasm).toEqual(js);
+      expect(wasm.slice(0, 2)).toEqual([0xffffffff81000010n, 0xffffffff81100000n]);
+      // the short text is mostly data: CONFIG_KALLSYMS_ALL is inferred and _end searched for
+      if (text === few.join('\n')) expect(wasm[4]).toBe(0xffffffff81300000n);
     }
   });
   it('skips lines that are not symbols and module symbols of the same name', () => {

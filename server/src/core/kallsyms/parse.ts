@@ -47,6 +47,13 @@ export class SymbolColumns {
    */
   names: Uint8Array;
   namesUsed = 0;
+  /**
+   * Indexes of the vmlinux symbols whose names may be section markers (parse.wat: '_', 4 to
+   * 10 bytes, ending in "text" or "_end"), in input order; valid only while `marksComplete`
+   * (every symbol parsed by the wasm pass, none past its 127 per call).
+   */
+  marks: number[] = [];
+  marksComplete = true;
   /** Module names; id 0 is vmlinux (no module). */
   modules: string[] = [''];
   private modIds = new Map<string, number>([['', 0]]);
@@ -152,6 +159,7 @@ const TYPE_OK = (() => {
 const WINDOW = 1 << 19; // 512 KiB: small enough that allocating the memory costs little
 const TABLES = 0; // HEX at 0, TYPE_OK at 256
 const IN = 1024;
+const MARKS = 512; // parse.wat: possible section markers of a call (count, then up to 127)
 
 interface WasmParser {
   parse(inp: number, len: number, pos: number, line: number, final: number, out: number, cap: number, nameBase: number): number;
@@ -415,6 +423,8 @@ export function duplicateNames(
 /** State of one parse, shared by the wasm fast path and the JS line parser. */
 class LineParser {
   symbols = 0;
+  /** Symbols that came from the wasm pass (the rest: the JavaScript line parser). */
+  taken = 0;
   nonZero = false;
   digitsSeen = 0;
   private lastModStart = -1;
@@ -450,6 +460,11 @@ class LineParser {
     const cols = this.cols;
     cols.ensure(k);
     const n = cols.n;
+    const nm = w.u32[MARKS >> 2];
+    if (nm > 127) cols.marksComplete = false;
+    else for (let j = 0; j < nm; j++) cols.marks.push(n + w.u32[(MARKS >> 2) + 1 + j]);
+    w.u32[MARKS >> 2] = 0;
+    this.taken += k;
     const cap = w.cap;
     const o = w.out >> 2;
     cols.hi.set(w.u32.subarray(o, o + k), n);
@@ -614,6 +629,7 @@ export function parseKallsymsInto(
       lp.line(pos, eol, line);
       pos = eol + 1;
     }
+    cols.marksComplete = false; // no wasm pass: the markers are searched in the text
     report.symbols = lp.symbols;
     report.hiddenAddresses = lp.symbols > 0 && !lp.nonZero;
     report.addressDigits = lp.digitsSeen <= 8 ? 8 : 16;
@@ -648,6 +664,7 @@ export function parseKallsymsInto(
     }
     pos += wpos;
   }
+  if (lp.taken !== lp.symbols) cols.marksComplete = false; // some lines by the JavaScript parser
   report.symbols = lp.symbols;
   report.hiddenAddresses = lp.symbols > 0 && !lp.nonZero;
   report.addressDigits = lp.digitsSeen <= 8 ? 8 : 16;

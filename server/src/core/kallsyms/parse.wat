@@ -13,6 +13,7 @@
 ;; Memory (imported, little-endian):
 ;;   [0, 256)     HEX: digit value of each byte, 0xff when not a hex digit
 ;;   [256, 512)   TYPE_OK: 1 for the type letters kallsyms uses (A-Z a-z ? -)
+;;   [512, 1024)  MARKS: possible section markers among the symbols written (see emit)
 ;;   $in..        the input window
 ;;   $out..       output columns of $cap entries, each 4 bytes: hi, lo, name offset, name length,
 ;;                line, module offset, module length; then $cap type bytes
@@ -37,7 +38,7 @@
     (local $n i32) (local $s i32) (local $end i32) (local $p i32) (local $c i32)
     (local $h i32) (local $l i32) (local $bad i32) (local $d i32) (local $k i32)
     (local $t i32) (local $ns i32) (local $nl i32) (local $ms i32) (local $me i32)
-    (local $next i32) (local $mo i32) (local $ml i32) (local $mods i32) (local $o i32) (local $any i32) (local $m i32)
+    (local $next i32) (local $mo i32) (local $ml i32) (local $mods i32) (local $o i32) (local $any i32) (local $m i32) (local $q i32)
     (local.set $s (i32.add (local.get $in) (local.get $pos)))
     (local.set $end (i32.add (local.get $in) (local.get $len)))
     (block $done
@@ -152,6 +153,23 @@
           (i32.add (i32.add (local.get $out) (i32.mul (local.get $cap) (i32.const 28))) (local.get $n))
           (local.get $t))
         (local.set $any (i32.or (local.get $any) (i32.or (local.get $h) (local.get $l))))
+        ;; a vmlinux name that may be a section marker (_text, _stext, _etext, _sinittext,
+        ;; _einittext, _end: '_', 4 to 10 bytes, ending in "text" or being "_end"): its index
+        ;; in this call in MARKS (u32 count at 512, then up to 127 entries; past them the count
+        ;; only grows and the caller searches the text instead)
+        (if (i32.and (i32.eqz (local.get $ml))
+                     (i32.and (i32.ge_u (local.get $nl) (i32.const 4)) (i32.le_u (local.get $nl) (i32.const 10))))
+          (then
+            (if (i32.eq (i32.load8_u (local.get $ns)) (i32.const 0x5f))
+              (then
+                (local.set $q (i32.load (i32.sub (i32.add (local.get $ns) (local.get $nl)) (i32.const 4))))
+                (if (i32.or (i32.eq (local.get $q) (i32.const 0x74786574))
+                            (i32.and (i32.eq (local.get $nl) (i32.const 4)) (i32.eq (local.get $q) (i32.const 0x646e655f))))
+                  (then
+                    (local.set $q (i32.load (i32.const 512)))
+                    (if (i32.lt_u (local.get $q) (i32.const 127))
+                      (then (i32.store offset=516 (i32.shl (local.get $q) (i32.const 2)) (local.get $n))))
+                    (i32.store (i32.const 512) (i32.add (local.get $q) (i32.const 1)))))))))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (local.set $line (i32.add (local.get $line) (i32.const 1)))
         (local.set $s (local.get $next))

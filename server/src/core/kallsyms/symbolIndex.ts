@@ -138,7 +138,7 @@ export class SymbolIndex {
     // it is built on first use, so that serving addresses does not wait for it).
     // (_end only matters with CONFIG_KALLSYMS_ALL, and without it the kernel does not list it: not searched for.)
     const markers = ['_stext', '_text', '_etext', '_sinittext', '_einittext', ...(this.kallsymsAll ? ['_end'] : [])];
-    const m = findMarkers(this, markers, !perm);
+    const m = findMarkers(this, markers, !perm, cols.marksComplete ? cols.marks : undefined);
     this.stext = m.get('_stext') ?? m.get('_text');
     this.etext = m.get('_etext');
     this.sinittext = m.get('_sinittext');
@@ -577,8 +577,26 @@ function bucketTable(L: Uint32Array, start: number, end: number): { start: Uint3
 }
 
 /** Addresses of the first vmlinux symbol (kallsyms order) of each marker name. */
-function findMarkers(idx: SymbolIndex, wanted: string[], sourceOrder: boolean): Map<string, bigint> {
+function findMarkers(idx: SymbolIndex, wanted: string[], sourceOrder: boolean, marks?: readonly number[]): Map<string, bigint> {
+  if (sourceOrder && marks) return markersFromParse(idx, wanted, marks);
   return (sourceOrder ? findMarkersInText(idx, wanted) : undefined) ?? scanMarkers(idx, wanted);
+}
+
+/**
+ * The same from the parse's list of possible markers (parse.wat: every vmlinux name of 4 to
+ * 10 bytes starting with '_' and ending in "text", or "_end"), for input in address order
+ * where the index is the input order: the first of each name wins, and a name not in the
+ * list is absent (every line went through that pass). No search of the text.
+ */
+function markersFromParse(idx: SymbolIndex, wanted: string[], marks: readonly number[]): Map<string, bigint> {
+  const found = new Map<string, bigint>();
+  const want = new Set(wanted);
+  for (const i of marks) {
+    if (idx.mod[i] !== 0) continue;
+    const name = idx.nameOf(i);
+    if (want.has(name) && !found.has(name)) found.set(name, idx.addressOf(i));
+  }
+  return found;
 }
 
 /**
