@@ -43,7 +43,7 @@ afterEach(() => useWasmKallsyms(true));
 
 describe('stats counts by type and module (from the column pass)', () => {
   const live = liveKallsyms();
-  it.skipIf(!live)('this machine\'s /proc/kallsyms', () => check(live!.toString('latin1'), 'kallsyms'));
+  it.skipIf(!live)("this machine's /proc/kallsyms", () => check(live!.toString('latin1'), 'kallsyms'));
 
   it.skipIf(!existsSync(REAL_SYSTEM_MAP))('the corpus System.map', () => check(readFileSync(REAL_SYSTEM_MAP, 'latin1'), 'system.map'));
 

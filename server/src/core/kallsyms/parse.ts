@@ -346,7 +346,16 @@ function columnPassesJs(
     if (m > maxModule) maxModule = m;
   }
   if (n - rs > bestE - bestS) [bestS, bestE, bestH] = [rs, n, hi[n - 1]];
-  const scan: ColumnScan = { sorted, vmlinux, vmlinuxData, maxModule, run: { hi: bestH, start: bestS, end: bestE }, perType, typeFirst, perModule };
+  const scan: ColumnScan = {
+    sorted,
+    vmlinux,
+    vmlinuxData,
+    maxModule,
+    run: { hi: bestH, start: bestS, end: bestE },
+    perType,
+    typeFirst,
+    perModule,
+  };
   if (!sorted) return { scan };
   // sizes: from the top, per module id its highest address so far and the next higher one
   const k = Math.min(Math.max(modules, maxModule + 1, 1), 65536);
