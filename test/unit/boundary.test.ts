@@ -111,6 +111,18 @@ describe('files are read through the guarded reader (core/common/readGuarded.ts)
       if (/(^|,)\s*(\*\s+as\s+\w+|\w+)\s*(,|$)/.test(clause.replace(/\{[^}]*\}/, ''))) whole = true;
     }
     if (/\brequire\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/.test(src)) whole = true;
+    // a dynamic import: the names destructured from it (`const { a, b } = await import('node:fs/promises')`), else whole
+    const dyn = /\bimport\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
+    const named = /const\s*\{([^}]*)\}\s*=\s*await\s+import\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
+    let destructured = 0;
+    for (const m of src.matchAll(named)) {
+      destructured++;
+      for (const part of m[1].split(',')) {
+        const name = part.trim().split(/\s*:\s*/)[0];
+        if (name) names.push(name);
+      }
+    }
+    if ([...src.matchAll(dyn)].length > destructured) whole = true;
     return { names, whole };
   }
   it('the scan sees an import', () => {
@@ -118,6 +130,11 @@ describe('files are read through the guarded reader (core/common/readGuarded.ts)
       names: ['readFileSync', 'statSync'],
       whole: true,
     });
+  });
+  it('the scan sees a dynamic import, destructured or whole', () => {
+    expect(fsImports("const { readdir, stat } = await import('node:fs/promises');")).toEqual({ names: ['readdir', 'stat'], whole: false });
+    expect(fsImports("const fs = await import('node:fs/promises');").whole).toBe(true);
+    expect(fsImports("const { open } = await import('fs');").names).toEqual(['open']);
   });
   for (const f of files(SRC)) {
     it(rel(f), () => {

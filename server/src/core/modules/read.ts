@@ -4,12 +4,22 @@
  * workspace's livepatch modules, `ksym check --module DIR`).
  */
 import { statSync } from 'node:fs';
-import { fsPromises as promises } from '../common/lazyNode';
 import { join } from 'node:path';
 import { reasonOf } from '../common/errors';
+import type * as FsPromises from 'node:fs/promises';
 import { readGuardedSync } from '../common/readGuarded';
 import { decompressModule } from './decompress';
 import { isModuleFile } from './names';
+
+/**
+ * readdir and stat of node:fs/promises, loaded when a directory is first listed: the module
+ * loads ~20 of Node's own (streams, readline, watchers), which a one-shot command without
+ * modules never needs (bench section 9).
+ */
+export async function fsDir(): Promise<Pick<typeof FsPromises, 'readdir' | 'stat'>> {
+  const { readdir, stat } = await import('node:fs/promises');
+  return { readdir, stat };
+}
 
 /** Largest module file read (compressed or not; the decompressed image has its own cap, decompress.ts). */
 export const MAX_MODULE_FILE = 512 << 20;
@@ -102,7 +112,7 @@ export async function walkModuleTree(root: string, opts: WalkOptions, into: Tree
     }
     let list;
     try {
-      list = await promises().readdir(dir, { withFileTypes: true });
+      list = await (await fsDir()).readdir(dir, { withFileTypes: true });
     } catch (e) {
       into.errors.push(`${dir}: ${reasonOf(e)}`);
       return;

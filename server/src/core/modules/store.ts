@@ -16,14 +16,13 @@
  *    find_kallsyms_symbol (see resolve.ts for the size rule).
  */
 import { existsSync } from 'node:fs';
-import { fsPromises as promises } from '../common/lazyNode';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { hiOf, loOf } from '../common/addr';
 import { describeError, isFormatError, reasonOf } from '../common/errors';
 import { readGuardedText } from '../common/readGuarded';
 import { moduleNameFromPath, normalizeModuleName as normalize } from './names';
-import { MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walkModuleTree } from './read';
+import { fsDir, MIN_MODULE_BYTES, newTreeWalk, readModuleBytes, smallFilesSummary, walkModuleTree } from './read';
 import { frameText, scanLine, type FrameToken } from '../log/scan';
 import { parseModule, ModuleOptions, ModuleSymbols, SymbolView } from './symtab';
 import { parseVermagic } from '../kernels/source';
@@ -274,7 +273,7 @@ export class ModuleStore {
     for (const root of this.paths) {
       let st;
       try {
-        st = await promises().stat(root);
+        st = await (await fsDir()).stat(root);
       } catch (e) {
         report.errors.push(describeError(root, e, 'a module file or directory'));
         continue;
@@ -631,7 +630,7 @@ export class ModuleStore {
     let list = names;
     if (!list) {
       try {
-        list = (await promises().readdir(root)).filter((n) => this.has(n));
+        list = (await (await fsDir()).readdir(root)).filter((n) => this.has(n));
       } catch {
         return [];
       }
@@ -649,7 +648,7 @@ export class ModuleStore {
     const dir = join(root, name, 'sections');
     let entries: string[];
     try {
-      entries = await promises().readdir(dir);
+      entries = await (await fsDir()).readdir(dir);
     } catch {
       return undefined;
     }
