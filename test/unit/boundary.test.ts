@@ -110,10 +110,9 @@ describe('files are read through the guarded reader (core/common/readGuarded.ts)
         }
       if (/(^|,)\s*(\*\s+as\s+\w+|\w+)\s*(,|$)/.test(clause.replace(/\{[^}]*\}/, ''))) whole = true;
     }
-    if (/\brequire\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/.test(src)) whole = true;
-    // a dynamic import: the names destructured from it (`const { a, b } = await import('node:fs/promises')`), else whole
-    const dyn = /\bimport\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
-    const named = /const\s*\{([^}]*)\}\s*=\s*await\s+import\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
+    // require() or import(): the names destructured from it (`const { a, b } = require('node:fs/promises')`), else whole
+    const dyn = /\b(?:import|require)\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
+    const named = /const\s*\{([^}]*)\}\s*=\s*(?:await\s+import|require)\s*\(\s*['"](?:node:)?fs(?:\/promises)?['"]\s*\)/g;
     let destructured = 0;
     for (const m of src.matchAll(named)) {
       destructured++;
@@ -135,6 +134,8 @@ describe('files are read through the guarded reader (core/common/readGuarded.ts)
     expect(fsImports("const { readdir, stat } = await import('node:fs/promises');")).toEqual({ names: ['readdir', 'stat'], whole: false });
     expect(fsImports("const fs = await import('node:fs/promises');").whole).toBe(true);
     expect(fsImports("const { open } = await import('fs');").names).toEqual(['open']);
+    expect(fsImports("const { readdir } = require('node:fs/promises') as typeof P;")).toEqual({ names: ['readdir'], whole: false });
+    expect(fsImports("const fs = require('node:fs');").whole).toBe(true);
   });
   for (const f of files(SRC)) {
     it(rel(f), () => {

@@ -16,8 +16,9 @@ import { isModuleFile } from './names';
  * loads ~20 of Node's own (streams, readline, watchers), which a one-shot command without
  * modules never needs (bench section 9).
  */
-export async function fsDir(): Promise<Pick<typeof FsPromises, 'readdir' | 'stat'>> {
-  const { readdir, stat } = await import('node:fs/promises');
+export function fsDir(): Pick<typeof FsPromises, 'readdir' | 'stat'> {
+  // require, not import(): the server bundle runs in a vm.Script (codeCache.ts), which has no dynamic import
+  const { readdir, stat } = require('node:fs/promises') as typeof FsPromises;
   return { readdir, stat };
 }
 
@@ -112,7 +113,7 @@ export async function walkModuleTree(root: string, opts: WalkOptions, into: Tree
     }
     let list;
     try {
-      list = await (await fsDir()).readdir(dir, { withFileTypes: true });
+      list = await fsDir().readdir(dir, { withFileTypes: true });
     } catch (e) {
       into.errors.push(`${dir}: ${reasonOf(e)}`);
       return;

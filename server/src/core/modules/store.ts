@@ -273,7 +273,7 @@ export class ModuleStore {
     for (const root of this.paths) {
       let st;
       try {
-        st = await (await fsDir()).stat(root);
+        st = await fsDir().stat(root);
       } catch (e) {
         report.errors.push(describeError(root, e, 'a module file or directory'));
         continue;
@@ -630,7 +630,7 @@ export class ModuleStore {
     let list = names;
     if (!list) {
       try {
-        list = (await (await fsDir()).readdir(root)).filter((n) => this.has(n));
+        list = (await fsDir().readdir(root)).filter((n) => this.has(n));
       } catch {
         return [];
       }
@@ -648,7 +648,7 @@ export class ModuleStore {
     const dir = join(root, name, 'sections');
     let entries: string[];
     try {
-      entries = await (await fsDir()).readdir(dir);
+      entries = await fsDir().readdir(dir);
     } catch {
       return undefined;
     }
