@@ -2,7 +2,7 @@
 // own bytes and is used only when they equal the bundle's: a changed bundle of the same size
 // never runs the old code (V8's own check of cached data is little more than the source length).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,4 +63,18 @@ describe('V8 code cache keyed by content', () => {
     expect(left).toContain(live);
     expect(left.filter((f) => f.endsWith('.tmp'))).toEqual([live]);
   });
+});
+
+describe('bundles loaded through the code cache', () => {
+  // A vm.Script has no dynamic-import callback: an import() left in a bundle it runs throws
+  // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at that call (the module store's directory listing
+  // once did, over stdio only). esbuild turns import() of bundled code and built-ins into
+  // require; this checks that none is left.
+  for (const name of ['server-main.js', 'cli-cmds.js', 'cli-btf.js', 'cli-btfdecl.js']) {
+    const file = join(ROOT, 'dist', name);
+    it.skipIf(!existsSync(file))(`${name} has no dynamic import()`, () => {
+      const src = readFileSync(file, 'utf8');
+      expect(src.match(/(^|[^\w$.])import\s*\(/)?.[0]).toBeUndefined();
+    });
+  }
 });
