@@ -152,6 +152,15 @@ describe('escape sequences in names are inert in the output, always', () => {
     expect(o.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     expect(JSON.parse(o.stdout)[0].name).toBe('evil\x1b[31m\x9b2J');
   });
+  it('standard error too (its stream is made on first use, and wrapped then)', async () => {
+    // a source named twice: the warning names the file (here with an escape in its name)
+    const g = join(dir, 'evil\x1b[31m.kallsyms');
+    writeFileSync(g, 'ffffffff81000000 T _stext\nffffffff81001000 T f\nffffffff81002000 T _etext\n');
+    const o = await cli(['lookup', '--kallsyms', g, '--kallsyms', g, 'ffffffff81001004']);
+    expect(o.stderr).toContain('evil\\x1b[31m.kallsyms: named 2 times');
+    expect(o.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(o.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
 });
 
 describe('a file appended to while it is read', () => {

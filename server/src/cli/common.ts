@@ -136,32 +136,39 @@ export function installInertOutput(json: boolean): void {
 
 type StdStream = NodeJS.WriteStream;
 const streamHooks: Record<'stdout' | 'stderr', ((s: StdStream) => void)[]> = { stdout: [], stderr: [] };
+const madeStreams: Partial<Record<'stdout' | 'stderr', StdStream>> = {};
 
 /**
- * Run `hook` on process[name] when the stream exists: at once if it was created already,
- * else when first read (process.stdout and process.stderr are getters that create the
- * stream on first use; this replaces the getter with one that runs the hooks after it).
+ * Run `hook` on process[name] when the stream exists: at once if this module's getter made it
+ * already (or the property is not a getter), else when first read (process.stdout and
+ * process.stderr are getters that create the stream on first use; this replaces the getter
+ * with one that runs the hooks after it).
  */
 function onStream(name: 'stdout' | 'stderr', hook: (s: StdStream) => void): void {
+  const made = madeStreams[name];
+  if (made) {
+    hook(made);
+    return;
+  }
   const hooks = streamHooks[name];
   const d = Object.getOwnPropertyDescriptor(process, name);
-  if (!d || !d.get || !d.configurable) {
-    hook(process[name] as StdStream); // a plain value (already created or replaced): hook it now
+  if (hooks.length === 0 && (!d || !d.get || !d.configurable)) {
+    hook(process[name] as StdStream); // a plain value (replaced): hook it now
     return;
   }
   hooks.push(hook);
   if (hooks.length > 1) return; // the getter below is in place
-  const get = d.get;
-  let made: StdStream | undefined;
+  const get = d!.get!;
   Object.defineProperty(process, name, {
     configurable: true,
-    enumerable: d.enumerable,
+    enumerable: d!.enumerable,
     get() {
-      if (!made) {
-        made = get.call(process) as StdStream;
-        for (const h of hooks) h(made);
+      let s = madeStreams[name];
+      if (!s) {
+        s = madeStreams[name] = get.call(process) as StdStream;
+        for (const h of hooks) h(s);
       }
-      return made;
+      return s;
     },
   });
 }
