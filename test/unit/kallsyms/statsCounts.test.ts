@@ -47,6 +47,11 @@ describe('stats counts by type and module (from the column pass)', () => {
 
   it.skipIf(!existsSync(REAL_SYSTEM_MAP))('the corpus System.map', () => check(readFileSync(REAL_SYSTEM_MAP, 'latin1'), 'system.map'));
 
+  it('no symbols at all (the index of --module only)', () => {
+    const st = buildIndex([]).stats();
+    expect([st.symbols, st.vmlinuxSymbols, st.byType, st.moduleList]).toEqual([0, 0, {}, []]);
+  });
+
   it('unsorted text of several modules (the pass over the index order, not the source order)', () => {
     const types = ['t', 'T', 'd', 'D', 'b', 'r', 'W', 'u'];
     const mods = ['', 'xfs', 'ext4', 'bpf', '__builtin__kprobes'];

@@ -236,9 +236,9 @@ export interface ColumnScan {
    * For `ksym stats`, from the same pass: symbols per type byte (256), the first index + 1 of
    * each type byte (256; 0: none), symbols per module id (below the `modules` given).
    */
-  perType?: Uint32Array;
-  typeFirst?: Uint32Array;
-  perModule?: Uint32Array;
+  perType: Uint32Array;
+  typeFirst: Uint32Array;
+  perModule: Uint32Array;
 }
 
 /**
@@ -261,7 +261,10 @@ export function columnPasses(
    */
   reuse?: WebAssembly.Memory,
 ): { scan: ColumnScan; sizes?: Uint32Array; memory?: WebAssembly.Memory } {
-  if (n === 0) return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0 }, sizes: new Uint32Array(0) };
+  if (n === 0) {
+    const counts = { perType: new Uint32Array(256), typeFirst: new Uint32Array(256), perModule: new Uint32Array(Math.max(modules, 1)) };
+    return { scan: { sorted: true, vmlinux: 0, vmlinuxData: 0, maxModule: 0, ...counts }, sizes: new Uint32Array(0) };
+  }
   if (!WASM) return columnPassesJs(hi, lo, mod, type, n, modules);
   const H = 0;
   const L = 4 * n;

@@ -75,7 +75,7 @@ export class SymbolIndex {
   /** Source order of each (address-ordered) symbol; undefined when they are the same. */
   private readonly perm?: Uint32Array;
   /** Per-type and per-module counts from the build's column pass, for stats() (parse.ts ColumnScan). */
-  private readonly scanCounts?: ColumnScan;
+  private readonly scanCounts: Pick<ColumnScan, 'perType' | 'typeFirst' | 'perModule'>;
   private orderCache?: Uint32Array;
   /** Lookup table over the longest high-half run: bucket b's symbols start at bucketStart[b]. */
   private buckets?: { start: Uint32Array; base: number; shift: number };
@@ -132,7 +132,7 @@ export class SymbolIndex {
     this.size = pass.sizes ?? new Uint32Array(n).fill(UNKNOWN_SIZE);
     this.hiRun = n > 0 ? pass.scan.run : undefined;
     const { vmlinux, vmlinuxData } = pass.scan;
-    this.scanCounts = pass.scan.perType && pass.scan.typeFirst && pass.scan.perModule ? pass.scan : undefined;
+    this.scanCounts = pass.scan;
     this.kallsymsAll = vmlinux > 0 && vmlinuxData * 20 > vmlinux;
     // Section markers, found with one pass over short vmlinux names (no name index needed:
     // it is built on first use, so that serving addresses does not wait for it).
@@ -493,25 +493,8 @@ export class SymbolIndex {
   }
 
   stats(): IndexStats {
-    const type = this.type,
-      mod = this.mod;
-    // The counts from the build's column pass (parse.ts columnPasses), else one pass here.
-    const sc = this.scanCounts;
-    let perType: Uint32Array, perModule: Uint32Array, typeFirst: Uint32Array;
-    if (sc && sc.perModule!.length >= this.modules.length) {
-      perType = sc.perType!;
-      typeFirst = sc.typeFirst!;
-      perModule = sc.perModule!;
-    } else {
-      perType = new Uint32Array(256);
-      typeFirst = new Uint32Array(256);
-      perModule = new Uint32Array(this.modules.length);
-      for (let i = 0; i < this.count; i++) {
-        perType[type[i]]++;
-        if (typeFirst[type[i]] === 0) typeFirst[type[i]] = i + 1;
-        perModule[mod[i]]++;
-      }
-    }
+    // counted by the build's column pass (parse.ts columnPasses)
+    const { perType, typeFirst, perModule } = this.scanCounts;
     // in order of first appearance, as a per-symbol record would list them
     const byType: Record<string, number> = {};
     const order: number[] = [];
