@@ -54,7 +54,12 @@ export interface ElfSectionHeader {
   readonly link: number;
   readonly info: number;
   readonly entsize: number;
+  /** SHF_COMPRESSED, or a `.zdebug` section. */
+  readonly compressed: boolean;
 }
+
+/** A section header as read, before its name is looked up. */
+type RawSectionHeader = Omit<ElfSectionHeader, 'compressed'> & { readonly nameOff: number };
 
 export interface ElfNoteEntry {
   readonly name: string;
@@ -113,7 +118,7 @@ export class ElfView {
     if (shnum > 1 << 20 || shoff + shnum * shentsize > src.size)
       throw new FormatError(f, shoff, `section header table (${shnum} entries) outside the file`);
     const table = src.read(shoff, shnum * shentsize);
-    const raw: ElfSectionHeader[] = [];
+    const raw: RawSectionHeader[] = [];
     for (let i = 0; i < shnum; i++) raw.push(this.readHeader(table.subarray(i * shentsize, (i + 1) * shentsize), i, shoff + i * shentsize));
     let names: Uint8Array | undefined;
     const strh = raw[shstrndx];
@@ -123,21 +128,34 @@ export class ElfView {
     for (const r of raw) {
       let name = '';
       if (names && r.name.length === 0) {
-        const off = (r as unknown as { nameOff: number }).nameOff;
+        const off = r.nameOff;
         if (off < names.length) {
           let e = names.indexOf(0, off);
           if (e < 0) e = names.length;
           name = dec.decode(names.subarray(off, e));
         }
       }
-      const s: ElfSectionHeader = { ...r, name };
-      delete (s as unknown as { nameOff?: number }).nameOff;
+      // One literal shape for every header (a spread then `delete` left each header in
+      // dictionary mode: every field read on the hot paths was a hash lookup).
+      const s: ElfSectionHeader = {
+        index: r.index,
+        name,
+        type: r.type,
+        flags: r.flags,
+        addr: r.addr,
+        offset: r.offset,
+        size: r.size,
+        link: r.link,
+        info: r.info,
+        entsize: r.entsize,
+        compressed: (r.flags & SHF_COMPRESSED) !== 0 || name.startsWith('.zdebug'),
+      };
       this.sections.push(s);
       if (name && !this.byName.has(name)) this.byName.set(name, s);
     }
   }
 
-  private readHeader(b: Uint8Array, index: number, at: number): ElfSectionHeader & { nameOff: number } {
+  private readHeader(b: Uint8Array, index: number, at: number): RawSectionHeader {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const le = this.le;
     if (this.is64) {
@@ -198,7 +216,12 @@ export class ElfView {
   }
 
   isCompressed(s: ElfSectionHeader): boolean {
-    return (s.flags & SHF_COMPRESSED) !== 0 || s.name.startsWith('.zdebug');
+    return s.compressed;
+  }
+
+  /** The first section named exactly `name` (any type), or undefined. */
+  named(name: string): ElfSectionHeader | undefined {
+    return this.byName.get(name);
   }
 
   /** True when a slice of the section can be read from the file without reading it whole (relocated by range for ET_REL). */

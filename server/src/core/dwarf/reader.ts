@@ -574,7 +574,7 @@ export class DwarfReader {
 
   /** The section named or numbered `section`, or undefined. */
   sectionOf(section: string | number): ElfSectionHeader | undefined {
-    return typeof section === 'number' ? this.elf.sections[section] : this.elf.sections.find((s) => s.name === section);
+    return typeof section === 'number' ? this.elf.sections[section] : this.elf.named(section);
   }
 
   /**

@@ -81,7 +81,7 @@ export interface DecodedUnit {
   readonly addrBase: number;
   /**
    * Scopes (subprograms and inlined subroutines with code), as columns. The subtree of a
-   * top-level subprogram is decoded on first need (`expandFor`), so a lookup decodes the
+   * top-level subprogram is decoded on first need (by `innermost`), so a lookup decodes the
    * unit's top level plus the one function it lands in.
    */
   readonly s: Cols;
@@ -89,8 +89,6 @@ export interface DecodedUnit {
   readonly unitRanges: Float64Array;
   /** Names found by dieName, by DIE offset. */
   readonly names: Map<number, string | undefined>;
-  /** Decode the pending subtrees of top-level scopes containing `addr`. */
-  expandFor(addr: number): void;
   /**
    * The innermost scope containing `addr` (the deepest; the first recorded among equals),
    * or -1, after decoding what `addr` needs.
@@ -474,6 +472,8 @@ export class Cols {
   readonly lazyEnd = new NumVec(16);
   /** Scopes recorded by the top-level walk (any depth), ascending. */
   readonly topScopes = new NumVec(16);
+  /** Per top scope: the index of its pending subtree in lazyScope, or -1. */
+  readonly topLazy = new NumVec(16);
   /** Per pending subtree, once decoded: the scope indices [lazyB0, lazyB1) it added. */
   readonly lazyB0 = new NumVec(16);
   readonly lazyB1 = new NumVec(16);
@@ -537,6 +537,7 @@ export class Cols {
       this.lazyStart.a.byteLength +
       this.lazyEnd.a.byteLength +
       this.topScopes.a.byteLength +
+      this.topLazy.a.byteLength +
       this.lazyB0.a.byteLength +
       this.lazyB1.a.byteLength
     );
@@ -943,11 +944,15 @@ function walk(
     let self = parent;
     if (nr > 0) {
       self = out.add(parent, depth, dieOff, rFirst >> 1, nr, cf, cl, cc, cd);
-      if (lazyTop) out.topScopes.push(self);
+      if (lazyTop) {
+        out.topScopes.push(self);
+        out.topLazy.push(-1);
+      }
     }
     if (hasKids) {
       if (lazyTop && depth === 1 && sib > pos && sib <= end) {
         if (nr > 0) {
+          out.topLazy.a[out.topLazy.length - 1] = out.lazyScope.length; // self is the last top scope
           out.lazyScope.push(self);
           out.lazyStart.push(pos);
           out.lazyEnd.push(sib);
@@ -997,6 +1002,20 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       unit.memory += out.bytes() - before;
     }
   };
+  /** Decode pending subtree `i` (a top-level function's children). */
+  const expand = (i: number): void => {
+    const sc = out.lazyScope.a[i];
+    const start = out.lazyStart.a[i],
+      end = out.lazyEnd.a[i];
+    out.lazyEnd.a[i] = -1;
+    const before = out.n;
+    // from the function's own DIE: its name is read next, from the same bytes
+    const bytes0 = out.bytes();
+    walk(w, bytesOf(Math.min(start, out.die(sc)), end), start, end, 2, sc, false, NaN);
+    out.lazyB0.a[i] = before;
+    out.lazyB1.a[i] = out.n;
+    unit.memory += out.bytes() - bytes0;
+  };
   const unit: DecodedUnit = {
     header: h,
     bytesOf,
@@ -1010,51 +1029,35 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
     unitRanges: Float64Array.from(w.unitRanges),
     names: new Map(),
     memory: 0,
-    expandFor(addr: number): void {
-      ensureTop(addr);
-      const L = out.lazyScope;
-      for (let i = 0; i < L.length; i++) {
-        if (out.lazyEnd.a[i] < 0) continue;
-        const sc = L.a[i];
-        if (!out.contains(sc, addr)) continue;
-        const start = out.lazyStart.a[i],
-          end = out.lazyEnd.a[i];
-        out.lazyEnd.a[i] = -1;
-        const before = out.n;
-        // from the function's own DIE: its name is read next, from the same bytes
-        const bytes0 = out.bytes();
-        walk(w, bytesOf(Math.min(start, out.die(sc)), end), start, end, 2, sc, false, NaN);
-        out.lazyB0.a[i] = before;
-        out.lazyB1.a[i] = out.n;
-        unit.memory += out.bytes() - bytes0;
-      }
-    },
     innermost(addr: number): number {
-      unit.expandFor(addr);
-      // Candidates: the scopes of the top-level walk, and the decoded subtrees of the
-      // top-level functions containing addr (not every scope of the unit).
-      const topScopes = out.topScopes.a,
-        lazyScope = out.lazyScope.a,
-        lazyB0 = out.lazyB0.a,
-        lazyB1 = out.lazyB1.a;
-      const nTop = out.topScopes.length,
-        nLazy = out.lazyScope.length;
+      ensureTop(addr);
+      // One pass over the scopes of the top-level walk: each that contains addr is a
+      // candidate, and so is every scope of its subtree (decoded here on first need), not
+      // every scope of the unit. The subtree walk adds scopes but no top-level ones.
+      const ts = out.topScopes.a,
+        tl = out.topLazy.a;
+      const nTop = out.topScopes.length;
       let best = -1,
         bestDepth = -1;
-      const consider = (i: number): void => {
-        const d = out.depth(i);
-        if (d < bestDepth || (d === bestDepth && i > best)) return;
-        if (out.contains(i, addr)) {
-          best = i;
+      for (let j = 0; j < nTop; j++) {
+        const t = ts[j];
+        if (!out.contains(t, addr)) continue;
+        const d = out.depth(t);
+        if (d > bestDepth || (d === bestDepth && t < best)) {
+          best = t;
           bestDepth = d;
         }
-      };
-      for (let j = 0; j < nTop; j++) consider(topScopes[j]);
-      for (let j = 0; j < nLazy; j++) {
-        const b0 = lazyB0[j],
-          b1 = lazyB1[j];
-        if (b1 <= b0 || !out.contains(lazyScope[j], addr)) continue;
-        for (let i = b0; i < b1; i++) consider(i);
+        const l = tl[j];
+        if (l < 0) continue;
+        if (out.lazyEnd.a[l] >= 0) expand(l);
+        for (let i = out.lazyB0.a[l], b1 = out.lazyB1.a[l]; i < b1; i++) {
+          const di = out.depth(i);
+          if (di < bestDepth || (di === bestDepth && i > best)) continue;
+          if (out.contains(i, addr)) {
+            best = i;
+            bestDepth = di;
+          }
+        }
       }
       return best;
     },
