@@ -74,3 +74,6 @@ export const DW_FORM_GNU_addr_index = 0x1f01;
 export const DW_FORM_GNU_str_index = 0x1f02;
 export const DW_FORM_GNU_ref_alt = 0x1f20;
 export const DW_FORM_GNU_strp_alt = 0x1f21;
+// line table header entry content types (DWARF 5, 6.2.4.1)
+export const DW_LNCT_path = 0x1;
+export const DW_LNCT_directory_index = 0x2;

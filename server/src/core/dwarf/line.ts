@@ -754,7 +754,35 @@ export function readLineTable(
       for (let i = 0; i < fmtCount; i++) fmt.push(c.uleb(), c.uleb());
       const count = c.uleb();
       if (count > c.left) c.fail(`${count} line table ${isFile ? 'file' : 'directory'} entries cannot fit`);
-      for (let k = 0; k < count; k++) {
+      let k = 0;
+      // gcc's own formats (a path in .debug_line_str; for files, then a directory index as
+      // ULEB128) in a loop of their own: a vmlinux unit lists hundreds of files. An entry
+      // that does not fit, or a multi-byte index, goes to the general loop below.
+      const lineStr = strs.lineStr;
+      if (lineStr && offSize === 4 && fmt[0] === C.DW_LNCT_path && fmt[1] === C.DW_FORM_line_strp) {
+        const withDir = fmt.length === 4 && fmt[2] === C.DW_LNCT_directory_index && fmt[3] === C.DW_FORM_udata;
+        if (fmt.length === 2 || withDir) {
+          const bb = c.b,
+            le = c.le,
+            end = c.end;
+          const into = isFile ? nameIn : dirIn;
+          let p = c.pos;
+          for (; k < count; k++) {
+            if (p + (withDir ? 5 : 4) > end || (withDir && bb[p + 4] >= 0x80)) break;
+            const o = le
+              ? (bb[p] | (bb[p + 1] << 8) | (bb[p + 2] << 16) | (bb[p + 3] << 24)) >>> 0
+              : ((bb[p] << 24) | (bb[p + 1] << 16) | (bb[p + 2] << 8) | bb[p + 3]) >>> 0;
+            into.push(lineStr);
+            if (isFile) {
+              fileNames.push(o);
+              fileDirs.push(withDir ? bb[p + 4] : 0);
+            } else dirs.push(o);
+            p += withDir ? 5 : 4;
+          }
+          c.pos = p;
+        }
+      }
+      for (; k < count; k++) {
         let name: string | number = '',
           dir = 0,
           named = false;
