@@ -474,8 +474,6 @@ export class Cols {
   readonly topScopes = new NumVec(16);
   /** Per top scope: the index of its pending subtree in lazyScope, or -1. */
   readonly topLazy = new NumVec(16);
-  /** Per pending subtree: how many lookups walked it pruned (PRUNED_WALKS of them: the next decodes it whole). */
-  readonly lazySeen = new NumVec(16);
   /** Per pending subtree, once decoded: the scope indices [lazyB0, lazyB1) it added. */
   readonly lazyB0 = new NumVec(16);
   readonly lazyB1 = new NumVec(16);
@@ -541,8 +539,7 @@ export class Cols {
       this.topScopes.a.byteLength +
       this.topLazy.a.byteLength +
       this.lazyB0.a.byteLength +
-      this.lazyB1.a.byteLength +
-      this.lazySeen.a.byteLength
+      this.lazyB1.a.byteLength
     );
   }
   /** Whether scope i's ranges contain addr. */
@@ -734,10 +731,7 @@ function skipRun(b: Uint8Array, pos: number, end: number, le: boolean, ab: Abbre
  * (1: the top level, 2: a subtree); `parent0`: the scope of its parent. With `lazyTop`, the
  * subtree of a scope at depth 1 that has a DW_AT_sibling is recorded as pending instead of
  * being walked, and the walk returns the position of the next top-level DIE once a
- * top-level scope containing `stopAddr` was recorded (NaN: never), else -1. Without
- * `lazyTop`, a number `stopAddr` prunes the walk: the subtree of a scope whose ranges do not
- * contain it is skipped when the scope has a DW_AT_sibling (a lookup needs only the scopes
- * around its address; the children of an inlined subroutine or a block lie within it).
+ * top-level scope containing `stopAddr` was recorded (NaN: never), else -1.
  *
  * The hot path (types and declarations: ~3M DIEs in a vmlinux) keeps its position in a
  * local and follows the abbrev's precomputed skip plan (ABBREV_*); the cursor serves the
@@ -956,15 +950,6 @@ function walk(
       }
     }
     if (hasKids) {
-      if (!lazyTop && nr > 0 && stopAddr === stopAddr && sib > pos && sib <= end) {
-        let inside = false;
-        const ra = out.ranges.a;
-        for (let r = rFirst; r < out.ranges.length; r += 2) if (stopAddr >= ra[r] && stopAddr < ra[r + 1]) inside = true;
-        if (!inside) {
-          pos = sib;
-          continue;
-        }
-      }
       if (lazyTop && depth === 1 && sib > pos && sib <= end) {
         if (nr > 0) {
           out.topLazy.a[out.topLazy.length - 1] = out.lazyScope.length; // self is the last top scope
@@ -973,7 +958,6 @@ function walk(
           out.lazyEnd.push(sib);
           out.lazyB0.push(0);
           out.lazyB1.push(0);
-          out.lazySeen.push(0);
         }
         pos = sib; // no code of another function below a subprogram without ranges
         continue;
@@ -984,18 +968,6 @@ function walk(
   }
   return -1;
 }
-
-/**
- * Lookups in one function that walk its subtree pruned to their address before the next
- * decodes it whole and keeps it: a pruned walk passes over the subtrees of the inlined
- * calls and blocks that do not contain the address, so a function looked up a few times
- * (most of a log's, or of a random sample's) is never decoded whole; one looked up often is
- * decoded once.
- */
-export const PRUNED_WALKS = 4;
-
-/** innermost(): the top scopes with a subtree that contain the address (almost always one). */
-const HITS = new Int32Array(64);
 
 /**
  * Decode one unit: its unit DIE and top level, up to the top-level function containing
@@ -1030,9 +1002,6 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
       unit.memory += out.bytes() - before;
     }
   };
-  /** Scopes from out.n = tmpN (ranges from tmpR) are the last lookup's pruned walk; -1: none. */
-  let tmpN = -1,
-    tmpR = 0;
   /** Decode pending subtree `i` (a top-level function's children). */
   const expand = (i: number): void => {
     const sc = out.lazyScope.a[i];
@@ -1061,22 +1030,15 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
     names: new Map(),
     memory: 0,
     innermost(addr: number): number {
-      // the previous lookup's pruned scopes (their indices were valid until now)
-      if (tmpN >= 0) {
-        out.n = tmpN;
-        out.ranges.length = tmpR;
-        tmpN = -1;
-      }
       ensureTop(addr);
-      // The scopes of the top-level walk that contain addr are candidates, and so are the
-      // scopes of their subtrees: for a function's first PRUNED_WALKS lookups, those of a
-      // walk pruned to addr (kept until the next lookup); then all of them, decoded once and
-      // kept. Not every scope of the unit. Subtree walks add scopes but no top-level ones.
-      const ts = out.topScopes.a;
+      // One pass over the scopes of the top-level walk: each that contains addr is a
+      // candidate, and so is every scope of its subtree (decoded here on first need), not
+      // every scope of the unit. The subtree walk adds scopes but no top-level ones.
+      const ts = out.topScopes.a,
+        tl = out.topLazy.a;
       const nTop = out.topScopes.length;
       let best = -1,
         bestDepth = -1;
-      let hits = 0;
       for (let j = 0; j < nTop; j++) {
         const t = ts[j];
         if (!out.contains(t, addr)) continue;
@@ -1085,13 +1047,10 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
           best = t;
           bestDepth = d;
         }
-        if (out.topLazy.a[j] >= 0) {
-          if (hits < HITS.length) HITS[hits] = j;
-          hits++;
-        }
-      }
-      const consider = (b0: number, b1: number): void => {
-        for (let i = b0; i < b1; i++) {
+        const l = tl[j];
+        if (l < 0) continue;
+        if (out.lazyEnd.a[l] >= 0) expand(l);
+        for (let i = out.lazyB0.a[l], b1 = out.lazyB1.a[l]; i < b1; i++) {
           const di = out.depth(i);
           if (di < bestDepth || (di === bestDepth && i > best)) continue;
           if (out.contains(i, addr)) {
@@ -1099,36 +1058,6 @@ export function decodeUnit(h: UnitHeader, bytesOf: UnitBytes, sec: DebugSections
             bestDepth = di;
           }
         }
-      };
-      // the pending subtrees of the containing top scopes: HITS, or (more than it holds) found again
-      const nHits = hits <= HITS.length ? hits : nTop;
-      const lazyOf = (h: number): number => {
-        if (hits <= HITS.length) return out.topLazy.a[HITS[h]];
-        return out.contains(ts[h], addr) ? out.topLazy.a[h] : -1;
-      };
-      // Whole subtrees first (cached scopes), pruned walks last (scopes dropped at the next lookup).
-      for (let h = 0; h < nHits; h++) {
-        const l = lazyOf(h);
-        if (l < 0) continue;
-        if (out.lazyEnd.a[l] >= 0 && out.lazySeen.a[l] >= PRUNED_WALKS) expand(l);
-        if (out.lazyEnd.a[l] < 0) consider(out.lazyB0.a[l], out.lazyB1.a[l]);
-      }
-      for (let h = 0; h < nHits; h++) {
-        const l = lazyOf(h);
-        if (l < 0 || out.lazyEnd.a[l] < 0) continue;
-        out.lazySeen.a[l]++;
-        if (tmpN < 0) {
-          tmpN = out.n;
-          tmpR = out.ranges.length;
-        }
-        const b0 = out.n;
-        const bytes0 = out.bytes();
-        const sc = out.lazyScope.a[l],
-          start = out.lazyStart.a[l],
-          end = out.lazyEnd.a[l];
-        walk(w, bytesOf(Math.min(start, out.die(sc)), end), start, end, 2, sc, false, addr);
-        unit.memory += out.bytes() - bytes0; // capacity only: the scopes themselves go at the next lookup
-        consider(b0, out.n);
       }
       return best;
     },
