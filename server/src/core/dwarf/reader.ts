@@ -483,9 +483,7 @@ export class DwarfReader {
         this.relPaths.set(key, p ?? null);
       }
     }
-    const col = column === 0 ? null : column;
-    // two literal shapes (a spread of a conditional object is a slow path in a cold process)
-    return disc ? { file: f, path: p ?? null, line, column: col, discriminator: disc } : { file: f, path: p ?? null, line, column: col };
+    return { file: f, path: p ?? null, line, column: column === 0 ? null : column, ...(disc ? { discriminator: disc } : {}) };
   }
 
   /** Look up an address in the reader's address space (signed-Number form). */
@@ -516,21 +514,16 @@ export class DwarfReader {
       for (let i = best; i >= 0; i = sc.parent(i)) {
         const dn = dieName(u, this.sec, sc.die(i), this.refAddrName) ?? '??';
         const outer = sc.parent(i) < 0;
-        const fn = outer && opts.symbol ? opts.symbol : dn;
-        frames.push(
-          loc.discriminator
-            ? {
-                function: fn,
-                dwarfFunction: dn,
-                file: loc.file,
-                path: loc.path,
-                line: loc.line,
-                column: loc.column,
-                discriminator: loc.discriminator,
-                inlined: !outer,
-              }
-            : { function: fn, dwarfFunction: dn, file: loc.file, path: loc.path, line: loc.line, column: loc.column, inlined: !outer },
-        );
+        frames.push({
+          function: outer && opts.symbol ? opts.symbol : dn,
+          dwarfFunction: dn,
+          file: loc.file,
+          path: loc.path,
+          line: loc.line,
+          column: loc.column,
+          ...(loc.discriminator ? { discriminator: loc.discriminator } : {}),
+          inlined: !outer,
+        });
         if (outer) break;
         // the caller's location is this inlined subroutine's call site
         const fname = table ? table.fileName(sc.cf(i)) : undefined;
