@@ -59,7 +59,7 @@ export interface ElfSectionHeader {
 }
 
 /** A section header as read, before its name is looked up. */
-type RawSectionHeader = Omit<ElfSectionHeader, 'compressed'> & { readonly nameOff: number };
+type RawSectionHeader = Omit<ElfSectionHeader, 'compressed' | 'name'> & { readonly nameOff: number };
 
 export interface ElfNoteEntry {
   readonly name: string;
@@ -127,7 +127,7 @@ export class ElfView {
     const dec = new TextDecoder();
     for (const r of raw) {
       let name = '';
-      if (names && r.name.length === 0) {
+      if (names) {
         const off = r.nameOff;
         if (off < names.length) {
           let e = names.indexOf(0, off);
@@ -165,7 +165,6 @@ export class ElfView {
       const size = Number(dv.getBigUint64(32, le));
       return {
         index,
-        name: '',
         nameOff: dv.getUint32(0, le),
         type: dv.getUint32(4, le),
         flags: Number(dv.getBigUint64(8, le) & 0xffffffffn),
@@ -180,7 +179,6 @@ export class ElfView {
     void at;
     return {
       index,
-      name: '',
       nameOff: dv.getUint32(0, le),
       type: dv.getUint32(4, le),
       flags: dv.getUint32(8, le),

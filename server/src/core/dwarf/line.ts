@@ -762,24 +762,16 @@ export function readLineTable(
       if (lineStr && offSize === 4 && fmt[0] === C.DW_LNCT_path && fmt[1] === C.DW_FORM_line_strp) {
         const withDir = fmt.length === 4 && fmt[2] === C.DW_LNCT_directory_index && fmt[3] === C.DW_FORM_udata;
         if (fmt.length === 2 || withDir) {
-          const bb = c.b,
-            le = c.le,
-            end = c.end;
           const into = isFile ? nameIn : dirIn;
-          let p = c.pos;
           for (; k < count; k++) {
-            if (p + (withDir ? 5 : 4) > end || (withDir && bb[p + 4] >= 0x80)) break;
-            const o = le
-              ? (bb[p] | (bb[p + 1] << 8) | (bb[p + 2] << 16) | (bb[p + 3] << 24)) >>> 0
-              : ((bb[p] << 24) | (bb[p + 1] << 16) | (bb[p + 2] << 8) | bb[p + 3]) >>> 0;
+            if (c.left < (withDir ? 5 : 4) || (withDir && c.b[c.pos + 4] >= 0x80)) break;
             into.push(lineStr);
+            const o = c.u32();
             if (isFile) {
               fileNames.push(o);
-              fileDirs.push(withDir ? bb[p + 4] : 0);
+              fileDirs.push(withDir ? c.u8() : 0);
             } else dirs.push(o);
-            p += withDir ? 5 : 4;
           }
-          c.pos = p;
         }
       }
       for (; k < count; k++) {
