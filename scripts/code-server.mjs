@@ -18,6 +18,8 @@ export const TEST_SETTINGS = {
   'workbench.tips.enabled': false,
   'window.commandCenter': false,
   'workbench.enableExperiments': false,
+  // the secondary side bar (chat) opens empty beside the editors otherwise
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 
 export function freePort() {

@@ -108,6 +108,38 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
     await shot('05-symbol-page');
   });
 
+  it("the page's Source link opens the symbol's line in the file it was read from", async () => {
+    // The page is still shown (previous test). Its Source: line names the kallsyms file and line.
+    const rendered = await previewText('Source:');
+    const m = /Source: (\S+):(\d+)/.exec(rendered);
+    expect(m, rendered.slice(-300)).not.toBeNull();
+    const [, file, line] = m!;
+    expect(rendered).not.toContain('](');
+    // Click it inside the preview's webview frame.
+    let clicked = false;
+    for (const f of page.frames()) {
+      const a = await f.$('a[data-href*="open/L"], a[href*="open/L"]').catch(() => null);
+      if (!a) continue;
+      await a.click();
+      clicked = true;
+      break;
+    }
+    expect(clicked).toBe(true);
+    const base = file.split('/').pop()!;
+    await page.waitForSelector(`.tab.active[aria-label*="${base}"]`, { timeout: 20000 });
+    await ed.waitFor(
+      async () =>
+        (await page.$$eval('.statusbar-item', (els) => els.map((e) => (e as HTMLElement).innerText))).some((t) =>
+          t.startsWith(`Ln ${line},`),
+        ),
+      `the cursor on line ${line} of ${file}`,
+      20000,
+    );
+    // The intermediate ksym:/open/ tab is gone.
+    expect(await page.$('.tab[aria-label*="Opening"]')).toBeNull();
+    await shot('05b-symbol-page-source-link');
+  });
+
   it('an address typed in the picker lists the symbol covering it', async () => {
     const f = ws.frames.find((x) => x.address);
     if (!ws.live || !f) return console.warn('live kernel symbols unreadable: no address to search for');

@@ -11,8 +11,9 @@ import { kernelForm, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import type { ModuleKoSource } from '../core/search/sources';
 import { linkageOf } from './hover/hover';
 import { symbolDetails } from './hover/kallsyms';
+import { openPath } from '../protocol';
 import { code, codeBlock, hex, text } from './markdown';
-import { btfPageKind, btfUri, fileUri, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
+import { btfPageKind, btfUri, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
 
 export interface PageContext {
   index: SymbolIndex;
@@ -67,11 +68,12 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
     );
   }
   const s = index.info(i);
+  const src = index.sources[index.src[i]];
   const d = index.addressDigits;
   const out: string[] = [];
   out.push(`# ${text(s.name)}`);
   out.push(`Kernel form: ${code(kernelForm(s.name, 0, s.size, s.module, s.moduleKind))} at ${code(hexAddr(s.address, d))}`);
-  out.push(symbolDetails(index, s));
+  out.push(symbolDetails(index, s, { source: !src }));
   const aliases = index.aliases(i);
   if (aliases.length > 1) {
     out.push(`## Aliases at ${code(hexAddr(s.address, d))}\n\n${aliases.map((j) => aliasRow(index, i, j)).join('\n')}`);
@@ -111,8 +113,13 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   if (next !== undefined)
     nb.push(`- next: ${link(index.nameOf(next), symbolUri(index, next))} at ${code(hexAddr(index.addressOf(next), d))}`);
   if (nb.length) out.push(`## Neighbours\n\n${nb.join('\n')}`);
-  const src = index.sources[index.src[i]];
-  if (src) out.push(`Source: [${text(src.file)}:${s.line}](${fileUri(src.file)}#L${s.line})`);
+  // A relative link to ksym:/open/L<line>/<file> (protocol.ts): the markdown preview showing
+  // the page refuses file: links. It resolves the link against the page's decoded path,
+  // /symbol/<object>/<name>, whose parts may hold a '/' of their own.
+  if (src) {
+    const up = `symbol/${ref.object}/${ref.name}`.split('/').length - 1;
+    out.push(`Source: [${text(src.file)}:${s.line}](${'../'.repeat(up).slice(0, -1)}${openPath(src.file, s.line)})`);
+  }
   return out.join('\n\n') + '\n';
 }
 

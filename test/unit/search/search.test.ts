@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBtf, type Btf } from '../../../server/src/core/btf';
 import { baseName, compilerSuffix } from '../../../server/src/core/search/corpus';
@@ -9,6 +10,7 @@ import { documentSymbols } from '../../../server/src/lsp/documentSymbols';
 import { definition } from '../../../server/src/lsp/definition';
 import { formatKsymUri, parseKsymUri, symbolUri } from '../../../server/src/lsp/pageUri';
 import { symbolPage } from '../../../server/src/lsp/symbolPages';
+import { openPath, parseOpenPath } from '../../../server/src/protocol';
 import { SymbolKind } from 'vscode-languageserver';
 import { workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
 import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';
@@ -186,6 +188,36 @@ describe('ksym: URIs and pages (fixture)', () => {
     expect(fb).toContain('2 symbols named');
     expect(symbolPage('ksym:/symbol/vmlinux/nope', { index })!.content).toContain('not in the current index');
     expect(symbolPage('http://x', { index })).toBeUndefined();
+  });
+  it("page: the Source link, resolved as the markdown preview resolves it, opens the symbol's line", () => {
+    // The preview refuses file: links and drops clicks on unknown schemes; it resolves a
+    // relative link against the page's decoded path (vscode-markdown-languageservice's
+    // resolveInternalDocumentLink: joinPath(dirname(page), link)) and vscode.opens it.
+    const resolve = (pageUri: string, href: string) => {
+      const pagePath = decodeURIComponent(new URL(pageUri).pathname);
+      return posix.normalize(posix.join(posix.dirname(pagePath), decodeURIComponent(href)));
+    };
+    const cases = [
+      { file: '/tmp/fixture.kallsyms', text: FIXTURE, name: 'foo_bar_baz', module: '' },
+      // a file name that needs encoding, a module symbol, a hostile name holding slashes
+      { file: '/tmp/dir (1)/my kallsyms#2', text: 'ffffffffc0000000 t a/b/../c\t[m/x]\n', name: 'a/b/../c', module: 'm/x' },
+    ];
+    for (const c of cases) {
+      const idx = buildIndex([{ file: c.file, kind: 'kallsyms', bytes: Buffer.from(c.text) }]);
+      const i = idx.byNameAll(c.name)[0];
+      const uri = symbolUri(idx, i);
+      const page = symbolPage(uri, { index: idx })!.content;
+      const m = /^Source: \[(.*)\]\(([^)\s]+)\)$/m.exec(page);
+      expect(m, page).not.toBeNull();
+      const line = idx.info(i).line;
+      expect(m![1]).toContain(`:${line}`);
+      expect(parseOpenPath(resolve(uri, m![2]))).toEqual({ file: c.file, line });
+      // one source line on the page: the details do not repeat it as text
+      expect(page.match(/source:/gi)).toHaveLength(1);
+    }
+    expect(parseOpenPath('/symbol/vmlinux/x')).toBeUndefined();
+    expect(parseOpenPath('/open/L0x/tmp/a')).toBeUndefined();
+    expect(parseOpenPath(openPath('/a/b', 0))).toEqual({ file: '/a/b', line: 1 });
   });
   it('definition: frame, address, name, kallsyms line', () => {
     expect(definition('[  1.0] RIP: 0010:foo_bar_baz+0x10/0x100', 22, index)?.range.start.line).toBe(5);

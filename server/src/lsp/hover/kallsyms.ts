@@ -175,7 +175,8 @@ function candidateTable(index: SymbolIndex, syms: SymbolInfo[]): string {
 }
 
 /** Address range, type, module, aliases and the 1-based position among same-name symbols. */
-export function symbolDetails(index: SymbolIndex, s: SymbolInfo): string {
+/** `source: false`: without the line naming the file the symbol was read from (a page links it instead). */
+export function symbolDetails(index: SymbolIndex, s: SymbolInfo, opts: { source?: boolean } = {}): string {
   const d = index.addressDigits;
   const parts: string[] = [];
   const obj = s.module ? `${s.moduleKind === 'pseudo' ? 'pseudo module' : 'module'} ${code(s.module)}` : 'vmlinux';
@@ -202,7 +203,7 @@ export function symbolDetails(index: SymbolIndex, s: SymbolInfo): string {
         .map((i) => code(index.nameOf(i)))
         .join(', ')}${aliases.length > 10 ? ', …' : ''}`,
     );
-  parts.push(`source: ${code(s.source)}:${s.line}`);
+  if (opts.source !== false) parts.push(`source: ${code(s.source)}:${s.line}`);
   return parts.join('  \n');
 }
 
