@@ -17,6 +17,10 @@ const LIVE = '/sys/kernel/btf/vmlinux';
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'search', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const haveCorpus = have(BTF56, 'search BTF never-mix tests') && have(SYSTEM_MAP, 'search BTF never-mix tests');
 const haveLive = needs(existsSync(LIVE), `search BTF never-mix tests: ${LIVE} is absent`);
+const haveBpftool = needs(
+  spawnSync('bpftool', ['version']).status === 0,
+  'search BTF never-mix tests: bpftool (the oracle) is not installed',
+);
 /** bpftool: the byte size of `struct name` in a BTF. */
 const structSize = (btf: string, name: string) =>
   Number(
@@ -25,7 +29,7 @@ const structSize = (btf: string, name: string) =>
     )![1],
   );
 
-describe.skipIf(!haveCorpus || !haveLive)('ksym search: BTF of the symbols’ kernel only', () => {
+describe.skipIf(!haveCorpus || !haveLive || !haveBpftool)('ksym search: BTF of the symbols’ kernel only', () => {
   assertBuilt();
   const own = structSize(BTF56, 'task_struct');
   const live = structSize(LIVE, 'task_struct');

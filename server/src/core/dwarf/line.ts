@@ -636,6 +636,64 @@ function skipLineForm(c: Cursor, form: number, offSize: number): void {
   }
 }
 
+/**
+ * The directory or file names of a line table header, decoded on first use: per entry where
+ * its string lies (a section of a few, and an offset) in typed columns, not an object or a
+ * string each (a vmlinux lookup run reads ~1,100 headers of ~300 entries); names decoded, or
+ * given as values, in a sparse map.
+ */
+class EntryNames {
+  n = 0;
+  private off: Float64Array;
+  private where: Uint8Array;
+  private readonly secs: SectionBytes[] = [];
+  private known?: Map<number, string>;
+  constructor(capacity: number) {
+    this.off = new Float64Array(capacity);
+    this.where = new Uint8Array(capacity);
+  }
+  private room(): void {
+    if (this.n < this.off.length) return;
+    const off = new Float64Array(this.off.length * 2);
+    off.set(this.off);
+    this.off = off;
+    const where = new Uint8Array(this.where.length * 2);
+    where.set(this.where);
+    this.where = where;
+  }
+  /** Entry n: the string at `off` in `sec`. */
+  at(sec: SectionBytes, off: number): void {
+    this.room();
+    let k = this.secs.indexOf(sec);
+    if (k < 0) {
+      k = this.secs.length;
+      this.secs.push(sec);
+    }
+    this.where[this.n] = k;
+    this.off[this.n++] = off;
+  }
+  /** Entry n: a name given as a value. */
+  value(name: string): void {
+    this.room();
+    this.where[this.n] = 255;
+    this.replace(this.n++, name);
+  }
+  /** Entry i's name is `name` (a later path attribute of the same entry). */
+  replace(i: number, name: string): void {
+    this.room();
+    this.where[i] = 255;
+    (this.known ??= new Map()).set(i, name);
+  }
+  get(i: number): string {
+    const hit = this.known?.get(i);
+    if (hit !== undefined) return hit;
+    if (this.where[i] === 255) return '';
+    const name = cstringAt(this.secs[this.where[i]], this.off[i]);
+    (this.known ??= new Map()).set(i, name);
+    return name;
+  }
+}
+
 /** Special-opcode tables by (opcode_base, line_base, line_range, minimum_instruction_length). */
 const ADV = new Map<number, Int32Array>();
 
@@ -704,48 +762,35 @@ export function readLineTable(
   }
 
   // File and directory names are decoded on first use (a kernel unit lists hundreds of
-  // headers and dozens of directories, a lookup needs two or three): a name is a string, or
-  // where it lies (section, offset).
-  const dirs: (string | number)[] = [];
-  const dirIn: (SectionBytes | undefined)[] = [];
-  const fileNames: (string | number)[] = [];
-  const nameIn: (SectionBytes | undefined)[] = [];
-  const fileDirs: number[] = [];
-  const lazyName = (form: number, into: (SectionBytes | undefined)[]): string | number => {
+  // headers and dozens of directories, a lookup needs two or three): EntryNames.
+  const dirs = new EntryNames(16);
+  const fileNames = new EntryNames(64);
+  let fileDirs = new Float64Array(64);
+  const pushDir = (d: number): void => {
+    if (fileNames.n >= fileDirs.length) {
+      const g = new Float64Array(fileDirs.length * 2);
+      g.set(fileDirs);
+      fileDirs = g;
+    }
+    fileDirs[fileNames.n] = d;
+  };
+  const lazyName = (form: number, into: EntryNames): void => {
     switch (form) {
       case C.DW_FORM_line_strp: {
         const o = c.offset(offSize);
         if (!strs.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
-        into.push(strs.lineStr);
-        return o;
+        return into.at(strs.lineStr!, o);
       }
       case C.DW_FORM_strp: {
         const o = c.offset(offSize);
         if (!strs.str) c.fail('DW_FORM_strp without a .debug_str section');
-        into.push(strs.str);
-        return o;
+        return into.at(strs.str!, o);
       }
       case C.DW_FORM_string:
-        into.push(s);
-        return c.skipCString();
+        return into.at(s, c.skipCString());
       default:
-        into.push(undefined);
-        return readFormString(c, form, offSize, strs) ?? '';
+        return into.value(readFormString(c, form, offSize, strs) ?? '');
     }
-  };
-  const nameOf = (i: number): string => {
-    const v = fileNames[i];
-    if (typeof v === 'string') return v;
-    const str = cstringAt(nameIn[i]!, v);
-    fileNames[i] = str;
-    return str;
-  };
-  const dirOf = (i: number): string => {
-    const v = dirs[i];
-    if (typeof v === 'string') return v;
-    const str = cstringAt(dirIn[i]!, v);
-    dirs[i] = str;
-    return str;
   };
   if (version >= 5) {
     const readEntries = (isFile: boolean): void => {
@@ -754,6 +799,7 @@ export function readLineTable(
       for (let i = 0; i < fmtCount; i++) fmt.push(c.uleb(), c.uleb());
       const count = c.uleb();
       if (count > c.left) c.fail(`${count} line table ${isFile ? 'file' : 'directory'} entries cannot fit`);
+      const into = isFile ? fileNames : dirs;
       let k = 0;
       // gcc's own formats (a path in .debug_line_str; for files, then a directory index as
       // ULEB128) in a loop of their own: a vmlinux unit lists hundreds of files. An entry
@@ -762,65 +808,54 @@ export function readLineTable(
       if (lineStr && offSize === 4 && fmt[0] === C.DW_LNCT_path && fmt[1] === C.DW_FORM_line_strp) {
         const withDir = fmt.length === 4 && fmt[2] === C.DW_LNCT_directory_index && fmt[3] === C.DW_FORM_udata;
         if (fmt.length === 2 || withDir) {
-          const into = isFile ? nameIn : dirIn;
           for (; k < count; k++) {
             if (c.left < (withDir ? 5 : 4) || (withDir && c.b[c.pos + 4] >= 0x80)) break;
-            into.push(lineStr);
             const o = c.u32();
-            if (isFile) {
-              fileNames.push(o);
-              fileDirs.push(withDir ? c.u8() : 0);
-            } else dirs.push(o);
+            if (isFile) pushDir(withDir ? c.u8() : 0);
+            into.at(lineStr, o);
           }
         }
       }
       for (; k < count; k++) {
-        let name: string | number = '',
-          dir = 0,
+        let dir = 0,
           named = false;
         for (let i = 0; i < fmt.length; i += 2) {
           const ct = fmt[i],
             form = fmt[i + 1];
           if (ct === 1 && !named) {
-            name = lazyName(form, isFile ? nameIn : dirIn);
+            // the first path: where it lies (the entry is pushed below, with its directory)
             named = true;
-          } else if (ct === 1) name = readFormString(c, form, offSize, strs) ?? '';
+            const n0 = into.n;
+            lazyName(form, into);
+            into.n = n0; // recorded at n0; counted once the entry is complete
+          } else if (ct === 1) into.replace(into.n, readFormString(c, form, offSize, strs) ?? '');
           else if (ct === 2) dir = readFormUnsigned(c, form, offSize);
           else skipLineForm(c, form, offSize);
         }
-        if (isFile) {
-          if (!named) nameIn.push(undefined);
-          fileNames.push(name);
-          fileDirs.push(dir);
-        } else {
-          if (!named) dirIn.push(undefined);
-          dirs.push(name);
-        }
+        if (isFile) pushDir(dir); // at index into.n: before the entry is counted
+        if (!named) into.value('');
+        else into.n++;
       }
     };
     readEntries(false);
     readEntries(true);
   } else {
-    dirs.push(compDir);
-    dirIn.push(undefined);
+    dirs.value(compDir);
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
-      dirs.push(at);
-      dirIn.push(s);
+      dirs.at(s, at);
     }
-    fileNames.push(cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
-    nameIn.push(undefined);
-    fileDirs.push(0);
+    pushDir(0);
+    fileNames.value(cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
       const dir = c.uleb();
       c.uleb();
       c.uleb();
-      fileNames.push(at);
-      nameIn.push(s);
-      fileDirs.push(dir);
+      pushDir(dir);
+      fileNames.at(s, at);
     }
   }
 
@@ -896,12 +931,12 @@ export function readLineTable(
     const hit = names.get(index);
     if (hit !== undefined) return hit;
     // a call_file of a hostile unit may be negative, fractional or NaN (DW_FORM_sdata, a string form)
-    if (!Number.isInteger(index) || index < 0 || index >= fileNames.length || (version < 5 && index === 0)) return undefined;
+    if (!Number.isInteger(index) || index < 0 || index >= fileNames.n || (version < 5 && index === 0)) return undefined;
     const di = fileDirs[index];
-    const dir = di < dirs.length ? dirOf(di) : '';
+    const dir = di < dirs.n ? dirs.get(di) : '';
     // As llvm: DWARF 5 directory 0 is the compilation directory itself; any other
     // relative directory (and every DWARF 2-4 one) is relative to DW_AT_comp_dir.
-    const fn = nameOf(index);
+    const fn = fileNames.get(index);
     const full = version >= 5 && di === 0 ? joinPath(dir, fn) : joinPath(compDir, joinPath(di === 0 ? '' : dir, fn));
     names.set(index, full);
     return full;
@@ -910,5 +945,5 @@ export function readLineTable(
     if (!seqIdx) find(0);
     return { seq: seqIdx!, checkpoints: cks! };
   };
-  return { version, find, fileName, index, bytes: s.bytes.length + 256 + (fileNames.length + dirs.length) * 64 };
+  return { version, find, fileName, index, bytes: s.bytes.length + 256 + (fileNames.n + dirs.n) * 64 };
 }

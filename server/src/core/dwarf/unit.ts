@@ -576,11 +576,15 @@ class Walker {
     readonly u: UnitCtx,
   ) {}
 
+  private rctx?: RangeContext;
   ranges(s: SectionBytes, at: number, off: number, f: number, into: RangeSink): void {
     const h = this.h,
       sec = this.sec,
       u = this.u;
-    const ctx: RangeContext = { addrSize: h.addrSize, offSize: h.offSize, base: this.cuLow, addrx: (i) => u.addrx(i) };
+    // one context per unit (cuLow is set by the unit DIE, before any scope's ranges)
+    let ctx = this.rctx;
+    if (!ctx || ctx.base !== this.cuLow)
+      ctx = this.rctx = { addrSize: h.addrSize, offSize: h.offSize, base: this.cuLow, addrx: (i) => u.addrx(i) };
     if (h.version >= 5) {
       if (!sec.rnglists) throw dwarfError(s, at, 'DW_AT_ranges without a .debug_rnglists section');
       const o = f === C.DW_FORM_rnglistx ? rnglistxOffset(sec.rnglists, u.rnglistsBase, off, h.offSize) : off;
