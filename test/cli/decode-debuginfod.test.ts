@@ -8,33 +8,54 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/corpus';
+import { kernelData } from '../helpers/kernelData';
 import { CLI } from '../helpers/lspclient';
 import { readelfSymbols } from '../helpers/readelf';
 import { canNetns } from '../unit/kernels/fixtures';
 import { sectionBytes } from '../unit/kernels/sections';
 
-const DATA = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
-const LOOP = join(DATA, 'modules/loop.ko');
-const MAP = join(DATA, 'System.map-6.1.0-57-amd64');
-const haveData = existsSync(LOOP) && existsSync(MAP);
-if (!haveData) console.warn(`skipping decode --debuginfod: ${DATA} is absent (npm run fetch-data)`);
+// The fetched kernel (npm run fetch-data), whatever ABI the archive serves.
+const kd = kernelData();
+const LOOP = kd?.modules.get('loop') ?? '';
+const MAP = kd?.systemMap ?? '';
+const haveData = !!kd && LOOP !== '' && existsSync(MAP);
+if (kd && !haveData) console.warn(`skipping decode --debuginfod: no loop.ko or System.map in ${kd.dir} (npm run fetch-data)`);
 const ok = haveData && canNetns();
+
+/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
+function bannerDebianVersion(vmlinux: string): string {
+  const fd = openSync(vmlinux, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 24);
+    for (let pos = 0; ; pos += buf.length - 1024) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
+      if (m) return m[1];
+      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * debuginfod on 127.0.0.1:`port` serving `srv` (its database, the client cache under
@@ -102,13 +123,13 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
     // A kernel directory with the System.map only: the module has to come from debuginfod.
     const kdir = join(dir, 'kernel');
     mkdirSync(kdir);
-    symlinkSync(MAP, join(kdir, 'System.map-6.1.0-57-amd64'));
+    symlinkSync(MAP, join(kdir, basename(MAP)));
     const unknown = '0123456789abcdef0123456789abcdef01234567';
     const log = join(dir, 'loop.oops');
     writeFileSync(
       log,
       [
-        'CPU: 2 PID: 77 Comm: losetup Not tainted 6.1.0-57-amd64 #1 Debian 6.1.140-1',
+        `CPU: 2 PID: 77 Comm: losetup Not tainted ${kd!.abi} #1 Debian ${bannerDebianVersion(kd!.vmlinux)}`,
         'Call Trace:',
         ` loop_set_status_from_info+0x10/0x${size.toString(16)} [loop ${buildId}]`,
         ` ghost_fn+0x1/0x2 [ghost ${unknown}]`,
@@ -145,7 +166,7 @@ describe.skipIf(!ok)('ksym decode --debuginfod with a real debuginfod', () => {
   });
 });
 
-const VML = join(DATA, 'vmlinux-6.1.0-57-amd64');
+const VML = kd?.vmlinux ?? '';
 const haveVml = haveData && existsSync(VML);
 if (haveData && !haveVml) console.warn(`skipping decode --debuginfod .symtab: ${VML} is absent (npm run fetch-data)`);
 
@@ -165,11 +186,13 @@ describe.skipIf(!(haveVml && ok))('ksym decode --debuginfod: the vmlinux symbols
     };
     const vr = sym('vfs_read');
     const kr = sym('ksys_read');
+    expect(vr.size).toBeGreaterThan(0x20);
+    expect(kr.size).toBeGreaterThan(0x6f);
     const log = join(dir, 'read.oops');
     writeFileSync(
       log,
       [
-        `CPU: 0 PID: 1 Comm: cat Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3 ${buildId}`,
+        `CPU: 0 PID: 1 Comm: cat Not tainted ${kd!.abi} #1 Debian ${bannerDebianVersion(VML)} ${buildId}`,
         `RIP: 0010:vfs_read+0x20/0x${vr.size.toString(16)}`,
         'Call Trace:',
         ' <TASK>',
@@ -180,7 +203,7 @@ describe.skipIf(!(haveVml && ok))('ksym decode --debuginfod: the vmlinux symbols
     const srv = join(dir, 'srv');
     mkdirSync(srv);
     copyFileSync(LOOP, join(srv, 'loop.ko'));
-    linkSync(VML, join(srv, 'vmlinux-6.1.0-57-amd64'));
+    linkSync(VML, join(srv, basename(VML)));
     const port = 8004;
     // No --kernel: the running kernel is the only candidate, and it is not the log's.
     const argv = [CLI, 'decode', '--debuginfod', `http://127.0.0.1:${port}`, '--json', log];

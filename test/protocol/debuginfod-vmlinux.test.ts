@@ -1,26 +1,57 @@
 /**
  * The vmlinux debug file by build id through debuginfod in the server (issue 16 §3): the
  * log's CPU: line names the vmlinux build id, no local file has it (the kernel is the
- * Debian 6.1.0-57 System.map alone), so the source line of a RIP: frame comes from the
- * debug file fetched from a fake debuginfod on 127.0.0.1 serving the real -dbg vmlinux.
- * Oracles: readelf -n (build id), addr2line on the same vmlinux (the line).
+ * System.map of the fetched Debian kernel alone), so the source line of a RIP: frame comes
+ * from the debug file fetched from a fake debuginfod on 127.0.0.1 serving the real -dbg
+ * vmlinux. Oracles: readelf -n (build id), addr2line on the same vmlinux (the line), its
+ * banner (the Debian package version of the CPU: line).
  * An untrusted workspace never makes the request.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { have, ROOT } from '../helpers/corpus';
+import { have } from '../helpers/corpus';
+import { kernelData } from '../helpers/kernelData';
 import { startClient, ready } from '../helpers/lspclient';
 
-const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
-const VML = join(D57, 'vmlinux-6.1.0-57-amd64');
-const MAP = join(D57, 'System.map-6.1.0-57-amd64');
-const BTF = join(D57, 'vmlinux-6.1.0-57-amd64.btf');
-const haveAll = have(VML, 'the 6.1.0-57 -dbg vmlinux (npm run fetch-data)') && have(MAP, 'the 6.1.0-57 System.map');
+// The fetched kernel (npm run fetch-data), whatever ABI the archive serves.
+const kd = kernelData();
+const VML = kd?.vmlinux ?? '';
+const MAP = kd?.systemMap ?? '';
+const BTF = kd ? `${kd.vmlinux}.btf` : '';
+const haveAll = !!kd && have(MAP, `the System.map of the fetched kernel ${kd.abi}`);
+
+/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
+function bannerDebianVersion(vmlinux: string): string {
+  const fd = openSync(vmlinux, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 24);
+    for (let pos = 0; ; pos += buf.length - 1024) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
+      if (m) return m[1];
+      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 async function until<T>(f: () => T | undefined | Promise<T | undefined>, what: string, ms = 60000): Promise<T> {
   const t0 = Date.now();
@@ -42,7 +73,7 @@ describe.skipIf(!haveAll)('the vmlinux debug file by the log build id, from debu
   const line = haveAll ? execFileSync('addr2line', ['-e', VML, (at + 0x20n).toString(16)], { encoding: 'utf8' }).trim() : '';
   const fileLine = line.slice(line.lastIndexOf('/') + 1); // read_write.c:454
   const log = [
-    `CPU: 0 PID: 1 Comm: cat Not tainted 6.1.0-57-amd64 #1 Debian 6.1.192-3 ${buildId}`,
+    `CPU: 0 PID: 1 Comm: cat Not tainted ${kd?.abi} #1 Debian ${haveAll ? bannerDebianVersion(VML) : ''} ${buildId}`,
     `RIP: 0010:vfs_read+0x20/0x${size.toString(16)}`,
   ].join('\n');
   const requests: string[] = [];
@@ -118,10 +149,10 @@ describe.skipIf(!haveAll)('the vmlinux debug file by the log build id, from debu
   it.skipIf(!existsSync(BTF))(
     'a kernel directory without BTF: its /section/.BTF by the log build id, checked against its symbols, gives the prototypes',
     async () => {
-      // The kernel: a directory with the 6.1.0-57 System.map alone (no vmlinux, no BTF).
-      const kdir = join(dir, 'k57');
+      // The kernel: a directory with the fetched kernel's System.map alone (no vmlinux, no BTF).
+      const kdir = join(dir, 'kernel');
       mkdirSync(kdir, { recursive: true });
-      symlinkSync(MAP, join(kdir, 'System.map-6.1.0-57-amd64'));
+      symlinkSync(MAP, join(kdir, basename(MAP)));
       const before = requests.length;
       const c = await startClient(
         { kernels: [kdir], btf: '', vmlinux: join(dir, 'none'), debuginfod: { urls: [url] }, workspaceTrusted: true },
@@ -131,14 +162,14 @@ describe.skipIf(!haveAll)('the vmlinux debug file by the log build id, from debu
       try {
         await c.waitStatus(ready, 'index');
         await c.open('file:///b.oops', 'kernel-log', log);
-        // bpftool btf dump file vmlinux-6.1.0-57-amd64.btf: FUNC 'vfs_read' with (file, buf, count, pos).
+        // bpftool btf dump file vmlinux-<ABI>.btf: FUNC 'vfs_read' with (file, buf, count, pos).
         const dump = execFileSync('bpftool', ['btf', 'dump', 'file', BTF], { encoding: 'utf8', maxBuffer: 1 << 28 });
         expect(dump).toMatch(/FUNC 'vfs_read' type_id=\d+/);
         const md = await until(async () => {
           const h = await c.hover('file:///b.oops', 1, 14);
           return h && /vfs_read\s*\(/.test(h) && h.includes('loff_t') ? h : undefined;
         }, 'the BTF prototype of vfs_read');
-        expect(md).toContain('6.1.0-57-amd64');
+        expect(md).toContain(kd!.abi);
         expect(requests.slice(before).filter((r) => r.endsWith('/section/.BTF'))).toEqual([`/buildid/${buildId}/section/.BTF`]);
         expect(existsSync(join(dir, 'btf', 'cache', buildId, 'section-.BTF'))).toBe(true);
       } finally {

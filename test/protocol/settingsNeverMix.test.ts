@@ -14,17 +14,21 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ready, startClient } from '../helpers/lspclient';
-import { have, koFiles, ROOT, SYSTEM_MAP } from '../helpers/corpus';
+import { have, koFiles, SYSTEM_MAP } from '../helpers/corpus';
+import { kernelData } from '../helpers/kernelData';
 import { BTF61, DRBD, drbdOracle, h, MODS } from '../helpers/kernelLogs';
-import { needs } from '../helpers/skip';
+import { haveTools, needs } from '../helpers/skip';
 import type { StatusParams } from '../../server/src/protocol';
 
 const LIVE_BTF = '/sys/kernel/btf/vmlinux';
-const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
-const MODS57 = join(D57, 'modules');
+/** The corpus kernel's release (its System.map's name). */
+const CORPUS_REL = '6.1.0-56-amd64';
+/** The kernel `npm run fetch-data` fetched (whatever ABI Debian's archive serves today). */
+const kd = kernelData();
+const FETCHED_MODS = kd ? join(kd.dir, 'modules') : '';
 
 const haveCorpus = have(SYSTEM_MAP, 'settings never-mix protocol tests') && have(DRBD, 'settings never-mix protocol tests');
 const liveKallsyms = (() => {
@@ -38,7 +42,14 @@ const haveLive = needs(
   liveKallsyms && existsSync(LIVE_BTF),
   'running-kernel tests: /proc/kallsyms hides addresses or no /sys/kernel/btf/vmlinux',
 );
-const have57 = needs(existsSync(MODS57), `the 6.1.0-57 module tests: ${MODS57} is absent (npm run fetch-data)`);
+const haveFetched =
+  !!kd &&
+  needs(existsSync(FETCHED_MODS), `the fetched-kernel module tests: ${FETCHED_MODS} is absent (npm run fetch-data)`) &&
+  needs(
+    kd.abi !== CORPUS_REL,
+    `the fetched-kernel module tests: the fetched ABI is ${CORPUS_REL}, the corpus kernel's own (no other kernel to refuse)`,
+  );
+const haveBpftool = haveTools(['bpftool'], 'the BTF prototype oracle tests');
 
 /** The running release, from /proc/version (the oracle the kernel gives). */
 const runningRelease = () => /^Linux version (\S+)/.exec(readFileSync('/proc/version', 'utf8'))![1];
@@ -110,22 +121,27 @@ describe.skipIf(!haveCorpus)('settings that mix kernels are kept to the symbolsâ
     },
   );
 
-  it.skipIf(!have57)(
-    'the Debian 6.1.0-56 System.map with 6.1.0-57 modules: refused by vermagic (same release line, another ABI)',
+  it.skipIf(!haveFetched)(
+    'the Debian 6.1.0-56 System.map with the fetched kernelâ€™s modules: refused by vermagic (same release line, another ABI)',
     async () => {
-      const files = koFiles(MODS57);
+      const files = koFiles(FETCHED_MODS);
       expect(files.length).toBeGreaterThan(0);
-      for (const f of files) expect(vermagic(f)).toBe('6.1.0-57-amd64');
-      const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [MODS57], btf: '' });
+      expect(files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toContain('xfs.ko');
+      // The oracle: readelf names one release, the fetched one, in every module's vermagic (not the corpus kernel's).
+      const rel = vermagic(join(FETCHED_MODS, 'xfs.ko'));
+      expect(rel).toBe(kd!.abi);
+      expect(rel).not.toBe(CORPUS_REL);
+      for (const f of files) expect(vermagic(f)).toBe(rel);
+      const c = await startClient({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [FETCHED_MODS], btf: '' });
       try {
         const s = await c.waitStatus((x) => ready(x) && x.moduleFiles === files.length, 'module scan and check');
         const r = refusals(s, 'modules');
         expect(r).toHaveLength(1);
-        expect(r[0]).toContain(`${files.length} module files are built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64`);
-        const uri = 'file:///57.log';
+        expect(r[0]).toContain(`${files.length} module files are built for ${rel} (vermagic), not ${CORPUS_REL}`);
+        const uri = 'file:///fetched.log';
         await c.open(uri, 'kernel-log', ' xfs_buf_read_map+0x3b/0x200 [xfs]\n');
         const md = (await c.hover(uri, 0, 4))!;
-        expect(md.split('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused')).toHaveLength(2);
+        expect(md.split(`xfs.ko is built for ${rel} (vermagic), not ${CORPUS_REL}: refused`)).toHaveLength(2);
         expect(md).not.toContain('symtab #');
       } finally {
         await c.close();
@@ -133,7 +149,7 @@ describe.skipIf(!haveCorpus)('settings that mix kernels are kept to the symbolsâ
     },
   );
 
-  it.skipIf(!haveLive)(
+  it.skipIf(!haveLive || !haveBpftool)(
     'the Debian 6.1 System.map with the running kernelâ€™s BTF under a 6.1 name: refused by content, no prototype rendered',
     async () => {
       // The path names 6.1.0-56-amd64; the content is the running kernel's (a copy of /sys/kernel/btf/vmlinux).
@@ -207,7 +223,7 @@ describe.skipIf(!haveCorpus)('settings that mix kernels are kept to the symbolsâ
     },
   );
 
-  it.skipIf(!have(BTF61, 'Debian BTF'))(
+  it.skipIf(!have(BTF61, 'Debian BTF') || !haveBpftool)(
     'the matching set â€” Debian System.map, its BTF and its modules: nothing refused, module symbols and prototypes rendered',
     async () => {
       // Oracles: bpftool finds do_syscall_64 in the 6.1 BTF; readelf -sW gives drbd_adm_attach's value in drbd.ko.

@@ -4,18 +4,21 @@
  * client (netns/runner.ts, bundled with esbuild) both inside it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../helpers/corpus';
+import { kernelData } from '../../helpers/kernelData';
 import { buildFixture, canNetns, haveToolchain } from './fixtures';
 
 const ok = haveToolchain() && canNetns();
-const REAL_MODULES = join(ROOT, '.cache/kernel-data/6.1.0-57-amd64/modules');
-const haveReal = existsSync(join(REAL_MODULES, 'loop.ko'));
-if (!haveReal) console.warn(`real-data part skipped: ${REAL_MODULES} is absent (run scripts/fetch-kernel-data.mjs)`);
+// The fetched kernel's debug loop.ko (npm run fetch-data), whatever ABI the archive serves.
+const kd = kernelData();
+const REAL_LOOP = kd?.modules.get('loop');
+const REAL_MODULES = REAL_LOOP ? dirname(REAL_LOOP) : '';
+const haveReal = !!REAL_LOOP;
+if (!haveReal) console.warn(`real-data part skipped: no fetched loop.ko${kd ? ` in ${kd.dir}/modules` : ''} (run \`npm run fetch-data\`)`);
 
 describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ksym-netns-'));
@@ -35,8 +38,8 @@ describe.skipIf(!ok)('a real debuginfod 0.188 in a network namespace', () => {
     // The real Debian debug module: readelf -n is the oracle for its build id.
     const real = haveReal
       ? {
-          path: join(REAL_MODULES, 'loop.ko'),
-          buildId: /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', join(REAL_MODULES, 'loop.ko')], { encoding: 'utf8' }))![1],
+          path: REAL_LOOP!,
+          buildId: /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', REAL_LOOP!], { encoding: 'utf8' }))![1],
         }
       : undefined;
     const cfg = {

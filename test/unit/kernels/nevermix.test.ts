@@ -14,20 +14,30 @@ import { loadIndex } from '../../../server/src/core/kallsyms/load';
 import type { SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { btfRefusal, sampleAgainstSymbols, sampleFuncNames, textSymbolTest } from '../../../server/src/core/kernels/btfCheck';
 import { ModuleStore } from '../../../server/src/core/modules/store';
-import { DEBIAN, ROOT, have } from '../../helpers/corpus';
+import { DEBIAN, have } from '../../helpers/corpus';
+import { kernelData } from '../../helpers/kernelData';
+import { needs } from '../../helpers/skip';
 
 const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
 const MAP56 = resolve(DEBIAN, 'System.map-6.1.0-56-amd64');
 const MODS56 = resolve(DEBIAN, 'modules');
-const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
-const BTF57 = resolve(D57, 'vmlinux-6.1.0-57-amd64.btf');
-const MAP57 = resolve(D57, 'System.map-6.1.0-57-amd64');
-const VML57 = resolve(D57, 'vmlinux-6.1.0-57-amd64');
-const MODS57 = resolve(D57, 'modules');
+/** The corpus kernel's release (its System.map's name). */
+const REL56 = '6.1.0-56-amd64';
+/** The kernel `npm run fetch-data` fetched (whatever ABI Debian's archive serves today). */
+const kd = kernelData();
+const FETCHED_BTF = kd ? resolve(kd.dir, `vmlinux-${kd.abi}.btf`) : '';
+const FETCHED_MODS = kd ? resolve(kd.dir, 'modules') : '';
 const LIVE_BTF = '/sys/kernel/btf/vmlinux';
 
 const haveCorpus = have(BTF56, 'the corpus Debian 6.1.0-56 BTF') && have(MAP56, 'the corpus System.map');
-const have57 = have(BTF57, 'the fetched 6.1.0-57 data (npm run fetch-data)') && have(MAP57, 'the 6.1.0-57 System.map');
+const haveFetched =
+  !!kd && have(FETCHED_BTF, 'the fetched kernel’s BTF (npm run fetch-data)') && have(kd.systemMap, 'the fetched kernel’s System.map');
+const haveFetchedOther =
+  haveFetched &&
+  needs(
+    kd!.abi !== REL56,
+    `the fetched-kernel module test: the fetched ABI is ${REL56}, the corpus kernel's own (no other kernel to refuse)`,
+  );
 const liveKallsyms = (() => {
   try {
     const t = readFileSync('/proc/kallsyms', 'latin1');
@@ -91,22 +101,29 @@ describe('BTF checked against the kernel (sampled FUNC names must be its text sy
     expect(btfRefusal(BTF56, b56, kernel('6.1.0-56-amd64', map))).toBeUndefined();
   });
 
-  it.skipIf(!have57 || !liveKallsyms)('6.1.0-57 BTF: accepted with its System.map, refused for the running kernel', async () => {
-    const map = await index(MAP57, 'system.map');
-    const b57 = await btf(BTF57);
-    expect(btfRefusal(BTF57, b57, kernel('6.1.0-57-amd64', map))).toBeUndefined();
-    const live = await index('/proc/kallsyms', 'kallsyms');
-    expect(btfRefusal(BTF57, b57, kernel(release(), live))).toMatch(/^BTF vmlinux-6\.1\.0-57-amd64\.btf is not of /);
-  });
+  it.skipIf(!haveFetched || !liveKallsyms)(
+    'the fetched kernel’s BTF: accepted with its System.map, refused for the running kernel',
+    async () => {
+      const map = await index(kd!.systemMap, 'system.map');
+      const bf = await btf(FETCHED_BTF);
+      expect(btfRefusal(FETCHED_BTF, bf, kernel(kd!.abi, map))).toBeUndefined();
+      const live = await index('/proc/kallsyms', 'kallsyms');
+      expect(btfRefusal(FETCHED_BTF, bf, kernel(release(), live))).toMatch(
+        new RegExp(
+          `^BTF vmlinux-${kd!.abi.replace(/\./g, '\\.')}\\.btf is not of ${release().replace(/\./g, '\\.')}: \\d+ of \\d+ sampled functions`,
+        ),
+      );
+    },
+  );
 
-  it.skipIf(!have57 || !existsSync(VML57))('BTF out of an ELF: the build id decides (readelf -n)', async () => {
-    const map = await index(MAP57, 'system.map');
-    const b57 = await btf(BTF57);
-    const id = readelfBuildId(VML57);
-    expect(btfRefusal(VML57, b57, kernel('6.1.0-57-amd64', map, id), id)).toBeUndefined();
+  it.skipIf(!haveFetched || !existsSync(kd?.vmlinux ?? ''))('BTF out of an ELF: the build id decides (readelf -n)', async () => {
+    const map = await index(kd!.systemMap, 'system.map');
+    const bf = await btf(FETCHED_BTF);
+    const id = readelfBuildId(kd!.vmlinux);
+    expect(btfRefusal(kd!.vmlinux, bf, kernel(kd!.abi, map, id), id)).toBeUndefined();
     const other = id.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-    expect(btfRefusal(VML57, b57, kernel('6.1.0-57-amd64', map, other), id)).toBe(
-      `BTF vmlinux-6.1.0-57-amd64 has build id ${id}, 6.1.0-57-amd64 has ${other}: another kernel, refused`,
+    expect(btfRefusal(kd!.vmlinux, bf, kernel(kd!.abi, map, other), id)).toBe(
+      `BTF vmlinux-${kd!.abi} has build id ${id}, ${kd!.abi} has ${other}: another kernel, refused`,
     );
   });
 });
@@ -127,19 +144,21 @@ describe('module files checked by vermagic before the store uses them', () => {
     if (ok.ok) expect(ok.buildId).toBe(readelfBuildId(xfs56));
   });
 
-  it.skipIf(!haveCorpus || !have57)(
-    '6.1.0-57 modules are refused for 6.1.0-56 and a 6.1.0-56 file is preferred where both are given',
+  it.skipIf(!haveCorpus || !haveFetchedOther)(
+    'the fetched kernel’s modules are refused for 6.1.0-56 and a 6.1.0-56 file is preferred where both are given',
     async () => {
-      expect(vermagic(resolve(MODS57, 'xfs.ko'))).toBe('6.1.0-57-amd64');
-      const s = new ModuleStore([MODS57], { release: '6.1.0-56-amd64' });
+      const rel = vermagic(resolve(FETCHED_MODS, 'xfs.ko'));
+      expect(rel).toBe(kd!.abi);
+      expect(rel).not.toBe(REL56);
+      const s = new ModuleStore([FETCHED_MODS], { release: REL56 });
       const r = await s.load('xfs');
-      expect(r.ok ? 'used' : r.error).toBe('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
-      const both = new ModuleStore([MODS57, MODS56], { release: '6.1.0-56-amd64' });
+      expect(r.ok ? 'used' : r.error).toBe(`xfs.ko is built for ${rel} (vermagic), not ${REL56}: refused`);
+      const both = new ModuleStore([FETCHED_MODS, MODS56], { release: REL56 });
       const b = await both.load('xfs');
       expect(b.ok).toBe(true);
       if (b.ok) {
         expect(b.file).toBe(xfs56);
-        expect(b.warnings.join('\n')).toContain('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
+        expect(b.warnings.join('\n')).toContain(`xfs.ko is built for ${rel} (vermagic), not ${REL56}: refused`);
       }
     },
   );

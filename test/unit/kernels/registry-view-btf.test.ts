@@ -2,28 +2,39 @@
  * A kernel of ksym.kernels (lsp/kernelRegistry.ts buildView) reads module split BTF only
  * from module files not refused for another kernel: a kallsyms snapshot folder of Debian
  * 6.1.0-56 (its System.map as `kallsyms`, a `version`, its BTF) whose `modules` are the
- * 6.1.0-57 ones gets no split BTF from 6.1.0-57's xfs.ko (refused by vermagic, the refusal
- * kept, nothing said twice); with its own 6.1.0-56 modules the split BTF is xfs.ko's.
+ * fetched kernel's (`npm run fetch-data`: whatever ABI Debian's archive serves, not 6.1.0-56)
+ * gets no split BTF from the fetched xfs.ko (refused by vermagic, the refusal kept, nothing
+ * said twice); with its own 6.1.0-56 modules the split BTF is xfs.ko's.
  * Oracles: readelf -p .modinfo (the vermagic of both xfs.ko), readelf -SW (both carry .BTF).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import type { Kernel } from '../../../server/src/core/kernels/kernels';
 import { KernelRegistry } from '../../../server/src/lsp/kernelRegistry';
 import { parseSettings } from '../../../server/src/lsp/settings';
-import { have, ROOT, SYSTEM_MAP } from '../../helpers/corpus';
+import { have, SYSTEM_MAP } from '../../helpers/corpus';
+import { kernelData } from '../../helpers/kernelData';
 import { BTF61, MODS } from '../../helpers/kernelLogs';
 import { needs } from '../../helpers/skip';
 
-const MODS57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64/modules');
+/** The corpus kernel's release (its System.map's name). */
+const CORPUS_REL = '6.1.0-56-amd64';
+/** The kernel `npm run fetch-data` fetched (whatever ABI Debian's archive serves today). */
+const kd = kernelData();
+const FETCHED_MODS = kd ? join(kd.dir, 'modules') : '';
 const ok =
   have(SYSTEM_MAP, 'kernel-view BTF test') &&
   have(BTF61, 'kernel-view BTF test') &&
-  needs(existsSync(join(MODS57, 'xfs.ko')), `kernel-view BTF test: ${MODS57} is absent (npm run fetch-data)`);
+  !!kd &&
+  needs(existsSync(join(FETCHED_MODS, 'xfs.ko')), `kernel-view BTF test: ${FETCHED_MODS}/xfs.ko is absent (npm run fetch-data)`) &&
+  needs(
+    kd.abi !== CORPUS_REL,
+    `kernel-view BTF test: the fetched ABI is ${CORPUS_REL}, the corpus kernel's own (no other kernel's modules)`,
+  );
 const readelf = (args: string[]) => execFileSync('readelf', args, { encoding: 'utf8' });
 const vermagic = (f: string) => /vermagic=(\S+)/.exec(readelf(['-p', '.modinfo', f]))![1];
 
@@ -59,16 +70,18 @@ describe.skipIf(!ok)('kernelRegistry: a kernel view’s split BTF only from its 
     return ctx.view.btf!.module('xfs');
   };
 
-  it('the oracles: both xfs.ko carry .BTF; 6.1.0-57 and 6.1.0-56 vermagic', () => {
-    for (const f of [join(MODS57, 'xfs.ko'), join(MODS, 'fs/xfs/xfs.ko')]) expect(readelf(['-SW', f])).toMatch(/\] \.BTF\s+PROGBITS/);
-    expect(vermagic(join(MODS57, 'xfs.ko'))).toBe('6.1.0-57-amd64');
-    expect(vermagic(join(MODS, 'fs/xfs/xfs.ko'))).toBe('6.1.0-56-amd64');
+  it('the oracles: both xfs.ko carry .BTF; the fetched kernel’s and 6.1.0-56 vermagic', () => {
+    for (const f of [join(FETCHED_MODS, 'xfs.ko'), join(MODS, 'fs/xfs/xfs.ko')]) expect(readelf(['-SW', f])).toMatch(/\] \.BTF\s+PROGBITS/);
+    expect(vermagic(join(FETCHED_MODS, 'xfs.ko'))).toBe(kd!.abi);
+    expect(vermagic(join(MODS, 'fs/xfs/xfs.ko'))).toBe(CORPUS_REL);
   });
 
-  it('6.1.0-57 modules under a 6.1.0-56 kernel: no split BTF read from them, the refusal kept and not said again', async () => {
-    const b = await moduleBtf(MODS57);
+  it('the fetched kernel’s modules under a 6.1.0-56 kernel: no split BTF read from them, the refusal kept and not said again', async () => {
+    const rel = vermagic(join(FETCHED_MODS, 'xfs.ko'));
+    const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const b = await moduleBtf(FETCHED_MODS);
     expect(b.btf).toBeUndefined();
-    expect(b.refused).toMatch(/^xfs\.ko is built for 6\.1\.0-57-amd64 \(vermagic\), not 6\.1\.0-56-amd64\b.*: refused$/);
+    expect(b.refused).toMatch(new RegExp(`^xfs\\.ko is built for ${esc(rel)} \\(vermagic\\), not ${esc(CORPUS_REL)}\\b.*: refused$`));
     expect(b.message).toBe('');
   });
 

@@ -15,8 +15,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IndexService } from '../../../server/src/lsp/indexService';
 import { parseSettings, type Settings } from '../../../server/src/lsp/settings';
 import type { StatusParams } from '../../../server/src/protocol';
-import { DEBIAN, have, ROOT, SYSTEM_MAP } from '../../helpers/corpus';
-import { needs } from '../../helpers/skip';
+import { DEBIAN, have, SYSTEM_MAP } from '../../helpers/corpus';
+import { kernelData } from '../../helpers/kernelData';
+import { haveTools, needs } from '../../helpers/skip';
 
 const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
 const MODS = resolve(DEBIAN, 'modules');
@@ -31,11 +32,21 @@ const liveKallsyms = (() => {
 })();
 const haveLive = needs(liveKallsyms, 'running-kernel settings tests: /proc/kallsyms hides addresses or no /sys/kernel/btf/vmlinux');
 
-const D57 = resolve(ROOT, '.cache/kernel-data/6.1.0-57-amd64');
-const VML57 = join(D57, 'vmlinux-6.1.0-57-amd64');
-const MAP57 = join(D57, 'System.map-6.1.0-57-amd64');
-const have57 = needs(existsSync(VML57) && existsSync(MAP57), `the build-id tests: ${VML57} is absent (npm run fetch-data)`);
+/** The corpus kernel's release (its System.map's name). */
+const CORPUS_REL = '6.1.0-56-amd64';
+/** The kernel `npm run fetch-data` fetched (whatever ABI Debian's archive serves today). */
+const kd = kernelData();
+const haveFetched = !!kd && needs(existsSync(kd.systemMap), `the build-id tests: ${kd.systemMap} is absent (npm run fetch-data)`);
+const haveFetchedOther =
+  haveFetched &&
+  needs(
+    kd!.abi !== CORPUS_REL,
+    `the fetched-kernel module test: the fetched ABI is ${CORPUS_REL}, the corpus kernel's own (no other kernel to refuse)`,
+  );
+const haveBpftool = haveTools(['bpftool'], 'the BTF FUNC oracle tests');
 
+/** readelf -p .modinfo: the release a module's vermagic names. */
+const readelfVermagic = (f: string) => /vermagic=(\S+)/.exec(execFileSync('readelf', ['-p', '.modinfo', f], { encoding: 'utf8' }))![1];
 /** readelf -n: the GNU build id of an ELF file. */
 const readelfBuildId = (f: string) =>
   /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', f], { encoding: 'utf8', maxBuffer: 1 << 24 }))![1];
@@ -81,37 +92,40 @@ const settings = (raw: Record<string, unknown>): Settings => parseSettings(raw);
 const btfRefused = (s: StatusParams) => s.messages.filter((m) => m.startsWith('ksym.btf refused'));
 
 describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served symbols’ kernel', () => {
-  it.skipIf(!haveLive)('a BTF whose name says nothing is refused by content, and rechecked when the symbols change', async () => {
-    // One System.map file, first the Debian 6.1 map, then rewritten with the running kernel's
-    // vmlinux symbols (the lines of /proc/kallsyms without a [module]: System.map's format).
-    const map = join(tmp, 'System.map');
-    copyFileSync(SYSTEM_MAP, map);
-    const btf = join(tmp, 'vmlinux.btf');
-    copyFileSync(BTF56, btf);
-    expect(btfHasFunc(btf, 'do_syscall_64')).toBe(true);
-    const { svc, until } = service();
-    try {
-      await svc.configure(settings({ kallsyms: [], systemMap: [map], btf, modules: [] }));
-      const ok = await until((s) => s.btfTypes > 0, 'the 6.1 BTF accepted for the 6.1 map');
-      expect(btfRefused(ok)).toEqual([]);
-      expect(svc.btf.vmlinux?.idsByName('do_syscall_64').length).toBeGreaterThan(0);
-      const vmlinuxLines = readFileSync('/proc/kallsyms', 'latin1')
-        .split('\n')
-        .filter((l) => l && !l.includes('['))
-        .join('\n');
-      writeFileSync(map, vmlinuxLines + '\n');
-      await svc.reindex('test: the map changed');
-      const s = svc.status();
-      expect(btfRefused(s)).toHaveLength(1);
-      expect(btfRefused(s)[0]).toMatch(
-        /^ksym\.btf refused: BTF vmlinux\.btf is not of .*: \d+ of \d+ sampled functions \(e\.g\. .*\) are not in its symbols, refused$/,
-      );
-      expect(s.btfTypes).toBe(0);
-      expect(svc.btf.vmlinux).toBeUndefined();
-    } finally {
-      svc.dispose();
-    }
-  });
+  it.skipIf(!haveLive || !haveBpftool)(
+    'a BTF whose name says nothing is refused by content, and rechecked when the symbols change',
+    async () => {
+      // One System.map file, first the Debian 6.1 map, then rewritten with the running kernel's
+      // vmlinux symbols (the lines of /proc/kallsyms without a [module]: System.map's format).
+      const map = join(tmp, 'System.map');
+      copyFileSync(SYSTEM_MAP, map);
+      const btf = join(tmp, 'vmlinux.btf');
+      copyFileSync(BTF56, btf);
+      expect(btfHasFunc(btf, 'do_syscall_64')).toBe(true);
+      const { svc, until } = service();
+      try {
+        await svc.configure(settings({ kallsyms: [], systemMap: [map], btf, modules: [] }));
+        const ok = await until((s) => s.btfTypes > 0, 'the 6.1 BTF accepted for the 6.1 map');
+        expect(btfRefused(ok)).toEqual([]);
+        expect(svc.btf.vmlinux?.idsByName('do_syscall_64').length).toBeGreaterThan(0);
+        const vmlinuxLines = readFileSync('/proc/kallsyms', 'latin1')
+          .split('\n')
+          .filter((l) => l && !l.includes('['))
+          .join('\n');
+        writeFileSync(map, vmlinuxLines + '\n');
+        await svc.reindex('test: the map changed');
+        const s = svc.status();
+        expect(btfRefused(s)).toHaveLength(1);
+        expect(btfRefused(s)[0]).toMatch(
+          /^ksym\.btf refused: BTF vmlinux\.btf is not of .*: \d+ of \d+ sampled functions \(e\.g\. .*\) are not in its symbols, refused$/,
+        );
+        expect(s.btfTypes).toBe(0);
+        expect(svc.btf.vmlinux).toBeUndefined();
+      } finally {
+        svc.dispose();
+      }
+    },
+  );
 
   it.skipIf(!haveLive)(
     'the running kernel’s /proc/kallsyms: its own BTF is served, the Debian 6.1 modules are refused by vermagic',
@@ -163,17 +177,17 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
     },
   );
 
-  it.skipIf(!have57 || !haveLive)(
+  it.skipIf(!haveFetched || !haveLive)(
     'a vmlinux ELF as ksym.btf: its build id decides, against the running kernel and against its own System.map',
     async () => {
       // Under a name without a release: the path check cannot tell.
       const plain = join(tmp, 'vmlinux');
-      symlinkSync(VML57, plain);
-      const id = readelfBuildId(VML57);
+      symlinkSync(kd!.vmlinux, plain);
+      const id = readelfBuildId(kd!.vmlinux);
       const a = service();
       try {
         await a.svc.configure(settings({ btf: plain, modules: [] }));
-        const s = await a.until((x) => btfRefused(x).length > 0, 'the 6.1.0-57 vmlinux refused for the running kernel');
+        const s = await a.until((x) => btfRefused(x).length > 0, 'the fetched vmlinux refused for the running kernel');
         expect(btfRefused(s)).toHaveLength(1);
         expect(btfRefused(s)[0]).toMatch(
           new RegExp(`^ksym\\.btf refused: BTF vmlinux has build id ${id}, .* has [0-9a-f]{40}: another kernel, refused$`),
@@ -185,8 +199,8 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
       // Its own System.map (the directory holds both: the kernel's build id is the vmlinux's).
       const b = service();
       try {
-        await b.svc.configure(settings({ kallsyms: [], systemMap: [MAP57], btf: VML57, modules: [] }));
-        const s = await b.until((x) => x.btfTypes > 0, 'the 6.1.0-57 BTF served with its System.map');
+        await b.svc.configure(settings({ kallsyms: [], systemMap: [kd!.systemMap], btf: kd!.vmlinux, modules: [] }));
+        const s = await b.until((x) => x.btfTypes > 0, 'the fetched BTF served with its System.map');
         expect(btfRefused(s)).toEqual([]);
       } finally {
         b.svc.dispose();
@@ -194,14 +208,17 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
     },
   );
 
-  it.skipIf(!have57)(
-    'modules under a lib/modules/<served release> path are still checked when used (6.1.0-57 files named 6.1.0-56)',
+  it.skipIf(!haveFetchedOther)(
+    'modules under a lib/modules/<served release> path are still checked when used (the fetched kernel’s files named 6.1.0-56)',
     async () => {
-      // The path names the served release (the path check passes); the files' vermagic (readelf) is 6.1.0-57-amd64.
+      // The path names the served release (the path check passes); the files' vermagic (readelf) is the fetched kernel's.
+      const rel = readelfVermagic(join(kd!.dir, 'modules', 'xfs.ko'));
+      expect(rel).toBe(kd!.abi);
+      expect(rel).not.toBe(CORPUS_REL);
       const dir = join(tmp, 'root/lib/modules');
       mkdirSync(dir, { recursive: true });
-      const mods = join(dir, '6.1.0-56-amd64');
-      symlinkSync(join(D57, 'modules'), mods);
+      const mods = join(dir, CORPUS_REL);
+      symlinkSync(join(kd!.dir, 'modules'), mods);
       const { svc, until, logs } = service();
       try {
         await svc.configure(settings({ kallsyms: [], systemMap: [SYSTEM_MAP], modules: [mods], btf: '' }));
@@ -210,8 +227,8 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
         expect(logs.filter((l) => l.includes('vermagic of'))).toEqual([]);
         // … but refused when used, and then said in the status.
         const r = await svc.modules!.load('xfs');
-        expect(r.ok ? 'loaded' : r.error).toBe('xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64: refused');
-        expect(svc.status().messages).toContain('ksym.modules refused: xfs.ko is built for 6.1.0-57-amd64 (vermagic), not 6.1.0-56-amd64');
+        expect(r.ok ? 'loaded' : r.error).toBe(`xfs.ko is built for ${rel} (vermagic), not ${CORPUS_REL}: refused`);
+        expect(svc.status().messages).toContain(`ksym.modules refused: xfs.ko is built for ${rel} (vermagic), not ${CORPUS_REL}`);
       } finally {
         svc.dispose();
       }
@@ -237,7 +254,7 @@ describe.skipIf(!haveCorpus)('ksym.btf and ksym.modules are kept to the served s
       svc.dispose();
     }
   });
-  it.skipIf(!haveLive)(
+  it.skipIf(!haveLive || !haveBpftool)(
     'the running kernel’s own BTF file is sampled like any other once the symbols are not /proc/kallsyms (the Debian 6.1 map: refused)',
     async () => {
       // The /proc/kallsyms + /sys/kernel/btf/vmlinux pair is taken as one kernel without a

@@ -145,6 +145,10 @@ describe.skipIf(!haveVmlinux)('a real 633 MB Debian -dbg vmlinux, read by offset
     // Another Debian upload of the same release is another build.
     const other = selectKernel(identifyLog(`CPU: 2 PID: 1 Comm: systemd Not tainted ${ABI} #1 Debian ${debianVersion()}9\n`), kernels);
     expect(other.ok).toBe(false);
+    // the same release on both sides: the message says which build each is
+    expect(!other.ok && other.message).toBe(
+      `this log is from ${ABI} (x86_64), #1 Debian ${debianVersion()}9; ksym has ${ABI} (x86_64), ${deb.version}; ${running.release} (${running.arch})`,
+    );
     // Build id wins.
     const byId = selectKernel(identifyLog(`CPU: 2 PID: 1 Comm: x Not tainted ${ABI} #1 ${deb.buildId}\n`), kernels);
     expect(byId).toMatchObject({ ok: true, by: 'build-id' });

@@ -526,6 +526,7 @@ export class ElfView {
           sec: r,
           target: target.name,
           size,
+          hint: 0,
         };
     }
     const offs = new Uint32Array(total),
@@ -686,6 +687,8 @@ interface RawRelocs {
   readonly target: string;
   /** Size of the target section's data. */
   readonly size: number;
+  /** Where the previous search ended: readers patch values in ascending order, the next search gallops from here. */
+  hint: number;
 }
 
 function bswap(x: number): number {
@@ -729,14 +732,27 @@ function applyRelocs(rel: RelocIndex | RawRelocs, buf: Uint8Array, shift: number
 function applyRaw(r: RawRelocs, buf: Uint8Array, shift: number, lo: number, hi: number, le: boolean): void {
   const { w, n, S, L, H } = r;
   const nsym = S.length;
-  // first entry whose field can reach lo (fields are at most 8 bytes)
+  // The first entry whose field can reach lo (fields are at most 8 bytes): entries are
+  // sorted by offset (checked when the index was built), so a binary search, galloping
+  // from the previous search's end when lo lies past it (a DIE walk patches in order).
   let a = 0,
     b = n;
+  const h = r.hint;
+  if (h > 0 && h < n && w[(h - 1) * 6 + H] * TWO32 + w[(h - 1) * 6 + L] + 8 <= lo) {
+    // every entry before h ends at or before lo
+    a = b = h;
+    for (let step = 1; b < n && w[b * 6 + H] * TWO32 + w[b * 6 + L] + 8 <= lo; step *= 2) {
+      a = b + 1;
+      b += step;
+    }
+    if (b > n) b = n;
+  }
   while (a < b) {
     const m = (a + b) >> 1;
     if (w[m * 6 + H] * TWO32 + w[m * 6 + L] + 8 <= lo) a = m + 1;
     else b = m;
   }
+  r.hint = a;
   for (let i = a; i < n; i++) {
     const o6 = i * 6;
     const o = w[o6 + H] * TWO32 + w[o6 + L];

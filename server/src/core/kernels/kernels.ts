@@ -51,10 +51,21 @@ export function describeKernel(k: Kernel): string {
   return k.arch ? `${rel} (${k.arch})` : rel;
 }
 
-/** "this log is from 5.17.0-syzkaller-13532-gb4a5ea09b293 (x86_64); ksym has 6.18.44-fc-v1045 (x86_64)". */
+/**
+ * "this log is from 5.17.0-syzkaller-13532-gb4a5ea09b293 (x86_64); ksym has 6.18.44-fc-v1045 (x86_64)".
+ * A kernel of the log's own release is another build: both sides then say which (build id,
+ * else build string), or the sentence would name one release twice.
+ */
 export function mismatchMessage(id: LogIdentity, kernels: readonly Kernel[]): string {
-  const have = kernels.length === 0 ? 'ksym has no kernel' : `ksym has ${kernels.map(describeKernel).join(', ')}`;
-  return `this log is from ${describeLog(id)}; ${have}`;
+  const rel = id.release?.value;
+  const sameRelease = rel !== undefined && kernels.some((k) => k.release === rel);
+  const build = (buildId: string | undefined, version: string | undefined): string =>
+    buildId ? `build id ${buildId}` : version ? version : 'no build string';
+  const logSide = sameRelease ? `${describeLog(id)}, ${build(id.buildId?.value, id.version?.value)}` : describeLog(id);
+  const kernelSide = (k: Kernel): string =>
+    sameRelease && k.release === rel ? `${describeKernel(k)}, ${build(id.buildId ? k.buildId : undefined, k.version)}` : describeKernel(k);
+  const have = kernels.length === 0 ? 'ksym has no kernel' : `ksym has ${kernels.map(kernelSide).join(sameRelease ? '; ' : ', ')}`;
+  return `this log is from ${logSide}; ${have}`;
 }
 
 /**
