@@ -84,6 +84,7 @@ export async function loadBtfFor(
     const k = kernelOfFiles(kallsyms);
     const refusal = btfRefusal(file, r.btf, {
       label: k ? describeKernel(k) : 'the given symbols',
+      release: k?.release,
       symbolCount: index.count,
       isText: textSymbolTest(index),
     });

@@ -475,7 +475,13 @@ export function btfOfKernel(k: Kernel, file: string, btf: BtfStore, index: Symbo
       elfBuildId = undefined; // raw BTF (/sys/kernel/btf/vmlinux, a .btf dump): no build id
     }
   }
-  const kernel = { label: describeKernel(k), buildId: k.buildId, symbolCount: index.count, isText: textSymbolTest(index) };
+  const kernel = {
+    label: describeKernel(k),
+    release: k.release,
+    buildId: k.buildId,
+    symbolCount: index.count,
+    isText: textSymbolTest(index),
+  };
   return btfRefusal(file, b, kernel, elfBuildId);
 }
 

@@ -3,7 +3,7 @@
  * BTF that is not the kernel's are refused in one short line. Oracles: readelf -p .modinfo
  * (vermagic), readelf -n (build ids), the kernel's own /proc/kallsyms and System.map.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { release } from 'node:os';
@@ -12,10 +12,17 @@ import { loadBtfFile } from '../../../server/src/core/btf/store';
 import type { Btf } from '../../../server/src/core/btf/btf';
 import { loadIndex } from '../../../server/src/core/kallsyms/load';
 import type { SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
-import { btfRefusal, sampleAgainstSymbols, sampleFuncNames, textSymbolTest } from '../../../server/src/core/kernels/btfCheck';
+import {
+  btfRefusal,
+  MAX_MISSING_SHARE,
+  sampleAgainstSymbols,
+  sampleFuncNames,
+  textSymbolTest,
+} from '../../../server/src/core/kernels/btfCheck';
 import { ModuleStore } from '../../../server/src/core/modules/store';
 import { DEBIAN, have } from '../../helpers/corpus';
 import { kernelData } from '../../helpers/kernelData';
+import { CLI } from '../../helpers/lspclient';
 import { needs } from '../../helpers/skip';
 
 const BTF56 = resolve(DEBIAN, 'vmlinux-6.1.0-56-amd64.btf');
@@ -112,6 +119,34 @@ describe('BTF checked against the kernel (sampled FUNC names must be its text sy
         new RegExp(
           `^BTF vmlinux-${kd!.abi.replace(/\./g, '\\.')}\\.btf is not of ${release().replace(/\./g, '\\.')}: \\d+ of \\d+ sampled functions`,
         ),
+      );
+    },
+  );
+
+  it.skipIf(!haveCorpus || !haveFetchedOther)(
+    'another release of the same line: the function sample cannot tell, the release its name gives does',
+    async () => {
+      const map56 = await index(MAP56, 'system.map');
+      const bf = await btf(FETCHED_BTF);
+      // The oracle for "the sample cannot tell": the fetched BTF's sampled FUNC names are all
+      // (nearly) text symbols of the corpus map, as for a BTF of that very kernel.
+      const s = sampleAgainstSymbols(sampleFuncNames(bf), textOf(map56));
+      expect(s.checked).toBeGreaterThan(300);
+      expect(s.missing).toBeLessThanOrEqual(s.checked * MAX_MISSING_SHARE);
+      // by content alone (no release known) it would pass; with the served release it is refused by name
+      expect(btfRefusal(FETCHED_BTF, bf, kernel('the given symbols', map56))).toBeUndefined();
+      expect(btfRefusal(FETCHED_BTF, bf, { ...kernel(REL56, map56), release: REL56 })).toBe(
+        `BTF vmlinux-${kd!.abi}.btf names release ${kd!.abi}, the symbols are ${REL56}'s: another kernel, refused`,
+      );
+      // a name giving the served release, or none, leaves the content check
+      expect(btfRefusal('/x/vmlinux-6.1.0-56-amd64.btf', bf, { ...kernel(REL56, map56), release: REL56 })).toBeUndefined();
+      // and the CLI refuses it the same way
+      const r = spawnSync(process.execPath, [CLI, 'search', '--kallsyms', MAP56, '--btf', FETCHED_BTF, 'struct task_struct'], {
+        encoding: 'utf8',
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(
+        `BTF vmlinux-${kd!.abi}.btf names release ${kd!.abi}, the symbols are ${REL56}'s: another kernel, refused`,
       );
     },
   );

@@ -7,7 +7,7 @@
  */
 import type { Btf } from '../btf/btf';
 import type { SymbolIndex } from '../kallsyms/symbolIndex';
-import { buildIdsMatch } from './source';
+import { buildIdsMatch, releaseFromPath } from './source';
 import { DEFAULT_BTF } from '../btf/read';
 import { DEFAULT_KALLSYMS } from '../kallsyms/read';
 
@@ -104,7 +104,7 @@ export const MAX_MISSING_SHARE = 0.1;
 export function btfRefusal(
   file: string,
   btf: Btf,
-  kernel: { label: string; buildId?: string; symbolCount: number; isText: (name: string) => boolean },
+  kernel: { label: string; release?: string; buildId?: string; symbolCount: number; isText: (name: string) => boolean },
   btfBuildId?: string,
 ): string | undefined {
   const name = file.slice(file.lastIndexOf('/') + 1) || file;
@@ -113,6 +113,12 @@ export function btfRefusal(
       ? undefined
       : `BTF ${name} has build id ${btfBuildId}, ${kernel.label} has ${kernel.buildId}: another kernel, refused`;
   }
+  // Kernels of one release line share nearly every function name, so the sample below cannot
+  // tell them apart: a path naming another release (vmlinux-6.1.0-50-amd64.btf beside
+  // System.map-6.1.0-56-amd64) is refused by it, as a module is by its vermagic.
+  const named = releaseFromPath(file)?.release;
+  if (named && kernel.release && named !== kernel.release)
+    return `BTF ${name} names release ${named}, the symbols are ${kernel.release}'s: another kernel, refused`;
   if (kernel.symbolCount === 0) return undefined;
   const s = sampleAgainstSymbols(sampleFuncNames(btf), kernel.isText);
   if (s.checked === 0 || s.missing <= s.checked * MAX_MISSING_SHARE) return undefined;
