@@ -6,6 +6,7 @@
  * kernel/module/kallsyms.c find_kallsyms_symbol): the last symbol at or below the
  * address, the first alias in kallsyms order, size to the next higher address.
  */
+import { HOST_LE } from '../common/host';
 import { hiOf, loOf, toBig } from '../common/addr';
 import { columnPasses, type ColumnScan, duplicateNames, latin1, ParseReport, SymbolColumns, SourceKind, parseKallsymsInto } from './parse';
 
@@ -861,15 +862,18 @@ function mergeInto(H: Uint32Array, L: Uint32Array, src: Uint32Array, a: number, 
 function packedSort(H: Uint32Array, L: Uint32Array, ids: Uint32Array): void {
   const n = ids.length;
   const keys = new BigUint64Array(n);
-  const k32 = new Uint32Array(keys.buffer); // little-endian halves: [2r] low word, [2r + 1] high word
+  // each key's 32-bit halves in host order: [2r + LO] its low word (the id), [2r + HI] its high word (the low address half)
+  const k32 = new Uint32Array(keys.buffer);
+  const LO = HOST_LE ? 0 : 1,
+    HI = 1 - LO;
   let single = true;
   const h0 = n > 0 ? H[ids[0]] : 0;
   for (let k = 1; k < n && single; k++) single = H[ids[k]] === h0;
   const bounds = [0, n];
   if (single) {
     for (let r = 0; r < n; r++) {
-      k32[2 * r + 1] = L[ids[r]];
-      k32[2 * r] = ids[r];
+      k32[2 * r + HI] = L[ids[r]];
+      k32[2 * r + LO] = ids[r];
     }
   } else {
     // Each group's keys at its own place: counts, then the starts in high-half order.
@@ -891,12 +895,12 @@ function packedSort(H: Uint32Array, L: Uint32Array, ids: Uint32Array): void {
       const h = H[id];
       const r = at.get(h)!;
       at.set(h, r + 1);
-      k32[2 * r + 1] = L[id];
-      k32[2 * r] = id;
+      k32[2 * r + HI] = L[id];
+      k32[2 * r + LO] = id;
     }
   }
   for (let g = 0; g + 1 < bounds.length; g++) keys.subarray(bounds[g], bounds[g + 1]).sort();
-  for (let r = 0; r < n; r++) ids[r] = k32[2 * r];
+  for (let r = 0; r < n; r++) ids[r] = k32[2 * r + LO];
 }
 
 function encodeLatin1(s: string): Uint8Array {
