@@ -13,7 +13,7 @@
  * are already applied; a vmlinux linked with --emit-relocs still carries them).
  */
 import { HOST_LE } from '../common/host';
-import { decompress as zstdDecompress } from 'fzstd';
+import { zstdExact } from '../common/zstd';
 import { FormatError } from '../common/errors';
 import type { ByteSource } from './source';
 import type { SectionBytes } from './cursor';
@@ -381,7 +381,7 @@ export class ElfView {
     let out: Uint8Array;
     try {
       if (kind === 'zlib') out = inflate(body, size);
-      else if (kind === 'zstd') out = zstdDecompress(body, new Uint8Array(size));
+      else if (kind === 'zstd') out = zstdExact(body, size);
       else throw new FormatError(this.file, s.offset, `${s.name}: unsupported compression ${kind}`);
     } catch (e) {
       if (e instanceof FormatError) throw e;

@@ -1,6 +1,7 @@
 /**
  * Module file decompression by magic number: gzip (node:zlib), xz
- * (xz-decompress, WebAssembly, stream based → async) and zstd (fzstd).
+ * (xz-decompress, WebAssembly, stream based → async) and zstd (Node's own decoder where the
+ * runtime has one, else fzstd: common/zstd.ts).
  * Uncompressed input is returned as is. Errors are FormatErrors naming the file.
  * Pure: bytes in, bytes out (read.ts reads the files).
  *
@@ -11,6 +12,7 @@
 import { Decompress as ZstdStream } from 'fzstd';
 import { FormatError, reasonOf } from '../common/errors';
 import { formatBytes } from '../common/readGuarded';
+import { nativeZstd, nativeZstdDecode, ZstdTooLarge } from '../common/zstd';
 
 /**
  * The output cap of every decompression: 16 times a large module (the biggest in-tree
@@ -57,8 +59,21 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** zstd through fzstd's streaming decoder, block by block, stopped at `cap` bytes whether or not the frame declares its size. */
-function zstdCapped(bytes: Uint8Array, file: string, cap: number): Uint8Array {
+/**
+ * zstd stopped at `cap` bytes whether or not the frame declares its size: Node's decoder
+ * (its maxOutputLength), else fzstd's streaming decoder, block by block. `useNative: false`
+ * forces fzstd (tests).
+ */
+export function zstdCapped(bytes: Uint8Array, file: string, cap: number, useNative = true): Uint8Array {
+  const fn = useNative ? nativeZstd() : null;
+  if (fn) {
+    try {
+      return nativeZstdDecode(fn, bytes, cap);
+    } catch (e) {
+      if (e instanceof ZstdTooLarge) throw capError(file, 'zstd', cap, bytes.length);
+      throw e;
+    }
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   let ended = false;
