@@ -203,11 +203,29 @@ describe('ksym in a real VS Code (code-server + headless Chromium)', () => {
   });
 
   it('the Show Index Statistics command renders the statistics', async () => {
+    const status = await waitStatus((t) => /ksym: [\d,]+ symbols/.test(t), 'the ready index');
+    const served = Number(/ksym: ([\d,]+) symbols/.exec(status)![1].replace(/,/g, ''));
     await ed.command('Kernel Symbols: Show Index Statistics');
-    await page.waitForFunction(
-      () => document.body.innerText.includes('index statistics') || document.body.innerText.includes('Index Statistics'),
-      undefined,
-      { timeout: 20000 },
+    // The rendered page in the preview's frame (the command's own title in the palette says
+    // "Index Statistics" too: waiting for that passed before anything was shown).
+    const rendered = await previewText('Symbols by type');
+    expect(rendered).toContain('Kernel Symbols: index statistics');
+    expect(rendered).not.toContain('## Sources');
+    expect(Number(/symbols\s*(\d+)/.exec(rendered)?.[1])).toBe(served);
+    await page.waitForSelector('.tab.active[aria-label*="Preview"]', { timeout: 20000 });
+    // ... and on screen: the frame holding it laid out in the editor area
+    await ed.waitFor(
+      async () => {
+        for (const f of page.frames()) {
+          const t = await f.evaluate(() => document.querySelector('.markdown-body')?.textContent ?? '').catch(() => '');
+          if (!t.includes('Symbols by type')) continue;
+          const box = await (await f.frameElement().catch(() => null))?.boundingBox();
+          if (box && box.width > 200 && box.height > 200) return true;
+        }
+        return false;
+      },
+      'the statistics on screen',
+      20000,
     );
     await shot('08-statistics');
   });
