@@ -8,15 +8,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  closeSync,
   copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
-  readSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -27,7 +24,7 @@ import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/corpus';
-import { kernelData } from '../helpers/kernelData';
+import { bannerDebianVersion, kernelData } from '../helpers/kernelData';
 import { CLI } from '../helpers/lspclient';
 import { readelfSymbols } from '../helpers/readelf';
 import { canNetns } from '../unit/kernels/fixtures';
@@ -40,22 +37,6 @@ const MAP = kd?.systemMap ?? '';
 const haveData = !!kd && LOOP !== '' && existsSync(MAP);
 if (kd && !haveData) console.warn(`skipping decode --debuginfod: no loop.ko or System.map in ${kd.dir} (npm run fetch-data)`);
 const ok = haveData && canNetns();
-
-/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
-function bannerDebianVersion(vmlinux: string): string {
-  const fd = openSync(vmlinux, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 24);
-    for (let pos = 0; ; pos += buf.length - 1024) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
-      if (m) return m[1];
-      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * debuginfod on 127.0.0.1:`port` serving `srv` (its database, the client cache under

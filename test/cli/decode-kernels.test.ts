@@ -5,7 +5,7 @@
  * readelf -sW of drbd.ko, the log's own CPU: line, /proc/version.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { assertBuilt, CLI } from '../helpers/lspclient';
 import { DEBIAN, have, OOPS, SYSTEM_MAP } from '../helpers/corpus';
 import { DRBD, drbdLog, drbdOracle, h, SHIFT, TEXT } from '../helpers/kernelLogs';
 import { readelfSymbols } from '../helpers/readelf';
-import { kernelData } from '../helpers/kernelData';
+import { bannerDebianVersion, kernelData } from '../helpers/kernelData';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 const haveAll = have(SYSTEM_MAP, 'decode --kernel tests') && have(DRBD, 'decode --kernel tests');
@@ -142,21 +142,6 @@ describe.skipIf(!haveAll)('plain ksym decode (text): the KASLR shift never on mo
 
 const kd = kernelData();
 const haveSym = !!kd && spawnSync('llvm-symbolizer', ['--version']).status === 0 && kd.modules.has('loop');
-/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
-function bannerDebianVersion(vmlinux: string): string {
-  const fd = openSync(vmlinux, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 24);
-    for (let pos = 0; ; pos += buf.length - 1024) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
-      if (m) return m[1];
-      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 const sameAsCorpus = kd?.abi === '6.1.0-56-amd64';
 if (haveSym && haveAll && sameAsCorpus)
   console.warn(`skipping "another kernel's vmlinux: refused": the fetched kernel ${kd.abi} is the corpus kernel's release`);

@@ -2,7 +2,7 @@
  * Real kernel debug data fetched by `npm run fetch-data` (scripts/fetch-kernel-data.mjs)
  * into .cache/kernel-data/<ABI>/. Tests skip with a message when it is absent.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const KERNEL_DATA = process.env.KSYM_KERNEL_DATA ?? resolve(__dirname, '../../.cache/kernel-data');
@@ -39,4 +39,20 @@ export function kernelData(): KernelData | undefined {
   if (existsSync(md)) for (const f of readdirSync(md)) if (f.endsWith('.ko')) modules.set(f.slice(0, -3), join(md, f));
   cached = { abi, dir, vmlinux, systemMap: join(dir, `System.map-${abi}`), modules };
   return cached;
+}
+
+/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
+export function bannerDebianVersion(vmlinux: string): string {
+  const fd = openSync(vmlinux, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 24);
+    for (let pos = 0; ; pos += buf.length - 1024) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
+      if (m) return m[1];
+      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -8,26 +8,14 @@
  * An untrusted workspace never makes the request.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { have } from '../helpers/corpus';
-import { kernelData } from '../helpers/kernelData';
+import { bannerDebianVersion, kernelData } from '../helpers/kernelData';
 import { startClient, ready } from '../helpers/lspclient';
 
 // The fetched kernel (npm run fetch-data), whatever ABI the archive serves.
@@ -36,22 +24,6 @@ const VML = kd?.vmlinux ?? '';
 const MAP = kd?.systemMap ?? '';
 const BTF = kd ? `${kd.vmlinux}.btf` : '';
 const haveAll = !!kd && have(MAP, `the System.map of the fetched kernel ${kd.abi}`);
-
-/** The Debian package version in a vmlinux's own banner (`Linux version … Debian 6.1.176-1 (…)`): the oracle. */
-function bannerDebianVersion(vmlinux: string): string {
-  const fd = openSync(vmlinux, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 24);
-    for (let pos = 0; ; pos += buf.length - 1024) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      const m = /Linux version \d[^\n\0]{0,1000} Debian (\S+) \(/.exec(buf.toString('latin1', 0, n));
-      if (m) return m[1];
-      if (n < buf.length) throw new Error(`no "Linux version … Debian …" banner in ${vmlinux}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function until<T>(f: () => T | undefined | Promise<T | undefined>, what: string, ms = 60000): Promise<T> {
   const t0 = Date.now();
