@@ -51,18 +51,32 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
     const rest = elf.sections.filter(
       (s) => s.name !== '.rodata' && s.type === 1 && (s.flags & 0x2) !== 0 && (s.flags & 0x5) === 0 && s.size <= 64 << 20,
     );
+    // A kernel built once for several versions (6.1+: init/version.c's weak linux_banner, then
+    // version-timestamp.c's at the final link) holds a dead copy without the build number
+    // ("# SMP ...") before the real one ("#1 SMP ..."): a numbered banner wins, else the first.
+    let first: { banner: Banner; offset: number } | undefined;
     for (const s of [...ro, ...rest]) {
       if (s.offset + s.size > src.size) continue;
       for (let off = 0; off < s.size; off += CHUNK - 1024) {
         const len = Math.min(CHUNK, s.size - off);
-        const found = findBanner(elf.rawSlice(s, off, len), s.offset + off);
-        if (found) {
-          info.banner = found.banner;
-          info.bannerOffset = found.offset;
-          return info;
+        const bytes = elf.rawSlice(s, off, len);
+        for (let at = 0; ; ) {
+          const found = findBanner(bytes, s.offset + off, at);
+          if (!found) break;
+          if (/^#\d/.test(found.banner.version)) {
+            info.banner = found.banner;
+            info.bannerOffset = found.offset;
+            return info;
+          }
+          first ??= found;
+          at = found.offset - (s.offset + off) + 1;
         }
         if (off + len >= s.size) break;
       }
+    }
+    if (first) {
+      info.banner = first.banner;
+      info.bannerOffset = first.offset;
     }
     return info;
   } finally {

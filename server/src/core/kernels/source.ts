@@ -19,11 +19,11 @@ const LV = [0x4c, 0x69, 0x6e, 0x75, 0x78, 0x20, 0x76, 0x65, 0x72, 0x73, 0x69, 0x
  * Find `linux_banner` ("Linux version REL (…) … VERSION\n\0") in some bytes (a vmlinux's
  * .rodata). The first "Linux version " followed by a digit and ending in a newline or NUL
  * within 1 KiB wins (`linux_proc_banner` is "%s version %s", not matched). `base` is
- * added to the returned offset.
+ * added to the returned offset; the search starts at index `start` of `bytes`.
  */
-export function findBanner(bytes: Uint8Array, base = 0): { banner: Banner; offset: number; text: string } | undefined {
+export function findBanner(bytes: Uint8Array, base = 0, start = 0): { banner: Banner; offset: number; text: string } | undefined {
   const n = bytes.length - LV.length;
-  for (let i = bytes.indexOf(0x4c); i >= 0 && i <= n; i = bytes.indexOf(0x4c, i + 1)) {
+  for (let i = bytes.indexOf(0x4c, start); i >= 0 && i <= n; i = bytes.indexOf(0x4c, i + 1)) {
     let k = 1;
     while (k < LV.length && bytes[i + k] === LV[k]) k++;
     if (k < LV.length) continue;
