@@ -149,6 +149,11 @@ describe('resolution like %pS and %pB', () => {
     const amb = resolveFrame(index, f(' dup+0x4'));
     expect(amb.address).toBeUndefined();
     expect(amb.candidates.length).toBe(2);
+    // an absence names the index that lacks the name (the files it was built from)
+    const none = resolveFrame(index, f(' not_here+0x4/0x10'));
+    expect(none.problem).toBe('no symbol named not_here in the index of fixture');
+    const three = buildIndex(['a', 'b', 'c'].map((file) => ({ file, bytes: enc('ffffffff81000000 T x\n'), kind: 'kallsyms' as const })));
+    expect(resolveFrame(three, f(' not_here+0x4/0x10')).problem).toBe('no symbol named not_here in the index of a, b and 1 more');
   });
 });
 

@@ -34,13 +34,23 @@ function symbolsNamed(index: SymbolIndex, name: string): number[] {
 }
 
 /**
+ * Which index claims an absence: " of /proc/kallsyms", " of a, b and 3 more" (a frame the
+ * served symbols lack may be in files they do not include: another kernel's, an unread one).
+ */
+function ofSources(index: SymbolIndex): string {
+  const files = index.sources.map((s) => s.file);
+  if (files.length === 0) return '';
+  return ` of ${files.slice(0, 2).join(', ')}${files.length > 2 ? ` and ${files.length - 2} more` : ''}`;
+}
+
+/**
  * Resolve `name+0xoff/0xsize [mod]`: every symbol of that name, narrowed to the
  * module (no module: vmlinux and pseudo modules), then to the printed size.
  */
 export function resolveFrame(index: SymbolIndex, f: FrameToken): FrameResolution {
   const ids = symbolsNamed(index, f.name);
   const sameName = ids.map((i) => index.info(i));
-  if (ids.length === 0) return { candidates: [], sameName, problem: `no symbol named ${f.name} in the index` };
+  if (ids.length === 0) return { candidates: [], sameName, problem: `no symbol named ${f.name} in the index${ofSources(index)}` };
   let narrowed = ids.filter((i) => {
     const m = index.moduleOf(i);
     if (f.module) return m !== undefined && normModule(m) === normModule(f.module);
