@@ -60,7 +60,7 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
       for (let off = 0; off < s.size; off += CHUNK - 1024) {
         const len = Math.min(CHUNK, s.size - off);
         const bytes = elf.rawSlice(s, off, len);
-        for (let at = 0; ; ) {
+        for (let at = 0; ;) {
           const found = findBanner(bytes, s.offset + off, at);
           if (!found) break;
           if (/^#\d/.test(found.banner.version)) {
