@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -28,6 +28,7 @@ import {
 import { discoverKernels, readRunningKernel } from '../../../server/src/core/kernels/storeKernels';
 import { DEBIAN, have, koFiles, OOPS, ROOT } from '../../helpers/corpus';
 import { kernelData } from '../../helpers/kernelData';
+import { needs } from '../../helpers/skip';
 
 // The kernel `npm run fetch-data` fetched (whichever ABI Debian's archive serves today).
 const kd = kernelData();
@@ -48,6 +49,10 @@ describe('pure parsers', () => {
   it('release from paths', () => {
     expect(releaseFromPath('/boot/System.map-6.1.0-56-amd64')?.release).toBe('6.1.0-56-amd64');
     expect(releaseFromPath('/x/usr/lib/debug/boot/vmlinux-6.1.0-57-amd64')?.release).toBe('6.1.0-57-amd64');
+    // compressed copies: every suffix off (a .btf.zst beside System.map-6.1.0-50-amd64 is that kernel's)
+    expect(releaseFromPath('/k/vmlinux-6.1.0-50-amd64.btf.zst')?.release).toBe('6.1.0-50-amd64');
+    expect(releaseFromPath('/k/vmlinux-5.14.0-362.el9.x86_64.debug.xz')?.release).toBe('5.14.0-362.el9.x86_64');
+    expect(releaseFromPath('/k/System.map-6.1.0-50-amd64.gz')?.release).toBe('6.1.0-50-amd64');
     expect(releaseFromPath('/lib/modules/6.18.44-fc-v1045/kernel/fs/ext4/ext4.ko.xz')?.release).toBe('6.18.44-fc-v1045');
     expect(releaseFromPath('/usr/lib/debug/lib/modules/5.14.0-362.el9.x86_64/vmlinux')?.release).toBe('5.14.0-362.el9.x86_64');
     expect(releaseFromPath('/home/me/System.map')).toBeUndefined();
@@ -77,6 +82,30 @@ describe('pure parsers', () => {
 
 /** The Debian package version in the vmlinux's own banner (readelf -p .rodata: the oracle), e.g. 6.1.192-3. */
 const debianVersion = (): string => /Linux version [^\n]*? Debian (\S+)/.exec(sh('readelf', ['-p', '.rodata', VMLINUX]))![1];
+
+const haveGcc = needs(spawnSync('gcc', ['--version']).status === 0, 'banner choice test: gcc is not installed');
+describe.skipIf(!haveGcc)("a vmlinux's banner: the one with a build number (gcc -c object with both copies in .rodata)", () => {
+  const build = (version: string) => {
+    const dir = mkdtempSync(join(tmp, 'banner-'));
+    const c = join(dir, 'b.c');
+    // the dead copy first, as in a 6.1 image (init/version.c's, then version-timestamp.c's)
+    writeFileSync(
+      c,
+      `const char dead[] = "Linux version 6.1.0-9-x (a@b) (gcc) # SMP Debian 6.1.1-1 (2026-01-01)\\n";\n` +
+        `const char real[] = "Linux version 6.1.0-9-x (a@b) (gcc) ${version} SMP Debian 6.1.1-1 (2026-01-01)\\n";\n`,
+    );
+    execFileSync('gcc', ['-c', '-O0', '-o', join(dir, 'b.o'), c]);
+    // the object keeps the order: the dead copy first (else the test would not test the choice)
+    const bytes = readFileSync(join(dir, 'b.o'), 'latin1');
+    expect(bytes.indexOf(') # SMP')).toBeLessThan(bytes.lastIndexOf(`) ${version} SMP`));
+    return join(dir, 'b.o');
+  };
+  it('numbered or not (KBUILD_BUILD_VERSION is any string), the real copy wins; alone, the dead one is taken', () => {
+    expect(readVmlinuxInfo(build('#1')).banner?.version).toBe('#1 SMP Debian 6.1.1-1 (2026-01-01)');
+    expect(readVmlinuxInfo(build('#abc')).banner?.version).toBe('#abc SMP Debian 6.1.1-1 (2026-01-01)');
+    expect(readVmlinuxInfo(build('#')).banner?.version).toBe('# SMP Debian 6.1.1-1 (2026-01-01)');
+  });
+});
 
 describe.skipIf(!haveVmlinux)('a real 633 MB Debian -dbg vmlinux, read by offset', () => {
   it('build id (readelf -n), banner (the string at the linux_banner symbol), arch (e_machine)', () => {

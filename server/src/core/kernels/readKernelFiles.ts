@@ -53,7 +53,9 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
     );
     // A kernel built once for several versions (6.1+: init/version.c's weak linux_banner, then
     // version-timestamp.c's at the final link) holds a dead copy without the build number
-    // ("# SMP ...") before the real one ("#1 SMP ..."): a numbered banner wins, else the first.
+    // ("# SMP ...") before the real one ("#1 SMP ...", or whatever KBUILD_BUILD_VERSION was):
+    // a banner with a build number wins, else the first (the rest of its section is searched,
+    // no further).
     let first: { banner: Banner; offset: number } | undefined;
     for (const s of [...ro, ...rest]) {
       if (s.offset + s.size > src.size) continue;
@@ -63,7 +65,7 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
         for (let at = 0; ;) {
           const found = findBanner(bytes, s.offset + off, at);
           if (!found) break;
-          if (/^#\d/.test(found.banner.version)) {
+          if (/^#[^\s#]/.test(found.banner.version)) {
             info.banner = found.banner;
             info.bannerOffset = found.offset;
             return info;
@@ -73,6 +75,7 @@ export function readVmlinuxInfo(path: string): VmlinuxInfo {
         }
         if (off + len >= s.size) break;
       }
+      if (first) break;
     }
     if (first) {
       info.banner = first.banner;

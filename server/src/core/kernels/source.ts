@@ -52,7 +52,7 @@ export function releaseFromPath(path: string): { release: string; from: string }
   if (m) return { release: m[1], from: 'lib/modules/' + m[1] };
   const base = p.slice(p.lastIndexOf('/') + 1);
   const f =
-    /^(System\.map|kallsyms|vmlinux|vmlinuz|config|initrd\.img|initramfs|linux-headers|linux-image|Module\.symvers)-(\d[^/\s]{0,200}?)(?:\.(?:img|debug|btf|gz|xz|zst))?$/.exec(
+    /^(System\.map|kallsyms|vmlinux|vmlinuz|config|initrd\.img|initramfs|linux-headers|linux-image|Module\.symvers)-(\d[^/\s]{0,200}?)(?:\.(?:img|debug|btf|gz|xz|zst)){0,3}$/.exec(
       base,
     );
   if (f) return { release: f[2], from: base };

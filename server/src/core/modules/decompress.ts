@@ -12,7 +12,7 @@
 import { Decompress as ZstdStream } from 'fzstd';
 import { FormatError, reasonOf } from '../common/errors';
 import { formatBytes } from '../common/readGuarded';
-import { nativeZstd, nativeZstdDecode, ZstdTooLarge } from '../common/zstd';
+import { checkZstdFrames, nativeWhenExact, ZstdHeaderError, ZstdTooLarge } from '../common/zstd';
 
 /**
  * The output cap of every decompression: 16 times a large module (the biggest in-tree
@@ -60,19 +60,27 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 /**
- * zstd stopped at `cap` bytes whether or not the frame declares its size: Node's decoder
- * (its maxOutputLength), else fzstd's streaming decoder, block by block. `useNative: false`
- * forces fzstd (tests).
+ * zstd stopped at `cap` bytes whether or not the frames declare their size: every frame header
+ * checked first (common/zstd.ts checkZstdFrames: windows and declared sizes bounded); then
+ * Node's decoder where it has one and the frames declare their size (its output only when it
+ * is that size), else fzstd's streaming decoder, block by block. `useNative: false` forces
+ * fzstd (tests).
  */
 export function zstdCapped(bytes: Uint8Array, file: string, cap: number, useNative = true): Uint8Array {
-  const fn = useNative ? nativeZstd() : null;
-  if (fn) {
-    try {
-      return nativeZstdDecode(fn, bytes, cap);
-    } catch (e) {
-      if (e instanceof ZstdTooLarge) throw capError(file, 'zstd', cap, bytes.length);
-      throw e;
-    }
+  let declared: number | undefined;
+  try {
+    declared = checkZstdFrames(bytes, cap, MAX_DECOMPRESSED);
+  } catch (e) {
+    if (e instanceof ZstdHeaderError) throw new FormatError(file, e.offset, e.message);
+    throw e;
+  }
+  if (declared !== undefined && declared > cap) throw capError(file, 'zstd', cap, bytes.length);
+  try {
+    const fast = nativeWhenExact(bytes, declared, cap, useNative);
+    if (fast) return fast;
+  } catch (e) {
+    if (e instanceof ZstdTooLarge) throw capError(file, 'zstd', cap, bytes.length);
+    throw e;
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -113,44 +121,6 @@ export function detectCompression(bytes: Uint8Array): Compression {
   return 'none';
 }
 
-/** Largest zstd window and declared content size accepted (zstd's own default window cap is 128 MiB). */
-const ZSTD_MAX_WINDOW = 1 << 27;
-const ZSTD_MAX_CONTENT = MAX_DECOMPRESSED;
-
-/**
- * Check the first zstd frame header before decompressing: a hostile header can declare
- * a window or content size of gigabytes, which the decoder would allocate up front.
- */
-function checkZstdFrame(b: Uint8Array, file: string, cap: number): void {
-  // The decoder allocates the window up front: never more than the output may be (8 MiB at least, zstd -19's window).
-  const maxWindow = Math.min(ZSTD_MAX_WINDOW, Math.max(cap, 1 << 23));
-  if (b.length < 6) throw new FormatError(file, b.length, 'truncated zstd frame header');
-  const fhd = b[4];
-  const fcsFlag = fhd >> 6;
-  const single = (fhd >> 5) & 1;
-  const didSize = [0, 1, 2, 4][fhd & 3];
-  let p = 5;
-  if (!single) {
-    const wd = b[p++];
-    const base = 2 ** (10 + (wd >> 3));
-    const window = base + (base / 8) * (wd & 7);
-    if (window > maxWindow)
-      throw new FormatError(file, 5, `zstd window of ${window} bytes is larger than ${maxWindow} (corrupt or hostile frame)`);
-  }
-  p += didSize;
-  const fcsSize = fcsFlag === 0 ? (single ? 1 : 0) : fcsFlag === 1 ? 2 : fcsFlag === 2 ? 4 : 8;
-  if (p + fcsSize > b.length) throw new FormatError(file, p, 'truncated zstd frame header');
-  let size = 0;
-  for (let k = fcsSize - 1; k >= 0; k--) size = size * 256 + b[p + k];
-  if (fcsSize === 2) size += 256;
-  if (size > ZSTD_MAX_CONTENT)
-    throw new FormatError(
-      file,
-      p,
-      `zstd frame declares ${size} bytes of content, more than ${ZSTD_MAX_CONTENT} (corrupt or hostile frame)`,
-    );
-}
-
 /**
  * Synchronous decompression for gzip and zstd (and pass-through for
  * uncompressed data), capped at decompressCap(bytes.length, max). xz needs the async `decompressModule`.
@@ -171,7 +141,6 @@ export function decompressModuleSync(bytes: Uint8Array, file: string, max = MAX_
         throw new FormatError(file, 0, `gzip decompression failed: ${reasonOf(e)}`);
       }
     case 'zstd':
-      checkZstdFrame(bytes, file, cap);
       try {
         return zstdCapped(bytes, file, cap);
       } catch (e) {
