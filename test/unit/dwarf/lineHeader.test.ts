@@ -39,7 +39,11 @@ interface Built {
  * A header with `dirs` directories and files (name, directory index), in the formats asked
  * for; `cut` drops that many bytes from the end of the file entries (a header cut short).
  */
-function build(dirs: string[], files: [string, number][], opt: { fileForms?: [number, number][]; le?: boolean; cut?: number } = {}): Built {
+function build(
+  dirs: string[],
+  files: [string, number][],
+  opt: { fileForms?: [number, number][]; dirForms?: [number, number][]; le?: boolean; cut?: number } = {},
+): Built {
   const le = opt.le ?? true;
   const strs: number[] = [];
   const strOff = (s: string): number => {
@@ -65,8 +69,11 @@ function build(dirs: string[], files: [string, number][], opt: { fileForms?: [nu
     throw new Error(`form ${form}`);
   };
   const hdr: number[] = [1, 1, 1, -5 & 0xff, 14, 13, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1];
-  hdr.push(1, ...uleb(DW_LNCT_path), ...uleb(DW_FORM_line_strp), ...uleb(dirs.length));
-  for (const d of dirs) hdr.push(...u32(strOff(d)));
+  const dirForms = opt.dirForms ?? [[DW_LNCT_path, DW_FORM_line_strp]];
+  hdr.push(dirForms.length);
+  for (const [ct, f] of dirForms) hdr.push(...uleb(ct), ...uleb(f));
+  hdr.push(...uleb(dirs.length));
+  for (const d of dirs) for (const [ct, f] of dirForms) hdr.push(...value(f, ct === DW_LNCT_path ? d : 0));
   hdr.push(fileForms.length);
   for (const [ct, f] of fileForms) hdr.push(...uleb(ct), ...uleb(f));
   hdr.push(...uleb(files.length));
@@ -127,6 +134,16 @@ describe('DWARF 5 line table header entries', () => {
       ['f.h', 299],
     ];
     const b = build(many, fs);
+    expect(names(b)).toEqual(b.want);
+  });
+
+  it('directories in a format with a directory index (meaningless there, but its byte is read): the same paths', () => {
+    const b = build(dirs, files, {
+      dirForms: [
+        [DW_LNCT_path, DW_FORM_line_strp],
+        [DW_LNCT_directory_index, DW_FORM_udata],
+      ],
+    });
     expect(names(b)).toEqual(b.want);
   });
 

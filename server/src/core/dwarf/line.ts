@@ -811,7 +811,9 @@ export function readLineTable(
           for (; k < count; k++) {
             if (c.left < (withDir ? 5 : 4) || (withDir && c.b[c.pos + 4] >= 0x80)) break;
             const o = c.u32();
-            if (isFile) pushDir(withDir ? c.u8() : 0);
+            // a directory index in a directory's format means nothing, but its byte is there
+            const d = withDir ? c.u8() : 0;
+            if (isFile) pushDir(d);
             into.at(lineStr, o);
           }
         }
