@@ -14,25 +14,16 @@ export const PAGE_SCHEME = 'ksym';
  * markdown preview that shows the pages refuses `file:` links (markdown-it's validateLink)
  * and drops a click on a link with a scheme it does not know; a relative link is resolved
  * against the page's own URI (`ksym:/symbol/<object>/<name>`) and opened with `vscode.open`.
- * The client turns the opened `ksym:/open/` tab into the file's editor at that line
- * (client/src/pages.ts). The line sits in the path: the query and fragment do not survive
- * the preview's resolution.
+ * The server writes them (lsp/pageUri.ts openPath); the client turns the opened
+ * `ksym:/open/` tab into the file's editor at that line (client/src/pages.ts). The line
+ * sits in the path: the query and fragment do not survive the preview's resolution.
  */
 export const OPEN_PREFIX = '/open/';
-
-/** The path of an open link to `file` (absolute) at 1-based `line`, its segments percent-encoded. */
-export function openPath(file: string, line: number): string {
-  const path = file
-    .split('/')
-    .filter((p, i) => i > 0 || p !== '')
-    .map((p) => encodeURIComponent(p).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()))
-    .join('/');
-  return `${OPEN_PREFIX}L${Math.max(1, Math.floor(line))}/${path}`;
-}
+const OPEN_PATH = new RegExp(`^${OPEN_PREFIX}L(\\d{1,9})(/.+)$`);
 
 /** The file and line of an open link, from its decoded path (as `vscode.Uri.path` gives it); undefined when it is not one. */
 export function parseOpenPath(path: string): { file: string; line: number } | undefined {
-  const m = /^\/open\/L(\d{1,9})(\/.+)$/.exec(path);
+  const m = OPEN_PATH.exec(path);
   if (!m || m[2].includes('\0')) return undefined;
   return { file: m[2], line: Math.max(1, Number(m[1])) };
 }

@@ -14,7 +14,7 @@ import type { Location, Range } from 'vscode-languageserver';
 import type { Btf } from '../core/btf/btf';
 import { Kind } from '../core/btf/kinds';
 import type { SymbolIndex } from '../core/kallsyms/symbolIndex';
-import { PAGE_SCHEME } from '../protocol';
+import { OPEN_PREFIX, PAGE_SCHEME } from '../protocol';
 
 export type KsymRef =
   | { type: 'symbol'; object: string; name: string; address?: bigint }
@@ -136,6 +136,12 @@ export function pageLocation(uri: string): Location {
 }
 
 /** file:// URI of an absolute path (percent-encoding what must be). */
+/** The path of a `ksym:/open/` link (protocol.ts) to `file` (absolute) at 1-based `line`, its segments encoded as page names are. */
+export function openPath(file: string, line: number): string {
+  const segs = file.split('/').filter((p, i) => i > 0 || p !== '');
+  return `${OPEN_PREFIX}L${Math.max(1, Math.floor(line))}/${segs.map(enc).join('/')}`;
+}
+
 export function fileUri(path: string): string {
   return (
     'file://' +

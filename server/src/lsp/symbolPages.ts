@@ -11,9 +11,8 @@ import { kernelForm, type SymbolIndex } from '../core/kallsyms/symbolIndex';
 import type { ModuleKoSource } from '../core/search/sources';
 import { linkageOf } from './hover/hover';
 import { symbolDetails } from './hover/kallsyms';
-import { openPath } from '../protocol';
 import { code, codeBlock, hex, text } from './markdown';
-import { btfPageKind, btfUri, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
+import { btfPageKind, btfUri, openPath, parseKsymUri, symbolUri, type KsymRef } from './pageUri';
 
 export interface PageContext {
   index: SymbolIndex;
@@ -113,7 +112,7 @@ function kallsymsPage(ctx: PageContext, ref: Extract<KsymRef, { type: 'symbol' }
   if (next !== undefined)
     nb.push(`- next: ${link(index.nameOf(next), symbolUri(index, next))} at ${code(hexAddr(index.addressOf(next), d))}`);
   if (nb.length) out.push(`## Neighbours\n\n${nb.join('\n')}`);
-  // A relative link to ksym:/open/L<line>/<file> (protocol.ts): the markdown preview showing
+  // A relative link to ksym:/open/L<line>/<file> (protocol.ts, pageUri.ts openPath): the markdown preview showing
   // the page refuses file: links. It resolves the link against the page's decoded path,
   // /symbol/<object>/<name>, whose parts may hold a '/' of their own.
   if (src) {

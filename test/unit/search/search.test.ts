@@ -8,9 +8,9 @@ import { KallsymsSource, searchSources } from '../../../server/src/core/search/s
 import { buildIndex, SymbolIndex } from '../../../server/src/core/kallsyms/symbolIndex';
 import { documentSymbols } from '../../../server/src/lsp/documentSymbols';
 import { definition } from '../../../server/src/lsp/definition';
-import { formatKsymUri, parseKsymUri, symbolUri } from '../../../server/src/lsp/pageUri';
+import { formatKsymUri, openPath, parseKsymUri, symbolUri } from '../../../server/src/lsp/pageUri';
 import { symbolPage } from '../../../server/src/lsp/symbolPages';
-import { openPath, parseOpenPath } from '../../../server/src/protocol';
+import { parseOpenPath } from '../../../server/src/protocol';
 import { SymbolKind } from 'vscode-languageserver';
 import { workspaceSymbols } from '../../../server/src/lsp/workspaceSymbols';
 import { have, liveKallsyms, SYSTEM_MAP } from '../../helpers/corpus';

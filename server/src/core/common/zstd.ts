@@ -129,9 +129,10 @@ export function checkZstdFrames(b: Uint8Array, cap: number, maxContent: number):
 }
 
 /**
- * Node's decoder, when this runtime has one and the first frame declares `declared` bytes:
- * its output when it is exactly that, else undefined (truncated, several frames, no size:
- * the caller decodes with fzstd). ZstdTooLarge past `max`.
+ * Node's decoder, when this runtime has one and the frames declare `declared` bytes in all
+ * (checkZstdFrames): its output when it is exactly that, else undefined (truncated, no
+ * size, an error: the caller decodes with fzstd, which says what is wrong). ZstdTooLarge
+ * past `max`.
  */
 export function nativeWhenExact(body: Uint8Array, declared: number | undefined, max: number, useNative = true): Uint8Array | undefined {
   const fn = useNative ? nativeZstd() : null;
@@ -159,8 +160,9 @@ export function zstdExact(body: Uint8Array, size: number, useNative = true): Uin
     throw e;
   }
   try {
-    const fast = nativeWhenExact(body, declared, size, useNative);
-    if (fast && fast.length === size) return fast;
+    // only a stream declaring the section's size can be right: anything else goes to fzstd's check
+    const fast = nativeWhenExact(body, declared === size ? size : undefined, size, useNative);
+    if (fast) return fast;
   } catch (e) {
     if (e instanceof ZstdTooLarge) throw new Error(`decompresses to more than the ${size} bytes its header declares`);
     throw e;

@@ -357,8 +357,7 @@ function wasmTable(b: Uint8Array, offset: number, offSize: number, key: number, 
     maxCode = r[2],
     denseLen = r[3];
   const mem = a.memory.buffer;
-  // a typed-array copy: ArrayBuffer.prototype.slice on the wasm memory took 40% of this function
-  const buf = new Uint8Array(mem, r[4], r[5]).slice().buffer;
+  const buf = mem.slice(r[4], r[4] + r[5]);
   const dense = new Int32Array(mem, r[6], denseLen).slice();
   const big = new Map<number, number>();
   if (maxCode >= denseLen) {

@@ -643,6 +643,7 @@ function skipLineForm(c: Cursor, form: number, offSize: number): void {
  * given as values, in a sparse map.
  */
 class EntryNames {
+  /** Entries counted so far (an entry is written at index n, then counted). */
   n = 0;
   private off: Float64Array;
   private where: Uint8Array;
@@ -652,35 +653,30 @@ class EntryNames {
     this.off = new Float64Array(capacity);
     this.where = new Uint8Array(capacity);
   }
-  private room(): void {
-    if (this.n < this.off.length) return;
-    const off = new Float64Array(this.off.length * 2);
+  private room(i: number): void {
+    if (i < this.off.length) return;
+    const off = new Float64Array(Math.max(i + 1, this.off.length * 2));
     off.set(this.off);
     this.off = off;
-    const where = new Uint8Array(this.where.length * 2);
+    const where = new Uint8Array(off.length);
     where.set(this.where);
     this.where = where;
   }
-  /** Entry n: the string at `off` in `sec`. */
-  at(sec: SectionBytes, off: number): void {
-    this.room();
+  /** Entry i's name is the string at `off` in `sec`. */
+  at(i: number, sec: SectionBytes, off: number): void {
+    this.room(i);
     let k = this.secs.indexOf(sec);
     if (k < 0) {
       k = this.secs.length;
       this.secs.push(sec);
     }
-    this.where[this.n] = k;
-    this.off[this.n++] = off;
+    this.where[i] = k;
+    this.off[i] = off;
+    this.known?.delete(i);
   }
-  /** Entry n: a name given as a value. */
-  value(name: string): void {
-    this.room();
-    this.where[this.n] = 255;
-    this.replace(this.n++, name);
-  }
-  /** Entry i's name is `name` (a later path attribute of the same entry). */
-  replace(i: number, name: string): void {
-    this.room();
+  /** Entry i's name is `name` (a value, or a later path attribute of the same entry). */
+  value(i: number, name: string): void {
+    this.room(i);
     this.where[i] = 255;
     (this.known ??= new Map()).set(i, name);
   }
@@ -774,22 +770,22 @@ export function readLineTable(
     }
     fileDirs[fileNames.n] = d;
   };
-  const lazyName = (form: number, into: EntryNames): void => {
+  const lazyName = (form: number, into: EntryNames, i: number): void => {
     switch (form) {
       case C.DW_FORM_line_strp: {
         const o = c.offset(offSize);
         if (!strs.lineStr) c.fail('DW_FORM_line_strp without a .debug_line_str section');
-        return into.at(strs.lineStr!, o);
+        return into.at(i, strs.lineStr!, o);
       }
       case C.DW_FORM_strp: {
         const o = c.offset(offSize);
         if (!strs.str) c.fail('DW_FORM_strp without a .debug_str section');
-        return into.at(strs.str!, o);
+        return into.at(i, strs.str!, o);
       }
       case C.DW_FORM_string:
-        return into.at(s, c.skipCString());
+        return into.at(i, s, c.skipCString());
       default:
-        return into.value(readFormString(c, form, offSize, strs) ?? '');
+        return into.value(i, readFormString(c, form, offSize, strs) ?? '');
     }
   };
   if (version >= 5) {
@@ -814,7 +810,7 @@ export function readLineTable(
             // a directory index in a directory's format means nothing, but its byte is there
             const d = withDir ? c.u8() : 0;
             if (isFile) pushDir(d);
-            into.at(lineStr, o);
+            into.at(into.n++, lineStr, o);
           }
         }
       }
@@ -825,31 +821,29 @@ export function readLineTable(
           const ct = fmt[i],
             form = fmt[i + 1];
           if (ct === 1 && !named) {
-            // the first path: where it lies (the entry is pushed below, with its directory)
+            // the first path: where it lies (a later one replaces it)
             named = true;
-            const n0 = into.n;
-            lazyName(form, into);
-            into.n = n0; // recorded at n0; counted once the entry is complete
-          } else if (ct === 1) into.replace(into.n, readFormString(c, form, offSize, strs) ?? '');
+            lazyName(form, into, into.n);
+          } else if (ct === 1) into.value(into.n, readFormString(c, form, offSize, strs) ?? '');
           else if (ct === 2) dir = readFormUnsigned(c, form, offSize);
           else skipLineForm(c, form, offSize);
         }
+        if (!named) into.value(into.n, '');
         if (isFile) pushDir(dir); // at index into.n: before the entry is counted
-        if (!named) into.value('');
-        else into.n++;
+        into.n++;
       }
     };
     readEntries(false);
     readEntries(true);
   } else {
-    dirs.value(compDir);
+    dirs.value(dirs.n++, compDir);
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
-      dirs.at(s, at);
+      dirs.at(dirs.n++, s, at);
     }
     pushDir(0);
-    fileNames.value(cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
+    fileNames.value(fileNames.n++, cuName); // index 0 is not used by DWARF 2-4 programs; keep the primary name there
     for (;;) {
       const at = c.skipCString();
       if (c.pos - at === 1) break;
@@ -857,7 +851,7 @@ export function readLineTable(
       c.uleb();
       c.uleb();
       pushDir(dir);
-      fileNames.at(s, at);
+      fileNames.at(fileNames.n++, s, at);
     }
   }
 
