@@ -58,8 +58,15 @@ async function openLink(tab: vscode.Tab, uri: vscode.Uri): Promise<void> {
   const column = tab.group.viewColumn;
   await vscode.window.tabGroups.close(tab);
   const at = new vscode.Position(open.line - 1, 0);
+  const file = vscode.Uri.file(open.file);
   try {
-    await vscode.window.showTextDocument(vscode.Uri.file(open.file), { viewColumn: column, selection: new vscode.Range(at, at) });
+    // Regular files only: a FIFO or a device at that path would block the editor's read.
+    const st = await vscode.workspace.fs.stat(file);
+    if (!(st.type & vscode.FileType.File)) {
+      void vscode.window.showWarningMessage(`Kernel Symbols: ${open.file} is not a regular file; not opened`);
+      return;
+    }
+    await vscode.window.showTextDocument(file, { viewColumn: column, selection: new vscode.Range(at, at) });
   } catch (e) {
     void vscode.window.showWarningMessage(`Kernel Symbols: cannot open ${open.file}: ${e instanceof Error ? e.message : String(e)}`);
   }
